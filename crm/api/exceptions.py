@@ -1,0 +1,103 @@
+"""One renderer for every API error: HubSpot's shape on the HubSpot-compatible paths
+(`/crm/v3/`, `/marketing/v3/`), our own `{"detail", "code", "errors"}` elsewhere."""
+
+import logging
+import uuid
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from ..errors import ApplicationError
+
+logger = logging.getLogger(__name__)
+
+HUBSPOT_PREFIXES = ("/crm/v3/", "/marketing/v3/", "/marketing/marketing-events/")
+
+_CATEGORY_BY_STATUS = {
+    400: "VALIDATION_ERROR",
+    401: "INVALID_AUTHENTICATION",
+    403: "MISSING_SCOPES",
+    404: "OBJECT_NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    409: "CONFLICT",
+    415: "VALIDATION_ERROR",
+    429: "RATE_LIMITS",
+}
+
+
+def is_hubspot_path(path: str) -> bool:
+    return path.startswith(HUBSPOT_PREFIXES)
+
+
+def _flatten_drf_errors(detail, prefix: str = "") -> list[dict]:
+    if isinstance(detail, dict):
+        out = []
+        for key, value in detail.items():
+            name = f"{prefix}.{key}" if prefix else str(key)
+            out.extend(_flatten_drf_errors(value, name))
+        return out
+    if isinstance(detail, list):
+        out = []
+        for index, value in enumerate(detail):
+            if isinstance(value, dict | list):
+                out.extend(_flatten_drf_errors(value, f"{prefix}[{index}]"))
+            else:
+                out.append({"name": prefix or "non_field_errors", "message": str(value)})
+        return out
+    return [{"name": prefix or "non_field_errors", "message": str(detail)}]
+
+
+def error_response(request, *, status_code: int, message: str, errors=None, category=None,
+                   context=None, headers=None) -> Response:
+    category = category or _CATEGORY_BY_STATUS.get(status_code, "ERROR")
+    path = getattr(request, "path", "") or ""
+    if is_hubspot_path(path):
+        body = {"status": "error", "message": message, "correlationId": str(uuid.uuid4()),
+                "category": category}
+        if errors:
+            body["errors"] = [
+                {"message": e.get("message", ""), "code": e.get("code", category),
+                 "context": {"propertyName": [e["name"]]} if e.get("name") else {}}
+                for e in errors
+            ]
+        if context:
+            body["context"] = {k: v if isinstance(v, list) else [str(v)] for k, v in context.items()}
+    else:
+        body = {"detail": message, "code": category.lower()}
+        if errors:
+            body["errors"] = errors
+    return Response(body, status=status_code, headers=headers)
+
+
+def exception_handler(exc, context):
+    request = context.get("request")
+    if isinstance(exc, ApplicationError):
+        return error_response(request, status_code=exc.status_code, message=exc.message,
+                              errors=exc.errors, category=exc.category)
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound(str(exc) or "Not found.")
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied()
+    if isinstance(exc, exceptions.APIException):
+        headers = {}
+        if getattr(exc, "auth_header", None):
+            headers["WWW-Authenticate"] = exc.auth_header
+        if getattr(exc, "wait", None):
+            headers["Retry-After"] = str(int(exc.wait))
+        errors = None
+        if isinstance(exc, exceptions.ValidationError):
+            errors = _flatten_drf_errors(exc.detail)
+            message = "; ".join(f"{e['name']}: {e['message']}" for e in errors) or "Invalid input."
+        elif isinstance(exc, exceptions.ParseError):
+            message = f"Invalid input JSON: {exc.detail}"
+        else:
+            message = str(exc.detail)
+        return error_response(request, status_code=exc.status_code, message=message,
+                              errors=errors, headers=headers)
+    return drf_exception_handler(exc, context)
+
+
+__all__ = ["exception_handler", "error_response", "is_hubspot_path", "status"]

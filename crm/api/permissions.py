@@ -1,0 +1,33 @@
+from rest_framework import permissions
+
+from ..models import ApiToken
+
+
+class RolePermission(permissions.BasePermission):
+    """Reads need `read_scope`; writes need `write_scope` and a role that may write
+    (`write_needs = "settings"`: super admins only). Scopes apply to token requests;
+    session requests are bound by the role alone."""
+
+    message = "You do not have permission to do this."
+
+    def has_permission(self, request, view) -> bool:
+        user = request.user
+        if not (user and user.is_authenticated and user.is_active):
+            return False
+        safe = request.method in permissions.SAFE_METHODS or getattr(view, "read_only_post", False)
+        scope = getattr(view, "read_scope" if safe else "write_scope", None)
+        token = request.auth if isinstance(request.auth, ApiToken) else None
+        if token is not None and scope and scope not in token.scopes:
+            self.message = f"This token lacks the scope {scope}."
+            return False
+        if safe:
+            return True
+        if getattr(view, "write_needs", "write") == "settings":
+            if not user.can_manage_settings:
+                self.message = f"Your role ({user.role}) cannot change settings, users or brands."
+                return False
+            return True
+        if not user.can_write:
+            self.message = f"Your role ({user.role}) is read-only."
+            return False
+        return True

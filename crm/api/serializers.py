@@ -1,0 +1,84 @@
+"""Input and output serializers of the own API. No logic here: services decide."""
+
+from rest_framework import serializers
+
+from ..models import Role, Tier
+from ..scopes import SCOPES
+
+
+class AccountOutput(serializers.Serializer):
+    name = serializers.CharField()
+    tier = serializers.ChoiceField(choices=Tier.choices)
+
+
+class AccountInput(serializers.Serializer):
+    name = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    tier = serializers.ChoiceField(choices=Tier.choices, required=False)
+
+
+class BrandOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    is_primary = serializers.BooleanField()
+
+
+class BrandInput(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    is_primary = serializers.BooleanField(required=False, default=False)
+
+
+class BrandUpdateInput(serializers.Serializer):
+    name = serializers.CharField(max_length=200, required=False)
+    is_primary = serializers.BooleanField(required=False)
+
+
+class UserOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    email = serializers.EmailField()
+    first_name = serializers.CharField()
+    last_name = serializers.CharField()
+    role = serializers.ChoiceField(choices=Role.choices)
+    is_active = serializers.BooleanField()
+
+
+class UserInput(serializers.Serializer):
+    email = serializers.CharField(max_length=254)
+    first_name = serializers.CharField(required=False, allow_blank=True, default="", max_length=150)
+    last_name = serializers.CharField(required=False, allow_blank=True, default="", max_length=150)
+    role = serializers.ChoiceField(choices=Role.choices, default=Role.VIEWER)
+    password = serializers.CharField(required=False, allow_blank=False, write_only=True)
+
+
+class UserUpdateInput(serializers.Serializer):
+    first_name = serializers.CharField(required=False, allow_blank=True, max_length=150)
+    last_name = serializers.CharField(required=False, allow_blank=True, max_length=150)
+    role = serializers.ChoiceField(choices=Role.choices, required=False)
+    is_active = serializers.BooleanField(required=False)
+    password = serializers.CharField(required=False, write_only=True)
+
+
+class TokenOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    prefix = serializers.CharField()
+    scopes = serializers.ListField(child=serializers.CharField())
+    created_at = serializers.DateTimeField()
+    last_used_at = serializers.DateTimeField(allow_null=True)
+    revoked_at = serializers.DateTimeField(allow_null=True)
+
+
+class TokenCreatedOutput(TokenOutput):
+    token = serializers.CharField(help_text="The clear token, shown only once.")
+
+
+class TokenInput(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+    scopes = serializers.ListField(
+        child=serializers.ChoiceField(choices=sorted(SCOPES)), required=False, allow_empty=False
+    )
+
+
+class TimelineEventOutput(serializers.Serializer):
+    kind = serializers.CharField()
+    occurred_at = serializers.DateTimeField()
+    data = serializers.JSONField()

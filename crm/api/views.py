@@ -1,0 +1,165 @@
+"""The own REST API under /api/v1/: account, brands, users, API tokens, contact timelines.
+Thin views: parse with an input serializer, call a service or selector, render an output one."""
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from .. import scopes, selectors
+from ..models import ApiToken
+from ..services import accounts, tokens
+from . import serializers as s
+from .pagination import IdCursorPagination, TimelineCursorPagination
+
+
+class AccountView(APIView):
+    read_scope = scopes.ACCOUNT_READ
+    write_scope = scopes.ACCOUNT_WRITE
+    write_needs = "settings"
+
+    @extend_schema(responses=s.AccountOutput)
+    def get(self, request):
+        return Response(s.AccountOutput(accounts.account_get()).data)
+
+    @extend_schema(request=s.AccountInput, responses=s.AccountOutput)
+    def patch(self, request):
+        data = _valid(s.AccountInput, request.data)
+        account = accounts.account_update(name=data.get("name"), tier=data.get("tier"))
+        return Response(s.AccountOutput(account).data)
+
+
+class BrandListView(APIView):
+    read_scope = scopes.ACCOUNT_READ
+    write_scope = scopes.ACCOUNT_WRITE
+    write_needs = "settings"
+
+    @extend_schema(responses=s.BrandOutput(many=True))
+    def get(self, request):
+        paginator = IdCursorPagination()
+        paginator.ordering = "id"
+        page = paginator.paginate_queryset(selectors.brand_list(), request, view=self)
+        return paginator.get_paginated_response(s.BrandOutput(page, many=True).data)
+
+    @extend_schema(request=s.BrandInput, responses={201: s.BrandOutput})
+    def post(self, request):
+        data = _valid(s.BrandInput, request.data)
+        brand = accounts.brand_create(name=data["name"], is_primary=data["is_primary"])
+        return Response(s.BrandOutput(brand).data, status=status.HTTP_201_CREATED)
+
+
+class BrandDetailView(APIView):
+    read_scope = scopes.ACCOUNT_READ
+    write_scope = scopes.ACCOUNT_WRITE
+    write_needs = "settings"
+
+    @extend_schema(responses=s.BrandOutput)
+    def get(self, request, brand_id: int):
+        return Response(s.BrandOutput(selectors.brand_get(brand_id=brand_id)).data)
+
+    @extend_schema(request=s.BrandUpdateInput, responses=s.BrandOutput)
+    def patch(self, request, brand_id: int):
+        data = _valid(s.BrandUpdateInput, request.data)
+        brand = accounts.brand_update(brand=selectors.brand_get(brand_id=brand_id),
+                                      name=data.get("name"), is_primary=data.get("is_primary"))
+        return Response(s.BrandOutput(brand).data)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, brand_id: int):
+        accounts.brand_delete(brand=selectors.brand_get(brand_id=brand_id))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class UserListView(APIView):
+    read_scope = scopes.ACCOUNT_READ
+    write_scope = scopes.ACCOUNT_WRITE
+    write_needs = "settings"
+
+    @extend_schema(responses=s.UserOutput(many=True))
+    def get(self, request):
+        paginator = IdCursorPagination()
+        paginator.ordering = "id"
+        page = paginator.paginate_queryset(selectors.user_list(), request, view=self)
+        return paginator.get_paginated_response(s.UserOutput(page, many=True).data)
+
+    @extend_schema(request=s.UserInput, responses={201: s.UserOutput})
+    def post(self, request):
+        data = _valid(s.UserInput, request.data)
+        user = accounts.user_create(**data)
+        return Response(s.UserOutput(user).data, status=status.HTTP_201_CREATED)
+
+
+class UserDetailView(APIView):
+    read_scope = scopes.ACCOUNT_READ
+    write_scope = scopes.ACCOUNT_WRITE
+    write_needs = "settings"
+
+    @extend_schema(responses=s.UserOutput)
+    def get(self, request, user_id: int):
+        return Response(s.UserOutput(accounts.user_get(user_id=user_id)).data)
+
+    @extend_schema(request=s.UserUpdateInput, responses=s.UserOutput)
+    def patch(self, request, user_id: int):
+        data = _valid(s.UserUpdateInput, request.data)
+        user = accounts.user_update(user=accounts.user_get(user_id=user_id), **data)
+        return Response(s.UserOutput(user).data)
+
+
+class TokenListView(APIView):
+    """The requesting user's own API tokens."""
+
+    read_scope = None
+    write_scope = None
+
+    def check_permissions(self, request):
+        super().check_permissions(request)
+        # A token never mints or lists tokens: only a logged-in person does.
+        if isinstance(request.auth, ApiToken):
+            self.permission_denied(request, message="API tokens are managed from the web UI "
+                                   "or `manage.py create_api_token`.")
+
+    def get_permissions(self):
+        from rest_framework.permissions import IsAuthenticated
+
+        return [IsAuthenticated()]
+
+    @extend_schema(responses=s.TokenOutput(many=True))
+    def get(self, request):
+        paginator = IdCursorPagination()
+        page = paginator.paginate_queryset(selectors.token_list(user=request.user), request, self)
+        return paginator.get_paginated_response(s.TokenOutput(page, many=True).data)
+
+    @extend_schema(request=s.TokenInput, responses={201: s.TokenCreatedOutput})
+    def post(self, request):
+        data = _valid(s.TokenInput, request.data)
+        token, clear = tokens.api_token_create(user=request.user, name=data["name"],
+                                               scopes=data.get("scopes"))
+        body = dict(s.TokenOutput(token).data, token=clear)
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
+class TokenDetailView(TokenListView):
+    @extend_schema(responses={204: None})
+    def delete(self, request, token_id: int):
+        token = get_object_or_404(ApiToken, pk=token_id, user=request.user)
+        tokens.api_token_revoke(token=token)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ContactTimelineView(APIView):
+    read_scope = scopes.CONTACTS_READ
+
+    @extend_schema(responses=s.TimelineEventOutput(many=True))
+    def get(self, request, contact_id: int):
+        contact = selectors.contact_get(contact_id=contact_id)
+        paginator = TimelineCursorPagination()
+        page = paginator.paginate_queryset(selectors.timeline_for_contact(contact=contact),
+                                           request, view=self)
+        return paginator.get_paginated_response(s.TimelineEventOutput(page, many=True).data)
+
+
+def _valid(serializer_class, data):
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data

@@ -1,0 +1,309 @@
+"""The CRM's core records: account, brands, users and roles, contacts and their e-mails,
+tombstones of deleted contacts, custom property definitions, the contact timeline, API tokens.
+
+Invariants live in the database where they can: one primary brand, one live contact per
+normalized primary e-mail, one owner per secondary e-mail, one tombstone per e-mail.
+"""
+
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.contrib.auth.models import PermissionsMixin
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Lower
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+def normalize_email(value: str | None) -> str:
+    """Rule Z8: e-mails are matched trimmed and case-insensitively, and stored that way."""
+    return (value or "").strip().lower()
+
+
+class Tier(models.TextChoices):
+    FREE = "free", _("Free")
+    STARTER = "starter", _("Starter")
+    PROFESSIONAL = "professional", _("Professional")
+    ENTERPRISE = "enterprise", _("Enterprise")
+
+
+class Account(models.Model):
+    """The one CRM account of this installation (rule A1). Always the row with pk 1."""
+
+    name = models.CharField(_("name"), max_length=200, default="My company")
+    tier = models.CharField(_("tier"), max_length=20, choices=Tier.choices, default=Tier.FREE)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=Q(pk=1), name="account_is_singleton")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Brand(models.Model):
+    name = models.CharField(_("name"), max_length=200, unique=True)
+    is_primary = models.BooleanField(_("primary brand"), default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-is_primary", "name"]
+        constraints = [
+            # At most one primary in the database; services keep it exactly one (rule A1).
+            models.UniqueConstraint(
+                fields=["is_primary"], condition=Q(is_primary=True), name="one_primary_brand"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Role(models.TextChoices):
+    SUPER_ADMIN = "super_admin", _("Super admin")
+    MARKETING = "marketing", _("Marketing")
+    VIEWER = "viewer", _("Viewer")
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def create_user(self, email: str, password: str | None = None, **fields):
+        user = self.model(email=normalize_email(email), **fields)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, email: str, password: str | None = None, **fields):
+        fields.setdefault("role", Role.SUPER_ADMIN)
+        fields.setdefault("is_staff", True)
+        fields.setdefault("is_superuser", True)
+        return self.create_user(email, password, **fields)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A CRM user: a person who logs in, by e-mail (rule A1)."""
+
+    email = models.EmailField(_("e-mail"), max_length=254, unique=True)
+    first_name = models.CharField(_("first name"), max_length=150, blank=True)
+    last_name = models.CharField(_("last name"), max_length=150, blank=True)
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices, default=Role.VIEWER)
+    is_active = models.BooleanField(_("active"), default=True)
+    is_staff = models.BooleanField(default=False)
+    date_joined = models.DateTimeField(default=timezone.now)
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+
+    objects = UserManager()
+
+    class Meta:
+        ordering = ["email"]
+
+    def __str__(self) -> str:
+        return self.email
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+    # Role checks used by views, API permissions and templates.
+    @property
+    def can_write(self) -> bool:
+        return self.is_active and self.role in (Role.SUPER_ADMIN, Role.MARKETING)
+
+    @property
+    def can_manage_settings(self) -> bool:
+        return self.is_active and self.role == Role.SUPER_ADMIN
+
+
+class LifecycleStage(models.TextChoices):
+    SUBSCRIBER = "subscriber", _("Subscriber")
+    LEAD = "lead", _("Lead")
+    MARKETING_QUALIFIED_LEAD = "marketingqualifiedlead", _("Marketing qualified lead")
+    SALES_QUALIFIED_LEAD = "salesqualifiedlead", _("Sales qualified lead")
+    OPPORTUNITY = "opportunity", _("Opportunity")
+    CUSTOMER = "customer", _("Customer")
+    EVANGELIST = "evangelist", _("Evangelist")
+    OTHER = "other", _("Other")
+
+
+class LeadStatus(models.TextChoices):
+    NEW = "NEW", _("New")
+    OPEN = "OPEN", _("Open")
+    IN_PROGRESS = "IN_PROGRESS", _("In progress")
+    OPEN_DEAL = "OPEN_DEAL", _("Open deal")
+    UNQUALIFIED = "UNQUALIFIED", _("Unqualified")
+    ATTEMPTED_TO_CONTACT = "ATTEMPTED_TO_CONTACT", _("Attempted to contact")
+    CONNECTED = "CONNECTED", _("Connected")
+    BAD_TIMING = "BAD_TIMING", _("Bad timing")
+
+
+class Contact(models.Model):
+    """A person the CRM knows. `email` is the primary e-mail (rule Z5), stored normalized (Z8).
+
+    An archived contact keeps its row (so it can be restored, rule B6) and leaves a tombstone
+    by e-mail (rule Z6); only live contacts take part in the uniqueness of `email`.
+    """
+
+    email = models.CharField(_("e-mail"), max_length=254, null=True, blank=True)
+    first_name = models.CharField(_("first name"), max_length=150, blank=True)
+    last_name = models.CharField(_("last name"), max_length=150, blank=True)
+    phone = models.CharField(_("phone number"), max_length=64, blank=True)
+    mobile_phone = models.CharField(_("mobile phone number"), max_length=64, blank=True)
+    company = models.CharField(_("company name"), max_length=200, blank=True)
+    job_title = models.CharField(_("job title"), max_length=200, blank=True)
+    website = models.CharField(_("website URL"), max_length=500, blank=True)
+    address = models.CharField(_("street address"), max_length=300, blank=True)
+    city = models.CharField(_("city"), max_length=120, blank=True)
+    state = models.CharField(_("state/region"), max_length=120, blank=True)
+    zip = models.CharField(_("postal code"), max_length=32, blank=True)
+    country = models.CharField(_("country/region"), max_length=120, blank=True)
+    lifecycle_stage = models.CharField(
+        _("lifecycle stage"), max_length=40, choices=LifecycleStage.choices, blank=True
+    )
+    lead_status = models.CharField(
+        _("lead status"), max_length=40, choices=LeadStatus.choices, blank=True
+    )
+    # Values of custom properties, keyed by PropertyDefinition.name; values are strings.
+    properties = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    updated_at = models.DateTimeField(default=timezone.now, db_index=True)
+    archived_at = models.DateTimeField(null=True, blank=True, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["email"],
+                condition=Q(archived_at__isnull=True) & Q(email__isnull=False),
+                name="unique_live_contact_email",
+            ),
+            models.CheckConstraint(
+                condition=Q(email__isnull=True) | Q(email=Lower("email")),
+                name="contact_email_lowercase",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["last_name", "first_name"], name="contact_name_idx"),
+            models.Index(fields=["email"], name="contact_email_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.email or self.full_name or f"#{self.pk}"
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+    @property
+    def is_archived(self) -> bool:
+        return self.archived_at is not None
+
+
+class SecondaryEmail(models.Model):
+    """An extra address of a contact (HubSpot's `hs_additional_emails`). Rule Z5: activity under
+    it is never recorded. An address belongs to at most one contact."""
+
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="secondary_emails")
+    email = models.CharField(_("e-mail"), max_length=254, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["email"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(email=Lower("email")), name="secondary_email_lowercase"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.email
+
+
+class Tombstone(models.Model):
+    """Marks that the contact with this normalized e-mail was deleted: integrations never
+    recreate it (rule Z6). Removed when the contact is restored (rule B6)."""
+
+    email = models.CharField(_("e-mail"), max_length=254, unique=True)
+    contact = models.ForeignKey(
+        Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="tombstones"
+    )
+    deleted_at = models.DateTimeField(default=timezone.now)
+    deleted_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL)
+
+    class Meta:
+        ordering = ["-deleted_at"]
+
+    def __str__(self) -> str:
+        return self.email
+
+
+class PropertyType(models.TextChoices):
+    STRING = "string", _("Text")
+    NUMBER = "number", _("Number")
+    DATE = "date", _("Date")
+    DATETIME = "datetime", _("Date and time")
+    ENUMERATION = "enumeration", _("Enumeration")
+    BOOL = "bool", _("Yes/no")
+
+
+class PropertyDefinition(models.Model):
+    """A custom contact property (HubSpot-compatible `/crm/v3/properties/contacts`).
+    Standard properties are defined in code (`crm.properties`)."""
+
+    name = models.SlugField(_("internal name"), max_length=100, unique=True)
+    label = models.CharField(_("label"), max_length=200)
+    type = models.CharField(_("type"), max_length=20, choices=PropertyType.choices)
+    field_type = models.CharField(_("field type"), max_length=30, default="text")
+    group_name = models.CharField(_("group"), max_length=100, default="contactinformation")
+    description = models.TextField(_("description"), blank=True)
+    # For enumerations: [{"label": "...", "value": "..."}, ...]
+    options = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TimelineEvent(models.Model):
+    """One entry of a contact's timeline (rule M4). `dedupe_key`, when set, makes writers
+    idempotent: the same activity written twice stays one row."""
+
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="timeline")
+    kind = models.CharField(max_length=60)
+    occurred_at = models.DateTimeField(default=timezone.now)
+    data = models.JSONField(default=dict, blank=True)
+    dedupe_key = models.CharField(max_length=200, null=True, blank=True, unique=True)
+    actor = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+        indexes = [models.Index(fields=["contact", "-occurred_at"], name="timeline_contact_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} @ {self.occurred_at:%Y-%m-%d}"
+
+
+class ApiToken(models.Model):
+    """A bearer token for the REST APIs. Only its SHA-256 is stored; the clear token is shown
+    once, at creation. Scopes limit what it may do; the owner's role limits it further."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(_("name"), max_length=100)
+    prefix = models.CharField(max_length=12, db_index=True)
+    token_hash = models.CharField(max_length=64, unique=True)
+    scopes = models.JSONField(default=list)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"

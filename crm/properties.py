@@ -1,0 +1,189 @@
+"""Contact properties by their HubSpot internal names.
+
+Standard properties are defined here and map onto `Contact` columns; custom ones are
+`PropertyDefinition` rows whose values live in `Contact.properties`. This module turns
+HubSpot-style `{"name": "value"}` input into validated column/JSON values and back.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import validate_email
+from django.utils.translation import gettext_lazy as _
+
+from .models import LeadStatus, LifecycleStage, PropertyType
+
+
+@dataclass(frozen=True)
+class PropertySpec:
+    name: str  # HubSpot internal name
+    label: str
+    type: str  # PropertyType value
+    field_type: str = "text"
+    column: str | None = None  # Contact column, None for custom/computed
+    options: tuple[tuple[str, str], ...] = ()  # (value, label)
+    read_only: bool = False
+    group_name: str = "contactinformation"
+    custom: bool = False
+    description: str = ""
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def option_values(self) -> set[str]:
+        return {value for value, _label in self.options}
+
+
+def _choices(enum) -> tuple[tuple[str, str], ...]:
+    return tuple((str(value), str(label)) for value, label in enum.choices)
+
+
+STANDARD_PROPERTIES: tuple[PropertySpec, ...] = (
+    PropertySpec("email", str(_("Email")), PropertyType.STRING, "text", "email"),
+    PropertySpec("firstname", str(_("First name")), PropertyType.STRING, "text", "first_name"),
+    PropertySpec("lastname", str(_("Last name")), PropertyType.STRING, "text", "last_name"),
+    PropertySpec("phone", str(_("Phone number")), PropertyType.STRING, "phonenumber", "phone"),
+    PropertySpec(
+        "mobilephone", str(_("Mobile phone number")), PropertyType.STRING, "phonenumber",
+        "mobile_phone",
+    ),
+    PropertySpec("company", str(_("Company name")), PropertyType.STRING, "text", "company"),
+    PropertySpec("jobtitle", str(_("Job title")), PropertyType.STRING, "text", "job_title"),
+    PropertySpec("website", str(_("Website URL")), PropertyType.STRING, "text", "website"),
+    PropertySpec("address", str(_("Street address")), PropertyType.STRING, "text", "address"),
+    PropertySpec("city", str(_("City")), PropertyType.STRING, "text", "city"),
+    PropertySpec("state", str(_("State/Region")), PropertyType.STRING, "text", "state"),
+    PropertySpec("zip", str(_("Postal code")), PropertyType.STRING, "text", "zip"),
+    PropertySpec("country", str(_("Country/Region")), PropertyType.STRING, "text", "country"),
+    PropertySpec(
+        "lifecyclestage", str(_("Lifecycle stage")), PropertyType.ENUMERATION, "radio",
+        "lifecycle_stage", _choices(LifecycleStage),
+    ),
+    PropertySpec(
+        "hs_lead_status", str(_("Lead status")), PropertyType.ENUMERATION, "radio",
+        "lead_status", _choices(LeadStatus),
+    ),
+    # Our extension: writable as well as readable (DESIGN "Interfaces").
+    PropertySpec(
+        "hs_additional_emails", str(_("Additional email addresses")), PropertyType.STRING,
+        "textarea", None,
+        description=str(_("Secondary e-mail addresses, separated by semicolons.")),
+    ),
+    PropertySpec("hs_object_id", str(_("Record ID")), PropertyType.NUMBER, "number", "id",
+                 read_only=True),
+    PropertySpec("createdate", str(_("Create date")), PropertyType.DATETIME, "date",
+                 "created_at", read_only=True),
+    PropertySpec("lastmodifieddate", str(_("Last modified date")), PropertyType.DATETIME,
+                 "date", "updated_at", read_only=True),
+)
+STANDARD_BY_NAME = {spec.name: spec for spec in STANDARD_PROPERTIES}
+DEFAULT_RETURNED = ("email", "firstname", "lastname")
+# Properties that are always sent back by search (HubSpot's behaviour).
+SEARCH_DEFAULT_RETURNED = ("createdate", "email", "firstname", "hs_object_id", "lastmodifieddate",
+                           "lastname")
+
+
+def spec_from_definition(definition) -> PropertySpec:
+    return PropertySpec(
+        name=definition.name,
+        label=definition.label,
+        type=definition.type,
+        field_type=definition.field_type,
+        column=None,
+        options=tuple((o.get("value", ""), o.get("label", "")) for o in definition.options or []),
+        group_name=definition.group_name,
+        custom=True,
+        description=definition.description,
+    )
+
+
+def all_property_specs() -> dict[str, PropertySpec]:
+    """Standard and custom properties by name (one query)."""
+    from .models import PropertyDefinition
+
+    specs = dict(STANDARD_BY_NAME)
+    for definition in PropertyDefinition.objects.all():
+        specs[definition.name] = spec_from_definition(definition)
+    return specs
+
+
+class PropertyValueError(ValueError):
+    pass
+
+
+def clean_value(spec: PropertySpec, raw) -> str:
+    """Validates one property value and returns its canonical string form ('' clears it)."""
+    if raw is None:
+        return ""
+    if isinstance(raw, bool):
+        raw = "true" if raw else "false"
+    value = str(raw).strip() if spec.name == "email" else str(raw)
+    if value == "":
+        return ""
+    if spec.name == "email":
+        value = value.lower()
+        try:
+            validate_email(value)
+        except DjangoValidationError:
+            raise PropertyValueError(f"{raw!r} is not a valid email address")
+        return value
+    if spec.type == PropertyType.NUMBER:
+        try:
+            number = Decimal(value.strip())
+        except InvalidOperation:
+            raise PropertyValueError(f"{raw!r} is not a valid number")
+        if not number.is_finite():
+            raise PropertyValueError(f"{raw!r} is not a valid number")
+        return format(number.normalize(), "f") if number != number.to_integral() else str(int(number))
+    if spec.type in (PropertyType.DATE, PropertyType.DATETIME):
+        parsed = parse_datetime_value(value)
+        if parsed is None:
+            raise PropertyValueError(
+                f"{raw!r} is not a valid date: use epoch milliseconds or ISO-8601"
+            )
+        if spec.type == PropertyType.DATE:
+            return parsed.date().isoformat()
+        return parsed.isoformat().replace("+00:00", "Z")
+    if spec.type == PropertyType.BOOL:
+        lowered = value.strip().lower()
+        if lowered not in ("true", "false"):
+            raise PropertyValueError(f"{raw!r} is not a valid boolean: use true or false")
+        return lowered
+    if spec.type == PropertyType.ENUMERATION and spec.options:
+        allowed = spec.option_values
+        # HubSpot's checkbox enumerations take several values separated by semicolons.
+        parts = value.split(";") if spec.field_type == "checkbox" else [value]
+        bad = [p for p in parts if p not in allowed]
+        if bad:
+            raise PropertyValueError(
+                f"{bad[0]!r} is not one of the allowed options: {', '.join(sorted(allowed))}"
+            )
+    return value
+
+
+def parse_datetime_value(value) -> dt.datetime | None:
+    """Epoch milliseconds or ISO-8601 (date or date-time) → aware UTC datetime."""
+    text = str(value).strip()
+    if not text:
+        return None
+    if text.lstrip("-").isdigit():
+        try:
+            return dt.datetime.fromtimestamp(int(text) / 1000, tz=dt.UTC)
+        except (OverflowError, OSError, ValueError):
+            return None
+    try:
+        parsed = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=dt.UTC)
+    return parsed.astimezone(dt.UTC)
+
+
+def format_datetime(value: dt.datetime | None) -> str:
+    if value is None:
+        return ""
+    return value.astimezone(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

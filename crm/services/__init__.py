@@ -1,0 +1,1 @@
+"""Writes. Keyword-only functions named `<entity>_<verb>`, each owning its transaction."""

@@ -1,0 +1,170 @@
+"""Account, brands and CRM users (rule A1)."""
+
+from __future__ import annotations
+
+from django.db import IntegrityError, transaction
+
+from ..errors import Conflict, NotFound, ValidationFailed
+from ..models import Account, Brand, Role, Tier, User, normalize_email
+from ..properties import PropertyValueError, STANDARD_BY_NAME, clean_value
+
+
+def account_get() -> Account:
+    account, _created = Account.objects.get_or_create(pk=1)
+    return account
+
+
+def account_update(*, name: str | None = None, tier: str | None = None) -> Account:
+    errors = []
+    if name is not None and not name.strip():
+        errors.append({"name": "name", "message": "The account name cannot be empty."})
+    if tier is not None and tier not in Tier.values:
+        errors.append({"name": "tier", "message": f"Unknown tier {tier!r}: use one of "
+                       + ", ".join(Tier.values)})
+    if errors:
+        raise ValidationFailed("; ".join(e["message"] for e in errors), errors=errors)
+    account = account_get()
+    if name is not None:
+        account.name = name.strip()
+    if tier is not None:
+        account.tier = tier
+    account.save()
+    return account
+
+
+def brand_create(*, name: str, is_primary: bool = False) -> Brand:
+    """Creates a brand. The first brand is always primary; making a new brand primary
+    demotes the previous one in the same transaction (exactly one primary, rule A1)."""
+    name = (name or "").strip()
+    if not name:
+        raise ValidationFailed("A brand needs a name.",
+                               errors=[{"name": "name", "message": "A brand needs a name."}])
+    with transaction.atomic():
+        if not Brand.objects.exists():
+            is_primary = True
+        if Brand.objects.filter(name__iexact=name).exists():
+            raise Conflict(f"A brand named {name!r} already exists.")
+        if is_primary:
+            Brand.objects.filter(is_primary=True).update(is_primary=False)
+        try:
+            return Brand.objects.create(name=name, is_primary=is_primary)
+        except IntegrityError:
+            raise Conflict(f"A brand named {name!r} already exists.")
+
+
+def brand_update(*, brand: Brand, name: str | None = None, is_primary: bool | None = None) -> Brand:
+    with transaction.atomic():
+        if name is not None:
+            name = name.strip()
+            if not name:
+                raise ValidationFailed("A brand needs a name.",
+                                       errors=[{"name": "name", "message": "A brand needs a name."}])
+            if Brand.objects.filter(name__iexact=name).exclude(pk=brand.pk).exists():
+                raise Conflict(f"A brand named {name!r} already exists.")
+            brand.name = name
+        if is_primary is True and not brand.is_primary:
+            Brand.objects.filter(is_primary=True).update(is_primary=False)
+            brand.is_primary = True
+        elif is_primary is False and brand.is_primary:
+            raise ValidationFailed(
+                "There must be one primary brand: make another brand primary instead.",
+                errors=[{"name": "is_primary", "message": "Make another brand primary instead."}],
+            )
+        brand.save()
+    return brand
+
+
+def brand_delete(*, brand: Brand) -> None:
+    if brand.is_primary:
+        raise Conflict("The primary brand cannot be deleted: make another brand primary first.")
+    brand.delete()
+
+
+def _validate_user_fields(*, email: str | None, role: str | None) -> list[dict]:
+    errors = []
+    if email is not None:
+        try:
+            clean_value(STANDARD_BY_NAME["email"], email)
+        except PropertyValueError as exc:
+            errors.append({"name": "email", "message": str(exc)})
+        if not normalize_email(email):
+            errors.append({"name": "email", "message": "An e-mail address is required."})
+    if role is not None and role not in Role.values:
+        errors.append({"name": "role", "message": f"Unknown role {role!r}: use one of "
+                       + ", ".join(Role.values)})
+    return errors
+
+
+def user_create(
+    *, email: str, password: str | None = None, role: str = Role.VIEWER,
+    first_name: str = "", last_name: str = "",
+) -> User:
+    errors = _validate_user_fields(email=email, role=role)
+    if password is not None and len(password) < 5:
+        errors.append({"name": "password", "message": "The password needs at least 5 characters."})
+    if errors:
+        raise ValidationFailed("; ".join(e["message"] for e in errors), errors=errors)
+    email = normalize_email(email)
+    with transaction.atomic():
+        if User.objects.filter(email=email).exists():
+            raise Conflict(f"A user with e-mail {email} already exists.")
+        user = User(email=email, role=role, first_name=first_name.strip(),
+                    last_name=last_name.strip(), is_staff=role == Role.SUPER_ADMIN)
+        if password:
+            user.set_password(password)
+        else:
+            user.set_unusable_password()
+        try:
+            user.save()
+        except IntegrityError:
+            raise Conflict(f"A user with e-mail {email} already exists.")
+    return user
+
+
+def _other_active_super_admins(user: User) -> int:
+    return User.objects.filter(role=Role.SUPER_ADMIN, is_active=True).exclude(pk=user.pk).count()
+
+
+def user_update(
+    *, user: User, role: str | None = None, first_name: str | None = None,
+    last_name: str | None = None, is_active: bool | None = None, password: str | None = None,
+) -> User:
+    """Changes a user. The last active super admin cannot be demoted or deactivated, so the
+    account never locks itself out."""
+    errors = _validate_user_fields(email=None, role=role)
+    if password is not None and len(password) < 5:
+        errors.append({"name": "password", "message": "The password needs at least 5 characters."})
+    if errors:
+        raise ValidationFailed("; ".join(e["message"] for e in errors), errors=errors)
+    with transaction.atomic():
+        losing_admin = user.role == Role.SUPER_ADMIN and user.is_active and (
+            (role is not None and role != Role.SUPER_ADMIN) or is_active is False
+        )
+        if losing_admin and _other_active_super_admins(user) == 0:
+            raise Conflict("This is the last super admin: make another user super admin first.")
+        if role is not None:
+            user.role = role
+            user.is_staff = role == Role.SUPER_ADMIN
+        if first_name is not None:
+            user.first_name = first_name.strip()
+        if last_name is not None:
+            user.last_name = last_name.strip()
+        if is_active is not None:
+            user.is_active = is_active
+        if password:
+            user.set_password(password)
+        user.save()
+    return user
+
+
+def user_get(*, user_id: int) -> User:
+    user = User.objects.filter(pk=user_id).first()
+    if user is None:
+        raise NotFound(f"User {user_id} does not exist.")
+    return user
+
+
+__all__ = [
+    "account_get", "account_update", "brand_create", "brand_update", "brand_delete",
+    "user_create", "user_update", "user_get",
+]

@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from django.db import transaction
+from django.utils import timezone
+
+from ..errors import ValidationFailed
+from ..models import ApiToken, User
+from ..scopes import SCOPES, scopes_for_role
+
+TOKEN_PREFIX = "crm_"
+
+
+def hash_token(clear: str) -> str:
+    return hashlib.sha256(clear.encode()).hexdigest()
+
+
+def api_token_create(
+    *, user: User, name: str, scopes: list[str] | None = None
+) -> tuple[ApiToken, str]:
+    """Creates a token and returns it with its clear value, which is shown once and never
+    stored (only its SHA-256 is). Without `scopes`, it gets every scope the user's role allows."""
+    name = (name or "").strip() or "API token"
+    allowed = scopes_for_role(user.role)
+    requested = sorted(set(scopes)) if scopes else allowed
+    unknown = [s for s in requested if s not in SCOPES]
+    if unknown:
+        raise ValidationFailed(
+            f"Unknown scope(s): {', '.join(unknown)}. Known scopes: {', '.join(sorted(SCOPES))}",
+            errors=[{"name": "scopes", "message": f"Unknown scope {s}"} for s in unknown],
+        )
+    refused = [s for s in requested if s not in allowed]
+    if refused:
+        raise ValidationFailed(
+            f"The role {user.role} cannot hold: {', '.join(refused)}",
+            errors=[{"name": "scopes", "message": f"Not allowed for this role: {s}"}
+                    for s in refused],
+        )
+    clear = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    with transaction.atomic():
+        token = ApiToken.objects.create(
+            user=user, name=name, prefix=clear[: len(TOKEN_PREFIX) + 6],
+            token_hash=hash_token(clear), scopes=requested,
+        )
+    return token, clear
+
+
+def api_token_revoke(*, token: ApiToken) -> ApiToken:
+    if token.revoked_at is None:
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])
+    return token
+
+
+def api_token_authenticate(clear: str) -> ApiToken | None:
+    """The live token with this clear value, or None."""
+    if not clear:
+        return None
+    token = (
+        ApiToken.objects.select_related("user")
+        .filter(token_hash=hash_token(clear), revoked_at__isnull=True, user__is_active=True)
+        .first()
+    )
+    if token is None:
+        return None
+    now = timezone.now()
+    # Write the last-use time at most once a minute: reads stay cheap.
+    if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        token.last_used_at = now
+    return token

@@ -1,0 +1,99 @@
+"""Fixtures shared by the whole suite.
+
+Browser tests use Debian's Chromium through Playwright (recipe: shared/reference/browser-tests.md).
+Without Chromium they are skipped with a loud notice, unless REQUIRE_BROWSER=1 (set by .ci/run),
+which turns a missing browser into a failure.
+"""
+
+import os
+import shutil
+
+import pytest
+from rest_framework.test import APIClient
+
+from crm.models import Role
+from crm.services.tokens import api_token_create
+from tests.factories import UserFactory
+
+# Playwright's sync API runs an event loop in the main thread; Django's ORM refuses to run
+# beside it unless told it is safe (it is: tests are single-threaded).
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM = os.environ.get("CHROMIUM_BIN") or shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1",
+]
+BROWSER_AVAILABLE = os.path.exists(CHROMIUM)
+REQUIRE_BROWSER = os.environ.get("REQUIRE_BROWSER") == "1"
+
+
+def pytest_collection_modifyitems(config, items):
+    browser_items = [item for item in items if "browser" in item.keywords]
+    if not browser_items or BROWSER_AVAILABLE:
+        return
+    if REQUIRE_BROWSER:
+        raise pytest.UsageError(
+            f"REQUIRE_BROWSER=1 but Chromium was not found at {CHROMIUM}: "
+            "install it with `apt-get install -y chromium`."
+        )
+    skip = pytest.mark.skip(reason=f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
+    for item in browser_items:
+        item.add_marker(skip)
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    if not BROWSER_AVAILABLE and not REQUIRE_BROWSER:
+        terminalreporter.write_sep(
+            "!", "BROWSER TESTS SKIPPED: Debian's chromium is not installed "
+            "(apt-get install -y chromium, or run .ci/run)", red=True, bold=True,
+        )
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
+
+
+@pytest.fixture
+def admin_user(db):
+    return UserFactory(email="admin@crm.test", role=Role.SUPER_ADMIN, is_staff=True)
+
+
+@pytest.fixture
+def marketer(db):
+    return UserFactory(email="marketer@crm.test", role=Role.MARKETING)
+
+
+@pytest.fixture
+def viewer(db):
+    return UserFactory(email="viewer@crm.test", role=Role.VIEWER)
+
+
+def _token_client(user, scopes=None) -> APIClient:
+    _token, clear = api_token_create(user=user, name="test", scopes=scopes)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {clear}")
+    client.token = clear
+    return client
+
+
+@pytest.fixture
+def admin_api(admin_user) -> APIClient:
+    """An API client authenticated by a bearer token of a super admin (all scopes)."""
+    return _token_client(admin_user)
+
+
+@pytest.fixture
+def marketer_api(marketer) -> APIClient:
+    return _token_client(marketer)
+
+
+@pytest.fixture
+def viewer_api(viewer) -> APIClient:
+    return _token_client(viewer)
+
+
+@pytest.fixture
+def token_client():
+    """Factory: token_client(user, scopes=[...]) -> APIClient with a bearer token."""
+    return _token_client
