@@ -16,18 +16,19 @@ class RolePermission(permissions.BasePermission):
             return False
         safe = request.method in permissions.SAFE_METHODS or getattr(view, "read_only_post", False)
         scope = getattr(view, "read_scope" if safe else "write_scope", None)
+        if not safe:
+            # The role first: its refusal says more than a missing scope would.
+            if getattr(view, "write_needs", "write") == "settings":
+                if not user.can_manage_settings:
+                    self.message = (
+                        f"Your role ({user.role}) cannot change settings, users or brands."
+                    )
+                    return False
+            elif not user.can_write:
+                self.message = f"Your role ({user.role}) is read-only."
+                return False
         token = request.auth if isinstance(request.auth, ApiToken) else None
         if token is not None and scope and scope not in token.scopes:
             self.message = f"This token lacks the scope {scope}."
-            return False
-        if safe:
-            return True
-        if getattr(view, "write_needs", "write") == "settings":
-            if not user.can_manage_settings:
-                self.message = f"Your role ({user.role}) cannot change settings, users or brands."
-                return False
-            return True
-        if not user.can_write:
-            self.message = f"Your role ({user.role}) is read-only."
             return False
         return True

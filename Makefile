@@ -1,0 +1,58 @@
+# The two commands a newcomer needs: `make demo` and `make test`. Everything else is optional.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PYTEST_ARGS ?=
+
+.PHONY: help venv install migrate seed demo test test-fast lint format bench bench-sandbox clean
+
+help:
+	@echo "make demo   - install, migrate, seed and run web + worker + Zoom sandbox (http://127.0.0.1:8000)"
+	@echo "make test   - the whole test suite (SQLite by default; DATABASE_URL for PostgreSQL)"
+	@echo "make lint   - ruff, import-linter contracts, missing migrations"
+	@echo "make bench  - benchmarks in bench/"
+
+$(PY):
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed; set PYTHON=python3.11")'
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+# Re-install only when the dependency list changes.
+$(VENV)/.installed: pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+venv install: $(VENV)/.installed
+
+migrate: install
+	$(PY) manage.py migrate --noinput
+
+seed: migrate
+	$(PY) manage.py seed_demo
+
+demo: seed
+	$(PY) manage.py collectstatic --noinput --verbosity 0
+	$(PY) scripts/demo.py
+
+# pytest exits 5 when it collects no test: that is a failure of ours, said plainly.
+test: install
+	@$(PY) -m pytest $(PYTEST_ARGS); code=$$?; \
+	if [ $$code -eq 5 ]; then echo "make test: pytest collected no test"; exit 1; fi; exit $$code
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
+	$(PY) manage.py makemigrations --check --dry-run
+
+format: install
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+bench: bench-sandbox
+
+bench-sandbox: install
+	$(PY) bench/sandbox_registrants.py
+
+clean:
+	rm -rf var/broker var/staticfiles .pytest_cache

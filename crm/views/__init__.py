@@ -1,0 +1,1 @@
+"""The server-rendered UI (Django templates + HTMX). Views only call services and selectors."""

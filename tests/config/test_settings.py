@@ -1,0 +1,58 @@
+"""Settings come from the environment; production fails fast on a missing required setting."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+PRODUCTION_ENV = {
+    "DJANGO_ENV": "production",
+    "SECRET_KEY": "x" * 50,
+    "DATABASE_URL": "postgres://crm@db:5432/crm",
+    "CELERY_BROKER_URL": "redis://redis:6379/0",
+    "REDIS_URL": "redis://redis:6379/1",
+    "FIELD_ENCRYPTION_KEY": "k" * 44,
+    "ALLOWED_HOSTS": "crm.example.com",
+}
+
+
+def _load_settings(env: dict) -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items() if k not in PRODUCTION_ENV}
+    clean.update(env)
+    code = (
+        "import django; from django.conf import settings; django.setup(); "
+        "print(settings.DATABASES['default']['ENGINE']); print(settings.CELERY_BROKER_URL); "
+        "print(settings.CACHES['default']['BACKEND'])"
+    )
+    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=clean,
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_embedded_defaults_need_no_server():
+    result = _load_settings({"DJANGO_SETTINGS_MODULE": "config.settings", "DATABASE_URL": "",
+                             "CELERY_BROKER_URL": "", "REDIS_URL": ""})
+    assert result.returncode == 0, result.stderr
+    engine, broker, cache = result.stdout.split()
+    assert engine == "django.db.backends.sqlite3"
+    assert broker == "filesystem://"
+    assert cache == "django.core.cache.backends.locmem.LocMemCache"
+
+
+def test_urls_switch_to_the_production_stack():
+    result = _load_settings({**PRODUCTION_ENV, "DJANGO_SETTINGS_MODULE": "config.settings"})
+    assert result.returncode == 0, result.stderr
+    engine, broker, cache = result.stdout.split()
+    assert engine == "django.db.backends.postgresql"
+    assert broker == "redis://redis:6379/0"
+    assert cache == "django.core.cache.backends.redis.RedisCache"
+
+
+def test_production_fails_fast_naming_the_missing_settings():
+    env = {**PRODUCTION_ENV, "DJANGO_SETTINGS_MODULE": "config.settings", "DATABASE_URL": "",
+           "FIELD_ENCRYPTION_KEY": ""}
+    result = _load_settings(env)
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert "DATABASE_URL, FIELD_ENCRYPTION_KEY" in result.stderr
