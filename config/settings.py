@@ -17,7 +17,13 @@ VAR_DIR = BASE_DIR / "var"
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
-DJANGO_ENV = env.str("DJANGO_ENV", default="development")
+
+def setting(name: str, default: str = "") -> str:
+    """A string setting; an empty value counts as unset (a copied .env.example is all blanks)."""
+    return env.str(name, default="") or default
+
+
+DJANGO_ENV = setting("DJANGO_ENV", "development")
 PRODUCTION = DJANGO_ENV == "production"
 
 # Settings that have no safe default in production: they must be given explicitly.
@@ -38,12 +44,16 @@ if PRODUCTION:
             + ". See .env.example."
         )
 
-SECRET_KEY = env.str("SECRET_KEY", default="dev-only-insecure-key-change-me-in-production-0123456789")
+SECRET_KEY = setting("SECRET_KEY", "dev-only-insecure-key-change-me-in-production-0123456789")
 DEBUG = env.bool("DEBUG", default=not PRODUCTION)
-ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
-CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+ALLOWED_HOSTS = [
+    h.strip()
+    for h in setting("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",")
+    if h.strip()
+]
+CSRF_TRUSTED_ORIGINS = [o.strip() for o in setting("CSRF_TRUSTED_ORIGINS").split(",") if o.strip()]
 # Where the CRM is reachable from outside (webhook URLs, OAuth redirect URIs).
-PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
+PUBLIC_BASE_URL = setting("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -92,7 +102,7 @@ TEMPLATES = [
 ]
 
 # An empty variable counts as unset, as in docker-compose files that pass `${VAR:-}`.
-DATABASE_URL = env.str("DATABASE_URL", default="") or f"sqlite:///{VAR_DIR / 'crm.sqlite3'}"
+DATABASE_URL = setting("DATABASE_URL", f"sqlite:///{VAR_DIR / 'crm.sqlite3'}")
 DATABASES = {"default": env.db_url_config(DATABASE_URL)}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the worker and the web server use the file at the same time.
@@ -107,21 +117,26 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "crm.User"
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 5}},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 5},
+    },
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "crm:contact_list"
 LOGOUT_REDIRECT_URL = "login"
 
-REDIS_URL = env.str("REDIS_URL", default="")
+REDIS_URL = setting("REDIS_URL")
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 # Celery: the filesystem transport needs no server (embedded mode); a URL switches to Redis.
-CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="") or "filesystem://"
-CELERY_BROKER_DIR = Path(env.str("CELERY_BROKER_DIR", default=str(VAR_DIR / "broker")))
+CELERY_BROKER_URL = setting("CELERY_BROKER_URL", "filesystem://")
+CELERY_BROKER_DIR = Path(setting("CELERY_BROKER_DIR", str(VAR_DIR / "broker")))
 if CELERY_BROKER_URL.startswith("filesystem://"):
     for _sub in ("in", "processed"):
         (CELERY_BROKER_DIR / _sub).mkdir(parents=True, exist_ok=True)
@@ -131,7 +146,7 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "processed_folder": str(CELERY_BROKER_DIR / "processed"),
         "store_processed": False,
     }
-CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default="") or None
+CELERY_RESULT_BACKEND = setting("CELERY_RESULT_BACKEND") or None
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -140,16 +155,17 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE: dict = {}
 
 # Fernet key for secrets and tokens at rest. The development default is derived from SECRET_KEY.
-FIELD_ENCRYPTION_KEY = env.str("FIELD_ENCRYPTION_KEY", default="")
+FIELD_ENCRYPTION_KEY = setting("FIELD_ENCRYPTION_KEY")
 
-ZOOM_API_BASE_URL = env.str("ZOOM_API_BASE_URL", default="https://api.zoom.us/v2")
-ZOOM_OAUTH_BASE_URL = env.str("ZOOM_OAUTH_BASE_URL", default="https://zoom.us")
+ZOOM_API_BASE_URL = setting("ZOOM_API_BASE_URL", "https://api.zoom.us/v2").rstrip("/")
+ZOOM_OAUTH_BASE_URL = setting("ZOOM_OAUTH_BASE_URL", "https://zoom.us").rstrip("/")
+# Empty keeps the legacy properties live (rule B9), so this one is read as given.
 ZOOM_LEGACY_PROPERTIES_CUTOFF = env.str("ZOOM_LEGACY_PROPERTIES_CUTOFF", default="2025-01-08")
 
 LANGUAGE_CODE = "en-us"
 LANGUAGES = [("en", "English"), ("pt", "Português"), ("fr", "Français")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
-TIME_ZONE = env.str("TIME_ZONE", default="UTC")
+TIME_ZONE = setting("TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True
 
@@ -187,7 +203,7 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "root": {"handlers": ["console"], "level": setting("LOG_LEVEL", "INFO")},
 }
 
 if PRODUCTION:

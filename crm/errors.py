@@ -38,6 +38,8 @@ class ContactAlreadyExists(Conflict):
     """HubSpot's 409 for a primary e-mail already in use; integrators parse the id from it."""
 
     def __init__(self, existing_id: int, email: str = ""):
-        super().__init__(f"Contact already exists. Existing ID: {existing_id}", existing_id=existing_id)
+        super().__init__(
+            f"Contact already exists. Existing ID: {existing_id}", existing_id=existing_id
+        )
         self.existing_id = existing_id
         self.email = email

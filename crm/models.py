@@ -146,7 +146,8 @@ class Contact(models.Model):
     by e-mail (rule Z6); only live contacts take part in the uniqueness of `email`.
     """
 
-    email = models.CharField(_("e-mail"), max_length=254, null=True, blank=True)
+    # NULL (not ''): contacts without an e-mail stay outside the uniqueness constraint.
+    email = models.CharField(_("e-mail"), max_length=254, null=True, blank=True)  # noqa: DJ001
     first_name = models.CharField(_("first name"), max_length=150, blank=True)
     last_name = models.CharField(_("last name"), max_length=150, blank=True)
     phone = models.CharField(_("phone number"), max_length=64, blank=True)

@@ -47,7 +47,10 @@ STANDARD_PROPERTIES: tuple[PropertySpec, ...] = (
     PropertySpec("lastname", str(_("Last name")), PropertyType.STRING, "text", "last_name"),
     PropertySpec("phone", str(_("Phone number")), PropertyType.STRING, "phonenumber", "phone"),
     PropertySpec(
-        "mobilephone", str(_("Mobile phone number")), PropertyType.STRING, "phonenumber",
+        "mobilephone",
+        str(_("Mobile phone number")),
+        PropertyType.STRING,
+        "phonenumber",
         "mobile_phone",
     ),
     PropertySpec("company", str(_("Company name")), PropertyType.STRING, "text", "company"),
@@ -59,31 +62,61 @@ STANDARD_PROPERTIES: tuple[PropertySpec, ...] = (
     PropertySpec("zip", str(_("Postal code")), PropertyType.STRING, "text", "zip"),
     PropertySpec("country", str(_("Country/Region")), PropertyType.STRING, "text", "country"),
     PropertySpec(
-        "lifecyclestage", str(_("Lifecycle stage")), PropertyType.ENUMERATION, "radio",
-        "lifecycle_stage", _choices(LifecycleStage),
+        "lifecyclestage",
+        str(_("Lifecycle stage")),
+        PropertyType.ENUMERATION,
+        "radio",
+        "lifecycle_stage",
+        _choices(LifecycleStage),
     ),
     PropertySpec(
-        "hs_lead_status", str(_("Lead status")), PropertyType.ENUMERATION, "radio",
-        "lead_status", _choices(LeadStatus),
+        "hs_lead_status",
+        str(_("Lead status")),
+        PropertyType.ENUMERATION,
+        "radio",
+        "lead_status",
+        _choices(LeadStatus),
     ),
     # Our extension: writable as well as readable (DESIGN "Interfaces").
     PropertySpec(
-        "hs_additional_emails", str(_("Additional email addresses")), PropertyType.STRING,
-        "textarea", None,
+        "hs_additional_emails",
+        str(_("Additional email addresses")),
+        PropertyType.STRING,
+        "textarea",
+        None,
         description=str(_("Secondary e-mail addresses, separated by semicolons.")),
     ),
-    PropertySpec("hs_object_id", str(_("Record ID")), PropertyType.NUMBER, "number", "id",
-                 read_only=True),
-    PropertySpec("createdate", str(_("Create date")), PropertyType.DATETIME, "date",
-                 "created_at", read_only=True),
-    PropertySpec("lastmodifieddate", str(_("Last modified date")), PropertyType.DATETIME,
-                 "date", "updated_at", read_only=True),
+    PropertySpec(
+        "hs_object_id", str(_("Record ID")), PropertyType.NUMBER, "number", "id", read_only=True
+    ),
+    PropertySpec(
+        "createdate",
+        str(_("Create date")),
+        PropertyType.DATETIME,
+        "date",
+        "created_at",
+        read_only=True,
+    ),
+    PropertySpec(
+        "lastmodifieddate",
+        str(_("Last modified date")),
+        PropertyType.DATETIME,
+        "date",
+        "updated_at",
+        read_only=True,
+    ),
 )
 STANDARD_BY_NAME = {spec.name: spec for spec in STANDARD_PROPERTIES}
 DEFAULT_RETURNED = ("email", "firstname", "lastname")
 # Properties that are always sent back by search (HubSpot's behaviour).
-SEARCH_DEFAULT_RETURNED = ("createdate", "email", "firstname", "hs_object_id", "lastmodifieddate",
-                           "lastname")
+SEARCH_DEFAULT_RETURNED = (
+    "createdate",
+    "email",
+    "firstname",
+    "hs_object_id",
+    "lastmodifieddate",
+    "lastname",
+)
 
 
 def spec_from_definition(definition) -> PropertySpec:
@@ -137,7 +170,9 @@ def clean_value(spec: PropertySpec, raw) -> str:
             raise PropertyValueError(f"{raw!r} is not a valid number")
         if not number.is_finite():
             raise PropertyValueError(f"{raw!r} is not a valid number")
-        return format(number.normalize(), "f") if number != number.to_integral() else str(int(number))
+        return (
+            format(number.normalize(), "f") if number != number.to_integral() else str(int(number))
+        )
     if spec.type in (PropertyType.DATE, PropertyType.DATETIME):
         parsed = parse_datetime_value(value)
         if parsed is None:

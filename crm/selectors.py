@@ -8,8 +8,9 @@ from .errors import NotFound
 from .models import ApiToken, Brand, Contact, SecondaryEmail, TimelineEvent, User
 
 
-def contact_list(*, search: str = "", include_archived: bool = False,
-                 archived_only: bool = False) -> QuerySet[Contact]:
+def contact_list(
+    *, search: str = "", include_archived: bool = False, archived_only: bool = False
+) -> QuerySet[Contact]:
     qs = Contact.objects.all()
     if archived_only:
         qs = qs.filter(archived_at__isnull=False)

@@ -27,13 +27,59 @@ SANDBOX_GENERATE = os.environ.get(
 def commands() -> list[tuple[str, list[str]]]:
     cmds = []
     if (ROOT / "zoom_sandbox" / "__main__.py").exists():
-        cmds.append(("sandbox", [PY, "-m", "zoom_sandbox", "--host", "127.0.0.1",
-                                 "--port", str(SANDBOX_PORT), "--generate", SANDBOX_GENERATE]))
-    cmds.append(("worker", [PY, "-m", "celery", "-A", "config", "worker", "--beat",
-                            "--loglevel=INFO", "--concurrency=1",
-                            "--schedule", str(ROOT / "var" / "celerybeat-schedule")]))
-    cmds.append(("web", [PY, "-m", "gunicorn", "config.wsgi", "--bind", f"{HOST}:{PORT}",
-                         "--workers", "2", "--threads", "4", "--access-logfile", "-"]))
+        cmds.append(
+            (
+                "sandbox",
+                [
+                    PY,
+                    "-m",
+                    "zoom_sandbox",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(SANDBOX_PORT),
+                    "--generate",
+                    SANDBOX_GENERATE,
+                ],
+            )
+        )
+    cmds.append(
+        (
+            "worker",
+            [
+                PY,
+                "-m",
+                "celery",
+                "-A",
+                "config",
+                "worker",
+                "--beat",
+                "--loglevel=INFO",
+                "--concurrency=1",
+                "--schedule",
+                str(ROOT / "var" / "celerybeat-schedule"),
+            ],
+        )
+    )
+    cmds.append(
+        (
+            "web",
+            [
+                PY,
+                "-m",
+                "gunicorn",
+                "config.wsgi",
+                "--bind",
+                f"{HOST}:{PORT}",
+                "--workers",
+                "2",
+                "--threads",
+                "4",
+                "--access-logfile",
+                "-",
+            ],
+        )
+    )
     return cmds
 
 
@@ -64,8 +110,15 @@ def main() -> int:
     env.setdefault("PUBLIC_BASE_URL", f"http://{HOST}:{PORT}")
     procs: list[tuple[str, subprocess.Popen]] = []
     for name, cmd in commands():
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, text=True, start_new_session=True)
+        proc = subprocess.Popen(
+            cmd,
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
         threading.Thread(target=pump, args=(name, proc.stdout), daemon=True).start()
         procs.append((name, proc))
 

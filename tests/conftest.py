@@ -44,8 +44,11 @@ def pytest_collection_modifyitems(config, items):
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
     if not BROWSER_AVAILABLE and not REQUIRE_BROWSER:
         terminalreporter.write_sep(
-            "!", "BROWSER TESTS SKIPPED: Debian's chromium is not installed "
-            "(apt-get install -y chromium, or run .ci/run)", red=True, bold=True,
+            "!",
+            "BROWSER TESTS SKIPPED: Debian's chromium is not installed "
+            "(apt-get install -y chromium, or run .ci/run)",
+            red=True,
+            bold=True,
         )
 
 

@@ -17,12 +17,12 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
         if parts[0].lower() != self.keyword.lower():
             return None
         if len(parts) != 2:
-            raise exceptions.AuthenticationFailed(
-                "Authorization header must be 'Bearer <token>'.")
+            raise exceptions.AuthenticationFailed("Authorization header must be 'Bearer <token>'.")
         token = api_token_authenticate(parts[1])
         if token is None:
             raise exceptions.AuthenticationFailed(
-                "The access token is invalid, revoked or belongs to an inactive user.")
+                "The access token is invalid, revoked or belongs to an inactive user."
+            )
         return token.user, token
 
     def authenticate_header(self, request):

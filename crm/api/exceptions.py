@@ -50,21 +50,38 @@ def _flatten_drf_errors(detail, prefix: str = "") -> list[dict]:
     return [{"name": prefix or "non_field_errors", "message": str(detail)}]
 
 
-def error_response(request, *, status_code: int, message: str, errors=None, category=None,
-                   context=None, headers=None) -> Response:
+def error_response(
+    request,
+    *,
+    status_code: int,
+    message: str,
+    errors=None,
+    category=None,
+    context=None,
+    headers=None,
+) -> Response:
     category = category or _CATEGORY_BY_STATUS.get(status_code, "ERROR")
     path = getattr(request, "path", "") or ""
     if is_hubspot_path(path):
-        body = {"status": "error", "message": message, "correlationId": str(uuid.uuid4()),
-                "category": category}
+        body = {
+            "status": "error",
+            "message": message,
+            "correlationId": str(uuid.uuid4()),
+            "category": category,
+        }
         if errors:
             body["errors"] = [
-                {"message": e.get("message", ""), "code": e.get("code", category),
-                 "context": {"propertyName": [e["name"]]} if e.get("name") else {}}
+                {
+                    "message": e.get("message", ""),
+                    "code": e.get("code", category),
+                    "context": {"propertyName": [e["name"]]} if e.get("name") else {},
+                }
                 for e in errors
             ]
         if context:
-            body["context"] = {k: v if isinstance(v, list) else [str(v)] for k, v in context.items()}
+            body["context"] = {
+                k: v if isinstance(v, list) else [str(v)] for k, v in context.items()
+            }
     else:
         body = {"detail": message, "code": category.lower()}
         if errors:
@@ -75,8 +92,13 @@ def error_response(request, *, status_code: int, message: str, errors=None, cate
 def exception_handler(exc, context):
     request = context.get("request")
     if isinstance(exc, ApplicationError):
-        return error_response(request, status_code=exc.status_code, message=exc.message,
-                              errors=exc.errors, category=exc.category)
+        return error_response(
+            request,
+            status_code=exc.status_code,
+            message=exc.message,
+            errors=exc.errors,
+            category=exc.category,
+        )
     if isinstance(exc, Http404):
         exc = exceptions.NotFound(str(exc) or "Not found.")
     elif isinstance(exc, PermissionDenied):
@@ -95,8 +117,9 @@ def exception_handler(exc, context):
             message = f"Invalid input JSON: {exc.detail}"
         else:
             message = str(exc.detail)
-        return error_response(request, status_code=exc.status_code, message=message,
-                              errors=errors, headers=headers)
+        return error_response(
+            request, status_code=exc.status_code, message=message, errors=errors, headers=headers
+        )
     return drf_exception_handler(exc, context)
 
 

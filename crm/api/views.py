@@ -61,8 +61,11 @@ class BrandDetailView(APIView):
     @extend_schema(request=s.BrandUpdateInput, responses=s.BrandOutput)
     def patch(self, request, brand_id: int):
         data = _valid(s.BrandUpdateInput, request.data)
-        brand = accounts.brand_update(brand=selectors.brand_get(brand_id=brand_id),
-                                      name=data.get("name"), is_primary=data.get("is_primary"))
+        brand = accounts.brand_update(
+            brand=selectors.brand_get(brand_id=brand_id),
+            name=data.get("name"),
+            is_primary=data.get("is_primary"),
+        )
         return Response(s.BrandOutput(brand).data)
 
     @extend_schema(responses={204: None})
@@ -116,8 +119,10 @@ class TokenListView(APIView):
         super().check_permissions(request)
         # A token never mints or lists tokens: only a logged-in person does.
         if isinstance(request.auth, ApiToken):
-            self.permission_denied(request, message="API tokens are managed from the web UI "
-                                   "or `manage.py create_api_token`.")
+            self.permission_denied(
+                request,
+                message="API tokens are managed from the web UI or `manage.py create_api_token`.",
+            )
 
     def get_permissions(self):
         from rest_framework.permissions import IsAuthenticated
@@ -133,8 +138,9 @@ class TokenListView(APIView):
     @extend_schema(request=s.TokenInput, responses={201: s.TokenCreatedOutput})
     def post(self, request):
         data = _valid(s.TokenInput, request.data)
-        token, clear = tokens.api_token_create(user=request.user, name=data["name"],
-                                               scopes=data.get("scopes"))
+        token, clear = tokens.api_token_create(
+            user=request.user, name=data["name"], scopes=data.get("scopes")
+        )
         body = dict(s.TokenOutput(token).data, token=clear)
         return Response(body, status=status.HTTP_201_CREATED)
 
@@ -154,8 +160,9 @@ class ContactTimelineView(APIView):
     def get(self, request, contact_id: int):
         contact = selectors.contact_get(contact_id=contact_id)
         paginator = TimelineCursorPagination()
-        page = paginator.paginate_queryset(selectors.timeline_for_contact(contact=contact),
-                                           request, view=self)
+        page = paginator.paginate_queryset(
+            selectors.timeline_for_contact(contact=contact), request, view=self
+        )
         return paginator.get_paginated_response(s.TimelineEventOutput(page, many=True).data)
 
 

@@ -6,7 +6,7 @@ from django.db import IntegrityError, transaction
 
 from ..errors import Conflict, NotFound, ValidationFailed
 from ..models import Account, Brand, Role, Tier, User, normalize_email
-from ..properties import PropertyValueError, STANDARD_BY_NAME, clean_value
+from ..properties import STANDARD_BY_NAME, PropertyValueError, clean_value
 
 
 def account_get() -> Account:
@@ -19,8 +19,12 @@ def account_update(*, name: str | None = None, tier: str | None = None) -> Accou
     if name is not None and not name.strip():
         errors.append({"name": "name", "message": "The account name cannot be empty."})
     if tier is not None and tier not in Tier.values:
-        errors.append({"name": "tier", "message": f"Unknown tier {tier!r}: use one of "
-                       + ", ".join(Tier.values)})
+        errors.append(
+            {
+                "name": "tier",
+                "message": f"Unknown tier {tier!r}: use one of " + ", ".join(Tier.values),
+            }
+        )
     if errors:
         raise ValidationFailed("; ".join(e["message"] for e in errors), errors=errors)
     account = account_get()
@@ -37,8 +41,9 @@ def brand_create(*, name: str, is_primary: bool = False) -> Brand:
     demotes the previous one in the same transaction (exactly one primary, rule A1)."""
     name = (name or "").strip()
     if not name:
-        raise ValidationFailed("A brand needs a name.",
-                               errors=[{"name": "name", "message": "A brand needs a name."}])
+        raise ValidationFailed(
+            "A brand needs a name.", errors=[{"name": "name", "message": "A brand needs a name."}]
+        )
     with transaction.atomic():
         if not Brand.objects.exists():
             is_primary = True
@@ -57,8 +62,10 @@ def brand_update(*, brand: Brand, name: str | None = None, is_primary: bool | No
         if name is not None:
             name = name.strip()
             if not name:
-                raise ValidationFailed("A brand needs a name.",
-                                       errors=[{"name": "name", "message": "A brand needs a name."}])
+                raise ValidationFailed(
+                    "A brand needs a name.",
+                    errors=[{"name": "name", "message": "A brand needs a name."}],
+                )
             if Brand.objects.filter(name__iexact=name).exclude(pk=brand.pk).exists():
                 raise Conflict(f"A brand named {name!r} already exists.")
             brand.name = name
@@ -90,14 +97,22 @@ def _validate_user_fields(*, email: str | None, role: str | None) -> list[dict]:
         if not normalize_email(email):
             errors.append({"name": "email", "message": "An e-mail address is required."})
     if role is not None and role not in Role.values:
-        errors.append({"name": "role", "message": f"Unknown role {role!r}: use one of "
-                       + ", ".join(Role.values)})
+        errors.append(
+            {
+                "name": "role",
+                "message": f"Unknown role {role!r}: use one of " + ", ".join(Role.values),
+            }
+        )
     return errors
 
 
 def user_create(
-    *, email: str, password: str | None = None, role: str = Role.VIEWER,
-    first_name: str = "", last_name: str = "",
+    *,
+    email: str,
+    password: str | None = None,
+    role: str = Role.VIEWER,
+    first_name: str = "",
+    last_name: str = "",
 ) -> User:
     errors = _validate_user_fields(email=email, role=role)
     if password is not None and len(password) < 5:
@@ -108,8 +123,13 @@ def user_create(
     with transaction.atomic():
         if User.objects.filter(email=email).exists():
             raise Conflict(f"A user with e-mail {email} already exists.")
-        user = User(email=email, role=role, first_name=first_name.strip(),
-                    last_name=last_name.strip(), is_staff=role == Role.SUPER_ADMIN)
+        user = User(
+            email=email,
+            role=role,
+            first_name=first_name.strip(),
+            last_name=last_name.strip(),
+            is_staff=role == Role.SUPER_ADMIN,
+        )
         if password:
             user.set_password(password)
         else:
@@ -126,8 +146,13 @@ def _other_active_super_admins(user: User) -> int:
 
 
 def user_update(
-    *, user: User, role: str | None = None, first_name: str | None = None,
-    last_name: str | None = None, is_active: bool | None = None, password: str | None = None,
+    *,
+    user: User,
+    role: str | None = None,
+    first_name: str | None = None,
+    last_name: str | None = None,
+    is_active: bool | None = None,
+    password: str | None = None,
 ) -> User:
     """Changes a user. The last active super admin cannot be demoted or deactivated, so the
     account never locks itself out."""
@@ -137,8 +162,10 @@ def user_update(
     if errors:
         raise ValidationFailed("; ".join(e["message"] for e in errors), errors=errors)
     with transaction.atomic():
-        losing_admin = user.role == Role.SUPER_ADMIN and user.is_active and (
-            (role is not None and role != Role.SUPER_ADMIN) or is_active is False
+        losing_admin = (
+            user.role == Role.SUPER_ADMIN
+            and user.is_active
+            and ((role is not None and role != Role.SUPER_ADMIN) or is_active is False)
         )
         if losing_admin and _other_active_super_admins(user) == 0:
             raise Conflict("This is the last super admin: make another user super admin first.")
@@ -165,6 +192,12 @@ def user_get(*, user_id: int) -> User:
 
 
 __all__ = [
-    "account_get", "account_update", "brand_create", "brand_update", "brand_delete",
-    "user_create", "user_update", "user_get",
+    "account_get",
+    "account_update",
+    "brand_create",
+    "brand_update",
+    "brand_delete",
+    "user_create",
+    "user_update",
+    "user_get",
 ]

@@ -15,7 +15,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from ..errors import ContactAlreadyExists, Conflict, ValidationFailed
+from ..errors import Conflict, ContactAlreadyExists, ValidationFailed
 from ..models import Contact, SecondaryEmail, Tombstone, User, normalize_email
 from ..properties import (
     STANDARD_BY_NAME,
@@ -59,26 +59,46 @@ def contact_clean_properties(
     for name, raw in properties.items():
         spec = specs.get(name)
         if spec is None:
-            errors.append({"name": name, "code": "PROPERTY_DOESNT_EXIST",
-                           "message": f'Property "{name}" does not exist'})
+            errors.append(
+                {
+                    "name": name,
+                    "code": "PROPERTY_DOESNT_EXIST",
+                    "message": f'Property "{name}" does not exist',
+                }
+            )
             continue
         if spec.read_only:
-            errors.append({"name": name, "code": "READ_ONLY_VALUE",
-                           "message": f'Property "{name}" is read-only'})
+            errors.append(
+                {
+                    "name": name,
+                    "code": "READ_ONLY_VALUE",
+                    "message": f'Property "{name}" is read-only',
+                }
+            )
             continue
         if spec.name == "hs_additional_emails":
             emails = split_emails(raw)
             bad = [e for e in emails if _invalid_email(e)]
             if bad:
-                errors.append({"name": name, "code": "INVALID_EMAIL",
-                               "message": f"{bad[0]!r} is not a valid email address"})
+                errors.append(
+                    {
+                        "name": name,
+                        "code": "INVALID_EMAIL",
+                        "message": f"{bad[0]!r} is not a valid email address",
+                    }
+                )
             cleaned.secondary_emails = emails
             continue
         try:
             value = clean_value(spec, raw)
         except PropertyValueError as exc:
-            code = "INVALID_EMAIL" if spec.name == "email" else "INVALID_OPTION" \
-                if spec.type == "enumeration" else "INVALID_VALUE"
+            code = (
+                "INVALID_EMAIL"
+                if spec.name == "email"
+                else "INVALID_OPTION"
+                if spec.type == "enumeration"
+                else "INVALID_VALUE"
+            )
             errors.append({"name": name, "code": code, "message": str(exc)})
             continue
         if spec.column:
@@ -129,8 +149,13 @@ def _check_secondaries_free(emails: list[str], *, primary: str | None, contact_i
     errors = []
     for email in emails:
         if email == primary:
-            errors.append({"name": "hs_additional_emails", "code": "INVALID_VALUE",
-                           "message": f"{email} is already this contact's primary e-mail"})
+            errors.append(
+                {
+                    "name": "hs_additional_emails",
+                    "code": "INVALID_VALUE",
+                    "message": f"{email} is already this contact's primary e-mail",
+                }
+            )
     taken = dict(
         SecondaryEmail.objects.filter(email__in=emails)
         .exclude(contact_id=contact_id)
@@ -142,8 +167,13 @@ def _check_secondaries_free(emails: list[str], *, primary: str | None, contact_i
         .values_list("email", "pk")
     )
     for email, owner in sorted(taken.items()):
-        errors.append({"name": "hs_additional_emails", "code": "CONFLICT",
-                       "message": f"{email} already belongs to contact {owner}"})
+        errors.append(
+            {
+                "name": "hs_additional_emails",
+                "code": "CONFLICT",
+                "message": f"{email} already belongs to contact {owner}",
+            }
+        )
     if errors:
         raise ValidationFailed("; ".join(e["message"] for e in errors), errors=errors)
 
@@ -189,8 +219,13 @@ def contact_create(
             )
             if secondaries:
                 _replace_secondaries(contact, secondaries)
-            timeline_event_add(contact=contact, kind="contact_created", occurred_at=now,
-                               data={"source": source}, actor=actor)
+            timeline_event_add(
+                contact=contact,
+                kind="contact_created",
+                occurred_at=now,
+                data={"source": source},
+                actor=actor,
+            )
     except IntegrityError:
         # A concurrent writer took the e-mail between our check and our insert.
         existing = _live_owner_of(email)
@@ -204,7 +239,9 @@ def _live_owner_of(email: str | None) -> int | None:
     if not email:
         return None
     return (
-        Contact.objects.filter(Q(email=email, archived_at__isnull=True) | Q(secondary_emails__email=email))
+        Contact.objects.filter(
+            Q(email=email, archived_at__isnull=True) | Q(secondary_emails__email=email)
+        )
         .values_list("pk", flat=True)
         .first()
     )
@@ -224,8 +261,9 @@ def contact_update(
                 _check_email_free(cleaned.columns["email"], contact_id=contact.pk)
             primary = cleaned.columns.get("email", contact.email)
             if cleaned.secondary_emails is not None:
-                _check_secondaries_free(cleaned.secondary_emails, primary=primary,
-                                        contact_id=contact.pk)
+                _check_secondaries_free(
+                    cleaned.secondary_emails, primary=primary, contact_id=contact.pk
+                )
                 _replace_secondaries(contact, cleaned.secondary_emails)
             elif primary and primary != contact.email:
                 # Promoting one's own secondary address to primary moves it.
@@ -283,8 +321,9 @@ def contact_restore(*, contact: Contact, actor: User | None = None) -> Contact:
             contact.save(update_fields=["archived_at", "updated_at"])
             if contact.email:
                 Tombstone.objects.filter(email=contact.email).delete()
-            timeline_event_add(contact=contact, kind="contact_restored", occurred_at=now,
-                               actor=actor)
+            timeline_event_add(
+                contact=contact, kind="contact_restored", occurred_at=now, actor=actor
+            )
     except ContactAlreadyExists as exc:
         raise Conflict(
             f"Cannot restore: contact {exc.existing_id} now uses the e-mail {contact.email}.",
@@ -293,15 +332,26 @@ def contact_restore(*, contact: Contact, actor: User | None = None) -> Contact:
     return contact
 
 
-def secondary_email_add(*, contact: Contact, email: str, actor: User | None = None) -> SecondaryEmail:
+def secondary_email_add(
+    *, contact: Contact, email: str, actor: User | None = None
+) -> SecondaryEmail:
     normalized = normalize_email(email)
     if not normalized or _invalid_email(normalized):
-        raise ValidationFailed(f"{email!r} is not a valid email address",
-                               errors=[{"name": "email", "code": "INVALID_EMAIL",
-                                        "message": f"{email!r} is not a valid email address"}])
+        raise ValidationFailed(
+            f"{email!r} is not a valid email address",
+            errors=[
+                {
+                    "name": "email",
+                    "code": "INVALID_EMAIL",
+                    "message": f"{email!r} is not a valid email address",
+                }
+            ],
+        )
     with transaction.atomic():
         _check_secondaries_free([normalized], primary=contact.email, contact_id=contact.pk)
-        secondary, _created = SecondaryEmail.objects.get_or_create(contact=contact, email=normalized)
+        secondary, _created = SecondaryEmail.objects.get_or_create(
+            contact=contact, email=normalized
+        )
         contact.updated_at = timezone.now()
         contact.save(update_fields=["updated_at"])
     return secondary

@@ -19,8 +19,13 @@ def timeline_event_add(
 ) -> TimelineEvent:
     """Adds one timeline entry. With a `dedupe_key` it is idempotent: writing the same
     activity again updates the existing row instead of adding a second one."""
-    values = {"contact": contact, "kind": kind, "occurred_at": occurred_at or timezone.now(),
-              "data": data or {}, "actor": actor}
+    values = {
+        "contact": contact,
+        "kind": kind,
+        "occurred_at": occurred_at or timezone.now(),
+        "data": data or {},
+        "actor": actor,
+    }
     if dedupe_key is None:
         return TimelineEvent.objects.create(**values)
     event, _created = TimelineEvent.objects.update_or_create(dedupe_key=dedupe_key, defaults=values)

@@ -35,14 +35,18 @@ def api_token_create(
     if refused:
         raise ValidationFailed(
             f"The role {user.role} cannot hold: {', '.join(refused)}",
-            errors=[{"name": "scopes", "message": f"Not allowed for this role: {s}"}
-                    for s in refused],
+            errors=[
+                {"name": "scopes", "message": f"Not allowed for this role: {s}"} for s in refused
+            ],
         )
     clear = TOKEN_PREFIX + secrets.token_urlsafe(32)
     with transaction.atomic():
         token = ApiToken.objects.create(
-            user=user, name=name, prefix=clear[: len(TOKEN_PREFIX) + 6],
-            token_hash=hash_token(clear), scopes=requested,
+            user=user,
+            name=name,
+            prefix=clear[: len(TOKEN_PREFIX) + 6],
+            token_hash=hash_token(clear),
+            scopes=requested,
         )
     return token, clear
 

@@ -26,13 +26,25 @@ def _load_settings(env: dict) -> subprocess.CompletedProcess:
         "print(settings.DATABASES['default']['ENGINE']); print(settings.CELERY_BROKER_URL); "
         "print(settings.CACHES['default']['BACKEND'])"
     )
-    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=clean,
-                          capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def test_embedded_defaults_need_no_server():
-    result = _load_settings({"DJANGO_SETTINGS_MODULE": "config.settings", "DATABASE_URL": "",
-                             "CELERY_BROKER_URL": "", "REDIS_URL": ""})
+    result = _load_settings(
+        {
+            "DJANGO_SETTINGS_MODULE": "config.settings",
+            "DATABASE_URL": "",
+            "CELERY_BROKER_URL": "",
+            "REDIS_URL": "",
+        }
+    )
     assert result.returncode == 0, result.stderr
     engine, broker, cache = result.stdout.split()
     assert engine == "django.db.backends.sqlite3"
@@ -50,8 +62,12 @@ def test_urls_switch_to_the_production_stack():
 
 
 def test_production_fails_fast_naming_the_missing_settings():
-    env = {**PRODUCTION_ENV, "DJANGO_SETTINGS_MODULE": "config.settings", "DATABASE_URL": "",
-           "FIELD_ENCRYPTION_KEY": ""}
+    env = {
+        **PRODUCTION_ENV,
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "DATABASE_URL": "",
+        "FIELD_ENCRYPTION_KEY": "",
+    }
     result = _load_settings(env)
     assert result.returncode != 0
     assert "ImproperlyConfigured" in result.stderr

@@ -11,8 +11,9 @@ pytestmark = pytest.mark.django_db
 
 def test_account_read_and_update_by_super_admin(admin_api):
     assert admin_api.get("/api/v1/account/").json() == {"name": "My company", "tier": "free"}
-    response = admin_api.patch("/api/v1/account/", {"name": "Acme", "tier": "professional"},
-                               format="json")
+    response = admin_api.patch(
+        "/api/v1/account/", {"name": "Acme", "tier": "professional"}, format="json"
+    )
     assert response.status_code == 200
     assert response.json() == {"name": "Acme", "tier": "professional"}
 
@@ -36,16 +37,20 @@ def test_first_brand_is_primary_and_primary_moves_in_one_step(admin_api):
     first = admin_api.post("/api/v1/brands/", {"name": "Acme"}, format="json")
     assert first.status_code == 201
     assert first.json() == {"id": first.json()["id"], "name": "Acme", "is_primary": True}
-    second = admin_api.post("/api/v1/brands/", {"name": "Beta", "is_primary": True},
-                            format="json").json()
+    second = admin_api.post(
+        "/api/v1/brands/", {"name": "Beta", "is_primary": True}, format="json"
+    ).json()
     listing = admin_api.get("/api/v1/brands/").json()
     assert listing["next"] is None
     assert [(b["name"], b["is_primary"]) for b in listing["results"]] == [
-        ("Acme", False), ("Beta", True)]
+        ("Acme", False),
+        ("Beta", True),
+    ]
     # The primary brand cannot be deleted nor un-primaried: there is always exactly one.
     assert admin_api.delete(f"/api/v1/brands/{second['id']}/").status_code == 409
-    response = admin_api.patch(f"/api/v1/brands/{second['id']}/", {"is_primary": False},
-                               format="json")
+    response = admin_api.patch(
+        f"/api/v1/brands/{second['id']}/", {"is_primary": False}, format="json"
+    )
     assert response.status_code == 400
     assert Brand.objects.filter(is_primary=True).count() == 1
 
@@ -61,31 +66,43 @@ def test_database_refuses_two_primary_brands(db):
 def test_users_create_list_and_role_change(admin_api, admin_user):
     response = admin_api.post(
         "/api/v1/users/",
-        {"email": " New.Person@Example.com ", "first_name": "New", "last_name": "Person",
-         "role": "marketing", "password": "secret1"}, format="json")
+        {
+            "email": " New.Person@Example.com ",
+            "first_name": "New",
+            "last_name": "Person",
+            "role": "marketing",
+            "password": "secret1",
+        },
+        format="json",
+    )
     assert response.status_code == 201, response.json()
     body = response.json()
-    assert body == {"id": body["id"], "email": "new.person@example.com", "first_name": "New",
-                    "last_name": "Person", "role": "marketing", "is_active": True}
+    assert body == {
+        "id": body["id"],
+        "email": "new.person@example.com",
+        "first_name": "New",
+        "last_name": "Person",
+        "role": "marketing",
+        "is_active": True,
+    }
     assert User.objects.get(pk=body["id"]).check_password("secret1")
     patched = admin_api.patch(f"/api/v1/users/{body['id']}/", {"role": "viewer"}, format="json")
     assert patched.json()["role"] == "viewer"
-    duplicate = admin_api.post("/api/v1/users/", {"email": "new.person@example.com"},
-                               format="json")
+    duplicate = admin_api.post("/api/v1/users/", {"email": "new.person@example.com"}, format="json")
     assert duplicate.status_code == 409
 
 
 def test_bad_role_is_a_clear_400(admin_api):
-    response = admin_api.post("/api/v1/users/", {"email": "x@example.com", "role": "god"},
-                              format="json")
+    response = admin_api.post(
+        "/api/v1/users/", {"email": "x@example.com", "role": "god"}, format="json"
+    )
     assert response.status_code == 400
     assert response.json()["errors"][0]["name"] == "role"
     assert not User.objects.filter(email="x@example.com").exists()
 
 
 def test_last_super_admin_cannot_be_demoted(admin_api, admin_user):
-    response = admin_api.patch(f"/api/v1/users/{admin_user.pk}/", {"role": "viewer"},
-                               format="json")
+    response = admin_api.patch(f"/api/v1/users/{admin_user.pk}/", {"role": "viewer"}, format="json")
     assert response.status_code == 409
     admin_user.refresh_from_db()
     assert admin_user.role == Role.SUPER_ADMIN
@@ -131,8 +148,11 @@ def test_viewer_cannot_get_write_scopes(token_client, viewer):
 
 def test_tokens_are_created_by_a_logged_in_person_not_by_a_token(client, admin_user, admin_api):
     client.force_login(admin_user)
-    response = client.post("/api/v1/tokens/", {"name": "zapier", "scopes":
-                           ["crm.objects.contacts.read"]}, content_type="application/json")
+    response = client.post(
+        "/api/v1/tokens/",
+        {"name": "zapier", "scopes": ["crm.objects.contacts.read"]},
+        content_type="application/json",
+    )
     assert response.status_code == 201
     clear = response.json()["token"]
     assert clear.startswith("crm_")
@@ -143,8 +163,9 @@ def test_tokens_are_created_by_a_logged_in_person_not_by_a_token(client, admin_u
 def test_timeline_is_paged_newest_first(admin_api, django_assert_max_num_queries):
     contact = contact_create(properties={"email": "ana@example.com"})
     for day in range(1, 8):
-        TimelineEvent.objects.create(contact=contact, kind="note",
-                                     occurred_at=f"2026-01-0{day}T10:00:00Z", data={"n": day})
+        TimelineEvent.objects.create(
+            contact=contact, kind="note", occurred_at=f"2026-01-0{day}T10:00:00Z", data={"n": day}
+        )
     with django_assert_max_num_queries(5):
         page = admin_api.get(f"/api/v1/contacts/{contact.pk}/timeline/?limit=3").json()
     assert [e["data"].get("n") for e in page["results"]] == [None, 7, 6]  # contact_created is now
@@ -166,8 +187,14 @@ def test_create_api_token_command_prints_the_token_alone_on_the_last_line(admin_
     from django.core.management import call_command
 
     out = StringIO()
-    call_command("create_api_token", "ADMIN@crm.test", "--scopes", "crm.objects.contacts.read",
-                 stdout=out, stderr=StringIO())
+    call_command(
+        "create_api_token",
+        "ADMIN@crm.test",
+        "--scopes",
+        "crm.objects.contacts.read",
+        stdout=out,
+        stderr=StringIO(),
+    )
     clear = out.getvalue().strip().splitlines()[-1]
     token = ApiToken.objects.get(token_hash=hash_token(clear))
     assert token.scopes == ["crm.objects.contacts.read"]

@@ -16,7 +16,9 @@ class Command(BaseCommand):
         parser.add_argument("email")
         parser.add_argument("--name", default="CLI token")
         parser.add_argument(
-            "--scopes", nargs="+", metavar="SCOPE",
+            "--scopes",
+            nargs="+",
+            metavar="SCOPE",
             help="Scopes to grant, among: " + ", ".join(sorted(SCOPES)),
         )
 

@@ -10,24 +10,88 @@ from crm.models import Contact, LifecycleStage, Role, Tier, User
 from crm.services import accounts, contacts
 
 FIRST_NAMES = [
-    "Ana", "Bruno", "Camille", "Daniel", "Élodie", "Fatima", "Gabriel", "Hana", "Igor", "Julia",
-    "Kenji", "Lucía", "Marc", "Nadia", "Olga", "Pedro", "Quentin", "Rosa", "Samir", "Tereza",
-    "Ursula", "Victor", "Wen", "Xavier", "Yara", "Zoé", "João", "Inês", "Mateus", "Léa",
+    "Ana",
+    "Bruno",
+    "Camille",
+    "Daniel",
+    "Élodie",
+    "Fatima",
+    "Gabriel",
+    "Hana",
+    "Igor",
+    "Julia",
+    "Kenji",
+    "Lucía",
+    "Marc",
+    "Nadia",
+    "Olga",
+    "Pedro",
+    "Quentin",
+    "Rosa",
+    "Samir",
+    "Tereza",
+    "Ursula",
+    "Victor",
+    "Wen",
+    "Xavier",
+    "Yara",
+    "Zoé",
+    "João",
+    "Inês",
+    "Mateus",
+    "Léa",
 ]
 LAST_NAMES = [
-    "Silva", "Martin", "Dubois", "Santos", "Bernard", "Oliveira", "Moreau", "Costa", "Laurent",
-    "Pereira", "Garcia", "Rodrigues", "Fournier", "Almeida", "Lefebvre", "Nakamura", "Kowalski",
-    "Müller", "Rossi", "Haddad", "Okafor", "Nguyen", "Andersen", "Novak", "Schmidt",
+    "Silva",
+    "Martin",
+    "Dubois",
+    "Santos",
+    "Bernard",
+    "Oliveira",
+    "Moreau",
+    "Costa",
+    "Laurent",
+    "Pereira",
+    "Garcia",
+    "Rodrigues",
+    "Fournier",
+    "Almeida",
+    "Lefebvre",
+    "Nakamura",
+    "Kowalski",
+    "Müller",
+    "Rossi",
+    "Haddad",
+    "Okafor",
+    "Nguyen",
+    "Andersen",
+    "Novak",
+    "Schmidt",
 ]
 COMPANIES = [
-    ("Acme Analytics", "acme-analytics.com"), ("Borealis Health", "borealis.health"),
-    ("Cobalt Logistics", "cobalt-logistics.io"), ("Delta Foods", "deltafoods.fr"),
-    ("Estrela Energia", "estrela.com.br"), ("Fjord Software", "fjord.no"),
-    ("Granite Bank", "granitebank.com"), ("Helix Bio", "helixbio.org"),
-    ("Iris Media", "irismedia.pt"), ("Juniper Retail", "juniper-retail.co.uk"),
+    ("Acme Analytics", "acme-analytics.com"),
+    ("Borealis Health", "borealis.health"),
+    ("Cobalt Logistics", "cobalt-logistics.io"),
+    ("Delta Foods", "deltafoods.fr"),
+    ("Estrela Energia", "estrela.com.br"),
+    ("Fjord Software", "fjord.no"),
+    ("Granite Bank", "granitebank.com"),
+    ("Helix Bio", "helixbio.org"),
+    ("Iris Media", "irismedia.pt"),
+    ("Juniper Retail", "juniper-retail.co.uk"),
 ]
-TITLES = ["Marketing Manager", "Head of Growth", "CTO", "Product Manager", "Sales Director",
-          "Data Analyst", "Customer Success Lead", "CEO", "Event Coordinator", "Engineer"]
+TITLES = [
+    "Marketing Manager",
+    "Head of Growth",
+    "CTO",
+    "Product Manager",
+    "Sales Director",
+    "Data Analyst",
+    "Customer Success Lead",
+    "CEO",
+    "Event Coordinator",
+    "Engineer",
+]
 DEMO_USERS = [
     ("admin@example.com", "admin", Role.SUPER_ADMIN, "Ada", "Admin"),
     ("marketer@example.com", "marketer", Role.MARKETING, "Mia", "Marketer"),
@@ -57,8 +121,9 @@ class Command(BaseCommand):
                 accounts.brand_create(name=name, is_primary=primary)
         for email, password, role, first, last in DEMO_USERS:
             if not User.objects.filter(email=email).exists():
-                accounts.user_create(email=email, password=password, role=role,
-                                     first_name=first, last_name=last)
+                accounts.user_create(
+                    email=email, password=password, role=role, first_name=first, last_name=last
+                )
         if Contact.objects.exists():
             self.stdout.write("Demo contacts already present; kept as they are.")
             return
@@ -72,8 +137,11 @@ class Command(BaseCommand):
             local = local.replace("í", "i").replace("ê", "e").replace("ç", "c").replace("ú", "u")
             properties = {
                 "email": f"{local}{index}@{domain}",
-                "firstname": first, "lastname": last, "company": company,
-                "jobtitle": rng.choice(TITLES), "lifecyclestage": rng.choice(stages),
+                "firstname": first,
+                "lastname": last,
+                "company": company,
+                "jobtitle": rng.choice(TITLES),
+                "lifecyclestage": rng.choice(stages),
                 "phone": f"+1 555 {rng.randint(100, 999)} {rng.randint(1000, 9999)}",
                 "country": rng.choice(["Brazil", "France", "Portugal", "Canada", "Japan"]),
             }
