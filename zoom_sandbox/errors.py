@@ -4,7 +4,7 @@ from __future__ import annotations
 
 
 class ZoomError(Exception):
-    """An answer Zoom gives as ``{"code": int, "message": str}`` (plus ``errors[]`` on validation)."""
+    """Zoom's ``{"code": int, "message": str}`` answer (plus ``errors[]`` on validation)."""
 
     def __init__(
         self,

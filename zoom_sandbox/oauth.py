@@ -21,8 +21,7 @@ from .store import Account, Store
 ACCESS_TOKEN_LIFETIME = 3600
 CODE_LIFETIME = 300
 SCOPES = (
-    "user:read:admin webinar:read:admin webinar:write:admin report:read:admin "
-    "recording:read:admin"
+    "user:read:admin webinar:read:admin webinar:write:admin report:read:admin recording:read:admin"
 )
 
 
@@ -88,7 +87,7 @@ class OAuth:
         return None
 
     def _client(self, authorization: str, app_type: str) -> tuple[Account, dict[str, Any]]:
-        client_id, secret = _basic_credentials(authorization)
+        client_id, secret = basic_credentials(authorization)
         found = self.find_app(client_id, app_type) if client_id else None
         if found is None or found[1].get("client_secret") != secret:
             raise OAuthError(400, "Invalid client_id or client_secret", "invalid_client")
@@ -128,7 +127,9 @@ class OAuth:
     ) -> dict[str, Any]:
         now = self._now()
         token = secrets.token_urlsafe(32)
-        self.access[token] = AccessToken(account_id, user_id, client_id, now + ACCESS_TOKEN_LIFETIME)
+        self.access[token] = AccessToken(
+            account_id, user_id, client_id, now + ACCESS_TOKEN_LIFETIME
+        )
         body: dict[str, Any] = {"access_token": token, "token_type": "bearer"}
         if refresh:
             refresh_token = secrets.token_urlsafe(32)
@@ -143,7 +144,7 @@ class OAuth:
         return code
 
 
-def _basic_credentials(authorization: str) -> tuple[str, str]:
+def basic_credentials(authorization: str) -> tuple[str, str]:
     scheme, _, encoded = authorization.partition(" ")
     if scheme.lower() != "basic" or not encoded:
         return "", ""

@@ -32,7 +32,12 @@ _BUSINESS = {
     HEAVY: (40, 1, "shared"),
     INTENSIVE: (20, 60, "shared"),
 }
-_PRO = {LIGHT: (30, 1, None), MEDIUM: (20, 1, None), HEAVY: (10, 1, "shared"), INTENSIVE: (10, 60, "shared")}
+_PRO = {
+    LIGHT: (30, 1, None),
+    MEDIUM: (20, 1, None),
+    HEAVY: (10, 1, "shared"),
+    INTENSIVE: (10, 60, "shared"),
+}
 _FREE = {LIGHT: (4, 1, 6000), MEDIUM: (2, 1, 2000), HEAVY: (1, 1, 1000), INTENSIVE: (10, 60, 30000)}
 TABLES: dict[str, dict[str, tuple[int, int, object]]] = {"free": _FREE, "pro": _PRO}
 SHARED_DAILY = {"pro": 30_000}
@@ -85,7 +90,9 @@ class RateLimiter:
             key = (account_id, daily_key, utc_date(now))
             used = self._daily.get(key, 0)
             if used >= daily:
-                raise _too_many(category, "Daily-limit", daily, next_utc_midnight(now), DAILY_MESSAGE)
+                raise _too_many(
+                    category, "Daily-limit", daily, next_utc_midnight(now), DAILY_MESSAGE
+                )
             self._daily[key] = used + 1
             remaining = str(daily - used - 1)
         calls.append(now)

@@ -130,9 +130,7 @@ class WebhookSender:
             record["state"] = "retrying" if retry else "failed"
         return retry or status >= 300
 
-    async def _post(
-        self, url: str, secret: str, body: bytes
-    ) -> tuple[int, str | None]:
+    async def _post(self, url: str, secret: str, body: bytes) -> tuple[int, str | None]:
         try:
             response = await self._http().post(
                 url, content=body, headers=self.headers(secret, body), timeout=self.timeout
