@@ -8,7 +8,10 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/v1/", include("crm.api.urls")),
     path("crm/v3/", include("crm.hubspot.urls")),
+    path("api/v1/zoom/", include("zoom_integration.api.urls")),
+    path("integrations/zoom/", include("zoom_integration.urls")),
     path("django-admin/", admin.site.urls),
+    path("accounts/", include("crm.auth_urls")),
     path("", include("crm.urls")),
 ]
 
