@@ -1,0 +1,81 @@
+"""Query-string parsing and paging helpers shared by the HubSpot-compatible views."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from ..errors import ValidationFailed
+
+LIST_DEFAULT_LIMIT, LIST_MAX_LIMIT = 10, 100
+SEARCH_DEFAULT_LIMIT, SEARCH_MAX_LIMIT = 10, 200
+SEARCH_MAX_RESULTS = 10_000  # HubSpot answers 400 when paging beyond 10,000 results
+
+
+def _invalid(name: str, message: str):
+    raise ValidationFailed(
+        message, errors=[{"name": name, "code": "INVALID_VALUE", "message": message}]
+    )
+
+
+def parse_bool(raw, name: str, default: bool = False) -> bool:
+    if raw is None or raw == "":
+        return default
+    if isinstance(raw, bool):
+        return raw
+    text = str(raw).strip().lower()
+    if text in ("true", "1"):
+        return True
+    if text in ("false", "0"):
+        return False
+    _invalid(name, f"{name} must be true or false; got {raw!r}")
+
+
+def parse_limit(raw, *, default: int, maximum: int) -> int:
+    if raw is None or raw == "":
+        return default
+    text = str(raw).strip()
+    if not text.isdigit() or not 1 <= int(text) <= maximum:
+        _invalid("limit", f"limit must be an integer from 1 to {maximum}; got {raw!r}")
+    return int(text)
+
+
+def parse_after_id(raw) -> int | None:
+    """The list cursor: the id of the last contact of the previous page."""
+    if raw is None or raw == "":
+        return None
+    text = str(raw).strip()
+    if not text.isdigit():
+        _invalid("after", f"after must be a paging cursor from a previous page; got {raw!r}")
+    return int(text)
+
+
+def parse_offset(raw) -> int:
+    """The search cursor: an offset into the results, at most 10,000."""
+    if raw is None or raw == "":
+        return 0
+    text = str(raw).strip()
+    if not text.isdigit():
+        _invalid("after", f"after must be a paging cursor from a previous page; got {raw!r}")
+    offset = int(text)
+    if offset >= SEARCH_MAX_RESULTS:
+        _invalid(
+            "after",
+            f"Search results are limited to {SEARCH_MAX_RESULTS}: after={offset} "
+            "is beyond them. Narrow the filters instead.",
+        )
+    return offset
+
+
+def property_names(query_params) -> list[str]:
+    """`properties=a,b` and/or `properties=a&properties=b`."""
+    names: list[str] = []
+    for raw in query_params.getlist("properties"):
+        names.extend(part.strip() for part in raw.split(",") if part.strip())
+    return list(dict.fromkeys(names))
+
+
+def next_paging(request, after: str) -> dict:
+    params = request.GET.copy()
+    params["after"] = after
+    link = request.build_absolute_uri(request.path) + "?" + urlencode(params, doseq=True)
+    return {"next": {"after": after, "link": link}}

@@ -1,0 +1,334 @@
+"""Shapes of the HubSpot-compatible contacts v3 API: input serializers that check only the
+shape of a body (types, required keys, sizes), and output functions that render HubSpot's
+`SimplePublicObject` and `Property`. No decisions here: services and selectors make them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from rest_framework import serializers
+
+from ..models import Contact
+from ..properties import PropertySpec, format_datetime
+
+# HubSpot sends these with every object, whatever was asked for.
+ALWAYS_RETURNED = ("createdate", "hs_object_id", "lastmodifieddate")
+MAX_BATCH_INPUTS = 100
+
+
+class PropertyValuesField(serializers.DictField):
+    """`{"name": value}` where each value is a scalar (string, number, boolean or null)."""
+
+    default_error_messages = {
+        "not_scalar": "Property {name!r}: expected a string, number, boolean or null, got {type}.",
+    }
+
+    def to_internal_value(self, data):
+        data = super().to_internal_value(data)
+        for name, value in data.items():
+            if value is not None and not isinstance(value, str | int | float | bool):
+                self.fail("not_scalar", name=name, type=type(value).__name__)
+        return data
+
+    def __init__(self, **kwargs):
+        super().__init__(child=serializers.JSONField(), **kwargs)
+
+
+class IdField(serializers.CharField):
+    """HubSpot ids are strings; clients also send numbers."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, str | int):
+            self.fail("invalid")
+        return super().to_internal_value(str(data))
+
+
+class ContactCreateInput(serializers.Serializer):
+    properties = PropertyValuesField()
+    associations = serializers.ListField(child=serializers.DictField(), required=False)
+
+    def validate_associations(self, value):
+        if value:
+            raise serializers.ValidationError("Associations are not supported by this CRM.")
+        return value
+
+
+class ContactUpdateInput(serializers.Serializer):
+    properties = PropertyValuesField()
+
+
+class _BatchInput(serializers.Serializer):
+    def validate_inputs(self, value):
+        if len(value) > MAX_BATCH_INPUTS:
+            raise serializers.ValidationError(
+                f"At most {MAX_BATCH_INPUTS} inputs per batch; got {len(value)}."
+            )
+        return value
+
+
+class BatchIdInput(serializers.Serializer):
+    id = IdField(max_length=254)
+
+
+class BatchReadInput(_BatchInput):
+    inputs = serializers.ListField(child=BatchIdInput(), allow_empty=False)
+    idProperty = serializers.CharField(required=False, allow_null=True)
+    properties = serializers.ListField(child=serializers.CharField(), required=False)
+    propertiesWithHistory = serializers.ListField(child=serializers.CharField(), required=False)
+    archived = serializers.BooleanField(required=False)
+
+
+class BatchArchiveInput(_BatchInput):
+    inputs = serializers.ListField(child=BatchIdInput(), allow_empty=False)
+
+
+class BatchCreateInput(_BatchInput):
+    inputs = serializers.ListField(child=ContactCreateInput(), allow_empty=False)
+
+
+class BatchUpdateItem(serializers.Serializer):
+    id = IdField(max_length=254)
+    idProperty = serializers.CharField(required=False, allow_null=True)
+    properties = PropertyValuesField()
+
+
+class BatchUpdateInput(_BatchInput):
+    inputs = serializers.ListField(child=BatchUpdateItem(), allow_empty=False)
+
+
+class BatchUpsertItem(BatchUpdateItem):
+    idProperty = serializers.CharField()
+    objectWriteTraceId = serializers.CharField(required=False, allow_null=True)
+
+
+class BatchUpsertInput(_BatchInput):
+    inputs = serializers.ListField(child=BatchUpsertItem(), allow_empty=False)
+
+
+class SearchFilterInput(serializers.Serializer):
+    propertyName = serializers.CharField()
+    operator = serializers.CharField()
+    value = serializers.JSONField(required=False, allow_null=True)
+    highValue = serializers.JSONField(required=False, allow_null=True)
+    values = serializers.ListField(child=serializers.JSONField(), required=False)
+
+
+class SearchFilterGroupInput(serializers.Serializer):
+    filters = serializers.ListField(child=SearchFilterInput())
+
+
+class SearchInput(serializers.Serializer):
+    filterGroups = serializers.ListField(child=SearchFilterGroupInput(), required=False)
+    sorts = serializers.ListField(child=serializers.JSONField(), required=False)
+    query = serializers.CharField(required=False, allow_blank=True, max_length=3000)
+    properties = serializers.ListField(child=serializers.CharField(), required=False)
+    limit = serializers.IntegerField(required=False, min_value=1, max_value=200)
+    after = serializers.CharField(required=False, allow_blank=True, allow_null=True)
+
+
+class PropertyOptionInput(serializers.Serializer):
+    label = serializers.CharField(max_length=200)
+    value = serializers.CharField(max_length=200)
+    displayOrder = serializers.IntegerField(required=False)
+    hidden = serializers.BooleanField(required=False, default=False)
+    description = serializers.CharField(required=False, allow_blank=True)
+
+
+class PropertyCreateInput(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+    label = serializers.CharField(max_length=200)
+    type = serializers.CharField(max_length=20)
+    fieldType = serializers.CharField(max_length=30)
+    groupName = serializers.CharField(max_length=100)
+    description = serializers.CharField(required=False, allow_blank=True, default="")
+    options = serializers.ListField(child=PropertyOptionInput(), required=False, default=list)
+    displayOrder = serializers.IntegerField(required=False)
+    hasUniqueValue = serializers.BooleanField(required=False)
+    hidden = serializers.BooleanField(required=False)
+    formField = serializers.BooleanField(required=False)
+
+
+# --- output ---------------------------------------------------------------------------------
+
+
+def returned_names(requested: Iterable[str] | None, default: Iterable[str]) -> list[str]:
+    """The property names to render: the requested ones (or the defaults) and the
+    always-present ones, in a stable order without duplicates."""
+    names = list(requested) if requested else list(default)
+    for name in ALWAYS_RETURNED:
+        if name not in names:
+            names.append(name)
+    return list(dict.fromkeys(names))
+
+
+def property_value(contact: Contact, spec: PropertySpec) -> str | None:
+    """One property as HubSpot renders it: a string, or null when it has no value."""
+    if spec.name == "hs_object_id":
+        return str(contact.pk)
+    if spec.name == "createdate":
+        return format_datetime(contact.created_at)
+    if spec.name == "lastmodifieddate":
+        return format_datetime(contact.updated_at)
+    if spec.name == "hs_additional_emails":
+        emails = [s.email for s in contact.secondary_emails.all()]  # prefetched by selectors
+        return ";".join(sorted(emails)) or None
+    if spec.column:
+        value = getattr(contact, spec.column)
+    else:
+        value = (contact.properties or {}).get(spec.name)
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def simple_public_object(
+    contact: Contact, names: Iterable[str], specs: Mapping[str, PropertySpec], **extra
+) -> dict:
+    """HubSpot's `SimplePublicObject`. Unknown names are left out, as HubSpot does."""
+    properties = {name: property_value(contact, specs[name]) for name in names if name in specs}
+    body = {
+        "id": str(contact.pk),
+        "properties": properties,
+        "createdAt": format_datetime(contact.created_at),
+        "updatedAt": format_datetime(contact.updated_at),
+        "archived": contact.archived_at is not None,
+    }
+    if contact.archived_at is not None:
+        body["archivedAt"] = format_datetime(contact.archived_at)
+    body.update(extra)
+    return body
+
+
+def property_output(spec: PropertySpec, definition=None) -> dict:
+    """HubSpot's `Property` for a standard spec, or a custom one with its definition row."""
+    options = []
+    raw_options = definition.options if definition is not None else None
+    if raw_options:
+        for index, option in enumerate(raw_options):
+            options.append(
+                {
+                    "label": option.get("label", ""),
+                    "value": option.get("value", ""),
+                    "displayOrder": option.get("displayOrder", index),
+                    "hidden": bool(option.get("hidden", False)),
+                }
+            )
+    else:
+        options = [
+            {"label": label, "value": value, "displayOrder": index, "hidden": False}
+            for index, (value, label) in enumerate(spec.options)
+        ]
+    body = {
+        "name": spec.name,
+        "label": spec.label,
+        "type": spec.type,
+        "fieldType": spec.field_type,
+        "groupName": spec.group_name,
+        "description": spec.description,
+        "options": options,
+        "displayOrder": -1,
+        "hidden": False,
+        "formField": not spec.read_only,
+        "calculated": spec.read_only,
+        "externalOptions": False,
+        "hasUniqueValue": spec.name in ("email", "hs_object_id"),
+        "modificationMetadata": {
+            "archivable": spec.custom,
+            "readOnlyDefinition": not spec.custom,
+            "readOnlyValue": spec.read_only,
+        },
+        "archived": False,
+    }
+    if spec.custom:
+        body["hubspotDefined"] = False
+    else:
+        body["hubspotDefined"] = True
+    if definition is not None:
+        body["createdAt"] = format_datetime(definition.created_at)
+        body["updatedAt"] = format_datetime(definition.updated_at)
+    return body
+
+
+# --- output shapes, for the OpenAPI schema only (rendering is done by the functions above) ---
+
+
+class SimplePublicObjectOutput(serializers.Serializer):
+    id = serializers.CharField()
+    properties = serializers.DictField(child=serializers.CharField(allow_null=True))
+    createdAt = serializers.DateTimeField()
+    updatedAt = serializers.DateTimeField()
+    archived = serializers.BooleanField()
+    archivedAt = serializers.DateTimeField(required=False)
+
+
+class NextPageOutput(serializers.Serializer):
+    after = serializers.CharField()
+    link = serializers.CharField(required=False)
+
+
+class PagingOutput(serializers.Serializer):
+    next = NextPageOutput()
+
+
+class ContactPageOutput(serializers.Serializer):
+    results = SimplePublicObjectOutput(many=True)
+    paging = PagingOutput(required=False)
+
+
+class SearchPageOutput(ContactPageOutput):
+    total = serializers.IntegerField()
+
+
+class UpsertedObjectOutput(SimplePublicObjectOutput):
+    new = serializers.BooleanField()
+
+
+class BatchErrorOutput(serializers.Serializer):
+    status = serializers.CharField()
+    category = serializers.CharField()
+    message = serializers.CharField()
+    context = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
+
+
+class BatchOutput(serializers.Serializer):
+    status = serializers.CharField()
+    results = SimplePublicObjectOutput(many=True)
+    startedAt = serializers.DateTimeField()
+    completedAt = serializers.DateTimeField()
+    numErrors = serializers.IntegerField(required=False)
+    errors = BatchErrorOutput(many=True, required=False)
+
+
+class BatchUpsertOutput(BatchOutput):
+    results = UpsertedObjectOutput(many=True)
+
+
+class PropertyOptionOutput(serializers.Serializer):
+    label = serializers.CharField()
+    value = serializers.CharField()
+    displayOrder = serializers.IntegerField()
+    hidden = serializers.BooleanField()
+
+
+class PropertyOutput(serializers.Serializer):
+    name = serializers.CharField()
+    label = serializers.CharField()
+    type = serializers.CharField()
+    fieldType = serializers.CharField()
+    groupName = serializers.CharField()
+    description = serializers.CharField()
+    options = PropertyOptionOutput(many=True)
+    hidden = serializers.BooleanField()
+    formField = serializers.BooleanField()
+    calculated = serializers.BooleanField()
+    externalOptions = serializers.BooleanField()
+    hasUniqueValue = serializers.BooleanField()
+    modificationMetadata = serializers.DictField(child=serializers.BooleanField())
+    createdAt = serializers.DateTimeField(required=False)
+    updatedAt = serializers.DateTimeField(required=False)
+
+
+class PropertyListOutput(serializers.Serializer):
+    results = PropertyOutput(many=True)
