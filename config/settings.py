@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "django_htmx",
     "crm",
+    "zoom_integration",
 ]
 
 MIDDLEWARE = [

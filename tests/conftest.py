@@ -100,3 +100,43 @@ def viewer_api(viewer) -> APIClient:
 def token_client():
     """Factory: token_client(user, scopes=[...]) -> APIClient with a bearer token."""
     return _token_client
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _celery_runs_tasks_inline():
+    """Tasks run inline in tests (queued on commit, run at commit). Tests about real workers
+    start a worker process and turn this off for themselves."""
+    from config.celery import app
+
+    # The app reads Django's CELERY_* settings under their prefixed names, which shadow the
+    # plain ones: set both.
+    app.conf.update(CELERY_TASK_ALWAYS_EAGER=True, CELERY_TASK_EAGER_PROPAGATES=True,
+                    task_always_eager=True, task_eager_propagates=True)
+    yield
+
+
+@pytest.fixture(scope="session")
+def zoom_sandbox_url():
+    """One Zoom sandbox process for the CRM-side tests of a session (real HTTP)."""
+    from tests.support.sandbox import running_sandbox
+
+    with running_sandbox() as url:
+        yield url
+
+
+@pytest.fixture
+def zoom_sandbox(zoom_sandbox_url, settings):
+    """The sandbox, reset and loaded with `tests.zoom_integration.scenario.SCENARIO`; the CRM's
+    Zoom settings point at it. Yields an httpx client on the sandbox (for `/_sandbox` calls)."""
+    import httpx
+
+    from tests.zoom_integration.scenario import scenario
+
+    settings.ZOOM_API_BASE_URL = f"{zoom_sandbox_url}/v2"
+    settings.ZOOM_OAUTH_BASE_URL = zoom_sandbox_url
+    with httpx.Client(base_url=zoom_sandbox_url, timeout=10, trust_env=False) as client:
+        client.post("/_sandbox/reset").raise_for_status()
+        client.post("/_sandbox/scenario", json=scenario(settings.PUBLIC_BASE_URL)
+                    ).raise_for_status()
+        client.post("/_sandbox/settings", json={"rate_limits": False}).raise_for_status()
+        yield client

@@ -1,0 +1,114 @@
+from rest_framework import serializers
+
+from ..models import RecordingsSync
+
+
+class ConnectedUserOutput(serializers.Serializer):
+    id = serializers.CharField(source="connected_user_id")
+    email = serializers.CharField(source="connected_user_email")
+
+
+class ConnectionOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    brand = serializers.IntegerField(source="brand_id")
+    brand_name = serializers.CharField(source="brand.name")
+    is_primary_brand = serializers.BooleanField(source="brand.is_primary")
+    kind = serializers.CharField()
+    zoom_account_id = serializers.CharField()
+    connected_user = ConnectedUserOutput(source="*")
+    status = serializers.CharField()
+    webhook_url = serializers.CharField()
+    last_error = serializers.CharField()
+    metadata_refreshed_at = serializers.DateTimeField(allow_null=True)
+
+
+class S2SConnectionInput(serializers.Serializer):
+    brand = serializers.IntegerField()
+    kind = serializers.ChoiceField(choices=["s2s"])
+    account_id = serializers.CharField(max_length=100)
+    client_id = serializers.CharField(max_length=200)
+    client_secret = serializers.CharField(max_length=500)
+    webhook_secret_token = serializers.CharField(max_length=500, required=False, default="",
+                                                 allow_blank=True)
+
+
+class OAuthStartInput(serializers.Serializer):
+    brand = serializers.IntegerField()
+    client_id = serializers.CharField(max_length=200)
+    client_secret = serializers.CharField(max_length=500)
+    webhook_secret_token = serializers.CharField(max_length=500, required=False, default="",
+                                                 allow_blank=True)
+
+
+class OAuthStartOutput(serializers.Serializer):
+    authorize_url = serializers.CharField()
+    connection = ConnectionOutput()
+
+
+class SettingsOutput(serializers.Serializer):
+    sync_webinar_data = serializers.BooleanField()
+    recordings_sync = serializers.ChoiceField(choices=RecordingsSync.choices)
+    webinar_exclusion_domains = serializers.ListField(child=serializers.CharField())
+    recording_exclusion_domains = serializers.ListField(child=serializers.CharField())
+    contact_exclusion_domains = serializers.ListField(child=serializers.CharField())
+
+
+class SettingsInput(serializers.Serializer):
+    """Shapes only; the service validates values (domains per rule S7)."""
+
+    sync_webinar_data = serializers.BooleanField(required=False)
+    recordings_sync = serializers.CharField(required=False)
+    webinar_exclusion_domains = serializers.ListField(child=serializers.CharField(
+        allow_blank=True), required=False)
+    recording_exclusion_domains = serializers.ListField(child=serializers.CharField(
+        allow_blank=True), required=False)
+    contact_exclusion_domains = serializers.ListField(child=serializers.CharField(
+        allow_blank=True), required=False)
+
+
+class ZoomUserOutput(serializers.Serializer):
+    zoom_user_id = serializers.CharField()
+    email = serializers.CharField()
+    first_name = serializers.CharField()
+    last_name = serializers.CharField()
+    status = serializers.CharField()
+    sync_new_webinars_by_default = serializers.BooleanField()
+    sync_recordings = serializers.BooleanField()
+
+
+class ZoomUserInput(serializers.Serializer):
+    sync_new_webinars_by_default = serializers.BooleanField(required=False)
+    sync_recordings = serializers.BooleanField(required=False)
+
+
+class ZoomWebinarOutput(serializers.Serializer):
+    zoom_webinar_id = serializers.CharField()
+    topic = serializers.CharField()
+    host_id = serializers.CharField(source="host_zoom_id")
+    host_email = serializers.CharField()
+    type = serializers.IntegerField(source="webinar_type")
+    start_time = serializers.DateTimeField(allow_null=True)
+    end_time = serializers.DateTimeField(allow_null=True)
+    has_ended = serializers.BooleanField()
+    sync_enabled = serializers.BooleanField()
+
+
+class ZoomWebinarInput(serializers.Serializer):
+    sync_enabled = serializers.BooleanField()
+
+
+class SyncRunOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    connection = serializers.IntegerField(source="connection_id")
+    trigger = serializers.CharField()
+    status = serializers.CharField()
+    progress = serializers.SerializerMethodField()
+    counts = serializers.JSONField()
+    skips = serializers.JSONField()
+    errors = serializers.JSONField()
+    started_at = serializers.DateTimeField(allow_null=True)
+    finished_at = serializers.DateTimeField(allow_null=True)
+    created_at = serializers.DateTimeField()
+
+    def get_progress(self, run) -> dict:
+        return {"done": run.progress_done, "total": run.progress_total}

@@ -1,0 +1,230 @@
+"""`/api/v1/zoom/`: connections, settings, Zoom users and webinars, sync runs.
+Reads need `zoom.read`; changes need `zoom.write` and a super admin."""
+
+from django.db.models import Q
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from crm import selectors as crm_selectors
+from crm.api.pagination import IdCursorPagination
+from crm.errors import NotFound
+
+from ..models import SyncRun, SyncTrigger, ZoomConnection, ZoomUser, ZoomWebinar
+from ..services import connections as services
+from ..services.metadata import connection_metadata_refresh_queue
+from ..services.sync import sync_run_request
+from . import serializers as s
+
+READ, WRITE = "zoom.read", "zoom.write"
+
+
+class ZoomView(APIView):
+    read_scope = READ
+    write_scope = WRITE
+    write_needs = "settings"
+
+
+def _valid(serializer_class, data):
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+def _connection(connection_id) -> ZoomConnection:
+    connection = ZoomConnection.objects.select_related("brand").filter(pk=connection_id).first()
+    if connection is None:
+        raise NotFound(f"Zoom connection {connection_id} does not exist.")
+    return connection
+
+
+def _page(view, request, queryset, serializer_class, ordering):
+    paginator = IdCursorPagination()
+    paginator.ordering = ordering
+    page = paginator.paginate_queryset(queryset, request, view=view)
+    return paginator.get_paginated_response(serializer_class(page, many=True).data)
+
+
+class ConnectionListView(ZoomView):
+    @extend_schema(responses=s.ConnectionOutput(many=True))
+    def get(self, request):
+        return _page(self, request, ZoomConnection.objects.select_related("brand"),
+                     s.ConnectionOutput, "id")
+
+    @extend_schema(request=s.S2SConnectionInput, responses={201: s.ConnectionOutput})
+    def post(self, request):
+        data = _valid(s.S2SConnectionInput, request.data)
+        connection = services.connection_create_s2s(
+            brand=crm_selectors.brand_get(brand_id=data["brand"]),
+            account_id=data["account_id"], client_id=data["client_id"],
+            client_secret=data["client_secret"],
+            webhook_secret_token=data["webhook_secret_token"], actor=request.user)
+        return Response(s.ConnectionOutput(connection).data, status=status.HTTP_201_CREATED)
+
+
+class OAuthStartView(ZoomView):
+    @extend_schema(request=s.OAuthStartInput, responses={201: s.OAuthStartOutput})
+    def post(self, request):
+        data = _valid(s.OAuthStartInput, request.data)
+        connection, url = services.connection_start_oauth(
+            brand=crm_selectors.brand_get(brand_id=data["brand"]), client_id=data["client_id"],
+            client_secret=data["client_secret"],
+            webhook_secret_token=data["webhook_secret_token"], actor=request.user)
+        body = {"authorize_url": url, "connection": s.ConnectionOutput(connection).data}
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
+class ConnectionDetailView(ZoomView):
+    @extend_schema(responses=s.ConnectionOutput)
+    def get(self, request, connection_id: int):
+        return Response(s.ConnectionOutput(_connection(connection_id)).data)
+
+    @extend_schema(responses=s.ConnectionOutput, description="Disconnects; keeps the data.")
+    def delete(self, request, connection_id: int):
+        connection = services.connection_disconnect(connection=_connection(connection_id),
+                                                    actor=request.user)
+        return Response(s.ConnectionOutput(connection).data)
+
+
+class ConnectionRefreshView(ZoomView):
+    @extend_schema(request=None, responses={202: s.ConnectionOutput})
+    def post(self, request, connection_id: int):
+        connection = _connection(connection_id)
+        if not connection.is_active:
+            from crm.errors import Conflict
+
+            raise Conflict(f"The connection is {connection.status}: connect it first.")
+        connection_metadata_refresh_queue(connection=connection)
+        connection.refresh_from_db()
+        return Response(s.ConnectionOutput(connection).data, status=status.HTTP_202_ACCEPTED)
+
+
+class SettingsView(ZoomView):
+    @extend_schema(responses=s.SettingsOutput)
+    def get(self, request, connection_id: int):
+        return Response(s.SettingsOutput(_connection(connection_id)).data)
+
+    @extend_schema(request=s.SettingsInput, responses=s.SettingsOutput)
+    def patch(self, request, connection_id: int):
+        data = _valid(s.SettingsInput, request.data)
+        connection = services.connection_settings_update(
+            connection=_connection(connection_id), **data)
+        return Response(s.SettingsOutput(connection).data)
+
+
+class ZoomUserListView(ZoomView):
+    @extend_schema(responses=s.ZoomUserOutput(many=True))
+    def get(self, request, connection_id: int):
+        connection = _connection(connection_id)
+        return _page(self, request, ZoomUser.objects.filter(connection=connection),
+                     s.ZoomUserOutput, "id")
+
+
+class ZoomUserDetailView(ZoomView):
+    def _user(self, connection_id, zoom_user_id) -> ZoomUser:
+        user = ZoomUser.objects.filter(connection_id=connection_id,
+                                       zoom_user_id=zoom_user_id).first()
+        if user is None:
+            raise NotFound(f"Zoom user {zoom_user_id} is not known on connection "
+                           f"{connection_id}.")
+        return user
+
+    @extend_schema(responses=s.ZoomUserOutput)
+    def get(self, request, connection_id: int, zoom_user_id: str):
+        return Response(s.ZoomUserOutput(self._user(connection_id, zoom_user_id)).data)
+
+    @extend_schema(request=s.ZoomUserInput, responses=s.ZoomUserOutput)
+    def patch(self, request, connection_id: int, zoom_user_id: str):
+        data = _valid(s.ZoomUserInput, request.data)
+        user = services.zoom_user_update(zoom_user=self._user(connection_id, zoom_user_id),
+                                         **data)
+        return Response(s.ZoomUserOutput(user).data)
+
+
+class ZoomWebinarListView(ZoomView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("host", str, description="Zoom user id or e-mail of the host"),
+            OpenApiParameter("q", str, description="Text in the topic, or the webinar id"),
+            OpenApiParameter("ended", bool),
+            OpenApiParameter("sync_enabled", bool),
+        ],
+        responses=s.ZoomWebinarOutput(many=True),
+    )
+    def get(self, request, connection_id: int):
+        from django.utils import timezone
+
+        connection = _connection(connection_id)
+        qs = ZoomWebinar.objects.filter(connection=connection)
+        params = request.query_params
+        if params.get("host"):
+            qs = qs.filter(Q(host_zoom_id=params["host"]) | Q(host_email=params["host"].lower()))
+        if params.get("q"):
+            term = params["q"].strip()
+            condition = Q(topic__icontains=term)
+            if term.isdigit():
+                condition |= Q(zoom_webinar_id=int(term))
+            qs = qs.filter(condition)
+        for name in ("ended", "sync_enabled"):
+            value = params.get(name)
+            if value is not None and value.lower() not in ("true", "false"):
+                from crm.errors import ValidationFailed
+
+                raise ValidationFailed(f"{name} must be true or false.",
+                                       errors=[{"name": name, "message": "Use true or false."}])
+        if params.get("ended") is not None:
+            ended = params["ended"].lower() == "true"
+            now = timezone.now()
+            qs = qs.filter(end_time__lte=now) if ended else qs.exclude(end_time__lte=now)
+        if params.get("sync_enabled") is not None:
+            qs = qs.filter(sync_enabled=params["sync_enabled"].lower() == "true")
+        return _page(self, request, qs, s.ZoomWebinarOutput, "id")
+
+
+class ZoomWebinarDetailView(ZoomView):
+    def _webinar(self, connection_id, zoom_webinar_id) -> ZoomWebinar:
+        webinar = ZoomWebinar.objects.filter(connection_id=connection_id,
+                                             zoom_webinar_id=zoom_webinar_id).first()
+        if webinar is None:
+            raise NotFound(f"Webinar {zoom_webinar_id} is not known on connection "
+                           f"{connection_id}.")
+        return webinar
+
+    @extend_schema(responses=s.ZoomWebinarOutput)
+    def get(self, request, connection_id: int, zoom_webinar_id: int):
+        return Response(s.ZoomWebinarOutput(self._webinar(connection_id, zoom_webinar_id)).data)
+
+    @extend_schema(request=s.ZoomWebinarInput, responses=s.ZoomWebinarOutput)
+    def patch(self, request, connection_id: int, zoom_webinar_id: int):
+        data = _valid(s.ZoomWebinarInput, request.data)
+        webinar = services.zoom_webinar_update(
+            webinar=self._webinar(connection_id, zoom_webinar_id), **data)
+        return Response(s.ZoomWebinarOutput(webinar).data)
+
+
+class SyncRequestView(ZoomView):
+    write_needs = "write"  # marketers may ask for a sync, not change settings
+
+    @extend_schema(request=None, responses={202: s.SyncRunOutput})
+    def post(self, request, connection_id: int):
+        run = sync_run_request(connection=_connection(connection_id), trigger=SyncTrigger.API,
+                               actor=request.user)
+        return Response({"id": run.pk, "status": run.status}, status=status.HTTP_202_ACCEPTED)
+
+
+class SyncRunListView(ZoomView):
+    @extend_schema(responses=s.SyncRunOutput(many=True))
+    def get(self, request, connection_id: int):
+        connection = _connection(connection_id)
+        return _page(self, request, SyncRun.objects.filter(connection=connection),
+                     s.SyncRunOutput, "-id")
+
+
+class SyncRunDetailView(ZoomView):
+    @extend_schema(responses=s.SyncRunOutput)
+    def get(self, request, run_id: int):
+        run = SyncRun.objects.filter(pk=run_id).first()
+        if run is None:
+            raise NotFound(f"Sync run {run_id} does not exist.")
+        return Response(s.SyncRunOutput(run).data)

@@ -1,0 +1,211 @@
+"""A brand's Zoom connection (rule A2) with its settings (S1-S5), the Zoom users and webinars
+cached from it (S6), and its sync runs."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from crm.models import Brand
+
+from .crypto import EncryptedTextField
+
+
+class ConnectionKind(models.TextChoices):
+    S2S = "s2s", _("Server-to-Server OAuth")
+    OAUTH = "oauth", _("OAuth (user-managed app)")
+
+
+class ConnectionStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting for authorization")
+    CONNECTED = "connected", _("Connected")
+    NEEDS_REAUTH = "needs_reauth", _("Needs re-authorization")
+    DISCONNECTED = "disconnected", _("Disconnected")
+
+
+class RecordingsSync(models.TextChoices):
+    NONE = "none", _("None")
+    SELECTED = "selected", _("Selected users")
+    ALL = "all", _("All users")
+
+
+class ZoomConnection(models.Model):
+    brand = models.OneToOneField(Brand, on_delete=models.PROTECT, related_name="zoom_connection")
+    kind = models.CharField(max_length=10, choices=ConnectionKind.choices)
+    status = models.CharField(max_length=20, choices=ConnectionStatus.choices,
+                              default=ConnectionStatus.PENDING)
+    zoom_account_id = models.CharField(max_length=100, blank=True, db_index=True)
+    client_id = models.CharField(max_length=200)
+    client_secret = EncryptedTextField()
+    access_token = EncryptedTextField(blank=True, default="")
+    access_token_expires_at = models.DateTimeField(null=True, blank=True)
+    refresh_token = EncryptedTextField(blank=True, default="")
+    webhook_secret_token = EncryptedTextField(blank=True, default="")
+    # The OAuth flow's anti-forgery state, while authorization is pending.
+    oauth_state = models.CharField(max_length=64, blank=True, db_index=True)
+    connected_user_id = models.CharField(max_length=100, blank=True)
+    connected_user_email = models.CharField(max_length=254, blank=True)
+    last_error = models.TextField(blank=True)
+    connected_at = models.DateTimeField(null=True, blank=True)
+    disconnected_at = models.DateTimeField(null=True, blank=True)
+    metadata_refreshed_at = models.DateTimeField(null=True, blank=True)
+    metadata_refreshing = models.BooleanField(default=False)
+    # Global settings (rules S1-S5). A new connection syncs nothing until S1 is turned on.
+    sync_webinar_data = models.BooleanField(_("Sync webinar data"), default=False)
+    recordings_sync = models.CharField(_("Sync webinar recordings and transcripts"),
+                                       max_length=10, choices=RecordingsSync.choices,
+                                       default=RecordingsSync.NONE)
+    webinar_exclusion_domains = models.JSONField(default=list, blank=True)
+    recording_exclusion_domains = models.JSONField(default=list, blank=True)
+    contact_exclusion_domains = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-brand__is_primary", "brand__name"]
+
+    def __str__(self) -> str:
+        return f"Zoom {self.zoom_account_id or '?'} ({self.brand})"
+
+    @property
+    def webhook_url(self) -> str:
+        # The receiver's path is a public contract (DESIGN "Interfaces").
+        return f"{settings.PUBLIC_BASE_URL}/integrations/zoom/webhooks/{self.pk}/"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == ConnectionStatus.CONNECTED
+
+
+class ZoomUser(models.Model):
+    """A Zoom user of the connected account, with its per-user settings (rule S6)."""
+
+    connection = models.ForeignKey(ZoomConnection, on_delete=models.CASCADE,
+                                   related_name="zoom_users")
+    zoom_user_id = models.CharField(max_length=100)
+    email = models.CharField(max_length=254, blank=True)
+    first_name = models.CharField(max_length=150, blank=True)
+    last_name = models.CharField(max_length=150, blank=True)
+    user_type = models.IntegerField(default=1)
+    role_name = models.CharField(max_length=100, blank=True)
+    status = models.CharField(max_length=20, blank=True)
+    sync_new_webinars_by_default = models.BooleanField(
+        _("Sync data from newly scheduled webinars by default"), default=True)
+    sync_recordings = models.BooleanField(
+        _("Sync this user's webinar recordings and transcripts"), default=False)
+    last_seen_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["email"]
+        constraints = [models.UniqueConstraint(fields=["connection", "zoom_user_id"],
+                                               name="unique_zoom_user_per_connection")]
+
+    def __str__(self) -> str:
+        return self.email or self.zoom_user_id
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+    @property
+    def domain(self) -> str:
+        return self.email.rsplit("@", 1)[-1].lower() if "@" in self.email else ""
+
+
+class ZoomWebinar(models.Model):
+    """Webinar metadata cached from Zoom, with its per-webinar sync toggle (rule S6)."""
+
+    connection = models.ForeignKey(ZoomConnection, on_delete=models.CASCADE,
+                                   related_name="zoom_webinars")
+    zoom_webinar_id = models.BigIntegerField()
+    host = models.ForeignKey(ZoomUser, null=True, blank=True, on_delete=models.SET_NULL,
+                             related_name="webinars")
+    host_zoom_id = models.CharField(max_length=100, blank=True)
+    host_email = models.CharField(max_length=254, blank=True)
+    topic = models.CharField(max_length=300, blank=True)
+    webinar_type = models.IntegerField(default=5)
+    start_time = models.DateTimeField(null=True, blank=True)
+    end_time = models.DateTimeField(null=True, blank=True)
+    duration_minutes = models.IntegerField(default=0)
+    timezone_name = models.CharField(max_length=64, blank=True)
+    join_url = models.CharField(max_length=500, blank=True)
+    registration_url = models.CharField(max_length=500, blank=True)
+    occurrences = models.JSONField(default=list, blank=True)
+    is_zoom_events = models.BooleanField(default=False)
+    # "list": seen in a host's (unexpired) webinar list; "report": found as ended in the reports.
+    source = models.CharField(max_length=10, default="list")
+    sync_enabled = models.BooleanField(default=True)
+    first_seen_at = models.DateTimeField(default=timezone.now)
+    last_seen_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-start_time", "zoom_webinar_id"]
+        constraints = [models.UniqueConstraint(fields=["connection", "zoom_webinar_id"],
+                                               name="unique_zoom_webinar_per_connection")]
+        indexes = [models.Index(fields=["connection", "host"], name="zoom_webinar_host_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.topic} ({self.zoom_webinar_id})"
+
+    @property
+    def has_ended(self) -> bool:
+        return self.end_time is not None and self.end_time <= timezone.now()
+
+
+class SyncStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Running")
+    SUCCEEDED = "succeeded", _("Succeeded")
+    FAILED = "failed", _("Failed")
+    SKIPPED = "skipped", _("Skipped")
+
+
+ACTIVE_SYNC_STATUSES = (SyncStatus.QUEUED, SyncStatus.RUNNING)
+
+
+class SyncTrigger(models.TextChoices):
+    MANUAL = "manual", _("Sync now")
+    API = "api", _("API")
+    SCHEDULED = "scheduled", _("Scheduled")
+    CONNECT = "connect", _("Connection made")
+
+
+class SyncRun(models.Model):
+    """One sync of a connection: what it did, how far it got, what it skipped and why."""
+
+    connection = models.ForeignKey(ZoomConnection, on_delete=models.CASCADE,
+                                   related_name="sync_runs")
+    trigger = models.CharField(max_length=20, choices=SyncTrigger.choices)
+    status = models.CharField(max_length=20, choices=SyncStatus.choices,
+                              default=SyncStatus.QUEUED)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                     on_delete=models.SET_NULL)
+    progress_done = models.IntegerField(default=0)
+    progress_total = models.IntegerField(default=0)
+    counts = models.JSONField(default=dict, blank=True)
+    skips = models.JSONField(default=dict, blank=True)
+    errors = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # Only one run per connection at a time.
+            models.UniqueConstraint(fields=["connection"],
+                                    condition=Q(status__in=["queued", "running"]),
+                                    name="one_active_sync_run_per_connection"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Sync {self.pk} of {self.connection_id} ({self.status})"
+
+    @property
+    def percent(self) -> int:
+        if self.status in (SyncStatus.SUCCEEDED, SyncStatus.SKIPPED):
+            return 100
+        if not self.progress_total:
+            return 0
+        return min(100, int(self.progress_done * 100 / self.progress_total))

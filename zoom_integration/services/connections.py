@@ -1,0 +1,263 @@
+"""Connecting a brand to Zoom (rule A2), its settings (S1-S5) and per-user / per-webinar
+toggles (S6). Credentials are checked against Zoom before anything is stored."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from crm.errors import ApplicationError, Conflict, NotFound, ValidationFailed
+from crm.models import Brand, User
+
+from ..client import (
+    StaticTokenSource,
+    TokenSet,
+    ZoomAuthError,
+    ZoomClient,
+    ZoomError,
+    ZoomTransientError,
+)
+from ..domains import normalize_domains
+from ..models import (
+    ACTIVE_SYNC_STATUSES,
+    ConnectionKind,
+    ConnectionStatus,
+    RecordingsSync,
+    SyncStatus,
+    ZoomConnection,
+    ZoomUser,
+    ZoomWebinar,
+)
+from .client import oauth_app
+
+
+class ZoomUnavailable(ApplicationError):
+    status_code = 502
+    category = "ZOOM_UNAVAILABLE"
+
+
+def _require(**fields: str) -> None:
+    errors = [{"name": name, "message": "This field is required."}
+              for name, value in fields.items() if not (value or "").strip()]
+    if errors:
+        raise ValidationFailed("Missing: " + ", ".join(e["name"] for e in errors), errors=errors)
+
+
+def _reusable_connection(brand: Brand) -> ZoomConnection | None:
+    """A brand has one connection; a new one may replace it only once it is not connected."""
+    existing = ZoomConnection.objects.filter(brand=brand).first()
+    if existing is not None and existing.status == ConnectionStatus.CONNECTED:
+        raise Conflict(f"The brand {brand.name} is already connected to Zoom account "
+                       f"{existing.zoom_account_id}; disconnect it first.",
+                       connection_id=existing.pk)
+    return existing
+
+
+def _check_account_not_taken(zoom_account_id: str, brand: Brand) -> None:
+    other = (ZoomConnection.objects.filter(zoom_account_id=zoom_account_id)
+             .exclude(brand=brand).exclude(status=ConnectionStatus.DISCONNECTED)
+             .select_related("brand").first())
+    if other is not None:
+        raise Conflict(f"Zoom account {zoom_account_id} is already connected to the brand "
+                       f"{other.brand.name}: each brand connects its own Zoom account.")
+
+
+def _who_authorized(tokens: TokenSet) -> dict:
+    from django.conf import settings
+
+    client = ZoomClient(base_url=settings.ZOOM_API_BASE_URL,
+                        token_source=StaticTokenSource(tokens.access_token))
+    try:
+        return client.get_user("me")
+    except ZoomTransientError as exc:
+        raise ZoomUnavailable(f"Zoom could not be reached: {exc}")
+    except ZoomError as exc:
+        raise ValidationFailed(f"Zoom refused to describe the connected user: {exc}")
+
+
+def connection_create_s2s(
+    *, brand: Brand, account_id: str, client_id: str, client_secret: str,
+    webhook_secret_token: str = "", actor: User | None = None,
+) -> ZoomConnection:
+    """Connects a brand with Server-to-Server OAuth. The credentials are tried first: refused
+    ones raise `ValidationFailed` and store nothing. The connected user is `GET /users/me`."""
+    _require(account_id=account_id, client_id=client_id, client_secret=client_secret)
+    account_id, client_id = account_id.strip(), client_id.strip()
+    existing = _reusable_connection(brand)
+    _check_account_not_taken(account_id, brand)
+    app = oauth_app(client_id=client_id, client_secret=client_secret.strip())
+    try:
+        tokens = app.account_credentials(account_id=account_id)
+    except ZoomAuthError as exc:
+        raise ValidationFailed(exc.message, errors=[{"name": "client_secret",
+                                                     "message": exc.message}])
+    except ZoomTransientError as exc:
+        raise ZoomUnavailable(f"Zoom could not be reached: {exc}")
+    me = _who_authorized(tokens)
+    with transaction.atomic():
+        connection = existing or ZoomConnection(brand=brand)
+        connection.kind = ConnectionKind.S2S
+        connection.zoom_account_id = me.get("account_id") or account_id
+        connection.client_id = client_id
+        connection.client_secret = client_secret.strip()
+        connection.refresh_token = ""
+        _mark_connected(connection, tokens, me, webhook_secret_token)
+        connection.save()
+    _queue_metadata_refresh(connection)
+    return connection
+
+
+def _mark_connected(connection: ZoomConnection, tokens: TokenSet, me: dict,
+                    webhook_secret_token: str) -> None:
+    connection.access_token = tokens.access_token
+    connection.access_token_expires_at = tokens.expires_at
+    connection.connected_user_id = me.get("id", "")
+    connection.connected_user_email = (me.get("email") or "").strip().lower()
+    connection.status = ConnectionStatus.CONNECTED
+    connection.connected_at = timezone.now()
+    connection.disconnected_at = None
+    connection.last_error = ""
+    connection.oauth_state = ""
+    if webhook_secret_token.strip():
+        connection.webhook_secret_token = webhook_secret_token.strip()
+
+
+def connection_start_oauth(
+    *, brand: Brand, client_id: str, client_secret: str, webhook_secret_token: str = "",
+    actor: User | None = None,
+) -> tuple[ZoomConnection, str]:
+    """Starts the authorization-code flow: stores the app's credentials with a fresh state and
+    returns the Zoom authorize URL to send the admin to. Also used to re-authorize."""
+    _require(client_id=client_id, client_secret=client_secret)
+    existing = _reusable_connection(brand)
+    with transaction.atomic():
+        connection = existing or ZoomConnection(brand=brand)
+        connection.kind = ConnectionKind.OAUTH
+        connection.client_id = client_id.strip()
+        connection.client_secret = client_secret.strip()
+        if connection.status != ConnectionStatus.NEEDS_REAUTH:
+            connection.status = ConnectionStatus.PENDING
+        connection.oauth_state = secrets.token_urlsafe(24)
+        if webhook_secret_token.strip():
+            connection.webhook_secret_token = webhook_secret_token.strip()
+        connection.save()
+    app = oauth_app(client_id=connection.client_id, client_secret=connection.client_secret)
+    return connection, app.authorize_url(state=connection.oauth_state)
+
+
+def connection_complete_oauth(*, state: str, code: str) -> ZoomConnection:
+    """The OAuth callback: swaps the code for tokens, records who authorized, connects."""
+    if not state or not code:
+        raise ValidationFailed("The Zoom authorization answer lacks its code or state.")
+    connection = ZoomConnection.objects.filter(oauth_state=state).select_related("brand").first()
+    if connection is None:
+        raise NotFound("This Zoom authorization is unknown or was already used; start again "
+                       "from Settings > Integrations > Zoom.")
+    app = oauth_app(client_id=connection.client_id, client_secret=connection.client_secret)
+    try:
+        tokens = app.exchange_code(code=code)
+    except ZoomAuthError as exc:
+        ZoomConnection.objects.filter(pk=connection.pk).update(last_error=exc.message)
+        raise ValidationFailed(f"Zoom refused the authorization: {exc.message}")
+    except ZoomTransientError as exc:
+        raise ZoomUnavailable(f"Zoom could not be reached: {exc}")
+    me = _who_authorized(tokens)
+    account_id = me.get("account_id", "")
+    _check_account_not_taken(account_id, connection.brand)
+    with transaction.atomic():
+        connection.zoom_account_id = account_id
+        connection.refresh_token = tokens.refresh_token
+        _mark_connected(connection, tokens, me, "")
+        connection.save()
+    _queue_metadata_refresh(connection)
+    return connection
+
+
+def connection_disconnect(*, connection: ZoomConnection, actor: User | None = None
+                          ) -> ZoomConnection:
+    """Stops all syncing and keeps the data: tokens are dropped, cached users, webinars and
+    synced records stay. Queued runs are ended as skipped. Idempotent."""
+    with transaction.atomic():
+        connection.status = ConnectionStatus.DISCONNECTED
+        connection.disconnected_at = timezone.now()
+        connection.access_token = ""
+        connection.access_token_expires_at = None
+        connection.refresh_token = ""
+        connection.oauth_state = ""
+        connection.save()
+        connection.sync_runs.filter(status__in=ACTIVE_SYNC_STATUSES).update(
+            status=SyncStatus.SKIPPED, errors=["disconnected"], finished_at=timezone.now())
+    return connection
+
+
+SETTINGS_DOMAIN_FIELDS = ("webinar_exclusion_domains", "recording_exclusion_domains",
+                          "contact_exclusion_domains")
+
+
+def connection_settings_update(*, connection: ZoomConnection, **changes: Any) -> ZoomConnection:
+    """Changes the global settings (S1-S5). Domains are normalized (S7); any bad value raises
+    `ValidationFailed` naming its field and nothing is saved."""
+    allowed = {"sync_webinar_data", "recordings_sync", *SETTINGS_DOMAIN_FIELDS}
+    unknown = sorted(set(changes) - allowed)
+    errors: list[dict] = [{"name": name, "message": "Unknown setting."} for name in unknown]
+    cleaned: dict[str, Any] = {}
+    if changes.get("sync_webinar_data") is not None:
+        if not isinstance(changes["sync_webinar_data"], bool):
+            errors.append({"name": "sync_webinar_data", "message": "Must be true or false."})
+        cleaned["sync_webinar_data"] = changes["sync_webinar_data"]
+    if changes.get("recordings_sync") is not None:
+        if changes["recordings_sync"] not in RecordingsSync.values:
+            errors.append({"name": "recordings_sync",
+                           "message": "Choose one of: " + ", ".join(RecordingsSync.values)})
+        cleaned["recordings_sync"] = changes["recordings_sync"]
+    for name in SETTINGS_DOMAIN_FIELDS:
+        if changes.get(name) is None:
+            continue
+        value = changes[name]
+        if isinstance(value, str):
+            value = value.replace(",", "\n").splitlines()
+        if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+            errors.append({"name": name, "message": "Must be a list of domains."})
+            continue
+        domains, problems = normalize_domains(value)
+        errors.extend({"name": name, "message": problem} for problem in problems)
+        cleaned[name] = domains
+    if errors:
+        raise ValidationFailed("; ".join(f"{e['name']}: {e['message']}" for e in errors),
+                               errors=errors)
+    for name, value in cleaned.items():
+        setattr(connection, name, value)
+    connection.save()
+    return connection
+
+
+def zoom_user_update(*, zoom_user: ZoomUser, sync_new_webinars_by_default: bool | None = None,
+                     sync_recordings: bool | None = None) -> ZoomUser:
+    """Per-user settings (S6). Changing the default does not touch webinars already seen."""
+    for name, value in (("sync_new_webinars_by_default", sync_new_webinars_by_default),
+                        ("sync_recordings", sync_recordings)):
+        if value is not None:
+            if not isinstance(value, bool):
+                raise ValidationFailed(f"{name} must be true or false.",
+                                       errors=[{"name": name, "message": "Must be true or false."}])
+            setattr(zoom_user, name, value)
+    zoom_user.save()
+    return zoom_user
+
+
+def zoom_webinar_update(*, webinar: ZoomWebinar, sync_enabled: bool) -> ZoomWebinar:
+    if not isinstance(sync_enabled, bool):
+        raise ValidationFailed("sync_enabled must be true or false.",
+                               errors=[{"name": "sync_enabled", "message": "Must be true or false."}])
+    webinar.sync_enabled = sync_enabled
+    webinar.save(update_fields=["sync_enabled"])
+    return webinar
+
+
+def _queue_metadata_refresh(connection: ZoomConnection) -> None:
+    from .metadata import connection_metadata_refresh_queue
+
+    connection_metadata_refresh_queue(connection=connection)

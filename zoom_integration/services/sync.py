@@ -1,0 +1,100 @@
+"""Sync runs: requested by "Sync now", the API or the schedule; one per connection at a time.
+
+A run always refreshes the Zoom users and webinars (rule A2). With *Sync webinar data* off
+(rule S1) it then ends as `skipped` with `errors: ["sync_disabled"]`.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from crm.errors import Conflict
+from crm.models import User
+
+from ..client import ZoomAuthError, ZoomError
+from ..models import (
+    ACTIVE_SYNC_STATUSES,
+    ConnectionStatus,
+    SyncRun,
+    SyncStatus,
+    SyncTrigger,
+    ZoomConnection,
+)
+from .metadata import connection_metadata_refresh
+
+logger = logging.getLogger(__name__)
+
+
+def sync_run_request(*, connection: ZoomConnection, trigger: str = SyncTrigger.MANUAL,
+                     actor: User | None = None) -> SyncRun:
+    """Records a queued run and queues its task on commit. 409 when the connection is not
+    connected, or when a run of it is already queued or running (naming that run)."""
+    if connection.status == ConnectionStatus.DISCONNECTED:
+        raise Conflict("This Zoom connection is disconnected: connect it again to sync.")
+    if connection.status != ConnectionStatus.CONNECTED:
+        raise Conflict("This Zoom connection needs re-authorization before it can sync.")
+    try:
+        with transaction.atomic():
+            active = connection.sync_runs.filter(status__in=ACTIVE_SYNC_STATUSES).first()
+            if active is not None:
+                raise _already_running(active)
+            run = SyncRun.objects.create(connection=connection, trigger=trigger,
+                                         requested_by=actor)
+            transaction.on_commit(lambda: _enqueue(run.pk))
+    except IntegrityError:
+        active = connection.sync_runs.filter(status__in=ACTIVE_SYNC_STATUSES).first()
+        raise _already_running(active)
+    return run
+
+
+def _already_running(active: SyncRun | None) -> Conflict:
+    if active is None:
+        return Conflict("A sync of this connection is already under way.")
+    return Conflict(f"A sync of this connection is already {active.status}: run {active.pk}.",
+                    run_id=active.pk)
+
+
+def _enqueue(run_id: int) -> None:
+    from ..tasks import run_sync
+
+    run_sync.delay(run_id)
+
+
+def sync_run_execute(*, run_id: int) -> SyncRun:
+    """Executes a queued run. Running it twice is harmless: a run that is no longer queued
+    is left as it is."""
+    with transaction.atomic():
+        run = SyncRun.objects.select_for_update().select_related("connection").get(pk=run_id)
+        if run.status != SyncStatus.QUEUED:
+            return run
+        run.status = SyncStatus.RUNNING
+        run.started_at = timezone.now()
+        run.save(update_fields=["status", "started_at"])
+    connection = run.connection
+    try:
+        counts = connection_metadata_refresh(connection=connection)
+        run.counts = counts.as_dict()
+        connection.refresh_from_db()
+        if not connection.sync_webinar_data:
+            return _finish(run, SyncStatus.SKIPPED, errors=["sync_disabled"])
+        # The registrant and attendee pipeline (rules Z1-Z9) runs here once it is built.
+        return _finish(run, SyncStatus.SUCCEEDED)
+    except ZoomAuthError as exc:
+        return _finish(run, SyncStatus.FAILED, errors=[
+            f"Zoom refused the connection's credentials ({exc}). Reconnect Zoom in "
+            "Settings > Integrations > Zoom."])
+    except ZoomError as exc:
+        logger.warning("zoom.sync.failed", extra={"run": run.pk, "error": str(exc)})
+        return _finish(run, SyncStatus.FAILED, errors=[f"Zoom answered with an error: {exc}"])
+
+
+def _finish(run: SyncRun, status: str, *, errors: list[str] | None = None) -> SyncRun:
+    run.status = status
+    run.errors = errors or []
+    run.finished_at = timezone.now()
+    run.save(update_fields=["status", "errors", "counts", "finished_at"])
+    logger.info("zoom.sync.finished", extra={"run": run.pk, "status": status})
+    return run
