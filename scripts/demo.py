@@ -132,6 +132,12 @@ def main() -> int:
 
     url = f"http://{HOST}:{PORT}/"
     if wait_for_web(url, procs):
+        # The demo brand's Zoom connection, to the sandbox (idempotent; needs the sandbox up).
+        subprocess.run(
+            [PY, "manage.py", "zoom_demo_connect", "--sandbox-url", env["ZOOM_OAUTH_BASE_URL"]],
+            cwd=ROOT,
+            env=env,
+        )
         print("\n" + "=" * 64)
         print(f"  CRM demo running at {url}")
         print("  Log in as admin@example.com / admin (super admin)")

@@ -110,8 +110,12 @@ def _celery_runs_tasks_inline():
 
     # The app reads Django's CELERY_* settings under their prefixed names, which shadow the
     # plain ones: set both.
-    app.conf.update(CELERY_TASK_ALWAYS_EAGER=True, CELERY_TASK_EAGER_PROPAGATES=True,
-                    task_always_eager=True, task_eager_propagates=True)
+    app.conf.update(
+        CELERY_TASK_ALWAYS_EAGER=True,
+        CELERY_TASK_EAGER_PROPAGATES=True,
+        task_always_eager=True,
+        task_eager_propagates=True,
+    )
     yield
 
 
@@ -136,7 +140,8 @@ def zoom_sandbox(zoom_sandbox_url, settings):
     settings.ZOOM_OAUTH_BASE_URL = zoom_sandbox_url
     with httpx.Client(base_url=zoom_sandbox_url, timeout=10, trust_env=False) as client:
         client.post("/_sandbox/reset").raise_for_status()
-        client.post("/_sandbox/scenario", json=scenario(settings.PUBLIC_BASE_URL)
-                    ).raise_for_status()
+        client.post(
+            "/_sandbox/scenario", json=scenario(settings.PUBLIC_BASE_URL)
+        ).raise_for_status()
         client.post("/_sandbox/settings", json={"rate_limits": False}).raise_for_status()
         yield client

@@ -9,7 +9,9 @@ class ZoomIntegrationConfig(AppConfig):
     def ready(self) -> None:
         from crm.scopes import register_scope
 
-        register_scope("zoom.read", "Read Zoom connections, settings, users, webinars and syncs",
-                       write=False)
-        register_scope("zoom.write", "Connect Zoom and change its settings (super admins)",
-                       write=True)
+        register_scope(
+            "zoom.read", "Read Zoom connections, settings, users, webinars and syncs", write=False
+        )
+        register_scope(
+            "zoom.write", "Connect Zoom and change its settings (super admins)", write=True
+        )

@@ -26,8 +26,9 @@ def normalize_domain(raw: str) -> str:
     if not text:
         raise DomainError("Enter a domain, such as example.com.")
     if "://" in text or "/" in text or " " in text:
-        raise DomainError(f"“{raw.strip()}” is not a domain: enter only the name, such as "
-                          "example.com.")
+        raise DomainError(
+            f"“{raw.strip()}” is not a domain: enter only the name, such as example.com."
+        )
     try:
         ascii_text = text.encode("idna").decode("ascii")
     except UnicodeError:

@@ -33,8 +33,9 @@ class RecordingsSync(models.TextChoices):
 class ZoomConnection(models.Model):
     brand = models.OneToOneField(Brand, on_delete=models.PROTECT, related_name="zoom_connection")
     kind = models.CharField(max_length=10, choices=ConnectionKind.choices)
-    status = models.CharField(max_length=20, choices=ConnectionStatus.choices,
-                              default=ConnectionStatus.PENDING)
+    status = models.CharField(
+        max_length=20, choices=ConnectionStatus.choices, default=ConnectionStatus.PENDING
+    )
     zoom_account_id = models.CharField(max_length=100, blank=True, db_index=True)
     client_id = models.CharField(max_length=200)
     client_secret = EncryptedTextField()
@@ -53,9 +54,12 @@ class ZoomConnection(models.Model):
     metadata_refreshing = models.BooleanField(default=False)
     # Global settings (rules S1-S5). A new connection syncs nothing until S1 is turned on.
     sync_webinar_data = models.BooleanField(_("Sync webinar data"), default=False)
-    recordings_sync = models.CharField(_("Sync webinar recordings and transcripts"),
-                                       max_length=10, choices=RecordingsSync.choices,
-                                       default=RecordingsSync.NONE)
+    recordings_sync = models.CharField(
+        _("Sync webinar recordings and transcripts"),
+        max_length=10,
+        choices=RecordingsSync.choices,
+        default=RecordingsSync.NONE,
+    )
     webinar_exclusion_domains = models.JSONField(default=list, blank=True)
     recording_exclusion_domains = models.JSONField(default=list, blank=True)
     contact_exclusion_domains = models.JSONField(default=list, blank=True)
@@ -81,8 +85,9 @@ class ZoomConnection(models.Model):
 class ZoomUser(models.Model):
     """A Zoom user of the connected account, with its per-user settings (rule S6)."""
 
-    connection = models.ForeignKey(ZoomConnection, on_delete=models.CASCADE,
-                                   related_name="zoom_users")
+    connection = models.ForeignKey(
+        ZoomConnection, on_delete=models.CASCADE, related_name="zoom_users"
+    )
     zoom_user_id = models.CharField(max_length=100)
     email = models.CharField(max_length=254, blank=True)
     first_name = models.CharField(max_length=150, blank=True)
@@ -91,15 +96,20 @@ class ZoomUser(models.Model):
     role_name = models.CharField(max_length=100, blank=True)
     status = models.CharField(max_length=20, blank=True)
     sync_new_webinars_by_default = models.BooleanField(
-        _("Sync data from newly scheduled webinars by default"), default=True)
+        _("Sync data from newly scheduled webinars by default"), default=True
+    )
     sync_recordings = models.BooleanField(
-        _("Sync this user's webinar recordings and transcripts"), default=False)
+        _("Sync this user's webinar recordings and transcripts"), default=False
+    )
     last_seen_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["email"]
-        constraints = [models.UniqueConstraint(fields=["connection", "zoom_user_id"],
-                                               name="unique_zoom_user_per_connection")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["connection", "zoom_user_id"], name="unique_zoom_user_per_connection"
+            )
+        ]
 
     def __str__(self) -> str:
         return self.email or self.zoom_user_id
@@ -116,11 +126,13 @@ class ZoomUser(models.Model):
 class ZoomWebinar(models.Model):
     """Webinar metadata cached from Zoom, with its per-webinar sync toggle (rule S6)."""
 
-    connection = models.ForeignKey(ZoomConnection, on_delete=models.CASCADE,
-                                   related_name="zoom_webinars")
+    connection = models.ForeignKey(
+        ZoomConnection, on_delete=models.CASCADE, related_name="zoom_webinars"
+    )
     zoom_webinar_id = models.BigIntegerField()
-    host = models.ForeignKey(ZoomUser, null=True, blank=True, on_delete=models.SET_NULL,
-                             related_name="webinars")
+    host = models.ForeignKey(
+        ZoomUser, null=True, blank=True, on_delete=models.SET_NULL, related_name="webinars"
+    )
     host_zoom_id = models.CharField(max_length=100, blank=True)
     host_email = models.CharField(max_length=254, blank=True)
     topic = models.CharField(max_length=300, blank=True)
@@ -141,8 +153,11 @@ class ZoomWebinar(models.Model):
 
     class Meta:
         ordering = ["-start_time", "zoom_webinar_id"]
-        constraints = [models.UniqueConstraint(fields=["connection", "zoom_webinar_id"],
-                                               name="unique_zoom_webinar_per_connection")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["connection", "zoom_webinar_id"], name="unique_zoom_webinar_per_connection"
+            )
+        ]
         indexes = [models.Index(fields=["connection", "host"], name="zoom_webinar_host_idx")]
 
     def __str__(self) -> str:
@@ -174,13 +189,14 @@ class SyncTrigger(models.TextChoices):
 class SyncRun(models.Model):
     """One sync of a connection: what it did, how far it got, what it skipped and why."""
 
-    connection = models.ForeignKey(ZoomConnection, on_delete=models.CASCADE,
-                                   related_name="sync_runs")
+    connection = models.ForeignKey(
+        ZoomConnection, on_delete=models.CASCADE, related_name="sync_runs"
+    )
     trigger = models.CharField(max_length=20, choices=SyncTrigger.choices)
-    status = models.CharField(max_length=20, choices=SyncStatus.choices,
-                              default=SyncStatus.QUEUED)
-    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                                     on_delete=models.SET_NULL)
+    status = models.CharField(max_length=20, choices=SyncStatus.choices, default=SyncStatus.QUEUED)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
     progress_done = models.IntegerField(default=0)
     progress_total = models.IntegerField(default=0)
     counts = models.JSONField(default=dict, blank=True)
@@ -194,9 +210,11 @@ class SyncRun(models.Model):
         ordering = ["-created_at", "-id"]
         constraints = [
             # Only one run per connection at a time.
-            models.UniqueConstraint(fields=["connection"],
-                                    condition=Q(status__in=["queued", "running"]),
-                                    name="one_active_sync_run_per_connection"),
+            models.UniqueConstraint(
+                fields=["connection"],
+                condition=Q(status__in=["queued", "running"]),
+                name="one_active_sync_run_per_connection",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -5,8 +5,13 @@ from celery import shared_task
 from .client import ZoomRateLimited, ZoomTransientError
 
 
-@shared_task(acks_late=True, autoretry_for=(ZoomTransientError, ZoomRateLimited),
-             retry_backoff=5, retry_backoff_max=300, max_retries=5)
+@shared_task(
+    acks_late=True,
+    autoretry_for=(ZoomTransientError, ZoomRateLimited),
+    retry_backoff=5,
+    retry_backoff_max=300,
+    max_retries=5,
+)
 def refresh_connection_metadata(connection_id: int) -> dict:
     from .models import ConnectionStatus, ZoomConnection
     from .services.metadata import connection_metadata_refresh

@@ -33,13 +33,21 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def brands(db):
-    return (Brand.objects.create(name="Acme", is_primary=True),
-            Brand.objects.create(name="Beta", is_primary=False))
+    return (
+        Brand.objects.create(name="Acme", is_primary=True),
+        Brand.objects.create(name="Beta", is_primary=False),
+    )
 
 
 def connect_s2s(api, brand, **overrides):
-    body = {"brand": brand.pk, "kind": "s2s", "account_id": ACME, **S2S,
-            "webhook_secret_token": "acme-whsec", **overrides}
+    body = {
+        "brand": brand.pk,
+        "kind": "s2s",
+        "account_id": ACME,
+        **S2S,
+        "webhook_secret_token": "acme-whsec",
+        **overrides,
+    }
     return api.post("/api/v1/zoom/connections/", body, format="json")
 
 
@@ -53,18 +61,26 @@ def acme(admin_api, brands, zoom_sandbox, django_capture_on_commit_callbacks):
 
 def test_s2s_connect_answers_the_documented_shape(acme, admin_api):  # rule A2
     body = admin_api.get(f"/api/v1/zoom/connections/{acme.pk}/").json()
-    assert {k: body[k] for k in ("id", "brand", "kind", "zoom_account_id", "connected_user",
-                                 "status")} == {
-        "id": acme.pk, "brand": acme.brand_id, "kind": "s2s", "zoom_account_id": ACME,
+    assert {
+        k: body[k] for k in ("id", "brand", "kind", "zoom_account_id", "connected_user", "status")
+    } == {
+        "id": acme.pk,
+        "brand": acme.brand_id,
+        "kind": "s2s",
+        "zoom_account_id": ACME,
         # S2S: the connected user is GET /users/me, the account owner.
         "connected_user": {"id": "u_owner", "email": "owner@acme.test"},
-        "status": "connected"}
+        "status": "connected",
+    }
     assert body["webhook_url"] == f"http://127.0.0.1:8000/integrations/zoom/webhooks/{acme.pk}/"
 
 
 def test_connecting_caches_users_and_webinars_including_ended_ones(acme):  # rule A2
     assert sorted(ZoomUser.objects.values_list("email", flat=True)) == [
-        "host@events.acme.test", "mia@partner.example", "owner@acme.test"]
+        "host@events.acme.test",
+        "mia@partner.example",
+        "owner@acme.test",
+    ]
     webinars = {w.zoom_webinar_id: w for w in ZoomWebinar.objects.all()}
     assert set(webinars) == {UPCOMING_ID, ENDED_ID, RECURRING_ID, EVENTS_ID}
     # The ended webinar is not in any host's list: it came from the report lists.
@@ -84,8 +100,11 @@ def test_connecting_caches_users_and_webinars_including_ended_ones(acme):  # rul
 
 def test_secrets_and_tokens_are_encrypted_at_rest(acme):  # rule A2
     with db.cursor() as cursor:
-        cursor.execute("SELECT client_secret, access_token, webhook_secret_token, refresh_token "
-                       "FROM zoom_integration_zoomconnection WHERE id = %s", [acme.pk])
+        cursor.execute(
+            "SELECT client_secret, access_token, webhook_secret_token, refresh_token "
+            "FROM zoom_integration_zoomconnection WHERE id = %s",
+            [acme.pk],
+        )
         raw = cursor.fetchone()
     acme.refresh_from_db()
     assert acme.client_secret == "acme-s2s-secret" and acme.access_token
@@ -103,15 +122,20 @@ def test_refused_credentials_store_nothing(admin_api, brands, zoom_sandbox):
 
 
 def test_missing_fields_are_named(admin_api, brands, zoom_sandbox):
-    response = admin_api.post("/api/v1/zoom/connections/", {"brand": brands[0].pk,
-                              "kind": "s2s"}, format="json")
+    response = admin_api.post(
+        "/api/v1/zoom/connections/", {"brand": brands[0].pk, "kind": "s2s"}, format="json"
+    )
     assert response.status_code == 400
     assert {e["name"] for e in response.json()["errors"]} == {
-        "account_id", "client_id", "client_secret"}
+        "account_id",
+        "client_id",
+        "client_secret",
+    }
 
 
-def test_each_brand_connects_its_own_account(acme, admin_api, brands,
-                                             django_capture_on_commit_callbacks):
+def test_each_brand_connects_its_own_account(
+    acme, admin_api, brands, django_capture_on_commit_callbacks
+):
     # Multi-brand: the same Zoom account cannot serve two brands...
     response = connect_s2s(admin_api, brands[1])
     assert response.status_code == 409
@@ -120,13 +144,23 @@ def test_each_brand_connects_its_own_account(acme, admin_api, brands,
     assert connect_s2s(admin_api, brands[0]).status_code == 409
     # ...and the second brand connects its own account.
     with django_capture_on_commit_callbacks(execute=True):
-        beta = admin_api.post("/api/v1/zoom/connections/", {
-            "brand": brands[1].pk, "kind": "s2s", "account_id": BETA, "client_id": "beta-s2s",
-            "client_secret": "beta-s2s-secret"}, format="json")
+        beta = admin_api.post(
+            "/api/v1/zoom/connections/",
+            {
+                "brand": brands[1].pk,
+                "kind": "s2s",
+                "account_id": BETA,
+                "client_id": "beta-s2s",
+                "client_secret": "beta-s2s-secret",
+            },
+            format="json",
+        )
     assert beta.status_code == 201
     listing = admin_api.get("/api/v1/zoom/connections/").json()["results"]
     assert [(c["brand_name"], c["is_primary_brand"], c["zoom_account_id"]) for c in listing] == [
-        ("Acme", True, ACME), ("Beta", False, BETA)]
+        ("Acme", True, ACME),
+        ("Beta", False, BETA),
+    ]
     # A token of one account never sees the other's data.
     assert ZoomUser.objects.filter(connection_id=beta.json()["id"]).count() == 1
 
@@ -134,23 +168,44 @@ def test_each_brand_connects_its_own_account(acme, admin_api, brands,
 def test_settings_are_normalized_and_bad_input_changes_nothing(acme, admin_api):  # S1-S7
     url = f"/api/v1/zoom/connections/{acme.pk}/settings/"
     assert admin_api.get(url).json() == {
-        "sync_webinar_data": False, "recordings_sync": "none", "webinar_exclusion_domains": [],
-        "recording_exclusion_domains": [], "contact_exclusion_domains": []}
-    response = admin_api.patch(url, {
-        "sync_webinar_data": True, "recordings_sync": "selected",
-        "webinar_exclusion_domains": ["@Acme.test ", "partner.example"],
-        "contact_exclusion_domains": ["Bücher.de"]}, format="json")
+        "sync_webinar_data": False,
+        "recordings_sync": "none",
+        "webinar_exclusion_domains": [],
+        "recording_exclusion_domains": [],
+        "contact_exclusion_domains": [],
+    }
+    response = admin_api.patch(
+        url,
+        {
+            "sync_webinar_data": True,
+            "recordings_sync": "selected",
+            "webinar_exclusion_domains": ["@Acme.test ", "partner.example"],
+            "contact_exclusion_domains": ["Bücher.de"],
+        },
+        format="json",
+    )
     assert response.status_code == 200
     assert response.json() == {
-        "sync_webinar_data": True, "recordings_sync": "selected",
+        "sync_webinar_data": True,
+        "recordings_sync": "selected",
         "webinar_exclusion_domains": ["acme.test", "partner.example"],
-        "recording_exclusion_domains": [], "contact_exclusion_domains": ["xn--bcher-kva.de"]}
-    bad = admin_api.patch(url, {"sync_webinar_data": False, "recordings_sync": "some",
-                                "recording_exclusion_domains": ["ok.test", "not a domain"]},
-                          format="json")
+        "recording_exclusion_domains": [],
+        "contact_exclusion_domains": ["xn--bcher-kva.de"],
+    }
+    bad = admin_api.patch(
+        url,
+        {
+            "sync_webinar_data": False,
+            "recordings_sync": "some",
+            "recording_exclusion_domains": ["ok.test", "not a domain"],
+        },
+        format="json",
+    )
     assert bad.status_code == 400
     assert sorted(e["name"] for e in bad.json()["errors"]) == [
-        "recording_exclusion_domains", "recordings_sync"]
+        "recording_exclusion_domains",
+        "recordings_sync",
+    ]
     assert admin_api.get(url).json() == response.json()  # nothing changed
 
 
@@ -166,34 +221,64 @@ def test_only_super_admins_change_settings(acme, marketer_api, viewer_api):
 def test_user_and_webinar_toggles(acme, admin_api):  # rule S6
     base = f"/api/v1/zoom/connections/{acme.pk}"
     users = admin_api.get(f"{base}/users/").json()["results"]
-    assert {u["zoom_user_id"]: (u["sync_new_webinars_by_default"], u["sync_recordings"])
-            for u in users} == {"u_owner": (True, False), "u_host": (True, False),
-                                "u_partner": (True, False)}
-    patched = admin_api.patch(f"{base}/users/u_host/", {"sync_recordings": True,
-                              "sync_new_webinars_by_default": False}, format="json").json()
-    assert patched == {"zoom_user_id": "u_host", "email": "host@events.acme.test",
-                       "first_name": "Hugo", "last_name": "Host", "status": "active",
-                       "sync_new_webinars_by_default": False, "sync_recordings": True}
+    assert {
+        u["zoom_user_id"]: (u["sync_new_webinars_by_default"], u["sync_recordings"]) for u in users
+    } == {"u_owner": (True, False), "u_host": (True, False), "u_partner": (True, False)}
+    patched = admin_api.patch(
+        f"{base}/users/u_host/",
+        {"sync_recordings": True, "sync_new_webinars_by_default": False},
+        format="json",
+    ).json()
+    assert patched == {
+        "zoom_user_id": "u_host",
+        "email": "host@events.acme.test",
+        "first_name": "Hugo",
+        "last_name": "Host",
+        "status": "active",
+        "sync_new_webinars_by_default": False,
+        "sync_recordings": True,
+    }
     # Changing a host's default does not touch webinars already seen.
     assert ZoomWebinar.objects.get(zoom_webinar_id=ENDED_ID).sync_enabled is True
-    webinar = admin_api.patch(f"{base}/webinars/{UPCOMING_ID}/", {"sync_enabled": False},
-                              format="json").json()
-    assert (webinar["zoom_webinar_id"], webinar["topic"], webinar["host_id"],
-            webinar["sync_enabled"]) == (str(UPCOMING_ID), "Roadmap 2027", "u_owner", False)
-    assert admin_api.patch(f"{base}/webinars/1/", {"sync_enabled": False},
-                           format="json").status_code == 404
-    assert admin_api.patch(f"{base}/webinars/{UPCOMING_ID}/", {"sync_enabled": "maybe"},
-                           format="json").status_code == 400
+    webinar = admin_api.patch(
+        f"{base}/webinars/{UPCOMING_ID}/", {"sync_enabled": False}, format="json"
+    ).json()
+    assert (
+        webinar["zoom_webinar_id"],
+        webinar["topic"],
+        webinar["host_id"],
+        webinar["sync_enabled"],
+    ) == (str(UPCOMING_ID), "Roadmap 2027", "u_owner", False)
+    assert (
+        admin_api.patch(f"{base}/webinars/1/", {"sync_enabled": False}, format="json").status_code
+        == 404
+    )
+    assert (
+        admin_api.patch(
+            f"{base}/webinars/{UPCOMING_ID}/", {"sync_enabled": "maybe"}, format="json"
+        ).status_code
+        == 400
+    )
 
 
-def test_new_webinars_take_their_hosts_default(acme, admin_api, zoom_sandbox,
-                                               django_capture_on_commit_callbacks):  # rule S6
+def test_new_webinars_take_their_hosts_default(
+    acme, admin_api, zoom_sandbox, django_capture_on_commit_callbacks
+):  # rule S6
     ZoomUser.objects.filter(zoom_user_id="u_partner").update(sync_new_webinars_by_default=False)
     state = zoom_sandbox.get("/_sandbox/state").json()
     account = next(a for a in state["accounts"] if a["id"] == ACME)
-    account["webinars"].append({"id": 84000000099, "host_id": "u_partner", "topic": "New one",
-                                "type": 5, "start_time": "2030-01-01T10:00:00Z", "duration": 30,
-                                "timezone": "UTC", "registration_required": True})
+    account["webinars"].append(
+        {
+            "id": 84000000099,
+            "host_id": "u_partner",
+            "topic": "New one",
+            "type": 5,
+            "start_time": "2030-01-01T10:00:00Z",
+            "duration": 30,
+            "timezone": "UTC",
+            "registration_required": True,
+        }
+    )
     zoom_sandbox.post("/_sandbox/accounts", json=account).raise_for_status()
     with django_capture_on_commit_callbacks(execute=True):
         response = admin_api.post(f"/api/v1/zoom/connections/{acme.pk}/refresh/")
@@ -206,8 +291,9 @@ def test_webinar_list_filters(acme, admin_api):
     base = f"/api/v1/zoom/connections/{acme.pk}/webinars/"
 
     def ids(query):
-        return sorted(int(w["zoom_webinar_id"]) for w in
-                      admin_api.get(base + query).json()["results"])
+        return sorted(
+            int(w["zoom_webinar_id"]) for w in admin_api.get(base + query).json()["results"]
+        )
 
     assert ids("?ended=true") == [ENDED_ID]
     assert ids("?host=u_owner") == sorted([UPCOMING_ID, EVENTS_ID])
@@ -216,15 +302,19 @@ def test_webinar_list_filters(acme, admin_api):
     assert admin_api.get(base + "?ended=perhaps").status_code == 400
 
 
-def test_sync_with_s1_off_is_recorded_as_skipped(acme, marketer_api,
-                                                 django_capture_on_commit_callbacks):  # S1
+def test_sync_with_s1_off_is_recorded_as_skipped(
+    acme, marketer_api, django_capture_on_commit_callbacks
+):  # S1
     with django_capture_on_commit_callbacks(execute=True):
         response = marketer_api.post(f"/api/v1/zoom/connections/{acme.pk}/sync/")
     assert response.status_code == 202
     run_id = response.json()["id"]
     body = marketer_api.get(f"/api/v1/zoom/sync-runs/{run_id}/").json()
     assert (body["status"], body["errors"], body["trigger"]) == (
-        "skipped", ["sync_disabled"], "api")
+        "skipped",
+        ["sync_disabled"],
+        "api",
+    )
     assert body["counts"]["zoom_users"] == 3
     assert body["progress"] == {"done": 0, "total": 0}
 
@@ -255,25 +345,41 @@ def test_disconnect_stops_syncing_and_keeps_data(acme, admin_api):  # rule A2
 
 
 def _oauth_connect(admin_api, brand, zoom_sandbox, settings):
-    start = admin_api.post("/api/v1/zoom/connections/oauth/", {
-        "brand": brand.pk, **OAUTH, "webhook_secret_token": "acme-whsec"}, format="json")
+    start = admin_api.post(
+        "/api/v1/zoom/connections/oauth/",
+        {"brand": brand.pk, **OAUTH, "webhook_secret_token": "acme-whsec"},
+        format="json",
+    )
     assert start.status_code == 201, start.json()
     authorize_url = start.json()["authorize_url"]
     assert authorize_url.startswith(settings.ZOOM_OAUTH_BASE_URL + "/oauth/authorize?")
     query = parse_qs(urlparse(authorize_url).query)
     # The admin's browser at Zoom's consent page: Authorize, as the account's user u_host.
-    consent = httpx.post(settings.ZOOM_OAUTH_BASE_URL + "/oauth/authorize", data={
-        "client_id": query["client_id"][0], "redirect_uri": query["redirect_uri"][0],
-        "state": query["state"][0], "user_id": "u_host"}, follow_redirects=False)
+    consent = httpx.post(
+        settings.ZOOM_OAUTH_BASE_URL + "/oauth/authorize",
+        data={
+            "client_id": query["client_id"][0],
+            "redirect_uri": query["redirect_uri"][0],
+            "state": query["state"][0],
+            "user_id": "u_host",
+        },
+        follow_redirects=False,
+    )
     assert consent.status_code == 302
     callback = urlparse(consent.headers["location"])
     assert callback.path == "/integrations/zoom/oauth/callback/"
     return callback, start.json()["connection"]["id"]
 
 
-def test_oauth_flow_connects_as_the_authorizing_user(admin_api, admin_user, brands, zoom_sandbox,
-                                                     settings, client,
-                                                     django_capture_on_commit_callbacks):
+def test_oauth_flow_connects_as_the_authorizing_user(
+    admin_api,
+    admin_user,
+    brands,
+    zoom_sandbox,
+    settings,
+    client,
+    django_capture_on_commit_callbacks,
+):
     callback, connection_id = _oauth_connect(admin_api, brands[0], zoom_sandbox, settings)
     assert ZoomConnection.objects.get(pk=connection_id).status == ConnectionStatus.PENDING
     client.force_login(admin_user)
@@ -281,9 +387,12 @@ def test_oauth_flow_connects_as_the_authorizing_user(admin_api, admin_user, bran
         response = client.get(f"{callback.path}?{callback.query}")
     assert response.status_code == 302
     connection = ZoomConnection.objects.get(pk=connection_id)
-    assert (connection.status, connection.kind, connection.zoom_account_id,
-            connection.connected_user_email) == ("connected", "oauth", ACME,
-                                                 "host@events.acme.test")
+    assert (
+        connection.status,
+        connection.kind,
+        connection.zoom_account_id,
+        connection.connected_user_email,
+    ) == ("connected", "oauth", ACME, "host@events.acme.test")
     assert connection.refresh_token and connection.oauth_state == ""
     assert ZoomUser.objects.filter(connection=connection).count() == 3
     # The state is single-use: replaying the callback is refused.
@@ -293,8 +402,14 @@ def test_oauth_flow_connects_as_the_authorizing_user(admin_api, admin_user, bran
 
 
 def test_refresh_tokens_rotate_and_a_refused_refresh_needs_reauthorization(
-        admin_api, admin_user, brands, zoom_sandbox, settings, client,
-        django_capture_on_commit_callbacks):  # rule A2
+    admin_api,
+    admin_user,
+    brands,
+    zoom_sandbox,
+    settings,
+    client,
+    django_capture_on_commit_callbacks,
+):  # rule A2
     callback, connection_id = _oauth_connect(admin_api, brands[0], zoom_sandbox, settings)
     client.force_login(admin_user)
     with django_capture_on_commit_callbacks(execute=True):
@@ -303,18 +418,23 @@ def test_refresh_tokens_rotate_and_a_refused_refresh_needs_reauthorization(
     first_refresh = connection.refresh_token
     # Zoom's access tokens live an hour: move the sandbox clock past it.
     zoom_sandbox.post("/_sandbox/clock", json={"advance_seconds": 3700}).raise_for_status()
-    ZoomConnection.objects.filter(pk=connection_id).update(access_token_expires_at="2000-01-01T00:00Z")
+    ZoomConnection.objects.filter(pk=connection_id).update(
+        access_token_expires_at="2000-01-01T00:00Z"
+    )
     assert zoom_client(connection).get_user("me")["id"] == "u_host"
     connection.refresh_from_db()
     assert connection.refresh_token != first_refresh  # rotated and persisted
     # The old refresh token is dead at Zoom.
-    reuse = httpx.post(settings.ZOOM_OAUTH_BASE_URL + "/oauth/token",
-                       data={"grant_type": "refresh_token", "refresh_token": first_refresh},
-                       auth=(OAUTH["client_id"], OAUTH["client_secret"]))
+    reuse = httpx.post(
+        settings.ZOOM_OAUTH_BASE_URL + "/oauth/token",
+        data={"grant_type": "refresh_token", "refresh_token": first_refresh},
+        auth=(OAUTH["client_id"], OAUTH["client_secret"]),
+    )
     assert reuse.status_code == 400 and reuse.json()["reason"] == "Invalid Token!"
     # A refresh Zoom refuses marks the connection as needing re-authorization.
     ZoomConnection.objects.filter(pk=connection_id).update(
-        refresh_token=first_refresh, access_token_expires_at="2000-01-01T00:00Z")
+        refresh_token=first_refresh, access_token_expires_at="2000-01-01T00:00Z"
+    )
     from zoom_integration.client import ZoomAuthError
 
     with pytest.raises(ZoomAuthError):
@@ -329,7 +449,6 @@ def test_refresh_tokens_rotate_and_a_refused_refresh_needs_reauthorization(
 
 def test_unknown_oauth_state_is_refused(client, admin_user, zoom_sandbox):
     client.force_login(admin_user)
-    response = client.get("/integrations/zoom/oauth/callback/?code=x&state=forged",
-                          follow=False)
+    response = client.get("/integrations/zoom/oauth/callback/?code=x&state=forged", follow=False)
     assert response.status_code == 302
     assert not ZoomConnection.objects.exists()

@@ -28,16 +28,18 @@ class S2SConnectionInput(serializers.Serializer):
     account_id = serializers.CharField(max_length=100)
     client_id = serializers.CharField(max_length=200)
     client_secret = serializers.CharField(max_length=500)
-    webhook_secret_token = serializers.CharField(max_length=500, required=False, default="",
-                                                 allow_blank=True)
+    webhook_secret_token = serializers.CharField(
+        max_length=500, required=False, default="", allow_blank=True
+    )
 
 
 class OAuthStartInput(serializers.Serializer):
     brand = serializers.IntegerField()
     client_id = serializers.CharField(max_length=200)
     client_secret = serializers.CharField(max_length=500)
-    webhook_secret_token = serializers.CharField(max_length=500, required=False, default="",
-                                                 allow_blank=True)
+    webhook_secret_token = serializers.CharField(
+        max_length=500, required=False, default="", allow_blank=True
+    )
 
 
 class OAuthStartOutput(serializers.Serializer):
@@ -58,12 +60,15 @@ class SettingsInput(serializers.Serializer):
 
     sync_webinar_data = serializers.BooleanField(required=False)
     recordings_sync = serializers.CharField(required=False)
-    webinar_exclusion_domains = serializers.ListField(child=serializers.CharField(
-        allow_blank=True), required=False)
-    recording_exclusion_domains = serializers.ListField(child=serializers.CharField(
-        allow_blank=True), required=False)
-    contact_exclusion_domains = serializers.ListField(child=serializers.CharField(
-        allow_blank=True), required=False)
+    webinar_exclusion_domains = serializers.ListField(
+        child=serializers.CharField(allow_blank=True), required=False
+    )
+    recording_exclusion_domains = serializers.ListField(
+        child=serializers.CharField(allow_blank=True), required=False
+    )
+    contact_exclusion_domains = serializers.ListField(
+        child=serializers.CharField(allow_blank=True), required=False
+    )
 
 
 class ZoomUserOutput(serializers.Serializer):

@@ -49,17 +49,21 @@ def _page(view, request, queryset, serializer_class, ordering):
 class ConnectionListView(ZoomView):
     @extend_schema(responses=s.ConnectionOutput(many=True))
     def get(self, request):
-        return _page(self, request, ZoomConnection.objects.select_related("brand"),
-                     s.ConnectionOutput, "id")
+        return _page(
+            self, request, ZoomConnection.objects.select_related("brand"), s.ConnectionOutput, "id"
+        )
 
     @extend_schema(request=s.S2SConnectionInput, responses={201: s.ConnectionOutput})
     def post(self, request):
         data = _valid(s.S2SConnectionInput, request.data)
         connection = services.connection_create_s2s(
             brand=crm_selectors.brand_get(brand_id=data["brand"]),
-            account_id=data["account_id"], client_id=data["client_id"],
+            account_id=data["account_id"],
+            client_id=data["client_id"],
             client_secret=data["client_secret"],
-            webhook_secret_token=data["webhook_secret_token"], actor=request.user)
+            webhook_secret_token=data["webhook_secret_token"],
+            actor=request.user,
+        )
         return Response(s.ConnectionOutput(connection).data, status=status.HTTP_201_CREATED)
 
 
@@ -68,9 +72,12 @@ class OAuthStartView(ZoomView):
     def post(self, request):
         data = _valid(s.OAuthStartInput, request.data)
         connection, url = services.connection_start_oauth(
-            brand=crm_selectors.brand_get(brand_id=data["brand"]), client_id=data["client_id"],
+            brand=crm_selectors.brand_get(brand_id=data["brand"]),
+            client_id=data["client_id"],
             client_secret=data["client_secret"],
-            webhook_secret_token=data["webhook_secret_token"], actor=request.user)
+            webhook_secret_token=data["webhook_secret_token"],
+            actor=request.user,
+        )
         body = {"authorize_url": url, "connection": s.ConnectionOutput(connection).data}
         return Response(body, status=status.HTTP_201_CREATED)
 
@@ -82,8 +89,9 @@ class ConnectionDetailView(ZoomView):
 
     @extend_schema(responses=s.ConnectionOutput, description="Disconnects; keeps the data.")
     def delete(self, request, connection_id: int):
-        connection = services.connection_disconnect(connection=_connection(connection_id),
-                                                    actor=request.user)
+        connection = services.connection_disconnect(
+            connection=_connection(connection_id), actor=request.user
+        )
         return Response(s.ConnectionOutput(connection).data)
 
 
@@ -109,7 +117,8 @@ class SettingsView(ZoomView):
     def patch(self, request, connection_id: int):
         data = _valid(s.SettingsInput, request.data)
         connection = services.connection_settings_update(
-            connection=_connection(connection_id), **data)
+            connection=_connection(connection_id), **data
+        )
         return Response(s.SettingsOutput(connection).data)
 
 
@@ -117,17 +126,18 @@ class ZoomUserListView(ZoomView):
     @extend_schema(responses=s.ZoomUserOutput(many=True))
     def get(self, request, connection_id: int):
         connection = _connection(connection_id)
-        return _page(self, request, ZoomUser.objects.filter(connection=connection),
-                     s.ZoomUserOutput, "id")
+        return _page(
+            self, request, ZoomUser.objects.filter(connection=connection), s.ZoomUserOutput, "id"
+        )
 
 
 class ZoomUserDetailView(ZoomView):
     def _user(self, connection_id, zoom_user_id) -> ZoomUser:
-        user = ZoomUser.objects.filter(connection_id=connection_id,
-                                       zoom_user_id=zoom_user_id).first()
+        user = ZoomUser.objects.filter(
+            connection_id=connection_id, zoom_user_id=zoom_user_id
+        ).first()
         if user is None:
-            raise NotFound(f"Zoom user {zoom_user_id} is not known on connection "
-                           f"{connection_id}.")
+            raise NotFound(f"Zoom user {zoom_user_id} is not known on connection {connection_id}.")
         return user
 
     @extend_schema(responses=s.ZoomUserOutput)
@@ -137,8 +147,7 @@ class ZoomUserDetailView(ZoomView):
     @extend_schema(request=s.ZoomUserInput, responses=s.ZoomUserOutput)
     def patch(self, request, connection_id: int, zoom_user_id: str):
         data = _valid(s.ZoomUserInput, request.data)
-        user = services.zoom_user_update(zoom_user=self._user(connection_id, zoom_user_id),
-                                         **data)
+        user = services.zoom_user_update(zoom_user=self._user(connection_id, zoom_user_id), **data)
         return Response(s.ZoomUserOutput(user).data)
 
 
@@ -171,8 +180,10 @@ class ZoomWebinarListView(ZoomView):
             if value is not None and value.lower() not in ("true", "false"):
                 from crm.errors import ValidationFailed
 
-                raise ValidationFailed(f"{name} must be true or false.",
-                                       errors=[{"name": name, "message": "Use true or false."}])
+                raise ValidationFailed(
+                    f"{name} must be true or false.",
+                    errors=[{"name": name, "message": "Use true or false."}],
+                )
         if params.get("ended") is not None:
             ended = params["ended"].lower() == "true"
             now = timezone.now()
@@ -184,11 +195,11 @@ class ZoomWebinarListView(ZoomView):
 
 class ZoomWebinarDetailView(ZoomView):
     def _webinar(self, connection_id, zoom_webinar_id) -> ZoomWebinar:
-        webinar = ZoomWebinar.objects.filter(connection_id=connection_id,
-                                             zoom_webinar_id=zoom_webinar_id).first()
+        webinar = ZoomWebinar.objects.filter(
+            connection_id=connection_id, zoom_webinar_id=zoom_webinar_id
+        ).first()
         if webinar is None:
-            raise NotFound(f"Webinar {zoom_webinar_id} is not known on connection "
-                           f"{connection_id}.")
+            raise NotFound(f"Webinar {zoom_webinar_id} is not known on connection {connection_id}.")
         return webinar
 
     @extend_schema(responses=s.ZoomWebinarOutput)
@@ -199,7 +210,8 @@ class ZoomWebinarDetailView(ZoomView):
     def patch(self, request, connection_id: int, zoom_webinar_id: int):
         data = _valid(s.ZoomWebinarInput, request.data)
         webinar = services.zoom_webinar_update(
-            webinar=self._webinar(connection_id, zoom_webinar_id), **data)
+            webinar=self._webinar(connection_id, zoom_webinar_id), **data
+        )
         return Response(s.ZoomWebinarOutput(webinar).data)
 
 
@@ -208,8 +220,9 @@ class SyncRequestView(ZoomView):
 
     @extend_schema(request=None, responses={202: s.SyncRunOutput})
     def post(self, request, connection_id: int):
-        run = sync_run_request(connection=_connection(connection_id), trigger=SyncTrigger.API,
-                               actor=request.user)
+        run = sync_run_request(
+            connection=_connection(connection_id), trigger=SyncTrigger.API, actor=request.user
+        )
         return Response({"id": run.pk, "status": run.status}, status=status.HTTP_202_ACCEPTED)
 
 
@@ -217,8 +230,9 @@ class SyncRunListView(ZoomView):
     @extend_schema(responses=s.SyncRunOutput(many=True))
     def get(self, request, connection_id: int):
         connection = _connection(connection_id)
-        return _page(self, request, SyncRun.objects.filter(connection=connection),
-                     s.SyncRunOutput, "-id")
+        return _page(
+            self, request, SyncRun.objects.filter(connection=connection), s.SyncRunOutput, "-id"
+        )
 
 
 class SyncRunDetailView(ZoomView):

@@ -24,16 +24,22 @@ def oauth_redirect_uri() -> str:
 
 
 def oauth_app(*, client_id: str, client_secret: str) -> OAuthApp:
-    return OAuthApp(oauth_base_url=settings.ZOOM_OAUTH_BASE_URL, client_id=client_id,
-                    client_secret=client_secret, redirect_uri=oauth_redirect_uri())
+    return OAuthApp(
+        oauth_base_url=settings.ZOOM_OAUTH_BASE_URL,
+        client_id=client_id,
+        client_secret=client_secret,
+        redirect_uri=oauth_redirect_uri(),
+    )
 
 
 def _stored_tokens(connection: ZoomConnection) -> TokenSet | None:
     if not connection.access_token or connection.access_token_expires_at is None:
         return None
-    return TokenSet(access_token=connection.access_token,
-                    expires_at=connection.access_token_expires_at,
-                    refresh_token=connection.refresh_token)
+    return TokenSet(
+        access_token=connection.access_token,
+        expires_at=connection.access_token_expires_at,
+        refresh_token=connection.refresh_token,
+    )
 
 
 def connection_token_source(connection: ZoomConnection) -> RefreshingTokenSource:
@@ -41,7 +47,8 @@ def connection_token_source(connection: ZoomConnection) -> RefreshingTokenSource
 
     def load() -> TokenSet | None:
         row = ZoomConnection.objects.only(
-            "access_token", "access_token_expires_at", "refresh_token").get(pk=connection_id)
+            "access_token", "access_token_expires_at", "refresh_token"
+        ).get(pk=connection_id)
         return _stored_tokens(row)
 
     def renew(current: TokenSet | None) -> TokenSet:
@@ -49,8 +56,10 @@ def connection_token_source(connection: ZoomConnection) -> RefreshingTokenSource
         with transaction.atomic():
             row = ZoomConnection.objects.select_for_update().get(pk=connection_id)
             stored = _stored_tokens(row)
-            if stored is not None and stored.fresh() and (
-                current is None or stored.access_token != current.access_token
+            if (
+                stored is not None
+                and stored.fresh()
+                and (current is None or stored.access_token != current.access_token)
             ):
                 return stored  # another worker renewed it meanwhile
             if row.status == ConnectionStatus.DISCONNECTED:
@@ -69,8 +78,14 @@ def connection_token_source(connection: ZoomConnection) -> RefreshingTokenSource
                 row.access_token_expires_at = tokens.expires_at
                 if tokens.refresh_token:
                     row.refresh_token = tokens.refresh_token
-                row.save(update_fields=["access_token", "access_token_expires_at",
-                                        "refresh_token", "updated_at"])
+                row.save(
+                    update_fields=[
+                        "access_token",
+                        "access_token_expires_at",
+                        "refresh_token",
+                        "updated_at",
+                    ]
+                )
                 return tokens
         connection_mark_needs_reauth(connection_id=connection_id, reason=failure.message)
         raise failure
@@ -79,15 +94,22 @@ def connection_token_source(connection: ZoomConnection) -> RefreshingTokenSource
 
 
 def connection_mark_needs_reauth(*, connection_id: int, reason: str) -> None:
-    logger.warning("zoom.connection.needs_reauth", extra={"connection": connection_id,
-                                                          "reason": reason})
+    logger.warning(
+        "zoom.connection.needs_reauth", extra={"connection": connection_id, "reason": reason}
+    )
     ZoomConnection.objects.filter(pk=connection_id).exclude(
         status=ConnectionStatus.DISCONNECTED
-    ).update(status=ConnectionStatus.NEEDS_REAUTH, last_error=reason[:2000],
-             access_token="", updated_at=timezone.now())
+    ).update(
+        status=ConnectionStatus.NEEDS_REAUTH,
+        last_error=reason[:2000],
+        access_token="",
+        updated_at=timezone.now(),
+    )
 
 
 def zoom_client(connection: ZoomConnection) -> ZoomClient:
-    return ZoomClient(base_url=settings.ZOOM_API_BASE_URL,
-                      token_source=connection_token_source(connection),
-                      account_label=connection.zoom_account_id)
+    return ZoomClient(
+        base_url=settings.ZOOM_API_BASE_URL,
+        token_source=connection_token_source(connection),
+        account_label=connection.zoom_account_id,
+    )

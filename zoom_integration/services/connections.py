@@ -40,8 +40,11 @@ class ZoomUnavailable(ApplicationError):
 
 
 def _require(**fields: str) -> None:
-    errors = [{"name": name, "message": "This field is required."}
-              for name, value in fields.items() if not (value or "").strip()]
+    errors = [
+        {"name": name, "message": "This field is required."}
+        for name, value in fields.items()
+        if not (value or "").strip()
+    ]
     if errors:
         raise ValidationFailed("Missing: " + ", ".join(e["name"] for e in errors), errors=errors)
 
@@ -50,26 +53,35 @@ def _reusable_connection(brand: Brand) -> ZoomConnection | None:
     """A brand has one connection; a new one may replace it only once it is not connected."""
     existing = ZoomConnection.objects.filter(brand=brand).first()
     if existing is not None and existing.status == ConnectionStatus.CONNECTED:
-        raise Conflict(f"The brand {brand.name} is already connected to Zoom account "
-                       f"{existing.zoom_account_id}; disconnect it first.",
-                       connection_id=existing.pk)
+        raise Conflict(
+            f"The brand {brand.name} is already connected to Zoom account "
+            f"{existing.zoom_account_id}; disconnect it first.",
+            connection_id=existing.pk,
+        )
     return existing
 
 
 def _check_account_not_taken(zoom_account_id: str, brand: Brand) -> None:
-    other = (ZoomConnection.objects.filter(zoom_account_id=zoom_account_id)
-             .exclude(brand=brand).exclude(status=ConnectionStatus.DISCONNECTED)
-             .select_related("brand").first())
+    other = (
+        ZoomConnection.objects.filter(zoom_account_id=zoom_account_id)
+        .exclude(brand=brand)
+        .exclude(status=ConnectionStatus.DISCONNECTED)
+        .select_related("brand")
+        .first()
+    )
     if other is not None:
-        raise Conflict(f"Zoom account {zoom_account_id} is already connected to the brand "
-                       f"{other.brand.name}: each brand connects its own Zoom account.")
+        raise Conflict(
+            f"Zoom account {zoom_account_id} is already connected to the brand "
+            f"{other.brand.name}: each brand connects its own Zoom account."
+        )
 
 
 def _who_authorized(tokens: TokenSet) -> dict:
     from django.conf import settings
 
-    client = ZoomClient(base_url=settings.ZOOM_API_BASE_URL,
-                        token_source=StaticTokenSource(tokens.access_token))
+    client = ZoomClient(
+        base_url=settings.ZOOM_API_BASE_URL, token_source=StaticTokenSource(tokens.access_token)
+    )
     try:
         return client.get_user("me")
     except ZoomTransientError as exc:
@@ -79,8 +91,13 @@ def _who_authorized(tokens: TokenSet) -> dict:
 
 
 def connection_create_s2s(
-    *, brand: Brand, account_id: str, client_id: str, client_secret: str,
-    webhook_secret_token: str = "", actor: User | None = None,
+    *,
+    brand: Brand,
+    account_id: str,
+    client_id: str,
+    client_secret: str,
+    webhook_secret_token: str = "",
+    actor: User | None = None,
 ) -> ZoomConnection:
     """Connects a brand with Server-to-Server OAuth. The credentials are tried first: refused
     ones raise `ValidationFailed` and store nothing. The connected user is `GET /users/me`."""
@@ -92,8 +109,9 @@ def connection_create_s2s(
     try:
         tokens = app.account_credentials(account_id=account_id)
     except ZoomAuthError as exc:
-        raise ValidationFailed(exc.message, errors=[{"name": "client_secret",
-                                                     "message": exc.message}])
+        raise ValidationFailed(
+            exc.message, errors=[{"name": "client_secret", "message": exc.message}]
+        )
     except ZoomTransientError as exc:
         raise ZoomUnavailable(f"Zoom could not be reached: {exc}")
     me = _who_authorized(tokens)
@@ -110,8 +128,9 @@ def connection_create_s2s(
     return connection
 
 
-def _mark_connected(connection: ZoomConnection, tokens: TokenSet, me: dict,
-                    webhook_secret_token: str) -> None:
+def _mark_connected(
+    connection: ZoomConnection, tokens: TokenSet, me: dict, webhook_secret_token: str
+) -> None:
     connection.access_token = tokens.access_token
     connection.access_token_expires_at = tokens.expires_at
     connection.connected_user_id = me.get("id", "")
@@ -126,7 +145,11 @@ def _mark_connected(connection: ZoomConnection, tokens: TokenSet, me: dict,
 
 
 def connection_start_oauth(
-    *, brand: Brand, client_id: str, client_secret: str, webhook_secret_token: str = "",
+    *,
+    brand: Brand,
+    client_id: str,
+    client_secret: str,
+    webhook_secret_token: str = "",
     actor: User | None = None,
 ) -> tuple[ZoomConnection, str]:
     """Starts the authorization-code flow: stores the app's credentials with a fresh state and
@@ -154,8 +177,10 @@ def connection_complete_oauth(*, state: str, code: str) -> ZoomConnection:
         raise ValidationFailed("The Zoom authorization answer lacks its code or state.")
     connection = ZoomConnection.objects.filter(oauth_state=state).select_related("brand").first()
     if connection is None:
-        raise NotFound("This Zoom authorization is unknown or was already used; start again "
-                       "from Settings > Integrations > Zoom.")
+        raise NotFound(
+            "This Zoom authorization is unknown or was already used; start again "
+            "from Settings > Integrations > Zoom."
+        )
     app = oauth_app(client_id=connection.client_id, client_secret=connection.client_secret)
     try:
         tokens = app.exchange_code(code=code)
@@ -176,8 +201,9 @@ def connection_complete_oauth(*, state: str, code: str) -> ZoomConnection:
     return connection
 
 
-def connection_disconnect(*, connection: ZoomConnection, actor: User | None = None
-                          ) -> ZoomConnection:
+def connection_disconnect(
+    *, connection: ZoomConnection, actor: User | None = None
+) -> ZoomConnection:
     """Stops all syncing and keeps the data: tokens are dropped, cached users, webinars and
     synced records stay. Queued runs are ended as skipped. Idempotent."""
     with transaction.atomic():
@@ -189,12 +215,16 @@ def connection_disconnect(*, connection: ZoomConnection, actor: User | None = No
         connection.oauth_state = ""
         connection.save()
         connection.sync_runs.filter(status__in=ACTIVE_SYNC_STATUSES).update(
-            status=SyncStatus.SKIPPED, errors=["disconnected"], finished_at=timezone.now())
+            status=SyncStatus.SKIPPED, errors=["disconnected"], finished_at=timezone.now()
+        )
     return connection
 
 
-SETTINGS_DOMAIN_FIELDS = ("webinar_exclusion_domains", "recording_exclusion_domains",
-                          "contact_exclusion_domains")
+SETTINGS_DOMAIN_FIELDS = (
+    "webinar_exclusion_domains",
+    "recording_exclusion_domains",
+    "contact_exclusion_domains",
+)
 
 
 def connection_settings_update(*, connection: ZoomConnection, **changes: Any) -> ZoomConnection:
@@ -210,8 +240,12 @@ def connection_settings_update(*, connection: ZoomConnection, **changes: Any) ->
         cleaned["sync_webinar_data"] = changes["sync_webinar_data"]
     if changes.get("recordings_sync") is not None:
         if changes["recordings_sync"] not in RecordingsSync.values:
-            errors.append({"name": "recordings_sync",
-                           "message": "Choose one of: " + ", ".join(RecordingsSync.values)})
+            errors.append(
+                {
+                    "name": "recordings_sync",
+                    "message": "Choose one of: " + ", ".join(RecordingsSync.values),
+                }
+            )
         cleaned["recordings_sync"] = changes["recordings_sync"]
     for name in SETTINGS_DOMAIN_FIELDS:
         if changes.get(name) is None:
@@ -226,23 +260,32 @@ def connection_settings_update(*, connection: ZoomConnection, **changes: Any) ->
         errors.extend({"name": name, "message": problem} for problem in problems)
         cleaned[name] = domains
     if errors:
-        raise ValidationFailed("; ".join(f"{e['name']}: {e['message']}" for e in errors),
-                               errors=errors)
+        raise ValidationFailed(
+            "; ".join(f"{e['name']}: {e['message']}" for e in errors), errors=errors
+        )
     for name, value in cleaned.items():
         setattr(connection, name, value)
     connection.save()
     return connection
 
 
-def zoom_user_update(*, zoom_user: ZoomUser, sync_new_webinars_by_default: bool | None = None,
-                     sync_recordings: bool | None = None) -> ZoomUser:
+def zoom_user_update(
+    *,
+    zoom_user: ZoomUser,
+    sync_new_webinars_by_default: bool | None = None,
+    sync_recordings: bool | None = None,
+) -> ZoomUser:
     """Per-user settings (S6). Changing the default does not touch webinars already seen."""
-    for name, value in (("sync_new_webinars_by_default", sync_new_webinars_by_default),
-                        ("sync_recordings", sync_recordings)):
+    for name, value in (
+        ("sync_new_webinars_by_default", sync_new_webinars_by_default),
+        ("sync_recordings", sync_recordings),
+    ):
         if value is not None:
             if not isinstance(value, bool):
-                raise ValidationFailed(f"{name} must be true or false.",
-                                       errors=[{"name": name, "message": "Must be true or false."}])
+                raise ValidationFailed(
+                    f"{name} must be true or false.",
+                    errors=[{"name": name, "message": "Must be true or false."}],
+                )
             setattr(zoom_user, name, value)
     zoom_user.save()
     return zoom_user
@@ -250,8 +293,10 @@ def zoom_user_update(*, zoom_user: ZoomUser, sync_new_webinars_by_default: bool 
 
 def zoom_webinar_update(*, webinar: ZoomWebinar, sync_enabled: bool) -> ZoomWebinar:
     if not isinstance(sync_enabled, bool):
-        raise ValidationFailed("sync_enabled must be true or false.",
-                               errors=[{"name": "sync_enabled", "message": "Must be true or false."}])
+        raise ValidationFailed(
+            "sync_enabled must be true or false.",
+            errors=[{"name": "sync_enabled", "message": "Must be true or false."}],
+        )
     webinar.sync_enabled = sync_enabled
     webinar.save(update_fields=["sync_enabled"])
     return webinar

@@ -33,8 +33,11 @@ class MetadataCounts:
     new_webinars: int
 
     def as_dict(self) -> dict:
-        return {"zoom_users": self.users, "webinars": self.webinars,
-                "new_webinars": self.new_webinars}
+        return {
+            "zoom_users": self.users,
+            "webinars": self.webinars,
+            "new_webinars": self.new_webinars,
+        }
 
 
 def _parse_time(value) -> dt.datetime | None:
@@ -52,8 +55,12 @@ def webinar_fields(payload: dict) -> dict:
     start = _parse_time(payload.get("start_time"))
     duration = int(payload.get("duration") or 0)
     occurrences = [
-        {"occurrence_id": str(o.get("occurrence_id", "")), "start_time": o.get("start_time"),
-         "duration": int(o.get("duration") or duration), "status": o.get("status", "available")}
+        {
+            "occurrence_id": str(o.get("occurrence_id", "")),
+            "start_time": o.get("start_time"),
+            "duration": int(o.get("duration") or duration),
+            "status": o.get("status", "available"),
+        }
         for o in payload.get("occurrences") or []
     ]
     end = _parse_time(payload.get("end_time"))
@@ -89,8 +96,9 @@ def _report_windows(since: dt.datetime, until: dt.datetime) -> list[tuple[dt.dat
     return windows
 
 
-def connection_metadata_refresh(*, connection: ZoomConnection, client: ZoomClient | None = None
-                                ) -> MetadataCounts:
+def connection_metadata_refresh(
+    *, connection: ZoomConnection, client: ZoomClient | None = None
+) -> MetadataCounts:
     """Fetches the account's users and webinars from Zoom (paged) and upserts them. A webinar
     seen for the first time takes its host's "newly scheduled" default as its sync toggle (S6).
     Idempotent; the per-user and per-webinar settings are never overwritten."""
@@ -108,27 +116,38 @@ def connection_metadata_refresh(*, connection: ZoomConnection, client: ZoomClien
                 except ZoomNotFound:
                     continue
             webinars[int(webinar["id"])] = dict(webinar, _source="list")
-    since = (connection.metadata_refreshed_at - OVERLAP if connection.metadata_refreshed_at
-             else now - FIRST_BACKFILL)
+    since = (
+        connection.metadata_refreshed_at - OVERLAP
+        if connection.metadata_refreshed_at
+        else now - FIRST_BACKFILL
+    )
     since = max(since, now - FIRST_BACKFILL)
-    known = set(ZoomWebinar.objects.filter(connection=connection)
-                .values_list("zoom_webinar_id", flat=True))
+    known = set(
+        ZoomWebinar.objects.filter(connection=connection).values_list("zoom_webinar_id", flat=True)
+    )
     for date_from, date_to in _report_windows(since, now):
         for past in client.report_history_meetings(date_from=date_from, date_to=date_to):
             webinar_id = int(past.get("meeting_id") or past.get("id") or 0)
             if not webinar_id or webinar_id in webinars:
                 continue
             if webinar_id in known:
-                webinars[webinar_id] = {"id": webinar_id, "_source": "report", "_known": True,
-                                        "end_time": past.get("end_time")}
+                webinars[webinar_id] = {
+                    "id": webinar_id,
+                    "_source": "report",
+                    "_known": True,
+                    "end_time": past.get("end_time"),
+                }
                 continue
             try:
                 detail = client.get_webinar(webinar_id)
             except ZoomNotFound:
                 continue  # deleted since it ran
-            webinars[webinar_id] = dict(detail, _source="report",
-                                        end_time=past.get("end_time"),
-                                        host_email=past.get("host_email", ""))
+            webinars[webinar_id] = dict(
+                detail,
+                _source="report",
+                end_time=past.get("end_time"),
+                host_email=past.get("host_email", ""),
+            )
     return _store(connection, me, users_payload, webinars, now)
 
 
@@ -155,32 +174,58 @@ def _store(connection, me, users_payload, webinars, now) -> MetadataCounts:
                 setattr(user, name, value)
             to_update.append(user)
     ZoomUser.objects.bulk_create(to_create)
-    ZoomUser.objects.bulk_update(to_update, ["email", "first_name", "last_name", "user_type",
-                                             "role_name", "status", "last_seen_at"])
+    ZoomUser.objects.bulk_update(
+        to_update,
+        ["email", "first_name", "last_name", "user_type", "role_name", "status", "last_seen_at"],
+    )
     users = {u.zoom_user_id: u for u in ZoomUser.objects.filter(connection=connection)}
     users_by_email = {u.email: u for u in users.values()}
 
-    existing = {w.zoom_webinar_id: w for w in
-                ZoomWebinar.objects.filter(connection=connection, zoom_webinar_id__in=webinars)}
+    existing = {
+        w.zoom_webinar_id: w
+        for w in ZoomWebinar.objects.filter(connection=connection, zoom_webinar_id__in=webinars)
+    }
     new, changed = [], []
-    update_fields = ["topic", "webinar_type", "start_time", "end_time", "duration_minutes",
-                     "timezone_name", "join_url", "registration_url", "occurrences",
-                     "host_zoom_id", "host_email", "host", "last_seen_at"]
+    update_fields = [
+        "topic",
+        "webinar_type",
+        "start_time",
+        "end_time",
+        "duration_minutes",
+        "timezone_name",
+        "join_url",
+        "registration_url",
+        "occurrences",
+        "host_zoom_id",
+        "host_email",
+        "host",
+        "last_seen_at",
+    ]
     for webinar_id, payload in webinars.items():
         if payload.get("_known"):
             continue
         fields = webinar_fields(payload)
         host = users.get(fields["host_zoom_id"]) or users_by_email.get(
-            (payload.get("host_email") or "").lower())
-        fields.update(host=host, host_email=host.email if host else payload.get("host_email", ""),
-                      last_seen_at=now)
+            (payload.get("host_email") or "").lower()
+        )
+        fields.update(
+            host=host,
+            host_email=host.email if host else payload.get("host_email", ""),
+            last_seen_at=now,
+        )
         webinar = existing.get(webinar_id)
         if webinar is None:
             # Rule S6: a webinar's toggle takes its host's value when first seen.
-            new.append(ZoomWebinar(
-                connection=connection, zoom_webinar_id=webinar_id, source=payload["_source"],
-                sync_enabled=host.sync_new_webinars_by_default if host else True,
-                first_seen_at=now, **fields))
+            new.append(
+                ZoomWebinar(
+                    connection=connection,
+                    zoom_webinar_id=webinar_id,
+                    source=payload["_source"],
+                    sync_enabled=host.sync_new_webinars_by_default if host else True,
+                    first_seen_at=now,
+                    **fields,
+                )
+            )
         else:
             for name, value in fields.items():
                 setattr(webinar, name, value)
@@ -192,11 +237,24 @@ def _store(connection, me, users_payload, webinars, now) -> MetadataCounts:
     connection.connected_user_email = (me.get("email") or connection.connected_user_email).lower()
     connection.metadata_refreshed_at = now
     connection.metadata_refreshing = False
-    connection.save(update_fields=["connected_user_id", "connected_user_email",
-                                   "metadata_refreshed_at", "metadata_refreshing", "updated_at"])
-    logger.info("zoom.metadata.refreshed", extra={"connection": connection.pk,
-                                                  "users": len(users_payload),
-                                                  "webinars": len(webinars), "new": len(new)})
+    connection.save(
+        update_fields=[
+            "connected_user_id",
+            "connected_user_email",
+            "metadata_refreshed_at",
+            "metadata_refreshing",
+            "updated_at",
+        ]
+    )
+    logger.info(
+        "zoom.metadata.refreshed",
+        extra={
+            "connection": connection.pk,
+            "users": len(users_payload),
+            "webinars": len(webinars),
+            "new": len(new),
+        },
+    )
     return MetadataCounts(users=len(users_payload), webinars=len(webinars), new_webinars=len(new))
 
 

@@ -28,8 +28,9 @@ from .metadata import connection_metadata_refresh
 logger = logging.getLogger(__name__)
 
 
-def sync_run_request(*, connection: ZoomConnection, trigger: str = SyncTrigger.MANUAL,
-                     actor: User | None = None) -> SyncRun:
+def sync_run_request(
+    *, connection: ZoomConnection, trigger: str = SyncTrigger.MANUAL, actor: User | None = None
+) -> SyncRun:
     """Records a queued run and queues its task on commit. 409 when the connection is not
     connected, or when a run of it is already queued or running (naming that run)."""
     if connection.status == ConnectionStatus.DISCONNECTED:
@@ -41,8 +42,7 @@ def sync_run_request(*, connection: ZoomConnection, trigger: str = SyncTrigger.M
             active = connection.sync_runs.filter(status__in=ACTIVE_SYNC_STATUSES).first()
             if active is not None:
                 raise _already_running(active)
-            run = SyncRun.objects.create(connection=connection, trigger=trigger,
-                                         requested_by=actor)
+            run = SyncRun.objects.create(connection=connection, trigger=trigger, requested_by=actor)
             transaction.on_commit(lambda: _enqueue(run.pk))
     except IntegrityError:
         active = connection.sync_runs.filter(status__in=ACTIVE_SYNC_STATUSES).first()
@@ -53,8 +53,9 @@ def sync_run_request(*, connection: ZoomConnection, trigger: str = SyncTrigger.M
 def _already_running(active: SyncRun | None) -> Conflict:
     if active is None:
         return Conflict("A sync of this connection is already under way.")
-    return Conflict(f"A sync of this connection is already {active.status}: run {active.pk}.",
-                    run_id=active.pk)
+    return Conflict(
+        f"A sync of this connection is already {active.status}: run {active.pk}.", run_id=active.pk
+    )
 
 
 def _enqueue(run_id: int) -> None:
@@ -83,9 +84,14 @@ def sync_run_execute(*, run_id: int) -> SyncRun:
         # The registrant and attendee pipeline (rules Z1-Z9) runs here once it is built.
         return _finish(run, SyncStatus.SUCCEEDED)
     except ZoomAuthError as exc:
-        return _finish(run, SyncStatus.FAILED, errors=[
-            f"Zoom refused the connection's credentials ({exc}). Reconnect Zoom in "
-            "Settings > Integrations > Zoom."])
+        return _finish(
+            run,
+            SyncStatus.FAILED,
+            errors=[
+                f"Zoom refused the connection's credentials ({exc}). Reconnect Zoom in "
+                "Settings > Integrations > Zoom."
+            ],
+        )
     except ZoomError as exc:
         logger.warning("zoom.sync.failed", extra={"run": run.pk, "error": str(exc)})
         return _finish(run, SyncStatus.FAILED, errors=[f"Zoom answered with an error: {exc}"])
