@@ -156,7 +156,8 @@ def main() -> int:
         stopping.wait(0.5)
     for _name, proc in procs:
         if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
+            # The main process only: Celery and gunicorn then stop their children themselves.
+            proc.terminate()
     deadline = time.monotonic() + 10
     for _name, proc in procs:
         try:
