@@ -42,6 +42,8 @@ def client(token="tok") -> ZoomClient:
         # Zoom: a UUID beginning with '/' or containing '//' must be encoded twice.
         ("/ajXp112QmuoKj4854875==", "%252FajXp112QmuoKj4854875%253D%253D"),
         ("ab//cd==", "ab%252F%252Fcd%253D%253D"),
+        ("/abc==", "%252Fabc%253D%253D"),
+        ("a//b==", "a%252F%252Fb%253D%253D"),
     ],
 )
 def test_encode_uuid(value, expected):
