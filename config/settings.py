@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "django_htmx",
     "crm",
+    "marketing_events",
     "zoom_integration",
 ]
 

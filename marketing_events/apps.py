@@ -1,0 +1,17 @@
+from django.apps import AppConfig
+
+
+class MarketingEventsConfig(AppConfig):
+    name = "marketing_events"
+    verbose_name = "Marketing events"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from crm.scopes import register_scope
+
+        register_scope("crm.objects.marketing_events.read", "Read marketing events", write=False)
+        register_scope(
+            "crm.objects.marketing_events.write",
+            "Create and change marketing events and attendance",
+            write=True,
+        )

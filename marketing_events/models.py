@@ -1,0 +1,189 @@
+"""Marketing events (rule M1), their occurrences (B3), contacts' participations with states and
+times (M2), the raw join/leave sessions behind them, and per-occurrence attendance.
+
+Every row has a natural key enforced by the database, so a re-run sync, a replayed webhook or a
+retried API call updates rows instead of adding them."""
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from crm.models import Brand, Contact
+
+
+class MarketingEvent(models.Model):
+    # Who created the event: "zoom" for the integration; "api" for HubSpot-style API clients.
+    source = models.CharField(max_length=30, default="api")
+    brand = models.ForeignKey(
+        Brand, null=True, blank=True, on_delete=models.PROTECT, related_name="marketing_events"
+    )
+    external_account_id = models.CharField(max_length=100)
+    external_event_id = models.CharField(max_length=100)
+    name = models.CharField(_("name"), max_length=300)
+    event_type = models.CharField(_("type"), max_length=50, default="WEBINAR")
+    organizer = models.CharField(_("organizer"), max_length=300, blank=True)
+    description = models.TextField(_("description"), blank=True)
+    url = models.CharField(_("URL"), max_length=500, blank=True)
+    starts_at = models.DateTimeField(_("start"), null=True, blank=True, db_index=True)
+    ends_at = models.DateTimeField(_("end"), null=True, blank=True)
+    cancelled = models.BooleanField(_("cancelled"), default=False)
+    completed = models.BooleanField(_("completed"), default=False)
+    custom_properties = models.JSONField(default=list, blank=True)
+    # Counters (rule M3), recomputed from participations whenever they change.
+    registered_count = models.IntegerField(default=0)
+    attended_count = models.IntegerField(default=0)
+    cancelled_count = models.IntegerField(default=0)
+    no_show_count = models.IntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-starts_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source", "external_account_id", "external_event_id"],
+                name="unique_marketing_event_external_id",
+            )
+        ]
+        indexes = [models.Index(fields=["external_event_id"], name="event_external_id_idx")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_over(self) -> bool:
+        return self.completed or (self.ends_at is not None and self.ends_at <= timezone.now())
+
+
+class EventOccurrence(models.Model):
+    """One holding of an event: for Zoom, a webinar instance (its UUID) — for recurring
+    webinars, one per occurrence that took place (rule B3)."""
+
+    event = models.ForeignKey(MarketingEvent, on_delete=models.CASCADE, related_name="occurrences")
+    external_id = models.CharField(max_length=200)
+    starts_at = models.DateTimeField(null=True, blank=True)
+    ends_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["starts_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["event", "external_id"], name="unique_occurrence_per_event"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event} @ {self.starts_at}"
+
+    @property
+    def length_seconds(self) -> int:
+        if self.starts_at is None or self.ends_at is None:
+            return 0
+        return max(0, int((self.ends_at - self.starts_at).total_seconds()))
+
+
+class ParticipationState(models.TextChoices):
+    REGISTERED = "REGISTERED", _("Registered")
+    ATTENDED = "ATTENDED", _("Attended")
+    CANCELLED = "CANCELLED", _("Cancelled")
+
+
+class Participation(models.Model):
+    """A contact's participation in an event (rule M2). `NO_SHOW` is derived when read:
+    registered, never attended, event over. Durations are seconds; the event-level duration is
+    the sum over occurrences of each one's merged duration, the percent their mean."""
+
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="participations")
+    event = models.ForeignKey(
+        MarketingEvent, on_delete=models.CASCADE, related_name="participations"
+    )
+    state = models.CharField(max_length=20, choices=ParticipationState.choices)
+    registered_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    first_join_at = models.DateTimeField(null=True, blank=True)
+    last_leave_at = models.DateTimeField(null=True, blank=True)
+    duration_seconds = models.IntegerField(default=0)
+    attendance_percent = models.DecimalField(max_digits=4, decimal_places=1, null=True, blank=True)
+    # Duration still growing (a live webinar, rule B4); final once the webinar ended.
+    provisional = models.BooleanField(default=False)
+    external_registrant_id = models.CharField(max_length=100, blank=True, db_index=True)
+    join_url = models.CharField(max_length=500, blank=True)
+    source = models.CharField(max_length=30, default="zoom")
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-updated_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["contact", "event"], name="one_participation_per_contact_event"
+            ),
+            models.CheckConstraint(
+                condition=Q(attendance_percent__isnull=True)
+                | Q(attendance_percent__gte=0, attendance_percent__lte=100),
+                name="attendance_percent_0_100",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["event", "state"], name="participation_event_state_idx"),
+            models.Index(fields=["contact", "state"], name="participation_contact_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.contact_id} @ {self.event_id}: {self.state}"
+
+    @property
+    def display_state(self) -> str:
+        if self.state == ParticipationState.REGISTERED and self.event.is_over:
+            return "NO_SHOW"
+        return self.state
+
+
+class OccurrenceAttendance(models.Model):
+    """A participation's attendance of one occurrence: merged duration and percent of the
+    occurrence's actual length (capped at 100)."""
+
+    participation = models.ForeignKey(
+        Participation, on_delete=models.CASCADE, related_name="occurrence_attendances"
+    )
+    occurrence = models.ForeignKey(
+        EventOccurrence, on_delete=models.CASCADE, related_name="attendances"
+    )
+    first_join_at = models.DateTimeField()
+    last_leave_at = models.DateTimeField(null=True, blank=True)
+    duration_seconds = models.IntegerField(default=0)
+    attendance_percent = models.DecimalField(max_digits=4, decimal_places=1, default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["participation", "occurrence"], name="one_attendance_per_occurrence"
+            )
+        ]
+
+
+class AttendanceSession(models.Model):
+    """A raw join/leave row as Zoom reported it, kept as is (rule M2). `leave_at` is empty while
+    the person is still in a live webinar."""
+
+    participation = models.ForeignKey(
+        Participation, on_delete=models.CASCADE, related_name="sessions"
+    )
+    occurrence = models.ForeignKey(
+        EventOccurrence, on_delete=models.CASCADE, related_name="sessions"
+    )
+    external_participant_id = models.CharField(max_length=200, blank=True)
+    join_at = models.DateTimeField()
+    leave_at = models.DateTimeField(null=True, blank=True)
+    name = models.CharField(max_length=300, blank=True)
+    email = models.CharField(max_length=254, blank=True)
+
+    class Meta:
+        ordering = ["join_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["occurrence", "participation", "external_participant_id", "join_at"],
+                name="unique_attendance_session",
+            )
+        ]

@@ -1,0 +1,71 @@
+"""What a page of activity changes, as plain data. Planners (the Zoom sync, the attendance API)
+produce a `Plan`; `services.plan_apply` writes it in one transaction with bulk upserts.
+
+Participation state is derived from facts (registered at, cancelled at, attended or not), not
+from the order of arrival, so the same facts delivered in any order give the same rows."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from .rules import SkipReason
+
+
+@dataclass(frozen=True)
+class NewContact:
+    email: str
+    first_name: str = ""
+    last_name: str = ""
+
+
+@dataclass(frozen=True)
+class RegistrationFact:
+    email: str
+    registered_at: dt.datetime | None = None
+    cancelled_at: dt.datetime | None = None
+    external_registrant_id: str = ""
+    join_url: str = ""
+
+
+@dataclass(frozen=True)
+class SessionFact:
+    """One join/leave row of one occurrence."""
+
+    email: str
+    occurrence_key: str
+    external_participant_id: str
+    join_at: dt.datetime
+    leave_at: dt.datetime | None
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class OccurrenceFact:
+    key: str
+    starts_at: dt.datetime | None
+    ends_at: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class Skip:
+    reason: SkipReason
+    email: str = ""
+    name: str = ""
+    webinar_id: str = ""
+
+
+@dataclass
+class Plan:
+    event_id: int
+    new_contacts: list[NewContact] = field(default_factory=list)
+    registrations: list[RegistrationFact] = field(default_factory=list)
+    occurrences: list[OccurrenceFact] = field(default_factory=list)
+    sessions: list[SessionFact] = field(default_factory=list)
+    skips: list[Skip] = field(default_factory=list)
+    # Sessions of a live webinar stay provisional until it ends (rule B4).
+    event_over: bool = True
+
+    @property
+    def records(self) -> int:
+        return len(self.registrations) + len(self.sessions) + len(self.skips)
