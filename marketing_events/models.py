@@ -162,6 +162,9 @@ class OccurrenceAttendance(models.Model):
             )
         ]
 
+    def __str__(self) -> str:
+        return f"{self.participation_id} @ {self.occurrence_id}: {self.duration_seconds}s"
+
 
 class AttendanceSession(models.Model):
     """A raw join/leave row as Zoom reported it, kept as is (rule M2). `leave_at` is empty while
@@ -187,3 +190,6 @@ class AttendanceSession(models.Model):
                 name="unique_attendance_session",
             )
         ]
+
+    def __str__(self) -> str:
+        return f"{self.email or self.name}: {self.join_at} - {self.leave_at}"
