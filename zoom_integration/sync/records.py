@@ -1,0 +1,91 @@
+"""Zoom payloads → frozen dataclasses the planner works on (zoom-api.md §3)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.utils.dateparse import parse_datetime
+
+
+def parse_time(value) -> dt.datetime | None:
+    if not value:
+        return None
+    parsed = parse_datetime(str(value))
+    if parsed is None:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
+@dataclass(frozen=True)
+class WebinarInfo:
+    """What the planner must know of a webinar and its settings."""
+
+    zoom_webinar_id: int
+    topic: str
+    host_email: str = ""
+    is_zoom_events: bool = False
+    sync_enabled: bool = True
+    event_id: int = 0
+    join_url: str = ""
+
+
+@dataclass(frozen=True)
+class Registrant:
+    id: str
+    email: str
+    first_name: str
+    last_name: str
+    status: str
+    create_time: dt.datetime | None
+    join_url: str = ""
+
+    @classmethod
+    def from_zoom(cls, payload: dict) -> Registrant:
+        return cls(
+            id=str(payload.get("id") or payload.get("registrant_id") or ""),
+            email=payload.get("email") or "",
+            first_name=payload.get("first_name") or "",
+            last_name=payload.get("last_name") or "",
+            status=payload.get("status") or "approved",
+            create_time=parse_time(payload.get("create_time")),
+            join_url=payload.get("join_url") or "",
+        )
+
+
+@dataclass(frozen=True)
+class Participant:
+    """One join of one instance (Zoom reports one row per join)."""
+
+    participant_id: str
+    registrant_id: str
+    name: str
+    email: str
+    join_time: dt.datetime
+    leave_time: dt.datetime | None
+
+    @classmethod
+    def from_zoom(cls, payload: dict) -> Participant | None:
+        join = parse_time(payload.get("join_time"))
+        if join is None:
+            return None
+        return cls(
+            participant_id=str(
+                payload.get("participant_user_id")
+                or payload.get("user_id")
+                or payload.get("id")
+                or ""
+            ),
+            registrant_id=str(payload.get("registrant_id") or ""),
+            name=payload.get("name") or "",
+            email=payload.get("user_email") or payload.get("email") or "",
+            join_time=join,
+            leave_time=parse_time(payload.get("leave_time")),
+        )
+
+
+@dataclass(frozen=True)
+class Instance:
+    uuid: str
+    start_time: dt.datetime | None
+    end_time: dt.datetime | None
