@@ -150,6 +150,16 @@ class ZoomWebinar(models.Model):
     sync_enabled = models.BooleanField(default=True)
     first_seen_at = models.DateTimeField(default=timezone.now)
     last_seen_at = models.DateTimeField(default=timezone.now)
+    # The marketing event it syncs into (rule M1), and how far its data has been pulled.
+    event = models.OneToOneField(
+        "marketing_events.MarketingEvent",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="zoom_webinar",
+    )
+    registrants_synced_at = models.DateTimeField(null=True, blank=True)
+    participants_synced_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-start_time", "zoom_webinar_id"]
@@ -205,6 +215,11 @@ class SyncRun(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # Liveness and resumption: a run whose worker died is picked up again, skipping the
+    # webinars it had finished (their writes are idempotent anyway).
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.IntegerField(default=0)
+    done_webinars = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -227,3 +242,49 @@ class SyncRun(models.Model):
         if not self.progress_total:
             return 0
         return min(100, int(self.progress_done * 100 / self.progress_total))
+
+
+class SyncSkip(models.Model):
+    """Someone (or a whole webinar) a run did not sync, and why (rule Z9)."""
+
+    run = models.ForeignKey(SyncRun, on_delete=models.CASCADE, related_name="skipped")
+    reason = models.CharField(max_length=40)
+    email = models.CharField(max_length=254, blank=True)
+    name = models.CharField(max_length=300, blank=True)
+    webinar_id = models.CharField(max_length=40, blank=True)
+
+    class Meta:
+        ordering = ["reason", "email", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["run", "reason", "email", "name", "webinar_id"], name="one_skip_per_person"
+            )
+        ]
+        indexes = [models.Index(fields=["run", "reason"], name="sync_skip_run_reason_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.reason}: {self.email or self.name} ({self.webinar_id})"
+
+
+class ZoomRecording(models.Model):
+    """A webinar instance's cloud recording (and transcript), synced per rules S2 and S4."""
+
+    webinar = models.ForeignKey(ZoomWebinar, on_delete=models.CASCADE, related_name="recordings")
+    instance_uuid = models.CharField(max_length=200)
+    topic = models.CharField(max_length=300, blank=True)
+    start_time = models.DateTimeField(null=True, blank=True)
+    share_url = models.CharField(max_length=500, blank=True)
+    has_transcript = models.BooleanField(default=False)
+    files = models.JSONField(default=list, blank=True)
+    synced_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-start_time"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["webinar", "instance_uuid"], name="one_recording_per_instance"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.topic} ({self.instance_uuid})"

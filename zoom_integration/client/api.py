@@ -290,6 +290,20 @@ class ZoomClient:
             **{"from": date_from.isoformat(), "to": date_to.isoformat()},
         )
 
+    def zoom_events_webinar_ids(self) -> set[int]:
+        """Ids of the webinars that are sessions of Zoom Events events (rule Z1): no field of
+        the webinar itself says so (zoom-api.md §3.14)."""
+        ids: set[int] = set()
+        for event in self.iterate("/zoom_events/events", "events"):
+            body = (
+                self.get(f"/zoom_events/events/{quote(str(event['event_id']), safe='')}/sessions")
+                or {}
+            )
+            for session in body.get("sessions", []):
+                if session.get("type") == 2 and session.get("webinar_id"):
+                    ids.add(int(session["webinar_id"]))
+        return ids
+
     def meeting_recordings(self, meeting_id_or_uuid: int | str) -> dict:
         return self.get(f"/meetings/{encode_uuid(meeting_id_or_uuid)}/recordings")
 

@@ -15,7 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from ..client import ZoomClient, ZoomNotFound
+from ..client import ZoomAuthError, ZoomClient, ZoomNotFound, ZoomValidationError
 from ..models import ConnectionStatus, ZoomConnection, ZoomUser, ZoomWebinar
 from .client import zoom_client
 
@@ -148,11 +148,19 @@ def connection_metadata_refresh(
                 end_time=past.get("end_time"),
                 host_email=past.get("host_email", ""),
             )
-    return _store(connection, me, users_payload, webinars, now)
+    try:
+        events_ids = client.zoom_events_webinar_ids()
+    except (ZoomValidationError, ZoomNotFound, ZoomAuthError) as exc:
+        # No Zoom Events licence or scope on this account: then it has no such webinars.
+        logger.info(
+            "zoom.metadata.no_zoom_events", extra={"connection": connection.pk, "error": str(exc)}
+        )
+        events_ids = set()
+    return _store(connection, me, users_payload, webinars, now, events_ids)
 
 
 @transaction.atomic
-def _store(connection, me, users_payload, webinars, now) -> MetadataCounts:
+def _store(connection, me, users_payload, webinars, now, events_ids) -> MetadataCounts:
     connection = ZoomConnection.objects.select_for_update().get(pk=connection.pk)
     existing_users = {u.zoom_user_id: u for u in ZoomUser.objects.filter(connection=connection)}
     to_create, to_update = [], []
@@ -200,6 +208,7 @@ def _store(connection, me, users_payload, webinars, now) -> MetadataCounts:
         "host_email",
         "host",
         "last_seen_at",
+        "is_zoom_events",
     ]
     for webinar_id, payload in webinars.items():
         if payload.get("_known"):
@@ -212,6 +221,7 @@ def _store(connection, me, users_payload, webinars, now) -> MetadataCounts:
             host=host,
             host_email=host.email if host else payload.get("host_email", ""),
             last_seen_at=now,
+            is_zoom_events=webinar_id in events_ids,
         )
         webinar = existing.get(webinar_id)
         if webinar is None:

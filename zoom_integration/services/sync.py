@@ -7,6 +7,7 @@ A run always refreshes the Zoom users and webinars (rule A2). With *Sync webinar
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -23,6 +24,8 @@ from ..models import (
     SyncTrigger,
     ZoomConnection,
 )
+from ..sync.pipeline import Pipeline
+from .client import zoom_client
 from .metadata import connection_metadata_refresh
 
 logger = logging.getLogger(__name__)
@@ -64,24 +67,42 @@ def _enqueue(run_id: int) -> None:
     run_sync.delay(run_id)
 
 
-def sync_run_execute(*, run_id: int) -> SyncRun:
-    """Executes a queued run. Running it twice is harmless: a run that is no longer queued
-    is left as it is."""
+STALE_AFTER = timedelta(minutes=3)
+
+
+def sync_run_is_stale(run: SyncRun, *, now=None) -> bool:
+    """A running run whose worker stopped beating (killed, crashed) may be resumed."""
+    now = now or timezone.now()
+    beat = run.heartbeat_at or run.started_at or run.created_at
+    return run.status == SyncStatus.RUNNING and beat < now - STALE_AFTER
+
+
+def sync_run_execute(*, run_id: int, resume: bool = False) -> SyncRun:
+    """Executes a queued run, or resumes a running one whose worker died (`resume`, or a stale
+    heartbeat). Resuming skips the webinars the run had finished; every write is an idempotent
+    upsert, so a resumed run ends in the same state as an uninterrupted one."""
     with transaction.atomic():
         run = SyncRun.objects.select_for_update().select_related("connection").get(pk=run_id)
-        if run.status != SyncStatus.QUEUED:
+        if run.status == SyncStatus.RUNNING and (resume or sync_run_is_stale(run)):
+            pass
+        elif run.status != SyncStatus.QUEUED:
             return run
         run.status = SyncStatus.RUNNING
-        run.started_at = timezone.now()
-        run.save(update_fields=["status", "started_at"])
+        run.started_at = run.started_at or timezone.now()
+        run.heartbeat_at = timezone.now()
+        run.attempts += 1
+        run.save(update_fields=["status", "started_at", "heartbeat_at", "attempts"])
     connection = run.connection
     try:
-        counts = connection_metadata_refresh(connection=connection)
-        run.counts = counts.as_dict()
+        metadata = connection_metadata_refresh(connection=connection)
+        run.counts = {**(run.counts or {}), **metadata.as_dict()}
+        run.save(update_fields=["counts"])
         connection.refresh_from_db()
+        if connection.status != ConnectionStatus.CONNECTED:
+            return _finish(run, SyncStatus.SKIPPED, errors=["disconnected"])
         if not connection.sync_webinar_data:
             return _finish(run, SyncStatus.SKIPPED, errors=["sync_disabled"])
-        # The registrant and attendee pipeline (rules Z1-Z9) runs here once it is built.
+        Pipeline(run, connection, zoom_client(connection)).execute()
         return _finish(run, SyncStatus.SUCCEEDED)
     except ZoomAuthError as exc:
         return _finish(
@@ -94,13 +115,28 @@ def sync_run_execute(*, run_id: int) -> SyncRun:
         )
     except ZoomError as exc:
         logger.warning("zoom.sync.failed", extra={"run": run.pk, "error": str(exc)})
-        return _finish(run, SyncStatus.FAILED, errors=[f"Zoom answered with an error: {exc}"])
+        return _finish(
+            run,
+            SyncStatus.FAILED,
+            errors=[
+                f"Zoom answered with an error: {exc}. Transient errors were retried; run the sync "
+                "again later, or check the connection in Settings > Integrations > Zoom."
+            ],
+        )
+    except Exception as exc:
+        # Never leave a run "running" forever: record the failure, then let it surface.
+        logger.exception("zoom.sync.crashed", extra={"run": run.pk})
+        _finish(run, SyncStatus.FAILED, errors=[f"Unexpected error: {exc.__class__.__name__}"])
+        raise
 
 
 def _finish(run: SyncRun, status: str, *, errors: list[str] | None = None) -> SyncRun:
+    run.refresh_from_db(fields=["counts", "skips", "progress_done", "progress_total"])
     run.status = status
     run.errors = errors or []
     run.finished_at = timezone.now()
-    run.save(update_fields=["status", "errors", "counts", "finished_at"])
+    if status == SyncStatus.SUCCEEDED:
+        run.progress_done = max(run.progress_done, run.progress_total)
+    run.save(update_fields=["status", "errors", "counts", "finished_at", "progress_done"])
     logger.info("zoom.sync.finished", extra={"run": run.pk, "status": status})
     return run
