@@ -87,11 +87,17 @@ class Pipeline:
         event = self._ensure_event(webinar)
         info = self._info(webinar, event_id=event.pk)
         ended = webinar.has_ended
+        # A recurring webinar has held instances while occurrences are still to come (B3).
+        held = ended or (
+            webinar.webinar_type in (6, 9)
+            and webinar.start_time is not None
+            and webinar.start_time < self.now
+        )
         registrant_emails: dict[str, str] = {}
         if not ended or webinar.registrants_synced_at is None:
             registrant_emails = self._sync_registrants(webinar, info)
             ZoomWebinar.objects.filter(pk=webinar.pk).update(registrants_synced_at=self.now)
-        if ended and self._participants_due(webinar):
+        if held and self._participants_due(webinar):
             if self._sync_participants(webinar, info, registrant_emails):
                 ZoomWebinar.objects.filter(pk=webinar.pk).update(participants_synced_at=self.now)
             if self._recordings_wanted(webinar):
