@@ -155,7 +155,17 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
-CELERY_BEAT_SCHEDULE: dict = {}
+ZOOM_SYNC_INTERVAL_MINUTES = env.int("ZOOM_SYNC_INTERVAL_MINUTES", default=60)
+CELERY_BEAT_SCHEDULE: dict = {
+    "zoom-scheduled-syncs": {
+        "task": "zoom_integration.tasks.schedule_syncs",
+        "schedule": ZOOM_SYNC_INTERVAL_MINUTES * 60,
+    },
+    "zoom-resume-stale-runs": {
+        "task": "zoom_integration.tasks.resume_stale_runs",
+        "schedule": 60,
+    },
+}
 
 # Fernet key for secrets and tokens at rest. The development default is derived from SECRET_KEY.
 FIELD_ENCRYPTION_KEY = setting("FIELD_ENCRYPTION_KEY")

@@ -30,3 +30,39 @@ def run_sync(run_id: int) -> str:
     from .services.sync import sync_run_execute
 
     return sync_run_execute(run_id=run_id).status
+
+
+@shared_task
+def schedule_syncs() -> int:
+    """Celery beat: a scheduled run for every connected connection with Sync webinar data on;
+    connections with a run under way are left alone."""
+    from crm.errors import Conflict
+
+    from .models import ConnectionStatus, SyncTrigger, ZoomConnection
+    from .services.sync import sync_run_request
+
+    queued = 0
+    for connection in ZoomConnection.objects.filter(
+        status=ConnectionStatus.CONNECTED, sync_webinar_data=True
+    ):
+        try:
+            sync_run_request(connection=connection, trigger=SyncTrigger.SCHEDULED)
+        except Conflict:
+            continue
+        queued += 1
+    return queued
+
+
+@shared_task
+def resume_stale_runs() -> list[int]:
+    """Celery beat: runs whose worker died (no heartbeat for a while) are queued again; they
+    resume where they stopped."""
+    from .models import SyncRun, SyncStatus
+    from .services.sync import sync_run_is_stale
+
+    resumed = []
+    for run in SyncRun.objects.filter(status=SyncStatus.RUNNING):
+        if sync_run_is_stale(run):
+            run_sync.delay(run.pk)
+            resumed.append(run.pk)
+    return resumed

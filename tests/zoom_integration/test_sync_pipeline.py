@@ -189,3 +189,52 @@ def test_metadata_is_cached_by_every_sync_even_with_s1_off(acme):  # rules A2, S
     assert (run.status, run.errors) == ("skipped", ["sync_disabled"])
     assert ZoomUser.objects.count() == 3
     assert not MarketingEvent.objects.exists()
+
+
+def test_skips_are_listed_with_a_fix_hint_over_the_api(acme, admin_api):  # rule Z9
+    Tombstone.objects.create(email="person3@example.com")
+    run = sync(acme)
+    body = admin_api.get(f"/api/v1/zoom/sync-runs/{run.pk}/").json()
+    assert body["skips"] == {"deleted_contact": 1, "zoom_events": 1}
+    assert body["status"] == "succeeded"
+    assert body["progress"]["done"] == body["progress"]["total"] > 0
+    skips = admin_api.get(f"/api/v1/zoom/sync-runs/{run.pk}/skips/?reason=deleted_contact").json()
+    assert skips["next"] is None
+    assert [(s["reason"], s["email"], s["name"], s["webinar_id"]) for s in skips["results"]] == [
+        ("deleted_contact", "person3@example.com", "P3 L3", str(ENDED_ID))
+    ]
+    assert skips["results"][0]["hint"].startswith("The contact with this e-mail was deleted")
+
+
+def test_scheduled_syncs_queue_one_run_per_connection(acme):
+    from zoom_integration.tasks import schedule_syncs
+
+    assert schedule_syncs() == 1  # eager in tests: it ran at once
+    assert SyncRun.objects.get().trigger == "scheduled"
+
+
+def test_a_stale_running_run_is_resumed_by_the_beat_task(acme):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from zoom_integration.tasks import resume_stale_runs
+
+    run = SyncRun.objects.create(
+        connection=acme,
+        trigger="manual",
+        status="running",
+        heartbeat_at=timezone.now() - dt.timedelta(minutes=10),
+    )
+    fresh = SyncRun.objects.create(
+        connection=ZoomConnection.objects.create(
+            brand=Brand.objects.create(name="B2"), kind="s2s", client_id="x", client_secret="y"
+        ),
+        trigger="manual",
+        status="running",
+        heartbeat_at=timezone.now(),
+    )
+    assert resume_stale_runs() == [run.pk]
+    run.refresh_from_db()
+    fresh.refresh_from_db()
+    assert run.status == "succeeded" and fresh.status == "running"

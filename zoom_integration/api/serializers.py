@@ -117,3 +117,16 @@ class SyncRunOutput(serializers.Serializer):
 
     def get_progress(self, run) -> dict:
         return {"done": run.progress_done, "total": run.progress_total}
+
+
+class SyncSkipOutput(serializers.Serializer):
+    reason = serializers.CharField()
+    email = serializers.CharField()
+    name = serializers.CharField()
+    webinar_id = serializers.CharField()
+    hint = serializers.SerializerMethodField()
+
+    def get_hint(self, skip) -> str:
+        from marketing_events.rules import FIX_HINTS
+
+        return FIX_HINTS.get(skip.reason, "")

@@ -51,4 +51,9 @@ urlpatterns = [
         name="api-zoom-sync-runs",
     ),
     path("sync-runs/<int:run_id>/", views.SyncRunDetailView.as_view(), name="api-zoom-sync-run"),
+    path(
+        "sync-runs/<int:run_id>/skips/",
+        views.SyncRunSkipsView.as_view(),
+        name="api-zoom-sync-run-skips",
+    ),
 ]

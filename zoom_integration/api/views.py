@@ -242,3 +242,20 @@ class SyncRunDetailView(ZoomView):
         if run is None:
             raise NotFound(f"Sync run {run_id} does not exist.")
         return Response(s.SyncRunOutput(run).data)
+
+
+class SyncRunSkipsView(ZoomView):
+    @extend_schema(
+        parameters=[OpenApiParameter("reason", str, description="Only this skip reason")],
+        responses=s.SyncSkipOutput(many=True),
+    )
+    def get(self, request, run_id: int):
+        from ..models import SyncSkip
+
+        run = SyncRun.objects.filter(pk=run_id).first()
+        if run is None:
+            raise NotFound(f"Sync run {run_id} does not exist.")
+        skips = SyncSkip.objects.filter(run=run)
+        if request.query_params.get("reason"):
+            skips = skips.filter(reason=request.query_params["reason"])
+        return _page(self, request, skips, s.SyncSkipOutput, "id")
