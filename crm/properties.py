@@ -41,7 +41,8 @@ def _choices(enum) -> tuple[tuple[str, str], ...]:
     return tuple((str(value), str(label)) for value, label in enum.choices)
 
 
-STANDARD_PROPERTIES: tuple[PropertySpec, ...] = (
+# A list, so that apps can add their read-only properties (`register_property`).
+STANDARD_PROPERTIES: list[PropertySpec] = [
     PropertySpec("email", str(_("Email")), PropertyType.STRING, "text", "email"),
     PropertySpec("firstname", str(_("First name")), PropertyType.STRING, "text", "first_name"),
     PropertySpec("lastname", str(_("Last name")), PropertyType.STRING, "text", "last_name"),
@@ -105,8 +106,19 @@ STANDARD_PROPERTIES: tuple[PropertySpec, ...] = (
         "updated_at",
         read_only=True,
     ),
-)
+]
 STANDARD_BY_NAME = {spec.name: spec for spec in STANDARD_PROPERTIES}
+
+
+def register_property(spec: PropertySpec) -> None:
+    """Lets a higher app (e.g. the Zoom integration's legacy properties) add a property that
+    lives in `Contact.properties`; registering the same name twice keeps one."""
+    if spec.name in STANDARD_BY_NAME:
+        return
+    STANDARD_PROPERTIES.append(spec)
+    STANDARD_BY_NAME[spec.name] = spec
+
+
 DEFAULT_RETURNED = ("email", "firstname", "lastname")
 # Properties that are always sent back by search (HubSpot's behaviour).
 SEARCH_DEFAULT_RETURNED = (

@@ -237,6 +237,7 @@ def plan_apply(
             update_fields=["occurred_at", "data", "kind"],
         )
     event_recompute_counters([event.pk])
+    counts["contact_ids"] = sorted(by_contact)
     return counts
 
 

@@ -7,7 +7,13 @@ class ZoomIntegrationConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from crm.properties import register_property
         from crm.scopes import register_scope
+
+        from .legacy import LEGACY_PROPERTIES
+
+        for spec in LEGACY_PROPERTIES:
+            register_property(spec)
 
         register_scope(
             "zoom.read", "Read Zoom connections, settings, users, webinars and syncs", write=False

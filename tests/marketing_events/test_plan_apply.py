@@ -88,7 +88,13 @@ def test_registration_creates_contact_participation_timeline_and_counters(event)
         registration(event, registered_at=at(-100), external_registrant_id="r1"),
         timeline_data={"webinar_id": "81", "webinar_name": "Q3 roadmap"},
     )
-    assert counts == {"contacts_created": 1, "participations_created": 1, "sessions": 0}
+    contact = Contact.objects.get()
+    assert counts == {
+        "contacts_created": 1,
+        "participations_created": 1,
+        "sessions": 0,
+        "contact_ids": [contact.pk],
+    }
     participation = Participation.objects.get()
     assert (participation.state, participation.external_registrant_id) == ("REGISTERED", "r1")
     kinds = sorted(TimelineEvent.objects.values_list("kind", flat=True))

@@ -256,4 +256,4 @@ def test_queries_per_page_do_not_grow_with_the_page(
 
     monkeypatch.setattr(Pipeline, "_apply", counting_apply)
     assert run_sync(connection).status == "succeeded"
-    assert per_page and max(per_page) <= 30, per_page
+    assert per_page and max(per_page) <= 36, per_page

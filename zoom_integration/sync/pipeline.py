@@ -20,6 +20,7 @@ from marketing_events.services import event_upsert, plan_apply
 
 from ..client import ZoomClient, ZoomNotFound, ZoomPageTokenExpired, encode_uuid
 from ..domains import domain_matches, email_domain
+from ..legacy import contacts_recompute_legacy
 from ..models import RecordingsSync, SyncRun, SyncSkip, ZoomConnection, ZoomRecording, ZoomWebinar
 from .planner import SyncSettings, emails_of, plan_participants, plan_registrants, webinar_gate
 from .ratelimit import AccountRateLimiter
@@ -343,6 +344,7 @@ class Pipeline:
                     "webinar_name": webinar.topic,
                 },
             )
+            contacts_recompute_legacy(result["contact_ids"])  # rules P1-P5
             self._record_skips(plan.skips)
             self.counts[kind] += len(plan.registrations) + len(plan.sessions)
             self.counts["contacts_created"] += result["contacts_created"]
