@@ -12,6 +12,8 @@ urlpatterns = [
     path("integrations/zoom/", include("zoom_integration.urls")),
     path("django-admin/", admin.site.urls),
     path("accounts/", include("crm.auth_urls")),
+    path("marketing-events/", include("marketing_events.urls")),
+    path("", include("marketing_events.hubspot.urls")),
     path("", include("crm.urls")),
 ]
 

@@ -11,6 +11,7 @@ from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
+from crm.db import bulk_update_values
 from crm.models import Contact, TimelineEvent
 
 from .attendance import event_level, merged_seconds, percent_of
@@ -36,6 +37,25 @@ def event_upsert(
         defaults={**defaults, "updated_at": timezone.now()},
     )
     return event
+
+
+PARTICIPATION_FIELDS = [
+    "state",
+    "registered_at",
+    "cancelled_at",
+    "external_registrant_id",
+    "join_url",
+    "first_join_at",
+    "last_leave_at",
+    "duration_seconds",
+    "attendance_percent",
+    "provisional",
+    "updated_at",
+]
+
+
+def _row(participation: Participation) -> tuple:
+    return tuple(getattr(participation, name) for name in PARTICIPATION_FIELDS[:-1])
 
 
 def derive_state(*, registered_at, cancelled_at, attended: bool) -> str:
@@ -156,6 +176,8 @@ def plan_apply(
             for p in Participation.objects.filter(event=event, contact_id__in=involved)
         }
         counts["participations_created"] = len(missing)
+    missing_ids = {by_contact[c].pk for c in missing if c in by_contact}
+    original = {p.pk: _row(p) for p in by_contact.values()}
     for fact in plan.registrations:
         participation = by_contact.get(contacts.get(fact.email))
         if participation is None:
@@ -202,32 +224,22 @@ def plan_apply(
         provisional=not plan.event_over,
         now=now,
     )
+    changed = []
     for participation in by_contact.values():
         participation.state = derive_state(
             registered_at=participation.registered_at,
             cancelled_at=participation.cancelled_at,
             attended=participation.first_join_at is not None,
         )
-        participation.updated_at = now
-    Participation.objects.bulk_update(
-        list(by_contact.values()),
-        [
-            "state",
-            "registered_at",
-            "cancelled_at",
-            "external_registrant_id",
-            "join_url",
-            "first_join_at",
-            "last_leave_at",
-            "duration_seconds",
-            "attendance_percent",
-            "provisional",
-            "updated_at",
-        ],
-    )
+        # Rows whose values did not change are not written: an unchanged re-sync is cheap.
+        if participation.pk in missing_ids or _row(participation) != original[participation.pk]:
+            participation.updated_at = now
+            changed.append(participation)
+    bulk_update_values(Participation, changed, PARTICIPATION_FIELDS)
+    counts["participations_changed"] = len(changed)
 
     # 6. Timeline (rule M4), idempotent by dedupe key.
-    for participation in by_contact.values():
+    for participation in changed:
         timeline.extend(_timeline_rows(event, participation, timeline_kind, base_data))
     if timeline:
         TimelineEvent.objects.bulk_create(
@@ -352,8 +364,10 @@ def event_recompute_counters(event_ids: Iterable[int]) -> None:
         event.attended_count = row.get("attended", 0)
         event.cancelled_count = row.get("cancelled", 0)
         event.no_show_count = row.get("waiting", 0) if event.is_over else 0
-    MarketingEvent.objects.bulk_update(
-        events, ["registered_count", "attended_count", "cancelled_count", "no_show_count"]
+    bulk_update_values(
+        MarketingEvent,
+        events,
+        ["registered_count", "attended_count", "cancelled_count", "no_show_count"],
     )
 
 

@@ -12,6 +12,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
+from crm.db import bulk_update_values
 from crm.models import PropertyType
 from crm.properties import PropertySpec
 
@@ -140,4 +141,4 @@ def contacts_recompute_legacy(contact_ids: Iterable[int]) -> None:
         if merged != (contact.properties or {}):
             contact.properties = merged
             changed.append(contact)
-    Contact.objects.bulk_update(changed, ["properties"])
+    bulk_update_values(Contact, changed, ["properties"])

@@ -6,13 +6,6 @@ from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 
 SECTIONS = {
-    "marketing_events": (
-        _("Marketing events"),
-        _(
-            "Webinars synced from Zoom will appear here with their registrants, attendees and "
-            "no-shows. Connect Zoom under Settings › Integrations once it is available."
-        ),
-    ),
     "segments": (
         _("Segments"),
         _(
@@ -44,6 +37,5 @@ def _placeholder(section: str):
     return view
 
 
-marketing_events = _placeholder("marketing_events")
 segments = _placeholder("segments")
 workflows = _placeholder("workflows")

@@ -277,8 +277,9 @@ def test_tokens_empty_state(admin_client):
 # Integrations -------------------------------------------------------------------------------
 
 
-def test_integrations_lists_zoom_as_coming_soon(admin_client):
+def test_integrations_links_to_the_zoom_settings(admin_client):
     response = admin_client.get(reverse("crm:settings_integrations"))
     html = response.content.decode()
     assert response.status_code == 200
-    assert "Zoom" in html and "Not connected yet" in html and "Coming soon" in html
+    assert "Zoom" in html and "Not connected yet" in html
+    assert 'href="/integrations/zoom/' in html

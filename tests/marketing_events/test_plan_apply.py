@@ -93,6 +93,7 @@ def test_registration_creates_contact_participation_timeline_and_counters(event)
         "contacts_created": 1,
         "participations_created": 1,
         "sessions": 0,
+        "participations_changed": 1,
         "contact_ids": [contact.pk],
     }
     participation = Participation.objects.get()

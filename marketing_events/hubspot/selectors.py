@@ -1,0 +1,137 @@
+"""Reads of the HubSpot-compatible marketing events API. Counters are computed from the
+participations when read (no-shows depend on the clock: an event whose end has passed has
+no-shows even if nothing was written since). Every page costs a fixed number of queries."""
+
+from __future__ import annotations
+
+from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
+
+from crm.errors import NotFound, ValidationFailed
+from crm.models import normalize_email
+
+from ..models import MarketingEvent, Participation, ParticipationState
+from ..services_api import event_find_external
+
+BREAKDOWN_STATES = ("REGISTERED", "ATTENDED", "CANCELLED", "NO_SHOW")
+
+
+def events_with_counters() -> QuerySet[MarketingEvent]:
+    """Events annotated with their counters (one query, whatever the page size)."""
+    S = ParticipationState
+    return MarketingEvent.objects.annotate(
+        c_registered=Count(
+            "participations", filter=Q(participations__state__in=[S.REGISTERED, S.ATTENDED])
+        ),
+        c_attended=Count("participations", filter=Q(participations__state=S.ATTENDED)),
+        c_cancelled=Count("participations", filter=Q(participations__state=S.CANCELLED)),
+        c_waiting=Count("participations", filter=Q(participations__state=S.REGISTERED)),
+    )
+
+
+def counters(event: MarketingEvent) -> dict[str, int]:
+    """DESIGN "Decisions on details": registered = registered and not cancelled (attendees
+    included); no-shows = registered, never attended, event over."""
+    if not hasattr(event, "c_registered"):
+        event = events_with_counters().get(pk=event.pk)
+    return {
+        "registered": event.c_registered,
+        "attended": event.c_attended,
+        "cancelled": event.c_cancelled,
+        "noShows": event.c_waiting if event.is_over else 0,
+    }
+
+
+def _not_found(what: str) -> NotFound:
+    return NotFound(f"Marketing event {what} does not exist.")
+
+
+def event_by_object_id(object_id) -> MarketingEvent:
+    text = str(object_id).strip()
+    event = events_with_counters().filter(pk=int(text)).first() if text.isdigit() else None
+    if event is None:
+        raise _not_found(f"with objectId {object_id}")
+    return event
+
+
+def require_account_id(raw) -> str:
+    if raw is None or str(raw).strip() == "":
+        message = "externalAccountId is required (query parameter)."
+        raise ValidationFailed(
+            message, errors=[{"name": "externalAccountId", "code": "REQUIRED", "message": message}]
+        )
+    return str(raw).strip()
+
+
+def event_by_external(external_account_id: str | None, external_event_id: str) -> MarketingEvent:
+    """Across sources ("api" preferred, then "zoom"); with counters."""
+    event = event_find_external(
+        external_account_id=external_account_id, external_event_id=external_event_id
+    )
+    if event is None:
+        account = f"externalAccountId {external_account_id!r}, " if external_account_id else ""
+        raise _not_found(f"with {account}externalEventId {external_event_id!r}")
+    return events_with_counters().get(pk=event.pk)
+
+
+def events_page(*, after_id: int | None, limit: int) -> tuple[list[MarketingEvent], bool]:
+    """All events of the portal (any source), by objectId ascending."""
+    qs = events_with_counters().order_by("pk")
+    if after_id is not None:
+        qs = qs.filter(pk__gt=after_id)
+    rows = list(qs[: limit + 1])
+    return rows[:limit], len(rows) > limit
+
+
+def events_search(external_event_id: str) -> list[MarketingEvent]:
+    return list(MarketingEvent.objects.filter(external_event_id=external_event_id).order_by("pk"))
+
+
+def _over() -> Q:
+    return Q(event__completed=True) | Q(event__ends_at__lte=timezone.now())
+
+
+def state_condition(raw: str | None) -> Q:
+    """The `state` filter reads the displayed state: NO_SHOW is REGISTERED once the event is
+    over, so REGISTERED then means registered for an event not over yet."""
+    if raw is None or raw == "":
+        return Q()
+    state = str(raw).strip().upper()
+    if state not in BREAKDOWN_STATES:
+        message = f"state must be one of {', '.join(BREAKDOWN_STATES)}; got {raw!r}"
+        raise ValidationFailed(
+            message, errors=[{"name": "state", "code": "INVALID_VALUE", "message": message}]
+        )
+    if state == "NO_SHOW":
+        return Q(state=ParticipationState.REGISTERED) & _over()
+    if state == "REGISTERED":
+        return Q(state=ParticipationState.REGISTERED) & ~_over()
+    return Q(state=state)
+
+
+def contact_condition(raw: str | None) -> Q:
+    """`contactIdentifier`: an e-mail (matched trimmed, case-insensitive) or a contact id."""
+    if raw is None or str(raw).strip() == "":
+        return Q()
+    text = str(raw).strip()
+    if "@" in text:
+        return Q(contact__email=normalize_email(text))
+    if text.isdigit():
+        return Q(contact_id=int(text))
+    message = f"contactIdentifier must be an e-mail or a contact id; got {raw!r}"
+    raise ValidationFailed(
+        message, errors=[{"name": "contactIdentifier", "code": "INVALID_VALUE", "message": message}]
+    )
+
+
+def participations_page(
+    condition: Q, *, after_id: int | None, limit: int
+) -> tuple[int, list[Participation], bool]:
+    """(total, page, more): two queries whatever the page size."""
+    qs = Participation.objects.filter(condition)
+    total = qs.count()
+    page = qs.select_related("contact", "event").order_by("pk")
+    if after_id is not None:
+        page = page.filter(pk__gt=after_id)
+    rows = list(page[: limit + 1])
+    return total, rows[:limit], len(rows) > limit

@@ -1,0 +1,206 @@
+"""Marketing events pages (read-only, every logged-in user): the list with search and a start
+date filter, the event page (counters, funnel, attendance-duration histogram, occurrences,
+participants by state with HTMX paging) and the streamed participants CSV export."""
+
+from __future__ import annotations
+
+import csv
+from urllib.parse import urlencode
+
+from django import forms
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404, StreamingHttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.cache import patch_vary_headers
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from . import selectors_ui
+
+PAGE_SIZE = 25
+PARTICIPANTS_PAGE_SIZE = 25
+TABS = (
+    ("", _("All")),
+    ("REGISTERED", _("Registered")),
+    ("ATTENDED", _("Attended")),
+    ("NO_SHOW", _("No-shows")),
+    ("CANCELLED", _("Cancelled")),
+)
+
+
+class EventFilterForm(forms.Form):
+    q = forms.CharField(required=False, max_length=200, label=_("Search by name"))
+    starts_from = forms.DateField(
+        required=False,
+        label=_("From"),
+        widget=forms.DateInput(attrs={"type": "date"}),
+        error_messages={"invalid": _("Enter a date, like 2026-01-31.")},
+    )
+    starts_to = forms.DateField(
+        required=False,
+        label=_("To"),
+        widget=forms.DateInput(attrs={"type": "date"}),
+        error_messages={"invalid": _("Enter a date, like 2026-01-31.")},
+    )
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("starts_from"), data.get("starts_to")
+        if start and end and end < start:
+            self.add_error("starts_to", _("The end date must be on or after the start date."))
+        return data
+
+
+def _query(**params) -> str:
+    clean = {k: v for k, v in params.items() if v not in ("", None)}
+    return "?" + urlencode(clean) if clean else ""
+
+
+def _page_links(page, url_for) -> list[dict]:
+    return [
+        {"number": n, "url": url_for(n) if n != Paginator.ELLIPSIS else None}
+        for n in page.paginator.get_elided_page_range(page.number, on_each_side=2, on_ends=1)
+    ]
+
+
+def _partial(request, target: str) -> bool:
+    htmx = getattr(request, "htmx", None)
+    return bool(htmx and not htmx.history_restore_request and htmx.target == target)
+
+
+@login_required
+def event_list(request):
+    form = EventFilterForm(request.GET or None)
+    filters = {"search": "", "starts_from": None, "starts_to": None}
+    if form.is_bound and form.is_valid():
+        filters = {
+            "search": form.cleaned_data["q"].strip(),
+            "starts_from": form.cleaned_data["starts_from"],
+            "starts_to": form.cleaned_data["starts_to"],
+        }
+    params = {
+        "q": filters["search"],
+        "starts_from": filters["starts_from"] and filters["starts_from"].isoformat(),
+        "starts_to": filters["starts_to"] and filters["starts_to"].isoformat(),
+    }
+    events = selectors_ui.event_list(**filters)
+    page = Paginator(events, PAGE_SIZE).get_page(request.GET.get("page"))
+    base_url = reverse("marketing_events:list")
+
+    def url_for(number):
+        return base_url + _query(**params, page=number)
+
+    context = {
+        "form": form,
+        "page": page,
+        "events": list(page.object_list),
+        "filtered": any(filters.values()),
+        "page_links": _page_links(page, url_for),
+        "prev_url": url_for(page.number - 1) if page.has_previous() else None,
+        "next_url": url_for(page.number + 1) if page.has_next() else None,
+        "list_url": base_url,
+        "active_nav": "marketing_events",
+    }
+    template = (
+        "marketing_events/_event_results.html"
+        if _partial(request, "event-results")
+        else "marketing_events/list.html"
+    )
+    response = render(request, template, context)
+    patch_vary_headers(response, ["HX-Request", "HX-Target"])
+    return response
+
+
+def _get_event(event_id: int):
+    event = selectors_ui.event_get(event_id=event_id)
+    if event is None:
+        raise Http404(gettext("This marketing event does not exist."))
+    return event
+
+
+def _state_param(request) -> str:
+    state = request.GET.get("state", "")
+    return state if state in selectors_ui.STATE_FILTERS else ""
+
+
+def _participants_context(request, event, stats) -> dict:
+    state = _state_param(request)
+    page = Paginator(
+        selectors_ui.participants(event, state=state), PARTICIPANTS_PAGE_SIZE
+    ).get_page(request.GET.get("page"))
+    rows = list(page.object_list)
+    for participation in rows:
+        participation.event = event  # display_state reads it: no query per row
+    base_url = reverse("marketing_events:detail", args=[event.pk])
+
+    def url_for(number):
+        return base_url + _query(state=state, page=number)
+
+    tabs = [
+        {
+            "state": key,
+            "label": label,
+            "count": stats.count_for(key),
+            "url": base_url + _query(state=key),
+            "active": key == state,
+        }
+        for key, label in TABS
+    ]
+    return {
+        "state": state,
+        "state_label": dict(TABS)[state],
+        "tabs": tabs,
+        "participants_page": page,
+        "participants": rows,
+        "page_links": _page_links(page, url_for),
+        "prev_url": url_for(page.number - 1) if page.has_previous() else None,
+        "next_url": url_for(page.number + 1) if page.has_next() else None,
+        "csv_url": reverse("marketing_events:participants_csv", args=[event.pk])
+        + _query(state=state),
+    }
+
+
+@login_required
+def event_detail(request, event_id: int):
+    event = _get_event(event_id)
+    stats = selectors_ui.event_stats(event)
+    context = {"event": event, "stats": stats, **_participants_context(request, event, stats)}
+    if _partial(request, "participants"):
+        response = render(request, "marketing_events/_participants.html", context)
+    else:
+        context.update(
+            {
+                "funnel": selectors_ui.funnel(stats),
+                "histogram": selectors_ui.histogram(stats),
+                "occurrences": list(selectors_ui.occurrence_list(event)),
+                "active_nav": "marketing_events",
+            }
+        )
+        response = render(request, "marketing_events/detail.html", context)
+    patch_vary_headers(response, ["HX-Request", "HX-Target"])
+    return response
+
+
+class _Echo:
+    """A write-only file: csv.writer hands back each formatted line to stream it."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+@login_required
+def participants_csv(request, event_id: int):
+    event = _get_event(event_id)
+    state = _state_param(request)
+    writer = csv.writer(_Echo())
+    rows = selectors_ui.participant_csv_rows(event, state=state)
+    response = StreamingHttpResponse(
+        (writer.writerow(row) for row in rows), content_type="text/csv; charset=utf-8"
+    )
+    suffix = f"-{state.lower()}" if state else ""
+    response["Content-Disposition"] = (
+        f'attachment; filename="marketing-event-{event.pk}-participants{suffix}.csv"'
+    )
+    return response
