@@ -83,6 +83,7 @@ def plan_apply(
     timeline_kind: str = "zoom_webinar",
     timeline_data: dict | None = None,
     now: dt.datetime | None = None,
+    recompute_counters: bool = True,
 ) -> dict:
     """Writes a plan. Re-applying the same plan changes nothing; plans of the same facts in
     any order converge. Returns counts of what changed."""
@@ -235,7 +236,23 @@ def plan_apply(
         if participation.pk in missing_ids or _row(participation) != original[participation.pk]:
             participation.updated_at = now
             changed.append(participation)
-    bulk_update_values(Participation, changed, PARTICIPATION_FIELDS)
+    if changed:
+        # An upsert on the (contact, event) key: index lookups, whatever the table's size.
+        Participation.objects.bulk_create(
+            [
+                Participation(
+                    contact_id=p.contact_id,
+                    event_id=p.event_id,
+                    created_at=p.created_at,
+                    source=p.source,
+                    **{name: getattr(p, name) for name in PARTICIPATION_FIELDS},
+                )
+                for p in changed
+            ],
+            update_conflicts=True,
+            unique_fields=["contact", "event"],
+            update_fields=PARTICIPATION_FIELDS,
+        )
     counts["participations_changed"] = len(changed)
 
     # 6. Timeline (rule M4), idempotent by dedupe key.
@@ -248,7 +265,8 @@ def plan_apply(
             unique_fields=["dedupe_key"],
             update_fields=["occurred_at", "data", "kind"],
         )
-    event_recompute_counters([event.pk])
+    if recompute_counters:
+        event_recompute_counters([event.pk])
     counts["contact_ids"] = sorted(by_contact)
     return counts
 

@@ -104,6 +104,17 @@ def legacy_values(activities: Iterable[Activity], cutoff: dt.datetime | None) ->
     return values
 
 
+def legacy_affected(plan) -> bool:
+    """Whether a plan can change P1-P4: only activity before the cutoff counts (rule P5), so a
+    page of later activity leaves them as they are."""
+    cutoff = legacy_cutoff()
+    if cutoff is None:
+        return True
+    moments = [r.registered_at for r in plan.registrations]
+    moments += [s.join_at for s in plan.sessions]
+    return any(moment is not None and moment < cutoff for moment in moments)
+
+
 def contacts_recompute_legacy(contact_ids: Iterable[int]) -> None:
     """Recomputes P1-P4 for these contacts: two queries whatever their number."""
     from crm.models import Contact

@@ -28,6 +28,7 @@ urlpatterns = [
         views.sync_runs_fragment,
         name="sync_runs",
     ),
+    path("sync-runs/<int:run_id>/", views.sync_run, name="sync_run"),
     path(
         "connections/<int:connection_id>/metadata/",
         views.metadata_fragment,

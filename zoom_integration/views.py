@@ -18,13 +18,14 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from crm.errors import ApplicationError, Conflict, ValidationFailed
 from crm.models import Brand
 from crm.views.access import settings_admin_required
+from marketing_events.rules import FIX_HINTS, SkipReason
 
 from .domains import email_domain
 from .forms import (
@@ -38,6 +39,8 @@ from .models import (
     ACTIVE_SYNC_STATUSES,
     ConnectionKind,
     ConnectionStatus,
+    SyncRun,
+    SyncSkip,
     SyncTrigger,
     ZoomConnection,
     ZoomUser,
@@ -89,15 +92,22 @@ DOMAIN_LISTS = {
     },
 }
 
-COUNT_LABELS = {
-    "zoom_users": _("Zoom users"),
-    "webinars": _("webinars"),
-    "new_webinars": _("new webinars"),
-    "contacts_created": _("contacts created"),
-    "contacts_updated": _("contacts updated"),
-    "registrants": _("registrants"),
-    "attendees": _("attendees"),
-    "participations": _("participations"),
+# What a run counted, in plain words and in this order (keys from the metadata refresh and the
+# sync pipeline); a key not listed here is shown after them with its name spelled out.
+COUNT_PHRASES = {
+    "zoom_users": lambda n: ngettext("%(n)s Zoom user", "%(n)s Zoom users", n),
+    "webinars": lambda n: ngettext("%(n)s webinar", "%(n)s webinars", n),
+    "new_webinars": lambda n: ngettext("%(n)s new webinar", "%(n)s new webinars", n),
+    "registrations": lambda n: ngettext("%(n)s registration", "%(n)s registrations", n),
+    "attendance_rows": lambda n: ngettext("%(n)s attendance row", "%(n)s attendance rows", n),
+    "contacts_created": lambda n: ngettext(
+        "%(n)s contact created", "%(n)s contacts created", n
+    ),
+    "webinars_synced": lambda n: ngettext("%(n)s webinar synced", "%(n)s webinars synced", n),
+    "webinars_skipped": lambda n: ngettext(
+        "%(n)s webinar skipped", "%(n)s webinars skipped", n
+    ),
+    "recordings": lambda n: ngettext("%(n)s recording", "%(n)s recordings", n),
 }
 RUN_ERRORS = {
     "sync_disabled": _("Sync webinar data is off, so only users and webinars were refreshed."),
@@ -170,12 +180,27 @@ def _user_domains(connection: ZoomConnection) -> list[str]:
     return sorted({email_domain("x@" + d) for d in raw if d})
 
 
+def count_phrases(counts: dict) -> list[str]:
+    """A run's counts in plain words ("3 registrations", "1 webinar skipped"), known keys
+    first in a fixed order."""
+    known = [k for k in COUNT_PHRASES if k in counts]
+    other = sorted(k for k in counts if k not in COUNT_PHRASES)
+    phrases = []
+    for key in known + other:
+        value = counts[key]
+        if not isinstance(value, int):
+            continue
+        if key in COUNT_PHRASES:
+            phrases.append(COUNT_PHRASES[key](value) % {"n": value})
+        else:
+            phrases.append(f"{value} {key.replace('_', ' ')}")
+    return phrases
+
+
 def _run_rows(connection: ZoomConnection) -> list:
     runs = list(connection.sync_runs.select_related("requested_by")[:RECENT_RUNS])
     for run in runs:
-        run.count_items = [
-            (str(COUNT_LABELS.get(k, k.replace("_", " "))), v) for k, v in run.counts.items()
-        ]
+        run.count_items = count_phrases(run.counts)
         run.skip_total = sum(v for v in run.skips.values() if isinstance(v, int))
         run.error_texts = [str(RUN_ERRORS.get(e, e)) for e in run.errors]
         run.is_active = run.status in ACTIVE_SYNC_STATUSES
@@ -296,6 +321,134 @@ def metadata_fragment(request, connection_id: int):
     """The "Users and webinars" block; polled while a refresh is under way."""
     connection = _get_connection(connection_id)
     return _fragment(request, "zoom_integration/_metadata.html", {"connection": connection})
+
+
+# One sync run (rule Z9) ------------------------------------------------------------------------
+
+SKIPS_PER_PAGE = 25
+# Reasons that skip a whole webinar (once per run): their rows name a webinar, not a person.
+WEBINAR_REASONS = frozenset(
+    {SkipReason.ZOOM_EVENTS, SkipReason.EXCLUDED_HOST_DOMAIN, SkipReason.WEBINAR_SYNC_OFF}
+)
+SKIP_TITLES = {
+    SkipReason.NO_EMAIL: _("No e-mail address (guests)"),
+    SkipReason.ZOOM_EVENTS: _("Zoom Events webinars"),
+    SkipReason.EXCLUDED_HOST_DOMAIN: _("Hosts in an excluded domain"),
+    SkipReason.CRM_USER: _("CRM users"),
+    SkipReason.SECONDARY_EMAIL: _("Secondary e-mails of contacts"),
+    SkipReason.DELETED_CONTACT: _("Deleted contacts"),
+    SkipReason.CONTACT_EXCLUSION_DOMAIN: _("Contact exclusion domains"),
+    SkipReason.WEBINAR_SYNC_OFF: _("Webinars with sync turned off"),
+}
+REASON_ORDER = {reason: n for n, reason in enumerate(SkipReason)}
+
+
+def duration_text(seconds: float) -> str:
+    seconds = max(0, int(seconds))
+    if seconds < 60:
+        return ngettext("%(n)s second", "%(n)s seconds", seconds) % {"n": seconds}
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return gettext("%(m)s min %(s)s s") % {"m": minutes, "s": seconds}
+    hours, minutes = divmod(minutes, 60)
+    return gettext("%(h)s h %(m)s min") % {"h": hours, "m": minutes}
+
+
+def _skip_page_url(request, reason: str, number: int) -> str:
+    query = request.GET.copy()
+    query[f"page_{reason}"] = number
+    return f"{request.path}?{query.urlencode()}"
+
+
+def _skip_sections(request, run: SyncRun) -> list[dict]:
+    """One section per reason: its count, fix hint and a page of the skipped people or
+    webinars. One grouped count plus one query per reason (at most eight), whatever the
+    number of skips."""
+    counted = dict(
+        SyncSkip.objects.filter(run=run)
+        .order_by()
+        .values("reason")
+        .annotate(n=Count("id"))
+        .values_list("reason", "n")
+    )
+    # Reasons the run counted but has no rows for (nothing to list) still get their section.
+    for reason, n in (run.skips or {}).items():
+        if isinstance(n, int) and n and reason not in counted:
+            counted[reason] = n
+    reasons = sorted(counted, key=lambda r: (REASON_ORDER.get(r, len(REASON_ORDER)), r))
+    sections = []
+    for reason in reasons:
+        rows = SyncSkip.objects.filter(run=run, reason=reason).order_by(
+            "email", "name", "webinar_id", "id"
+        )
+        paginator = Paginator(rows, SKIPS_PER_PAGE)
+        paginator.count = counted[reason]  # known from the grouped query: no COUNT per reason
+        page = paginator.get_page(request.GET.get(f"page_{reason}"))
+        page_links = [
+            {
+                "number": n,
+                "url": _skip_page_url(request, reason, n) if n != Paginator.ELLIPSIS else None,
+            }
+            for n in paginator.get_elided_page_range(page.number, on_each_side=2, on_ends=1)
+        ]
+        sections.append(
+            {
+                "reason": reason,
+                "title": SKIP_TITLES.get(reason, reason.replace("_", " ").capitalize()),
+                "hint": gettext(FIX_HINTS[reason]) if reason in FIX_HINTS else "",
+                "count": counted[reason],
+                "is_webinar_reason": reason in WEBINAR_REASONS,
+                "page": page,
+                "rows": list(page.object_list),
+                "page_links": page_links,
+                "prev_url": _skip_page_url(request, reason, page.number - 1)
+                if page.has_previous()
+                else None,
+                "next_url": _skip_page_url(request, reason, page.number + 1)
+                if page.has_next()
+                else None,
+            }
+        )
+    return sections
+
+
+def _run_context(request, run: SyncRun) -> dict:
+    run.is_active = run.status in ACTIVE_SYNC_STATUSES
+    run.error_texts = [str(RUN_ERRORS.get(e, e)) for e in run.errors]
+    end = run.finished_at or (timezone.now() if run.is_active else None)
+    duration = duration_text((end - run.started_at).total_seconds()) if run.started_at and end else ""
+    sections = _skip_sections(request, run)
+    return {
+        "run": run,
+        "connection": run.connection,
+        "brand": run.connection.brand,
+        "duration": duration,
+        "count_phrases": count_phrases(run.counts or {}),
+        "skip_sections": sections,
+        "skip_total": sum(section["count"] for section in sections),
+        "poll_url": request.get_full_path(),
+        "settings_url": settings_url(run.connection.brand_id),
+    }
+
+
+@login_required
+def sync_run(request, run_id: int):
+    """One run: status, progress, counts, errors and the skips per reason with their fix
+    hints (rule Z9). Read-only for everyone signed in; while the run is queued or running the
+    live block polls itself every 2 s (an htmx request gets only that block)."""
+    run = (
+        SyncRun.objects.select_related("connection__brand", "requested_by")
+        .filter(pk=run_id)
+        .first()
+    )
+    if run is None:
+        raise Http404(gettext("This sync run does not exist."))
+    context = _run_context(request, run)
+    htmx = getattr(request, "htmx", None)
+    if htmx and not htmx.history_restore_request:
+        return _fragment(request, "zoom_integration/_run_live.html", context)
+    context.update(active_nav="settings", settings_section="integrations")
+    return render(request, "zoom_integration/sync_run.html", context)
 
 
 # Connecting -----------------------------------------------------------------------------------

@@ -16,11 +16,11 @@ from crm.models import TimelineEvent
 from marketing_events.models import Participation
 from marketing_events.plan import Plan, Skip
 from marketing_events.selectors import crm_snapshot
-from marketing_events.services import event_upsert, plan_apply
+from marketing_events.services import event_recompute_counters, event_upsert, plan_apply
 
 from ..client import ZoomClient, ZoomNotFound, ZoomPageTokenExpired, encode_uuid
 from ..domains import domain_matches, email_domain
-from ..legacy import contacts_recompute_legacy
+from ..legacy import contacts_recompute_legacy, legacy_affected
 from ..models import RecordingsSync, SyncRun, SyncSkip, ZoomConnection, ZoomRecording, ZoomWebinar
 from .planner import SyncSettings, emails_of, plan_participants, plan_registrants, webinar_gate
 from .ratelimit import AccountRateLimiter
@@ -103,6 +103,7 @@ class Pipeline:
                 ZoomWebinar.objects.filter(pk=webinar.pk).update(participants_synced_at=self.now)
             if self._recordings_wanted(webinar):
                 self._sync_recordings(webinar, event)
+        event_recompute_counters([event.pk])  # rule M3
         self.counts["webinars_synced"] += 1
         self.run.progress_done += 1
 
@@ -343,8 +344,10 @@ class Pipeline:
                     "webinar_id": str(webinar.zoom_webinar_id),
                     "webinar_name": webinar.topic,
                 },
+                recompute_counters=False,  # once per webinar, at its end
             )
-            contacts_recompute_legacy(result["contact_ids"])  # rules P1-P5
+            if legacy_affected(plan):
+                contacts_recompute_legacy(result["contact_ids"])  # rules P1-P5
             self._record_skips(plan.skips)
             self.counts[kind] += len(plan.registrations) + len(plan.sessions)
             self.counts["contacts_created"] += result["contacts_created"]
