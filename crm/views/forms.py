@@ -34,11 +34,20 @@ def spec_label(spec: PropertySpec) -> str:
     return spec.label if spec.custom else gettext(spec.label)
 
 
+# Titles of the sections that other apps' registered properties go in.
+REGISTERED_GROUP_TITLES = {"zoom_legacy": _("Zoom (legacy properties)")}
+
+
 def custom_sections(specs: dict[str, PropertySpec]) -> list[tuple[str, str, tuple[str, ...]]]:
+    """Custom properties by group, then the properties other apps registered (such as the
+    legacy Zoom ones: read-only, kept in `Contact.properties`)."""
     groups: dict[str, list[str]] = {}
+    registered: dict[str, list[str]] = {}
     for spec in specs.values():
         if spec.custom:
             groups.setdefault(spec.group_name or "", []).append(spec.name)
+        elif spec.column is None and spec.group_name in REGISTERED_GROUP_TITLES:
+            registered.setdefault(spec.group_name, []).append(spec.name)
     sections = []
     for group, names in sorted(groups.items()):
         if group in ("", "contactinformation"):
@@ -46,6 +55,8 @@ def custom_sections(specs: dict[str, PropertySpec]) -> list[tuple[str, str, tupl
         else:
             title = group.replace("_", " ").replace("-", " ").capitalize()
         sections.append((f"custom-{group}", title, tuple(sorted(names))))
+    for group, names in sorted(registered.items()):
+        sections.append((f"registered-{group}", REGISTERED_GROUP_TITLES[group], tuple(names)))
     return sections
 
 

@@ -108,3 +108,24 @@ def test_sync_keeps_them_live_with_an_empty_cutoff(
     contacts_recompute_legacy([person2.pk])
     person2.refresh_from_db()
     assert P3 not in person2.properties
+
+
+@pytest.mark.django_db
+def test_contact_page_shows_the_legacy_properties(admin_client):
+    from django.urls import reverse
+
+    from crm.models import Contact
+
+    contact = Contact.objects.create(
+        email="ana@example.com",
+        properties={P1: "87.5", P3: "4", P4: "2", P2: "https://zoom.test/w/9"},
+    )
+    html = admin_client.get(reverse("crm:contact_detail", args=[contact.pk])).content.decode()
+    assert "Zoom (legacy properties)" in html
+    for label, value in (
+        ("Average Zoom webinar attendance percent", "87.5"),
+        ("Total Zoom webinar registrations", "4"),
+        ("Total Zoom webinars attended", "2"),
+        ("Last registered Zoom webinar", "https://zoom.test/w/9"),
+    ):
+        assert label in html and value in html
