@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: help venv install migrate seed demo test test-fast lint format bench bench-sandbox clean
+.PHONY: help venv install migrate seed demo test lint format bench bench-sandbox bench-sync clean
 
 help:
 	@echo "make demo   - install, migrate, seed and run web + worker + Zoom sandbox (http://127.0.0.1:8000)"
@@ -49,10 +49,14 @@ format: install
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-bench: bench-sandbox
+bench: bench-sandbox bench-sync
 
 bench-sandbox: install
 	$(PY) bench/sandbox_registrants.py
+
+# Needs PostgreSQL: DATABASE_URL names a scratch database, dropped and created anew.
+bench-sync: install
+	DATABASE_URL=$${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/crm_bench} $(PY) bench/sync_bench.py
 
 clean:
 	rm -rf var/broker var/staticfiles .pytest_cache
