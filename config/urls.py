@@ -3,12 +3,16 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from zoom_integration.webhooks.receiver import webhook as zoom_webhook
+
 urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/v1/", include("crm.api.urls")),
     path("crm/v3/", include("crm.hubspot.urls")),
     path("api/v1/zoom/", include("zoom_integration.api.urls")),
+    # The Zoom webhook receiver: a public contract (DESIGN "Interfaces").
+    path("integrations/zoom/webhooks/<int:connection_id>/", zoom_webhook, name="zoom_webhook"),
     path("integrations/zoom/", include("zoom_integration.urls")),
     path("django-admin/", admin.site.urls),
     path("accounts/", include("crm.auth_urls")),

@@ -66,3 +66,10 @@ def resume_stale_runs() -> list[int]:
             run_sync.delay(run.pk)
             resumed.append(run.pk)
     return resumed
+
+
+@shared_task(acks_late=True)
+def process_webhook(delivery_id: int) -> str:
+    from .webhooks.processing import delivery_process
+
+    return delivery_process(delivery_id=delivery_id)

@@ -88,12 +88,9 @@ class Pipeline:
         event = self._ensure_event(webinar)
         info = self._info(webinar, event_id=event.pk)
         ended = webinar.has_ended
-        # A recurring webinar has held instances while occurrences are still to come (B3).
-        held = ended or (
-            webinar.webinar_type in (6, 9)
-            and webinar.start_time is not None
-            and webinar.start_time < self.now
-        )
+        # Once its start has passed a webinar may have been held (early, or a recurring one
+        # with occurrences still to come, B3): its report is asked for; 3001 = not yet.
+        held = ended or (webinar.start_time is not None and webinar.start_time < self.now)
         registrant_emails: dict[str, str] = {}
         if not ended or webinar.registrants_synced_at is None:
             registrant_emails = self._sync_registrants(webinar, info)

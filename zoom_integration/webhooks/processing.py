@@ -1,0 +1,380 @@
+"""Applying stored webhook deliveries through the sync's pure planner (same rules, same
+skips). Out-of-order and repeated deliveries converge: registrations and sessions are facts
+keyed by Zoom ids and times; a `participant_left` that arrives before its `joined` waits for it.
+During a live webinar durations are provisional; `webinar.ended` makes them final (rule B4)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from django.db import transaction
+from django.utils import timezone
+
+from marketing_events.models import AttendanceSession, EventOccurrence, Participation
+from marketing_events.plan import OccurrenceFact, Plan, SessionFact
+from marketing_events.selectors import crm_snapshot
+from marketing_events.services import plan_apply
+
+from ..legacy import contacts_recompute_legacy
+from ..models import ConnectionStatus, DeliveryStatus, WebhookDelivery, ZoomWebinar
+from ..sync.events import webinar_event_ensure, webinar_from_payload
+from ..sync.planner import (
+    SyncSettings,
+    emails_of,
+    plan_participants,
+    plan_registrants,
+    webinar_gate,
+)
+from ..sync.records import Instance, Participant, Registrant, WebinarInfo, parse_time
+
+logger = logging.getLogger(__name__)
+
+
+class Outcome(Exception):
+    """Ends processing with a status and a short reason."""
+
+    def __init__(self, status: str, reason: str = ""):
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+def delivery_process(*, delivery_id: int) -> str:
+    delivery = WebhookDelivery.objects.select_related("connection").filter(pk=delivery_id).first()
+    if delivery is None or delivery.status in (DeliveryStatus.APPLIED, DeliveryStatus.IGNORED):
+        return delivery.status if delivery else "missing"
+    connection = delivery.connection
+    try:
+        if connection.status != ConnectionStatus.CONNECTED:
+            raise Outcome(DeliveryStatus.IGNORED, "disconnected")
+        if not connection.sync_webinar_data:
+            raise Outcome(DeliveryStatus.IGNORED, "sync_disabled")  # rule S1
+        handler = HANDLERS.get(delivery.event)
+        if handler is None:
+            raise Outcome(DeliveryStatus.IGNORED, "event not used by the CRM")
+        with transaction.atomic():
+            handler(delivery)
+        status, reason = DeliveryStatus.APPLIED, ""
+    except Outcome as outcome:
+        status, reason = outcome.status, outcome.reason
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(
+        status=status, outcome=reason[:300], processed_at=timezone.now()
+    )
+    if delivery.event == "webinar.participant_joined" and status == DeliveryStatus.APPLIED:
+        _release_waiting_leaves(delivery)
+    return status
+
+
+# -- helpers -------------------------------------------------------------------------------
+
+
+def _event_time(delivery: WebhookDelivery) -> dt.datetime:
+    if delivery.event_ts:
+        return dt.datetime.fromtimestamp(delivery.event_ts / 1000, tz=dt.UTC)
+    return delivery.received_at
+
+
+def _context(delivery: WebhookDelivery):
+    """The webinar, its event and planner inputs — or an Outcome when it is not synced."""
+    connection = delivery.connection
+    obj = delivery.payload.get("object") or {}
+    webinar = webinar_from_payload(connection, obj)
+    if webinar is None:
+        raise Outcome(DeliveryStatus.FAILED, "payload without a webinar id")
+    settings = SyncSettings(
+        webinar_exclusion_domains=tuple(connection.webinar_exclusion_domains),
+        contact_exclusion_domains=tuple(connection.contact_exclusion_domains),
+    )
+    info = WebinarInfo(
+        zoom_webinar_id=webinar.zoom_webinar_id,
+        topic=webinar.topic,
+        host_email=webinar.host_email,
+        is_zoom_events=webinar.is_zoom_events,
+        sync_enabled=webinar.sync_enabled,
+        join_url=webinar.join_url,
+    )
+    reason = webinar_gate(info, settings)
+    if reason is not None:
+        raise Outcome(DeliveryStatus.IGNORED, f"skipped: {reason}")  # same rules as the sync
+    event = webinar_event_ensure(connection, webinar)
+    info = WebinarInfo(**{**info.__dict__, "event_id": event.pk})
+    return webinar, event, info, settings, obj
+
+
+def _apply(plan: Plan, webinar: ZoomWebinar, delivery: WebhookDelivery) -> None:
+    result = plan_apply(
+        plan,
+        timeline_data={"webinar_id": str(webinar.zoom_webinar_id), "webinar_name": webinar.topic},
+    )
+    contacts_recompute_legacy(result["contact_ids"])
+    if plan.skips:
+        skip = plan.skips[0]
+        WebhookDelivery.objects.filter(pk=delivery.pk).update(
+            outcome=f"skipped: {skip.reason} {skip.email or skip.name}"[:300]
+        )
+        raise Outcome(DeliveryStatus.IGNORED, f"skipped: {skip.reason}")
+
+
+def _occurrence(event, uuid: str) -> EventOccurrence | None:
+    return EventOccurrence.objects.filter(event=event, external_id=uuid).first()
+
+
+# -- handlers ------------------------------------------------------------------------------
+
+
+def on_registration(delivery: WebhookDelivery) -> None:
+    webinar, event, info, settings, obj = _context(delivery)
+    person = obj.get("registrant") or {}
+    cancelled = delivery.event in ("webinar.registration_cancelled", "webinar.registration_denied")
+    status = "cancelled" if cancelled else person.get("status") or "approved"
+    if status == "pending":
+        raise Outcome(DeliveryStatus.IGNORED, "registration pending approval")
+    registrant = Registrant.from_zoom({**person, "status": status})
+    if cancelled or registrant.create_time is None:
+        registrant = Registrant(**{**registrant.__dict__, "create_time": _event_time(delivery)})
+    snapshot = crm_snapshot(emails_of([registrant]))
+    plan = plan_registrants(info, [registrant], snapshot, settings)
+    _apply(plan, webinar, delivery)
+    if plan.registrations:
+        _fill_blank_names(plan.registrations[0].email, registrant)
+
+
+def _fill_blank_names(email: str, registrant: Registrant) -> None:
+    """A contact first seen as a participant carries Zoom's display name; the names typed at
+    registration fill what it lacks (never overwriting), so the order of arrival doesn't
+    matter."""
+    from crm.models import Contact
+
+    if registrant.first_name:
+        Contact.objects.filter(email=email, first_name="").update(
+            first_name=registrant.first_name)
+    if registrant.last_name:
+        Contact.objects.filter(email=email, last_name="").update(last_name=registrant.last_name)
+
+
+def _registrant_emails(event) -> dict[str, str]:
+    return dict(
+        Participation.objects.filter(event=event)
+        .exclude(external_registrant_id="")
+        .values_list("external_registrant_id", "contact__email")
+    )
+
+
+def on_participant(delivery: WebhookDelivery) -> None:
+    webinar, event, info, settings, obj = _context(delivery)
+    uuid = str(obj.get("uuid") or "")
+    raw = obj.get("participant") or {}
+    pid = str(raw.get("participant_user_id") or raw.get("id") or raw.get("user_id") or "")
+    occurrence = _occurrence(event, uuid)
+    if delivery.event == "webinar.participant_joined":
+        join = parse_time(raw.get("join_time")) or _event_time(delivery)
+        leave = None
+    else:
+        leave = parse_time(raw.get("leave_time")) or _event_time(delivery)
+        sessions = AttendanceSession.objects.filter(
+            occurrence__event=event,
+            occurrence__external_id=uuid,
+            external_participant_id=pid,
+            join_at__lte=leave,
+        ).order_by("-join_at")
+        session = sessions.filter(leave_at__isnull=True).first()
+        if session is None and occurrence is not None and occurrence.ends_at is not None:
+            # `webinar.ended` came first and closed the session at the end: the real leave
+            # replaces that.
+            session = sessions.filter(leave_at=occurrence.ends_at).first()
+        if session is None:
+            # Its `joined` has not arrived yet (out of order): wait for it.
+            raise Outcome(DeliveryStatus.WAITING, f"waiting for the join of {pid}")
+        join = session.join_at
+    participant = Participant(
+        participant_id=pid,
+        registrant_id=str(raw.get("registrant_id") or ""),
+        name=raw.get("user_name") or "",
+        email=raw.get("email") or "",
+        join_time=join,
+        leave_time=leave,
+    )
+    ended = occurrence is not None and occurrence.ends_at is not None
+    instance = Instance(
+        uuid=uuid,
+        start_time=(occurrence.starts_at if occurrence else None) or join,
+        end_time=occurrence.ends_at if occurrence else None,
+    )
+    registrant_emails = _registrant_emails(event)
+    snapshot = crm_snapshot(emails_of([participant], registrant_emails))
+    plan = plan_participants(
+        info, instance, [participant], snapshot, settings, registrant_emails, event_over=ended
+    )
+    _apply(plan, webinar, delivery)
+
+
+def _release_waiting_leaves(joined: WebhookDelivery) -> None:
+    pid = str(
+        ((joined.payload.get("object") or {}).get("participant") or {}).get("participant_user_id")
+        or ""
+    )
+    waiting = WebhookDelivery.objects.filter(
+        connection=joined.connection,
+        event="webinar.participant_left",
+        status=DeliveryStatus.WAITING,
+    )
+    for delivery in waiting:
+        raw = (delivery.payload.get("object") or {}).get("participant") or {}
+        if str(raw.get("participant_user_id") or raw.get("id") or "") == pid:
+            delivery_process(delivery_id=delivery.pk)
+
+
+def on_started(delivery: WebhookDelivery) -> None:
+    webinar, event, _info, _settings, obj = _context(delivery)
+    uuid = str(obj.get("uuid") or "")
+    start = parse_time(obj.get("start_time")) or _event_time(delivery)
+    occurrence, created = EventOccurrence.objects.get_or_create(
+        event=event, external_id=uuid, defaults={"starts_at": start}
+    )
+    # Once `webinar.ended` was applied, its start (and the durations computed with it) stand.
+    if not created and occurrence.ends_at is None and occurrence.starts_at != start:
+        occurrence.starts_at = start
+        occurrence.save(update_fields=["starts_at"])
+
+
+def on_ended(delivery: WebhookDelivery) -> None:
+    """Closes the instance: sessions still open end with it, and every duration and percent
+    is recomputed as final."""
+    webinar, event, _info, _settings, obj = _context(delivery)
+    uuid = str(obj.get("uuid") or "")
+    end = parse_time(obj.get("end_time")) or _event_time(delivery)
+    start = parse_time(obj.get("start_time"))
+    occurrence = _occurrence(event, uuid)
+    # The ended payload carries the instance's real start: it wins over a start guessed from an
+    # early join.
+    start = start or (occurrence.starts_at if occurrence else None)
+    sessions = list(
+        AttendanceSession.objects.filter(
+            occurrence__event=event, occurrence__external_id=uuid
+        ).select_related("participation__contact")
+    )
+    plan = Plan(
+        event_id=event.pk,
+        event_over=True,
+        occurrences=[OccurrenceFact(uuid, start, end)],
+        sessions=[
+            SessionFact(
+                email=s.participation.contact.email or "",
+                occurrence_key=uuid,
+                external_participant_id=s.external_participant_id,
+                join_at=s.join_at,
+                leave_at=s.leave_at or end,
+                name=s.name,
+            )
+            for s in sessions
+        ],
+    )
+    plan_apply(
+        plan,
+        timeline_data={"webinar_id": str(webinar.zoom_webinar_id), "webinar_name": webinar.topic},
+    )
+    if webinar.webinar_type not in (6, 9):
+        event.ends_at = end
+        event.save(update_fields=["ends_at"])
+        from marketing_events.services import event_recompute_counters
+
+        event_recompute_counters([event.pk])
+
+
+def on_webinar_changed(delivery: WebhookDelivery) -> None:
+    from ..services.metadata import webinar_fields
+
+    connection = delivery.connection
+    obj = delivery.payload.get("object") or {}
+    webinar = webinar_from_payload(connection, obj)
+    if webinar is None:
+        raise Outcome(DeliveryStatus.FAILED, "payload without a webinar id")
+    if delivery.event == "webinar.deleted":
+        if webinar.event_id:
+            webinar.event.cancelled = True
+            webinar.event.save(update_fields=["cancelled"])
+        return
+    fields = {
+        k: v
+        for k, v in webinar_fields(
+            {**obj, "host_id": obj.get("host_id") or webinar.host_zoom_id}
+        ).items()
+        if v not in (None, "", [])
+    }
+    for name, value in fields.items():
+        setattr(webinar, name, value)
+    webinar.save()
+    if webinar.event_id:
+        webinar_event_ensure(connection, webinar)
+
+
+def on_recording(delivery: WebhookDelivery) -> None:
+    from crm.models import TimelineEvent
+
+    from ..domains import domain_matches, email_domain
+    from ..models import RecordingsSync, ZoomRecording
+
+    webinar, event, _info, _settings, obj = _context(delivery)
+    connection = delivery.connection
+    mode = connection.recordings_sync
+    if mode == RecordingsSync.NONE or (
+        mode == RecordingsSync.SELECTED and not (webinar.host and webinar.host.sync_recordings)
+    ):
+        raise Outcome(DeliveryStatus.IGNORED, "recordings not synced for this host (S2)")
+    if domain_matches(email_domain(webinar.host_email), connection.recording_exclusion_domains):
+        raise Outcome(DeliveryStatus.IGNORED, "recording exclusion domain (S4)")
+    uuid = str(obj.get("uuid") or "")
+    files = obj.get("recording_files") or []
+    recording, _created = ZoomRecording.objects.get_or_create(
+        webinar=webinar,
+        instance_uuid=uuid,
+        defaults={
+            "topic": obj.get("topic") or webinar.topic,
+            "start_time": parse_time(obj.get("start_time")),
+            "share_url": obj.get("share_url") or "",
+        },
+    )
+    kinds = {f.get("file_type") for f in files} | {f["file_type"] for f in recording.files}
+    recording.files = [{"file_type": k} for k in sorted(k for k in kinds if k)]
+    recording.has_transcript = "TRANSCRIPT" in kinds
+    recording.share_url = obj.get("share_url") or recording.share_url
+    recording.save()
+    contact_ids = Participation.objects.filter(event=event).values_list("contact_id", flat=True)
+    TimelineEvent.objects.bulk_create(
+        [
+            TimelineEvent(
+                contact_id=cid,
+                kind="zoom_recording_available",
+                occurred_at=recording.start_time or timezone.now(),
+                data={
+                    "webinar_id": str(webinar.zoom_webinar_id),
+                    "webinar_name": webinar.topic,
+                    "recording_url": recording.share_url,
+                    "event_id": event.pk,
+                },
+                dedupe_key=f"zoom_recording:{recording.pk}:{cid}",
+            )
+            for cid in contact_ids
+        ],
+        update_conflicts=True,
+        unique_fields=["dedupe_key"],
+        update_fields=["data"],
+    )
+
+
+HANDLERS = {
+    "webinar.registration_created": on_registration,
+    "webinar.registration_approved": on_registration,
+    "webinar.registration_cancelled": on_registration,
+    "webinar.registration_denied": on_registration,
+    "webinar.participant_joined": on_participant,
+    "webinar.participant_left": on_participant,
+    "webinar.started": on_started,
+    "webinar.ended": on_ended,
+    "webinar.created": on_webinar_changed,
+    "webinar.updated": on_webinar_changed,
+    "webinar.deleted": on_webinar_changed,
+    "recording.completed": on_recording,
+    "recording.transcript_completed": on_recording,
+}
