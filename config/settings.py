@@ -114,6 +114,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     )
     DATABASES["default"]["OPTIONS"].setdefault("transaction_mode", "IMMEDIATE")
     DATABASES["default"]["OPTIONS"].setdefault("timeout", 20)
+    # A file, not memory, so that tests can share their database with a real worker process;
+    # one per test process, so that concurrent test runs never share it.
+    import os
+    import tempfile
+
+    DATABASES["default"].setdefault(
+        "TEST", {"NAME": os.path.join(tempfile.gettempdir(), f"crm-test-{os.getpid()}.sqlite3")}
+    )
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=0))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -31,21 +31,26 @@ def independent_signature(secret: str, timestamp: str, body: bytes) -> str:
 
 
 def test_signature_matches_zooms_documented_vectors():  # zoom-api.md §7.1
-    body = (b'{"event":"webinar.participant_joined","event_ts":1626230691572,"payload":'
-            b'{"account_id":"AAAAAABBBB","object":{"id":"1234567890"}}}')
+    body = (
+        b'{"event":"webinar.participant_joined","event_ts":1626230691572,"payload":'
+        b'{"account_id":"AAAAAABBBB","object":{"id":"1234567890"}}}'
+    )
     assert sign("secretValueTest", "1626230691", body) == (
-        "v0=c9feb7af5ce0906e5a47fbb1a82741f647bc014a59dbf59d5a2ee2268e50e491")
+        "v0=c9feb7af5ce0906e5a47fbb1a82741f647bc014a59dbf59d5a2ee2268e50e491"
+    )
     assert url_validation_answer("secretValueTest", "qgg8vlvZRS6UYooatFL8Aw") == {
         "plainToken": "qgg8vlvZRS6UYooatFL8Aw",
-        "encryptedToken": "70c1f2e2e6ca2d39297490d1f9142c7d701415ea8e6151f6562a08fa657a40ff"}
+        "encryptedToken": "70c1f2e2e6ca2d39297490d1f9142c7d701415ea8e6151f6562a08fa657a40ff",
+    }
 
 
 @pytest.fixture
 def acme(db, zoom_sandbox, django_capture_on_commit_callbacks):
     brand = Brand.objects.create(name="Acme", is_primary=True)
     with django_capture_on_commit_callbacks(execute=True):
-        connection = connection_create_s2s(brand=brand, account_id=ACME,
-                                           webhook_secret_token=SECRET, **S2S)
+        connection = connection_create_s2s(
+            brand=brand, account_id=ACME, webhook_secret_token=SECRET, **S2S
+        )
     connection_settings_update(connection=connection, sync_webinar_data=True)
     return connection
 
@@ -53,15 +58,21 @@ def acme(db, zoom_sandbox, django_capture_on_commit_callbacks):
 def post(client, connection, envelope, *, secret=SECRET, timestamp=None, raw=None):
     body = raw if raw is not None else json.dumps(envelope, separators=(",", ":")).encode()
     timestamp = timestamp or str(int(time.time()))
-    return client.post(f"/integrations/zoom/webhooks/{connection.pk}/", body,
-                       content_type="application/json",
-                       HTTP_X_ZM_REQUEST_TIMESTAMP=timestamp,
-                       HTTP_X_ZM_SIGNATURE=independent_signature(secret, timestamp, body))
+    return client.post(
+        f"/integrations/zoom/webhooks/{connection.pk}/",
+        body,
+        content_type="application/json",
+        HTTP_X_ZM_REQUEST_TIMESTAMP=timestamp,
+        HTTP_X_ZM_SIGNATURE=independent_signature(secret, timestamp, body),
+    )
 
 
 def test_url_validation_is_answered_at_once(client, acme):
-    envelope = {"event": "endpoint.url_validation", "event_ts": 1,
-                "payload": {"plainToken": "qgg8vlvZRS6UYooatFL8Aw"}}
+    envelope = {
+        "event": "endpoint.url_validation",
+        "event_ts": 1,
+        "payload": {"plainToken": "qgg8vlvZRS6UYooatFL8Aw"},
+    }
     response = post(client, acme, envelope)
     assert response.status_code == 200
     expected = hmac.new(SECRET.encode(), b"qgg8vlvZRS6UYooatFL8Aw", hashlib.sha256).hexdigest()
@@ -69,8 +80,11 @@ def test_url_validation_is_answered_at_once(client, acme):
     assert not WebhookDelivery.objects.exists()
 
 
-EVENT = {"event": "webinar.participant_joined", "event_ts": 1700000000000,
-         "payload": {"account_id": ACME, "object": {"id": "1"}}}
+EVENT = {
+    "event": "webinar.participant_joined",
+    "event_ts": 1700000000000,
+    "payload": {"account_id": ACME, "object": {"id": "1"}},
+}
 
 
 @pytest.mark.parametrize(
@@ -94,8 +108,9 @@ def test_refused_deliveries_store_nothing(client, acme, kwargs, status, reason):
 
 
 def test_unknown_connection_is_404(client, db):
-    response = client.post("/integrations/zoom/webhooks/999/", b"{}",
-                           content_type="application/json")
+    response = client.post(
+        "/integrations/zoom/webhooks/999/", b"{}", content_type="application/json"
+    )
     assert response.status_code == 404
 
 
@@ -108,8 +123,9 @@ def test_a_replay_is_a_no_op(client, acme, django_capture_on_commit_callbacks):
     assert WebhookDelivery.objects.count() == 1
 
 
-@pytest.mark.parametrize(("change", "reason"), [("s1_off", "sync_disabled"),
-                                                ("disconnect", "disconnected")])
+@pytest.mark.parametrize(
+    ("change", "reason"), [("s1_off", "sync_disabled"), ("disconnect", "disconnected")]
+)
 def test_nothing_is_applied_when_sync_is_off_or_disconnected(client, acme, change, reason):
     if change == "s1_off":
         connection_settings_update(connection=acme, sync_webinar_data=False)
@@ -123,26 +139,43 @@ def test_nothing_is_applied_when_sync_is_off_or_disconnected(client, acme, chang
 
 # -- the same events in different orders, and against a pull sync --------------------------
 
+
 def live_events(zoom_sandbox):
     """Drives the sandbox's live simulation and returns the webhook bodies it produced."""
     state = zoom_sandbox.get("/_sandbox/state").json()
     account = next(a for a in state["accounts"] if a["id"] == ACME)
     start = datetime.now(UTC) - timedelta(minutes=5)
-    account["webinars"].append({
-        "id": LIVE_ID, "host_id": "u_partner", "topic": "Live launch", "type": 5,
-        "start_time": start.strftime("%Y-%m-%dT%H:%M:%SZ"), "duration": 60, "timezone": "UTC",
-        "registration_required": True, "registrants": []})
+    account["webinars"].append(
+        {
+            "id": LIVE_ID,
+            "host_id": "u_partner",
+            "topic": "Live launch",
+            "type": 5,
+            "start_time": start.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "duration": 60,
+            "timezone": "UTC",
+            "registration_required": True,
+            "registrants": [],
+        }
+    )
     account["webhook"] = {"url": "", "secret_token": SECRET}
     zoom_sandbox.post("/_sandbox/accounts", json=account).raise_for_status()
-    ana = zoom_sandbox.post("/_sandbox/registrants", json={
-        "webinar_id": LIVE_ID, "email": " Ana@Example.com ", "first_name": "Ana",
-        "last_name": "Silva"}).json()
+    ana = zoom_sandbox.post(
+        "/_sandbox/registrants",
+        json={
+            "webinar_id": LIVE_ID,
+            "email": " Ana@Example.com ",
+            "first_name": "Ana",
+            "last_name": "Silva",
+        },
+    ).json()
     live = f"/_sandbox/live/{LIVE_ID}"
     first = zoom_sandbox.post(f"{live}/join", json={"name": "Ana", "registrant_id": ana["id"]})
     bob = zoom_sandbox.post(f"{live}/join", json={"name": "Bob B", "email": "bob@walk.in"})
     zoom_sandbox.post("/_sandbox/clock", json={"advance_seconds": 600})
-    zoom_sandbox.post(f"{live}/leave", json={"participant_user_id": first.json()[
-        "participant_user_id"]})
+    zoom_sandbox.post(
+        f"{live}/leave", json={"participant_user_id": first.json()["participant_user_id"]}
+    )
     zoom_sandbox.post("/_sandbox/clock", json={"advance_seconds": 60})
     zoom_sandbox.post(f"{live}/join", json={"name": "Ana", "registrant_id": ana["id"]})  # rejoin
     zoom_sandbox.post("/_sandbox/clock", json={"advance_seconds": 300})
@@ -156,20 +189,39 @@ def live_events(zoom_sandbox):
 def live_world():
     event = MarketingEvent.objects.get(external_event_id=str(LIVE_ID))
     return {
-        "contacts": sorted(Contact.objects.filter(participations__event=event)
-                           .values_list("email", "first_name", "last_name")),
-        "participations": sorted(Participation.objects.filter(event=event).values_list(
-            "contact__email", "state", "registered_at", "first_join_at", "last_leave_at",
-            "duration_seconds", "attendance_percent", "provisional")),
-        "sessions": sorted(AttendanceSession.objects.filter(occurrence__event=event)
-                           .values_list("contact_email", "external_participant_id", "join_at",
-                                        "leave_at"))
-        if False else sorted(AttendanceSession.objects.filter(occurrence__event=event)
-                             .values_list("email", "external_participant_id", "join_at",
-                                          "leave_at")),
-        "timeline": sorted(TimelineEvent.objects.filter(contact__participations__event=event)
-                           .exclude(kind="contact_created")
-                           .values_list("contact__email", "kind", "occurred_at")),
+        "contacts": sorted(
+            Contact.objects.filter(participations__event=event).values_list(
+                "email", "first_name", "last_name"
+            )
+        ),
+        "participations": sorted(
+            Participation.objects.filter(event=event).values_list(
+                "contact__email",
+                "state",
+                "registered_at",
+                "first_join_at",
+                "last_leave_at",
+                "duration_seconds",
+                "attendance_percent",
+                "provisional",
+            )
+        ),
+        "sessions": sorted(
+            AttendanceSession.objects.filter(occurrence__event=event).values_list(
+                "contact_email", "external_participant_id", "join_at", "leave_at"
+            )
+        )
+        if False
+        else sorted(
+            AttendanceSession.objects.filter(occurrence__event=event).values_list(
+                "email", "external_participant_id", "join_at", "leave_at"
+            )
+        ),
+        "timeline": sorted(
+            TimelineEvent.objects.filter(contact__participations__event=event)
+            .exclude(kind="contact_created")
+            .values_list("contact__email", "kind", "occurred_at")
+        ),
         "counters": (event.registered_count, event.attended_count, event.no_show_count),
     }
 
@@ -187,8 +239,9 @@ def deliver_all(client, connection, bodies, django_capture_on_commit_callbacks):
             assert post(client, connection, envelope).status_code == 200
 
 
-def test_three_orders_converge_and_equal_the_pull_sync(client, acme, zoom_sandbox,
-                                                       django_capture_on_commit_callbacks):
+def test_three_orders_converge_and_equal_the_pull_sync(
+    client, acme, zoom_sandbox, django_capture_on_commit_callbacks
+):
     bodies = live_events(zoom_sandbox)
     orders = [bodies, list(reversed(bodies)), random.Random(7).sample(bodies, len(bodies))]
     worlds = []
@@ -206,31 +259,42 @@ def test_three_orders_converge_and_equal_the_pull_sync(client, acme, zoom_sandbo
     reset_crm()
     from zoom_integration.services.sync import sync_run_execute, sync_run_request
 
-    run = sync_run_execute(run_id=sync_run_request(
-        connection=ZoomConnection.objects.get(pk=acme.pk)).pk)
+    run = sync_run_execute(
+        run_id=sync_run_request(connection=ZoomConnection.objects.get(pk=acme.pk)).pk
+    )
     assert run.status == "succeeded", run.errors
     assert live_world() == worlds[0]
 
 
-def test_live_durations_are_provisional_until_the_end(client, acme, zoom_sandbox,
-                                                      django_capture_on_commit_callbacks):
+def test_live_durations_are_provisional_until_the_end(
+    client, acme, zoom_sandbox, django_capture_on_commit_callbacks
+):
     bodies = live_events(zoom_sandbox)
-    before_end = [b for b in bodies if b["event"] not in (
-        "webinar.ended", "recording.completed", "recording.transcript_completed")]
+    before_end = [
+        b
+        for b in bodies
+        if b["event"]
+        not in ("webinar.ended", "recording.completed", "recording.transcript_completed")
+    ]
     joined_only = [b for b in before_end if b["event"] != "webinar.participant_left"]
     deliver_all(client, acme, joined_only, django_capture_on_commit_callbacks)
     ana = Participation.objects.get(contact__email="ana@example.com")
     assert (ana.state, ana.provisional) == ("ATTENDED", True)
     timeline = TimelineEvent.objects.get(contact=ana.contact, kind="zoom_webinar_attended")
     assert timeline.data["provisional"] is True
-    deliver_all(client, acme, [b for b in bodies if b not in joined_only],
-                django_capture_on_commit_callbacks)
+    deliver_all(
+        client,
+        acme,
+        [b for b in bodies if b not in joined_only],
+        django_capture_on_commit_callbacks,
+    )
     ana.refresh_from_db()
     assert (ana.duration_seconds, ana.provisional) == (900, False)
 
 
-def test_webhooks_apply_the_same_rules_as_the_sync(client, acme, zoom_sandbox,
-                                                   django_capture_on_commit_callbacks):
+def test_webhooks_apply_the_same_rules_as_the_sync(
+    client, acme, zoom_sandbox, django_capture_on_commit_callbacks
+):
     from crm.models import Tombstone
 
     Tombstone.objects.create(email="ana@example.com")  # rule Z6
