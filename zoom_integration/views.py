@@ -1,5 +1,6 @@
 """HTML views of the Zoom integration: Settings > Integrations > Connected apps > Zoom, one
-connection per brand (rule A2), with the tabs Home and Global settings (rules S1-S7).
+connection per brand (rule A2), with the tabs Home and Global settings (rules S1-S7), and the
+page of one sync run (progress, counts, errors, skips per reason with fix hints: rule Z9).
 
 Everyone signed in may read these pages; only super admins change anything: every POST goes
 through `settings_admin_required` (403 otherwise) and the templates show others disabled
@@ -100,13 +101,9 @@ COUNT_PHRASES = {
     "new_webinars": lambda n: ngettext("%(n)s new webinar", "%(n)s new webinars", n),
     "registrations": lambda n: ngettext("%(n)s registration", "%(n)s registrations", n),
     "attendance_rows": lambda n: ngettext("%(n)s attendance row", "%(n)s attendance rows", n),
-    "contacts_created": lambda n: ngettext(
-        "%(n)s contact created", "%(n)s contacts created", n
-    ),
+    "contacts_created": lambda n: ngettext("%(n)s contact created", "%(n)s contacts created", n),
     "webinars_synced": lambda n: ngettext("%(n)s webinar synced", "%(n)s webinars synced", n),
-    "webinars_skipped": lambda n: ngettext(
-        "%(n)s webinar skipped", "%(n)s webinars skipped", n
-    ),
+    "webinars_skipped": lambda n: ngettext("%(n)s webinar skipped", "%(n)s webinars skipped", n),
     "recordings": lambda n: ngettext("%(n)s recording", "%(n)s recordings", n),
 }
 RUN_ERRORS = {
@@ -345,6 +342,8 @@ REASON_ORDER = {reason: n for n, reason in enumerate(SkipReason)}
 
 def duration_text(seconds: float) -> str:
     seconds = max(0, int(seconds))
+    if seconds < 1:
+        return gettext("less than a second")
     if seconds < 60:
         return ngettext("%(n)s second", "%(n)s seconds", seconds) % {"n": seconds}
     minutes, seconds = divmod(seconds, 60)
@@ -416,7 +415,9 @@ def _run_context(request, run: SyncRun) -> dict:
     run.is_active = run.status in ACTIVE_SYNC_STATUSES
     run.error_texts = [str(RUN_ERRORS.get(e, e)) for e in run.errors]
     end = run.finished_at or (timezone.now() if run.is_active else None)
-    duration = duration_text((end - run.started_at).total_seconds()) if run.started_at and end else ""
+    duration = (
+        duration_text((end - run.started_at).total_seconds()) if run.started_at and end else ""
+    )
     sections = _skip_sections(request, run)
     return {
         "run": run,
@@ -428,6 +429,7 @@ def _run_context(request, run: SyncRun) -> dict:
         "skip_total": sum(section["count"] for section in sections),
         "poll_url": request.get_full_path(),
         "settings_url": settings_url(run.connection.brand_id),
+        "global_settings_url": settings_url(run.connection.brand_id, "settings"),
     }
 
 
