@@ -173,6 +173,10 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "zoom_integration.tasks.resume_stale_runs",
         "schedule": 60,
     },
+    "zoom-drain-webhooks": {
+        "task": "zoom_integration.tasks.drain_webhooks",
+        "schedule": 60,
+    },
 }
 
 # Fernet key for secrets and tokens at rest. The development default is derived from SECRET_KEY.

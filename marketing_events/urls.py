@@ -8,6 +8,7 @@ app_name = "marketing_events"
 urlpatterns = [
     path("", views.event_list, name="list"),
     path("<int:event_id>/", views.event_detail, name="detail"),
+    path("<int:event_id>/live/", views.live_fragment, name="live_fragment"),
     path(
         "<int:event_id>/participants.csv",
         views.participants_csv,

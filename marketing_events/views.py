@@ -1,6 +1,10 @@
 """Marketing events pages (read-only, every logged-in user): the list with search and a start
 date filter, the event page (counters, funnel, attendance-duration histogram, occurrences,
-participants by state with HTMX paging) and the streamed participants CSV export."""
+participants by state with HTMX paging) and the streamed participants CSV export.
+
+While an event is live (rule B4: provisional durations, or between its start and its end) the
+event page's statistics and participants poll `live_fragment` every 3 s; otherwise nothing
+polls."""
 
 from __future__ import annotations
 
@@ -10,14 +14,17 @@ from urllib.parse import urlencode
 from django import forms
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.db.models import Exists, OuterRef
 from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from . import selectors_ui
+from .models import MarketingEvent, Participation
 
 PAGE_SIZE = 25
 PARTICIPANTS_PAGE_SIZE = 25
@@ -113,11 +120,31 @@ def event_list(request):
     return response
 
 
-def _get_event(event_id: int):
-    event = selectors_ui.event_get(event_id=event_id)
+def _get_event(event_id: int) -> MarketingEvent:
+    """The event with its brand and `has_provisional` (a live duration still growing, rule B4),
+    in one query."""
+    event = (
+        MarketingEvent.objects.select_related("brand")
+        .annotate(
+            has_provisional=Exists(
+                Participation.objects.filter(event=OuterRef("pk"), provisional=True)
+            )
+        )
+        .filter(pk=event_id)
+        .first()
+    )
     if event is None:
         raise Http404(gettext("This marketing event does not exist."))
     return event
+
+
+def event_is_live(event: MarketingEvent) -> bool:
+    """Live: someone's duration is still provisional (webhooks say the webinar runs), or the
+    event has started and is not over. A cancelled event is only live through the former."""
+    if getattr(event, "has_provisional", False):
+        return True
+    started = event.starts_at is not None and event.starts_at <= timezone.now()
+    return started and not event.cancelled and not event.is_over
 
 
 def _state_param(request) -> str:
@@ -162,6 +189,17 @@ def _participants_context(request, event, stats) -> dict:
     }
 
 
+def _live_context(request, event, stats) -> dict:
+    """What the live region shows: counters, funnel, histogram, occurrences, participants."""
+    return {
+        "funnel": selectors_ui.funnel(stats),
+        "histogram": selectors_ui.histogram(stats),
+        "occurrences": list(selectors_ui.occurrence_list(event)),
+        "live": event_is_live(event),
+        "refreshed_at": timezone.now(),
+    }
+
+
 @login_required
 def event_detail(request, event_id: int):
     event = _get_event(event_id)
@@ -170,16 +208,28 @@ def event_detail(request, event_id: int):
     if _partial(request, "participants"):
         response = render(request, "marketing_events/_participants.html", context)
     else:
-        context.update(
-            {
-                "funnel": selectors_ui.funnel(stats),
-                "histogram": selectors_ui.histogram(stats),
-                "occurrences": list(selectors_ui.occurrence_list(event)),
-                "active_nav": "marketing_events",
-            }
-        )
+        context.update(_live_context(request, event, stats), active_nav="marketing_events")
         response = render(request, "marketing_events/detail.html", context)
     patch_vary_headers(response, ["HX-Request", "HX-Target"])
+    return response
+
+
+@login_required
+def live_fragment(request, event_id: int):
+    """The event page's live region, polled every 3 s while the event is live; it keeps the
+    participants' state filter and page (`?state=&page=`). Once the event is no longer live
+    the region comes back without its polling attributes, so polling stops."""
+    event = _get_event(event_id)
+    stats = selectors_ui.event_stats(event)
+    context = {
+        "event": event,
+        "stats": stats,
+        **_participants_context(request, event, stats),
+        **_live_context(request, event, stats),
+        "oob_badges": True,  # the header's badges follow too ("Live now" → "Ended")
+    }
+    response = render(request, "marketing_events/_live.html", context)
+    response["Cache-Control"] = "no-store"
     return response
 
 

@@ -119,6 +119,16 @@ def _celery_runs_tasks_inline():
     yield
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Each test starts with an empty cache (Redis in CI): no flag or counter leaks between
+    tests or runs."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+
+
 @pytest.fixture(scope="session")
 def zoom_sandbox_url():
     """One Zoom sandbox process for the CRM-side tests of a session (real HTTP)."""

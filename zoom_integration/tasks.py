@@ -69,7 +69,47 @@ def resume_stale_runs() -> list[int]:
 
 
 @shared_task(acks_late=True)
-def process_webhook(delivery_id: int) -> str:
-    from .webhooks.processing import delivery_process
+def process_webhook(delivery_id: int) -> int:
+    """Applies this delivery and whatever else of its connection is pending (in batches)."""
+    from django.core.cache import cache
 
-    return delivery_process(delivery_id=delivery_id)
+    from .models import WebhookDelivery
+    from .webhooks.processing import deliveries_process_pending
+    from .webhooks.receiver import pending_flag
+
+    connection_id = (
+        WebhookDelivery.objects.filter(pk=delivery_id)
+        .values_list("connection_id", flat=True)
+        .first()
+    )
+    if connection_id is None:
+        return 0
+    # Cleared before draining: a delivery stored from now on queues a task of its own.
+    cache.delete(pending_flag(connection_id))
+    done = 0
+    while applied := deliveries_process_pending(connection_id=connection_id):
+        done += applied
+    return done
+
+
+@shared_task
+def drain_webhooks() -> int:
+    """Celery beat safety net: deliveries still waiting a minute after they arrived (a worker
+    died between storing and applying them) are applied now."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from .models import DeliveryStatus, WebhookDelivery
+    from .webhooks.processing import deliveries_process_pending
+
+    stale = timezone.now() - dt.timedelta(minutes=1)
+    done = 0
+    for connection_id in set(
+        WebhookDelivery.objects.filter(
+            status=DeliveryStatus.RECEIVED, received_at__lt=stale
+        ).values_list("connection_id", flat=True)
+    ):
+        while applied := deliveries_process_pending(connection_id=connection_id):
+            done += applied
+    return done

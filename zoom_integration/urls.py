@@ -4,6 +4,7 @@
 from django.urls import path
 
 from . import views
+from .views_health import webhook_health_fragment
 
 app_name = "zoom_integration"
 urlpatterns = [
@@ -29,6 +30,11 @@ urlpatterns = [
         name="sync_runs",
     ),
     path("sync-runs/<int:run_id>/", views.sync_run, name="sync_run"),
+    path(
+        "connections/<int:connection_id>/webhook-health/",
+        webhook_health_fragment,
+        name="webhook_health",
+    ),
     path(
         "connections/<int:connection_id>/metadata/",
         views.metadata_fragment,

@@ -303,3 +303,17 @@ def test_webhooks_apply_the_same_rules_as_the_sync(
     assert not Contact.objects.filter(email="ana@example.com").exists()
     outcomes = set(WebhookDelivery.objects.values_list("outcome", flat=True))
     assert "skipped: deleted_contact" in outcomes
+
+
+def test_the_beat_task_drains_deliveries_left_waiting(client, acme, zoom_sandbox):
+    from django.utils import timezone
+
+    from zoom_integration.tasks import drain_webhooks
+
+    bodies = live_events(zoom_sandbox)
+    registration = next(b for b in bodies if b["event"] == "webinar.registration_created")
+    post(client, acme, registration)  # stored; its task never ran (no commit in this test)
+    WebhookDelivery.objects.update(received_at=timezone.now() - timedelta(minutes=5))
+    assert drain_webhooks() == 1
+    assert WebhookDelivery.objects.get().status == "applied"
+    assert Participation.objects.get().contact.email == "ana@example.com"

@@ -147,8 +147,7 @@ def _fill_blank_names(email: str, registrant: Registrant) -> None:
     from crm.models import Contact
 
     if registrant.first_name:
-        Contact.objects.filter(email=email, first_name="").update(
-            first_name=registrant.first_name)
+        Contact.objects.filter(email=email, first_name="").update(first_name=registrant.first_name)
     if registrant.last_name:
         Contact.objects.filter(email=email, last_name="").update(last_name=registrant.last_name)
 
@@ -378,3 +377,110 @@ HANDLERS = {
     "recording.completed": on_recording,
     "recording.transcript_completed": on_recording,
 }
+
+
+REGISTRATION_EVENTS = {
+    "webinar.registration_created",
+    "webinar.registration_approved",
+    "webinar.registration_cancelled",
+    "webinar.registration_denied",
+}
+BATCH_SIZE = 500
+
+
+def deliveries_process_pending(*, connection_id: int) -> int:
+    """Applies the connection's pending deliveries: registrations in one plan per webinar
+    (the bulk path of the sync: a flood of sign-ups costs a few queries per batch, not per
+    person), the others one by one in arrival order. Rows are locked with SKIP LOCKED, so
+    several workers share the backlog without applying anything twice."""
+    from django.db import connection as db
+
+    skip_locked = db.features.has_select_for_update_skip_locked
+    with transaction.atomic():
+        batch = list(
+            WebhookDelivery.objects.select_for_update(skip_locked=skip_locked)
+            .select_related("connection")
+            .filter(connection_id=connection_id, status=DeliveryStatus.RECEIVED)
+            .order_by("id")[:BATCH_SIZE]
+        )
+        if not batch:
+            return 0
+        registrations = [d for d in batch if d.event in REGISTRATION_EVENTS]
+        others = [d for d in batch if d.event not in REGISTRATION_EVENTS]
+        by_webinar: dict[str, list[WebhookDelivery]] = {}
+        for delivery in registrations:
+            key = str((delivery.payload.get("object") or {}).get("id"))
+            by_webinar.setdefault(key, []).append(delivery)
+        for group in by_webinar.values():
+            _apply_registration_group(group)
+    for delivery in others:
+        delivery_process(delivery_id=delivery.pk)
+    return len(batch)
+
+
+def _apply_registration_group(group: list[WebhookDelivery]) -> None:
+    connection = group[0].connection
+    now = timezone.now()
+    if connection.status != ConnectionStatus.CONNECTED or not connection.sync_webinar_data:
+        reason = (
+            "disconnected" if connection.status != ConnectionStatus.CONNECTED else "sync_disabled"
+        )
+        WebhookDelivery.objects.filter(pk__in=[d.pk for d in group]).update(
+            status=DeliveryStatus.IGNORED, outcome=reason, processed_at=now
+        )
+        return
+    try:
+        webinar, event, info, settings, _obj = _context(group[0])
+    except Outcome as outcome:
+        WebhookDelivery.objects.filter(pk__in=[d.pk for d in group]).update(
+            status=outcome.status, outcome=outcome.reason[:300], processed_at=now
+        )
+        return
+    registrants, owners, pending = [], {}, []
+    for delivery in group:
+        person = (delivery.payload.get("object") or {}).get("registrant") or {}
+        cancelled = delivery.event in (
+            "webinar.registration_cancelled",
+            "webinar.registration_denied",
+        )
+        status = "cancelled" if cancelled else person.get("status") or "approved"
+        if status == "pending":
+            pending.append(delivery.pk)
+            continue
+        registrant = Registrant.from_zoom({**person, "status": status})
+        if cancelled or registrant.create_time is None:
+            registrant = Registrant(**{**registrant.__dict__, "create_time": _event_time(delivery)})
+        registrants.append(registrant)
+        owners.setdefault(registrant.email.strip().lower(), []).append(delivery.pk)
+    snapshot = crm_snapshot(emails_of(registrants))
+    plan = plan_registrants(info, registrants, snapshot, settings)
+    result = plan_apply(
+        plan,
+        timeline_data={"webinar_id": str(webinar.zoom_webinar_id), "webinar_name": webinar.topic},
+    )
+    contacts_recompute_legacy(result["contact_ids"])
+    skipped: dict[int, str] = {}
+    for skip in plan.skips:
+        for delivery_id in owners.get(skip.email, []):
+            skipped[delivery_id] = f"skipped: {skip.reason}"
+    from django.db.models import Q
+
+    from crm.models import Contact
+
+    named = {r.email.strip().lower(): r for r in registrants if r.first_name or r.last_name}
+    blanks = Contact.objects.filter(
+        Q(first_name="") | Q(last_name=""), email__in=list(named), archived_at__isnull=True
+    ).values_list("email", flat=True)
+    for email in blanks:
+        _fill_blank_names(email, named[email])
+    applied = [d.pk for d in group if d.pk not in skipped and d.pk not in pending]
+    WebhookDelivery.objects.filter(pk__in=applied).update(
+        status=DeliveryStatus.APPLIED, outcome="", processed_at=now
+    )
+    WebhookDelivery.objects.filter(pk__in=pending).update(
+        status=DeliveryStatus.IGNORED, outcome="registration pending approval", processed_at=now
+    )
+    for reason in set(skipped.values()):
+        WebhookDelivery.objects.filter(
+            pk__in=[pk for pk, r in skipped.items() if r == reason]
+        ).update(status=DeliveryStatus.IGNORED, outcome=reason, processed_at=now)

@@ -42,7 +42,12 @@ def recent_rejections(connection_id: int) -> list[dict]:
 @csrf_exempt
 @require_POST
 def webhook(request, connection_id: int):
-    connection = ZoomConnection.objects.filter(pk=connection_id).first()
+    # Only what the check needs: no other secret is decrypted on this hot path.
+    connection = (
+        ZoomConnection.objects.only("id", "status", "sync_webinar_data", "webhook_secret_token")
+        .filter(pk=connection_id)
+        .first()
+    )
     if connection is None:
         return _reject(
             connection_id, 404, "unknown_connection", "No Zoom connection has this webhook URL."
@@ -99,7 +104,7 @@ def webhook(request, connection_id: int):
                 processed_at=timezone.now() if status == DeliveryStatus.IGNORED else None,
             )
             if status == DeliveryStatus.RECEIVED:
-                transaction.on_commit(lambda: _enqueue(delivery.pk))
+                transaction.on_commit(lambda: _enqueue(connection.pk, delivery.pk))
     except IntegrityError:
         return JsonResponse({"status": "duplicate"})  # a replay: already stored, no effect
     return JsonResponse(
@@ -109,7 +114,22 @@ def webhook(request, connection_id: int):
     )
 
 
-def _enqueue(delivery_id: int) -> None:
+def _enqueue(connection_id: int, delivery_id: int) -> None:
+    """One pending task per connection is enough: it drains everything stored before it
+    starts (it clears this flag first), so a burst costs a handful of tasks, not one each."""
     from ..tasks import process_webhook
 
-    process_webhook.delay(delivery_id)
+    if not shared_cache() or cache.add(pending_flag(connection_id), 1, timeout=60):
+        process_webhook.delay(delivery_id)
+
+
+def shared_cache() -> bool:
+    """The flag needs a cache every process sees (Redis); a local-memory cache (embedded mode)
+    is per process, so there every delivery queues its task."""
+    from django.conf import settings
+
+    return "locmem" not in settings.CACHES["default"]["BACKEND"].lower()
+
+
+def pending_flag(connection_id: int) -> str:
+    return f"zoom-webhooks-pending:{connection_id}"
