@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 import time
+from contextlib import nullcontext
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -38,11 +40,34 @@ def recreate_database(url: str) -> None:
         conn.execute(f'CREATE DATABASE "{name}"')
 
 
+def statement_kind(sql: str) -> str:
+    """A short name for a statement: its verb and first table (INSERT INTO x, SELECT FROM y)."""
+    text = " ".join(sql.split())
+    verb = text.split(" ", 1)[0].upper()
+    match = re.search(r"\b(INSERT INTO|UPDATE|DELETE FROM)\s+(\S+)", text, re.I) or re.search(
+        r"\b(FROM)\s+(\S+)", text, re.I
+    )
+    if not match:
+        return verb  # SAVEPOINT, RELEASE, …
+    return f"{verb}: {match.group(1).upper()} {match.group(2).strip(chr(34))}"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--webinars", type=int, default=20)
     parser.add_argument("--registrants", type=int, default=2500, help="per webinar")
     parser.add_argument("--attendance", type=float, default=0.6)
+    parser.add_argument(
+        "--client-limits",
+        choices=["pro", "off"],
+        default="pro",
+        help="the sync's own per-account rate limiter (zoom_integration/sync/ratelimit.py): "
+        "Zoom's Pro figures as in production (light 30, medium 20, heavy 10 requests/s), or "
+        "off (settings.ZOOM_RATE_LIMITS with no limit), to measure the sync itself",
+    )
+    parser.add_argument(
+        "--statements", action="store_true", help="also print the time spent per SQL statement kind"
+    )
     args = parser.parse_args()
     url = os.environ["DATABASE_URL"]
     if not url.startswith("postgres"):
@@ -67,7 +92,17 @@ def main() -> int:
     from zoom_integration.sync.pipeline import Pipeline
 
     per_page: list[int] = []
+    statements: dict[str, list[float]] = {}  # statement kind -> [count, seconds]
     real_apply = Pipeline._apply
+
+    def timing(execute, sql, params, many, context):
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            entry = statements.setdefault(statement_kind(sql), [0, 0.0])
+            entry[0] += 1
+            entry[1] += time.perf_counter() - started
 
     def counting_apply(self, *a, **kw):
         count = {"n": 0}
@@ -82,43 +117,91 @@ def main() -> int:
 
     Pipeline._apply = counting_apply
 
+    from zoom_integration.sync.ratelimit import AccountRateLimiter
+
+    limiter_wait = [0.0]
+    real_acquire = AccountRateLimiter.acquire
+
+    def timed_acquire(self, label):
+        started = time.perf_counter()
+        try:
+            return real_acquire(self, label)
+        finally:
+            limiter_wait[0] += time.perf_counter() - started
+
+    AccountRateLimiter.acquire = timed_acquire
+
     with running_sandbox("--no-rate-limits") as sandbox:
         http = httpx.Client(base_url=sandbox, timeout=60, trust_env=False)
-        info = http.post("/_sandbox/generate", json={
-            "webinars": args.webinars, "registrants": args.registrants,
-            "attendance": args.attendance, "seed": 1}).json()
+        info = http.post(
+            "/_sandbox/generate",
+            json={
+                "webinars": args.webinars,
+                "registrants": args.registrants,
+                "attendance": args.attendance,
+                "seed": 1,
+            },
+        ).json()
         http.post("/_sandbox/settings", json={"rate_limits": False}).raise_for_status()
         account = http.get("/_sandbox/state").json()["accounts"][0]
         app = next(a for a in account["apps"] if a["type"] == "s2s")
         from django.conf import settings
 
         settings.ZOOM_API_BASE_URL = f"{sandbox}/v2"
+        if args.client_limits == "off":
+            settings.ZOOM_RATE_LIMITS = {"light": None, "medium": None, "heavy": None}
+        from zoom_integration.sync.ratelimit import configured_limits
+
+        print(f"client-side rate limits ({args.client_limits}): {configured_limits()}")
         settings.ZOOM_OAUTH_BASE_URL = sandbox
         brand = Brand.objects.create(name="Bench", is_primary=True)
-        connection = connection_create_s2s(brand=brand, account_id=account["id"],
-                                           client_id=app["client_id"],
-                                           client_secret=app["client_secret"])
+        connection = connection_create_s2s(
+            brand=brand,
+            account_id=account["id"],
+            client_id=app["client_id"],
+            client_secret=app["client_secret"],
+        )
         connection_metadata_refresh(connection=connection)
         connection_settings_update(connection=connection, sync_webinar_data=True)
-        print(f"scenario: {info['webinars']} webinars, {info['registrants']} registrants, "
-              f"{info['participants']} participant rows")
+        print(
+            f"scenario: {info['webinars']} webinars, {info['registrants']} registrants, "
+            f"{info['participants']} participant rows"
+        )
 
         results = []
         for label in ("first sync", "unchanged re-sync"):
             per_page.clear()
+            statements.clear()
+            limiter_wait[0] = 0.0
             run = sync_run_request(connection=connection)
+            cpu = time.process_time()
             started = time.perf_counter()
-            run = sync_run_execute(run_id=run.pk)
+            with db.execute_wrapper(timing) if args.statements else nullcontext():
+                run = sync_run_execute(run_id=run.pk)
             elapsed = time.perf_counter() - started
-            records = (run.counts.get("registrations", 0) + run.counts.get("attendance_rows", 0)
-                       + sum(run.skips.values()))
+            cpu = time.process_time() - cpu
+            records = (
+                run.counts.get("registrations", 0)
+                + run.counts.get("attendance_rows", 0)
+                + sum(run.skips.values())
+            )
             results.append(elapsed)
             rate = records / elapsed if elapsed else 0
             pages = len(per_page)
-            print(f"{label}: {run.status}, {records} Zoom records in {elapsed:.2f} s = "
-                  f"{rate:,.0f} records/s; {pages} pages, queries per page "
-                  f"max {max(per_page, default=0)}, mean "
-                  f"{(sum(per_page) / pages if pages else 0):.1f}")
+            print(
+                f"{label}: {run.status}, {records} Zoom records in {elapsed:.2f} s = "
+                f"{rate:,.0f} records/s; {pages} pages, queries per page "
+                f"max {max(per_page, default=0)}, mean "
+                f"{(sum(per_page) / pages if pages else 0):.1f}"
+            )
+            print(
+                f"  sync process CPU {cpu:.2f} s; waiting for the account rate limiter "
+                f"{limiter_wait[0]:.2f} s"
+            )
+            if args.statements:
+                print("  statements (count, total ms, by kind; wall time as seen by Django):")
+                for kind, (n, seconds) in sorted(statements.items(), key=lambda i: -i[1][1])[:12]:
+                    print(f"  {seconds * 1000:9.0f} ms {n:6d}x  {kind}")
         print(f"re-sync is {results[0] / results[1]:.1f}x faster than the first sync")
     return 0
 

@@ -2,16 +2,22 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from django.db import connection
+
 from crm.models import Contact, SecondaryEmail, Tombstone, User
 
+from .bulk import on_postgresql, pg_fetch
 from .rules import ContactRef, CrmSnapshot, normalize
 
 
 def crm_snapshot(emails: Iterable[str]) -> CrmSnapshot:
-    """The CRM as the rules see it, for these e-mails only: four queries whatever their number."""
-    wanted = sorted({normalize(e) for e in emails if normalize(e)})
+    """The CRM as the rules see it, for these e-mails only: a constant number of queries
+    whatever their number (one on PostgreSQL, four elsewhere)."""
+    wanted = sorted({n for n in (normalize(e) for e in emails) if n})
     if not wanted:
         return CrmSnapshot()
+    if on_postgresql():
+        return _crm_snapshot_postgresql(wanted)
     contacts = {
         email: ContactRef(id=pk, first_name=first, last_name=last)
         for pk, email, first, last in Contact.objects.filter(
@@ -27,4 +33,40 @@ def crm_snapshot(emails: Iterable[str]) -> CrmSnapshot:
     users = frozenset(User.objects.filter(email__in=wanted).values_list("email", flat=True))
     return CrmSnapshot(
         contacts=contacts, secondary_emails=secondary, tombstones=tombstones, crm_user_emails=users
+    )
+
+
+def _crm_snapshot_postgresql(wanted: list[str]) -> CrmSnapshot:
+    """The same four reads as one statement, the e-mails as one array parameter."""
+
+    def table(model) -> str:
+        return connection.ops.quote_name(model._meta.db_table)
+
+    # `= ANY(array)`: an index lookup per e-mail whatever the tables' statistics say.
+    rows = pg_fetch(
+        f"SELECT 'c', email, id, first_name, last_name FROM {table(Contact)} "
+        "WHERE email = ANY(%b::text[]) AND archived_at IS NULL "
+        f"UNION ALL SELECT 's', email, contact_id, NULL, NULL FROM {table(SecondaryEmail)} "
+        "WHERE email = ANY(%b::text[]) "
+        f"UNION ALL SELECT 't', email, NULL, NULL, NULL FROM {table(Tombstone)} "
+        "WHERE email = ANY(%b::text[]) "
+        f"UNION ALL SELECT 'u', email, NULL, NULL, NULL FROM {table(User)} "
+        "WHERE email = ANY(%b::text[])",
+        [wanted] * 4,
+    )
+    contacts, secondary, tombstones, users = {}, {}, set(), set()
+    for kind, email, pk, first, last in rows:
+        if kind == "c":
+            contacts[email] = ContactRef(id=pk, first_name=first, last_name=last)
+        elif kind == "s":
+            secondary[email] = pk
+        elif kind == "t":
+            tombstones.add(email)
+        else:
+            users.add(email)
+    return CrmSnapshot(
+        contacts=contacts,
+        secondary_emails=secondary,
+        tombstones=frozenset(tombstones),
+        crm_user_emails=frozenset(users),
     )

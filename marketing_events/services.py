@@ -12,17 +12,11 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from crm.db import bulk_update_values
-from crm.models import Contact, TimelineEvent
 
+from . import bulk
 from .attendance import event_level, merged_seconds, percent_of
-from .models import (
-    AttendanceSession,
-    EventOccurrence,
-    MarketingEvent,
-    OccurrenceAttendance,
-    Participation,
-    ParticipationState,
-)
+from .bulk import PARTICIPATION_FIELDS
+from .models import MarketingEvent, Participation, ParticipationState
 from .plan import Plan
 
 
@@ -37,25 +31,6 @@ def event_upsert(
         defaults={**defaults, "updated_at": timezone.now()},
     )
     return event
-
-
-PARTICIPATION_FIELDS = [
-    "state",
-    "registered_at",
-    "cancelled_at",
-    "external_registrant_id",
-    "join_url",
-    "first_join_at",
-    "last_leave_at",
-    "duration_seconds",
-    "attendance_percent",
-    "provisional",
-    "updated_at",
-]
-
-
-def _row(participation: Participation) -> tuple:
-    return tuple(getattr(participation, name) for name in PARTICIPATION_FIELDS[:-1])
 
 
 def derive_state(*, registered_at, cancelled_at, attended: bool) -> str:
@@ -76,6 +51,26 @@ def _later(a: dt.datetime | None, b: dt.datetime | None) -> dt.datetime | None:
     return max(a, b)
 
 
+class _Participation:
+    """A participation as plan_apply computes it: the values of `bulk.PARTICIPATION_FIELDS`
+    (no model instance: pages hold hundreds of them)."""
+
+    __slots__ = ("id", "contact_id", "original", *PARTICIPATION_FIELDS)
+
+    def __init__(self, pk, contact_id, values):
+        self.id = pk
+        self.contact_id = contact_id
+        for name, value in zip(PARTICIPATION_FIELDS, values, strict=True):
+            setattr(self, name, value)
+        self.original = tuple(values) if pk is not None else None
+
+    def values(self) -> tuple:
+        return tuple(getattr(self, name) for name in PARTICIPATION_FIELDS)
+
+
+_NEW_PARTICIPATION = (ParticipationState.REGISTERED, None, None, "", "", None, None, 0, None, False)
+
+
 @transaction.atomic
 def plan_apply(
     plan: Plan,
@@ -86,99 +81,42 @@ def plan_apply(
     recompute_counters: bool = True,
 ) -> dict:
     """Writes a plan. Re-applying the same plan changes nothing; plans of the same facts in
-    any order converge. Returns counts of what changed."""
+    any order converge. Returns counts of what changed.
+
+    A constant number of statements whatever the page size, each a set-based read or upsert of
+    plain rows (`bulk`); rows whose values did not change are not written."""
     now = now or timezone.now()
-    event = MarketingEvent.objects.get(pk=plan.event_id)
-    base_data = dict(timeline_data or {})
+    event_id = MarketingEvent.objects.values_list("pk", flat=True).get(pk=plan.event_id)
+    base_data = {**(timeline_data or {}), "event_id": event_id}
     counts = {"contacts_created": 0, "participations_created": 0, "sessions": 0}
 
-    # 1. New contacts (the planner decided they may be created: rules Z4-Z7).
+    # 1. Contacts; new ones where the planner decided they may be created (rules Z4-Z7).
     emails = {r.email for r in plan.registrations} | {s.email for s in plan.sessions}
-    emails |= {c.email for c in plan.new_contacts}
-    existing = set(
-        Contact.objects.filter(email__in=emails, archived_at__isnull=True).values_list(
-            "email", flat=True
-        )
+    contacts, created_ids = bulk.contacts_ensure(
+        emails,
+        [bulk.ContactRow(c.email, c.first_name, c.last_name) for c in plan.new_contacts],
+        now,
     )
-    fresh = {c.email: c for c in plan.new_contacts if c.email not in existing}
-    if fresh:
-        Contact.objects.bulk_create(
-            [
-                Contact(
-                    email=c.email,
-                    first_name=c.first_name,
-                    last_name=c.last_name,
-                    created_at=now,
-                    updated_at=now,
-                )
-                for c in fresh.values()
-            ],
-            ignore_conflicts=True,
-        )
-    contacts = dict(
-        Contact.objects.filter(email__in=emails, archived_at__isnull=True).values_list(
-            "email", "pk"
-        )
-    )
-    created_ids = [contacts[e] for e in fresh if e in contacts]
     counts["contacts_created"] = len(created_ids)
-    timeline: list[TimelineEvent] = [
-        TimelineEvent(
-            contact_id=pk,
-            kind="contact_created",
-            occurred_at=now,
-            data={"source": timeline_kind.split("_")[0]},
-            dedupe_key=f"created:{pk}",
-        )
-        for pk in created_ids
-    ]
+    source = {"source": timeline_kind.split("_")[0]}
+    timeline = [(pk, "contact_created", now, source, f"created:{pk}") for pk in created_ids]
 
     # 2. Occurrences.
-    if plan.occurrences:
-        EventOccurrence.objects.bulk_create(
-            [
-                EventOccurrence(
-                    event=event, external_id=o.key, starts_at=o.starts_at, ends_at=o.ends_at
-                )
-                for o in plan.occurrences
-            ],
-            update_conflicts=True,
-            unique_fields=["event", "external_id"],
-            update_fields=["starts_at", "ends_at"],
-        )
-    occurrence_keys = {s.occurrence_key for s in plan.sessions}
-    occurrences = {
-        o.external_id: o
-        for o in EventOccurrence.objects.filter(event=event, external_id__in=occurrence_keys)
-    }
+    occurrences = bulk.occurrences_upsert(
+        event_id,
+        [(o.key, o.starts_at, o.ends_at) for o in plan.occurrences],
+        {s.occurrence_key for s in plan.sessions},
+    )
 
-    # 3. Participations: one per (contact, event).
-    involved = {contacts[e] for e in emails if e in contacts}
+    # 3. Participations: one per (contact, event); registration facts merged in.
+    involved = {contacts[e] for e in emails | {c.email for c in plan.new_contacts} if e in contacts}
     by_contact = {
-        p.contact_id: p for p in Participation.objects.filter(event=event, contact_id__in=involved)
+        row[1]: _Participation(row[0], row[1], row[2:])
+        for row in bulk.participations_fetch(event_id, involved)
     }
-    missing = involved - set(by_contact)
-    if missing:
-        Participation.objects.bulk_create(
-            [
-                Participation(
-                    contact_id=pk,
-                    event=event,
-                    state=ParticipationState.REGISTERED,
-                    created_at=now,
-                    updated_at=now,
-                )
-                for pk in missing
-            ],
-            ignore_conflicts=True,
-        )
-        by_contact = {
-            p.contact_id: p
-            for p in Participation.objects.filter(event=event, contact_id__in=involved)
-        }
-        counts["participations_created"] = len(missing)
-    missing_ids = {by_contact[c].pk for c in missing if c in by_contact}
-    original = {p.pk: _row(p) for p in by_contact.values()}
+    for contact_id in sorted(involved - by_contact.keys()):  # ids follow the contacts' order
+        by_contact[contact_id] = _Participation(None, contact_id, _NEW_PARTICIPATION)
+    counts["participations_created"] = sum(1 for p in by_contact.values() if p.id is None)
     for fact in plan.registrations:
         participation = by_contact.get(contacts.get(fact.email))
         if participation is None:
@@ -190,41 +128,36 @@ def plan_apply(
         )
         participation.join_url = fact.join_url or participation.join_url
 
-    # 4. Raw sessions, upserted by their natural key (a later leave fills an open session).
-    rows = []
+    # 4. Raw sessions by their natural key (a later leave fills an open session): the stored
+    # ones of the participations this page touches, with the page's on top.
+    page_sessions = {}
     for fact in plan.sessions:
-        participation = by_contact.get(contacts.get(fact.email))
+        contact_id = contacts.get(fact.email)
         occurrence = occurrences.get(fact.occurrence_key)
-        if participation is None or occurrence is None:
+        if contact_id not in by_contact or occurrence is None:
             continue
-        rows.append(
-            AttendanceSession(
-                participation=participation,
-                occurrence=occurrence,
-                join_at=fact.join_at,
-                leave_at=fact.leave_at,
-                external_participant_id=fact.external_participant_id,
-                name=fact.name[:300],
-                email=fact.email,
-            )
-        )
-    if rows:
-        AttendanceSession.objects.bulk_create(
-            rows,
-            update_conflicts=True,
-            unique_fields=["occurrence", "participation", "external_participant_id", "join_at"],
-            update_fields=["leave_at", "name", "email"],
-        )
-    counts["sessions"] = len(rows)
+        key = (contact_id, occurrence[0], fact.external_participant_id, fact.join_at)
+        page_sessions[key] = (fact.leave_at, fact.name[:300], fact.email)
+        counts["sessions"] += 1
+    touched = {key[0] for key in page_sessions}
+    contact_of = {p.id: p.contact_id for p in by_contact.values() if p.id is not None}
+    lengths = {pk: (starts, ends) for pk, starts, ends in occurrences.values()}
+    sessions = {}
+    stored_ids = [by_contact[c].id for c in touched if by_contact[c].id is not None]
+    for pid, oid, external_id, join, leave, name, email, starts, ends in bulk.sessions_of(
+        stored_ids
+    ):
+        sessions[(contact_of[pid], oid, external_id, join)] = (leave, name, email)
+        lengths.setdefault(oid, (starts, ends))
+    new_sessions = [key for key, values in page_sessions.items() if sessions.get(key) != values]
+    sessions.update(page_sessions)
 
     # 5. Attendance from all the sessions of the touched participations (merged, rule M2).
-    touched = {r.participation.pk for r in rows}
-    _recompute_attendance(
-        event,
-        [p for p in by_contact.values() if p.pk in touched],
-        provisional=not plan.event_over,
-        now=now,
+    attendance = _attendance(
+        sessions, by_contact, touched, lengths, provisional=not plan.event_over, now=now
     )
+
+    # 6. Derived state; only participations whose values changed are written.
     changed = []
     for participation in by_contact.values():
         participation.state = derive_state(
@@ -232,131 +165,108 @@ def plan_apply(
             cancelled_at=participation.cancelled_at,
             attended=participation.first_join_at is not None,
         )
-        # Rows whose values did not change are not written: an unchanged re-sync is cheap.
-        if participation.pk in missing_ids or _row(participation) != original[participation.pk]:
-            participation.updated_at = now
+        values = participation.values()
+        if values != participation.original:
             changed.append(participation)
-    if changed:
-        # An upsert on the (contact, event) key: index lookups, whatever the table's size.
-        Participation.objects.bulk_create(
-            [
-                Participation(
-                    contact_id=p.contact_id,
-                    event_id=p.event_id,
-                    created_at=p.created_at,
-                    source=p.source,
-                    **{name: getattr(p, name) for name in PARTICIPATION_FIELDS},
-                )
-                for p in changed
-            ],
-            update_conflicts=True,
-            unique_fields=["contact", "event"],
-            update_fields=PARTICIPATION_FIELDS,
-        )
-    counts["participations_changed"] = len(changed)
-
-    # 6. Timeline (rule M4), idempotent by dedupe key.
+    ids = bulk.participations_upsert(event_id, [(p.contact_id, *p.values()) for p in changed], now)
     for participation in changed:
-        timeline.extend(_timeline_rows(event, participation, timeline_kind, base_data))
-    if timeline:
-        TimelineEvent.objects.bulk_create(
-            timeline,
-            update_conflicts=True,
-            unique_fields=["dedupe_key"],
-            update_fields=["occurred_at", "data", "kind"],
-        )
+        participation.id = ids[participation.contact_id]
+    counts["participations_changed"] = len(changed)
+    bulk.sessions_upsert(
+        [(by_contact[c].id, o, x, j, *sessions[(c, o, x, j)]) for c, o, x, j in new_sessions]
+    )
+    bulk.attendance_upsert([(by_contact[c].id, o, *values) for (c, o), values in attendance])
+
+    # 7. Timeline (rule M4), idempotent by dedupe key: the entries whose facts changed.
+    for participation in changed:
+        timeline.extend(_timeline_rows(event_id, participation, timeline_kind, base_data))
+    bulk.timeline_upsert(timeline)
     if recompute_counters:
-        event_recompute_counters([event.pk])
+        event_recompute_counters([event_id])
     counts["contact_ids"] = sorted(by_contact)
     return counts
 
 
-def _recompute_attendance(event, participations, *, provisional: bool, now) -> None:
-    if not participations:
-        return
-    sessions = defaultdict(list)
-    for session in AttendanceSession.objects.filter(
-        participation__in=participations
-    ).select_related("occurrence"):
-        sessions[(session.participation_id, session.occurrence_id)].append(session)
-    attendances = []
+def _attendance(sessions, by_contact, touched, lengths, *, provisional: bool, now) -> list:
+    """Per-occurrence attendance rows ((contact, occurrence), (first join, last leave, duration,
+    percent)) of the touched participations, whose event-level values it sets."""
+    grouped = defaultdict(list)
+    for (contact_id, occurrence_id, _x, join), (leave, _n, _e) in sessions.items():
+        if contact_id in touched:
+            grouped[(contact_id, occurrence_id)].append((join, leave))
+    rows = []
     per_participation = defaultdict(list)
-    for (participation_id, _occurrence_id), rows in sessions.items():
-        occurrence = rows[0].occurrence
-        duration = merged_seconds(
-            [(s.join_at, s.leave_at) for s in rows], now=now if provisional else None
+    for (contact_id, occurrence_id), spans in grouped.items():
+        duration = merged_seconds(spans, now=now if provisional else None)
+        starts, ends = lengths[occurrence_id]
+        length = (
+            max(0, int((ends - starts).total_seconds()))
+            if starts is not None and ends is not None
+            else 0
         )
-        length = occurrence.length_seconds
-        if not length and occurrence.starts_at is not None and provisional:
-            length = max(0, int((now - occurrence.starts_at).total_seconds()))  # live: so far
+        if not length and starts is not None and provisional:
+            length = max(0, int((now - starts).total_seconds()))  # live: so far
         percent = percent_of(duration, length)
-        first = min(s.join_at for s in rows)
-        leaves = [s.leave_at for s in rows if s.leave_at is not None]
+        first = min(join for join, _leave in spans)
+        leaves = [leave for _join, leave in spans if leave is not None]
         last = max(leaves) if leaves else None
-        attendances.append(
-            OccurrenceAttendance(
-                participation_id=participation_id,
-                occurrence=occurrence,
-                first_join_at=first,
-                last_leave_at=last,
-                duration_seconds=duration,
-                attendance_percent=percent,
-            )
-        )
-        per_participation[participation_id].append((duration, percent, first, last))
-    OccurrenceAttendance.objects.bulk_create(
-        attendances,
-        update_conflicts=True,
-        unique_fields=["participation", "occurrence"],
-        update_fields=["first_join_at", "last_leave_at", "duration_seconds", "attendance_percent"],
-    )
-    for participation in participations:
-        rows = per_participation.get(participation.pk, [])
-        if not rows:
-            continue
-        total, mean = event_level((d, p) for d, p, _f, _l in rows)
+        rows.append(((contact_id, occurrence_id), (first, last, duration, percent)))
+        per_participation[contact_id].append((duration, percent, first, last))
+    for contact_id, values in per_participation.items():
+        participation = by_contact[contact_id]
+        total, mean = event_level((d, p) for d, p, _f, _l in values)
         participation.duration_seconds = total
         participation.attendance_percent = mean
-        participation.first_join_at = min(f for _d, _p, f, _l in rows)
-        lasts = [last for _d, _p, _f, last in rows if last is not None]
+        participation.first_join_at = min(f for _d, _p, f, _l in values)
+        lasts = [last for _d, _p, _f, last in values if last is not None]
         participation.last_leave_at = max(lasts) if lasts else None
         participation.provisional = provisional
+    return rows
 
 
-def _timeline_rows(event, participation, kind: str, base: dict) -> Iterable[TimelineEvent]:
-    key = f"{kind}:{event.pk}:{participation.contact_id}"
-    if participation.registered_at is not None:
-        yield TimelineEvent(
-            contact_id=participation.contact_id,
-            kind=f"{kind}_registered",
-            occurred_at=participation.registered_at,
-            data={**base, "event_id": event.pk},
-            dedupe_key=f"{key}:registered",
+def _timeline_rows(event_id: int, participation: _Participation, kind: str, base: dict):
+    """(contact_id, kind, occurred_at, data, dedupe_key) of the entries whose facts changed:
+    registered, cancelled (a fact of history, whatever came after), attended."""
+    key = f"{kind}:{event_id}:{participation.contact_id}"
+    contact_id = participation.contact_id
+    before = dict(zip(PARTICIPATION_FIELDS, participation.original or (), strict=False))
+    if participation.registered_at is not None and (
+        participation.registered_at != before.get("registered_at")
+    ):
+        yield (
+            contact_id,
+            f"{kind}_registered",
+            participation.registered_at,
+            base,
+            f"{key}:registered",
         )
-    if participation.cancelled_at is not None:  # a fact of history, whatever came after
-        yield TimelineEvent(
-            contact_id=participation.contact_id,
-            kind=f"{kind}_cancelled",
-            occurred_at=participation.cancelled_at,
-            data={**base, "event_id": event.pk},
-            dedupe_key=f"{key}:cancelled",
+    if participation.cancelled_at is not None and (
+        participation.cancelled_at != before.get("cancelled_at")
+    ):
+        yield (
+            contact_id,
+            f"{kind}_cancelled",
+            participation.cancelled_at,
+            base,
+            f"{key}:cancelled",
         )
-    if participation.first_join_at is not None:
-        yield TimelineEvent(
-            contact_id=participation.contact_id,
-            kind=f"{kind}_attended",
-            occurred_at=participation.first_join_at,
-            data={
+    attended = ("first_join_at", "last_leave_at", "duration_seconds", "provisional")
+    if participation.first_join_at is not None and any(
+        getattr(participation, name) != before.get(name) for name in attended
+    ):
+        last = participation.last_leave_at
+        yield (
+            contact_id,
+            f"{kind}_attended",
+            participation.first_join_at,
+            {
                 **base,
-                "event_id": event.pk,
                 "joined_at": participation.first_join_at.isoformat(),
-                "left_at": participation.last_leave_at.isoformat()
-                if participation.last_leave_at
-                else None,
+                "left_at": last.isoformat() if last else None,
                 "duration_seconds": participation.duration_seconds,
                 "provisional": participation.provisional,
             },
-            dedupe_key=f"{key}:attended",
+            f"{key}:attended",
         )
 
 

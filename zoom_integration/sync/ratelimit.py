@@ -8,12 +8,19 @@ import logging
 import time
 from collections.abc import Callable
 
+from django.conf import settings
 from django.core.cache import cache
 
 logger = logging.getLogger(__name__)
 
 # Requests per second by label; Zoom's Pro figures, safe on every paid plan.
 DEFAULT_LIMITS = {"light": 30, "medium": 20, "heavy": 10}
+
+
+def configured_limits() -> dict[str, int | None]:
+    """`DEFAULT_LIMITS`, overridden label by label by `settings.ZOOM_RATE_LIMITS` if set (an
+    account on a bigger plan; None or 0 for a label means no client-side limit)."""
+    return {**DEFAULT_LIMITS, **(getattr(settings, "ZOOM_RATE_LIMITS", None) or {})}
 
 
 class AccountRateLimiter:
@@ -26,7 +33,7 @@ class AccountRateLimiter:
         sleep: Callable[[float], None] = time.sleep,
     ):
         self.account_id = account_id
-        self.limits = limits or DEFAULT_LIMITS
+        self.limits = limits or configured_limits()
         self.clock = clock
         self.sleep = sleep
 
@@ -49,6 +56,8 @@ class AccountRateLimiter:
             if blocked_until > now:
                 self.sleep(blocked_until - now)
                 continue
+            if not limit:
+                return  # no client-side limit for this label; a 429's pause still holds
             second = int(now)
             key = f"zoom-rl:{self.account_id}:{label}:{second}"
             cache.add(key, 0, timeout=5)

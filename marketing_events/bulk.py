@@ -1,0 +1,531 @@
+"""Set-based reads and writes behind `services.plan_apply`, as plain tuples (no model instances).
+
+Each function has two implementations side by side:
+
+* PostgreSQL: one statement per call, rows passed as a few array parameters
+  (`INSERT … SELECT … FROM unnest(%s::bigint[], %s::text[], …) ON CONFLICT … RETURNING …`),
+  so the SQL text and the parameter count stay the same whatever the number of rows (no giant
+  `VALUES`/`IN (…)` lists to build, quote and split client-side). Upserts skip rows whose values
+  did not change (`… DO UPDATE … WHERE (…) IS DISTINCT FROM (…)`), so an unchanged re-sync
+  writes nothing.
+* Anything else (SQLite in development and tests): the ORM, correct rather than fast.
+
+Both give the same results; `tests/marketing_events/test_bulk.py` checks them against each other.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from functools import cache
+
+from django.db import connection, models
+
+from crm.models import Contact, TimelineEvent
+
+from .models import (
+    AttendanceSession,
+    EventOccurrence,
+    OccurrenceAttendance,
+    Participation,
+)
+
+# Participation columns plan_apply computes (besides contact, event, source, created_at).
+PARTICIPATION_FIELDS = (
+    "state",
+    "registered_at",
+    "cancelled_at",
+    "external_registrant_id",
+    "join_url",
+    "first_join_at",
+    "last_leave_at",
+    "duration_seconds",
+    "attendance_percent",
+    "provisional",
+)
+
+
+def on_postgresql() -> bool:
+    return connection.vendor == "postgresql"
+
+
+# -- SQL building (PostgreSQL) -------------------------------------------------------------------
+
+
+def _qn(name: str) -> str:
+    return connection.ops.quote_name(name)
+
+
+def _table(model: type[models.Model]) -> str:
+    return _qn(model._meta.db_table)
+
+
+def _array_type(field: models.Field) -> str:
+    # JSON travels as text and is cast per element (a list of dicts is no array parameter).
+    return "text" if isinstance(field, models.JSONField) else field.db_type(connection)
+
+
+@cache
+def _insert_parts(model: type[models.Model], varying: tuple[str, ...]) -> tuple[str, str, str]:
+    """(column list, `unnest(…) AS v(…)`, select list) for
+    `INSERT INTO t (columns) SELECT select_list FROM unnest(…) AS v(…)`: varying columns come
+    from the arrays, every other one from a parameter (see `_insert_select`)."""
+    fields = {f.attname: f for f in model._meta.concrete_fields if not f.primary_key}
+    columns, selects = [], []
+    for name, field in fields.items():
+        columns.append(_qn(field.column))
+        if name in varying:
+            cast = "::jsonb" if isinstance(field, models.JSONField) else ""
+            selects.append(f"v.{_qn(name)}{cast}")
+        else:
+            selects.append(f"%s::{field.db_type(connection)}")
+    unnest = (
+        "unnest("
+        + ", ".join(f"%b::{_array_type(fields[name])}[]" for name in varying)
+        + ") AS v("
+        + ", ".join(_qn(name) for name in varying)
+        + ")"
+    )
+    return ", ".join(columns), unnest, ", ".join(selects)
+
+
+def _insert_select(
+    model: type[models.Model], rows: dict[str, list], constants: dict[str, object]
+) -> tuple[str, list]:
+    """`INSERT INTO t (…) SELECT … FROM unnest(…) AS v(…)` and its parameters: `rows` maps
+    column attnames to equally long lists, `constants` maps attnames to one value for all rows;
+    the other columns get their model default, as with the ORM's inserts."""
+    varying = tuple(rows)
+    columns, unnest, selects = _insert_parts(model, varying)
+    params: list = []  # the select list's constants come first, then the arrays
+    for field in model._meta.concrete_fields:
+        if field.primary_key or field.attname in varying:
+            continue
+        value = constants[field.attname] if field.attname in constants else field.get_default()
+        params.append(field.get_db_prep_save(value, connection))
+    params.extend(rows[name] for name in varying)
+    sql = f"INSERT INTO {_table(model)} ({columns}) SELECT {selects} FROM {unnest}"
+    return sql, params
+
+
+def _cursor():
+    """A Django cursor (execute wrappers, query logging, error mapping) over a psycopg cursor
+    that binds parameters on the server: an array parameter travels as one value instead of
+    being rendered into the SQL text element by element, as the default client-side binding
+    cursor does (that quoting costs more than the statements themselves). Arrays go as `%b`
+    (binary: no text escaping either)."""
+    from django.db.backends.postgresql.base import ServerBindingCursor
+
+    connection.close_if_health_check_failed()
+    connection.ensure_connection()
+    return connection._prepare_cursor(ServerBindingCursor(connection.connection))
+
+
+def pg_fetch(sql: str, params: Sequence) -> list[tuple]:
+    """Rows of one PostgreSQL statement (parameters bound server-side)."""
+    with _cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall() if cursor.description else []
+
+
+_fetch = pg_fetch
+
+
+def _execute(sql: str, params: Sequence) -> None:
+    with _cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+# -- contacts ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ContactRow:
+    email: str
+    first_name: str = ""
+    last_name: str = ""
+
+
+def contacts_ensure(
+    emails: Collection[str], new: Sequence[ContactRow], now: dt.datetime
+) -> tuple[dict[str, int], list[int]]:
+    """Creates the `new` contacts that do not exist yet (live, by e-mail) and returns the ids of
+    the live contacts with these e-mails (`new` ones included), and the ids just created."""
+    wanted = set(emails) | {c.email for c in new}
+    if not wanted:
+        return {}, []
+    if not on_postgresql():
+        return _contacts_ensure_orm(wanted, new, now)
+    new = list({c.email: c for c in new}.values())
+    insert, params = _insert_select(
+        Contact,
+        {
+            "email": [c.email for c in new],
+            "first_name": [c.first_name for c in new],
+            "last_name": [c.last_name for c in new],
+        },
+        {"created_at": now, "updated_at": now},
+    )
+    # The outer SELECT sees the table as it was before the INSERT: new rows come from RETURNING.
+    rows = _fetch(
+        f"WITH ins AS ({insert} ON CONFLICT DO NOTHING RETURNING id, email) "
+        "SELECT id, email, true FROM ins UNION ALL "
+        f"SELECT id, email, false FROM {_table(Contact)} "
+        "WHERE email = ANY(%b::text[]) AND archived_at IS NULL",
+        [*params, sorted(wanted)],
+    )
+    ids = {email: pk for pk, email, _created in rows}
+    created = [pk for pk, _email, was_created in rows if was_created]
+    late = [c.email for c in new if c.email not in ids]
+    if late:  # created by a concurrent transaction after this statement's snapshot
+        ids.update(
+            Contact.objects.filter(email__in=late, archived_at__isnull=True).values_list(
+                "email", "pk"
+            )
+        )
+    return ids, created
+
+
+def _contacts_ensure_orm(wanted, new, now):
+    existing = set(
+        Contact.objects.filter(email__in=wanted, archived_at__isnull=True).values_list(
+            "email", flat=True
+        )
+    )
+    fresh = {c.email: c for c in new if c.email not in existing}
+    if fresh:
+        Contact.objects.bulk_create(
+            [
+                Contact(
+                    email=c.email,
+                    first_name=c.first_name,
+                    last_name=c.last_name,
+                    created_at=now,
+                    updated_at=now,
+                )
+                for c in fresh.values()
+            ],
+            ignore_conflicts=True,
+        )
+    ids = dict(
+        Contact.objects.filter(email__in=wanted, archived_at__isnull=True).values_list(
+            "email", "pk"
+        )
+    )
+    return ids, [ids[e] for e in fresh if e in ids]
+
+
+# -- occurrences ---------------------------------------------------------------------------------
+
+Occurrence = tuple[int, dt.datetime | None, dt.datetime | None]  # id, starts_at, ends_at
+
+
+def occurrences_upsert(
+    event_id: int,
+    occurrences: Sequence[tuple[str, dt.datetime | None, dt.datetime | None]],
+    keys: Collection[str],
+) -> dict[str, Occurrence]:
+    """Upserts (external id, starts, ends) of the event and returns id, starts and ends of these
+    and of the other occurrences named in `keys` that exist."""
+    occurrences = list({key: (key, s, e) for key, s, e in occurrences}.values())
+    wanted = sorted(set(keys) | {key for key, _s, _e in occurrences})
+    if not wanted:
+        return {}
+    if not on_postgresql():
+        if occurrences:
+            EventOccurrence.objects.bulk_create(
+                [
+                    EventOccurrence(event_id=event_id, external_id=k, starts_at=s, ends_at=e)
+                    for k, s, e in occurrences
+                ],
+                update_conflicts=True,
+                unique_fields=["event", "external_id"],
+                update_fields=["starts_at", "ends_at"],
+            )
+        return {
+            key: (pk, starts, ends)
+            for pk, key, starts, ends in EventOccurrence.objects.filter(
+                event_id=event_id, external_id__in=wanted
+            ).values_list("pk", "external_id", "starts_at", "ends_at")
+        }
+    insert, params = _insert_select(
+        EventOccurrence,
+        {
+            "external_id": [k for k, _s, _e in occurrences],
+            "starts_at": [s for _k, s, _e in occurrences],
+            "ends_at": [e for _k, _s, e in occurrences],
+        },
+        {"event_id": event_id},
+    )
+    table = _table(EventOccurrence)
+    rows = _fetch(
+        f"WITH up AS ({insert} ON CONFLICT (event_id, external_id) DO UPDATE "
+        "SET starts_at = EXCLUDED.starts_at, ends_at = EXCLUDED.ends_at "
+        f"WHERE ({table}.starts_at, {table}.ends_at) "
+        "IS DISTINCT FROM (EXCLUDED.starts_at, EXCLUDED.ends_at) "
+        "RETURNING id, external_id, starts_at, ends_at) "
+        "SELECT id, external_id, starts_at, ends_at FROM up UNION ALL "
+        f"SELECT id, external_id, starts_at, ends_at FROM {table} "
+        "WHERE event_id = %s AND external_id = ANY(%b::text[]) "
+        "AND id NOT IN (SELECT id FROM up)",
+        [*params, event_id, wanted],
+    )
+    return {key: (pk, starts, ends) for pk, key, starts, ends in rows}
+
+
+# -- participations ------------------------------------------------------------------------------
+
+
+def participations_fetch(event_id: int, contact_ids: Collection[int]) -> list[tuple]:
+    """(id, contact_id, *PARTICIPATION_FIELDS) of the event's participations of these contacts."""
+    if not contact_ids:
+        return []
+    if not on_postgresql():
+        return list(
+            Participation.objects.filter(event_id=event_id, contact_id__in=contact_ids)
+            .order_by()
+            .values_list("pk", "contact_id", *PARTICIPATION_FIELDS)
+        )
+    return _fetch(
+        f"SELECT id, contact_id, {', '.join(PARTICIPATION_FIELDS)} FROM {_table(Participation)} "
+        "WHERE event_id = %s AND contact_id = ANY(%b::bigint[])",
+        [event_id, sorted(contact_ids)],
+    )
+
+
+def participations_upsert(event_id: int, rows: Sequence[tuple], now: dt.datetime) -> dict[int, int]:
+    """Writes (contact_id, *PARTICIPATION_FIELDS) rows of the event, by the (contact, event)
+    key: new ones created (`created_at` = `now`), existing ones updated (`updated_at` = `now`).
+    Returns {contact_id: participation id}."""
+    if not rows:
+        return {}
+    if not on_postgresql():
+        Participation.objects.bulk_create(
+            [
+                Participation(
+                    contact_id=row[0],
+                    event_id=event_id,
+                    created_at=now,
+                    updated_at=now,
+                    **dict(zip(PARTICIPATION_FIELDS, row[1:], strict=True)),
+                )
+                for row in rows
+            ],
+            update_conflicts=True,
+            unique_fields=["contact", "event"],
+            update_fields=[*PARTICIPATION_FIELDS, "updated_at"],
+        )
+        return dict(
+            Participation.objects.filter(
+                event_id=event_id, contact_id__in=[row[0] for row in rows]
+            ).values_list("contact_id", "pk")
+        )
+    columns = list(zip(*rows, strict=True))
+    insert, params = _insert_select(
+        Participation,
+        dict(zip(("contact_id", *PARTICIPATION_FIELDS), map(list, columns), strict=True)),
+        {"event_id": event_id, "created_at": now, "updated_at": now},
+    )
+    assignments = ", ".join(
+        f"{name} = EXCLUDED.{name}" for name in (*PARTICIPATION_FIELDS, "updated_at")
+    )
+    result = _fetch(
+        f"{insert} ON CONFLICT (contact_id, event_id) DO UPDATE SET {assignments} "
+        "RETURNING contact_id, id",
+        params,
+    )
+    return dict(result)
+
+
+# -- sessions and attendance ---------------------------------------------------------------------
+
+# participation_id, occurrence_id, external_participant_id, join_at, leave_at, name, email,
+# and the occurrence's starts_at, ends_at.
+SessionRow = tuple
+
+
+def sessions_of(participation_ids: Collection[int]) -> list[SessionRow]:
+    """Every raw session of these participations, with its occurrence's start and end."""
+    if not participation_ids:
+        return []
+    if not on_postgresql():
+        return list(
+            AttendanceSession.objects.filter(participation_id__in=participation_ids)
+            .order_by()
+            .values_list(
+                "participation_id",
+                "occurrence_id",
+                "external_participant_id",
+                "join_at",
+                "leave_at",
+                "name",
+                "email",
+                "occurrence__starts_at",
+                "occurrence__ends_at",
+            )
+        )
+    return _fetch(
+        "SELECT s.participation_id, s.occurrence_id, s.external_participant_id, s.join_at, "
+        "s.leave_at, s.name, s.email, o.starts_at, o.ends_at "
+        f"FROM {_table(AttendanceSession)} s JOIN {_table(EventOccurrence)} o "
+        "ON o.id = s.occurrence_id WHERE s.participation_id = ANY(%b::bigint[])",
+        [sorted(participation_ids)],
+    )
+
+
+def sessions_upsert(rows: Sequence[tuple]) -> None:
+    """Writes (participation_id, occurrence_id, external_participant_id, join_at, leave_at,
+    name, email) rows by their natural key (the first four)."""
+    if not rows:
+        return
+    if not on_postgresql():
+        AttendanceSession.objects.bulk_create(
+            [
+                AttendanceSession(
+                    participation_id=p,
+                    occurrence_id=o,
+                    external_participant_id=x,
+                    join_at=j,
+                    leave_at=leave,
+                    name=n,
+                    email=e,
+                )
+                for p, o, x, j, leave, n, e in rows
+            ],
+            update_conflicts=True,
+            unique_fields=["occurrence", "participation", "external_participant_id", "join_at"],
+            update_fields=["leave_at", "name", "email"],
+        )
+        return
+    names = (
+        "participation_id",
+        "occurrence_id",
+        "external_participant_id",
+        "join_at",
+        "leave_at",
+        "name",
+        "email",
+    )
+    insert, params = _insert_select(
+        AttendanceSession, dict(zip(names, map(list, zip(*rows, strict=True)), strict=True)), {}
+    )
+    table = _table(AttendanceSession)
+    _execute(
+        f"{insert} ON CONFLICT (occurrence_id, participation_id, external_participant_id, "
+        "join_at) DO UPDATE SET leave_at = EXCLUDED.leave_at, name = EXCLUDED.name, "
+        f"email = EXCLUDED.email WHERE ({table}.leave_at, {table}.name, {table}.email) "
+        "IS DISTINCT FROM (EXCLUDED.leave_at, EXCLUDED.name, EXCLUDED.email)",
+        params,
+    )
+
+
+ATTENDANCE_FIELDS = ("first_join_at", "last_leave_at", "duration_seconds", "attendance_percent")
+
+
+def attendance_upsert(rows: Sequence[tuple]) -> None:
+    """Writes (participation_id, occurrence_id, first_join_at, last_leave_at, duration_seconds,
+    attendance_percent) rows by (participation, occurrence); unchanged rows are not written."""
+    if not rows:
+        return
+    if not on_postgresql():
+        OccurrenceAttendance.objects.bulk_create(
+            [
+                OccurrenceAttendance(
+                    participation_id=p,
+                    occurrence_id=o,
+                    **dict(zip(ATTENDANCE_FIELDS, values, strict=True)),
+                )
+                for p, o, *values in rows
+            ],
+            update_conflicts=True,
+            unique_fields=["participation", "occurrence"],
+            update_fields=list(ATTENDANCE_FIELDS),
+        )
+        return
+    names = ("participation_id", "occurrence_id", *ATTENDANCE_FIELDS)
+    insert, params = _insert_select(
+        OccurrenceAttendance,
+        dict(zip(names, map(list, zip(*rows, strict=True)), strict=True)),
+        {},
+    )
+    table = _table(OccurrenceAttendance)
+    _execute(
+        f"{insert} ON CONFLICT (participation_id, occurrence_id) DO UPDATE SET "
+        + ", ".join(f"{name} = EXCLUDED.{name}" for name in ATTENDANCE_FIELDS)
+        + " WHERE ("
+        + ", ".join(f"{table}.{name}" for name in ATTENDANCE_FIELDS)
+        + ") IS DISTINCT FROM ("
+        + ", ".join(f"EXCLUDED.{name}" for name in ATTENDANCE_FIELDS)
+        + ")",
+        params,
+    )
+
+
+# -- timeline ------------------------------------------------------------------------------------
+
+
+def _json_default(value):
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def timeline_upsert(rows: Iterable[tuple[int, str, dt.datetime, dict, str]]) -> None:
+    """Writes (contact_id, kind, occurred_at, data, dedupe_key) timeline rows, idempotent by
+    dedupe key (an existing entry takes the new kind, moment and data; unchanged ones are not
+    written)."""
+    rows = list({row[4]: row for row in rows}.values())
+    if not rows:
+        return
+    if not on_postgresql():
+        TimelineEvent.objects.bulk_create(
+            [
+                TimelineEvent(contact_id=c, kind=k, occurred_at=o, data=d, dedupe_key=key)
+                for c, k, o, d, key in rows
+            ],
+            update_conflicts=True,
+            unique_fields=["dedupe_key"],
+            update_fields=["occurred_at", "data", "kind"],
+        )
+        return
+    now = dt.datetime.now(dt.UTC)
+    insert, params = _insert_select(
+        TimelineEvent,
+        {
+            "contact_id": [r[0] for r in rows],
+            "kind": [r[1] for r in rows],
+            "occurred_at": [r[2] for r in rows],
+            "data": [json.dumps(r[3], default=_json_default) for r in rows],
+            "dedupe_key": [r[4] for r in rows],
+        },
+        {"created_at": now},
+    )
+    table = _table(TimelineEvent)
+    _execute(
+        f"{insert} ON CONFLICT (dedupe_key) DO UPDATE SET occurred_at = EXCLUDED.occurred_at, "
+        f"data = EXCLUDED.data, kind = EXCLUDED.kind WHERE ({table}.occurred_at, {table}.data, "
+        f"{table}.kind) IS DISTINCT FROM (EXCLUDED.occurred_at, EXCLUDED.data, EXCLUDED.kind)",
+        params,
+    )
+
+
+__all__ = [
+    "ATTENDANCE_FIELDS",
+    "PARTICIPATION_FIELDS",
+    "ContactRow",
+    "attendance_upsert",
+    "contacts_ensure",
+    "occurrences_upsert",
+    "on_postgresql",
+    "participations_fetch",
+    "participations_upsert",
+    "pg_fetch",
+    "sessions_of",
+    "sessions_upsert",
+    "timeline_upsert",
+]

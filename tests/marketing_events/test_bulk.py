@@ -1,0 +1,156 @@
+"""`marketing_events.bulk`: the PostgreSQL statements and the portable ORM fallback give the
+same results (on PostgreSQL both paths run; elsewhere the fallback twice), and `plan_apply`
+writes nothing when nothing changed."""
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from crm.models import Contact, SecondaryEmail, TimelineEvent, Tombstone
+from marketing_events import bulk, selectors
+from marketing_events.models import (
+    AttendanceSession,
+    EventOccurrence,
+    OccurrenceAttendance,
+    Participation,
+)
+from marketing_events.plan import NewContact, OccurrenceFact, Plan, RegistrationFact, SessionFact
+from marketing_events.services import event_upsert, plan_apply
+
+pytestmark = pytest.mark.django_db
+T0 = dt.datetime(2026, 9, 10, 15, 0, tzinfo=dt.UTC)
+
+
+def at(minutes: float) -> dt.datetime:
+    return T0 + dt.timedelta(minutes=minutes)
+
+
+@pytest.fixture(params=["native", "portable"])
+def path(request, monkeypatch):
+    if request.param == "portable":
+        monkeypatch.setattr(bulk, "on_postgresql", lambda: False)
+        monkeypatch.setattr(selectors, "on_postgresql", lambda: False)
+    return request.param
+
+
+@pytest.fixture
+def event():
+    return event_upsert(
+        source="zoom",
+        external_account_id="acct",
+        external_event_id="81",
+        defaults={"name": "Q3", "starts_at": at(0), "ends_at": at(60)},
+    )
+
+
+def test_contacts_ensure_creates_only_the_missing_live_ones(path):
+    old = Contact.objects.create(email="old@example.com")
+    Contact.objects.create(email="gone@example.com", archived_at=at(0))
+    ids, created = bulk.contacts_ensure(
+        {"old@example.com", "unknown@example.com"},
+        [bulk.ContactRow("new@example.com", "Ana", "Silva"), bulk.ContactRow("old@example.com")],
+        at(0),
+    )
+    new = Contact.objects.get(email="new@example.com", archived_at__isnull=True)
+    assert ids == {"old@example.com": old.pk, "new@example.com": new.pk}
+    assert created == [new.pk]
+    assert (new.first_name, new.last_name, new.properties, new.phone) == ("Ana", "Silva", {}, "")
+    assert bulk.contacts_ensure(["new@example.com"], [bulk.ContactRow("new@example.com")], at(1))
+    assert Contact.objects.filter(email="new@example.com").count() == 1
+
+
+def test_occurrences_upsert_returns_new_updated_unchanged_and_named_ones(path, event):
+    first = bulk.occurrences_upsert(event.pk, [("a", at(0), at(60)), ("b", at(0), None)], [])
+    assert set(first) == {"a", "b"}
+    again = bulk.occurrences_upsert(event.pk, [("a", at(0), at(60)), ("b", at(0), at(30))], ["c"])
+    assert again == {"a": (first["a"][0], at(0), at(60)), "b": (first["b"][0], at(0), at(30))}
+    assert bulk.occurrences_upsert(event.pk, [], ["a"]) == {"a": again["a"]}
+    assert EventOccurrence.objects.get(external_id="b").ends_at == at(30)
+
+
+def test_participations_sessions_attendance_and_timeline_round_trip(path, event):
+    contact = Contact.objects.create(email="ana@example.com")
+    values = ("REGISTERED", at(-10), None, "r1", "https://j", None, None, 0, None, False)
+    ids = bulk.participations_upsert(event.pk, [(contact.pk, *values)], at(0))
+    pk = ids[contact.pk]
+    rows = bulk.participations_fetch(event.pk, [contact.pk])
+    assert rows == [(pk, contact.pk, *values)]
+    attended = (
+        "ATTENDED",
+        at(-10),
+        None,
+        "r1",
+        "https://j",
+        at(0),
+        at(30),
+        1800,
+        Decimal("50.0"),
+        False,
+    )
+    assert bulk.participations_upsert(event.pk, [(contact.pk, *attended)], at(1)) == {
+        contact.pk: pk
+    }
+    participation = Participation.objects.get()
+    assert (participation.state, participation.created_at, participation.updated_at) == (
+        "ATTENDED",
+        at(0),
+        at(1),
+    )
+
+    occurrence = EventOccurrence.objects.create(event=event, external_id="u", starts_at=at(0))
+    bulk.sessions_upsert([(pk, occurrence.pk, "p1", at(0), None, "Ana", "ana@example.com")])
+    bulk.sessions_upsert([(pk, occurrence.pk, "p1", at(0), at(30), "Ana", "ana@example.com")])
+    assert bulk.sessions_of([pk]) == [
+        (pk, occurrence.pk, "p1", at(0), at(30), "Ana", "ana@example.com", at(0), None)
+    ]
+    bulk.attendance_upsert([(pk, occurrence.pk, at(0), at(30), 1800, Decimal("50.0"))])
+    bulk.attendance_upsert([(pk, occurrence.pk, at(0), at(30), 1800, Decimal("50.0"))])
+    assert OccurrenceAttendance.objects.values_list("duration_seconds", flat=True).get() == 1800
+
+    row = (contact.pk, "zoom_webinar_attended", at(0), {"duration_seconds": 1800}, "k1")
+    bulk.timeline_upsert([row, row])
+    bulk.timeline_upsert([(contact.pk, "zoom_webinar_attended", at(1), {"a": None}, "k1")])
+    entry = TimelineEvent.objects.get()
+    assert (entry.occurred_at, entry.data) == (at(1), {"a": None})
+    assert AttendanceSession.objects.count() == 1
+
+
+def test_crm_snapshot_sees_contacts_secondary_emails_tombstones_and_users(path):
+    from tests.factories import UserFactory
+
+    ana = Contact.objects.create(email="ana@example.com", first_name="Ana")
+    SecondaryEmail.objects.create(contact=ana, email="ana2@example.com")
+    Tombstone.objects.create(email="gone@example.com")
+    UserFactory(email="staff@example.com")
+    snapshot = selectors.crm_snapshot(
+        ["ANA@example.com ", "ana2@example.com", "gone@example.com", "staff@example.com", ""]
+    )
+    assert snapshot.contacts["ana@example.com"].id == ana.pk
+    assert snapshot.secondary_emails == {"ana2@example.com": ana.pk}
+    assert snapshot.tombstones == frozenset({"gone@example.com"})
+    assert snapshot.crm_user_emails == frozenset({"staff@example.com"})
+
+
+def test_an_unchanged_page_writes_nothing(path, event):
+    plan = Plan(event_id=event.pk, occurrences=[OccurrenceFact("u", at(0), at(60))])
+    for n in range(5):
+        email = f"p{n}@example.com"
+        plan.new_contacts.append(NewContact(email, "P", str(n)))
+        plan.registrations.append(RegistrationFact(email=email, registered_at=at(-60)))
+        plan.sessions.append(SessionFact(email, "u", f"pu{n}", at(0), at(10 + n)))
+    first = plan_apply(plan, recompute_counters=False)
+    assert (first["contacts_created"], first["participations_changed"]) == (5, 5)
+    with CaptureQueriesContext(connection) as queries:
+        again = plan_apply(plan, recompute_counters=False)
+    assert (again["contacts_created"], again["participations_changed"]) == (0, 0)
+    writes = [
+        q["sql"]
+        for q in queries.captured_queries
+        if q["sql"].lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE"))
+        and "_eventoccurrence" not in q["sql"]
+        and "_occurrenceattendance" not in q["sql"]
+    ]
+    assert writes == []  # nothing but the occurrence and attendance upserts, which skip equals
