@@ -208,9 +208,16 @@ def main() -> int:
         for n in range(args.burst):
             body = envelope(n)
             timestamp = str(int(time.time()))
-            signed.append((body, {"content-type": "application/json",
-                                  "x-zm-request-timestamp": timestamp,
-                                  "x-zm-signature": sign(SECRET, timestamp, body)}))
+            signed.append(
+                (
+                    body,
+                    {
+                        "content-type": "application/json",
+                        "x-zm-request-timestamp": timestamp,
+                        "x-zm-signature": sign(SECRET, timestamp, body),
+                    },
+                )
+            )
 
         def raw_send(item) -> int:
             if not hasattr(local, "raw"):

@@ -302,22 +302,27 @@ class WebhookDelivery(models.Model):
     """One accepted webhook delivery, stored before it is applied. Unique by a key derived
     from the raw body, so a replay (Zoom retrying, an attacker re-posting) changes nothing."""
 
-    connection = models.ForeignKey(ZoomConnection, on_delete=models.CASCADE,
-                                   related_name="webhook_deliveries")
+    connection = models.ForeignKey(
+        ZoomConnection, on_delete=models.CASCADE, related_name="webhook_deliveries"
+    )
     delivery_key = models.CharField(max_length=64)
     event = models.CharField(max_length=80)
     event_ts = models.BigIntegerField(default=0)
     payload = models.JSONField(default=dict)
     received_at = models.DateTimeField(default=timezone.now)
-    status = models.CharField(max_length=20, choices=DeliveryStatus.choices,
-                              default=DeliveryStatus.RECEIVED)
+    status = models.CharField(
+        max_length=20, choices=DeliveryStatus.choices, default=DeliveryStatus.RECEIVED
+    )
     outcome = models.CharField(max_length=300, blank=True)
     processed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-received_at", "-id"]
-        constraints = [models.UniqueConstraint(fields=["connection", "delivery_key"],
-                                               name="unique_webhook_delivery")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["connection", "delivery_key"], name="unique_webhook_delivery"
+            )
+        ]
         indexes = [
             models.Index(fields=["connection", "-received_at"], name="webhook_connection_idx"),
             models.Index(fields=["connection", "status"], name="webhook_status_idx"),
