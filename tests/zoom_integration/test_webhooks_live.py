@@ -46,48 +46,39 @@ def database_url() -> str:
 
 
 @pytest.fixture
-def worker(tmp_path, zoom_sandbox_url):
-    """A real Celery worker on a filesystem broker shared with this process."""
+def worker(tmp_path, zoom_sandbox_url, settings):
+    """A real Celery worker sharing this process's broker: a temporary filesystem broker by
+    default, or the broker CELERY_BROKER_URL names (Redis in CI). Tasks stop running inline."""
     from config.celery import app
 
-    broker = tmp_path / "broker"
-    for sub in ("in", "processed", "control"):
-        (broker / sub).mkdir(parents=True)
-    options = {
-        "data_folder_in": str(broker / "in"),
-        "data_folder_out": str(broker / "in"),
-        "processed_folder": str(broker / "processed"),
-        "store_processed": False,
-        "control_folder": str(broker / "control"),
-    }
-    saved = {
-        k: app.conf.get(k)
-        for k in (
-            "task_always_eager",
-            "CELERY_TASK_ALWAYS_EAGER",
-            "broker_url",
-            "broker_transport_options",
-        )
-    }
-    app.conf.update(
-        task_always_eager=False,
-        CELERY_TASK_ALWAYS_EAGER=False,
-        broker_url="filesystem://",
-        broker_transport_options=options,
-        CELERY_BROKER_URL="filesystem://",
-        CELERY_BROKER_TRANSPORT_OPTIONS=options,
-    )
-    reset_broker_connections(app)
     env = {
         **os.environ,
         "DATABASE_URL": database_url(),
-        "CELERY_BROKER_URL": "",
-        "CELERY_BROKER_DIR": str(broker),
-        "REDIS_URL": os.environ.get("REDIS_URL", ""),
+        "PYTHONUNBUFFERED": "1",
         "ZOOM_API_BASE_URL": f"{zoom_sandbox_url}/v2",
         "ZOOM_OAUTH_BASE_URL": zoom_sandbox_url,
-        "PYTHONUNBUFFERED": "1",
     }
+    saved = {k: app.conf.get(k) for k in ("broker_url", "broker_transport_options")}
+    if settings.CELERY_BROKER_URL.startswith("filesystem"):
+        broker = tmp_path / "broker"
+        for sub in ("in", "processed", "control"):
+            (broker / sub).mkdir(parents=True)
+        options = {
+            "data_folder_in": str(broker / "in"),
+            "data_folder_out": str(broker / "in"),
+            "processed_folder": str(broker / "processed"),
+            "store_processed": False,
+            "control_folder": str(broker / "control"),
+        }
+        app.conf.update(
+            broker_url="filesystem://",
+            broker_transport_options=options,
+            CELERY_BROKER_URL="filesystem://",
+            CELERY_BROKER_TRANSPORT_OPTIONS=options,
+        )
+        env.update({"CELERY_BROKER_URL": "", "CELERY_BROKER_DIR": str(broker)})
+    app.conf.update(task_always_eager=False, CELERY_TASK_ALWAYS_EAGER=False)
+    reset_broker_connections(app)
     log = open(tmp_path / "worker.log", "w")  # noqa: SIM115
     process = subprocess.Popen(
         [
@@ -106,6 +97,9 @@ def worker(tmp_path, zoom_sandbox_url):
         stderr=subprocess.STDOUT,
     )
     try:
+        wait_for(
+            lambda: "ready." in (tmp_path / "worker.log").read_text(), log=tmp_path / "worker.log"
+        )
         yield tmp_path / "worker.log"
     finally:
         process.terminate()
