@@ -137,6 +137,13 @@ LOGIN_REDIRECT_URL = "crm:contact_list"
 LOGOUT_REDIRECT_URL = "login"
 
 REDIS_URL = setting("REDIS_URL")
+# Under pytest-xdist each test process gets a Redis database of its own (10, 11, …), so that one
+# process clearing its cache never pulls the rug from under another.
+_xdist_worker = env.str("PYTEST_XDIST_WORKER", default="")
+if REDIS_URL and _xdist_worker.startswith("gw") and _xdist_worker[2:].isdigit():
+    import re
+
+    REDIS_URL = re.sub(r"(/\d+)?$", f"/{10 + int(_xdist_worker[2:])}", REDIS_URL, count=1)
 if REDIS_URL:
     CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}

@@ -29,14 +29,6 @@ LIVE_ID = 84000000088
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 
-def reset_broker_connections(app) -> None:
-    """Forget pooled broker connections, so the next task uses the broker settings now set."""
-    if app._pool is not None:
-        app._pool.force_close_all()
-        app._pool = None
-    app.amqp._producer_pool = None
-
-
 def database_url() -> str:
     conf = db.settings_dict
     if conf["ENGINE"].endswith("sqlite3"):
@@ -46,9 +38,10 @@ def database_url() -> str:
 
 
 @pytest.fixture
-def worker(tmp_path, zoom_sandbox_url, settings):
-    """A real Celery worker sharing this process's broker: a temporary filesystem broker by
-    default, or the broker CELERY_BROKER_URL names (Redis in CI). Tasks stop running inline."""
+def worker(tmp_path, zoom_sandbox_url):
+    """A real Celery worker on the broker this process uses (the filesystem broker by default,
+    Redis when CELERY_BROKER_URL says so; the worker inherits the environment). Tasks stop
+    running inline for the test; no other test process publishes (theirs run inline)."""
     from config.celery import app
 
     env = {
@@ -58,27 +51,7 @@ def worker(tmp_path, zoom_sandbox_url, settings):
         "ZOOM_API_BASE_URL": f"{zoom_sandbox_url}/v2",
         "ZOOM_OAUTH_BASE_URL": zoom_sandbox_url,
     }
-    saved = {k: app.conf.get(k) for k in ("broker_url", "broker_transport_options")}
-    if settings.CELERY_BROKER_URL.startswith("filesystem"):
-        broker = tmp_path / "broker"
-        for sub in ("in", "processed", "control"):
-            (broker / sub).mkdir(parents=True)
-        options = {
-            "data_folder_in": str(broker / "in"),
-            "data_folder_out": str(broker / "in"),
-            "processed_folder": str(broker / "processed"),
-            "store_processed": False,
-            "control_folder": str(broker / "control"),
-        }
-        app.conf.update(
-            broker_url="filesystem://",
-            broker_transport_options=options,
-            CELERY_BROKER_URL="filesystem://",
-            CELERY_BROKER_TRANSPORT_OPTIONS=options,
-        )
-        env.update({"CELERY_BROKER_URL": "", "CELERY_BROKER_DIR": str(broker)})
     app.conf.update(task_always_eager=False, CELERY_TASK_ALWAYS_EAGER=False)
-    reset_broker_connections(app)
     log = open(tmp_path / "worker.log", "w")  # noqa: SIM115
     process = subprocess.Popen(
         [
@@ -105,9 +78,7 @@ def worker(tmp_path, zoom_sandbox_url, settings):
         process.terminate()
         process.wait(timeout=20)
         log.close()
-        app.conf.update(**{k: v for k, v in saved.items() if v is not None})
         app.conf.update(task_always_eager=True, CELERY_TASK_ALWAYS_EAGER=True)
-        reset_broker_connections(app)
 
 
 def wait_for(condition, *, timeout=30.0, log=None):
