@@ -77,6 +77,8 @@ def test_demo_serves_the_login_page_and_stops_on_ctrl_c(demo_env):
         assert "CRM demo running at" in text, text[-3000:]
         # The primary brand is connected to the sandbox's Zoom account (DESIGN "Run modes").
         assert "Connected Demo Inc. to sandbox Zoom account acct_1" in text, text[-3000:]
+        # ...and the sandbox's webhooks go to that connection's receiver.
+        assert "Sandbox webhooks go to http://" in text, text[-3000:]
         url = re.search(r"running at (\S+)", text).group(1)
         opener = build_opener(HTTPCookieProcessor(CookieJar()))
         login_page = opener.open(url, timeout=10).read().decode()
