@@ -121,6 +121,12 @@ def acme_account(public_base_url: str) -> dict:
                         ],
                     }
                 ],
+                "recordings": [
+                    {
+                        "uuid": "endedUuid1234567890AB==",
+                        "files": [{"file_type": "MP4"}, {"file_type": "TRANSCRIPT"}],
+                    }
+                ],
             },
             {
                 "id": RECURRING_ID,

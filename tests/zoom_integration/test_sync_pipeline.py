@@ -238,3 +238,45 @@ def test_a_stale_running_run_is_resumed_by_the_beat_task(acme):
     run.refresh_from_db()
     fresh.refresh_from_db()
     assert run.status == "succeeded" and fresh.status == "running"
+
+
+def _recordings():
+    from zoom_integration.models import ZoomRecording
+
+    return list(ZoomRecording.objects.values_list("webinar__zoom_webinar_id", "has_transcript"))
+
+
+def test_recordings_are_not_synced_by_default(acme):  # rule S2: none
+    sync(acme)
+    assert _recordings() == []
+    assert not TimelineEvent.objects.filter(kind="zoom_recording_available").exists()
+
+
+def test_recordings_of_all_users_reach_the_attendees_timelines(acme):  # rules S2, M4
+    connection_settings_update(connection=acme, recordings_sync="all")
+    sync(acme)
+    assert _recordings() == [(ENDED_ID, True)]
+    entries = TimelineEvent.objects.filter(kind="zoom_recording_available")
+    assert sorted(entries.values_list("contact__email", flat=True)) == [
+        "person2@example.com",
+        "person3@example.com",
+    ]
+    assert entries.first().data["recording_url"].startswith("http")
+
+
+@pytest.mark.parametrize(("host_selected", "expected"), [(False, []), (True, [(ENDED_ID, True)])])
+def test_selected_users_recordings_follow_their_toggle(acme, host_selected, expected):  # S2, S6
+    connection_settings_update(connection=acme, recordings_sync="selected")
+    ZoomUser.objects.filter(zoom_user_id="u_host").update(sync_recordings=host_selected)
+    sync(acme)
+    assert _recordings() == expected
+
+
+def test_recording_exclusion_domains_match_subdomains(acme):  # rule S4
+    connection_settings_update(
+        connection=acme, recordings_sync="all", recording_exclusion_domains=["acme.test"]
+    )
+    sync(acme)
+    assert _recordings() == []
+    # Attendance still syncs: S4 is about recordings only.
+    assert Participation.objects.filter(state="ATTENDED").count() == 2

@@ -66,3 +66,19 @@ def webinar_from_payload(connection: ZoomConnection, obj: dict) -> ZoomWebinar |
         },
     )
     return webinar
+
+
+def recordings_wanted(connection: ZoomConnection, webinar: ZoomWebinar) -> bool:
+    """Rules S2 and S4: recordings sync for all users or the selected ones, never for hosts in
+    a recording-exclusion domain."""
+    from ..domains import domain_matches, email_domain
+    from ..models import RecordingsSync
+
+    mode = connection.recordings_sync
+    if mode == RecordingsSync.NONE:
+        return False
+    if mode == RecordingsSync.SELECTED and not (webinar.host and webinar.host.sync_recordings):
+        return False
+    return not domain_matches(
+        email_domain(webinar.host_email), connection.recording_exclusion_domains
+    )

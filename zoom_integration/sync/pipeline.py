@@ -16,12 +16,12 @@ from crm.models import TimelineEvent
 from marketing_events.models import Participation
 from marketing_events.plan import Plan, Skip
 from marketing_events.selectors import crm_snapshot
-from marketing_events.services import event_recompute_counters, event_upsert, plan_apply
+from marketing_events.services import event_recompute_counters, plan_apply
 
 from ..client import ZoomClient, ZoomNotFound, ZoomPageTokenExpired, encode_uuid
-from ..domains import domain_matches, email_domain
 from ..legacy import contacts_recompute_legacy, legacy_affected
-from ..models import RecordingsSync, SyncRun, SyncSkip, ZoomConnection, ZoomRecording, ZoomWebinar
+from ..models import SyncRun, SyncSkip, ZoomConnection, ZoomRecording, ZoomWebinar
+from .events import recordings_wanted, webinar_event_ensure
 from .planner import SyncSettings, emails_of, plan_participants, plan_registrants, webinar_gate
 from .ratelimit import AccountRateLimiter
 from .records import Instance, Participant, Registrant, WebinarInfo, parse_time
@@ -118,25 +118,7 @@ class Pipeline:
         )
 
     def _ensure_event(self, webinar: ZoomWebinar):
-        host = webinar.host
-        organizer = (host.full_name or host.email) if host else webinar.host_email
-        event = event_upsert(
-            source="zoom",
-            external_account_id=self.connection.zoom_account_id,
-            external_event_id=str(webinar.zoom_webinar_id),
-            defaults={
-                "brand_id": self.connection.brand_id,
-                "name": webinar.topic or "Webinar",
-                "event_type": "WEBINAR",
-                "organizer": organizer,
-                "url": webinar.registration_url or webinar.join_url,
-                "starts_at": webinar.start_time,
-                "ends_at": webinar.end_time,
-            },
-        )
-        if webinar.event_id != event.pk:
-            ZoomWebinar.objects.filter(pk=webinar.pk).update(event=event)
-        return event
+        return webinar_event_ensure(self.connection, webinar)
 
     def _pages(self, path: str, items_key: str, *, label: str, **params) -> Iterator[dict]:
         """Pages of a listing, each fetched with retries; an expired page token restarts the
@@ -257,15 +239,7 @@ class Pipeline:
         return True
 
     def _recordings_wanted(self, webinar: ZoomWebinar) -> bool:
-        mode = self.connection.recordings_sync
-        if mode == RecordingsSync.NONE:
-            return False
-        if mode == RecordingsSync.SELECTED and not (webinar.host and webinar.host.sync_recordings):
-            return False
-        # Rule S4: recording exclusions by host domain.
-        return not domain_matches(
-            email_domain(webinar.host_email), self.connection.recording_exclusion_domains
-        )
+        return recordings_wanted(self.connection, webinar)
 
     def _sync_recordings(self, webinar: ZoomWebinar, event) -> None:
         instances = call_zoom(

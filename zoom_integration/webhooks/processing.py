@@ -18,7 +18,7 @@ from marketing_events.services import plan_apply
 
 from ..legacy import contacts_recompute_legacy
 from ..models import ConnectionStatus, DeliveryStatus, WebhookDelivery, ZoomWebinar
-from ..sync.events import webinar_event_ensure, webinar_from_payload
+from ..sync.events import recordings_wanted, webinar_event_ensure, webinar_from_payload
 from ..sync.planner import (
     SyncSettings,
     emails_of,
@@ -311,18 +311,12 @@ def on_webinar_changed(delivery: WebhookDelivery) -> None:
 def on_recording(delivery: WebhookDelivery) -> None:
     from crm.models import TimelineEvent
 
-    from ..domains import domain_matches, email_domain
-    from ..models import RecordingsSync, ZoomRecording
+    from ..models import ZoomRecording
 
     webinar, event, _info, _settings, obj = _context(delivery)
     connection = delivery.connection
-    mode = connection.recordings_sync
-    if mode == RecordingsSync.NONE or (
-        mode == RecordingsSync.SELECTED and not (webinar.host and webinar.host.sync_recordings)
-    ):
-        raise Outcome(DeliveryStatus.IGNORED, "recordings not synced for this host (S2)")
-    if domain_matches(email_domain(webinar.host_email), connection.recording_exclusion_domains):
-        raise Outcome(DeliveryStatus.IGNORED, "recording exclusion domain (S4)")
+    if not recordings_wanted(connection, webinar):
+        raise Outcome(DeliveryStatus.IGNORED, "recordings not synced for this host (S2/S4)")
     uuid = str(obj.get("uuid") or "")
     files = obj.get("recording_files") or []
     recording, _created = ZoomRecording.objects.get_or_create(
