@@ -193,3 +193,42 @@ def test_query_counts_are_constant(viewer_client, django_assert_num_queries, siz
         live(viewer_client, event)
     with django_assert_num_queries(7):
         detail(viewer_client, event)
+
+
+def test_a_webinar_held_before_its_scheduled_start_is_live_not_upcoming(client, admin_user):
+    """Zoom lets a host start early: provisional attendance makes it live whatever the
+    schedule says (rule B4)."""
+    import datetime as dt
+
+    from django.urls import reverse
+    from django.utils import timezone
+
+    from marketing_events.plan import NewContact, OccurrenceFact, Plan, SessionFact
+    from marketing_events.services import event_upsert, plan_apply
+
+    later = timezone.now() + dt.timedelta(days=3)
+    event = event_upsert(
+        source="zoom",
+        external_account_id="a",
+        external_event_id="early",
+        defaults={
+            "name": "Early bird",
+            "starts_at": later,
+            "ends_at": later + dt.timedelta(hours=1),
+        },
+    )
+    now = timezone.now()
+    plan = Plan(
+        event_id=event.pk,
+        event_over=False,
+        new_contacts=[NewContact("ana@example.com", "Ana", "S")],
+        occurrences=[OccurrenceFact("u1", now - dt.timedelta(minutes=5), None)],
+        sessions=[
+            SessionFact("ana@example.com", "u1", "p1", now - dt.timedelta(minutes=4), None, "Ana")
+        ],
+    )
+    plan_apply(plan)
+    client.force_login(admin_user)
+    html = client.get(reverse("marketing_events:detail", args=[event.pk])).content.decode()
+    assert 'data-testid="badge-live-now"' in html
+    assert "Upcoming" not in html
