@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "crm",
     "marketing_events",
+    "segments",
     "zoom_integration",
 ]
 

@@ -7,7 +7,13 @@ class MarketingEventsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from crm.contact_filters import register_filter
         from crm.scopes import register_scope
+
+        from .filters import FILTER_TYPES
+
+        for filter_type in FILTER_TYPES:
+            register_filter(filter_type)
 
         register_scope("crm.objects.marketing_events.read", "Read marketing events", write=False)
         register_scope(

@@ -7,10 +7,16 @@ class ZoomIntegrationConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from crm.contact_filters import register_filter
         from crm.properties import register_property
         from crm.scopes import register_scope
 
+        from .filters import FILTER_TYPES, register_legacy_converters
         from .legacy import LEGACY_PROPERTIES
+
+        for filter_type in FILTER_TYPES:
+            register_filter(filter_type)
+        register_legacy_converters()
 
         for spec in LEGACY_PROPERTIES:
             register_property(spec)

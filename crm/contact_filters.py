@@ -1,0 +1,407 @@
+"""Filters over contacts (rule G2): the building blocks of segments and workflow triggers.
+
+Each filter type is contributed by the app that owns its data — contact properties here,
+marketing-event filters by `marketing_events`, Zoom filters by `zoom_integration` — through
+`register_filter` in `AppConfig.ready()`, so that this lower app never imports a higher one.
+
+A filter type does two things, both without running a query over contacts:
+- `clean(node, ctx)` validates one JSON node of the Filter JSON and returns it normalized, or
+  raises `FilterInvalid` naming the bad field;
+- `condition(node, ctx)` turns a clean node into a `Condition`: either a row predicate over the
+  contact (`Q`), or a set of contact ids (a `values("contact_id")` queryset over an indexed
+  table) that the contact is in — or, negated, not in (rule G4: NOT EXISTS of the positive).
+The segments compiler combines conditions into one query.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.db.models import Q, QuerySet
+from django.db.models.functions import Lower
+from django.db.models.lookups import IContains, IEndsWith, IStartsWith
+from django.utils import timezone
+
+from .properties import PropertySpec, parse_datetime_value
+
+TEXT_OPERATORS = (
+    "eq", "neq", "contains", "not_contains", "starts_with", "ends_with",
+    "in", "not_in", "is_known", "is_unknown",
+)  # fmt: skip
+NUMBER_OPERATORS = ("eq", "neq", "lt", "lte", "gt", "gte", "between", "in", "not_in",
+                    "is_known", "is_unknown")  # fmt: skip
+DATE_OPERATORS = ("eq", "neq", "lt", "lte", "gt", "gte", "between", "is_known", "is_unknown")
+ENUM_OPERATORS = ("eq", "neq", "in", "not_in", "is_known", "is_unknown")
+ALL_OPERATORS = tuple(dict.fromkeys(TEXT_OPERATORS + NUMBER_OPERATORS + DATE_OPERATORS))
+NO_VALUE = ("is_known", "is_unknown")
+NEGATIVE = {"neq": "eq", "not_in": "in", "not_contains": "contains", "is_unknown": "is_known"}
+
+
+class FilterInvalid(ValueError):
+    """A node of the Filter JSON that cannot be accepted. `field` names the bad key inside
+    the node (the compiler prefixes the node's path, e.g. `or[0].and[1].operator`)."""
+
+    def __init__(self, message: str, field: str = ""):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+@dataclass(frozen=True)
+class FilterContext:
+    """What filters need besides the node: the clock (relative dates are resolved at
+    evaluation time) and the property specs, loaded once."""
+
+    now: dt.datetime
+    specs: Mapping[str, PropertySpec]
+    # Lets a filter check references (events, webinars) when a filter is saved.
+    check_references: bool = True
+
+    @classmethod
+    def build(cls, *, now: dt.datetime | None = None, check_references: bool = True):
+        from .properties import all_property_specs
+
+        return cls(
+            now=now or timezone.now(),
+            specs=all_property_specs(),
+            check_references=check_references,
+        )
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One compiled filter. Either `row` (a Q over Contact) or `ids` (a queryset of contact
+    ids); `negate` turns "in the set" into "not in the set"."""
+
+    row: Q | None = None
+    ids: QuerySet | None = None
+    negate: bool = False
+
+    @property
+    def is_set(self) -> bool:
+        return self.ids is not None
+
+
+@dataclass(frozen=True)
+class FilterType:
+    """A kind of filter: its JSON `type`, a label and a group for the builder, and the two
+    functions described in the module docstring."""
+
+    name: str
+    label: str
+    group: str
+    clean: Callable[[Mapping[str, Any], FilterContext], dict]
+    condition: Callable[[dict, FilterContext], Condition]
+    describe: Callable[[dict, FilterContext], str] = field(default=lambda node, ctx: node["type"])
+
+
+REGISTRY: dict[str, FilterType] = {}
+
+
+def register_filter(filter_type: FilterType) -> None:
+    REGISTRY[filter_type.name] = filter_type
+
+
+# Property filters that other filters can replace (rule B9: legacy Zoom properties → marketing-
+# event filters). Property name -> function(clean node, ctx) -> (replacement node or None when
+# it has no equivalent, a note for the person converting).
+PropertyConverter = Callable[[dict, FilterContext], tuple[dict | None, str]]
+PROPERTY_CONVERTERS: dict[str, PropertyConverter] = {}
+
+
+def register_property_converter(name: str, converter: PropertyConverter) -> None:
+    PROPERTY_CONVERTERS[name] = converter
+
+
+# ---- Shared validation helpers -----------------------------------------------------------
+
+
+def expect_keys(node: Mapping, allowed: set[str]) -> None:
+    unknown = sorted(set(node) - allowed - {"type"})
+    if unknown:
+        raise FilterInvalid(
+            f"Unknown key {unknown[0]!r}; this filter takes {', '.join(sorted(allowed))}",
+            unknown[0],
+        )
+
+
+def clean_bool(node: Mapping, key: str) -> bool:
+    value = node.get(key, False)
+    if not isinstance(value, bool):
+        raise FilterInvalid(f"{key} must be true or false", key)
+    return value
+
+
+def clean_id(value: Any, key: str, *, required: bool) -> str | None:
+    """Ids in the Filter JSON are strings; integers are accepted (DESIGN "Decisions")."""
+    if value is None:
+        if required:
+            raise FilterInvalid(f"{key} is required", key)
+        return None
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise FilterInvalid(f"{key} must be a string or an integer", key)
+    text = str(value).strip()
+    if not text:
+        raise FilterInvalid(f"{key} must not be empty", key)
+    return text
+
+
+def _number(value: Any, key: str) -> Decimal:
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise FilterInvalid(f"{key} must be a number", key)
+    try:
+        number = Decimal(str(value).strip())
+    except InvalidOperation:
+        raise FilterInvalid(f"{value!r} is not a number", key)
+    if not number.is_finite():
+        raise FilterInvalid(f"{value!r} is not a number", key)
+    return number
+
+
+_DAYS_KEYS = ("days_ago", "days_ahead")
+
+
+def _date(value: Any, key: str, ctx: FilterContext) -> dt.datetime | dict:
+    """A date value: ISO-8601, epoch milliseconds, or a relative date `{"days_ago": N}` /
+    `{"days_ahead": N}` resolved when the filter is evaluated (kept as is when cleaned)."""
+    if isinstance(value, Mapping):
+        if len(value) != 1 or next(iter(value)) not in _DAYS_KEYS:
+            raise FilterInvalid('A relative date is {"days_ago": N} or {"days_ahead": N}', key)
+        ((unit, amount),) = value.items()
+        if isinstance(amount, bool) or not isinstance(amount, int) or not 0 <= amount <= 36500:
+            raise FilterInvalid(f"{unit} must be a whole number of days from 0 to 36500", key)
+        return {unit: amount}
+    if isinstance(value, bool) or value is None:
+        raise FilterInvalid(f"{value!r} is not a date: use ISO-8601 or epoch milliseconds", key)
+    parsed = parse_datetime_value(value)
+    if parsed is None:
+        raise FilterInvalid(f"{value!r} is not a date: use ISO-8601 or epoch milliseconds", key)
+    return parsed
+
+
+def resolve_date(value: dt.datetime | dict | str, ctx: FilterContext) -> dt.datetime:
+    """A cleaned date value → an aware datetime. Relative dates count whole days back from
+    the start of today (so "in the last 30 days" is stable during a day)."""
+    if isinstance(value, dict):
+        today = timezone.localtime(ctx.now).replace(hour=0, minute=0, second=0, microsecond=0)
+        days = value.get("days_ago", 0) or -value.get("days_ahead", 0)
+        return today - dt.timedelta(days=days)
+    if isinstance(value, str):
+        return parse_datetime_value(value)
+    return value
+
+
+def is_date_only(raw: Any) -> bool:
+    return isinstance(raw, str) and bool(re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw.strip()))
+
+
+@dataclass(frozen=True)
+class Comparison:
+    operator: str
+    value: Any = None  # one value; a [low, high] pair for between; a list for in/not_in
+    date_only: bool = False  # a date value without a time: compare whole days
+
+
+def clean_comparison(
+    data: Any, kind: str, ctx: FilterContext, *, prefix: str = "", operators=None
+) -> Comparison:
+    """Validates `{"operator": OP, "value": V}` for a value of `kind` (text, number, date,
+    enumeration) and returns it with values converted (numbers as Decimal; dates as
+    datetimes or relative-date dicts)."""
+    where = f"{prefix}." if prefix else ""
+    if not isinstance(data, Mapping):
+        raise FilterInvalid("must be an object with operator and value", prefix)
+    allowed = (
+        operators
+        or {
+            "text": TEXT_OPERATORS,
+            "number": NUMBER_OPERATORS,
+            "date": DATE_OPERATORS,
+            "enumeration": ENUM_OPERATORS,
+        }[kind]
+    )
+    op = data.get("operator")
+    if not isinstance(op, str) or op not in allowed:
+        raise FilterInvalid(
+            f"Unknown operator {op!r} for a {kind} value; use one of {', '.join(allowed)}",
+            f"{where}operator",
+        )
+    key = f"{where}value"
+    if op in NO_VALUE:
+        if data.get("value") is not None:
+            raise FilterInvalid(f"{op} takes no value", key)
+        return Comparison(op)
+    if "value" not in data or data["value"] is None:
+        raise FilterInvalid(f"{op} needs a value", key)
+    raw = data["value"]
+
+    def one(item, item_key):
+        if kind == "number":
+            return _number(item, item_key)
+        if kind == "date":
+            return _date(item, item_key, ctx)
+        if isinstance(item, bool) or not isinstance(item, (str, int, float)):
+            raise FilterInvalid(f"{item!r} is not a text value", item_key)
+        text = str(item)
+        if not text.strip():
+            raise FilterInvalid(f"{op} needs a non-empty value", item_key)
+        return text
+
+    if op == "between":
+        if not isinstance(raw, list) or len(raw) != 2:
+            raise FilterInvalid("between takes [low, high]", key)
+        low, high = one(raw[0], f"{key}[0]"), one(raw[1], f"{key}[1]")
+        if kind == "number" and low > high:
+            raise FilterInvalid("between needs low <= high", key)
+        date_only = kind == "date" and is_date_only(raw[1])
+        return Comparison(op, (low, high), date_only)
+    if op in ("in", "not_in"):
+        if not isinstance(raw, list) or not raw:
+            raise FilterInvalid(f"{op} takes a non-empty list of values", key)
+        return Comparison(op, tuple(one(item, f"{key}[{i}]") for i, item in enumerate(raw)))
+    if isinstance(raw, list):
+        raise FilterInvalid(f"{op} takes one value, not a list", key)
+    return Comparison(op, one(raw, key), kind == "date" and is_date_only(raw))
+
+
+def comparison_json(comparison: Comparison) -> dict:
+    """A cleaned comparison back to its JSON form (numbers as numbers, dates as ISO)."""
+
+    def out(value):
+        if isinstance(value, Decimal):
+            return int(value) if value == value.to_integral() else float(value)
+        if isinstance(value, dt.datetime):
+            return value.isoformat().replace("+00:00", "Z")
+        return value
+
+    if comparison.operator in NO_VALUE:
+        return {"operator": comparison.operator}
+    value = comparison.value
+    if isinstance(value, tuple):
+        value = [out(v) for v in value]
+        if comparison.date_only and comparison.operator == "between":
+            value[1] = value[1][:10]
+    else:
+        value = out(value)
+        if comparison.date_only:
+            value = value[:10]
+    return {"operator": comparison.operator, "value": value}
+
+
+def field_condition(
+    field_name: str, comparison: Comparison, kind: str, ctx: FilterContext, *, lowered=False
+) -> Q:
+    """A comparison on one column of the table a set filter reads (e.g. the event's name,
+    the participation's duration). Text ignores case (`lowered` when the column is stored
+    lower-cased, which keeps indexes usable). Negative operators match rows whose value
+    differs or is unknown."""
+    op = comparison.operator
+    positive_op = NEGATIVE.get(op, op)
+    value = comparison.value
+    if positive_op == "is_known":
+        positive = Q(**{f"{field_name}__isnull": False})
+        if kind in ("text", "enumeration"):
+            positive &= ~Q(**{field_name: ""})
+    elif kind == "date":
+        positive = _date_q(field_name, positive_op, value, comparison.date_only, ctx)
+    elif kind == "number":
+        positive = _simple_q(field_name, positive_op, value)
+    else:
+        positive = _text_q(field_name, positive_op, value, lowered)
+    if op in NEGATIVE:
+        missing = Q(**{f"{field_name}__isnull": True})
+        return ~positive | missing if positive_op != "is_known" else ~positive
+    return positive
+
+
+def _simple_q(field_name: str, op: str, value) -> Q:
+    if op == "eq":
+        return Q(**{field_name: value})
+    if op == "in":
+        return Q(**{f"{field_name}__in": list(value)})
+    if op == "between":
+        return Q(**{f"{field_name}__gte": value[0], f"{field_name}__lte": value[1]})
+    return Q(**{f"{field_name}__{op}": value})
+
+
+def _text_q(field_name: str, op: str, value, lowered: bool) -> Q:
+    if op in ("eq", "in"):
+        values = [str(v).lower() for v in (value if op == "in" else [value])]
+        if lowered:
+            return Q(**{f"{field_name}__in": values})
+        return (
+            Q(**{f"{field_name}__lower__in": values})
+            if op == "in"
+            else Q(**{f"{field_name}__iexact": values[0]})
+        )
+    if op in ("lt", "lte", "gt", "gte"):
+        return Q(**{f"{field_name}__lower__{op}": str(value).lower()})
+    if op == "between":
+        return Q(
+            **{
+                f"{field_name}__lower__gte": str(value[0]).lower(),
+                f"{field_name}__lower__lte": str(value[1]).lower(),
+            }
+        )
+    lookup = {"contains": "contains", "starts_with": "startswith", "ends_with": "endswith"}[op]
+    if lowered:
+        return Q(**{f"{field_name}__{lookup}": str(value).lower()})
+    return Q(**{f"{field_name}__i{lookup}": str(value)})
+
+
+def _date_q(field_name: str, op: str, value, date_only: bool, ctx: FilterContext) -> Q:
+    """Dates given without a time compare whole days (in the site's time zone)."""
+    if op == "between":
+        low = resolve_date(value[0], ctx)
+        high = resolve_date(value[1], ctx)
+        upper = (
+            Q(**{f"{field_name}__lt": high + dt.timedelta(days=1)})
+            if date_only
+            else Q(**{f"{field_name}__lte": high})
+        )
+        return Q(**{f"{field_name}__gte": low}) & upper
+    moment = resolve_date(value, ctx)
+    whole_day = date_only or isinstance(value, dict)
+    if whole_day:
+        next_day = moment + dt.timedelta(days=1)
+        return {
+            "eq": Q(**{f"{field_name}__gte": moment, f"{field_name}__lt": next_day}),
+            "lt": Q(**{f"{field_name}__lt": moment}),
+            "lte": Q(**{f"{field_name}__lt": next_day}),
+            "gt": Q(**{f"{field_name}__gte": next_day}),
+            "gte": Q(**{f"{field_name}__gte": moment}),
+        }[op]
+    if op == "eq":
+        return Q(**{field_name: moment})
+    return Q(**{f"{field_name}__{op}": moment})
+
+
+# Substring lookups on expressions (for JSON-held values), by operator.
+SUBSTRING_LOOKUPS = {"contains": IContains, "starts_with": IStartsWith, "ends_with": IEndsWith}
+
+__all__ = [
+    "ALL_OPERATORS",
+    "Comparison",
+    "Condition",
+    "FilterContext",
+    "FilterInvalid",
+    "FilterType",
+    "Lower",
+    "PROPERTY_CONVERTERS",
+    "REGISTRY",
+    "SUBSTRING_LOOKUPS",
+    "clean_bool",
+    "clean_comparison",
+    "clean_id",
+    "comparison_json",
+    "expect_keys",
+    "field_condition",
+    "register_filter",
+    "register_property_converter",
+    "resolve_date",
+]

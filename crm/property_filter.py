@@ -1,0 +1,210 @@
+"""The contact-property filter of the Filter JSON (rule G2):
+`{"type": "property", "property": NAME, "operator": OP, "value": V}`.
+
+Works for standard columns, secondary e-mails (`hs_additional_emails`: any of them matches),
+custom properties and the properties other apps register (the legacy Zoom properties P1–P4).
+Text ignores case; negative operators (`neq`, `not_in`, `not_contains`, `is_unknown`) match
+exactly the contacts the positive one does not, contacts without a value included. Dates
+given without a time, and relative dates, compare whole days."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from django.db.models import Q
+from django.utils.translation import gettext as _
+
+from .contact_filters import (
+    DATE_OPERATORS,
+    ENUM_OPERATORS,
+    NUMBER_OPERATORS,
+    SUBSTRING_LOOKUPS,
+    TEXT_OPERATORS,
+    Comparison,
+    Condition,
+    FilterContext,
+    FilterInvalid,
+    FilterType,
+    clean_comparison,
+    comparison_json,
+    expect_keys,
+    field_condition,
+    resolve_date,
+)
+from .hubspot.search_targets import (
+    CustomTarget,
+    DateTimeTarget,
+    FilterError,
+    SecondaryEmailTarget,
+    TextColumnTarget,
+    target_for,
+)
+from .models import PropertyType
+from .properties import PropertySpec
+
+KIND_BY_TYPE = {
+    PropertyType.STRING: "text",
+    PropertyType.NUMBER: "number",
+    PropertyType.DATE: "date",
+    PropertyType.DATETIME: "date",
+    PropertyType.ENUMERATION: "enumeration",
+    PropertyType.BOOL: "enumeration",
+}
+OPERATORS_BY_KIND = {
+    "text": TEXT_OPERATORS + ("lt", "lte", "gt", "gte", "between"),
+    "number": NUMBER_OPERATORS,
+    "date": DATE_OPERATORS,
+    "enumeration": ENUM_OPERATORS,
+}
+_HUBSPOT_OP = {"eq": "EQ", "lt": "LT", "lte": "LTE", "gt": "GT", "gte": "GTE"}
+# Columns stored lower-cased: compared without LOWER() so that indexes stay usable.
+LOWERCASE_COLUMNS = {"email"}
+
+
+def property_kind(spec: PropertySpec) -> str:
+    return KIND_BY_TYPE.get(spec.type, "text")
+
+
+def clean(node, ctx: FilterContext) -> dict:
+    expect_keys(node, {"property", "operator", "value"})
+    name = node.get("property")
+    if not isinstance(name, str) or not name:
+        raise FilterInvalid("property is required", "property")
+    spec = ctx.specs.get(name)
+    if spec is None:
+        raise FilterInvalid(f"Property {name!r} does not exist", "property")
+    kind = property_kind(spec)
+    comparison = clean_comparison(node, kind, ctx, operators=OPERATORS_BY_KIND[kind])
+    if kind == "enumeration" and spec.options and comparison.value is not None:
+        values = comparison.value if isinstance(comparison.value, tuple) else (comparison.value,)
+        allowed = spec.option_values if spec.type != PropertyType.BOOL else {"true", "false"}
+        bad = [v for v in values if str(v) not in allowed]
+        if bad:
+            raise FilterInvalid(
+                f"{bad[0]!r} is not an option of {name}: {', '.join(sorted(allowed))}", "value"
+            )
+    return {"type": "property", "property": name, **comparison_json(comparison)}
+
+
+def _comparison(node: dict, ctx: FilterContext, kind: str) -> Comparison:
+    return clean_comparison(node, kind, ctx, operators=OPERATORS_BY_KIND[kind])
+
+
+def condition(node: dict, ctx: FilterContext) -> Condition:
+    spec = ctx.specs.get(node["property"])
+    if spec is None:  # the property was deleted since the filter was saved
+        return Condition(row=Q(pk__in=[]))
+    kind = property_kind(spec)
+    comparison = _comparison(node, ctx, kind)
+    target = target_for(spec)
+    op = comparison.operator
+    positive_op = {
+        "neq": "eq",
+        "not_in": "in",
+        "not_contains": "contains",
+        "is_unknown": "is_known",
+    }.get(op, op)
+    if isinstance(target, DateTimeTarget):
+        # A timestamp column: whole days when the value has no time (and relative dates).
+        return Condition(row=field_condition(spec.column, comparison, "date", ctx))
+    try:
+        positive = _positive(target, spec, kind, positive_op, comparison, ctx)
+    except FilterError as exc:
+        raise FilterInvalid(str(exc), "value")
+    return Condition(row=target.negate(positive) if op != positive_op else positive)
+
+
+def _convert(value, kind: str, ctx: FilterContext, spec: PropertySpec) -> str:
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if kind == "date":
+        moment = resolve_date(value, ctx)
+        if spec.type == PropertyType.DATE:
+            return moment.date().isoformat()
+        return moment.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+    return str(value)
+
+
+def _positive(target, spec, kind, op, comparison: Comparison, ctx) -> Q:
+    value = comparison.value
+    if op == "is_known":
+        return target.positive("HAS_PROPERTY")
+    if op in SUBSTRING_LOOKUPS:
+        return _substring(target, op, str(value))
+    if op == "in":
+        return target.positive("IN", values=[_convert(v, kind, ctx, spec) for v in value])
+    if op == "between":
+        low, high = (_convert(v, kind, ctx, spec) for v in value)
+        if kind == "date" and spec.type == PropertyType.DATETIME and comparison.date_only:
+            high = high[:10] + "T23:59:59.999Z"
+        return target.positive("BETWEEN", low, high)
+    converted = _convert(value, kind, ctx, spec)
+    if (
+        kind == "date"
+        and spec.type == PropertyType.DATETIME
+        and (comparison.date_only or isinstance(value, dict))
+    ):
+        return _whole_day_text(target, op, converted[:10])
+    if (
+        kind == "text"
+        and spec.column in LOWERCASE_COLUMNS
+        and op in ("eq", "lt", "lte", "gt", "gte")
+    ):
+        column = spec.column
+        lookup = "" if op == "eq" else f"__{op}"
+        return Q(**{f"{column}{lookup}": converted.strip().lower()}) & target.has()
+    return target.positive(_HUBSPOT_OP[op], converted)
+
+
+def _whole_day_text(target, op: str, day: str) -> Q:
+    """A custom date-time property (ISO text) against a whole day."""
+    start, end = f"{day}T00:00:00", f"{day}T23:59:59.999Z"
+    return {
+        "eq": target.positive("BETWEEN", start, end),
+        "lt": target.positive("LT", start),
+        "lte": target.positive("LTE", end),
+        "gt": target.positive("GT", end),
+        "gte": target.positive("GTE", start),
+    }[op]
+
+
+def _substring(target, op: str, value: str) -> Q:
+    if isinstance(target, SecondaryEmailTarget):
+        return target._exists(_substring(target.inner, op, value))
+    if isinstance(target, TextColumnTarget):
+        column = target.column
+        lookup = {"contains": "contains", "starts_with": "startswith", "ends_with": "endswith"}[op]
+        if column in LOWERCASE_COLUMNS:
+            return Q(**{f"{column}__{lookup}": value.strip().lower()})
+        return Q(**{f"{column}__i{lookup}": value})
+    if isinstance(target, CustomTarget):
+        return Q(SUBSTRING_LOOKUPS[op](target.text, value))
+    raise FilterInvalid(f"{op} is not supported for {target.spec.name}", "operator")
+
+
+def describe(node: dict, ctx: FilterContext) -> str:
+    spec = ctx.specs.get(node["property"])
+    label = spec.label if spec else node["property"]
+    value = node.get("value")
+    if isinstance(value, list):
+        value = ", ".join(str(v) for v in value)
+    if isinstance(value, dict):
+        ((unit, amount),) = value.items()
+        value = (
+            _("%(n)s days ago") % {"n": amount}
+            if unit == "days_ago"
+            else _("in %(n)s days") % {"n": amount}
+        )
+    operator = node["operator"].replace("_", " ")
+    return f"{label} {operator} {value}" if value is not None else f"{label} {operator}"
+
+
+PROPERTY_FILTER = FilterType(
+    name="property",
+    label="Contact property",
+    group="contact",
+    clean=clean,
+    condition=condition,
+    describe=describe,
+)

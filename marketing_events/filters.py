@@ -1,0 +1,156 @@
+"""Marketing-event filters of the Filter JSON (rule G2), registered into the CRM's filter
+registry by this app:
+
+- `{"type": "event_registered" | "event_cancelled" | "event_attended", "event_id": ID | null,
+  "negate": false}` — a given event or any (`null`). "Registered" means registered and not
+  cancelled; later attendance does not remove it.
+- `{"type": "event_attendance_duration", "event_id": ID | null, "operator": OP,
+  "value": SECONDS, "negate": false}` — attendees whose event-level duration compares.
+
+Each compiles to a set of contact ids read from participations (indexed by event and state);
+a negated filter is "not in" the positive set (rule G4)."""
+
+from __future__ import annotations
+
+from django.db.models import Q
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from crm.contact_filters import (
+    NO_VALUE,
+    NUMBER_OPERATORS,
+    Condition,
+    FilterContext,
+    FilterInvalid,
+    FilterType,
+    clean_bool,
+    clean_comparison,
+    comparison_json,
+    expect_keys,
+    field_condition,
+)
+
+from .models import MarketingEvent, Participation, ParticipationState
+
+STATES = {
+    "event_registered": (ParticipationState.REGISTERED, ParticipationState.ATTENDED),
+    "event_cancelled": (ParticipationState.CANCELLED,),
+    "event_attended": (ParticipationState.ATTENDED,),
+}
+DURATION_OPERATORS = tuple(op for op in NUMBER_OPERATORS if op not in NO_VALUE)
+
+
+def clean_event_id(node, ctx: FilterContext) -> int | None:
+    raw = node.get("event_id")
+    if raw is None:
+        return None
+    if isinstance(raw, bool) or not isinstance(raw, (int, str)) or not str(raw).strip().isdigit():
+        raise FilterInvalid("event_id must be a marketing event id (a number) or null", "event_id")
+    event_id = int(str(raw).strip())
+    if ctx.check_references and not MarketingEvent.objects.filter(pk=event_id).exists():
+        raise FilterInvalid(f"Marketing event {event_id} does not exist", "event_id")
+    return event_id
+
+
+def _participations(node: dict, states) -> Q:
+    condition = Q(state__in=list(states))
+    if node.get("event_id") is not None:
+        condition &= Q(event_id=node["event_id"])
+    return condition
+
+
+def _state_clean(node, ctx: FilterContext) -> dict:
+    expect_keys(node, {"event_id", "negate"})
+    return {
+        "type": node["type"],
+        "event_id": clean_event_id(node, ctx),
+        "negate": clean_bool(node, "negate"),
+    }
+
+
+def _state_condition(node: dict, ctx: FilterContext) -> Condition:
+    ids = Participation.objects.filter(_participations(node, STATES[node["type"]]))
+    return Condition(ids=ids.values("contact_id"), negate=node.get("negate", False))
+
+
+def _event_label(node: dict) -> str:
+    if node.get("event_id") is None:
+        return str(_("any event"))
+    name = MarketingEvent.objects.filter(pk=node["event_id"]).values_list("name", flat=True)
+    return f"“{name[0]}”" if name else _("event %(id)s (deleted)") % {"id": node["event_id"]}
+
+
+def _state_describe(node: dict, ctx: FilterContext) -> str:
+    verb = {
+        "event_registered": (_("Registered for"), _("Not registered for")),
+        "event_cancelled": (_("Cancelled registration for"), _("Did not cancel for")),
+        "event_attended": (_("Attended"), _("Did not attend")),
+    }[node["type"]][1 if node.get("negate") else 0]
+    return f"{verb} {_event_label(node)}"
+
+
+def _duration_clean(node, ctx: FilterContext) -> dict:
+    expect_keys(node, {"event_id", "operator", "value", "negate"})
+    comparison = clean_comparison(node, "number", ctx, operators=DURATION_OPERATORS)
+    return {
+        "type": node["type"],
+        "event_id": clean_event_id(node, ctx),
+        **comparison_json(comparison),
+        "negate": clean_bool(node, "negate"),
+    }
+
+
+def _duration_condition(node: dict, ctx: FilterContext) -> Condition:
+    comparison = clean_comparison(node, "number", ctx, operators=DURATION_OPERATORS)
+    ids = Participation.objects.filter(
+        _participations(node, STATES["event_attended"]),
+        field_condition("duration_seconds", comparison, "number", ctx),
+    )
+    return Condition(ids=ids.values("contact_id"), negate=node.get("negate", False))
+
+
+def _duration_describe(node: dict, ctx: FilterContext) -> str:
+    value = node["value"]
+    value = " – ".join(str(v) for v in value) if isinstance(value, list) else value
+    text = _("Attendance duration at %(event)s %(op)s %(value)s s") % {
+        "event": _event_label(node),
+        "op": node["operator"].replace("_", " "),
+        "value": value,
+    }
+    return _("Not: %(text)s") % {"text": text} if node.get("negate") else text
+
+
+FILTER_TYPES = [
+    FilterType(
+        "event_registered",
+        gettext_lazy("Registered for event"),
+        "marketing_events",
+        _state_clean,
+        _state_condition,
+        _state_describe,
+    ),
+    FilterType(
+        "event_cancelled",
+        gettext_lazy("Cancelled registration"),
+        "marketing_events",
+        _state_clean,
+        _state_condition,
+        _state_describe,
+    ),
+    FilterType(
+        "event_attended",
+        gettext_lazy("Attended event"),
+        "marketing_events",
+        _state_clean,
+        _state_condition,
+        _state_describe,
+    ),
+    FilterType(
+        "event_attendance_duration",
+        gettext_lazy("Attendance duration"),
+        "marketing_events",
+        _duration_clean,
+        _duration_condition,
+        _duration_describe,
+    ),
+]

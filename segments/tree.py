@@ -1,0 +1,104 @@
+"""The Filter JSON tree (rule G1; grammar in DESIGN.md "Filter JSON"): an OR of groups, each an
+AND of filters. `clean_tree` validates a tree against the filter registry and returns it
+normalized; errors name the bad node as `or[i].and[j]` (and the key inside it)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from crm.contact_filters import REGISTRY, FilterContext, FilterInvalid
+
+MAX_GROUPS = 25
+MAX_FILTERS_PER_GROUP = 25
+
+
+@dataclass(frozen=True)
+class TreeError:
+    path: str
+    message: str
+
+    def as_dict(self) -> dict:
+        return {"path": self.path, "message": self.message}
+
+
+class TreeInvalid(ValueError):
+    def __init__(self, errors: list[TreeError]):
+        super().__init__("; ".join(f"{e.path}: {e.message}" for e in errors))
+        self.errors = errors
+
+
+def clean_tree(data: Any, ctx: FilterContext) -> dict:
+    """Validates the whole tree and returns it normalized; raises `TreeInvalid` with every
+    bad node. `{"or": []}` is valid and matches no one; an empty AND group is refused."""
+    errors: list[TreeError] = []
+    if not isinstance(data, Mapping) or set(data) != {"or"}:
+        raise TreeInvalid([TreeError("", 'The filter tree is {"or": [{"and": [FILTER, …]}, …]}')])
+    groups = data["or"]
+    if not isinstance(groups, list):
+        raise TreeInvalid([TreeError("or", "must be a list of groups")])
+    if len(groups) > MAX_GROUPS:
+        raise TreeInvalid([TreeError("or", f"at most {MAX_GROUPS} OR groups are allowed")])
+    cleaned_groups = []
+    for i, group in enumerate(groups):
+        where = f"or[{i}]"
+        if not isinstance(group, Mapping) or set(group) != {"and"}:
+            errors.append(TreeError(where, 'a group is {"and": [FILTER, …]}'))
+            continue
+        filters = group["and"]
+        if not isinstance(filters, list):
+            errors.append(TreeError(f"{where}.and", "must be a list of filters"))
+            continue
+        if not filters:
+            errors.append(TreeError(f"{where}.and", "a group needs at least one filter"))
+            continue
+        if len(filters) > MAX_FILTERS_PER_GROUP:
+            errors.append(
+                TreeError(f"{where}.and", f"at most {MAX_FILTERS_PER_GROUP} filters per group")
+            )
+            continue
+        cleaned = []
+        for j, node in enumerate(filters):
+            path = f"{where}.and[{j}]"
+            try:
+                cleaned.append(clean_filter(node, ctx))
+            except FilterInvalid as exc:
+                errors.append(TreeError(f"{path}.{exc.field}" if exc.field else path, exc.message))
+        cleaned_groups.append({"and": cleaned})
+    if errors:
+        raise TreeInvalid(errors)
+    return {"or": cleaned_groups}
+
+
+def clean_filter(node: Any, ctx: FilterContext) -> dict:
+    if not isinstance(node, Mapping):
+        raise FilterInvalid("a filter is an object with a type")
+    kind = node.get("type")
+    filter_type = REGISTRY.get(kind) if isinstance(kind, str) else None
+    if filter_type is None:
+        known = ", ".join(sorted(REGISTRY))
+        raise FilterInvalid(f"Unknown filter type {kind!r}; use one of {known}", "type")
+    return filter_type.clean(node, ctx)
+
+
+def iter_filters(tree: Mapping) -> Iterator[tuple[str, dict]]:
+    """(path, node) of every filter of a clean tree."""
+    for i, group in enumerate(tree.get("or") or []):
+        for j, node in enumerate(group.get("and") or []):
+            yield f"or[{i}].and[{j}]", node
+
+
+def describe_tree(tree: Mapping, ctx: FilterContext) -> list[list[str]]:
+    """Human-readable filters, group by group (for lists and pages)."""
+    out = []
+    for group in tree.get("or") or []:
+        out.append(
+            [
+                REGISTRY[node["type"]].describe(node, ctx)
+                if node.get("type") in REGISTRY
+                else str(node.get("type"))
+                for node in group.get("and") or []
+            ]
+        )
+    return out

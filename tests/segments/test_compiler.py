@@ -1,0 +1,550 @@
+"""The filter-tree compiler (rules G1, G2, G4) against an independent Python computation over
+the same fixture data. Every case is evaluated by the database (both query shapes where the
+database has both) and by plain Python over the rows read back, and the two must agree."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from crm.contact_filters import FilterContext
+from crm.models import Contact, PropertyDefinition, SecondaryEmail, TimelineEvent
+from marketing_events.models import MarketingEvent, Participation
+from segments.compiler import matching_contacts
+from segments.tree import clean_tree
+
+NOW = dt.datetime(2026, 6, 15, 12, 0, tzinfo=dt.UTC)
+STRATEGIES = ["exists", "sets"]
+
+
+class World:
+    """Contacts, events, participations and recordings, plus the same facts as plain data."""
+
+    def __init__(self):
+        PropertyDefinition.objects.create(name="score", label="Score", type="number")
+        PropertyDefinition.objects.create(name="signup_day", label="Signup day", type="date")
+        PropertyDefinition.objects.create(
+            name="tier", label="Tier", type="enumeration", options=[
+                {"label": "Gold", "value": "gold"}, {"label": "Silver", "value": "silver"}
+            ],
+        )  # fmt: skip
+        self.events = {
+            "W1": self._event("zoom", "81100000001", "Growth Webinar"),
+            "W2": self._event("zoom", "81100000002", "Product Deep Dive"),
+            "E3": self._event("api", "conf-3", "Spring Conference"),
+        }
+        people = [
+            # key, email, first, company, props, created days ago
+            ("ana", "ana@acme.com", "Ana", "Acme", {"score": "12", "tier": "gold",
+             "signup_day": "2026-06-01", "zoom_webinar_attendance_count": "2"}, 3),
+            ("bo", "bo@beta.io", "Bo", "Beta", {"score": "7.5", "tier": "silver"}, 40),
+            ("cy", "cy@acme.com", "Cy", "", {"signup_day": "2025-12-31"}, 10),
+            ("di", "di@gamma.org", "Di", "Gamma", {"score": "30"}, 100),
+            ("ed", "ed@beta.io", "Ed", "Beta", {"zoom_webinar_attendance_count": "0"}, 0),
+            ("fay", None, "Fay", "Acme", {}, 5),
+            ("gus", "gus@acme.com", "Gus", "ACME Corp", {"tier": "gold"}, 1),
+            ("hal", "hal@delta.net", "Hal", "", {}, 200),
+        ]  # fmt: skip
+        self.contacts = {}
+        for key, email, first, company, props, days in people:
+            created = NOW - dt.timedelta(days=days, hours=1)
+            self.contacts[key] = Contact.objects.create(
+                email=email, first_name=first, company=company, properties=props,
+                created_at=created, updated_at=created,
+            )  # fmt: skip
+        archived = Contact.objects.create(email="zed@acme.com", first_name="Zed")
+        archived.archived_at = NOW
+        archived.save()
+        self.archived = archived
+        SecondaryEmail.objects.create(contact=self.contacts["bo"], email="bo@acme.com")
+        # key: (event, state, duration, percent)
+        rows = [
+            ("ana", "W1", "ATTENDED", 3600, "90.0"),
+            ("ana", "W2", "REGISTERED", 0, None),
+            ("bo", "W1", "ATTENDED", 600, "15.0"),
+            ("bo", "E3", "CANCELLED", 0, None),
+            ("cy", "W1", "REGISTERED", 0, None),
+            ("cy", "W2", "ATTENDED", 1800, "50.0"),
+            ("di", "W2", "CANCELLED", 0, None),
+            ("di", "E3", "ATTENDED", 5400, "100.0"),
+            ("ed", "W2", "REGISTERED", 0, None),
+            ("fay", "W1", "ATTENDED", 1799, "45.0"),
+            ("gus", "E3", "REGISTERED", 0, None),
+            ("zed", "W1", "ATTENDED", 4000, "99.0"),
+        ]
+        for key, event, state, duration, percent in rows:
+            contact = archived if key == "zed" else self.contacts[key]
+            Participation.objects.create(
+                contact=contact, event=self.events[event], state=state,
+                duration_seconds=duration,
+                attendance_percent=Decimal(percent) if percent else None,
+            )  # fmt: skip
+        for key, event, url, day in [
+            ("ana", "W1", "https://zoom.us/rec/share/abc", NOW - dt.timedelta(days=2)),
+            ("cy", "W2", "https://zoom.us/rec/share/xyz", NOW - dt.timedelta(days=40)),
+        ]:
+            TimelineEvent.objects.create(
+                contact=self.contacts[key], kind="zoom_recording_available", occurred_at=day,
+                data={"webinar_name": self.events[event].name, "recording_url": url},
+            )  # fmt: skip
+        self.load_plain_data()
+
+    @staticmethod
+    def _event(source, external_id, name):
+        return MarketingEvent.objects.create(
+            source=source, external_account_id="acct", external_event_id=external_id, name=name
+        )
+
+    def load_plain_data(self):
+        """Everything the oracle needs, read back as plain Python values."""
+        self.people = {
+            c.pk: {
+                "email": c.email, "firstname": c.first_name, "company": c.company,
+                "createdate": c.created_at, **c.properties,
+                "hs_additional_emails": [s.email for s in c.secondary_emails.all()],
+            }
+            for c in Contact.objects.filter(archived_at__isnull=True)
+        }  # fmt: skip
+        self.participations = [
+            {
+                "contact": p.contact_id, "event": p.event_id, "state": p.state,
+                "duration": p.duration_seconds, "percent": p.attendance_percent,
+                "source": p.event.source, "webinar_id": p.event.external_event_id,
+                "name": p.event.name,
+            }
+            for p in Participation.objects.select_related("event")
+        ]  # fmt: skip
+        self.recordings = [
+            {"contact": t.contact_id, "topic": t.data["webinar_name"],
+             "url": t.data["recording_url"], "at": t.occurred_at}
+            for t in TimelineEvent.objects.filter(kind="zoom_recording_available")
+        ]  # fmt: skip
+
+    def id(self, key: str) -> int:
+        return self.events[key].pk
+
+
+@pytest.fixture
+def world(db):
+    return World()
+
+
+def evaluate(tree, strategy):
+    if strategy == "sets" and connection.vendor != "postgresql":
+        pytest.skip("the set-operation shape is PostgreSQL's")
+    ctx = FilterContext.build(now=NOW)
+    clean = clean_tree(tree, ctx)
+    return set(matching_contacts(clean, ctx, strategy=strategy).values_list("pk", flat=True))
+
+
+# ---- The oracle: plain Python over the plain data ------------------------------------------
+
+
+def _text_match(value, op, arg):
+    value = (value or "").lower() if isinstance(value, str) or value is None else value
+    if op == "is_known":
+        return bool(value)
+    if op == "is_unknown":
+        return not value
+    if op in ("neq", "not_in", "not_contains"):
+        positive = {"neq": "eq", "not_in": "in", "not_contains": "contains"}[op]
+        return not _text_match(value, positive, arg)
+    if not value:
+        return False
+    if op == "eq":
+        return value == str(arg).lower()
+    if op == "in":
+        return value in [str(a).lower() for a in arg]
+    if op == "contains":
+        return str(arg).lower() in value
+    if op == "starts_with":
+        return value.startswith(str(arg).lower())
+    if op == "ends_with":
+        return value.endswith(str(arg).lower())
+    raise AssertionError(op)
+
+
+def _number_match(value, op, arg):
+    number = Decimal(value) if value not in (None, "") else None
+    if op == "is_known":
+        return number is not None
+    if op == "is_unknown":
+        return number is None
+    if op in ("neq", "not_in"):
+        return not _number_match(value, {"neq": "eq", "not_in": "in"}[op], arg)
+    if number is None:
+        return False
+    if op == "in":
+        return number in [Decimal(str(a)) for a in arg]
+    if op == "between":
+        return Decimal(str(arg[0])) <= number <= Decimal(str(arg[1]))
+    arg = Decimal(str(arg))
+    return {"eq": number == arg, "lt": number < arg, "lte": number <= arg,
+            "gt": number > arg, "gte": number >= arg}[op]  # fmt: skip
+
+
+def _day_match(moment, op, day: dt.date):
+    """Whole-day comparison of a datetime (or date) against a day."""
+    if moment is None:
+        return op == "is_unknown" or op == "neq"
+    value = moment.date() if isinstance(moment, dt.datetime) else moment
+    return {"eq": value == day, "neq": value != day, "lt": value < day, "lte": value <= day,
+            "gt": value > day, "gte": value >= day}[op]  # fmt: skip
+
+
+def oracle_property(world, name, op, arg=None, kind="text"):
+    out = set()
+    for pk, person in world.people.items():
+        value = person.get(name)
+        if name == "hs_additional_emails":
+            hit = any(_text_match(v, op, arg) for v in value) if op not in (
+                "neq", "not_in", "not_contains", "is_unknown") else not any(
+                _text_match(v, {"neq": "eq", "not_in": "in", "not_contains": "contains",
+                                "is_unknown": "is_known"}[op], arg) for v in value)  # fmt: skip
+        elif kind == "number":
+            hit = _number_match(value, op, arg)
+        elif kind == "day":
+            if op in ("is_known", "is_unknown"):
+                hit = (value not in (None, "")) == (op == "is_known")
+            else:
+                parsed = dt.date.fromisoformat(value) if isinstance(value, str) and value else value
+                hit = _day_match(parsed, op, arg)
+        else:
+            hit = _text_match(value, op, arg)
+        if hit:
+            out.add(pk)
+    return out
+
+
+def oracle_participations(world, keep):
+    return {p["contact"] for p in world.participations if keep(p) and p["contact"] in world.people}
+
+
+def everyone(world):
+    return set(world.people)
+
+
+# ---- Property filters ----------------------------------------------------------------------
+
+TEXT_CASES = [
+    ("email", "eq", "ANA@acme.com"),
+    ("email", "neq", "ana@acme.com"),
+    ("email", "contains", "ACME"),
+    ("email", "not_contains", "acme"),
+    ("email", "starts_with", "b"),
+    ("email", "ends_with", "@beta.io"),
+    ("email", "in", ["ana@acme.com", "HAL@delta.net"]),
+    ("email", "not_in", ["ana@acme.com"]),
+    ("email", "is_known", None),
+    ("email", "is_unknown", None),
+    ("company", "eq", "acme"),
+    ("company", "contains", "ACME"),
+    ("company", "neq", "Acme"),
+    ("company", "is_unknown", None),
+    ("firstname", "starts_with", "g"),
+    ("tier", "eq", "gold"),
+    ("tier", "neq", "gold"),
+    ("tier", "in", ["gold", "silver"]),
+    ("tier", "is_known", None),
+    ("hs_additional_emails", "ends_with", "@acme.com"),
+    ("hs_additional_emails", "not_contains", "bo@"),
+]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("strategy", STRATEGIES)
+@pytest.mark.parametrize(("name", "op", "arg"), TEXT_CASES)
+def test_text_and_enumeration_property_filters(world, strategy, name, op, arg):
+    # rule G2: text operators ignore case; negatives include contacts without a value
+    node = {"type": "property", "property": name, "operator": op}
+    if arg is not None:
+        node["value"] = arg
+    assert evaluate({"or": [{"and": [node]}]}, strategy) == oracle_property(world, name, op, arg)
+
+
+NUMBER_CASES = [
+    ("eq", 12), ("neq", 12), ("lt", 10), ("lte", "7.5"), ("gt", 7.5), ("gte", 12),
+    ("between", [7, 12]), ("in", [7.5, 30]), ("not_in", [30]), ("is_known", None),
+    ("is_unknown", None),
+]  # fmt: skip
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("strategy", STRATEGIES)
+@pytest.mark.parametrize(("op", "arg"), NUMBER_CASES)
+def test_number_property_filters(world, strategy, op, arg):
+    # rule G2: numbers compare as numbers ("7.5" < "12"), not as text
+    node = {"type": "property", "property": "score", "operator": op}
+    if arg is not None:
+        node["value"] = arg
+    expected = oracle_property(world, "score", op, arg, kind="number")
+    assert evaluate({"or": [{"and": [node]}]}, strategy) == expected
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("op", ["gte", "lt"])
+def test_legacy_properties_are_filters_too(world, op):
+    # rule G2: the legacy properties P1–P4 filter like any number property
+    node = {"type": "property", "property": "zoom_webinar_attendance_count", "operator": op,
+            "value": 1}  # fmt: skip
+    expected = oracle_property(world, "zoom_webinar_attendance_count", op, 1, kind="number")
+    assert evaluate({"or": [{"and": [node]}]}, "exists") == expected
+    assert expected  # the fixture has someone on each side
+
+
+DATE_CASES = [
+    ("eq", "2026-06-01"), ("lt", "2026-06-01"), ("gte", "2026-01-01"),
+    ("between", ["2025-12-31", "2026-06-01"]), ("neq", "2026-06-01"), ("is_known", None),
+]  # fmt: skip
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("op", "arg"), DATE_CASES)
+def test_date_property_filters(world, op, arg):
+    node = {"type": "property", "property": "signup_day", "operator": op}
+    if arg is not None:
+        node["value"] = arg
+    if op == "between":
+        low, high = (dt.date.fromisoformat(a) for a in arg)
+        expected = {
+            pk for pk, p in world.people.items()
+            if p.get("signup_day") and low <= dt.date.fromisoformat(p["signup_day"]) <= high
+        }  # fmt: skip
+    else:
+        day = dt.date.fromisoformat(arg) if arg else None
+        expected = oracle_property(world, "signup_day", op, day, kind="day")
+    assert evaluate({"or": [{"and": [node]}]}, "exists") == expected
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("op", "days"), [("gte", 30), ("gte", 7), ("lt", 30), ("eq", 0), ("lte", 10)]
+)
+def test_relative_dates_on_create_date(world, op, days):
+    # rule G2: "created in the last 30 days" = createdate gte {"days_ago": 30}, whole days
+    node = {"type": "property", "property": "createdate", "operator": op,
+            "value": {"days_ago": days}}  # fmt: skip
+    today = timezone.localtime(NOW).date()
+    day = today - dt.timedelta(days=days)
+    expected = {
+        pk for pk, p in world.people.items()
+        if _day_match(timezone.localtime(p["createdate"]).date(), op, day)
+    }  # fmt: skip
+    assert evaluate({"or": [{"and": [node]}]}, "exists") == expected
+    assert 0 < len(expected) or op == "eq"
+
+
+# ---- Marketing-event filters ----------------------------------------------------------------
+
+REGISTERED = {"REGISTERED", "ATTENDED"}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("strategy", STRATEGIES)
+@pytest.mark.parametrize("negate", [False, True])
+@pytest.mark.parametrize("event", ["W1", "W2", "E3", None])
+@pytest.mark.parametrize(
+    ("kind", "states"),
+    [
+        ("event_registered", REGISTERED),
+        ("event_attended", {"ATTENDED"}),
+        ("event_cancelled", {"CANCELLED"}),
+    ],
+)
+def test_event_state_filters(world, strategy, negate, event, kind, states):
+    # rule G2 / G4: a negated filter is NOT EXISTS of the positive one — a contact who
+    # attended another event but not this one *is* in "has not attended"
+    event_id = world.id(event) if event else None
+    tree = {"or": [{"and": [{"type": kind, "event_id": event_id, "negate": negate}]}]}
+    positive = oracle_participations(
+        world, lambda p: p["state"] in states and (event_id is None or p["event"] == event_id)
+    )
+    expected = everyone(world) - positive if negate else positive
+    assert evaluate(tree, strategy) == expected
+
+
+@pytest.mark.django_db
+def test_not_attended_includes_people_who_attended_something_else(world):
+    # rule G4, spelled out: Cy attended W2, not W1, so Cy has "not attended W1"
+    tree = {"or": [{"and": [{"type": "event_attended", "event_id": world.id("W1"),
+                             "negate": True}]}]}  # fmt: skip
+    members = evaluate(tree, "exists")
+    assert world.contacts["cy"].pk in members
+    assert world.contacts["ana"].pk not in members
+    assert world.archived.pk not in members  # archived contacts are never members
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("strategy", STRATEGIES)
+@pytest.mark.parametrize(
+    ("op", "value"), [("gte", 1800), ("lt", 1800), ("between", [600, 3600]), ("eq", 1799)]
+)
+@pytest.mark.parametrize("event", ["W1", None])
+def test_attendance_duration(world, strategy, op, value, event):
+    event_id = world.id(event) if event else None
+    tree = {"or": [{"and": [{"type": "event_attendance_duration", "event_id": event_id,
+                             "operator": op, "value": value}]}]}  # fmt: skip
+    expected = oracle_participations(
+        world,
+        lambda p: p["state"] == "ATTENDED"
+        and (event_id is None or p["event"] == event_id)
+        and _number_match(p["duration"], op, value),
+    )
+    assert evaluate(tree, strategy) == expected
+
+
+# ---- Zoom filters ---------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("strategy", STRATEGIES)
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {},
+        {"webinar_id": "81100000001"},
+        {"webinar_id": 81100000002},
+        {"webinar_name": {"operator": "contains", "value": "growth"}},
+        {"duration": {"operator": "gte", "value": 1800}},
+        {"duration_percent": {"operator": "lt", "value": 50}},
+        {"webinar_id": "81100000001", "duration": {"operator": "gte", "value": 1800}},
+    ],
+)
+@pytest.mark.parametrize("negate", [False, True])
+def test_zoom_webinar_attendance(world, strategy, extra, negate):
+    # rule G2: all conditions of one filter hold for the same participation; only Zoom events
+    tree = {"or": [{"and": [{"type": "zoom_webinar_attendance", **extra, "negate": negate}]}]}
+
+    def keep(p):
+        if p["source"] != "zoom" or p["state"] != "ATTENDED":
+            return False
+        if "webinar_id" in extra and p["webinar_id"] != str(extra["webinar_id"]):
+            return False
+        if "webinar_name" in extra and "growth" not in p["name"].lower():
+            return False
+        if "duration" in extra and p["duration"] < 1800:
+            return False
+        return not ("duration_percent" in extra and not (p["percent"] < 50))
+
+    positive = oracle_participations(world, keep)
+    expected = everyone(world) - positive if negate else positive
+    assert evaluate(tree, strategy) == expected
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "extra",
+    [{}, {"webinar_id": "81100000002"}, {"webinar_name": {"operator": "eq", "value": "GROWTH WEBINAR"}}],
+)
+def test_zoom_webinar_registration(world, extra):
+    tree = {"or": [{"and": [{"type": "zoom_webinar_registration", **extra}]}]}
+
+    def keep(p):
+        if p["source"] != "zoom" or p["state"] not in REGISTERED:
+            return False
+        if "webinar_id" in extra and p["webinar_id"] != extra["webinar_id"]:
+            return False
+        return not ("webinar_name" in extra and p["name"] != "Growth Webinar")
+
+    assert evaluate(tree, "exists") == oracle_participations(world, keep)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("extra", "keep"),
+    [
+        ({}, lambda r: True),
+        ({"topic": {"operator": "contains", "value": "deep"}}, lambda r: "Deep" in r["topic"]),
+        ({"start_time": {"operator": "gte", "value": {"days_ago": 7}}},
+         lambda r: r["at"] >= NOW - dt.timedelta(days=8)),
+        ({"recording_url": {"operator": "ends_with", "value": "/abc"}},
+         lambda r: r["url"].endswith("/abc")),
+    ],
+)  # fmt: skip
+def test_zoom_recording_available(world, extra, keep):
+    tree = {"or": [{"and": [{"type": "zoom_recording_available", **extra}]}]}
+    expected = {r["contact"] for r in world.recordings if keep(r)}
+    assert evaluate(tree, "exists") == expected
+    assert expected
+
+
+# ---- Trees ------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_or_of_and_groups_with_negation(world, strategy):
+    # The issue's example: attended W1 for >= 30 min OR (registered for W2 AND not attended W2)
+    w1, w2 = world.id("W1"), world.id("W2")
+    tree = {"or": [
+        {"and": [{"type": "event_attendance_duration", "event_id": w1, "operator": "gte",
+                  "value": 1800}]},
+        {"and": [{"type": "event_registered", "event_id": w2},
+                 {"type": "event_attended", "event_id": w2, "negate": True}]},
+    ]}  # fmt: skip
+    long_w1 = oracle_participations(
+        world, lambda p: p["event"] == w1 and p["state"] == "ATTENDED" and p["duration"] >= 1800
+    )
+    reg_w2 = oracle_participations(world, lambda p: p["event"] == w2 and p["state"] in REGISTERED)
+    att_w2 = oracle_participations(world, lambda p: p["event"] == w2 and p["state"] == "ATTENDED")
+    expected = long_w1 | (reg_w2 - att_w2)
+    assert evaluate(tree, strategy) == expected
+    assert expected == {world.contacts[k].pk for k in ("ana", "ed")}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_groups_mixing_properties_and_sets(world, strategy):
+    w1 = world.id("W1")
+    tree = {"or": [
+        {"and": [{"type": "event_attended", "event_id": None},
+                 {"type": "property", "property": "email", "operator": "ends_with",
+                  "value": "@acme.com"}]},
+        {"and": [{"type": "event_cancelled", "event_id": None},
+                 {"type": "event_registered", "event_id": w1, "negate": True}]},
+    ]}  # fmt: skip
+    attended_any = oracle_participations(world, lambda p: p["state"] == "ATTENDED")
+    acme = oracle_property(world, "email", "ends_with", "@acme.com")
+    cancelled = oracle_participations(world, lambda p: p["state"] == "CANCELLED")
+    reg_w1 = oracle_participations(world, lambda p: p["event"] == w1 and p["state"] in REGISTERED)
+    expected = (attended_any & acme) | (cancelled - reg_w1)
+    assert evaluate(tree, strategy) == expected
+
+
+@pytest.mark.django_db
+def test_a_group_without_positive_set_matches_people_without_activity(world):
+    tree = {"or": [
+        {"and": [{"type": "event_attended", "event_id": world.id("W1")}]},
+        {"and": [{"type": "event_registered", "event_id": None, "negate": True}]},
+    ]}  # fmt: skip
+    registered_any = oracle_participations(world, lambda p: p["state"] in REGISTERED)
+    attended_w1 = oracle_participations(
+        world, lambda p: p["event"] == world.id("W1") and p["state"] == "ATTENDED"
+    )
+    assert evaluate(tree, "exists") == attended_w1 | (everyone(world) - registered_any)
+
+
+@pytest.mark.django_db
+def test_empty_or_matches_no_one(world):
+    assert evaluate({"or": []}, "exists") == set()
+
+
+@pytest.mark.django_db
+def test_one_query_whatever_the_tree(world, django_assert_num_queries):
+    # rule G4: the tree is one statement; contacts are never loaded to be filtered
+    ctx = FilterContext.build(now=NOW)
+    tree = clean_tree(
+        {"or": [
+            {"and": [{"type": "event_attended", "event_id": world.id("W1")},
+                     {"type": "property", "property": "score", "operator": "gt", "value": 1}]},
+            {"and": [{"type": "zoom_webinar_registration", "webinar_id": "81100000002"},
+                     {"type": "zoom_recording_available", "negate": True}]},
+        ]},
+        ctx,
+    )  # fmt: skip
+    with django_assert_num_queries(1):
+        matching_contacts(tree, ctx).count()
