@@ -13,6 +13,7 @@ import copy
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from django.core.exceptions import EmptyResultSet
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
@@ -34,7 +35,7 @@ def clean_filters(filters, ctx: FilterContext | None = None) -> dict:
     except TreeInvalid as exc:
         raise ValidationFailed(
             f"Invalid filters: {exc}",
-            errors=[{"path": e.path, "message": e.message} for e in exc.errors],
+            errors=[{"name": e.path, "path": e.path, "message": e.message} for e in exc.errors],
         )
 
 
@@ -42,31 +43,34 @@ def _clean_name(name, *, exclude_id: int | None = None) -> str:
     text = (name or "").strip() if isinstance(name, str) else ""
     if not text:
         raise ValidationFailed(
-            "A segment needs a name", errors=[{"path": "name", "message": "required"}]
+            "A segment needs a name", errors=[{"name": "name", "message": "required"}]
         )
     if len(text) > 200:
         raise ValidationFailed(
-            "A name has at most 200 characters", errors=[{"path": "name", "message": "too long"}]
+            "A name has at most 200 characters", errors=[{"name": "name", "message": "too long"}]
         )
     taken = Segment.objects.filter(name__iexact=text).exclude(pk=exclude_id)
     if taken.exists():
         raise ValidationFailed(
             f"A segment named {text!r} already exists",
-            errors=[{"path": "name", "message": "already taken"}],
+            errors=[{"name": "name", "message": "already taken"}],
         )
     return text
 
 
 def _snapshot_into(segment: Segment, filters: Mapping, ctx: FilterContext) -> int:
     """Inserts the contacts matching `filters` as members, in the database (one statement)."""
-    selected, params = (
-        matching_contacts(filters, ctx).values("pk").order_by().query.sql_with_params()
-    )
+    try:
+        selected, params = (
+            matching_contacts(filters, ctx).values("id").order_by().query.sql_with_params()
+        )
+    except EmptyResultSet:  # {"or": []}: no one
+        return 0
     table = connection.ops.quote_name(SegmentMember._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {table} (segment_id, contact_id, added_at) "
-            f"SELECT %s, matched.id, %s FROM ({selected}) AS matched "
+            f"SELECT %s, matched.id, %s FROM ({selected}) AS matched WHERE TRUE "
             "ON CONFLICT (segment_id, contact_id) DO NOTHING",
             (segment.pk, timezone.now(), *params),
         )
@@ -78,7 +82,7 @@ def segment_create(*, name: str, kind: str, filters, actor: User | None) -> Segm
     if kind not in SegmentKind.values:
         raise ValidationFailed(
             f"kind must be one of {', '.join(SegmentKind.values)}",
-            errors=[{"path": "kind", "message": "invalid"}],
+            errors=[{"name": "kind", "message": "invalid"}],
         )
     ctx = FilterContext.build()
     clean = clean_filters(filters, ctx)
@@ -144,7 +148,7 @@ def _contact_ids(contact_ids: Iterable) -> list[int]:
     if not ids:
         raise ValidationFailed(
             "contact_ids must be a non-empty list",
-            errors=[{"path": "contact_ids", "message": "required"}],
+            errors=[{"name": "contact_ids", "message": "required"}],
         )
     if len(ids) > MAX_MEMBER_IDS:
         raise ValidationFailed(f"At most {MAX_MEMBER_IDS} contact ids at a time")
@@ -152,7 +156,7 @@ def _contact_ids(contact_ids: Iterable) -> list[int]:
     if bad:
         raise ValidationFailed(
             f"{bad[0]!r} is not a contact id",
-            errors=[{"path": "contact_ids", "message": "invalid"}],
+            errors=[{"name": "contact_ids", "message": "invalid"}],
         )
     ids = sorted({int(str(i).strip()) for i in ids})
     found = set(
@@ -162,7 +166,7 @@ def _contact_ids(contact_ids: Iterable) -> list[int]:
     if missing:
         raise ValidationFailed(
             f"No live contact with id {', '.join(str(i) for i in missing[:10])}",
-            errors=[{"path": "contact_ids", "message": f"unknown: {missing[:10]}"}],
+            errors=[{"name": "contact_ids", "message": f"unknown: {missing[:10]}"}],
         )
     return ids
 

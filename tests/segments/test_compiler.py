@@ -438,7 +438,11 @@ def test_zoom_webinar_attendance(world, strategy, extra, negate):
 @pytest.mark.django_db
 @pytest.mark.parametrize(
     "extra",
-    [{}, {"webinar_id": "81100000002"}, {"webinar_name": {"operator": "eq", "value": "GROWTH WEBINAR"}}],
+    [
+        {},
+        {"webinar_id": "81100000002"},
+        {"webinar_name": {"operator": "eq", "value": "GROWTH WEBINAR"}},
+    ],
 )
 def test_zoom_webinar_registration(world, extra):
     tree = {"or": [{"and": [{"type": "zoom_webinar_registration", **extra}]}]}

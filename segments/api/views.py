@@ -1,0 +1,217 @@
+"""`/api/v1/segments/` (shapes in DESIGN.md "Own API shapes"). Thin views over the segments
+services and selectors."""
+
+from django.http import StreamingHttpResponse
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from crm.api.pagination import IdCursorPagination
+from crm.contact_filters import FilterContext
+
+from .. import selectors, services
+from ..exports import csv_lines, member_row, prefetch_for, requested_properties
+from . import serializers as s
+
+READ, WRITE = "segments.read", "segments.write"
+PROPERTIES = OpenApiParameter(
+    "properties", str, description="Comma-separated property names to add to each member"
+)
+
+
+def _valid(serializer_class, data):
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+class SegmentListView(APIView):
+    read_scope, write_scope = READ, WRITE
+
+    @extend_schema(responses=s.SegmentOutput(many=True))
+    def get(self, request):
+        paginator = IdCursorPagination()
+        paginator.ordering = "id"
+        page = paginator.paginate_queryset(selectors.segment_list(), request, view=self)
+        return paginator.get_paginated_response(s.SegmentOutput(page, many=True).data)
+
+    @extend_schema(request=s.SegmentInput, responses={201: s.SegmentOutput})
+    def post(self, request):
+        data = _valid(s.SegmentInput, request.data)
+        segment = services.segment_create(
+            name=data["name"], kind=data["kind"], filters=data["filters"], actor=request.user
+        )
+        return Response(s.SegmentOutput(segment).data, status=status.HTTP_201_CREATED)
+
+
+class SegmentDetailView(APIView):
+    read_scope, write_scope = READ, WRITE
+
+    @extend_schema(responses=s.SegmentOutput)
+    def get(self, request, segment_id: int):
+        return Response(s.SegmentOutput(selectors.segment_get(segment_id=segment_id)).data)
+
+    @extend_schema(request=s.SegmentUpdateInput, responses=s.SegmentOutput)
+    def patch(self, request, segment_id: int):
+        data = _valid(s.SegmentUpdateInput, request.data)
+        segment = services.segment_update(
+            segment=selectors.segment_get(segment_id=segment_id),
+            name=data.get("name"),
+            filters=data.get("filters"),
+        )
+        return Response(s.SegmentOutput(segment).data)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, segment_id: int):
+        services.segment_delete(segment=selectors.segment_get(segment_id=segment_id))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class SegmentCountView(APIView):
+    read_scope, write_scope = READ, WRITE
+
+    @extend_schema(responses=s.CountOutput)
+    def get(self, request, segment_id: int):
+        segment = selectors.segment_get(segment_id=segment_id)
+        return Response({"count": selectors.segment_count(segment=segment)})
+
+
+class SegmentMembersView(APIView):
+    """Members by id, a page at a time (`?limit=`, `?after=` — keyset, constant cost at any
+    depth), each `id, email, firstname, lastname` plus `?properties=`."""
+
+    read_scope, write_scope = READ, WRITE
+
+    @extend_schema(
+        parameters=[
+            PROPERTIES,
+            OpenApiParameter("limit", int),
+            OpenApiParameter("after", int, description="The last id of the previous page"),
+        ],
+        responses=s.MemberOutput(many=True),
+    )
+    def get(self, request, segment_id: int):
+        segment = selectors.segment_get(segment_id=segment_id)
+        names, specs = requested_properties(request.query_params.get("properties"))
+        limit = _int_param(request, "limit", 50, low=1, high=200)
+        after = _int_param(request, "after", None, low=0, high=None)
+        queryset = selectors.segment_contacts(segment=segment)
+        if prefetch_for(names):
+            queryset = queryset.prefetch_related(*prefetch_for(names))
+        rows, next_after = selectors.members_page(queryset, after=after, limit=limit)
+        next_url = None
+        if next_after is not None:
+            query = request.query_params.copy()
+            query["after"] = str(next_after)
+            next_url = request.build_absolute_uri(f"{request.path}?{query.urlencode()}")
+        return Response({"results": [member_row(c, names, specs) for c in rows], "next": next_url})
+
+
+def _int_param(request, name, default, *, low, high):
+    from crm.errors import ValidationFailed
+
+    raw = request.query_params.get(name)
+    if raw in (None, ""):
+        return default
+    if not raw.isdigit() or int(raw) < low or (high is not None and int(raw) > high):
+        bound = f" to {high}" if high is not None else " or more"
+        raise ValidationFailed(
+            f"{name} must be a whole number from {low}{bound}",
+            errors=[{"name": name, "message": "invalid"}],
+        )
+    return int(raw)
+
+
+class SegmentExportView(APIView):
+    """The members as CSV, streamed a chunk at a time (any size, bounded memory)."""
+
+    read_scope, write_scope = READ, WRITE
+
+    @extend_schema(parameters=[PROPERTIES], responses={(200, "text/csv"): str})
+    def get(self, request, segment_id: int):
+        segment = selectors.segment_get(segment_id=segment_id)
+        return export_response(segment, request.query_params.get("properties"))
+
+
+def export_response(segment, properties) -> StreamingHttpResponse:
+    names, specs = requested_properties(properties)
+    contacts = selectors.iter_members(
+        selectors.segment_contacts(segment=segment), prefetch=prefetch_for(names)
+    )
+    response = StreamingHttpResponse(csv_lines(contacts, names, specs), content_type="text/csv")
+    stamp = timezone.now().strftime("%Y%m%d")
+    response["Content-Disposition"] = f'attachment; filename="segment-{segment.pk}-{stamp}.csv"'
+    return response
+
+
+class SegmentMembersAddView(APIView):
+    read_scope, write_scope = READ, WRITE
+
+    @extend_schema(request=s.ContactIdsInput, responses=s.MembersChangedOutput)
+    def post(self, request, segment_id: int):
+        data = _valid(s.ContactIdsInput, request.data)
+        segment = selectors.segment_get(segment_id=segment_id)
+        changed = services.segment_members_add(segment=segment, contact_ids=data["contact_ids"])
+        return Response({"changed": changed, "count": selectors.segment_count(segment=segment)})
+
+
+class SegmentMembersRemoveView(APIView):
+    read_scope, write_scope = READ, WRITE
+
+    @extend_schema(request=s.ContactIdsInput, responses=s.MembersChangedOutput)
+    def post(self, request, segment_id: int):
+        data = _valid(s.ContactIdsInput, request.data)
+        segment = selectors.segment_get(segment_id=segment_id)
+        changed = services.segment_members_remove(segment=segment, contact_ids=data["contact_ids"])
+        return Response({"changed": changed, "count": selectors.segment_count(segment=segment)})
+
+
+class SegmentSnapshotView(APIView):
+    read_scope, write_scope = READ, WRITE
+
+    @extend_schema(request=s.SnapshotInput, responses={201: s.SegmentOutput})
+    def post(self, request, segment_id: int):
+        data = _valid(s.SnapshotInput, request.data)
+        static = services.segment_snapshot(
+            segment=selectors.segment_get(segment_id=segment_id),
+            name=data["name"],
+            actor=request.user,
+        )
+        return Response(s.SegmentOutput(static).data, status=status.HTTP_201_CREATED)
+
+
+class PreviewView(APIView):
+    """The live count and first members of filters being built (nothing is saved)."""
+
+    read_scope, write_scope = READ, READ
+    read_only_post = True
+
+    @extend_schema(request=s.FiltersInput, responses=s.PreviewOutput)
+    def post(self, request):
+        data = _valid(s.FiltersInput, request.data)
+        ctx = FilterContext.build()
+        tree = services.clean_filters(data["filters"], ctx)
+        count, members = selectors.tree_preview(tree=tree, ctx=ctx)
+        return Response({"count": count, "members": [member_row(c, [], {}) for c in members]})
+
+
+class ConvertLegacyView(APIView):
+    """Rule B9: legacy-property filters → marketing-event filters (nothing is saved)."""
+
+    read_scope, write_scope = READ, READ
+    read_only_post = True
+
+    @extend_schema(request=s.FiltersInput, responses=s.ConversionOutput)
+    def post(self, request):
+        data = _valid(s.FiltersInput, request.data)
+        result = services.filters_convert_legacy(data["filters"])
+        return Response(
+            {
+                "filters": result.filters,
+                "converted": result.converted,
+                "kept": result.kept,
+                "notes": result.notes,
+            }
+        )

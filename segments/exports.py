@@ -1,0 +1,71 @@
+"""Members as rows (`id, email, firstname, lastname` plus requested properties), for the API's
+members pages and the streamed CSV export."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+
+from crm.errors import ValidationFailed
+from crm.hubspot.serializers import property_value
+from crm.models import Contact
+from crm.properties import PropertySpec, all_property_specs
+
+BASE_COLUMNS = ("id", "email", "firstname", "lastname")
+
+
+def requested_properties(
+    raw: str | Sequence[str] | None,
+) -> tuple[list[str], dict[str, PropertySpec]]:
+    """Property names asked for (comma-separated or a list), checked against the known ones."""
+    if isinstance(raw, str):
+        names = [n.strip() for n in raw.split(",") if n.strip()]
+    else:
+        names = [n for n in raw or [] if n]
+    specs = all_property_specs()
+    unknown = [n for n in names if n not in specs]
+    if unknown:
+        raise ValidationFailed(
+            f"Unknown property {unknown[0]!r}",
+            errors=[{"name": "properties", "message": f"unknown: {', '.join(unknown)}"}],
+        )
+    extra = [n for n in dict.fromkeys(names) if n not in BASE_COLUMNS]
+    return extra, specs
+
+
+def prefetch_for(names: Iterable[str]) -> tuple[str, ...]:
+    return ("secondary_emails",) if "hs_additional_emails" in names else ()
+
+
+def member_row(contact: Contact, names: Sequence[str], specs: Mapping[str, PropertySpec]) -> dict:
+    row = {
+        "id": contact.pk,
+        "email": contact.email,
+        "firstname": contact.first_name,
+        "lastname": contact.last_name,
+    }
+    for name in names:
+        row[name] = property_value(contact, specs[name])
+    return row
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+def csv_lines(
+    contacts: Iterable[Contact], names: Sequence[str], specs: Mapping[str, PropertySpec]
+) -> Iterator[str]:
+    """CSV text a line at a time (for a streaming response)."""
+    writer = csv.writer(_Echo())
+    yield writer.writerow([*BASE_COLUMNS, *names])
+    for contact in contacts:
+        row = member_row(contact, names, specs)
+        yield writer.writerow([_cell(row[c]) for c in (*BASE_COLUMNS, *names)])
+
+
+def _cell(value) -> str:
+    text = "" if value is None else str(value)
+    # A cell starting with = + - @ is a formula to spreadsheet programs: neutralize it.
+    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
