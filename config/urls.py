@@ -18,6 +18,7 @@ urlpatterns = [
     path("django-admin/", admin.site.urls),
     path("accounts/", include("crm.auth_urls")),
     path("marketing-events/", include("marketing_events.urls")),
+    path("segments/", include("segments.urls")),
     path("", include("marketing_events.hubspot.urls")),
     path("", include("crm.urls")),
 ]

@@ -26,6 +26,7 @@ from django.db.models import Q, QuerySet
 from django.db.models.functions import Lower
 from django.db.models.lookups import IContains, IEndsWith, IStartsWith
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from .properties import PropertySpec, parse_datetime_value
 
@@ -40,6 +41,51 @@ ENUM_OPERATORS = ("eq", "neq", "in", "not_in", "is_known", "is_unknown")
 ALL_OPERATORS = tuple(dict.fromkeys(TEXT_OPERATORS + NUMBER_OPERATORS + DATE_OPERATORS))
 NO_VALUE = ("is_known", "is_unknown")
 NEGATIVE = {"neq": "eq", "not_in": "in", "not_contains": "contains", "is_unknown": "is_known"}
+
+
+# Operators in words, for the summaries of filters shown to people.
+OPERATOR_WORDS = {
+    "eq": _("is"),
+    "neq": _("is not"),
+    "contains": _("contains"),
+    "not_contains": _("does not contain"),
+    "starts_with": _("starts with"),
+    "ends_with": _("ends with"),
+    "lt": _("is less than"),
+    "lte": _("is at most"),
+    "gt": _("is more than"),
+    "gte": _("is at least"),
+    "between": _("is between"),
+    "in": _("is any of"),
+    "not_in": _("is none of"),
+    "is_known": _("is known"),
+    "is_unknown": _("is unknown"),
+}
+
+
+def describe_comparison(label: str, part: Mapping, *, unit: str = "", scale: float = 1) -> str:
+    """`label operator value` in words; `scale` turns stored units into shown ones (seconds
+    into minutes)."""
+
+    def shown(value):
+        if isinstance(value, dict):
+            ((kind, amount),) = value.items()
+            return str(_("%(n)s days ago") if kind == "days_ago" else _("in %(n)s days")) % {
+                "n": amount
+            }
+        if isinstance(value, (int, float)) and scale != 1:
+            value = round(value / scale, 1)
+            value = int(value) if value == int(value) else value
+        return f"{value}{unit}"
+
+    operator = str(OPERATOR_WORDS.get(part.get("operator"), part.get("operator")))
+    value = part.get("value")
+    if value is None:
+        return f"{label} {operator}"
+    if isinstance(value, list):
+        joiner = f" {_('and')} " if part.get("operator") == "between" else ", "
+        return f"{label} {operator} {joiner.join(shown(v) for v in value)}"
+    return f"{label} {operator} {shown(value)}"
 
 
 class FilterInvalid(ValueError):
@@ -388,6 +434,8 @@ __all__ = [
     "ALL_OPERATORS",
     "Comparison",
     "Condition",
+    "OPERATOR_WORDS",
+    "describe_comparison",
     "FilterContext",
     "FilterInvalid",
     "FilterType",

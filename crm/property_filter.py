@@ -13,7 +13,6 @@ import datetime as dt
 from decimal import Decimal
 
 from django.db.models import Q
-from django.utils.translation import gettext as _
 
 from .contact_filters import (
     DATE_OPERATORS,
@@ -28,6 +27,7 @@ from .contact_filters import (
     FilterType,
     clean_comparison,
     comparison_json,
+    describe_comparison,
     expect_keys,
     field_condition,
     resolve_date,
@@ -185,19 +185,7 @@ def _substring(target, op: str, value: str) -> Q:
 
 def describe(node: dict, ctx: FilterContext) -> str:
     spec = ctx.specs.get(node["property"])
-    label = spec.label if spec else node["property"]
-    value = node.get("value")
-    if isinstance(value, list):
-        value = ", ".join(str(v) for v in value)
-    if isinstance(value, dict):
-        ((unit, amount),) = value.items()
-        value = (
-            _("%(n)s days ago") % {"n": amount}
-            if unit == "days_ago"
-            else _("in %(n)s days") % {"n": amount}
-        )
-    operator = node["operator"].replace("_", " ")
-    return f"{label} {operator} {value}" if value is not None else f"{label} {operator}"
+    return describe_comparison(str(spec.label) if spec else node["property"], node)
 
 
 PROPERTY_FILTER = FilterType(

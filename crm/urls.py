@@ -26,7 +26,6 @@ urlpatterns = [
         name="contact_email_remove",
     ),
     # Sections built by later apps (they replace these links in templates/base.html).
-    path("segments/", placeholders.segments, name="segments"),
     path("workflows/", placeholders.workflows, name="workflows"),
     # Settings
     path("settings/", settings.settings_index, name="settings"),

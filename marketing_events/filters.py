@@ -26,6 +26,7 @@ from crm.contact_filters import (
     clean_bool,
     clean_comparison,
     comparison_json,
+    describe_comparison,
     expect_keys,
     field_condition,
 )
@@ -110,13 +111,12 @@ def _duration_condition(node: dict, ctx: FilterContext) -> Condition:
 
 
 def _duration_describe(node: dict, ctx: FilterContext) -> str:
-    value = node["value"]
-    value = " – ".join(str(v) for v in value) if isinstance(value, list) else value
-    text = _("Attendance duration at %(event)s %(op)s %(value)s s") % {
-        "event": _event_label(node),
-        "op": node["operator"].replace("_", " "),
-        "value": value,
-    }
+    text = describe_comparison(
+        _("Attendance duration at %(event)s") % {"event": _event_label(node)},
+        node,
+        unit=" min",
+        scale=60,
+    )
     return _("Not: %(text)s") % {"text": text} if node.get("negate") else text
 
 

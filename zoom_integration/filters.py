@@ -31,6 +31,7 @@ from crm.contact_filters import (
     clean_comparison,
     clean_id,
     comparison_json,
+    describe_comparison,
     expect_keys,
     field_condition,
 )
@@ -121,17 +122,6 @@ def condition(node: dict, ctx: FilterContext) -> Condition:
     return Condition(ids=ids.values("contact_id"), negate=node.get("negate", False))
 
 
-def _part_text(label: str, part: dict) -> str:
-    value = part.get("value")
-    if isinstance(value, list):
-        value = " – ".join(str(v) for v in value)
-    if isinstance(value, dict):
-        ((unit, amount),) = value.items()
-        value = f"{amount} {unit.replace('_', ' ')}"
-    operator = part["operator"].replace("_", " ")
-    return f"{label} {operator} {value}" if value is not None else f"{label} {operator}"
-
-
 def describe(node: dict, ctx: FilterContext) -> str:
     kind = node["type"]
     head = {
@@ -140,15 +130,18 @@ def describe(node: dict, ctx: FilterContext) -> str:
         "zoom_recording_available": (_("Zoom recording available"), _("No Zoom recording")),
     }[kind][1 if node.get("negate") else 0]
     labels = {
-        "webinar_name": _("webinar name"),
-        "duration": _("duration (s)"),
-        "duration_percent": _("duration %"),
-        "topic": _("topic"),
-        "start_time": _("start time"),
-        "recording_url": _("recording URL"),
+        "webinar_name": (_("webinar name"), "", 1),
+        "duration": (_("duration"), " min", 60),
+        "duration_percent": (_("duration"), "%", 1),
+        "topic": (_("topic"), "", 1),
+        "start_time": (_("start time"), "", 1),
+        "recording_url": (_("recording URL"), "", 1),
     }
-    details = [f"{_('webinar id')} {node['webinar_id']}"] if node.get("webinar_id") else []
-    details += [_part_text(labels[key], node[key]) for key in PARTS[kind] if node.get(key)]
+    details = [f"{_('webinar')} {node['webinar_id']}"] if node.get("webinar_id") else []
+    for key in PARTS[kind]:
+        if node.get(key):
+            label, unit, scale = labels[key]
+            details.append(describe_comparison(str(label), node[key], unit=unit, scale=scale))
     return f"{head}: {', '.join(details)}" if details else head
 
 

@@ -6,13 +6,6 @@ from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 
 SECTIONS = {
-    "segments": (
-        _("Segments"),
-        _(
-            "Build lists of contacts from their properties and webinar activity. Until then, "
-            "use the search on the Contacts page to find people."
-        ),
-    ),
     "workflows": (
         _("Workflows"),
         _(
@@ -37,5 +30,4 @@ def _placeholder(section: str):
     return view
 
 
-segments = _placeholder("segments")
 workflows = _placeholder("workflows")

@@ -1,0 +1,234 @@
+"""Segments in the browser (server side): list, sizes, builder save and errors, segment page,
+export, static members, pickers, legacy conversion (B9), roles."""
+
+import csv
+import io
+import json
+
+import pytest
+from django.urls import reverse
+
+from crm.models import Role
+from marketing_events.models import MarketingEvent, Participation
+from segments.models import Segment, SegmentKind, SegmentMember
+from tests.factories import ContactFactory, UserFactory
+
+
+@pytest.fixture
+def webinar(db):
+    return MarketingEvent.objects.create(
+        source="zoom", external_account_id="a", external_event_id="81100000001", name="Growth 101"
+    )
+
+
+@pytest.fixture
+def attendees(webinar):
+    people = [ContactFactory(email=f"a{i}@acme.com") for i in range(3)]
+    for person in people:
+        Participation.objects.create(contact=person, event=webinar, state="ATTENDED")
+    return people
+
+
+def tree_attended(event_id):
+    return {"or": [{"and": [{"type": "event_attended", "event_id": event_id}]}]}
+
+
+def login(client, role=Role.MARKETING):
+    user = UserFactory(role=role)
+    client.force_login(user)
+    return user
+
+
+@pytest.mark.django_db
+def test_empty_list_says_what_to_do(client):
+    login(client)
+    html = client.get(reverse("segments:list")).content.decode()
+    assert "No segments yet" in html
+    assert reverse("segments:create") in html
+
+
+@pytest.mark.django_db
+def test_list_and_sizes(client, attendees, webinar, django_assert_max_num_queries):
+    login(client)
+    active = Segment.objects.create(name="Came", filters=tree_attended(webinar.pk))
+    static = Segment.objects.create(name="Hand", kind=SegmentKind.STATIC)
+    SegmentMember.objects.create(segment=static, contact=attendees[0])
+    for i in range(10):
+        Segment.objects.create(name=f"Other {i}", kind=SegmentKind.STATIC)
+    with django_assert_max_num_queries(6):
+        html = client.get(reverse("segments:list")).content.decode()
+    assert "Came" in html and "Hand" in html
+    ids = f"{active.pk},{static.pk}"
+    sizes = client.get(reverse("segments:sizes") + f"?ids={ids}").json()
+    assert sizes == {str(active.pk): 3, str(static.pk): 1}
+    found = client.get(reverse("segments:list") + "?q=han", HTTP_HX_REQUEST="true")
+    assert "Hand" in found.content.decode() and "Came" not in found.content.decode()
+
+
+@pytest.mark.django_db
+def test_builder_saves_a_segment(client, attendees, webinar):
+    login(client)
+    assert client.get(reverse("segments:create")).status_code == 200
+    response = client.post(
+        reverse("segments:create"),
+        {"name": "Growth attendees", "kind": "active",
+         "filters": json.dumps(tree_attended(webinar.pk))},
+    )  # fmt: skip
+    segment = Segment.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == reverse("segments:detail", args=[segment.pk])
+    page = client.get(response["Location"]).content.decode()
+    assert "Growth attendees" in page
+    assert "Attended “Growth 101”" in page
+    for person in attendees:
+        assert person.email in page
+
+
+@pytest.mark.django_db
+def test_builder_shows_errors_and_keeps_input(client, webinar):
+    login(client)
+    bad = {"or": [{"and": [{"type": "event_attendance_duration", "event_id": webinar.pk,
+                            "operator": "gte", "value": "soon"}]}]}  # fmt: skip
+    response = client.post(
+        reverse("segments:create"),
+        {"name": "Keep me", "kind": "active", "filters": json.dumps(bad)},
+    )
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "or[0].and[0].value" in html
+    assert "Keep me" in html
+    assert not Segment.objects.exists()
+
+
+@pytest.mark.django_db
+def test_builder_refuses_unreadable_filters(client):
+    login(client)
+    response = client.post(
+        reverse("segments:create"), {"name": "X", "kind": "active", "filters": "{nope"}
+    )
+    assert response.status_code == 400
+    assert not Segment.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_viewer_sees_segments_but_cannot_build(client, webinar):
+    login(client, Role.VIEWER)
+    segment = Segment.objects.create(name="Came", filters=tree_attended(webinar.pk))
+    assert client.get(reverse("segments:detail", args=[segment.pk])).status_code == 200
+    html = client.get(reverse("segments:list")).content.decode()
+    assert reverse("segments:create") not in html
+    assert client.get(reverse("segments:create")).status_code == 403
+    assert client.post(reverse("segments:delete", args=[segment.pk])).status_code == 403
+    response = client.post(
+        reverse("segments:edit", args=[segment.pk]), {"name": "Hacked", "filters": "{}"}
+    )
+    assert response.status_code == 403
+    assert Segment.objects.get().name == "Came"
+
+
+@pytest.mark.django_db
+def test_members_pages_by_keyset(client, db, django_assert_max_num_queries):
+    login(client)
+    ContactFactory.create_batch(60)
+    segment = Segment.objects.create(
+        name="All",
+        filters={"or": [{"and": [{"type": "property", "property": "email",
+                                  "operator": "is_known"}]}]},
+    )  # fmt: skip
+    url = reverse("segments:detail", args=[segment.pk])
+    with django_assert_max_num_queries(10):
+        first = client.get(url)
+    assert "members-next" in first.content.decode()
+    after = first.context["next_after"]
+    with django_assert_max_num_queries(10):
+        second = client.get(f"{url}?after={after}", HTTP_HX_REQUEST="true")
+    assert len(second.context["members"]) == 10
+    assert second.context["next_after"] is None
+
+
+@pytest.mark.django_db
+def test_export_from_the_page(client, attendees, webinar):
+    login(client, Role.VIEWER)
+    segment = Segment.objects.create(name="Came", filters=tree_attended(webinar.pk))
+    response = client.get(reverse("segments:export", args=[segment.pk]))
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert rows[0] == ["id", "email", "firstname", "lastname"]
+    assert sorted(r[1] for r in rows[1:]) == sorted(p.email for p in attendees)
+
+
+@pytest.mark.django_db
+def test_static_members_by_hand(client, attendees):
+    login(client)
+    segment = Segment.objects.create(name="Hand", kind=SegmentKind.STATIC)
+    change = reverse("segments:members_change", args=[segment.pk, "add"])
+    client.post(change, {"contact": attendees[0].email.upper()})
+    client.post(change, {"contact": str(attendees[1].pk)})
+    response = client.post(change, {"contact": "nobody@nowhere.test"}, follow=True)
+    assert "No contact with the e-mail" in response.content.decode()
+    assert set(SegmentMember.objects.values_list("contact_id", flat=True)) == {
+        attendees[0].pk,
+        attendees[1].pk,
+    }
+    client.post(
+        reverse("segments:members_change", args=[segment.pk, "remove"]),
+        {"contact": attendees[0].pk},
+    )
+    assert list(SegmentMember.objects.values_list("contact_id", flat=True)) == [attendees[1].pk]
+
+
+@pytest.mark.django_db
+def test_snapshot_and_delete_from_the_page(client, attendees, webinar):
+    login(client)
+    segment = Segment.objects.create(name="Came", filters=tree_attended(webinar.pk))
+    response = client.post(reverse("segments:snapshot", args=[segment.pk]))
+    static = Segment.objects.get(kind=SegmentKind.STATIC)
+    assert response["Location"] == reverse("segments:detail", args=[static.pk])
+    assert static.members.count() == 3
+    client.post(reverse("segments:delete", args=[segment.pk]))
+    assert list(Segment.objects.values_list("name", flat=True)) == [static.name]
+
+
+@pytest.mark.django_db
+def test_pickers_search_events_and_webinars(client, webinar):
+    login(client, Role.VIEWER)
+    MarketingEvent.objects.create(
+        source="api", external_account_id="a", external_event_id="x", name="Growth summit"
+    )
+    events = client.get(reverse("segments:pick_events") + "?q=growth").json()["results"]
+    assert {e["name"] for e in events} == {"Growth 101", "Growth summit"}
+    webinars = client.get(reverse("segments:pick_webinars") + "?q=growth").json()["results"]
+    assert webinars == [{"id": "81100000001", "name": "Growth 101", "starts_at": None}]
+    by_id = client.get(reverse("segments:pick_webinars") + "?q=811").json()["results"]
+    assert [w["id"] for w in by_id] == ["81100000001"]
+
+
+@pytest.mark.django_db
+def test_legacy_segment_converts_in_one_click(client, attendees):
+    # rule B9: a segment on legacy properties offers the conversion; the builder opens with
+    # marketing-event filters and notes, and saving applies them
+    login(client)
+    legacy = {"or": [{"and": [
+        {"type": "property", "property": "zoom_webinar_attendance_count", "operator": "gte",
+         "value": 1},
+        {"type": "property", "property": "zoom_average_webinar_attendance_percent",
+         "operator": "gte", "value": 50},
+    ]}]}  # fmt: skip
+    segment = Segment.objects.create(name="Legacy", filters=legacy)
+    page = client.get(reverse("segments:detail", args=[segment.pk])).content.decode()
+    assert "Convert to marketing-event filters" in page
+    builder = client.get(reverse("segments:edit", args=[segment.pk]) + "?convert=legacy")
+    converted = json.loads(builder.context["filters_json"])
+    assert converted == {"or": [{"and": [
+        {"type": "zoom_webinar_attendance", "webinar_id": None, "negate": False},
+        {"type": "zoom_webinar_attendance", "webinar_id": None,
+         "duration_percent": {"operator": "gte", "value": 50}, "negate": False},
+    ]}]}  # fmt: skip
+    assert "not on the average" in builder.content.decode()
+    client.post(
+        reverse("segments:edit", args=[segment.pk]),
+        {"name": "Legacy", "filters": builder.context["filters_json"]},
+    )
+    segment.refresh_from_db()
+    assert segment.filters == converted
+    page = client.get(reverse("segments:detail", args=[segment.pk])).content.decode()
+    assert "Convert to marketing-event filters" not in page
