@@ -200,6 +200,8 @@ def clean_id(value: Any, key: str, *, required: bool) -> str | None:
 def _number(value: Any, key: str) -> Decimal:
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
         raise FilterInvalid(f"{key} must be a number", key)
+    if isinstance(value, str) and not value.strip():
+        raise FilterInvalid("a number is needed here", key)
     try:
         number = Decimal(str(value).strip())
     except InvalidOperation:

@@ -268,15 +268,28 @@
 
   function propertyEditor(node) {
     var parts = [];
+    var search = el("input", { type: "search", class: "seg-input seg-input--search", placeholder: t.search, "aria-label": t.chooseProperty + " " + t.search, "data-testid": "property-search" });
     var sel = el("select", { class: "seg-input seg-input--prop", "data-testid": "filter-property", "aria-label": t.chooseProperty });
-    sel.appendChild(el("option", { value: "", text: t.chooseProperty }));
-    var groups = { standard: null, custom: null, legacy: null };
-    Object.keys(groups).forEach(function (g) { groups[g] = el("optgroup", { label: g === "legacy" ? "Zoom (legacy)" : (g === "custom" ? "Custom" : "Contact") }); sel.appendChild(groups[g]); });
-    catalogue.properties.forEach(function (p) {
-      var option = el("option", { value: p.name, text: p.label });
-      if (p.name === node.property) option.selected = true;
-      groups[p.group].appendChild(option);
-    });
+    var groupNames = { standard: "Contact", custom: "Custom", legacy: "Zoom (legacy)" };
+    function fill(query) {
+      query = (query || "").toLowerCase();
+      sel.innerHTML = "";
+      sel.appendChild(el("option", { value: "", text: t.chooseProperty }));
+      Object.keys(groupNames).forEach(function (g) {
+        var optgroup = el("optgroup", { label: groupNames[g] });
+        catalogue.properties.forEach(function (p) {
+          if (p.group !== g) return;
+          var hit = !query || p.label.toLowerCase().indexOf(query) >= 0 || p.name.indexOf(query) >= 0;
+          if (!hit && p.name !== node.property) return;
+          var option = el("option", { value: p.name, text: p.label });
+          if (p.name === node.property) option.selected = true;
+          optgroup.appendChild(option);
+        });
+        if (optgroup.children.length) sel.appendChild(optgroup);
+      });
+    }
+    fill("");
+    search.addEventListener("input", function () { fill(search.value); });
     sel.addEventListener("change", function () {
       node.property = sel.value;
       var spec = propertyByName(sel.value);
@@ -285,6 +298,7 @@
       node.value = NO_VALUE.indexOf(node.operator) >= 0 ? undefined : "";
       changed(true);
     });
+    if (!node.property) parts.push(search);
     parts.push(sel);
     var spec = propertyByName(node.property);
     if (spec) {
@@ -409,6 +423,7 @@
       if (!result.ok) {
         serverErrors = remap(result.body.errors || [], filters);
         count.textContent = "—";
+        list.innerHTML = "";
         showState(t.invalid + (serverErrors.length ? "" : ": " + (result.body.detail || "")));
         render();
         return;
