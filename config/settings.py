@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "crm",
     "marketing_events",
     "segments",
+    "workflows",
     "zoom_integration",
 ]
 
@@ -183,6 +184,11 @@ CELERY_BEAT_SCHEDULE: dict = {
     },
     "zoom-drain-webhooks": {
         "task": "zoom_integration.tasks.drain_webhooks",
+        "schedule": 60,
+    },
+    # Filter workflows: enroll the contacts that started matching (rule W1).
+    "workflows-sweep": {
+        "task": "workflows.tasks.sweep_workflows",
         "schedule": 60,
     },
 }

@@ -12,6 +12,7 @@ urlpatterns = [
     path("crm/v3/", include("crm.hubspot.urls")),
     path("api/v1/zoom/", include("zoom_integration.api.urls")),
     path("api/v1/segments/", include("segments.api.urls")),
+    path("api/v1/workflows/", include("workflows.api.urls")),
     # The Zoom webhook receiver: a public contract (DESIGN "Interfaces").
     path("integrations/zoom/webhooks/<int:connection_id>/", zoom_webhook, name="zoom_webhook"),
     path("integrations/zoom/", include("zoom_integration.urls")),

@@ -18,6 +18,10 @@ class ZoomIntegrationConfig(AppConfig):
             register_filter(filter_type)
         register_legacy_converters()
 
+        from .workflow_action import register as register_workflow_action
+
+        register_workflow_action()
+
         for spec in LEGACY_PROPERTIES:
             register_property(spec)
 

@@ -1,0 +1,327 @@
+"""The "Add contact to Zoom webinar" action against the Zoom sandbox over real HTTP
+(rules W1–W8): success, bad ids, property tokens, other brand, host and connected user, extra
+required fields, 429 then success, re-enrollment, tier."""
+
+import pytest
+
+from crm.models import Account, Brand, Contact, TimelineEvent, Tier
+from marketing_events.models import Participation
+from tests.factories import ContactFactory
+from tests.zoom_integration.scenario import (
+    ACME,
+    BETA,
+    BETA_WEBINAR_ID,
+    RECURRING_ID,
+    S2S,
+    UPCOMING_ID,
+    at,
+    scenario,
+)
+from workflows.models import ActionExecution, Enrollment
+from zoom_integration.services.connections import connection_create_s2s
+
+URL = "/api/v1/workflows/"
+QUESTIONS_ID = 84000000009
+ACTION = "zoom.add_contact_to_webinar"
+
+
+@pytest.fixture
+def sandbox(zoom_sandbox, settings):
+    """The scenario plus a webinar whose registration asks for more than names and e-mail."""
+    data = scenario(settings.PUBLIC_BASE_URL)
+    acme = next(a for a in data["accounts"] if a["id"] == ACME)
+    acme["webinars"].append(
+        {
+            "id": QUESTIONS_ID, "host_id": "u_owner", "topic": "Qualified leads only",
+            "type": 5, "start_time": at(days=5), "duration": 60, "timezone": "UTC",
+            "registration_required": True,
+            "questions": [{"field_name": "last_name", "required": True},
+                          {"field_name": "job_title", "required": True}],
+            "custom_questions": [{"title": "Company size", "type": "short", "required": True}],
+        }
+    )  # fmt: skip
+    zoom_sandbox.post("/_sandbox/scenario", json=data).raise_for_status()
+    zoom_sandbox.delete("/_sandbox/requests").raise_for_status()
+    return zoom_sandbox
+
+
+@pytest.fixture
+def connected(sandbox, db, django_capture_on_commit_callbacks):
+    """Acme is the primary brand with its Zoom account; Beta has another account."""
+    Account.objects.update_or_create(pk=1, defaults={"tier": Tier.PROFESSIONAL})
+    acme = Brand.objects.create(name="Acme", is_primary=True)
+    beta = Brand.objects.create(name="Beta")
+    with django_capture_on_commit_callbacks(execute=True):
+        connection_create_s2s(brand=acme, account_id=ACME, **S2S)
+        connection_create_s2s(
+            brand=beta, account_id=BETA, client_id="beta-s2s", client_secret="beta-s2s-secret"
+        )
+    return sandbox
+
+
+def registrants(sandbox, webinar_id):
+    state = sandbox.get("/_sandbox/state").json()
+    for account in state["accounts"]:
+        for webinar in account["webinars"]:
+            if webinar["id"] == webinar_id:
+                return [r for r in webinar.get("registrants", []) if r.get("status") != "cancelled"]
+    raise AssertionError(webinar_id)
+
+
+def create(api, action, *, reenrollment=False, enabled=True):
+    response = api.post(
+        URL,
+        {"name": "Register", "trigger": {"type": "manual"}, "reenrollment": reenrollment,
+         "actions": [{"type": ACTION, **action}], "enabled": enabled},
+        format="json",
+    )  # fmt: skip
+    assert response.status_code == 201, response.json()
+    return response.json()["id"]
+
+
+def enroll(api, workflow_id, contacts, capture):
+    with capture(execute=True):
+        response = api.post(
+            f"{URL}{workflow_id}/enroll/", {"contact_ids": [c.pk for c in contacts]}, format="json"
+        )
+    assert response.status_code == 200, response.json()
+    return response.json()
+
+
+def log(api, workflow_id, **params):
+    return api.get(f"{URL}{workflow_id}/executions/", params).json()["results"]
+
+
+@pytest.mark.django_db
+def test_success_registers_records_and_updates_legacy_properties(
+    connected, marketer_api, settings, django_capture_on_commit_callbacks
+):
+    # rules W3, W7, W8 (and P5: an empty cutoff keeps P2/P3 live)
+    settings.ZOOM_LEGACY_PROPERTIES_CUTOFF = ""
+    ana = ContactFactory(email="ana@client.example", first_name="Ana", last_name="Silva")
+    workflow_id = create(marketer_api, {"webinar_id": str(UPCOMING_ID)})
+    enroll(marketer_api, workflow_id, [ana], django_capture_on_commit_callbacks)
+
+    rows = log(marketer_api, workflow_id)
+    assert len(rows) == 1
+    row = rows[0]
+    assert (row["status"], row["contact"], row["action"]) == ("succeeded", ana.pk, ACTION)
+    registered = [r for r in registrants(connected, UPCOMING_ID) if r["email"] == ana.email]
+    assert len(registered) == 1
+    assert (registered[0]["first_name"], registered[0]["last_name"]) == ("Ana", "Silva")
+    assert row["output"]["registrant_id"] == registered[0]["id"]
+    assert row["output"]["join_url"].startswith("http")
+    participation = Participation.objects.get(contact=ana)
+    assert participation.state == "REGISTERED"
+    assert participation.external_registrant_id == registered[0]["id"]
+    assert participation.event.external_event_id == str(UPCOMING_ID)
+    assert TimelineEvent.objects.filter(contact=ana, kind="zoom_webinar_registered").count() == 1
+    ana.refresh_from_db()
+    assert ana.properties["zoom_webinar_registration_count"] == "1"
+    assert ana.properties["zoom_last_registered_webinar_url"] == row["output"]["join_url"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("bad", ["8400-000-0001", "84 000 000 01", "abc", "12", " 84000000001"])
+def test_bad_webinar_ids_are_refused_at_save(connected, marketer_api, bad):
+    # rule W2
+    response = marketer_api.post(
+        URL,
+        {"name": "X", "trigger": {"type": "manual"},
+         "actions": [{"type": ACTION, "webinar_id": bad}]},
+        format="json",
+    )  # fmt: skip
+    assert response.status_code == 400
+    body = response.json()
+    assert body["errors"][0]["path"] == "actions[0].webinar_id"
+    assert "without spaces or dashes" in body["errors"][0]["message"]
+
+
+@pytest.mark.django_db
+def test_webinar_id_as_integer_and_from_property_token(connected, marketer_api):
+    assert create(marketer_api, {"webinar_id": UPCOMING_ID})
+    response = marketer_api.post(
+        URL,
+        {"name": "Y", "trigger": {"type": "manual"},
+         "actions": [{"type": ACTION, "webinar_id_property": "no_such_property"}]},
+        format="json",
+    )  # fmt: skip
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["path"] == "actions[0].webinar_id_property"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("value", "status", "message"),
+    [
+        ("", "failed", "is empty"),
+        ("8400-0000-0001", "failed", "not a Zoom webinar id"),
+        (str(UPCOMING_ID), "succeeded", "Registered"),
+    ],
+)
+def test_property_token(
+    connected, marketer_api, django_capture_on_commit_callbacks, value, status, message
+):
+    # rule W2: the property's value is checked when the action runs
+    from crm.models import PropertyDefinition
+
+    PropertyDefinition.objects.create(name="next_webinar", label="Next webinar", type="string")
+    bo = ContactFactory(first_name="Bo", properties={"next_webinar": value} if value else {})
+    workflow_id = create(marketer_api, {"webinar_id_property": "next_webinar"})
+    enroll(marketer_api, workflow_id, [bo], django_capture_on_commit_callbacks)
+    row = log(marketer_api, workflow_id)[0]
+    assert row["status"] == status
+    assert message in row["message"]
+
+
+@pytest.mark.django_db
+def test_another_brands_webinar_is_not_registered(
+    connected, marketer_api, django_capture_on_commit_callbacks
+):
+    # rule W4: the log names the primary brand
+    cy = ContactFactory(first_name="Cy")
+    workflow_id = create(marketer_api, {"webinar_id": str(BETA_WEBINAR_ID)})
+    enroll(marketer_api, workflow_id, [cy], django_capture_on_commit_callbacks)
+    row = log(marketer_api, workflow_id)[0]
+    assert row["status"] == "failed"
+    assert "primary brand" in row["message"] and "Acme" in row["message"]
+    assert "Beta" in row["message"]
+    assert registrants(connected, BETA_WEBINAR_ID) == []
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("email", ["mia@partner.example", "OWNER@acme.test"])
+def test_host_and_connected_user_cannot_register(
+    connected, marketer_api, django_capture_on_commit_callbacks, email
+):
+    # rule W5: Mia hosts the recurring webinar; the owner is the connected user
+    person = ContactFactory(email=email.lower(), first_name="Host")
+    workflow_id = create(marketer_api, {"webinar_id": str(RECURRING_ID)})
+    enroll(marketer_api, workflow_id, [person], django_capture_on_commit_callbacks)
+    row = log(marketer_api, workflow_id)[0]
+    assert row["status"] == "failed"
+    assert row["message"] == "Webinar host cannot register to the webinar"
+    assert all(r["email"].lower() != email.lower() for r in registrants(connected, RECURRING_ID))
+
+
+@pytest.mark.django_db
+def test_extra_required_fields_are_named(
+    connected, marketer_api, django_capture_on_commit_callbacks
+):
+    # rule W6: Zoom's field names and the custom questions' titles
+    dee = ContactFactory(first_name="Dee", last_name="Doe")
+    workflow_id = create(marketer_api, {"webinar_id": str(QUESTIONS_ID)})
+    enroll(marketer_api, workflow_id, [dee], django_capture_on_commit_callbacks)
+    row = log(marketer_api, workflow_id)[0]
+    assert row["status"] == "failed"
+    assert "job_title" in row["message"] and "Company size" in row["message"]
+    assert "last_name" not in row["message"]
+    assert registrants(connected, QUESTIONS_ID) == []
+
+
+@pytest.mark.django_db
+def test_429_then_success_registers_exactly_once(
+    connected, marketer_api, django_capture_on_commit_callbacks
+):
+    # rule W7: a transient failure is retried; one registrant in the end
+    connected.post(
+        "/_sandbox/faults",
+        json={"rules": [{"method": "POST", "path": "/registrants$", "status": 429, "times": 1,
+                         "retry_after": 1}]},
+    ).raise_for_status()  # fmt: skip
+    eve = ContactFactory(first_name="Eve")
+    workflow_id = create(marketer_api, {"webinar_id": str(UPCOMING_ID)})
+    enroll(marketer_api, workflow_id, [eve], django_capture_on_commit_callbacks)
+    row = log(marketer_api, workflow_id)[0]
+    assert row["status"] == "succeeded", row["message"]
+    assert row["attempts"] == 2
+    assert len([r for r in registrants(connected, UPCOMING_ID) if r["email"] == eve.email]) == 1
+    posts = [
+        r for r in connected.get("/_sandbox/requests").json()["requests"]
+        if r["method"] == "POST" and r["path"].endswith("/registrants")
+    ]  # fmt: skip
+    assert [r["status"] for r in posts] == [429, 201]
+
+
+@pytest.mark.django_db
+def test_reenrollment_registers_once(connected, marketer_api, django_capture_on_commit_callbacks):
+    # rule W7: re-enrollment never registers twice
+    fay = ContactFactory(first_name="Fay")
+    workflow_id = create(marketer_api, {"webinar_id": str(UPCOMING_ID)}, reenrollment=True)
+    enroll(marketer_api, workflow_id, [fay], django_capture_on_commit_callbacks)
+    second = enroll(marketer_api, workflow_id, [fay], django_capture_on_commit_callbacks)
+    assert [e["number"] for e in second["enrolled"]] == [2]
+    rows = log(marketer_api, workflow_id)
+    assert [r["status"] for r in rows] == ["succeeded", "succeeded"]
+    assert rows[0]["output"] == rows[1]["output"]
+    assert len([r for r in registrants(connected, UPCOMING_ID) if r["email"] == fay.email]) == 1
+    posts = [
+        r for r in connected.get("/_sandbox/requests").json()["requests"]
+        if r["method"] == "POST" and r["path"].endswith("/registrants")
+    ]  # fmt: skip
+    assert len(posts) == 1
+
+
+@pytest.mark.django_db
+def test_without_reenrollment_a_second_enrollment_is_skipped(
+    connected, marketer_api, django_capture_on_commit_callbacks
+):
+    gus = ContactFactory(first_name="Gus")
+    workflow_id = create(marketer_api, {"webinar_id": str(UPCOMING_ID)})
+    enroll(marketer_api, workflow_id, [gus], django_capture_on_commit_callbacks)
+    second = enroll(marketer_api, workflow_id, [gus], django_capture_on_commit_callbacks)
+    assert second["enrolled"] == []
+    assert second["skipped"] == [
+        {"contact": gus.pk, "reason": "already enrolled (re-enrollment is off)"}
+    ]
+    assert Enrollment.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_manual_enrollment_needs_the_workflow_on(connected, marketer_api):
+    hal = ContactFactory(first_name="Hal")
+    workflow_id = create(marketer_api, {"webinar_id": str(UPCOMING_ID)}, enabled=False)
+    response = marketer_api.post(
+        f"{URL}{workflow_id}/enroll/", {"contact_ids": [hal.pk]}, format="json"
+    )
+    assert response.status_code == 409
+    assert not Enrollment.objects.exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("tier", [Tier.FREE, Tier.STARTER])
+def test_below_professional_the_api_refuses_with_the_reason(marketer_api, db, tier):
+    # rule W1
+    Account.objects.update_or_create(pk=1, defaults={"tier": tier})
+    for response in (
+        marketer_api.get(URL),
+        marketer_api.post(URL, {"name": "X", "trigger": {"type": "manual"}}, format="json"),
+    ):
+        assert response.status_code == 403
+        assert "Professional or Enterprise" in response.json()["detail"]
+
+
+@pytest.mark.django_db
+def test_a_viewer_reads_but_cannot_write(viewer_api, db):
+    Account.objects.update_or_create(pk=1, defaults={"tier": Tier.ENTERPRISE})
+    assert viewer_api.get(URL).status_code == 200
+    response = viewer_api.post(URL, {"name": "X", "trigger": {"type": "manual"}}, format="json")
+    assert response.status_code == 403
+
+
+@pytest.mark.django_db
+def test_log_filters(connected, marketer_api, django_capture_on_commit_callbacks):
+    ok = ContactFactory(first_name="Ok")
+    host = ContactFactory(email="mia@partner.example", first_name="Mia")
+    workflow_id = create(marketer_api, {"webinar_id": str(RECURRING_ID)})
+    enroll(marketer_api, workflow_id, [ok, host], django_capture_on_commit_callbacks)
+    assert {r["contact"] for r in log(marketer_api, workflow_id, status="failed")} == {host.pk}
+    assert {r["contact"] for r in log(marketer_api, workflow_id, status="succeeded")} == {ok.pk}
+    assert [r["contact"] for r in log(marketer_api, workflow_id, contact=ok.pk)] == [ok.pk]
+    assert log(marketer_api, workflow_id, action="other") == []
+    assert len(log(marketer_api, workflow_id, since="2000-01-01")) == 2
+    assert log(marketer_api, workflow_id, until="2000-01-01") == []
+    bad = marketer_api.get(f"{URL}{workflow_id}/executions/", {"status": "nope"})
+    assert bad.status_code == 400
+    assert ActionExecution.objects.count() == 2
+    assert Contact.objects.filter(pk=ok.pk).exists()

@@ -1,0 +1,78 @@
+"""The action registry (rule W1). `workflows` imports no integration: apps register their
+actions here from `AppConfig.ready()` (the Zoom integration registers
+`zoom.add_contact_to_webinar`).
+
+An action type:
+- `clean(config)` validates an action's configuration when a workflow is saved and returns it
+  normalized, or raises `ActionInvalid` naming the field;
+- `run(ctx)` performs it for one contact and returns an `ActionResult`
+  (succeeded / failed / skipped, a message, an output), or raises `ActionRetry` for a
+  transient failure (429, 5xx, timeouts): the runner retries with back-off. `run` must be
+  idempotent: it may be called again after a crash or a retry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class ActionInvalid(ValueError):
+    def __init__(self, message: str, field: str = ""):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class ActionRetry(Exception):
+    """A transient failure: try again after `delay` seconds (None: the runner's back-off)."""
+
+    def __init__(self, message: str, *, delay: float | None = None):
+        super().__init__(message)
+        self.message = message
+        self.delay = delay
+
+
+@dataclass(frozen=True)
+class ActionResult:
+    status: str  # "succeeded" | "failed" | "skipped"
+    message: str = ""
+    output: dict = field(default_factory=dict)
+
+    @classmethod
+    def succeeded(cls, message: str = "", **output) -> ActionResult:
+        return cls("succeeded", message, output)
+
+    @classmethod
+    def failed(cls, message: str, **output) -> ActionResult:
+        return cls("failed", message, output)
+
+    @classmethod
+    def skipped(cls, message: str) -> ActionResult:
+        return cls("skipped", message, {})
+
+
+@dataclass(frozen=True)
+class ActionContext:
+    config: dict
+    contact: Any  # crm.models.Contact
+    workflow: Any  # workflows.models.Workflow
+    enrollment: Any  # workflows.models.Enrollment
+    attempt: int  # 1 on the first try
+
+
+@dataclass(frozen=True)
+class ActionType:
+    type: str
+    label: str
+    clean: Callable[[dict], dict]
+    run: Callable[[ActionContext], ActionResult]
+    describe: Callable[[dict], str] = field(default=lambda config: config.get("type", ""))
+
+
+REGISTRY: dict[str, ActionType] = {}
+
+
+def register_action(action_type: ActionType) -> None:
+    REGISTRY[action_type.type] = action_type

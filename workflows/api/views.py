@@ -1,0 +1,169 @@
+"""`/api/v1/workflows/` (shapes in DESIGN.md "Own API shapes"). Below the Professional tier
+every endpoint answers 403 with that reason (rule W1)."""
+
+import datetime as dt
+
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from crm.api.pagination import IdCursorPagination
+from crm.errors import ValidationFailed
+
+from .. import selectors, services
+from ..models import ExecutionStatus
+from . import serializers as s
+
+READ_SCOPE, WRITE_SCOPE = "automation.read", "automation"
+
+
+def _valid(serializer_class, data):
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+def _output(workflow) -> dict:
+    body = s.WorkflowOutput(workflow).data
+    body["trigger"] = workflow.trigger
+    return body
+
+
+class _WorkflowsView(APIView):
+    read_scope, write_scope = READ_SCOPE, WRITE_SCOPE
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        services.require_tier()
+
+
+class WorkflowListView(_WorkflowsView):
+    @extend_schema(responses=s.WorkflowOutput(many=True))
+    def get(self, request):
+        paginator = IdCursorPagination()
+        paginator.ordering = "id"
+        page = paginator.paginate_queryset(selectors.workflow_list(), request, view=self)
+        return paginator.get_paginated_response([_output(w) for w in page])
+
+    @extend_schema(request=s.WorkflowInput, responses={201: s.WorkflowOutput})
+    def post(self, request):
+        data = _valid(s.WorkflowInput, request.data)
+        workflow = services.workflow_create(
+            name=data["name"],
+            trigger=data["trigger"],
+            actions=data["actions"],
+            reenrollment=data["reenrollment"],
+            enabled=data["enabled"],
+            enroll_existing=data["enroll_existing"],
+            actor=request.user,
+        )
+        return Response(_output(workflow), status=status.HTTP_201_CREATED)
+
+
+class WorkflowDetailView(_WorkflowsView):
+    @extend_schema(responses=s.WorkflowOutput)
+    def get(self, request, workflow_id: int):
+        return Response(_output(selectors.workflow_get(workflow_id=workflow_id)))
+
+    @extend_schema(request=s.WorkflowUpdateInput, responses=s.WorkflowOutput)
+    def patch(self, request, workflow_id: int):
+        data = _valid(s.WorkflowUpdateInput, request.data)
+        workflow = services.workflow_update(
+            workflow=selectors.workflow_get(workflow_id=workflow_id),
+            name=data.get("name"),
+            trigger=data.get("trigger"),
+            actions=data.get("actions"),
+            reenrollment=data.get("reenrollment"),
+        )
+        if "enabled" in data:
+            workflow = services.workflow_set_enabled(
+                workflow=workflow, enabled=data["enabled"], enroll_existing=data["enroll_existing"]
+            )
+        return Response(_output(workflow))
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, workflow_id: int):
+        services.workflow_delete(workflow=selectors.workflow_get(workflow_id=workflow_id))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class WorkflowEnrollView(_WorkflowsView):
+    @extend_schema(request=s.EnrollInput, responses=s.EnrollOutput)
+    def post(self, request, workflow_id: int):
+        data = _valid(s.EnrollInput, request.data)
+        outcome = services.workflow_enroll(
+            workflow=selectors.workflow_get(workflow_id=workflow_id),
+            contact_ids=data["contact_ids"],
+            actor=request.user,
+        )
+        return Response(
+            {
+                "enrolled": [
+                    {"id": e.pk, "contact": e.contact_id, "number": e.number}
+                    for e in outcome.enrolled
+                ],
+                "skipped": outcome.skipped,
+            }
+        )
+
+
+class ExecutionPagination(IdCursorPagination):
+    ordering = ("-created_at", "-id")
+
+
+class WorkflowExecutionsView(_WorkflowsView):
+    """The execution log, newest first, filterable by status, action, contact and date."""
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("status", str, enum=ExecutionStatus.values),
+            OpenApiParameter("action", str),
+            OpenApiParameter("contact", int),
+            OpenApiParameter("since", str, description="ISO date or date-time"),
+            OpenApiParameter("until", str, description="ISO date or date-time (exclusive)"),
+        ],
+        responses=s.ExecutionOutput(many=True),
+    )
+    def get(self, request, workflow_id: int):
+        workflow = selectors.workflow_get(workflow_id=workflow_id)
+        log = selectors.execution_log(workflow=workflow, **log_filters(request.query_params))
+        paginator = ExecutionPagination()
+        page = paginator.paginate_queryset(log, request, view=self)
+        return paginator.get_paginated_response(s.ExecutionOutput(page, many=True).data)
+
+
+def log_filters(params) -> dict:
+    """Query parameters of the execution log, checked (a bad one is a 400 naming it)."""
+    out = {}
+    value = params.get("status")
+    if value:
+        if value not in ExecutionStatus.values:
+            raise ValidationFailed(
+                f"status must be one of {', '.join(ExecutionStatus.values)}",
+                errors=[{"name": "status", "message": "invalid"}],
+            )
+        out["status"] = value
+    if params.get("action"):
+        out["action"] = params["action"]
+    value = params.get("contact")
+    if value:
+        if not value.isdigit():
+            raise ValidationFailed("contact must be a contact id",
+                                   errors=[{"name": "contact", "message": "invalid"}])  # fmt: skip
+        out["contact_id"] = int(value)
+    for name in ("since", "until"):
+        value = params.get(name)
+        if value:
+            moment = parse_datetime(value)
+            if moment is None and parse_date(value) is not None:
+                moment = parse_datetime(value + "T00:00:00+00:00")
+            if moment is None:
+                raise ValidationFailed(f"{name} must be an ISO date or date-time",
+                                       errors=[{"name": name, "message": "invalid"}])  # fmt: skip
+            if timezone.is_naive(moment):
+                moment = timezone.make_aware(moment, dt.UTC)
+            out[name] = moment
+    return out

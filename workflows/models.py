@@ -1,0 +1,150 @@
+"""Workflows (rules W1–W8): a trigger (a filter tree, or manual enrollment only), an ordered
+list of actions, on/off and a re-enrollment option. Enrollments are recorded once per
+(workflow, contact, number) and every action execution once per (enrollment, action), so a
+retried task or a repeated request never runs anything twice by accident."""
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from crm.models import Contact
+
+
+class TriggerType(models.TextChoices):
+    MANUAL = "manual", _("Manual enrollment only")
+    FILTERS = "filters", _("Contacts who match filters")
+
+
+class Workflow(models.Model):
+    name = models.CharField(_("name"), max_length=200, unique=True)
+    enabled = models.BooleanField(_("on"), default=False)
+    trigger_type = models.CharField(
+        max_length=10, choices=TriggerType.choices, default=TriggerType.MANUAL
+    )
+    filters = models.JSONField(default=dict, blank=True)
+    reenrollment = models.BooleanField(_("re-enrollment"), default=False)
+    # [{"type": "zoom.add_contact_to_webinar", ...config}, ...], in order.
+    actions = models.JSONField(default=list, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    enabled_at = models.DateTimeField(null=True, blank=True)
+    last_run_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def trigger(self) -> dict:
+        if self.trigger_type == TriggerType.FILTERS:
+            return {"type": "filters", "filters": self.filters}
+        return {"type": "manual"}
+
+
+class EnrollmentSource(models.TextChoices):
+    MANUAL = "manual", _("Manual")
+    TRIGGER = "trigger", _("Trigger")
+
+
+class EnrollmentStatus(models.TextChoices):
+    RUNNING = "running", _("Running")
+    COMPLETED = "completed", _("Completed")
+    FAILED = "failed", _("Failed")
+
+
+class Enrollment(models.Model):
+    workflow = models.ForeignKey(Workflow, on_delete=models.CASCADE, related_name="enrollments")
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="enrollments")
+    number = models.PositiveIntegerField(default=1)
+    source = models.CharField(max_length=10, choices=EnrollmentSource.choices)
+    status = models.CharField(
+        max_length=10, choices=EnrollmentStatus.choices, default=EnrollmentStatus.RUNNING
+    )
+    enrolled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workflow", "contact", "number"], name="one_enrollment_per_number"
+            )
+        ]
+        indexes = [models.Index(fields=["workflow", "status"], name="enrollment_status_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.workflow_id}/{self.contact_id}#{self.number}"
+
+
+class TriggerMatch(models.Model):
+    """Contacts that matched a filter trigger at its last evaluation. A contact is enrolled
+    when it starts matching (it is not here yet) and, with re-enrollment on, again after it
+    stopped matching (its row was removed) and matches anew."""
+
+    workflow = models.ForeignKey(Workflow, on_delete=models.CASCADE, related_name="matches")
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="+")
+    matched_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["workflow", "contact"], name="one_match_per_contact")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.workflow_id}: {self.contact_id}"
+
+
+class ExecutionStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    RETRYING = "retrying", _("Retrying")
+    SUCCEEDED = "succeeded", _("Succeeded")
+    FAILED = "failed", _("Failed")
+    SKIPPED = "skipped", _("Skipped")
+
+
+FINAL_STATUSES = (ExecutionStatus.SUCCEEDED, ExecutionStatus.FAILED, ExecutionStatus.SKIPPED)
+
+
+class ActionExecution(models.Model):
+    """The log (rule W7): one row per (enrollment, action), updated through retries."""
+
+    enrollment = models.ForeignKey(Enrollment, on_delete=models.CASCADE, related_name="executions")
+    workflow = models.ForeignKey(Workflow, on_delete=models.CASCADE, related_name="executions")
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="+")
+    action_index = models.PositiveIntegerField()
+    action_type = models.CharField(max_length=60)
+    status = models.CharField(
+        max_length=10, choices=ExecutionStatus.choices, default=ExecutionStatus.QUEUED
+    )
+    message = models.TextField(blank=True)
+    output = models.JSONField(default=dict, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    # While a worker runs it: no other worker takes it before this moment.
+    lease_until = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["enrollment", "action_index"], name="one_execution_per_action"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["workflow", "-created_at"], name="execution_workflow_idx"),
+            models.Index(fields=["workflow", "status"], name="execution_status_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.action_type} for {self.contact_id}: {self.status}"

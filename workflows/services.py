@@ -1,0 +1,319 @@
+"""Writes of workflows (rules W1, W7): create, change, turn on/off, delete, enroll.
+
+- Workflows need the Professional or Enterprise tier (W1); below it every write is refused
+  with that reason.
+- Enrollment is recorded once per (workflow, contact, number): without re-enrollment a second
+  enrollment is a no-op answered as skipped; a race between two enrollers leaves one row.
+- A filter trigger enrolls contacts that *start* matching: `TriggerMatch` holds who matched at
+  the last evaluation, so a contact is enrolled when it appears there and, with re-enrollment,
+  again after it left and came back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from crm.contact_filters import FilterContext
+from crm.errors import Conflict, PermissionRefused, ValidationFailed
+from crm.models import Account, Contact, Tier, User
+from segments.compiler import matching_contacts
+from segments.services import clean_filters
+
+from .actions import REGISTRY, ActionInvalid
+from .models import Enrollment, EnrollmentSource, TriggerMatch, TriggerType, Workflow
+
+ALLOWED_TIERS = (Tier.PROFESSIONAL, Tier.ENTERPRISE)
+MAX_ENROLL_IDS = 1000
+
+
+def workflows_allowed() -> bool:
+    account = Account.objects.filter(pk=1).first()
+    return account is not None and account.tier in ALLOWED_TIERS
+
+
+def tier_refusal_message() -> str:
+    account = Account.objects.filter(pk=1).first()
+    tier = account.get_tier_display() if account else "Free"
+    return (
+        f"Workflows need the Professional or Enterprise tier; this account is on {tier}. "
+        "A super admin can change the tier in Settings > Account."
+    )
+
+
+def require_tier() -> None:
+    """Rule W1."""
+    if not workflows_allowed():
+        raise PermissionRefused(tier_refusal_message())
+
+
+def _fail(path: str, message: str):
+    raise ValidationFailed(f"{path}: {message}" if path else message,
+                           errors=[{"name": path, "path": path, "message": message}])  # fmt: skip
+
+
+def clean_trigger(trigger) -> tuple[str, dict]:
+    if not isinstance(trigger, dict) or trigger.get("type") not in TriggerType.values:
+        _fail("trigger", 'must be {"type": "manual"} or {"type": "filters", "filters": …}')
+    if trigger["type"] == TriggerType.MANUAL:
+        return TriggerType.MANUAL, {}
+    try:
+        filters = clean_filters(trigger.get("filters"))
+    except ValidationFailed as exc:
+        errors = [
+            {**e, "name": f"trigger.filters.{e['path']}".rstrip("."),
+             "path": f"trigger.filters.{e['path']}".rstrip(".")}
+            for e in exc.errors
+        ]  # fmt: skip
+        raise ValidationFailed(f"trigger.filters: {exc.message}", errors=errors)
+    if not filters["or"]:
+        _fail("trigger.filters", "a filter trigger needs at least one filter")
+    return TriggerType.FILTERS, filters
+
+
+def clean_actions(actions) -> list[dict]:
+    if not isinstance(actions, list):
+        _fail("actions", "must be a list of actions")
+    if len(actions) > 20:
+        _fail("actions", "at most 20 actions")
+    cleaned = []
+    for i, config in enumerate(actions):
+        path = f"actions[{i}]"
+        if not isinstance(config, dict):
+            _fail(path, "an action is an object with a type")
+        action_type = REGISTRY.get(config.get("type"))
+        if action_type is None:
+            known = ", ".join(sorted(REGISTRY)) or "none"
+            _fail(f"{path}.type", f"Unknown action type {config.get('type')!r}; use one of {known}")
+        try:
+            cleaned.append({"type": action_type.type, **action_type.clean(config)})
+        except ActionInvalid as exc:
+            _fail(f"{path}.{exc.field}" if exc.field else path, exc.message)
+    return cleaned
+
+
+def _clean_name(name, *, exclude_id=None) -> str:
+    text = name.strip() if isinstance(name, str) else ""
+    if not text:
+        _fail("name", "A workflow needs a name")
+    if len(text) > 200:
+        _fail("name", "A name has at most 200 characters")
+    if Workflow.objects.filter(name__iexact=text).exclude(pk=exclude_id).exists():
+        _fail("name", f"A workflow named {text!r} already exists")
+    return text
+
+
+def workflow_create(
+    *,
+    name: str,
+    trigger,
+    actions,
+    reenrollment: bool = False,
+    enabled: bool = False,
+    enroll_existing: bool = False,
+    actor: User | None,
+) -> Workflow:
+    require_tier()
+    trigger_type, filters = clean_trigger(trigger)
+    with transaction.atomic():
+        workflow = Workflow.objects.create(
+            name=_clean_name(name),
+            trigger_type=trigger_type,
+            filters=filters,
+            reenrollment=bool(reenrollment),
+            actions=clean_actions(actions),
+            created_by=actor,
+        )
+        if enabled:
+            workflow_set_enabled(workflow=workflow, enabled=True, enroll_existing=enroll_existing)
+    return workflow
+
+
+def workflow_update(
+    *, workflow: Workflow, name=None, trigger=None, actions=None, reenrollment=None
+) -> Workflow:
+    require_tier()
+    with transaction.atomic():
+        if name is not None:
+            workflow.name = _clean_name(name, exclude_id=workflow.pk)
+        if trigger is not None:
+            trigger_type, filters = clean_trigger(trigger)
+            if (trigger_type, filters) != (workflow.trigger_type, workflow.filters):
+                workflow.trigger_type, workflow.filters = trigger_type, filters
+                # New filters: who "starts matching" is counted from now on.
+                TriggerMatch.objects.filter(workflow=workflow).delete()
+                if workflow.enabled and trigger_type == TriggerType.FILTERS:
+                    _remember_matches(workflow)
+        if actions is not None:
+            workflow.actions = clean_actions(actions)
+        if reenrollment is not None:
+            workflow.reenrollment = bool(reenrollment)
+        workflow.updated_at = timezone.now()
+        workflow.save()
+    return workflow
+
+
+def workflow_set_enabled(
+    *, workflow: Workflow, enabled: bool, enroll_existing: bool = False
+) -> Workflow:
+    """Turns a workflow on or off. Turning a filter workflow on enrolls the contacts that
+    already match only with `enroll_existing`; otherwise they count as matching already and
+    only contacts that start matching later are enrolled."""
+    require_tier()
+    if enabled and not workflow.actions:
+        _fail("actions", "Add at least one action before turning the workflow on")
+    with transaction.atomic():
+        was = workflow.enabled
+        workflow.enabled = enabled
+        workflow.updated_at = timezone.now()
+        if enabled and not was:
+            workflow.enabled_at = workflow.updated_at
+        workflow.save()
+        if enabled and not was and workflow.trigger_type == TriggerType.FILTERS:
+            TriggerMatch.objects.filter(workflow=workflow).delete()
+            if enroll_existing:
+                transaction.on_commit(lambda: _queue_sweep(workflow.pk))
+            else:
+                _remember_matches(workflow)
+    return workflow
+
+
+def _queue_sweep(workflow_id: int) -> None:
+    from .tasks import sweep_workflow
+
+    sweep_workflow.delay(workflow_id)
+
+
+def _remember_matches(workflow: Workflow) -> int:
+    ctx = FilterContext.build(check_references=False)
+    ids = matching_contacts(workflow.filters, ctx).values_list("pk", flat=True)
+    now = timezone.now()
+    rows = [TriggerMatch(workflow=workflow, contact_id=pk, matched_at=now) for pk in ids.iterator()]
+    TriggerMatch.objects.bulk_create(rows, batch_size=2000, ignore_conflicts=True)
+    return len(rows)
+
+
+def workflow_delete(*, workflow: Workflow) -> None:
+    require_tier()
+    workflow.delete()
+
+
+@dataclass
+class EnrollOutcome:
+    enrolled: list[Enrollment] = field(default_factory=list)
+    skipped: list[dict] = field(default_factory=list)
+
+
+def _contact_ids(contact_ids) -> list[int]:
+    ids = list(contact_ids or [])
+    if not ids:
+        _fail("contact_ids", "must be a non-empty list of contact ids")
+    if len(ids) > MAX_ENROLL_IDS:
+        _fail("contact_ids", f"at most {MAX_ENROLL_IDS} contacts at a time")
+    bad = [i for i in ids if isinstance(i, bool) or not str(i).strip().isdigit()]
+    if bad:
+        _fail("contact_ids", f"{bad[0]!r} is not a contact id")
+    ids = list(dict.fromkeys(int(str(i).strip()) for i in ids))
+    found = set(
+        Contact.objects.filter(pk__in=ids, archived_at__isnull=True).values_list("pk", flat=True)
+    )
+    missing = [i for i in ids if i not in found]
+    if missing:
+        _fail("contact_ids", f"No live contact with id {', '.join(map(str, missing[:10]))}")
+    return ids
+
+
+def workflow_enroll(
+    *, workflow: Workflow, contact_ids: Iterable, actor: User | None
+) -> EnrollOutcome:
+    """Manual enrollment (needs the workflow on: 409 otherwise)."""
+    require_tier()
+    if not workflow.enabled:
+        raise Conflict("The workflow is off: turn it on to enroll contacts")
+    return enroll_contacts(
+        workflow=workflow,
+        contact_ids=_contact_ids(contact_ids),
+        source=EnrollmentSource.MANUAL,
+        actor=actor,
+    )
+
+
+def enroll_contacts(
+    *, workflow: Workflow, contact_ids: Sequence[int], source: str, actor: User | None = None
+) -> EnrollOutcome:
+    """Enrolls each contact once (or again, with re-enrollment) and queues the runs."""
+    outcome = EnrollOutcome()
+    last = dict(
+        Enrollment.objects.filter(workflow=workflow, contact_id__in=contact_ids)
+        .values_list("contact_id")
+        .annotate(n=Max("number"))
+    )
+    now = timezone.now()
+    for contact_id in contact_ids:
+        previous = last.get(contact_id)
+        if previous and not workflow.reenrollment:
+            outcome.skipped.append(
+                {"contact": contact_id, "reason": "already enrolled (re-enrollment is off)"}
+            )
+            continue
+        try:
+            with transaction.atomic():
+                enrollment = Enrollment.objects.create(
+                    workflow=workflow,
+                    contact_id=contact_id,
+                    number=(previous or 0) + 1,
+                    source=source,
+                    enrolled_by=actor,
+                    created_at=now,
+                )
+        except IntegrityError:  # enrolled at the same moment by someone else
+            outcome.skipped.append({"contact": contact_id, "reason": "already being enrolled"})
+            continue
+        outcome.enrolled.append(enrollment)
+    if outcome.enrolled:
+        ids = [e.pk for e in outcome.enrolled]
+        Workflow.objects.filter(pk=workflow.pk).update(last_run_at=now)
+        transaction.on_commit(lambda: _queue_runs(ids))
+    return outcome
+
+
+def _queue_runs(enrollment_ids: list[int]) -> None:
+    from .tasks import run_enrollment
+
+    for enrollment_id in enrollment_ids:
+        run_enrollment.delay(enrollment_id)
+
+
+def workflow_sweep(*, workflow: Workflow, contact_ids: Sequence[int] | None = None) -> int:
+    """Enrolls the contacts that started matching a filter trigger since the last evaluation
+    (restricted to `contact_ids` when given); forgets those that stopped matching. Returns
+    how many were enrolled."""
+    if not (workflow.enabled and workflow.trigger_type == TriggerType.FILTERS):
+        return 0
+    if not workflows_allowed():
+        return 0
+    ctx = FilterContext.build(check_references=False)
+    matching = matching_contacts(workflow.filters, ctx)
+    known = TriggerMatch.objects.filter(workflow=workflow)
+    if contact_ids is not None:
+        matching = matching.filter(pk__in=list(contact_ids))
+        known = known.filter(contact_id__in=list(contact_ids))
+    with transaction.atomic():
+        new_ids = list(
+            matching.exclude(pk__in=known.values("contact_id")).values_list("pk", flat=True)
+        )
+        known.exclude(contact_id__in=matching.values("pk")).delete()
+        now = timezone.now()
+        TriggerMatch.objects.bulk_create(
+            [TriggerMatch(workflow=workflow, contact_id=pk, matched_at=now) for pk in new_ids],
+            batch_size=2000,
+            ignore_conflicts=True,
+        )
+        outcome = enroll_contacts(
+            workflow=workflow, contact_ids=new_ids, source=EnrollmentSource.TRIGGER
+        )
+    return len(outcome.enrolled)

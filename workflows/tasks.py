@@ -1,0 +1,35 @@
+"""Celery entry points of workflows: thin, ids in."""
+
+from celery import shared_task
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def run_enrollment(enrollment_id: int) -> None:
+    from .runner import enrollment_run
+
+    delay = enrollment_run(enrollment_id)
+    if delay is not None:
+        run_enrollment.apply_async((enrollment_id,), countdown=delay)
+
+
+@shared_task(ignore_result=True)
+def sweep_workflow(workflow_id: int, contact_ids: list[int] | None = None) -> None:
+    from .models import Workflow
+    from .services import workflow_sweep
+
+    workflow = Workflow.objects.filter(pk=workflow_id).first()
+    if workflow is not None:
+        workflow_sweep(workflow=workflow, contact_ids=contact_ids)
+
+
+@shared_task(ignore_result=True)
+def sweep_workflows(contact_ids: list[int] | None = None) -> None:
+    """Every filter workflow that is on: enroll who started matching (beat runs it each
+    minute; contact and participation changes run it for the contacts concerned)."""
+    from .models import TriggerType, Workflow
+
+    ids = Workflow.objects.filter(enabled=True, trigger_type=TriggerType.FILTERS).values_list(
+        "pk", flat=True
+    )
+    for workflow_id in ids:
+        sweep_workflow.delay(workflow_id, contact_ids)

@@ -1,0 +1,339 @@
+"""The workflow action "Add contact to Zoom webinar" (rules W2–W8), registered into the
+workflows' action registry.
+
+Configuration: `{"webinar_id": "81234567890"}` (digits only, W2) or
+`{"webinar_id_property": "prop"}` (a contact property holding the id, checked when it runs).
+
+Running it for a contact: the primary brand's Zoom connection only (W4); not the webinar's host
+or the connected user (W5); the webinar's registration questions checked before registering,
+so that a webinar asking for more than first name, last name and e-mail fails naming those
+fields (W6); then `POST /webinars/{id}/registrants` with the contact's names and primary e-mail
+(W3). Idempotent (W7): a contact already registered (a participation with a registrant id) is
+not posted again, and a retry looks the registrant up before posting. Success records the
+participation and the timeline entry at once and recomputes the legacy properties (W8).
+429, 5xx and timeouts are handed back to the workflow runner, which retries with back-off."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from crm.hubspot.serializers import property_value
+from crm.models import Brand, normalize_email
+from crm.properties import all_property_specs
+from marketing_events.models import Participation, ParticipationState
+from marketing_events.plan import Plan, RegistrationFact
+from marketing_events.services import plan_apply
+
+from .client import (
+    ZoomAuthError,
+    ZoomNotFound,
+    ZoomRateLimited,
+    ZoomTransientError,
+    ZoomValidationError,
+)
+from .legacy import contacts_recompute_legacy
+from .models import ConnectionStatus, ZoomConnection, ZoomUser, ZoomWebinar
+from .sync.events import webinar_event_ensure, webinar_from_payload
+from .sync.ratelimit import AccountRateLimiter
+
+logger = logging.getLogger(__name__)
+
+ACTION_TYPE = "zoom.add_contact_to_webinar"
+WEBINAR_ID = re.compile(r"\d{9,12}")
+FILLED_FIELDS = {"first_name", "last_name", "email"}
+HOST_MESSAGE = "Webinar host cannot register to the webinar"
+ZOOM_HOST_CODE = 3027
+
+
+def _workflows():
+    # Imported late: the workflows app is optional for the Zoom integration's other parts.
+    from workflows import actions
+
+    return actions
+
+
+# ---- configuration (W2) -------------------------------------------------------------------
+
+
+def clean(config: dict) -> dict:
+    actions = _workflows()
+    unknown = sorted(set(config) - {"type", "webinar_id", "webinar_id_property"})
+    if unknown:
+        raise actions.ActionInvalid(f"Unknown key {unknown[0]!r}", unknown[0])
+    raw_id = config.get("webinar_id")
+    prop = config.get("webinar_id_property")
+    has_id = raw_id not in (None, "")
+    has_prop = prop not in (None, "")
+    if has_id == has_prop:
+        raise actions.ActionInvalid(
+            "Give either a webinar id or a contact property that holds one", "webinar_id"
+        )
+    if has_id:
+        if isinstance(raw_id, bool) or not isinstance(raw_id, (str, int)):
+            raise actions.ActionInvalid("The webinar id is a string of digits", "webinar_id")
+        text = str(raw_id)
+        if not WEBINAR_ID.fullmatch(text):
+            raise actions.ActionInvalid(
+                f"{text!r} is not a Zoom webinar id: type its 9 to 12 digits without spaces "
+                "or dashes (e.g. 81234567890)",
+                "webinar_id",
+            )
+        return {"webinar_id": text}
+    if not isinstance(prop, str) or prop not in all_property_specs():
+        raise actions.ActionInvalid(
+            f"Contact property {prop!r} does not exist", "webinar_id_property"
+        )
+    return {"webinar_id_property": prop}
+
+
+def describe(config: dict) -> str:
+    if config.get("webinar_id"):
+        return _("Add contact to Zoom webinar %(id)s") % {"id": config["webinar_id"]}
+    return _("Add contact to the Zoom webinar in property “%(p)s”") % {
+        "p": config.get("webinar_id_property")
+    }
+
+
+# ---- running it -----------------------------------------------------------------------------
+
+
+class _Stop(Exception):
+    """Ends the run with a final failure message."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+def _webinar_id(config: dict, contact) -> str:
+    if config.get("webinar_id"):
+        return config["webinar_id"]
+    name = config["webinar_id_property"]
+    spec = all_property_specs().get(name)
+    if spec is None:
+        raise _Stop(f"The contact property {name!r} no longer exists")
+    value = (property_value(contact, spec) or "").strip()
+    if not value:
+        raise _Stop(f"The contact's property “{spec.label}” is empty: no webinar to register to")
+    if not WEBINAR_ID.fullmatch(value):
+        raise _Stop(
+            f"The contact's property “{spec.label}” holds {value!r}, which is not a Zoom "
+            "webinar id (9 to 12 digits, no spaces or dashes)"
+        )
+    return value
+
+
+def _primary_connection() -> tuple[Brand, ZoomConnection]:
+    """Rule W4: the primary brand's connection, and only it."""
+    brand = Brand.objects.filter(is_primary=True).first()
+    if brand is None:
+        raise _Stop("There is no primary brand: choose one in Settings > Brands")
+    connection = (
+        ZoomConnection.objects.filter(brand=brand)
+        .exclude(status=ConnectionStatus.DISCONNECTED)
+        .first()
+    )
+    if connection is None or connection.status != ConnectionStatus.CONNECTED:
+        raise _Stop(
+            f"The primary brand ({brand.name}) has no working Zoom connection: connect it in "
+            "Settings > Integrations > Zoom"
+        )
+    return brand, connection
+
+
+def _other_brand_owner(connection: ZoomConnection, webinar_id: str) -> ZoomWebinar | None:
+    return (
+        ZoomWebinar.objects.select_related("connection__brand")
+        .filter(zoom_webinar_id=int(webinar_id))
+        .exclude(connection=connection)
+        .first()
+    )
+
+
+def _call(limiter: AccountRateLimiter, label: str, fn):
+    limiter.acquire(label)
+    try:
+        return fn()
+    except ZoomRateLimited as exc:
+        limiter.block(exc.retry_after)
+        raise
+
+
+def run(ctx):
+    actions = _workflows()
+    contact = ctx.contact
+    try:
+        webinar_id = _webinar_id(ctx.config, contact)
+        if not contact.email:
+            raise _Stop("The contact has no primary e-mail to register with")
+        if not contact.first_name.strip():
+            raise _Stop("Zoom needs a first name to register someone; the contact has none")
+        brand, connection = _primary_connection()
+        known_here = ZoomWebinar.objects.filter(
+            connection=connection, zoom_webinar_id=int(webinar_id)
+        ).exists()
+        other = None if known_here else _other_brand_owner(connection, webinar_id)
+        if other is not None:
+            raise _Stop(
+                f"Webinar {webinar_id} belongs to the Zoom account of brand "
+                f"“{other.connection.brand.name}”; only webinars of the primary brand "
+                f"(“{brand.name}”) can be used"
+            )
+        return _register(ctx, brand, connection, webinar_id)
+    except _Stop as stop:
+        return actions.ActionResult.failed(stop.message)
+    except (ZoomRateLimited, ZoomTransientError) as exc:
+        delay = exc.retry_after if isinstance(exc, ZoomRateLimited) else None
+        raise actions.ActionRetry(f"Zoom is busy: {exc}", delay=delay)
+    except ZoomAuthError as exc:
+        return actions.ActionResult.failed(
+            f"Zoom refused the primary brand's credentials ({exc.message}): reconnect Zoom in "
+            "Settings > Integrations > Zoom"
+        )
+
+
+def _register(ctx, brand: Brand, connection: ZoomConnection, webinar_id: str):
+    actions = _workflows()
+    from .services.client import zoom_client
+
+    contact = ctx.contact
+    client = zoom_client(connection)
+    limiter = AccountRateLimiter(connection.zoom_account_id or str(connection.pk))
+    try:
+        webinar = _call(limiter, "light", lambda: client.get_webinar(webinar_id))
+    except ZoomNotFound:
+        raise _Stop(
+            f"Webinar {webinar_id} was not found in the Zoom account of the primary brand "
+            f"(“{brand.name}”)"
+        )
+    # Rule W5: the host and the connected user cannot register.
+    host_email = ""
+    host = ZoomUser.objects.filter(
+        connection=connection, zoom_user_id=webinar.get("host_id")
+    ).first()
+    if host is not None:
+        host_email = host.email
+    blocked = {normalize_email(host_email), normalize_email(connection.connected_user_email)}
+    if normalize_email(contact.email) in blocked - {""}:
+        raise _Stop(HOST_MESSAGE)
+
+    # Already registered (a re-enrollment, or a retry after the answer was recorded).
+    existing = (
+        Participation.objects.filter(
+            contact=contact, event__source="zoom", event__external_event_id=webinar_id
+        )
+        .exclude(state=ParticipationState.CANCELLED)
+        .exclude(external_registrant_id="")
+        .first()
+    )
+    if existing is not None:
+        return actions.ActionResult.succeeded(
+            f"Already registered to “{webinar.get('topic', webinar_id)}”",
+            registrant_id=existing.external_registrant_id,
+            join_url=existing.join_url,
+        )
+
+    # Rule W6: only first name, last name and e-mail can be filled.
+    questions = _call(limiter, "light", lambda: client.registration_questions(webinar_id))
+    extra = [
+        q.get("field_name", "")
+        for q in questions.get("questions") or []
+        if q.get("required") and q.get("field_name") not in FILLED_FIELDS
+    ] + [q.get("title", "") for q in questions.get("custom_questions") or [] if q.get("required")]
+    if extra:
+        raise _Stop(
+            f"Webinar {webinar_id} requires fields a workflow cannot fill: {', '.join(extra)}"
+        )
+
+    answer = None
+    if ctx.attempt > 1:  # the previous try may have registered before it failed
+        answer = _find_registrant(client, limiter, webinar_id, contact.email)
+    if answer is None:
+        body = {"email": contact.email, "first_name": contact.first_name}
+        if contact.last_name:
+            body["last_name"] = contact.last_name
+        try:
+            answer = _call(limiter, "light", lambda: client.add_registrant(webinar_id, body))
+        except ZoomValidationError as exc:
+            if exc.code == ZOOM_HOST_CODE:
+                raise _Stop(HOST_MESSAGE)
+            fields = [e.get("field") for e in exc.errors if e.get("field")]
+            if fields:
+                raise _Stop(f"Zoom refused the registration; it needs: {', '.join(fields)}")
+            raise _Stop(f"Zoom refused the registration: {exc.message}")
+        except ZoomNotFound:
+            raise _Stop(f"Webinar {webinar_id} was not found in the primary brand's Zoom account")
+    _record(connection, webinar, contact, answer)
+    return actions.ActionResult.succeeded(
+        f"Registered to “{webinar.get('topic', webinar_id)}”",
+        registrant_id=str(answer.get("registrant_id") or answer.get("id") or ""),
+        join_url=answer.get("join_url", ""),
+    )
+
+
+def _find_registrant(client, limiter, webinar_id: str, email: str) -> dict | None:
+    wanted = normalize_email(email)
+    for status in ("approved", "pending"):
+        pages = client.registrant_pages(webinar_id, status=status)
+        while True:
+            try:
+                page = _call(limiter, "medium", lambda pages=pages: next(pages))
+            except StopIteration:
+                break
+            for registrant in page.get("registrants") or []:
+                if normalize_email(registrant.get("email")) == wanted:
+                    return {
+                        "registrant_id": registrant.get("id"),
+                        "join_url": registrant.get("join_url", ""),
+                    }
+    return None
+
+
+def _record(connection: ZoomConnection, webinar: dict, contact, answer: dict) -> None:
+    """Rule W8: the participation (and its timeline entry) at once, whatever S1 says; the
+    legacy properties follow (they only move where they are live, rule P5)."""
+    cached = webinar_from_payload(connection, webinar)
+    if cached is None:
+        return
+    event = webinar_event_ensure(connection, cached)
+    plan = Plan(
+        event_id=event.pk,
+        registrations=[
+            RegistrationFact(
+                email=normalize_email(contact.email),
+                registered_at=timezone.now(),
+                external_registrant_id=str(answer.get("registrant_id") or ""),
+                join_url=answer.get("join_url", ""),
+            )
+        ],
+    )
+    result = plan_apply(
+        plan,
+        timeline_data={
+            "webinar_id": str(cached.zoom_webinar_id),
+            "webinar_name": cached.topic,
+            "source": "workflow",
+        },
+    )
+    contacts_recompute_legacy(result["contact_ids"] or [contact.pk])
+
+
+def register() -> None:
+    actions = _workflows()
+    actions.register_action(
+        actions.ActionType(
+            type=ACTION_TYPE,
+            label=gettext_lazy("Add contact to Zoom webinar"),
+            clean=clean,
+            run=run,
+            describe=describe,
+        )
+    )
+
+
+__all__ = ["ACTION_TYPE", "register"]
