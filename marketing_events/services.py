@@ -12,6 +12,7 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from crm.db import bulk_update_values
+from crm.hooks import contacts_changed
 
 from . import bulk
 from .attendance import event_level, merged_seconds, percent_of
@@ -184,6 +185,8 @@ def plan_apply(
     if recompute_counters:
         event_recompute_counters([event_id])
     counts["contact_ids"] = sorted(by_contact)
+    # Workflows whose triggers read participations look at these contacts again.
+    contacts_changed({p.contact_id for p in changed} | set(created_ids))
     return counts
 
 

@@ -11,3 +11,9 @@ class WorkflowsConfig(AppConfig):
 
         register_scope("automation.read", "Read workflows and their execution logs", write=False)
         register_scope("automation", "Change workflows and enroll contacts", write=True)
+
+        from crm.hooks import on_contacts_changed
+
+        from .tasks import queue_sweep_for
+
+        on_contacts_changed(queue_sweep_for)

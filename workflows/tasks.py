@@ -1,6 +1,7 @@
 """Celery entry points of workflows: thin, ids in."""
 
 from celery import shared_task
+from django.db import transaction
 
 
 @shared_task(acks_late=True, ignore_result=True)
@@ -33,3 +34,10 @@ def sweep_workflows(contact_ids: list[int] | None = None) -> None:
     )
     for workflow_id in ids:
         sweep_workflow.delay(workflow_id, contact_ids)
+
+
+def queue_sweep_for(contact_ids: list[int]) -> None:
+    """Contacts changed (crm.hooks): once the change is committed, filter workflows look at
+    them again. The task finds out whether any workflow cares."""
+    ids = list(contact_ids)
+    transaction.on_commit(lambda: sweep_workflows.delay(ids))

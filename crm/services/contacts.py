@@ -16,6 +16,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from ..errors import Conflict, ContactAlreadyExists, ValidationFailed
+from ..hooks import contacts_changed
 from ..models import Contact, SecondaryEmail, Tombstone, User, normalize_email
 from ..properties import (
     STANDARD_BY_NAME,
@@ -226,6 +227,7 @@ def contact_create(
                 data={"source": source},
                 actor=actor,
             )
+            contacts_changed([contact.pk])
     except IntegrityError:
         # A concurrent writer took the e-mail between our check and our insert.
         existing = _live_owner_of(email)
@@ -280,6 +282,7 @@ def contact_update(
                 contact.properties = merged
             contact.updated_at = timezone.now()
             contact.save()
+            contacts_changed([contact.pk])
     except IntegrityError:
         existing = _live_owner_of(cleaned.columns.get("email"))
         if existing is None:
@@ -324,6 +327,7 @@ def contact_restore(*, contact: Contact, actor: User | None = None) -> Contact:
             timeline_event_add(
                 contact=contact, kind="contact_restored", occurred_at=now, actor=actor
             )
+            contacts_changed([contact.pk])
     except ContactAlreadyExists as exc:
         raise Conflict(
             f"Cannot restore: contact {exc.existing_id} now uses the e-mail {contact.email}.",

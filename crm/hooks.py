@@ -1,0 +1,25 @@
+"""Hooks that higher apps fill in `AppConfig.ready()`, so that lower apps can tell about
+changes without importing the apps that care (workflows enroll contacts that start matching
+their triggers, rule W1)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+ContactsChanged = Callable[[list[int]], None]
+_CONTACTS_CHANGED: list[ContactsChanged] = []
+
+
+def on_contacts_changed(listener: ContactsChanged) -> None:
+    if listener not in _CONTACTS_CHANGED:
+        _CONTACTS_CHANGED.append(listener)
+
+
+def contacts_changed(contact_ids: Iterable[int]) -> None:
+    """Called by writers (inside their transaction) with the contacts whose properties or
+    activity changed. Listeners must be cheap: they queue work on commit."""
+    ids = sorted(set(contact_ids))
+    if not ids:
+        return
+    for listener in _CONTACTS_CHANGED:
+        listener(ids)
