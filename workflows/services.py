@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
@@ -253,6 +253,7 @@ def enroll_contacts(
         .annotate(n=Max("number"))
     )
     now = timezone.now()
+    wanted: dict[int, int] = {}  # contact -> the enrollment number to create
     for contact_id in contact_ids:
         previous = last.get(contact_id)
         if previous and not workflow.reenrollment:
@@ -260,20 +261,31 @@ def enroll_contacts(
                 {"contact": contact_id, "reason": "already enrolled (re-enrollment is off)"}
             )
             continue
-        try:
-            with transaction.atomic():
-                enrollment = Enrollment.objects.create(
-                    workflow=workflow,
-                    contact_id=contact_id,
-                    number=(previous or 0) + 1,
-                    source=source,
-                    enrolled_by=actor,
-                    created_at=now,
-                )
-        except IntegrityError:  # enrolled at the same moment by someone else
-            outcome.skipped.append({"contact": contact_id, "reason": "already being enrolled"})
-            continue
-        outcome.enrolled.append(enrollment)
+        wanted[contact_id] = (previous or 0) + 1
+    if wanted:
+        # One statement; a row a concurrent enroller wrote first is left alone (the unique
+        # (workflow, contact, number) decides) and reported as skipped.
+        Enrollment.objects.bulk_create(
+            [
+                Enrollment(workflow=workflow, contact_id=cid, number=number, source=source,
+                           enrolled_by=actor, created_at=now)
+                for cid, number in wanted.items()
+            ],
+            batch_size=1000,
+            ignore_conflicts=True,
+        )  # fmt: skip
+        mine = {
+            e.contact_id: e
+            for e in Enrollment.objects.filter(
+                workflow=workflow, contact_id__in=list(wanted), created_at=now, source=source
+            )
+            if wanted.get(e.contact_id) == e.number
+        }
+        for contact_id in wanted:
+            if contact_id in mine:
+                outcome.enrolled.append(mine[contact_id])
+            else:
+                outcome.skipped.append({"contact": contact_id, "reason": "already being enrolled"})
     if outcome.enrolled:
         ids = [e.pk for e in outcome.enrolled]
         Workflow.objects.filter(pk=workflow.pk).update(last_run_at=now)
