@@ -26,6 +26,7 @@ class Command(BaseCommand):
             state = requests.get(f"{sandbox_url.rstrip('/')}/_sandbox/state", timeout=10).json()
         except (requests.RequestException, ValueError) as exc:
             raise CommandError(f"The Zoom sandbox at {sandbox_url} did not answer: {exc}")
+        self._seed_examples(state)
         existing = ZoomConnection.objects.filter(brand=brand).first()
         if existing is not None and existing.status == ConnectionStatus.CONNECTED:
             self._wire_webhooks(sandbox_url, existing)
@@ -65,3 +66,48 @@ class Command(BaseCommand):
         if response.status_code >= 400:
             raise CommandError(f"The sandbox refused the webhook URL: {response.text[:200]}")
         self.stdout.write(f"Sandbox webhooks go to {connection.webhook_url}")
+
+    def _seed_examples(self, state: dict) -> None:
+        """Example segments and a workflow for the demo, created once (by name)."""
+        from segments.models import Segment
+        from segments.services import segment_create
+        from workflows.models import Workflow
+        from workflows.services import workflow_create, workflows_allowed
+
+        examples = [
+            (
+                "Attended a Zoom webinar for 30+ minutes",
+                {"or": [{"and": [{"type": "zoom_webinar_attendance",
+                                  "duration": {"operator": "gte", "value": 1800}}]}]},
+            ),
+            (
+                "Registered but never attended",
+                {"or": [{"and": [{"type": "zoom_webinar_registration"},
+                                 {"type": "zoom_webinar_attendance", "negate": True}]}]},
+            ),
+        ]  # fmt: skip
+        for name, filters in examples:
+            if not Segment.objects.filter(name=name).exists():
+                segment_create(name=name, kind="active", filters=filters, actor=None)
+        account = next(iter(state.get("accounts") or []), {})
+        upcoming = sorted(
+            (w for w in account.get("webinars", []) if w.get("start_time", "") > _now_iso()),
+            key=lambda w: w.get("start_time", ""),
+        )
+        name = "Invite to the next webinar"
+        if upcoming and workflows_allowed() and not Workflow.objects.filter(name=name).exists():
+            workflow_create(
+                name=name,
+                trigger={"type": "manual"},
+                actions=[
+                    {"type": "zoom.add_contact_to_webinar", "webinar_id": str(upcoming[0]["id"])}
+                ],
+                enabled=True,
+                actor=None,
+            )
+
+
+def _now_iso() -> str:
+    from django.utils import timezone
+
+    return timezone.now().strftime("%Y-%m-%dT%H:%M:%SZ")
