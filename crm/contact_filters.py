@@ -122,11 +122,14 @@ class FilterContext:
 @dataclass(frozen=True)
 class Condition:
     """One compiled filter. Either `row` (a Q over Contact) or `ids` (a queryset of contact
-    ids); `negate` turns "in the set" into "not in the set"."""
+    ids); `negate` turns "in the set" into "not in the set". `narrow` says that the set stays
+    small however large the database grows (one event's participations, read by index), so
+    that the compiler may build it whole rather than test it contact by contact."""
 
     row: Q | None = None
     ids: QuerySet | None = None
     negate: bool = False
+    narrow: bool = False
 
     @property
     def is_set(self) -> bool:

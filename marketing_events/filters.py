@@ -60,6 +60,12 @@ def _participations(node: dict, states) -> Q:
     return condition
 
 
+def _one_event(node: dict) -> bool:
+    # One event's participations are read from the (event, state) index, whatever the size of
+    # the database; "any event" may be millions of rows.
+    return node.get("event_id") is not None
+
+
 def _state_clean(node, ctx: FilterContext) -> dict:
     expect_keys(node, {"event_id", "negate"})
     return {
@@ -71,7 +77,9 @@ def _state_clean(node, ctx: FilterContext) -> dict:
 
 def _state_condition(node: dict, ctx: FilterContext) -> Condition:
     ids = Participation.objects.filter(_participations(node, STATES[node["type"]]))
-    return Condition(ids=ids.values("contact_id"), negate=node.get("negate", False))
+    return Condition(
+        ids=ids.values("contact_id"), negate=node.get("negate", False), narrow=_one_event(node)
+    )
 
 
 def _event_label(node: dict) -> str:
@@ -107,7 +115,9 @@ def _duration_condition(node: dict, ctx: FilterContext) -> Condition:
         _participations(node, STATES["event_attended"]),
         field_condition("duration_seconds", comparison, "number", ctx),
     )
-    return Condition(ids=ids.values("contact_id"), negate=node.get("negate", False))
+    return Condition(
+        ids=ids.values("contact_id"), negate=node.get("negate", False), narrow=_one_event(node)
+    )
 
 
 def _duration_describe(node: dict, ctx: FilterContext) -> str:

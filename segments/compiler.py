@@ -4,13 +4,18 @@ from an indexed table (participations, timeline), and the tree becomes one SQL s
 
 Two shapes, same rows:
 - `exists`: an OR of AND groups of predicates, sets as EXISTS / NOT EXISTS correlated
-  sub-queries. Best when one group is evaluated (PostgreSQL turns them into semi/anti joins
-  and starts from whichever side is smaller) and whenever a group has no positive set — such
-  a group can match contacts with no activity at all, so every contact must be looked at.
-- `sets` (PostgreSQL): when there are several OR groups and each has a positive set,
-  `id IN ((G1) UNION (G2) …)` where a group is the INTERSECT of its positive sets EXCEPT the
-  UNION of its negative ones (row predicates then applied to that set). An OR of EXISTS makes
-  PostgreSQL test every contact; the set form reads only the participations involved.
+  sub-queries. PostgreSQL tests contacts one by one (an OR of EXISTS makes it test every
+  contact: ~340 ms on 1M contacts), which is what a group without a narrow positive set needs
+  anyway — it can match a large share of contacts, or contacts with no activity at all — and
+  what keeps a members page cheap at any depth (it stops after one page of matches).
+- `sets` (PostgreSQL): `id IN ((G1) UNION (G2) …)` where a group is the INTERSECT of its
+  narrow positive sets EXCEPT the UNION of its narrow negative ones, its other conditions
+  (row predicates, broad sets as EXISTS) then applied to those few candidates. It reads only
+  the participations involved (~4 ms for the OR above), but builds the whole set before a
+  page can be cut from it, so it is chosen only when every group is anchored by a narrow set
+  (`Condition.narrow`: one event's participations); a broad set such as "attended any event"
+  would be materialised whole (~600 ms per members page on 5M participations).
+Figures: bench/segments_bench.py.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from django.db import connection
-from django.db.models import BooleanField, Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.db.models.expressions import RawSQL
 
 from crm.contact_filters import REGISTRY, Condition, FilterContext
@@ -46,14 +51,18 @@ def tree_conditions(tree: Mapping, ctx: FilterContext) -> list[list[Condition]]:
     return groups
 
 
-def _anchored(groups: list[list[Condition]]) -> bool:
-    """Every group needs a positive set for the set form (else it can match anyone)."""
-    return all(any(c.is_set and not c.negate for c in group) for group in groups)
+def _anchored(groups: list[list[Condition]], *, narrow: bool = False) -> bool:
+    """Every group needs a positive set for the set form (else it can match anyone); a narrow
+    one for the set form to be the cheaper."""
+    return all(
+        any(c.is_set and not c.negate and (c.narrow or not narrow) for c in group)
+        for group in groups
+    )
 
 
 def choose_strategy(groups: list[list[Condition]], vendor: str | None = None) -> str:
     vendor = vendor or connection.vendor
-    if vendor == "postgresql" and len(groups) > 1 and _anchored(groups):
+    if vendor == "postgresql" and groups and _anchored(groups, narrow=True):
         return "sets"
     return "exists"
 
@@ -90,10 +99,10 @@ def _group_q(group: list[Condition]) -> Q:
     return condition
 
 
-def _id_in(sql: str, params) -> RawSQL:
-    column = f"{Contact._meta.db_table}.{Contact._meta.pk.column}"
-    quoted = ".".join(connection.ops.quote_name(part) for part in column.split("."))
-    return RawSQL(f"{quoted} IN ({sql})", params, output_field=BooleanField())
+def _id_in(sql: str, params) -> Q:
+    # A lookup, not raw SQL naming the table: the queryset may become a sub-query (workflows
+    # exclude known matches with it), where Django renames the contact table (U0).
+    return Q(pk__in=RawSQL(sql, params))
 
 
 def _sql(queryset: QuerySet) -> tuple[str, tuple]:
@@ -111,19 +120,24 @@ def _combine(parts: list[tuple[str, tuple]], operator: str) -> tuple[str, tuple]
 
 
 def _group_sql(group: list[Condition]) -> tuple[str, tuple]:
-    positives = [_sql(c.ids) for c in group if c.is_set and not c.negate]
-    negatives = [_sql(c.ids) for c in group if c.is_set and c.negate]
-    rows = [c.row for c in group if not c.is_set]
+    # With a narrow positive set, only narrow sets are combined: INTERSECT or EXCEPT with
+    # "attended any event" would read millions of rows where testing the few candidates
+    # with EXISTS reads a handful each.
+    narrow_only = any(c.is_set and not c.negate and c.narrow for c in group)
+
+    def combined(c: Condition) -> bool:
+        return c.is_set and (c.narrow or not narrow_only)
+
+    positives = [_sql(c.ids) for c in group if combined(c) and not c.negate]
+    negatives = [_sql(c.ids) for c in group if combined(c) and c.negate]
+    others = [c for c in group if not combined(c)]
     sql, params = _combine(positives, "INTERSECT")
     if negatives:
         neg_sql, neg_params = _combine(negatives, "UNION")
         sql, params = f"({sql}) EXCEPT ({neg_sql})", params + neg_params
-    if rows:
-        row_q = Q()
-        for row in rows:
-            row_q &= row
-        narrowed = Contact.objects.filter(row_q).filter(_id_in(sql, params)).values("pk")
-        return _sql(narrowed)
+    if others:
+        narrowed = Contact.objects.filter(_group_q(others)).filter(_id_in(sql, params))
+        return _sql(narrowed.values("pk"))
     return sql, params
 
 

@@ -119,7 +119,12 @@ def condition(node: dict, ctx: FilterContext) -> Condition:
     if node.get("webinar_id"):
         where &= Q(event__external_event_id=node["webinar_id"])
     ids = Participation.objects.filter(where)
-    return Condition(ids=ids.values("contact_id"), negate=node.get("negate", False))
+    # One webinar's participations are few; a webinar name may match any number of webinars.
+    return Condition(
+        ids=ids.values("contact_id"),
+        negate=node.get("negate", False),
+        narrow=bool(node.get("webinar_id")),
+    )
 
 
 def describe(node: dict, ctx: FilterContext) -> str:

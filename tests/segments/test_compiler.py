@@ -14,7 +14,7 @@ from django.utils import timezone
 from crm.contact_filters import FilterContext
 from crm.models import Contact, PropertyDefinition, SecondaryEmail, TimelineEvent
 from marketing_events.models import MarketingEvent, Participation
-from segments.compiler import matching_contacts
+from segments.compiler import choose_strategy, matching_contacts, tree_conditions
 from segments.tree import clean_tree
 
 NOW = dt.datetime(2026, 6, 15, 12, 0, tzinfo=dt.UTC)
@@ -552,3 +552,112 @@ def test_one_query_whatever_the_tree(world, django_assert_num_queries):
     )  # fmt: skip
     with django_assert_num_queries(1):
         matching_contacts(tree, ctx).count()
+
+
+# ---- Choosing the query shape ---------------------------------------------------------------
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_narrow_sets_with_broad_ones_in_the_same_group(world, strategy):
+    # The set form combines only the narrow sets (one event) and tests broad ones ("any
+    # event") and properties on those candidates: same rows as every other shape
+    w1, w2 = world.id("W1"), world.id("W2")
+    tree = {"or": [
+        {"and": [{"type": "event_attended", "event_id": w1},
+                 {"type": "event_attended", "event_id": None},
+                 {"type": "event_cancelled", "event_id": None, "negate": True}]},
+        {"and": [{"type": "event_registered", "event_id": w2},
+                 {"type": "property", "property": "email", "operator": "ends_with",
+                  "value": "@beta.io"}]},
+    ]}  # fmt: skip
+    attended_w1 = oracle_participations(
+        world, lambda p: p["event"] == w1 and p["state"] == "ATTENDED"
+    )
+    cancelled_any = oracle_participations(world, lambda p: p["state"] == "CANCELLED")
+    reg_w2 = oracle_participations(world, lambda p: p["event"] == w2 and p["state"] in REGISTERED)
+    beta = oracle_property(world, "email", "ends_with", "@beta.io")
+    expected = (attended_w1 - cancelled_any) | (reg_w2 & beta)
+    assert evaluate(tree, strategy) == expected
+    assert expected == {world.contacts[k].pk for k in ("ana", "fay", "ed")}
+
+
+def _conditions(*groups):
+    ctx = FilterContext(now=NOW, specs={}, check_references=False)
+    return tree_conditions({"or": [{"and": list(group)} for group in groups]}, ctx)
+
+
+ATTENDED_ONE = {"type": "event_attended", "event_id": 7, "negate": False}
+ATTENDED_ANY = {"type": "event_attended", "event_id": None, "negate": False}
+NOT_ATTENDED_ONE = {**ATTENDED_ONE, "negate": True}
+DURATION_ONE = {"type": "event_attendance_duration", "event_id": 7, "operator": "gte",
+                "value": 1800, "negate": False}  # fmt: skip
+WEBINAR_ONE = {"type": "zoom_webinar_attendance", "webinar_id": "81100000001", "negate": False}
+WEBINAR_NAMED = {"type": "zoom_webinar_registration", "negate": False,
+                 "webinar_name": {"operator": "contains", "value": "growth"}}  # fmt: skip
+RECORDING = {"type": "zoom_recording_available", "negate": False}
+
+
+@pytest.mark.parametrize(
+    ("node", "narrow"),
+    [
+        (ATTENDED_ONE, True),
+        (NOT_ATTENDED_ONE, True),
+        (ATTENDED_ANY, False),
+        (DURATION_ONE, True),
+        ({**DURATION_ONE, "event_id": None}, False),
+        (WEBINAR_ONE, True),
+        (WEBINAR_NAMED, False),
+        (RECORDING, False),
+    ],
+)
+def test_filters_say_whether_their_set_is_narrow(node, narrow):
+    # One event's (one webinar's) participations stay few however large the database grows
+    ((condition,),) = _conditions([node])
+    assert condition.is_set
+    assert condition.narrow is narrow
+
+
+@pytest.mark.parametrize(
+    ("groups", "expected"),
+    [
+        # the issue's (b): every group anchored by one event -> set operations
+        ([[ATTENDED_ONE], [ATTENDED_ONE, NOT_ATTENDED_ONE]], "sets"),
+        # one group with a negation: EXCEPT reads two events' rows, not every contact
+        ([[ATTENDED_ONE, NOT_ATTENDED_ONE]], "sets"),
+        # broad sets alongside a narrow anchor are tested per candidate, still sets
+        ([[ATTENDED_ONE, ATTENDED_ANY]], "sets"),
+        # a group anchored only by "any event" would be built whole before a page is cut
+        ([[ATTENDED_ONE], [ATTENDED_ANY]], "exists"),
+        ([[ATTENDED_ANY]], "exists"),
+        # a group without a positive set can match contacts with no activity
+        ([[ATTENDED_ONE], [NOT_ATTENDED_ONE]], "exists"),
+        ([], "exists"),
+    ],
+)
+def test_strategy_follows_the_narrowest_anchor_of_each_group(groups, expected):
+    assert choose_strategy(_conditions(*groups), vendor="postgresql") == expected
+
+
+def test_sqlite_always_gets_exists():
+    groups = _conditions([ATTENDED_ONE], [ATTENDED_ONE, NOT_ATTENDED_ONE])
+    assert choose_strategy(groups, vendor="sqlite") == "exists"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_the_result_can_be_a_sub_query(world, strategy):
+    # Workflows use the matching contacts inside another query, where Django renames the
+    # contact table: the set form must not name it
+    if strategy == "sets" and connection.vendor != "postgresql":
+        pytest.skip("the set-operation shape is PostgreSQL's")
+    ctx = FilterContext.build(now=NOW)
+    tree = clean_tree(
+        {"or": [{"and": [{"type": "event_attended", "event_id": world.id("W1")}]}]}, ctx
+    )
+    matching = matching_contacts(tree, ctx, strategy=strategy)
+    outside = set(
+        Contact.objects.exclude(pk__in=matching.values("pk")).values_list("pk", flat=True)
+    )
+    attended = {world.contacts[k].pk for k in ("ana", "bo", "fay")}
+    assert outside == set(Contact.objects.values_list("pk", flat=True)) - attended

@@ -1,0 +1,592 @@
+"""Benchmark: segment counts and members pages on 1,000,000 contacts and 5,000,000
+participations (2,000 events x 2,500), our compiled queries against hand-written SQL.
+
+    flock /tmp/bench.lock .venv/bin/python bench/segments_bench.py [--rebuild] [--explain]
+
+The scratch database is BENCH_DATABASE_URL (default
+postgres://postgres@127.0.0.1:5432/crm_segments_bench); never DATABASE_URL, which may name real
+data, because this script drops the database it fills. It is filled with SQL once and re-used
+while its size matches (`--rebuild` forces a new one). For each count the script times our
+compiled query (the SQL Django sends, and end to end with compiling) and every hand-written form
+(median of `--runs` after `--warmups`), checks that all counts agree and prints the ratio of ours
+to the best hand-written form; then members pages by keyset against OFFSET.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import re
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlparse
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/crm_segments_bench"
+URL = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
+os.environ["DATABASE_URL"] = URL
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+os.environ.setdefault("LOG_LEVEL", "WARNING")
+# Django records every query when DEBUG is on: not what a production count pays for.
+os.environ.setdefault("DEBUG", "false")
+
+import psycopg  # noqa: E402
+
+# Bump when the generated data changes, so that an old database is rebuilt.
+DATA_VERSION = 1
+META_TABLE = "bench_segments_meta"
+CONTACT = "crm_contact"
+EVENT = "marketing_events_marketingevent"
+PARTICIPATION = "marketing_events_participation"
+
+# Targets from the issue.
+RATIO_TARGET = 1.5
+COUNT_TARGET_MS = {"a": 50.0, "b": 50.0, "c": 500.0}
+PAGE_TARGET_MS = 20.0
+
+
+# ---- The data -------------------------------------------------------------------------------
+
+
+def admin_url(url: str) -> str:
+    return urlparse(url)._replace(path="/postgres").geturl()
+
+
+def database_name(url: str) -> str:
+    return urlparse(url).path.lstrip("/")
+
+
+def stored_params(url: str) -> dict | None:
+    """The parameters the existing bench database was filled with, or None."""
+    with psycopg.connect(admin_url(url), autocommit=True) as conn:
+        exists = conn.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", [database_name(url)]
+        ).fetchone()
+    if not exists:
+        return None
+    with psycopg.connect(url, autocommit=True) as conn:
+        found = conn.execute("SELECT to_regclass(%s)", [META_TABLE]).fetchone()[0]
+        if found is None:
+            return None
+        row = conn.execute(f"SELECT params FROM {META_TABLE}").fetchone()
+    return row[0] if row else None
+
+
+def recreate_database(url: str) -> None:
+    name = database_name(url)
+    with psycopg.connect(admin_url(url), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def bind(sql: str, params: dict) -> str:
+    """Whole numbers written into the statement (its `%` are SQL's modulo, not placeholders)."""
+
+    def value(match):
+        item = params[match.group(1)]
+        return str([int(v) for v in item]) if isinstance(item, (list, tuple)) else str(int(item))
+
+    return re.sub(r"%\((\w+)\)s", value, sql)
+
+
+def secondary_indexes(conn, table: str) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """(unique constraints, other non-primary indexes) of a table, each as (name, definition),
+    so that they can be dropped for a bulk load and built once afterwards."""
+    constraints = conn.execute(
+        "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+        "WHERE conrelid = %s::regclass AND contype = 'u'",
+        [table],
+    ).fetchall()
+    indexes = conn.execute(
+        "SELECT c.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i "
+        "JOIN pg_class c ON c.oid = i.indexrelid "
+        "WHERE i.indrelid = %s::regclass AND NOT i.indisprimary "
+        "AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid)",
+        [table],
+    ).fetchall()
+    return constraints, indexes
+
+
+# Contacts: ~40% on a handful of webmail domains (gmail.com ~20%), the rest over 20,000
+# company domains; every 50th without an e-mail; 0.5% archived.
+CONTACTS_SQL = f"""
+INSERT INTO {CONTACT} (id, email, first_name, last_name, phone, mobile_phone, company,
+    job_title, website, address, city, state, zip, country, lifecycle_stage, lead_status,
+    properties, created_at, updated_at, archived_at)
+SELECT i,
+    CASE WHEN i % 50 = 0 THEN NULL ELSE
+        (ARRAY['ana','bo','cy','di','ed','fay','gus','hal','ida','jo'])[1 + h % 10]
+        || '.' || i || '@' || CASE
+            WHEN r < 200 THEN 'gmail.com' WHEN r < 260 THEN 'yahoo.com'
+            WHEN r < 300 THEN 'outlook.com' WHEN r < 330 THEN 'hotmail.com'
+            WHEN r < 350 THEN 'icloud.com' WHEN r < 365 THEN 'aol.com'
+            WHEN r < 380 THEN 'proton.me' WHEN r < 400 THEN 'gmx.de'
+            ELSE 'company' || (abs(hashint4(i + 1000003)::bigint) % 20000) || '.com' END
+    END,
+    (ARRAY['Ana','Bo','Cy','Di','Ed','Fay','Gus','Hal','Ida','Jo'])[1 + h % 10],
+    (ARRAY['Smith','Jones','Garcia','Müller','Rossi','Dubois','Kim','Silva'])[1 + h % 8],
+    '', '', '', '', '', '', '', '', '', '', '', '', '{{}}',
+    now() - (i % 1500) * interval '1 day', now() - (i % 90) * interval '1 day',
+    CASE WHEN i % 200 = 7 THEN now() - interval '3 days' END
+FROM (
+    SELECT i, abs(hashint4(i)::bigint) % 1000 AS r, abs(hashint4(i + 7)::bigint) AS h
+    FROM generate_series(1, %(contacts)s) AS i
+) AS seeds
+"""
+
+# Events: one a day-ish, 30 min to 2 h long, nine in ten from Zoom.
+EVENTS_SQL = f"""
+INSERT INTO {EVENT} (id, source, external_account_id, external_event_id, name, event_type,
+    organizer, description, url, starts_at, ends_at, cancelled, completed, custom_properties,
+    registered_count, attended_count, cancelled_count, no_show_count, created_at, updated_at)
+SELECT e, CASE WHEN e % 10 = 0 THEN 'api' ELSE 'zoom' END, 'acct', (81000000000 + e)::text,
+    'Webinar ' || e, 'WEBINAR', '', '', '',
+    now() - (%(events)s - e) * interval '1 day',
+    now() - (%(events)s - e) * interval '1 day' + 1800 * (1 + e % 4) * interval '1 second',
+    false, true, '[]', 0, 0, 0, 0, now(), now()
+FROM generate_series(1, %(events)s) AS e
+"""
+
+# Participations: each event draws its audience from the first 10%, 30% or 60% of contacts
+# ("engaged" ones, so that some people come to many events and 40% to none), spread over the
+# id range by a permutation (multiplying by a prime). The stride is a prime larger than the
+# audience, so one contact appears at most once per event. 10% cancel; 40–56% attend (per
+# event), for 0 up to the event's length (30 min – 2 h), the percent being of that length;
+# the rest are no-shows.
+PERMUTATION_PRIME = 999_983
+STRIDE_PRIMES = (1_000_003, 1_000_033, 1_000_037, 1_000_039, 1_000_081, 1_000_099)
+PARTICIPATIONS_SQL = f"""
+INSERT INTO {PARTICIPATION} (contact_id, event_id, state, registered_at, cancelled_at,
+    first_join_at, last_leave_at, duration_seconds, attendance_percent, provisional,
+    external_registrant_id, join_url, source, created_at, updated_at)
+SELECT contact_id, e, state,
+    starts - interval '3 days',
+    CASE WHEN state = 'CANCELLED' THEN starts - interval '1 day' END,
+    CASE WHEN state = 'ATTENDED' THEN starts END,
+    CASE WHEN state = 'ATTENDED' THEN starts + duration * interval '1 second' END,
+    duration,
+    CASE WHEN state = 'ATTENDED' THEN round(duration * 100.0 / event_length, 1) END,
+    false, '', '', 'zoom', now(), now()
+FROM (
+    SELECT e, starts, event_length, contact_id, state,
+        CASE WHEN state = 'ATTENDED' THEN spread % (event_length + 1) ELSE 0 END AS duration
+    FROM (
+        SELECT e, starts, event_length, contact_id, spread,
+            CASE WHEN roll < 100 THEN 'CANCELLED'
+                 WHEN roll < 500 + 40 * (e % 5) THEN 'ATTENDED'
+                 ELSE 'REGISTERED' END AS state
+        FROM (
+            SELECT ev.id AS e, ev.starts_at AS starts, 1800 * (1 + ev.id % 4) AS event_length,
+                ((((ev.id * 104729 + k * (ARRAY%(strides)s)[1 + ev.id % 6])
+                   % (CASE ev.id % 3 WHEN 0 THEN %(audience_1)s WHEN 1 THEN %(audience_2)s
+                      ELSE %(audience_3)s END))
+                  * %(permutation)s) % %(contacts)s) + 1 AS contact_id,
+                abs(hashint8(ev.id * 1000003 + k)::bigint) % 1000 AS roll,
+                abs(hashint8(ev.id * 7919 + k)::bigint) AS spread
+            FROM {EVENT} AS ev, generate_series(0::bigint, %(per_event)s - 1) AS k
+        ) AS drawn
+    ) AS rolled
+) AS shaped
+ORDER BY e  -- a sync writes an event's participations together
+"""
+
+COUNTERS_SQL = f"""
+UPDATE {EVENT} AS ev SET
+    registered_count = s.registered, attended_count = s.attended,
+    cancelled_count = s.cancelled, no_show_count = s.registered - s.attended
+FROM (
+    SELECT event_id,
+        count(*) FILTER (WHERE state IN ('REGISTERED', 'ATTENDED')) AS registered,
+        count(*) FILTER (WHERE state = 'ATTENDED') AS attended,
+        count(*) FILTER (WHERE state = 'CANCELLED') AS cancelled
+    FROM {PARTICIPATION} GROUP BY event_id
+) AS s
+WHERE s.event_id = ev.id
+"""
+
+
+def audience_shape(params: dict) -> dict:
+    contacts = params["contacts"]
+    audiences = [contacts // 10, contacts * 3 // 10, contacts * 6 // 10]
+    # One contact per event and a permutation of contacts need these to be coprime.
+    assert math.gcd(PERMUTATION_PRIME, contacts) == 1
+    assert all(math.gcd(p, a) == 1 for p in STRIDE_PRIMES for a in audiences)
+    assert min(audiences) >= params["per_event"], "--contacts must be >= 10 x --per-event"
+    return {
+        "audience_1": audiences[0],
+        "audience_2": audiences[1],
+        "audience_3": audiences[2],
+        "strides": STRIDE_PRIMES,
+        "permutation": PERMUTATION_PRIME,
+    }
+
+
+def fill(url: str, params: dict) -> None:
+    """Bulk load with the secondary indexes dropped and built once at the end, and foreign-key
+    triggers off (the rows are consistent by construction)."""
+    shape = audience_shape(params)
+    with psycopg.connect(url) as conn:
+        conn.execute("SET session_replication_role = replica")
+        conn.execute("SET maintenance_work_mem = '512MB'")
+        conn.execute("SET work_mem = '256MB'")
+        saved = {t: secondary_indexes(conn, t) for t in (CONTACT, PARTICIPATION)}
+        for table, (constraints, indexes) in saved.items():
+            for name, _definition in constraints:
+                conn.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
+            for name, _definition in indexes:
+                conn.execute(f'DROP INDEX "{name}"')
+        steps = [
+            ("contacts", CONTACTS_SQL),
+            ("events", EVENTS_SQL),
+            ("participations", PARTICIPATIONS_SQL),
+        ]
+        for label, sql in steps:
+            started = time.perf_counter()
+            conn.execute(bind(sql, {**params, **shape}))
+            print(f"  {label}: {time.perf_counter() - started:.1f} s", flush=True)
+        started = time.perf_counter()
+        for table, (constraints, indexes) in saved.items():
+            for name, definition in constraints:
+                conn.execute(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
+            for _name, definition in indexes:
+                conn.execute(definition)
+        print(f"  indexes: {time.perf_counter() - started:.1f} s", flush=True)
+        conn.execute(COUNTERS_SQL)
+        for table in (CONTACT, EVENT, PARTICIPATION):
+            conn.execute(
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                f"(SELECT max(id) FROM {table}))"
+            )
+        conn.execute(f"CREATE TABLE {META_TABLE} (params jsonb NOT NULL)")
+        conn.execute(f"INSERT INTO {META_TABLE} VALUES (%s)", [json.dumps(params)])
+    # Vacuum as autovacuum would have by now: the visibility map lets index-only scans skip
+    # the heap, which is how these tables are read in production.
+    with psycopg.connect(url, autocommit=True) as conn:
+        started = time.perf_counter()
+        conn.execute("VACUUM (ANALYZE)")
+        print(f"  vacuum analyze: {time.perf_counter() - started:.1f} s", flush=True)
+
+
+# ---- Timing ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Timing:
+    label: str
+    median_ms: float
+    rows: int | None = None
+
+
+def timed(fn: Callable[[], object], *, runs: int, warmups: int) -> tuple[float, object]:
+    for _ in range(warmups):
+        fn()
+    samples = []
+    result = None
+    for _ in range(runs):
+        started = time.perf_counter()
+        result = fn()
+        samples.append((time.perf_counter() - started) * 1000)
+    return statistics.median(samples), result
+
+
+@dataclass
+class Case:
+    key: str
+    title: str
+    tree: dict
+    hand: dict[str, str]  # form name -> SQL returning one count
+
+
+def cases(x: int, y: int, domain: str) -> list[Case]:
+    live = "c.archived_at IS NULL"
+    attended_x = f"p.event_id = {x} AND p.state = 'ATTENDED'"
+    long_x = f"{attended_x} AND p.duration_seconds >= 1800"
+    registered_y = f"p.event_id = {y} AND p.state IN ('REGISTERED', 'ATTENDED')"
+    attended_y = f"p.event_id = {y} AND p.state = 'ATTENDED'"
+    like = f"c.email LIKE '%@{domain}'"
+    attended_any = "p.state = 'ATTENDED'"
+
+    def exists(where: str) -> str:
+        return f"EXISTS (SELECT 1 FROM {PARTICIPATION} p WHERE p.contact_id = c.id AND {where})"
+
+    def ids(where: str) -> str:
+        return f"SELECT p.contact_id FROM {PARTICIPATION} p WHERE {where}"
+
+    count = f"SELECT count(*) FROM {CONTACT} c WHERE {live}"
+    return [
+        Case(
+            "a",
+            f"(a) attended event {x} for >= 30 min",
+            {
+                "or": [
+                    {
+                        "and": [
+                            {
+                                "type": "event_attendance_duration",
+                                "event_id": x,
+                                "operator": "gte",
+                                "value": 1800,
+                            }
+                        ]
+                    }
+                ]
+            },  # fmt: skip
+            {
+                "EXISTS": f"{count} AND {exists(long_x)}",
+                "IN (subquery)": f"{count} AND c.id IN ({ids(long_x)})",
+                "JOIN": f"SELECT count(*) FROM {PARTICIPATION} p JOIN {CONTACT} c "
+                f"ON c.id = p.contact_id WHERE {live} AND {long_x}",
+            },
+        ),
+        Case(
+            "b",
+            f"(b) attended {x} OR (registered {y} AND NOT attended {y})",
+            {
+                "or": [
+                    {"and": [{"type": "event_attended", "event_id": x}]},
+                    {
+                        "and": [
+                            {"type": "event_registered", "event_id": y},
+                            {"type": "event_attended", "event_id": y, "negate": True},
+                        ]
+                    },
+                ]
+            },  # fmt: skip
+            {
+                "OR of EXISTS": f"{count} AND ({exists(attended_x)} OR "
+                f"({exists(registered_y)} AND NOT {exists(attended_y)}))",
+                "IN (UNION (EXCEPT))": f"{count} AND c.id IN (({ids(attended_x)}) UNION "
+                f"(({ids(registered_y)}) EXCEPT ({ids(attended_y)})))",
+            },
+        ),
+        Case(
+            "c",
+            f"(c) attended any event AND e-mail ends with @{domain}",
+            {
+                "or": [
+                    {
+                        "and": [
+                            {"type": "event_attended", "event_id": None},
+                            {
+                                "type": "property",
+                                "property": "email",
+                                "operator": "ends_with",
+                                "value": f"@{domain}",
+                            },
+                        ]
+                    }
+                ]
+            },  # fmt: skip
+            {
+                "EXISTS": f"{count} AND {like} AND {exists(attended_any)}",
+                "IN (subquery)": f"{count} AND {like} AND c.id IN ({ids(attended_any)})",
+            },
+        ),
+    ]
+
+
+def explain(cursor, sql: str, params) -> list[str]:
+    cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS) {sql}", params)
+    lines = [row[0] for row in cursor.fetchall()]
+    # Plan nodes and totals, without the planner's cost estimates.
+    keep = re.compile(r"->|^\S|Execution Time|Planning Time|Buffers|JIT|Functions")
+    return [re.sub(r"  \(cost=[^)]*\)", "", line) for line in lines if keep.search(line)]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--contacts", type=int, default=1_000_000)
+    parser.add_argument("--events", type=int, default=2000)
+    parser.add_argument("--per-event", type=int, default=2500, help="participations per event")
+    parser.add_argument("--domain", default="gmail.com", help="the e-mail domain of count (c)")
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--warmups", type=int, default=2)
+    parser.add_argument("--rebuild", action="store_true", help="refill even if the data fits")
+    parser.add_argument("--explain", action="store_true", help="EXPLAIN ANALYZE our queries")
+    args = parser.parse_args()
+    if not URL.startswith("postgres"):
+        print("bench/segments_bench.py measures PostgreSQL: BENCH_DATABASE_URL=postgres://…")
+        return 2
+    if args.contacts < 10 * args.per_event:
+        print("needs --contacts >= 10 x --per-event (the smallest audience, PARTICIPATIONS_SQL)")
+        return 2
+    params = {
+        "version": DATA_VERSION,
+        "contacts": args.contacts,
+        "events": args.events,
+        "per_event": args.per_event,
+    }
+    rebuild = args.rebuild or stored_params(URL) != params
+    if rebuild:
+        print(f"Building {database_name(URL)}: {params}", flush=True)
+        recreate_database(URL)
+
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+
+    call_command("migrate", verbosity=0)
+    if rebuild:
+        started = time.perf_counter()
+        fill(URL, params)
+        print(f"  built in {time.perf_counter() - started:.0f} s", flush=True)
+    else:
+        print(f"Re-using {database_name(URL)}: {params} (--rebuild to refill)")
+
+    from crm.contact_filters import FilterContext
+    from segments.compiler import matching_contacts
+    from segments.selectors import members_page
+    from segments.tree import clean_tree
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT (SELECT count(*) FROM {CONTACT}), "
+            f"(SELECT count(*) FROM {CONTACT} WHERE archived_at IS NOT NULL), "
+            f"(SELECT count(*) FROM {PARTICIPATION}), (SELECT count(*) FROM {EVENT})"
+        )
+        n_contacts, n_archived, n_participations, n_events = cursor.fetchone()
+        cursor.execute("SHOW server_version")
+        version = cursor.fetchone()[0]
+    print(
+        f"PostgreSQL {version}: {n_contacts:,} contacts ({n_archived:,} archived), "
+        f"{n_participations:,} participations, {n_events:,} events; "
+        f"median of {args.runs} runs after {args.warmups} warm-ups\n"
+    )
+    # Two mid-history Zoom events, like any other.
+    x, y = args.events * 3 // 4 + 1, args.events * 3 // 4 + 2
+    ctx = FilterContext.build()
+    failures: list[str] = []
+    compiled: dict[str, tuple[str, tuple]] = {}
+    all_cases = cases(x, y, args.domain)
+
+    def captured_sql(fn: Callable[[], object]) -> tuple[str, tuple]:
+        seen = []
+
+        def capture(execute, sql, params, many, context):
+            seen.append((sql, params))
+            return execute(sql, params, many, context)
+
+        with connection.execute_wrapper(capture):
+            fn()
+        (statement,) = seen
+        return statement
+
+    header = f"{'query':<58} {'count':>9} {'median ms':>10} {'ours/this':>10}"
+    print(header)
+    print("-" * len(header))
+    for case in all_cases:
+        tree = clean_tree(case.tree, ctx)
+        sql, params = captured_sql(lambda tree=tree: matching_contacts(tree, ctx).count())
+        compiled[case.key] = (sql, params)
+        with connection.cursor() as cursor:
+
+            def run(sql=sql, params=params, cursor=cursor):
+                cursor.execute(sql, params)
+                return cursor.fetchone()[0]
+
+            ms, ours = timed(run, runs=args.runs, warmups=args.warmups)
+            end_ms, end_count = timed(
+                lambda tree=tree: matching_contacts(tree, ctx).count(),
+                runs=args.runs,
+                warmups=args.warmups,
+            )
+            hand = []
+            for form, hand_sql in case.hand.items():
+                hand_ms, hand_count = timed(
+                    lambda hand_sql=hand_sql: run(hand_sql, None),
+                    runs=args.runs,
+                    warmups=args.warmups,
+                )
+                hand.append(Timing(form, hand_ms, hand_count))
+        best = min(hand, key=lambda t: t.median_ms)
+        print(case.title)
+        print(f"  {'ours: the compiled SQL':<56} {ours:>9,} {ms:>10.1f}")
+        print(f"  {'ours: end to end (compile + count)':<56} {end_count:>9,} {end_ms:>10.1f}")
+        for t in hand:
+            mark = " (best)" if t is best else ""
+            print(
+                f"  {'hand: ' + t.label + mark:<56} {t.rows:>9,} {t.median_ms:>10.1f} "
+                f"{ms / t.median_ms:>9.2f}x"
+            )
+        ratio = ms / best.median_ms
+        ok = ratio <= RATIO_TARGET and ms < COUNT_TARGET_MS[case.key]
+        print(
+            f"  => ours/best = {ratio:.2f}x (target <= {RATIO_TARGET}x), "
+            f"{ms:.1f} ms (target < {COUNT_TARGET_MS[case.key]:.0f} ms): "
+            f"{'met' if ok else 'MISSED'}\n"
+        )
+        if not ok:
+            failures.append(f"{case.key}: {ratio:.2f}x, {ms:.1f} ms")
+        counts = {ours, end_count, *(t.rows for t in hand)}
+        if len(counts) != 1:
+            failures.append(f"{case.key}: counts differ: ours {ours}, {hand}")
+            print(f"  !! COUNTS DIFFER: ours {ours}, hand {[(t.label, t.rows) for t in hand]}")
+
+    # Members pages: keyset at any depth, against OFFSET.
+    with_email = clean_tree(
+        {"or": [{"and": [{"type": "property", "property": "email", "operator": "is_known"}]}]},
+        ctx,
+    )
+    deep = args.contacts * 9 // 10
+    # A broad OR (about half of all contacts): pages must stay cheap there too.
+    broad = clean_tree(
+        {"or": [{"and": [{"type": "event_attended", "event_id": None}]},
+                {"and": [{"type": "event_cancelled", "event_id": None}]}]},
+        ctx,
+    )  # fmt: skip
+    segments = [
+        ("all with e-mail", with_email),
+        *((f"segment ({case.key})", clean_tree(case.tree, ctx)) for case in all_cases),
+        ("attended any OR cancelled any", broad),
+    ]
+    pages = [
+        (f"{name}: keyset, {where}", tree, after)
+        for name, tree in segments
+        for where, after in (("first page", None), (f"after id {deep:,}", deep))
+    ]
+    print(f"{'members page (50 contacts)':<58} {'rows':>9} {'median ms':>10}")
+    print("-" * len(header))
+    for label, tree, after in pages:
+        ms, (rows, _next) = timed(
+            lambda tree=tree, after=after: members_page(
+                matching_contacts(tree, ctx), after=after, limit=50
+            ),
+            runs=args.runs,
+            warmups=args.warmups,
+        )
+        ok = ms < PAGE_TARGET_MS
+        print(f"  {label:<56} {len(rows):>9} {ms:>10.1f}  {'met' if ok else 'MISSED'}")
+        if not ok:
+            failures.append(f"page {label}: {ms:.1f} ms")
+    offset = 200_000
+    ms, rows = timed(
+        lambda: list(matching_contacts(with_email, ctx).order_by("pk")[offset : offset + 50]),
+        runs=args.runs,
+        warmups=args.warmups,
+    )
+    print(
+        f"  {f'all with e-mail: OFFSET {offset:,} (for comparison)':<56} {len(rows):>9} {ms:>10.1f}"
+    )
+
+    if args.explain:
+        with connection.cursor() as cursor:
+            for case in all_cases:
+                sql, params = compiled[case.key]
+                print(f"\nEXPLAIN (ANALYZE, BUFFERS) ours {case.title}")
+                for line in explain(cursor, sql, params):
+                    print(f"  {line}")
+    print("\nall targets met" if not failures else "\nmissed: " + "; ".join(failures))
+    return 0 if not failures else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
