@@ -107,7 +107,7 @@ def main() -> int:
 
     call_command("migrate", verbosity=0)
     from crm.models import Account, Brand, Contact, Tier
-    from workflows.models import ActionExecution, FINAL_STATUSES
+    from workflows.models import FINAL_STATUSES, ActionExecution
     from workflows.services import enroll_contacts, workflow_create
     from zoom_integration.models import ZoomConnection
     from zoom_integration.services.connections import connection_create_s2s

@@ -20,6 +20,7 @@ urlpatterns = [
     path("accounts/", include("crm.auth_urls")),
     path("marketing-events/", include("marketing_events.urls")),
     path("segments/", include("segments.urls")),
+    path("workflows/", include("workflows.urls")),
     path("", include("marketing_events.hubspot.urls")),
     path("", include("crm.urls")),
 ]

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from .views import auth, contacts, placeholders, settings
+from .views import auth, contacts, settings
 
 app_name = "crm"
 urlpatterns = [
@@ -25,8 +25,6 @@ urlpatterns = [
         contacts.contact_email_remove,
         name="contact_email_remove",
     ),
-    # Sections built by later apps (they replace these links in templates/base.html).
-    path("workflows/", placeholders.workflows, name="workflows"),
     # Settings
     path("settings/", settings.settings_index, name="settings"),
     path("settings/account/", settings.settings_account, name="settings_account"),

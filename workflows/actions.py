@@ -69,6 +69,9 @@ class ActionType:
     clean: Callable[[dict], dict]
     run: Callable[[ActionContext], ActionResult]
     describe: Callable[[dict], str] = field(default=lambda config: config.get("type", ""))
+    # What the editor may offer for this action (e.g. the webinars it can register to):
+    # {"connected": bool, "webinars": [{"id", "topic", "start_time", "upcoming"}]}.
+    choices: Callable[[], dict] | None = None
 
 
 REGISTRY: dict[str, ActionType] = {}

@@ -337,6 +337,43 @@ def _record(connection: ZoomConnection, webinar: dict, contact, answer: dict) ->
     contacts_recompute_legacy(result["contact_ids"] or [contact.pk])
 
 
+PICKER_WEBINARS = 200
+
+
+def webinar_choices() -> dict:
+    """The webinars the action may use (rule W4: the primary brand's connection only),
+    upcoming first, then the most recent past ones, for the workflow editor's picker."""
+    from django.db.models import Q
+
+    connection = ZoomConnection.objects.filter(
+        brand__is_primary=True, status=ConnectionStatus.CONNECTED
+    ).first()
+    if connection is None:
+        return {"connected": False, "webinars": []}
+    now = timezone.now()
+    webinars = ZoomWebinar.objects.filter(connection=connection, is_zoom_events=False).only(
+        "zoom_webinar_id", "topic", "start_time", "end_time"
+    )
+    upcoming = list(
+        webinars.filter(Q(start_time__gte=now) | Q(end_time__gte=now)).order_by(
+            "start_time", "zoom_webinar_id"
+        )[:PICKER_WEBINARS]
+    )
+    past = list(
+        webinars.exclude(pk__in=[w.pk for w in upcoming]).order_by(
+            "-start_time", "zoom_webinar_id"
+        )[: PICKER_WEBINARS - len(upcoming)]
+    )
+    return {
+        "connected": True,
+        "webinars": [
+            {"id": str(w.zoom_webinar_id), "topic": w.topic, "start_time": w.start_time,
+             "upcoming": w in upcoming}
+            for w in upcoming + past
+        ],
+    }  # fmt: skip
+
+
 def register() -> None:
     actions = _workflows()
     actions.register_action(
@@ -346,6 +383,7 @@ def register() -> None:
             clean=clean,
             run=run,
             describe=describe,
+            choices=webinar_choices,
         )
     )
 

@@ -75,7 +75,7 @@ def test_nav_shows_sections_user_role_and_logout(admin_client):
         "crm:contact_list",
         "marketing_events:list",
         "segments:list",
-        "crm:workflows",
+        "workflows:list",
         "crm:settings",
     ):
         assert f'href="{reverse(url_name)}"' in html
@@ -83,11 +83,11 @@ def test_nav_shows_sections_user_role_and_logout(admin_client):
     assert f'action="{reverse("logout")}"' in html
 
 
-@pytest.mark.parametrize("url_name", ["workflows"])
-def test_placeholder_sections_say_coming_soon(admin_client, url_name):
-    response = admin_client.get(reverse(f"crm:{url_name}"))
+def test_workflows_section_explains_the_tier_it_needs(admin_client):
+    # The workflows app replaced the "coming soon" placeholder; below Professional it explains.
+    response = admin_client.get(reverse("workflows:list"))
     assert response.status_code == 200
-    assert "Coming soon" in response.content.decode()
+    assert "Workflows need the Professional or Enterprise tier" in response.content.decode()
 
 
 # List -------------------------------------------------------------------------------------

@@ -11,13 +11,7 @@ from marketing_events.models import MarketingEvent
 from marketing_events.plan import OccurrenceFact, Plan, RegistrationFact, SessionFact
 from marketing_events.services import plan_apply
 from tests.factories import ContactFactory
-from tests.workflows.test_zoom_action import (  # noqa: F401  (fixtures)
-    ACTION,
-    URL,
-    connected,
-    registrants,
-    sandbox,
-)
+from tests.workflows.test_zoom_action import ACTION, URL, registrants
 from tests.zoom_integration.scenario import UPCOMING_ID
 from workflows.models import ActionExecution, Enrollment
 from workflows.tasks import sweep_workflows

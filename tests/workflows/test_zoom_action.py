@@ -4,59 +4,19 @@ required fields, 429 then success, re-enrollment, tier."""
 
 import pytest
 
-from crm.models import Account, Brand, Contact, TimelineEvent, Tier
+from crm.models import Account, Contact, Tier, TimelineEvent
 from marketing_events.models import Participation
 from tests.factories import ContactFactory
+from tests.workflows.conftest import QUESTIONS_ID
 from tests.zoom_integration.scenario import (
-    ACME,
-    BETA,
     BETA_WEBINAR_ID,
     RECURRING_ID,
-    S2S,
     UPCOMING_ID,
-    at,
-    scenario,
 )
 from workflows.models import ActionExecution, Enrollment
-from zoom_integration.services.connections import connection_create_s2s
 
 URL = "/api/v1/workflows/"
-QUESTIONS_ID = 84000000009
 ACTION = "zoom.add_contact_to_webinar"
-
-
-@pytest.fixture
-def sandbox(zoom_sandbox, settings):
-    """The scenario plus a webinar whose registration asks for more than names and e-mail."""
-    data = scenario(settings.PUBLIC_BASE_URL)
-    acme = next(a for a in data["accounts"] if a["id"] == ACME)
-    acme["webinars"].append(
-        {
-            "id": QUESTIONS_ID, "host_id": "u_owner", "topic": "Qualified leads only",
-            "type": 5, "start_time": at(days=5), "duration": 60, "timezone": "UTC",
-            "registration_required": True,
-            "questions": [{"field_name": "last_name", "required": True},
-                          {"field_name": "job_title", "required": True}],
-            "custom_questions": [{"title": "Company size", "type": "short", "required": True}],
-        }
-    )  # fmt: skip
-    zoom_sandbox.post("/_sandbox/scenario", json=data).raise_for_status()
-    zoom_sandbox.delete("/_sandbox/requests").raise_for_status()
-    return zoom_sandbox
-
-
-@pytest.fixture
-def connected(sandbox, db, django_capture_on_commit_callbacks):
-    """Acme is the primary brand with its Zoom account; Beta has another account."""
-    Account.objects.update_or_create(pk=1, defaults={"tier": Tier.PROFESSIONAL})
-    acme = Brand.objects.create(name="Acme", is_primary=True)
-    beta = Brand.objects.create(name="Beta")
-    with django_capture_on_commit_callbacks(execute=True):
-        connection_create_s2s(brand=acme, account_id=ACME, **S2S)
-        connection_create_s2s(
-            brand=beta, account_id=BETA, client_id="beta-s2s", client_secret="beta-s2s-secret"
-        )
-    return sandbox
 
 
 def registrants(sandbox, webinar_id):
