@@ -95,6 +95,9 @@ EVENT = {
         ({"timestamp": "yesterday"}, 401, "stale_timestamp"),
         ({"raw": b"{not json"}, 400, "malformed_body"),
         ({"raw": b'{"payload": {}}'}, 400, "malformed_body"),
+        ({"raw": b"[1, 2]"}, 400, "malformed_body"),
+        ({"raw": b'{"event": "webinar.started", "payload": []}'}, 400, "malformed_body"),
+        ({"raw": b'{"event": "webinar.started", "event_ts": "soon"}'}, 400, "malformed_body"),
     ],
 )
 def test_refused_deliveries_store_nothing(client, acme, kwargs, status, reason):

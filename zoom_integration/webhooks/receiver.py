@@ -14,6 +14,7 @@ import time
 
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
+from django.db import connection as db
 from django.http import JsonResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
@@ -43,15 +44,16 @@ def recent_rejections(connection_id: int) -> list[dict]:
 @require_POST
 def webhook(request, connection_id: int):
     # Only what the check needs: no other secret is decrypted on this hot path.
-    connection = (
-        ZoomConnection.objects.only("id", "status", "sync_webinar_data", "webhook_secret_token")
-        .filter(pk=connection_id)
+    found = (
+        ZoomConnection.objects.filter(pk=connection_id)
+        .values_list("status", "sync_webinar_data", "webhook_secret_token")
         .first()
     )
-    if connection is None:
+    if found is None:
         return _reject(
             connection_id, 404, "unknown_connection", "No Zoom connection has this webhook URL."
         )
+    connection_status, sync_webinar_data, secret = found
     body = request.body
     timestamp = request.headers.get("x-zm-request-timestamp", "")
     if not timestamp_fresh(timestamp, time.time()):
@@ -61,9 +63,7 @@ def webhook(request, connection_id: int):
             "stale_timestamp",
             "x-zm-request-timestamp is missing or older than five minutes.",
         )
-    if not signature_valid(
-        connection.webhook_secret_token, timestamp, body, request.headers.get("x-zm-signature", "")
-    ):
+    if not signature_valid(secret, timestamp, body, request.headers.get("x-zm-signature", "")):
         return _reject(
             connection_id,
             401,
@@ -73,9 +73,11 @@ def webhook(request, connection_id: int):
     try:
         envelope = json.loads(body)
         event = envelope["event"]
-        if not isinstance(event, str) or not isinstance(envelope.get("payload", {}), dict):
+        payload = envelope.get("payload", {})
+        if not isinstance(event, str) or not isinstance(payload, dict):
             raise TypeError
-    except (ValueError, KeyError, TypeError):
+        event_ts = int(envelope.get("event_ts") or 0)
+    except (ValueError, KeyError, TypeError, AttributeError):
         return _reject(
             connection_id,
             400,
@@ -83,49 +85,103 @@ def webhook(request, connection_id: int):
             "The body is not a Zoom event: JSON with 'event' and 'payload'.",
         )
     if event == "endpoint.url_validation":
-        plain = str((envelope.get("payload") or {}).get("plainToken", ""))
-        return JsonResponse(url_validation_answer(connection.webhook_secret_token, plain))
+        plain = str(payload.get("plainToken", ""))
+        return JsonResponse(url_validation_answer(secret, plain))
 
     outcome, status = "", DeliveryStatus.RECEIVED
-    if connection.status != ConnectionStatus.CONNECTED:
+    if connection_status != ConnectionStatus.CONNECTED:
         outcome, status = "disconnected", DeliveryStatus.IGNORED
-    elif not connection.sync_webinar_data:
+    elif not sync_webinar_data:
         outcome, status = "sync_disabled", DeliveryStatus.IGNORED  # rule S1
+    now = timezone.now()
     try:
-        with transaction.atomic():
-            delivery = WebhookDelivery.objects.create(
-                connection=connection,
-                delivery_key=hashlib.sha256(body).hexdigest(),
-                event=event[:80],
-                event_ts=int(envelope.get("event_ts") or 0),
-                payload=envelope.get("payload") or {},
-                status=status,
-                outcome=outcome,
-                processed_at=timezone.now() if status == DeliveryStatus.IGNORED else None,
-            )
-            if status == DeliveryStatus.RECEIVED:
-                transaction.on_commit(lambda: _enqueue(connection.pk, delivery.pk))
-    except IntegrityError:
+        stored = _store(
+            connection_id=connection_id,
+            delivery_key=hashlib.sha256(body).hexdigest(),
+            event=event[:80],
+            event_ts=event_ts,
+            payload=payload,
+            received_at=now,
+            status=status,
+            outcome=outcome,
+            processed_at=now if status == DeliveryStatus.IGNORED else None,
+        )
+    except IntegrityError:  # the connection was deleted since it was read
+        return _reject(
+            connection_id, 404, "unknown_connection", "No Zoom connection has this webhook URL."
+        )
+    if not stored:
         return JsonResponse({"status": "duplicate"})  # a replay: already stored, no effect
-    return JsonResponse(
-        {"status": "accepted" if not outcome else "ignored", "reason": outcome}
-        if outcome
-        else {"status": "accepted"}
+    if status == DeliveryStatus.RECEIVED:
+        transaction.on_commit(lambda: _enqueue(connection_id))
+    if outcome:
+        return JsonResponse({"status": "ignored", "reason": outcome})
+    return JsonResponse({"status": "accepted"})
+
+
+def _store(**values) -> bool:
+    """Stores one delivery unless its key is stored already (a replay); True when it was new.
+
+    One `INSERT … ON CONFLICT DO NOTHING` on the unique (connection, delivery key): outside a
+    transaction it commits by itself, so the hot path opens and closes none, and inside a
+    caller's transaction a replay raises nothing that would break it. Values are prepared by the
+    model's own fields, as `save()` would."""
+    meta = WebhookDelivery._meta
+    fields = [meta.get_field(name) for name in values]
+    quote = db.ops.quote_name
+    key = ", ".join(quote(meta.get_field(name).column) for name in ("connection", "delivery_key"))
+    sql = (
+        f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
+        f"VALUES ({', '.join(['%s'] * len(fields))}) ON CONFLICT ({key}) DO NOTHING"
     )
+    params = [
+        f.get_db_prep_save(v, connection=db) for f, v in zip(fields, values.values(), strict=True)
+    ]
+    with db.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount == 1
 
 
-def _enqueue(connection_id: int, delivery_id: int) -> None:
-    """One pending task per connection is enough: it drains everything stored before it
-    starts (it clears this flag first), so a burst costs a handful of tasks, not one each."""
+# The drain flag is held from the moment a drain is queued until it has finished, so at most one
+# drain per connection is queued or running and the deliveries stored meanwhile wait for it. It
+# expires on its own in case a worker dies holding it; the beat's `drain_webhooks` then applies
+# what was left.
+FLAG_SECONDS = 60
+# A queued drain starts this much later, so that a steady flow is applied in batches of some
+# dozens (one plan, a constant number of queries each) rather than a few at a time; it bounds
+# what it adds to a delivery's delay.
+GATHER_SECONDS = 0.1
+
+
+def _enqueue(connection_id: int) -> None:
     from ..tasks import process_webhook
 
-    if not shared_cache() or cache.add(pending_flag(connection_id), 1, timeout=60):
-        process_webhook.delay(delivery_id)
+    if not shared_cache():
+        process_webhook.delay(connection_id=connection_id)
+    elif cache.add(pending_flag(connection_id), 1, timeout=FLAG_SECONDS):
+        process_webhook.apply_async(
+            kwargs={"connection_id": connection_id}, countdown=GATHER_SECONDS
+        )
+
+
+def drain_finished(connection_id: int, *, look_again: bool = True) -> None:
+    """Releases the drain flag, then looks once more: a delivery stored after the drain read its
+    last batch found the flag held and queued nothing, so a drain is queued for it now."""
+    if not shared_cache():
+        return
+    cache.delete(pending_flag(connection_id))
+    if (
+        look_again
+        and WebhookDelivery.objects.filter(
+            connection_id=connection_id, status=DeliveryStatus.RECEIVED
+        ).exists()
+    ):
+        _enqueue(connection_id)
 
 
 def shared_cache() -> bool:
     """The flag needs a cache every process sees (Redis); a local-memory cache (embedded mode)
-    is per process, so there every delivery queues its task."""
+    is per process, so there every delivery queues a drain of its own."""
     from django.conf import settings
 
     return "locmem" not in settings.CACHES["default"]["BACKEND"].lower()
