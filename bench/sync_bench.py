@@ -2,10 +2,11 @@
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/crm_bench .venv/bin/python bench/sync_bench.py
 
-Generates 20 webinars x 2,500 registrants (50,000) with 60% attendance and rejoins, rate limits
-off; runs the sync in this process (as a worker would) and prints Zoom records/s for the first
-sync and the re-sync, and the queries per page. The database named in DATABASE_URL is dropped
-and created anew.
+Generates 20 webinars x 2,500 registrants (50,000) with 60% attendance and rejoins on a
+Business-plan account, the sandbox's own rate limits off; runs the sync in this process (as a
+worker would), its client-side rate limiter at the account plan's limits (`--client-limits`),
+and prints Zoom records/s for the first sync and the re-sync, and the queries per page. The
+database named in DATABASE_URL is dropped and created anew.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/crm_bench")
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
+# As a production worker runs: no per-query debug log (Django's CursorDebugWrapper).
+os.environ.setdefault("DEBUG", "false")
 
 import httpx  # noqa: E402
 import psycopg  # noqa: E402
@@ -34,7 +37,7 @@ from tests.support.sandbox import running_sandbox  # noqa: E402
 def recreate_database(url: str) -> None:
     parsed = urlparse(url)
     name = parsed.path.lstrip("/")
-    admin = parsed._replace(path="/postgres").geturl()
+    admin = parsed._replace(path="/postgres", query="").geturl()  # no Django OPTIONS
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')
@@ -52,6 +55,18 @@ def statement_kind(sql: str) -> str:
     return f"{verb}: {match.group(1).upper()} {match.group(2).strip(chr(34))}"
 
 
+def backend_cpu(db) -> float:
+    """CPU seconds used so far by this process's PostgreSQL backend (same machine: /proc)."""
+    with db.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--webinars", type=int, default=20)
@@ -59,11 +74,15 @@ def main() -> int:
     parser.add_argument("--attendance", type=float, default=0.6)
     parser.add_argument(
         "--client-limits",
-        choices=["pro", "off"],
-        default="pro",
+        choices=["business", "pro", "off"],
+        default="business",
         help="the sync's own per-account rate limiter (zoom_integration/sync/ratelimit.py): "
-        "Zoom's Pro figures as in production (light 30, medium 20, heavy 10 requests/s), or "
-        "off (settings.ZOOM_RATE_LIMITS with no limit), to measure the sync itself",
+        "the connection's Zoom plan, Business (light 80, medium 60, heavy 40 requests/s, as the "
+        "sandbox account's plan) or Pro (30, 20, 10), or off (ZOOM_RATE_LIMITS with no limit), "
+        "to measure the sync itself",
+    )
+    parser.add_argument(
+        "--no-prefetch", action="store_true", help="fetch Zoom pages in the run's thread only"
     )
     parser.add_argument(
         "--statements", action="store_true", help="also print the time spent per SQL statement kind"
@@ -89,6 +108,7 @@ def main() -> int:
     )
     from zoom_integration.services.metadata import connection_metadata_refresh
     from zoom_integration.services.sync import sync_run_execute, sync_run_request
+    from zoom_integration.sync import pipeline as pipeline_module
     from zoom_integration.sync.pipeline import Pipeline
 
     per_page: list[int] = []
@@ -116,6 +136,10 @@ def main() -> int:
         per_page.append(count["n"])
 
     Pipeline._apply = counting_apply
+    if args.no_prefetch:
+        from zoom_integration.sync.prefetch import InlinePages
+
+        pipeline_module.PrefetchedPages = InlinePages
 
     from zoom_integration.sync.ratelimit import AccountRateLimiter
 
@@ -148,11 +172,15 @@ def main() -> int:
         from django.conf import settings
 
         settings.ZOOM_API_BASE_URL = f"{sandbox}/v2"
+        plan = "pro" if args.client_limits == "pro" else "business"
         if args.client_limits == "off":
-            settings.ZOOM_RATE_LIMITS = {"light": None, "medium": None, "heavy": None}
+            settings.ZOOM_RATE_LIMITS = "light=0,medium=0,heavy=0"
         from zoom_integration.sync.ratelimit import configured_limits
 
-        print(f"client-side rate limits ({args.client_limits}): {configured_limits()}")
+        print(
+            f"client-side rate limits ({args.client_limits}): {configured_limits(plan)}; "
+            f"prefetch {'off' if args.no_prefetch else 'on'}"
+        )
         settings.ZOOM_OAUTH_BASE_URL = sandbox
         brand = Brand.objects.create(name="Bench", is_primary=True)
         connection = connection_create_s2s(
@@ -161,6 +189,8 @@ def main() -> int:
             client_id=app["client_id"],
             client_secret=app["client_secret"],
         )
+        connection.zoom_plan = plan
+        connection.save(update_fields=["zoom_plan"])
         connection_metadata_refresh(connection=connection)
         connection_settings_update(connection=connection, sync_webinar_data=True)
         print(
@@ -174,12 +204,14 @@ def main() -> int:
             statements.clear()
             limiter_wait[0] = 0.0
             run = sync_run_request(connection=connection)
-            cpu = time.process_time()
+            cpu, run_cpu = time.process_time(), time.thread_time()
+            db_cpu = backend_cpu(db)
             started = time.perf_counter()
             with db.execute_wrapper(timing) if args.statements else nullcontext():
                 run = sync_run_execute(run_id=run.pk)
             elapsed = time.perf_counter() - started
-            cpu = time.process_time() - cpu
+            cpu, run_cpu = time.process_time() - cpu, time.thread_time() - run_cpu
+            db_cpu = backend_cpu(db) - db_cpu
             records = (
                 run.counts.get("registrations", 0)
                 + run.counts.get("attendance_rows", 0)
@@ -195,8 +227,9 @@ def main() -> int:
                 f"{(sum(per_page) / pages if pages else 0):.1f}"
             )
             print(
-                f"  sync process CPU {cpu:.2f} s; waiting for the account rate limiter "
-                f"{limiter_wait[0]:.2f} s"
+                f"  sync process CPU {cpu:.2f} s (the run's thread {run_cpu:.2f} s, fetch threads "
+                f"the rest), its PostgreSQL backend's {db_cpu:.2f} s; "
+                f"waiting for the account rate limiter {limiter_wait[0]:.2f} s"
             )
             if args.statements:
                 print("  statements (count, total ms, by kind; wall time as seen by Django):")

@@ -198,6 +198,9 @@ FIELD_ENCRYPTION_KEY = setting("FIELD_ENCRYPTION_KEY")
 
 ZOOM_API_BASE_URL = setting("ZOOM_API_BASE_URL", "https://api.zoom.us/v2").rstrip("/")
 ZOOM_OAUTH_BASE_URL = setting("ZOOM_OAUTH_BASE_URL", "https://zoom.us").rstrip("/")
+# Client-side Zoom API rate limits, requests per second by label, over those of each
+# connection's Zoom plan: "light=80,medium=60,heavy=40"; 0 = none. Parsed in zoom_integration.
+ZOOM_RATE_LIMITS = setting("ZOOM_RATE_LIMITS")
 # Empty keeps the legacy properties live (rule B9), so this one is read as given.
 ZOOM_LEGACY_PROPERTIES_CUTOFF = env.str("ZOOM_LEGACY_PROPERTIES_CUTOFF", default="2025-01-08")
 

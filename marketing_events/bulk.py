@@ -116,12 +116,16 @@ def _cursor():
     that binds parameters on the server: an array parameter travels as one value instead of
     being rendered into the SQL text element by element, as the default client-side binding
     cursor does (that quoting costs more than the statements themselves). Arrays go as `%b`
-    (binary: no text escaping either)."""
+    (binary: no text escaping either), and results come back binary too: psycopg's C loaders
+    read them, where text timestamps go through a Python parser (Django's time-zone loader)."""
     from django.db.backends.postgresql.base import ServerBindingCursor
+    from psycopg.pq import Format
 
     connection.close_if_health_check_failed()
     connection.ensure_connection()
-    return connection._prepare_cursor(ServerBindingCursor(connection.connection))
+    cursor = ServerBindingCursor(connection.connection)
+    cursor.format = Format.BINARY  # what `connection.cursor(binary=True)` sets
+    return connection._prepare_cursor(cursor)
 
 
 def pg_fetch(sql: str, params: Sequence) -> list[tuple]:
@@ -494,13 +498,17 @@ def timeline_upsert(rows: Iterable[tuple[int, str, dt.datetime, dict, str]]) -> 
         )
         return
     now = dt.datetime.now(dt.UTC)
+    encoded: dict[int, str] = {}  # most rows of a page share one data dict: encoded once
+    for row in rows:
+        if id(row[3]) not in encoded:
+            encoded[id(row[3])] = json.dumps(row[3], default=_json_default)
     insert, params = _insert_select(
         TimelineEvent,
         {
             "contact_id": [r[0] for r in rows],
             "kind": [r[1] for r in rows],
             "occurred_at": [r[2] for r in rows],
-            "data": [json.dumps(r[3], default=_json_default) for r in rows],
+            "data": [encoded[id(r[3])] for r in rows],
             "dedupe_key": [r[4] for r in rows],
         },
         {"created_at": now},

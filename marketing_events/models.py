@@ -94,9 +94,13 @@ class Participation(models.Model):
     registered, never attended, event over. Durations are seconds; the event-level duration is
     the sum over occurrences of each one's merged duration, the percent their mean."""
 
-    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="participations")
+    # No index of their own on the keys: (contact, event) and (event, state) lead with them, and
+    # every index costs each of the sync's many writes.
+    contact = models.ForeignKey(
+        Contact, on_delete=models.CASCADE, related_name="participations", db_index=False
+    )
     event = models.ForeignKey(
-        MarketingEvent, on_delete=models.CASCADE, related_name="participations"
+        MarketingEvent, on_delete=models.CASCADE, related_name="participations", db_index=False
     )
     state = models.CharField(max_length=20, choices=ParticipationState.choices)
     registered_at = models.DateTimeField(null=True, blank=True)
@@ -107,7 +111,8 @@ class Participation(models.Model):
     attendance_percent = models.DecimalField(max_digits=4, decimal_places=1, null=True, blank=True)
     # Duration still growing (a live webinar, rule B4); final once the webinar ended.
     provisional = models.BooleanField(default=False)
-    external_registrant_id = models.CharField(max_length=100, blank=True, db_index=True)
+    # Read per event only (rule B1): the (event, state) index serves it.
+    external_registrant_id = models.CharField(max_length=100, blank=True)
     join_url = models.CharField(max_length=500, blank=True)
     source = models.CharField(max_length=30, default="zoom")
     created_at = models.DateTimeField(default=timezone.now)
@@ -144,8 +149,12 @@ class OccurrenceAttendance(models.Model):
     """A participation's attendance of one occurrence: merged duration and percent of the
     occurrence's actual length (capped at 100)."""
 
+    # (participation, occurrence) is unique, so that index serves the participation too.
     participation = models.ForeignKey(
-        Participation, on_delete=models.CASCADE, related_name="occurrence_attendances"
+        Participation,
+        on_delete=models.CASCADE,
+        related_name="occurrence_attendances",
+        db_index=False,
     )
     occurrence = models.ForeignKey(
         EventOccurrence, on_delete=models.CASCADE, related_name="attendances"
@@ -173,8 +182,9 @@ class AttendanceSession(models.Model):
     participation = models.ForeignKey(
         Participation, on_delete=models.CASCADE, related_name="sessions"
     )
+    # The unique (occurrence, participation, …) index serves the occurrence too.
     occurrence = models.ForeignKey(
-        EventOccurrence, on_delete=models.CASCADE, related_name="sessions"
+        EventOccurrence, on_delete=models.CASCADE, related_name="sessions", db_index=False
     )
     external_participant_id = models.CharField(max_length=200, blank=True)
     join_at = models.DateTimeField()

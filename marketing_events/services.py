@@ -72,7 +72,7 @@ class _Participation:
 _NEW_PARTICIPATION = (ParticipationState.REGISTERED, None, None, "", "", None, None, 0, None, False)
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)  # within a caller's transaction: theirs, whole
 def plan_apply(
     plan: Plan,
     *,
@@ -87,7 +87,7 @@ def plan_apply(
     A constant number of statements whatever the page size, each a set-based read or upsert of
     plain rows (`bulk`); rows whose values did not change are not written."""
     now = now or timezone.now()
-    event_id = MarketingEvent.objects.values_list("pk", flat=True).get(pk=plan.event_id)
+    event_id = plan.event_id  # its rows' foreign keys check that it exists
     base_data = {**(timeline_data or {}), "event_id": event_id}
     counts = {"contacts_created": 0, "participations_created": 0, "sessions": 0}
 

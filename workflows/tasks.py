@@ -36,8 +36,26 @@ def sweep_workflows(contact_ids: list[int] | None = None) -> None:
         sweep_workflow.delay(workflow_id, contact_ids)
 
 
+SWEEP_SOON_KEY = "workflows:sweep-soon"
+SWEEP_DELAY_SECONDS = 2
+
+
 def queue_sweep_for(contact_ids: list[int]) -> None:
-    """Contacts changed (crm.hooks): once the change is committed, filter workflows look at
-    them again. The task finds out whether any workflow cares."""
-    ids = list(contact_ids)
-    transaction.on_commit(lambda: sweep_workflows.delay(ids))
+    """Contacts changed (crm.hooks): once the change is committed, filter workflows look
+    again. A flood of changes (a sync writes hundreds of pages) coalesces into one sweep every
+    couple of seconds, which looks at every contact; the task finds out whether any workflow
+    cares."""
+    transaction.on_commit(_sweep_soon)
+
+
+def _sweep_soon() -> None:
+    from django.conf import settings
+    from django.core.cache import cache
+
+    if getattr(settings, "CELERY_TASK_ALWAYS_EAGER", False) or sweep_workflows.app.conf.get(
+        "task_always_eager"
+    ):
+        sweep_workflows.delay()  # tests run tasks inline: no delay to wait for
+        return
+    if cache.add(SWEEP_SOON_KEY, 1, timeout=SWEEP_DELAY_SECONDS):
+        sweep_workflows.apply_async(countdown=SWEEP_DELAY_SECONDS)

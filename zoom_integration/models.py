@@ -30,6 +30,14 @@ class RecordingsSync(models.TextChoices):
     ALL = "all", _("All users")
 
 
+class ZoomPlan(models.TextChoices):
+    """The Zoom account's plan: Zoom's per-account API rate limits depend on it (zoom-api.md §5);
+    the sync's client-side limiter follows it (`sync.ratelimit`)."""
+
+    PRO = "pro", _("Pro")
+    BUSINESS = "business", _("Business or higher (Business, Education, Enterprise, Partners)")
+
+
 class ZoomConnection(models.Model):
     brand = models.OneToOneField(Brand, on_delete=models.PROTECT, related_name="zoom_connection")
     kind = models.CharField(max_length=10, choices=ConnectionKind.choices)
@@ -63,6 +71,10 @@ class ZoomConnection(models.Model):
     webinar_exclusion_domains = models.JSONField(default=list, blank=True)
     recording_exclusion_domains = models.JSONField(default=list, blank=True)
     contact_exclusion_domains = models.JSONField(default=list, blank=True)
+    # Pro's limits are the safe default: they hold on every plan with webinars.
+    zoom_plan = models.CharField(
+        _("Zoom plan"), max_length=20, choices=ZoomPlan.choices, default=ZoomPlan.PRO
+    )
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 

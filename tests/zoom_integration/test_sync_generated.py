@@ -17,7 +17,9 @@ from zoom_integration.services.connections import (
     connection_settings_update,
 )
 from zoom_integration.services.sync import sync_run_execute, sync_run_request
+from zoom_integration.sync import pipeline as pipeline_module
 from zoom_integration.sync.pipeline import Pipeline
+from zoom_integration.sync.prefetch import InlinePages
 
 pytestmark = pytest.mark.django_db
 GENERATE = {"accounts": 1, "webinars": 8, "registrants": 40, "attendance": 0.6, "seed": 5}
@@ -257,3 +259,12 @@ def test_queries_per_page_do_not_grow_with_the_page(
     monkeypatch.setattr(Pipeline, "_apply", counting_apply)
     assert run_sync(connection).status == "succeeded"
     assert per_page and max(per_page) <= 36, per_page
+
+
+def test_fetching_pages_ahead_or_not_ends_in_the_same_state(connection, monkeypatch):
+    run_sync(connection)
+    ahead = world()
+    reset_crm()
+    monkeypatch.setattr(pipeline_module, "PrefetchedPages", InlinePages)
+    assert run_sync(connection).status == "succeeded"
+    assert world() == ahead

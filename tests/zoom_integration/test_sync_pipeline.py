@@ -16,11 +16,13 @@ from tests.zoom_integration.scenario import (
     UPCOMING_ID,
 )
 from zoom_integration.models import SyncRun, SyncSkip, ZoomConnection, ZoomUser
+from zoom_integration.services.client import zoom_client
 from zoom_integration.services.connections import (
     connection_create_s2s,
     connection_settings_update,
 )
 from zoom_integration.services.sync import sync_run_execute, sync_run_request
+from zoom_integration.sync.pipeline import Pipeline
 
 pytestmark = pytest.mark.django_db
 
@@ -280,3 +282,18 @@ def test_recording_exclusion_domains_match_subdomains(acme):  # rule S4
     assert _recordings() == []
     # Attendance still syncs: S4 is about recordings only.
     assert Participation.objects.filter(state="ATTENDED").count() == 2
+
+
+@pytest.mark.parametrize(
+    ("plan", "limits"),
+    [
+        ("pro", {"light": 30, "medium": 20, "heavy": 10}),
+        ("business", {"light": 80, "medium": 60, "heavy": 40}),
+    ],
+)
+def test_the_rate_limiter_follows_the_connection_plan(acme, settings, plan, limits):
+    settings.ZOOM_RATE_LIMITS = ""
+    acme.zoom_plan = plan
+    acme.save(update_fields=["zoom_plan"])
+    run = SyncRun.objects.create(connection=acme)
+    assert Pipeline(run, acme, zoom_client(acme)).limiter.limits == limits

@@ -91,6 +91,19 @@ class ZoomClient:
         self.session = session or requests.Session()
         self.account_label = account_label  # for logs only
 
+    def for_thread(
+        self, token_source: TokenSource, session: requests.Session | None = None
+    ) -> ZoomClient:
+        """A client of the same API for another thread, with the given token source and that
+        thread's session (a `requests.Session` is not to be shared between threads)."""
+        return ZoomClient(
+            base_url=self.base_url,
+            token_source=token_source,
+            timeout=self.timeout,
+            session=session,
+            account_label=self.account_label,
+        )
+
     # -- transport ---------------------------------------------------------------------------
 
     def request(

@@ -10,17 +10,52 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.core.cache import cache
+from django.core.exceptions import ImproperlyConfigured
 
 logger = logging.getLogger(__name__)
 
-# Requests per second by label; Zoom's Pro figures, safe on every paid plan.
-DEFAULT_LIMITS = {"light": 30, "medium": 20, "heavy": 10}
+LABELS = ("light", "medium", "heavy")
+# Requests per second by label and Zoom plan (zoom-api.md §5). Pro's are safe on every plan
+# with webinars; Business and above (Education, Enterprise, Partners) get more.
+PLAN_LIMITS: dict[str, dict[str, int]] = {
+    "pro": {"light": 30, "medium": 20, "heavy": 10},
+    "business": {"light": 80, "medium": 60, "heavy": 40},
+}
+DEFAULT_LIMITS = PLAN_LIMITS["pro"]
 
 
-def configured_limits() -> dict[str, int | None]:
-    """`DEFAULT_LIMITS`, overridden label by label by `settings.ZOOM_RATE_LIMITS` if set (an
-    account on a bigger plan; None or 0 for a label means no client-side limit)."""
-    return {**DEFAULT_LIMITS, **(getattr(settings, "ZOOM_RATE_LIMITS", None) or {})}
+def limit_overrides(value: str | dict | None = None) -> dict[str, int | None]:
+    """`settings.ZOOM_RATE_LIMITS` (the environment variable, e.g. "light=20,heavy=8", or a
+    dict) as {label: requests per second}; 0 or None means no client-side limit."""
+    if value is None:
+        value = getattr(settings, "ZOOM_RATE_LIMITS", None)
+    if not value:
+        return {}
+    if isinstance(value, dict):
+        items = list(value.items())
+    else:
+        items = [part.partition("=")[::2] for part in str(value).split(",") if part.strip()]
+    out: dict[str, int | None] = {}
+    for label, limit in items:
+        label = str(label).strip().lower()
+        try:
+            number = 0 if limit is None else int(str(limit).strip())
+        except ValueError:
+            number = -1
+        if label not in LABELS or number < 0:
+            raise ImproperlyConfigured(
+                f"ZOOM_RATE_LIMITS: {label}={limit} is not a limit; expected e.g. "
+                "light=80,medium=60,heavy=40 (requests per second, 0 for none)."
+            )
+        out[label] = number or None
+    return out
+
+
+def configured_limits(plan: str = "pro") -> dict[str, int | None]:
+    """The plan's limits, overridden label by label by `settings.ZOOM_RATE_LIMITS` if set (an
+    account whose other apps use part of its budget, say; 0 for a label means no client-side
+    limit). An unknown plan gets Pro's limits."""
+    return {**PLAN_LIMITS.get(plan, DEFAULT_LIMITS), **limit_overrides()}
 
 
 class AccountRateLimiter:

@@ -1,0 +1,95 @@
+"""The client-side rate limits: Zoom's per plan (zoom-api.md §5), overridden label by label by
+the ZOOM_RATE_LIMITS environment variable; and the limiter's per-second counting."""
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from zoom_integration.models import ZoomPlan
+from zoom_integration.sync.ratelimit import (
+    PLAN_LIMITS,
+    AccountRateLimiter,
+    configured_limits,
+    limit_overrides,
+)
+
+
+def test_every_plan_choice_has_limits():
+    assert set(PLAN_LIMITS) == set(ZoomPlan.values)
+
+
+@pytest.mark.parametrize(
+    ("plan", "expected"),
+    [
+        ("pro", {"light": 30, "medium": 20, "heavy": 10}),
+        ("business", {"light": 80, "medium": 60, "heavy": 40}),
+        ("unknown", {"light": 30, "medium": 20, "heavy": 10}),  # the safe ones
+    ],
+)
+def test_limits_follow_the_plan(settings, plan, expected):
+    settings.ZOOM_RATE_LIMITS = ""
+    assert configured_limits(plan) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("", {}),
+        ("light=20,heavy=8", {"light": 20, "heavy": 8}),
+        (" Medium = 15 , ", {"medium": 15}),
+        ("light=0,medium=0,heavy=0", {"light": None, "medium": None, "heavy": None}),
+        ({"heavy": None, "light": 5}, {"heavy": None, "light": 5}),
+    ],
+)
+def test_overrides_are_read_from_the_environment_value(value, expected):
+    assert limit_overrides(value) == expected
+
+
+@pytest.mark.parametrize("value", ["light", "light=fast", "heavy=-1", "huge=10", "light="])
+def test_a_malformed_value_names_the_variable(value):
+    with pytest.raises(ImproperlyConfigured, match="ZOOM_RATE_LIMITS"):
+        limit_overrides(value)
+
+
+def test_overrides_win_label_by_label(settings):
+    settings.ZOOM_RATE_LIMITS = "heavy=8,medium=0"
+    assert configured_limits("business") == {"light": 80, "medium": None, "heavy": 8}
+
+
+def test_a_label_waits_for_the_next_second_once_its_limit_is_used():
+    now = [100.25]
+    slept = []
+
+    def sleep(seconds):
+        slept.append(seconds)
+        now[0] += seconds
+
+    limiter = AccountRateLimiter(
+        "acct-rl", limits={"light": 2, "medium": 1, "heavy": 1}, clock=lambda: now[0], sleep=sleep
+    )
+    for _ in range(3):
+        limiter.acquire("light")
+    assert slept == [pytest.approx(0.75)]  # the third waited for second 101
+    limiter.acquire("heavy")  # labels count apart
+    assert len(slept) == 1
+
+
+def test_no_limit_means_no_wait_but_a_retry_after_still_holds():
+    now = [50.0]
+    slept = []
+
+    def sleep(seconds):
+        slept.append(seconds)
+        now[0] += seconds
+
+    limiter = AccountRateLimiter(
+        "acct-rl-off",
+        limits={"light": None, "medium": None, "heavy": None},
+        clock=lambda: now[0],
+        sleep=sleep,
+    )
+    for _ in range(100):
+        limiter.acquire("heavy")
+    assert slept == []
+    limiter.block(2)
+    limiter.acquire("heavy")
+    assert slept == [pytest.approx(2)]
