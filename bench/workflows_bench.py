@@ -110,7 +110,10 @@ def main() -> int:
     from workflows.models import FINAL_STATUSES, ActionExecution
     from workflows.services import enroll_contacts, workflow_create
     from zoom_integration.models import ZoomConnection
-    from zoom_integration.services.connections import connection_create_s2s
+    from zoom_integration.services.connections import (
+        connection_create_s2s,
+        connection_settings_update,
+    )
     from zoom_integration.services.metadata import connection_metadata_refresh
 
     with running_sandbox() as sandbox_url:
@@ -128,6 +131,10 @@ def main() -> int:
             brand=brand, account_id=ACCOUNT, client_id="bench", client_secret="bench-secret"
         )
         connection_metadata_refresh(connection=ZoomConnection.objects.get(pk=connection.pk))
+        # The client-side limiter follows the account's plan.
+        connection_settings_update(
+            connection=ZoomConnection.objects.get(pk=connection.pk), zoom_plan=args.plan
+        )
         Contact.objects.bulk_create(
             [
                 Contact(email=f"person{i}@bench.example", first_name=f"P{i}", last_name="Bench")

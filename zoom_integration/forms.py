@@ -7,7 +7,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from .models import RecordingsSync
+from .models import RecordingsSync, ZoomPlan
 
 SECRET = {"autocomplete": "off", "spellcheck": "false"}
 
@@ -59,6 +59,15 @@ class GlobalSettingsForm(forms.Form):
         label=_("Sync webinar recordings and transcripts for"),
         choices=RecordingsSync.choices,
         widget=forms.RadioSelect,
+    )
+    zoom_plan = forms.ChoiceField(
+        label=_("Zoom plan of the account"),
+        choices=ZoomPlan.choices,
+        required=False,  # left out: unchanged
+        help_text=_(
+            "Zoom's API rate limits depend on the plan; the CRM stays under them (Pro: 30/20/10 "
+            "requests a second by kind of call; Business or higher: 80/60/40)."
+        ),
     )
 
 

@@ -272,6 +272,7 @@ def _render_page(
             initial={
                 "sync_webinar_data": connection.sync_webinar_data,
                 "recordings_sync": connection.recordings_sync,
+                "zoom_plan": connection.zoom_plan,
             }
         )
         _readonly(request, settings_form)
@@ -645,7 +646,10 @@ def settings_update(request, connection_id: int):
     form = GlobalSettingsForm(request.POST)
     if form.is_valid():
         try:
-            connection_settings_update(connection=connection, **form.cleaned_data)
+            changes = dict(form.cleaned_data)
+            if not changes.get("zoom_plan"):
+                changes.pop("zoom_plan", None)
+            connection_settings_update(connection=connection, **changes)
         except ValidationFailed as exc:
             for error in exc.errors or [{}]:
                 name = error.get("name")

@@ -40,7 +40,7 @@ from .client import (
 from .legacy import contacts_recompute_legacy
 from .models import ConnectionStatus, ZoomConnection, ZoomUser, ZoomWebinar
 from .sync.events import webinar_event_ensure, webinar_from_payload
-from .sync.ratelimit import AccountRateLimiter
+from .sync.ratelimit import AccountRateLimiter, configured_limits
 
 logger = logging.getLogger(__name__)
 
@@ -205,7 +205,10 @@ def _register(ctx, brand: Brand, connection: ZoomConnection, webinar_id: str):
 
     contact = ctx.contact
     client = zoom_client(connection)
-    limiter = AccountRateLimiter(connection.zoom_account_id or str(connection.pk))
+    limiter = AccountRateLimiter(
+        connection.zoom_account_id or str(connection.pk),
+        limits=configured_limits(connection.zoom_plan),
+    )
     webinar, questions = _webinar_facts(client, limiter, connection, brand, webinar_id)
     # Rule W5: the host and the connected user cannot register.
     host_email = ""

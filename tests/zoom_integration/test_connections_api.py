@@ -170,6 +170,7 @@ def test_settings_are_normalized_and_bad_input_changes_nothing(acme, admin_api):
     assert admin_api.get(url).json() == {
         "sync_webinar_data": False,
         "recordings_sync": "none",
+        "zoom_plan": "pro",
         "webinar_exclusion_domains": [],
         "recording_exclusion_domains": [],
         "contact_exclusion_domains": [],
@@ -179,6 +180,7 @@ def test_settings_are_normalized_and_bad_input_changes_nothing(acme, admin_api):
         {
             "sync_webinar_data": True,
             "recordings_sync": "selected",
+            "zoom_plan": "business",
             "webinar_exclusion_domains": ["@Acme.test ", "partner.example"],
             "contact_exclusion_domains": ["Bücher.de"],
         },
@@ -188,6 +190,7 @@ def test_settings_are_normalized_and_bad_input_changes_nothing(acme, admin_api):
     assert response.json() == {
         "sync_webinar_data": True,
         "recordings_sync": "selected",
+        "zoom_plan": "business",
         "webinar_exclusion_domains": ["acme.test", "partner.example"],
         "recording_exclusion_domains": [],
         "contact_exclusion_domains": ["xn--bcher-kva.de"],
@@ -197,6 +200,7 @@ def test_settings_are_normalized_and_bad_input_changes_nothing(acme, admin_api):
         {
             "sync_webinar_data": False,
             "recordings_sync": "some",
+            "zoom_plan": "gold",
             "recording_exclusion_domains": ["ok.test", "not a domain"],
         },
         format="json",
@@ -205,6 +209,7 @@ def test_settings_are_normalized_and_bad_input_changes_nothing(acme, admin_api):
     assert sorted(e["name"] for e in bad.json()["errors"]) == [
         "recording_exclusion_domains",
         "recordings_sync",
+        "zoom_plan",
     ]
     assert admin_api.get(url).json() == response.json()  # nothing changed
 

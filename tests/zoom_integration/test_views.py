@@ -362,11 +362,12 @@ def test_global_settings_save(admin_client, brands):  # rules S1, S2
     connection = make_connection(brands[0])
     response = admin_client.post(
         reverse("zoom_integration:settings_update", args=[connection.pk]),
-        {"sync_webinar_data": "on", "recordings_sync": "selected"},
+        {"sync_webinar_data": "on", "recordings_sync": "selected", "zoom_plan": "business"},
     )
     assert response.status_code == 302
     connection.refresh_from_db()
     assert (connection.sync_webinar_data, connection.recordings_sync) == (True, "selected")
+    assert connection.zoom_plan == "business"  # the client-side rate limits follow it
     html = html_of(admin_client.get(page_url(brands[0], "settings")))
     assert re.search(r'name="sync_webinar_data"[^>]*checked', html)
     assert re.search(r'value="selected"[^>]*checked', html)

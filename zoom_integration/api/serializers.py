@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from ..models import RecordingsSync
+from ..models import RecordingsSync, ZoomPlan
 
 
 class ConnectedUserOutput(serializers.Serializer):
@@ -50,6 +50,7 @@ class OAuthStartOutput(serializers.Serializer):
 class SettingsOutput(serializers.Serializer):
     sync_webinar_data = serializers.BooleanField()
     recordings_sync = serializers.ChoiceField(choices=RecordingsSync.choices)
+    zoom_plan = serializers.ChoiceField(choices=ZoomPlan.choices)
     webinar_exclusion_domains = serializers.ListField(child=serializers.CharField())
     recording_exclusion_domains = serializers.ListField(child=serializers.CharField())
     contact_exclusion_domains = serializers.ListField(child=serializers.CharField())
@@ -60,6 +61,7 @@ class SettingsInput(serializers.Serializer):
 
     sync_webinar_data = serializers.BooleanField(required=False)
     recordings_sync = serializers.CharField(required=False)
+    zoom_plan = serializers.CharField(required=False)
     webinar_exclusion_domains = serializers.ListField(
         child=serializers.CharField(allow_blank=True), required=False
     )

@@ -28,6 +28,7 @@ from ..models import (
     RecordingsSync,
     SyncStatus,
     ZoomConnection,
+    ZoomPlan,
     ZoomUser,
     ZoomWebinar,
 )
@@ -230,7 +231,7 @@ SETTINGS_DOMAIN_FIELDS = (
 def connection_settings_update(*, connection: ZoomConnection, **changes: Any) -> ZoomConnection:
     """Changes the global settings (S1-S5). Domains are normalized (S7); any bad value raises
     `ValidationFailed` naming its field and nothing is saved."""
-    allowed = {"sync_webinar_data", "recordings_sync", *SETTINGS_DOMAIN_FIELDS}
+    allowed = {"sync_webinar_data", "recordings_sync", "zoom_plan", *SETTINGS_DOMAIN_FIELDS}
     unknown = sorted(set(changes) - allowed)
     errors: list[dict] = [{"name": name, "message": "Unknown setting."} for name in unknown]
     cleaned: dict[str, Any] = {}
@@ -247,6 +248,13 @@ def connection_settings_update(*, connection: ZoomConnection, **changes: Any) ->
                 }
             )
         cleaned["recordings_sync"] = changes["recordings_sync"]
+    if changes.get("zoom_plan") is not None:
+        # The plan sets the client-side rate limits (zoom-api.md §5).
+        if changes["zoom_plan"] not in ZoomPlan.values:
+            errors.append(
+                {"name": "zoom_plan", "message": "Choose one of: " + ", ".join(ZoomPlan.values)}
+            )
+        cleaned["zoom_plan"] = changes["zoom_plan"]
     for name in SETTINGS_DOMAIN_FIELDS:
         if changes.get(name) is None:
             continue

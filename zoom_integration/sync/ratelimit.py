@@ -93,13 +93,13 @@ class AccountRateLimiter:
                 continue
             if not limit:
                 return  # no client-side limit for this label; a 429's pause still holds
-            second = int(now)
-            key = f"zoom-rl:{self.account_id}:{label}:{second}"
-            cache.add(key, 0, timeout=5)
-            try:
-                used = cache.incr(key)
-            except ValueError:  # expired between add and incr
-                continue
-            if used <= limit:
+            # Zoom counts requests over a sliding second. Fixed one-second windows would let
+            # 2 x limit through across a boundary, so time is cut into slots of one request
+            # each, `limit - 2` slots a second: any sliding second spans at most `limit - 1`
+            # of them, which leaves one request of slack for network jitter.
+            slot_length = 1.0 / max(1, limit - 2)
+            slot = int(now / slot_length + 1e-9)  # at a slot's start, that slot
+            key = f"zoom-rl:{self.account_id}:{label}:{slot}"
+            if cache.add(key, 1, timeout=5):
                 return
-            self.sleep(max(0.0, second + 1 - now))
+            self.sleep(max(0.0, (slot + 1) * slot_length - now))
