@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?= -n 2
 
-.PHONY: help venv install migrate seed demo test lint format bench bench-sandbox bench-sync bench-segments clean
+.PHONY: help venv install migrate seed demo test lint format bench bench-sandbox bench-sync bench-segments bench-webhooks bench-workflows clean
 
 help:
 	@echo "make demo   - install, migrate, seed and run web + worker + Zoom sandbox (http://127.0.0.1:8000)"
@@ -49,7 +49,7 @@ format: install
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-bench: bench-sandbox bench-sync bench-segments
+bench: bench-sandbox bench-sync bench-segments bench-webhooks bench-workflows
 
 bench-sandbox: install
 	$(PY) bench/sandbox_registrants.py
@@ -62,6 +62,13 @@ bench-sync: install
 # The script reads BENCH_DATABASE_URL only, never DATABASE_URL: it drops the database it names.
 bench-segments: install
 	BENCH_DATABASE_URL=$${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/crm_segments_bench} $(PY) bench/segments_bench.py
+
+# Need PostgreSQL and Redis; each drops and recreates its own scratch database.
+bench-webhooks: install
+	$(PY) bench/webhooks_bench.py
+
+bench-workflows: install
+	$(PY) bench/workflows_bench.py
 
 clean:
 	rm -rf var/broker var/staticfiles .pytest_cache
