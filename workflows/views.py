@@ -295,17 +295,16 @@ def workflow_delete(request, workflow_id: int):
 
 def _contact_ids(raw: str) -> tuple[list[int], list[str]]:
     """Ids and e-mails typed in one box, comma-separated: (contact ids, what was not found)."""
-    ids, emails = [], []
-    for token in _SEPARATORS.split(raw.strip()):
-        if token.isdigit():
-            ids.append(int(token))
-        elif token:
-            emails.append(normalize_email(token))
+    tokens = [
+        int(t) if t.isdigit() else normalize_email(t) for t in _SEPARATORS.split(raw.strip()) if t
+    ]
+    ids = [t for t in tokens if isinstance(t, int)]
+    emails = [t for t in tokens if isinstance(t, str)]
     live_contacts = Contact.objects.filter(archived_at__isnull=True)
     found = dict(live_contacts.filter(email__in=emails).values_list("email", "pk"))
-    live = set(live_contacts.filter(pk__in=ids).values_list("pk", flat=True))
-    missing = [str(i) for i in ids if i not in live] + [e for e in emails if e not in found]
-    return list(dict.fromkeys(ids + [found[e] for e in emails if e in found])), missing
+    found.update({pk: pk for pk in live_contacts.filter(pk__in=ids).values_list("pk", flat=True)})
+    missing = [str(t) for t in tokens if t not in found]  # in the order typed
+    return list(dict.fromkeys(found[t] for t in tokens if t in found)), missing
 
 
 def _outcome_message(request, outcome_enrolled: int, skipped: list[dict]) -> None:

@@ -348,8 +348,10 @@ def test_enroll_from_the_workflow_page(client, professional):
     }  # fmt: skip
     html = client.post(url, {"contacts": str(bo.pk)}, follow=True).content.decode()
     assert "0 contacts enrolled. 1 skipped (already enrolled (re-enrollment is off))." in html
-    html = client.post(url, {"contacts": "nobody@x.example, 1"}, follow=True).content.decode()
-    assert "No live contact with the e-mail or id nobody@x.example" in html
+    html = client.post(
+        url, {"contacts": "nobody@x.example, 999999999"}, follow=True
+    ).content.decode()
+    assert "No live contact with the e-mail or id nobody@x.example, 999999999" in html
     assert Enrollment.objects.count() == 2
     workflow.enabled = False
     workflow.save()
