@@ -21,6 +21,9 @@ def test_demo_examples(zoom_sandbox, zoom_sandbox_url, django_capture_on_commit_
         "Attended a Zoom webinar for 30+ minutes",
         "Registered but never attended",
     ]
+    from zoom_integration.models import ZoomConnection
+
+    assert ZoomConnection.objects.get().zoom_plan == "business"  # the sandbox account's plan
     workflow = Workflow.objects.get()
     assert workflow.enabled
     assert workflow.actions == [

@@ -8,8 +8,11 @@ from django.db import transaction
 
 from crm.errors import ApplicationError
 from crm.models import Brand
-from zoom_integration.models import ConnectionStatus, ZoomConnection
-from zoom_integration.services.connections import connection_create_s2s
+from zoom_integration.models import ConnectionStatus, ZoomConnection, ZoomPlan
+from zoom_integration.services.connections import (
+    connection_create_s2s,
+    connection_settings_update,
+)
 
 
 class Command(BaseCommand):
@@ -47,6 +50,8 @@ class Command(BaseCommand):
                     client_secret=app["client_secret"],
                     webhook_secret_token=(account.get("webhook") or {}).get("secret_token", ""),
                 )
+            if account.get("plan") in ZoomPlan.values:  # the rate limits follow the plan
+                connection_settings_update(connection=connection, zoom_plan=account["plan"])
         except ApplicationError as exc:
             raise CommandError(f"Connecting the sandbox failed: {exc.message}")
         self._wire_webhooks(sandbox_url, connection)
