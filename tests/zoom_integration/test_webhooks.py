@@ -211,12 +211,6 @@ def live_world():
         ),
         "sessions": sorted(
             AttendanceSession.objects.filter(occurrence__event=event).values_list(
-                "contact_email", "external_participant_id", "join_at", "leave_at"
-            )
-        )
-        if False
-        else sorted(
-            AttendanceSession.objects.filter(occurrence__event=event).values_list(
                 "email", "external_participant_id", "join_at", "leave_at"
             )
         ),
@@ -256,8 +250,13 @@ def test_three_orders_converge_and_equal_the_pull_sync(
     participations = {row[0]: row for row in worlds[0]["participations"]}
     assert set(participations) == {"ana@example.com", "bob@walk.in"}
     ana = participations["ana@example.com"]
-    # Ana: 0-10 min, then 11-16 min: 15 minutes, final (not provisional) after the end.
-    assert (ana[1], ana[5], ana[7]) == ("ATTENDED", 900, False)
+    # Ana: 0-10 min, then 11-16 min: 15 minutes, final (not provisional) after the end. The
+    # sandbox's clock runs in real time between the calls, so a second may tick in between:
+    # the duration is the sum of her raw sessions as Zoom reported them (they do not overlap).
+    sessions = [row for row in worlds[0]["sessions"] if row[0] == "ana@example.com"]
+    reported = sum(int((leave - join).total_seconds()) for _e, _p, join, leave in sessions)
+    assert len(sessions) == 2 and abs(reported - 900) <= 2
+    assert (ana[1], ana[5], ana[7]) == ("ATTENDED", reported, False)
     # The pull sync of the same scenario yields the same rows.
     reset_crm()
     from zoom_integration.services.sync import sync_run_execute, sync_run_request
