@@ -12,7 +12,10 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from django.db.models import Q
+from django.db import connection
+from django.db.models import F, Q
+from django.db.models.functions import Reverse
+from django.db.models.lookups import StartsWith
 
 from .contact_filters import (
     DATE_OPERATORS,
@@ -175,6 +178,10 @@ def _substring(target, op: str, value: str) -> Q:
     if isinstance(target, TextColumnTarget):
         column = target.column
         lookup = {"contains": "contains", "starts_with": "startswith", "ends_with": "endswith"}[op]
+        if column == "email" and op == "ends_with" and connection.vendor == "postgresql":
+            # A prefix of the reversed e-mail: served by contact_email_reversed_idx (crm
+            # migration), where LIKE '%@domain' would read every contact.
+            return Q(StartsWith(Reverse(F(column)), value.strip().lower()[::-1]))
         if column in LOWERCASE_COLUMNS:
             return Q(**{f"{column}__{lookup}": value.strip().lower()})
         return Q(**{f"{column}__i{lookup}": value})

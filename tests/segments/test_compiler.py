@@ -661,3 +661,24 @@ def test_the_result_can_be_a_sub_query(world, strategy):
     )
     attended = {world.contacts[k].pk for k in ("ana", "bo", "fay")}
     assert outside == set(Contact.objects.values_list("pk", flat=True)) - attended
+
+
+@pytest.mark.django_db
+def test_email_ends_with_uses_the_reversed_email_index_on_postgresql(world):
+    # A rare domain is found through contact_email_reversed_idx instead of a full scan.
+    if connection.vendor != "postgresql":
+        pytest.skip("the reversed-e-mail index is PostgreSQL's")
+    ctx = FilterContext.build(now=NOW)
+    tree = clean_tree(
+        {"or": [{"and": [{"type": "property", "property": "email", "operator": "ends_with",
+                          "value": "@ACME.com"}]}]},
+        ctx,
+    )  # fmt: skip
+    queryset = matching_contacts(tree, ctx)
+    assert "REVERSE" in str(queryset.query)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_indexes WHERE indexname = 'contact_email_reversed_idx'")
+        assert cursor.fetchone() == (1,)
+    assert set(queryset.values_list("pk", flat=True)) == oracle_property(
+        world, "email", "ends_with", "@ACME.com"
+    )
