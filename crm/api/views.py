@@ -12,6 +12,7 @@ from ..models import ApiToken
 from ..services import accounts, tokens
 from . import serializers as s
 from .pagination import IdCursorPagination, TimelineCursorPagination
+from .validation import valid_input
 
 
 class AccountView(APIView):
@@ -25,7 +26,7 @@ class AccountView(APIView):
 
     @extend_schema(request=s.AccountInput, responses=s.AccountOutput)
     def patch(self, request):
-        data = _valid(s.AccountInput, request.data)
+        data = valid_input(s.AccountInput, request.data)
         account = accounts.account_update(name=data.get("name"), tier=data.get("tier"))
         return Response(s.AccountOutput(account).data)
 
@@ -44,7 +45,7 @@ class BrandListView(APIView):
 
     @extend_schema(request=s.BrandInput, responses={201: s.BrandOutput})
     def post(self, request):
-        data = _valid(s.BrandInput, request.data)
+        data = valid_input(s.BrandInput, request.data)
         brand = accounts.brand_create(name=data["name"], is_primary=data["is_primary"])
         return Response(s.BrandOutput(brand).data, status=status.HTTP_201_CREATED)
 
@@ -60,7 +61,7 @@ class BrandDetailView(APIView):
 
     @extend_schema(request=s.BrandUpdateInput, responses=s.BrandOutput)
     def patch(self, request, brand_id: int):
-        data = _valid(s.BrandUpdateInput, request.data)
+        data = valid_input(s.BrandUpdateInput, request.data)
         brand = accounts.brand_update(
             brand=selectors.brand_get(brand_id=brand_id),
             name=data.get("name"),
@@ -88,7 +89,7 @@ class UserListView(APIView):
 
     @extend_schema(request=s.UserInput, responses={201: s.UserOutput})
     def post(self, request):
-        data = _valid(s.UserInput, request.data)
+        data = valid_input(s.UserInput, request.data)
         user = accounts.user_create(**data)
         return Response(s.UserOutput(user).data, status=status.HTTP_201_CREATED)
 
@@ -104,7 +105,7 @@ class UserDetailView(APIView):
 
     @extend_schema(request=s.UserUpdateInput, responses=s.UserOutput)
     def patch(self, request, user_id: int):
-        data = _valid(s.UserUpdateInput, request.data)
+        data = valid_input(s.UserUpdateInput, request.data)
         user = accounts.user_update(user=accounts.user_get(user_id=user_id), **data)
         return Response(s.UserOutput(user).data)
 
@@ -137,7 +138,7 @@ class TokenListView(APIView):
 
     @extend_schema(request=s.TokenInput, responses={201: s.TokenCreatedOutput})
     def post(self, request):
-        data = _valid(s.TokenInput, request.data)
+        data = valid_input(s.TokenInput, request.data)
         token, clear = tokens.api_token_create(
             user=request.user, name=data["name"], scopes=data.get("scopes")
         )
@@ -164,9 +165,3 @@ class ContactTimelineView(APIView):
             selectors.timeline_for_contact(contact=contact), request, view=self
         )
         return paginator.get_paginated_response(s.TimelineEventOutput(page, many=True).data)
-
-
-def _valid(serializer_class, data):
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data

@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from crm.api.pagination import IdCursorPagination
+from crm.api.validation import valid_input
 from crm.contact_filters import FilterContext
 
 from .. import selectors, services
@@ -19,12 +20,6 @@ READ, WRITE = "segments.read", "segments.write"
 PROPERTIES = OpenApiParameter(
     "properties", str, description="Comma-separated property names to add to each member"
 )
-
-
-def _valid(serializer_class, data):
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
 
 
 class SegmentListView(APIView):
@@ -39,7 +34,7 @@ class SegmentListView(APIView):
 
     @extend_schema(request=s.SegmentInput, responses={201: s.SegmentOutput})
     def post(self, request):
-        data = _valid(s.SegmentInput, request.data)
+        data = valid_input(s.SegmentInput, request.data)
         segment = services.segment_create(
             name=data["name"], kind=data["kind"], filters=data["filters"], actor=request.user
         )
@@ -55,7 +50,7 @@ class SegmentDetailView(APIView):
 
     @extend_schema(request=s.SegmentUpdateInput, responses=s.SegmentOutput)
     def patch(self, request, segment_id: int):
-        data = _valid(s.SegmentUpdateInput, request.data)
+        data = valid_input(s.SegmentUpdateInput, request.data)
         segment = services.segment_update(
             segment=selectors.segment_get(segment_id=segment_id),
             name=data.get("name"),
@@ -151,7 +146,7 @@ class SegmentMembersAddView(APIView):
 
     @extend_schema(request=s.ContactIdsInput, responses=s.MembersChangedOutput)
     def post(self, request, segment_id: int):
-        data = _valid(s.ContactIdsInput, request.data)
+        data = valid_input(s.ContactIdsInput, request.data)
         segment = selectors.segment_get(segment_id=segment_id)
         changed = services.segment_members_add(segment=segment, contact_ids=data["contact_ids"])
         return Response({"changed": changed, "count": selectors.segment_count(segment=segment)})
@@ -162,7 +157,7 @@ class SegmentMembersRemoveView(APIView):
 
     @extend_schema(request=s.ContactIdsInput, responses=s.MembersChangedOutput)
     def post(self, request, segment_id: int):
-        data = _valid(s.ContactIdsInput, request.data)
+        data = valid_input(s.ContactIdsInput, request.data)
         segment = selectors.segment_get(segment_id=segment_id)
         changed = services.segment_members_remove(segment=segment, contact_ids=data["contact_ids"])
         return Response({"changed": changed, "count": selectors.segment_count(segment=segment)})
@@ -173,7 +168,7 @@ class SegmentSnapshotView(APIView):
 
     @extend_schema(request=s.SnapshotInput, responses={201: s.SegmentOutput})
     def post(self, request, segment_id: int):
-        data = _valid(s.SnapshotInput, request.data)
+        data = valid_input(s.SnapshotInput, request.data)
         static = services.segment_snapshot(
             segment=selectors.segment_get(segment_id=segment_id),
             name=data["name"],
@@ -190,7 +185,7 @@ class PreviewView(APIView):
 
     @extend_schema(request=s.FiltersInput, responses=s.PreviewOutput)
     def post(self, request):
-        data = _valid(s.FiltersInput, request.data)
+        data = valid_input(s.FiltersInput, request.data)
         ctx = FilterContext.build()
         tree = services.clean_filters(data["filters"], ctx)
         count, members = selectors.tree_preview(tree=tree, ctx=ctx)
@@ -205,7 +200,7 @@ class ConvertLegacyView(APIView):
 
     @extend_schema(request=s.FiltersInput, responses=s.ConversionOutput)
     def post(self, request):
-        data = _valid(s.FiltersInput, request.data)
+        data = valid_input(s.FiltersInput, request.data)
         result = services.filters_convert_legacy(data["filters"])
         return Response(
             {

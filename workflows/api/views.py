@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from crm.api.pagination import IdCursorPagination
+from crm.api.validation import valid_input
 from crm.errors import ValidationFailed
 
 from .. import selectors, services
@@ -18,12 +19,6 @@ from ..models import ExecutionStatus
 from . import serializers as s
 
 READ_SCOPE, WRITE_SCOPE = "automation.read", "automation"
-
-
-def _valid(serializer_class, data):
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
 
 
 def _output(workflow) -> dict:
@@ -50,7 +45,7 @@ class WorkflowListView(_WorkflowsView):
 
     @extend_schema(request=s.WorkflowInput, responses={201: s.WorkflowOutput})
     def post(self, request):
-        data = _valid(s.WorkflowInput, request.data)
+        data = valid_input(s.WorkflowInput, request.data)
         workflow = services.workflow_create(
             name=data["name"],
             trigger=data["trigger"],
@@ -70,7 +65,7 @@ class WorkflowDetailView(_WorkflowsView):
 
     @extend_schema(request=s.WorkflowUpdateInput, responses=s.WorkflowOutput)
     def patch(self, request, workflow_id: int):
-        data = _valid(s.WorkflowUpdateInput, request.data)
+        data = valid_input(s.WorkflowUpdateInput, request.data)
         workflow = services.workflow_update(
             workflow=selectors.workflow_get(workflow_id=workflow_id),
             name=data.get("name"),
@@ -93,7 +88,7 @@ class WorkflowDetailView(_WorkflowsView):
 class WorkflowEnrollView(_WorkflowsView):
     @extend_schema(request=s.EnrollInput, responses=s.EnrollOutput)
     def post(self, request, workflow_id: int):
-        data = _valid(s.EnrollInput, request.data)
+        data = valid_input(s.EnrollInput, request.data)
         outcome = services.workflow_enroll(
             workflow=selectors.workflow_get(workflow_id=workflow_id),
             contact_ids=data["contact_ids"],

@@ -9,6 +9,7 @@ from rest_framework.views import APIView
 
 from crm import selectors as crm_selectors
 from crm.api.pagination import IdCursorPagination
+from crm.api.validation import valid_input
 from crm.errors import NotFound
 
 from ..models import SyncRun, SyncTrigger, ZoomConnection, ZoomUser, ZoomWebinar
@@ -24,12 +25,6 @@ class ZoomView(APIView):
     read_scope = READ
     write_scope = WRITE
     write_needs = "settings"
-
-
-def _valid(serializer_class, data):
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
 
 
 def _connection(connection_id) -> ZoomConnection:
@@ -55,7 +50,7 @@ class ConnectionListView(ZoomView):
 
     @extend_schema(request=s.S2SConnectionInput, responses={201: s.ConnectionOutput})
     def post(self, request):
-        data = _valid(s.S2SConnectionInput, request.data)
+        data = valid_input(s.S2SConnectionInput, request.data)
         connection = services.connection_create_s2s(
             brand=crm_selectors.brand_get(brand_id=data["brand"]),
             account_id=data["account_id"],
@@ -70,7 +65,7 @@ class ConnectionListView(ZoomView):
 class OAuthStartView(ZoomView):
     @extend_schema(request=s.OAuthStartInput, responses={201: s.OAuthStartOutput})
     def post(self, request):
-        data = _valid(s.OAuthStartInput, request.data)
+        data = valid_input(s.OAuthStartInput, request.data)
         connection, url = services.connection_start_oauth(
             brand=crm_selectors.brand_get(brand_id=data["brand"]),
             client_id=data["client_id"],
@@ -115,7 +110,7 @@ class SettingsView(ZoomView):
 
     @extend_schema(request=s.SettingsInput, responses=s.SettingsOutput)
     def patch(self, request, connection_id: int):
-        data = _valid(s.SettingsInput, request.data)
+        data = valid_input(s.SettingsInput, request.data)
         connection = services.connection_settings_update(
             connection=_connection(connection_id), **data
         )
@@ -146,7 +141,7 @@ class ZoomUserDetailView(ZoomView):
 
     @extend_schema(request=s.ZoomUserInput, responses=s.ZoomUserOutput)
     def patch(self, request, connection_id: int, zoom_user_id: str):
-        data = _valid(s.ZoomUserInput, request.data)
+        data = valid_input(s.ZoomUserInput, request.data)
         user = services.zoom_user_update(zoom_user=self._user(connection_id, zoom_user_id), **data)
         return Response(s.ZoomUserOutput(user).data)
 
@@ -208,7 +203,7 @@ class ZoomWebinarDetailView(ZoomView):
 
     @extend_schema(request=s.ZoomWebinarInput, responses=s.ZoomWebinarOutput)
     def patch(self, request, connection_id: int, zoom_webinar_id: int):
-        data = _valid(s.ZoomWebinarInput, request.data)
+        data = valid_input(s.ZoomWebinarInput, request.data)
         webinar = services.zoom_webinar_update(
             webinar=self._webinar(connection_id, zoom_webinar_id), **data
         )
