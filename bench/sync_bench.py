@@ -15,6 +15,7 @@ import argparse
 import os
 import re
 import sys
+import threading
 import time
 from contextlib import nullcontext
 from pathlib import Path
@@ -55,16 +56,51 @@ def statement_kind(sql: str) -> str:
     return f"{verb}: {match.group(1).upper()} {match.group(2).strip(chr(34))}"
 
 
-def backend_cpu(db) -> float:
-    """CPU seconds used so far by this process's PostgreSQL backend (same machine: /proc)."""
-    with db.cursor() as cursor:
-        cursor.execute("SELECT pg_backend_pid()")
-        pid = cursor.fetchone()[0]
+def process_cpu(pid: int, *, children: bool = False) -> float:
+    """CPU seconds of a process of this machine (/proc), with those of its ended children."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
-        return float("nan")
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return 0.0
+    ticks = int(fields[11]) + int(fields[12])
+    if children:
+        ticks += int(fields[13]) + int(fields[14])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def child_pid(name: str) -> int:
+    """The pid of this process's child whose command line mentions `name` (0 if none)."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            cmdline = (stat.parent / "cmdline").read_bytes()
+        except (OSError, ValueError, IndexError):
+            continue
+        if ppid == os.getpid() and name.encode() in cmdline:
+            return int(stat.parent.name)
+    return 0
+
+
+def postgresql_cpu() -> float:
+    """CPU seconds of every PostgreSQL process of this machine so far: the sync's backends
+    (one per apply thread; those that ended are counted in their parent), WAL writer and the
+    rest. Same machine only; NaN when PostgreSQL runs elsewhere."""
+    total, seen = 0.0, False
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        if text[text.find("(") + 1 : text.rfind(")")] == "postgres":
+            seen = True
+            total += process_cpu(int(stat.parent.name), children=True)
+    return total if seen else float("nan")
+
+
+def machine_busy() -> tuple[int, int]:
+    """(all, idle) jiffies of the machine so far."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return sum(fields), fields[3] + fields[4]
 
 
 def main() -> int:
@@ -83,6 +119,12 @@ def main() -> int:
     )
     parser.add_argument(
         "--no-prefetch", action="store_true", help="fetch Zoom pages in the run's thread only"
+    )
+    parser.add_argument(
+        "--apply-threads",
+        type=int,
+        default=None,
+        help="webinars applied at once (ZOOM_SYNC_APPLY_THREADS; default: the setting's)",
     )
     parser.add_argument(
         "--statements", action="store_true", help="also print the time spent per SQL statement kind"
@@ -113,6 +155,7 @@ def main() -> int:
 
     per_page: list[int] = []
     statements: dict[str, list[float]] = {}  # statement kind -> [count, seconds]
+    statements_lock = threading.Lock()  # pages are applied by several threads
     real_apply = Pipeline._apply
 
     def timing(execute, sql, params, many, context):
@@ -120,18 +163,23 @@ def main() -> int:
         try:
             return execute(sql, params, many, context)
         finally:
-            entry = statements.setdefault(statement_kind(sql), [0, 0.0])
-            entry[0] += 1
-            entry[1] += time.perf_counter() - started
+            with statements_lock:
+                entry = statements.setdefault(statement_kind(sql), [0, 0.0])
+                entry[0] += 1
+                entry[1] += time.perf_counter() - started
 
     def counting_apply(self, *a, **kw):
+        # `db` is the applying thread's own connection.
         count = {"n": 0}
 
         def counter(execute, sql, params, many, context):
             count["n"] += 1
             return execute(sql, params, many, context)
 
-        with db.execute_wrapper(counter):
+        with (
+            db.execute_wrapper(counter),
+            db.execute_wrapper(timing) if args.statements else nullcontext(),
+        ):
             real_apply(self, *a, **kw)
         per_page.append(count["n"])
 
@@ -156,6 +204,7 @@ def main() -> int:
     AccountRateLimiter.acquire = timed_acquire
 
     with running_sandbox("--no-rate-limits") as sandbox:
+        sandbox_pid = child_pid("zoom_sandbox")
         http = httpx.Client(base_url=sandbox, timeout=60, trust_env=False)
         info = http.post(
             "/_sandbox/generate",
@@ -177,9 +226,12 @@ def main() -> int:
             settings.ZOOM_RATE_LIMITS = "light=0,medium=0,heavy=0"
         from zoom_integration.sync.ratelimit import configured_limits
 
+        if args.apply_threads is not None:
+            settings.ZOOM_SYNC_APPLY_THREADS = args.apply_threads
         print(
             f"client-side rate limits ({args.client_limits}): {configured_limits(plan)}; "
-            f"prefetch {'off' if args.no_prefetch else 'on'}"
+            f"prefetch {'off' if args.no_prefetch else 'on'}; "
+            f"apply threads {settings.ZOOM_SYNC_APPLY_THREADS}"
         )
         settings.ZOOM_OAUTH_BASE_URL = sandbox
         brand = Brand.objects.create(name="Bench", is_primary=True)
@@ -204,14 +256,15 @@ def main() -> int:
             statements.clear()
             limiter_wait[0] = 0.0
             run = sync_run_request(connection=connection)
-            cpu, run_cpu = time.process_time(), time.thread_time()
-            db_cpu = backend_cpu(db)
+            cpu, db_cpu, zoom_cpu = time.process_time(), postgresql_cpu(), process_cpu(sandbox_pid)
+            busy = machine_busy()
             started = time.perf_counter()
-            with db.execute_wrapper(timing) if args.statements else nullcontext():
-                run = sync_run_execute(run_id=run.pk)
+            run = sync_run_execute(run_id=run.pk)
             elapsed = time.perf_counter() - started
-            cpu, run_cpu = time.process_time() - cpu, time.thread_time() - run_cpu
-            db_cpu = backend_cpu(db) - db_cpu
+            cpu, db_cpu = time.process_time() - cpu, postgresql_cpu() - db_cpu
+            zoom_cpu = process_cpu(sandbox_pid) - zoom_cpu
+            jiffies, idle = (now - before for now, before in zip(machine_busy(), busy, strict=True))
+            cores = os.cpu_count() * (1 - idle / jiffies) if jiffies else 0
             records = (
                 run.counts.get("registrations", 0)
                 + run.counts.get("attendance_rows", 0)
@@ -227,9 +280,9 @@ def main() -> int:
                 f"{(sum(per_page) / pages if pages else 0):.1f}"
             )
             print(
-                f"  sync process CPU {cpu:.2f} s (the run's thread {run_cpu:.2f} s, fetch threads "
-                f"the rest), its PostgreSQL backend's {db_cpu:.2f} s; "
-                f"waiting for the account rate limiter {limiter_wait[0]:.2f} s"
+                f"  CPU: sync process {cpu:.2f} s, PostgreSQL {db_cpu:.2f} s, sandbox "
+                f"{zoom_cpu:.2f} s; the machine's {os.cpu_count()} cores {cores:.2f} busy on "
+                f"average; fetch threads waited {limiter_wait[0]:.2f} s for the rate limiter"
             )
             if args.statements:
                 print("  statements (count, total ms, by kind; wall time as seen by Django):")

@@ -201,6 +201,9 @@ ZOOM_OAUTH_BASE_URL = setting("ZOOM_OAUTH_BASE_URL", "https://zoom.us").rstrip("
 # Client-side Zoom API rate limits, requests per second by label, over those of each
 # connection's Zoom plan: "light=80,medium=60,heavy=40"; 0 = none. Parsed in zoom_integration.
 ZOOM_RATE_LIMITS = setting("ZOOM_RATE_LIMITS")
+# Webinars a sync run applies at once on PostgreSQL, each apply thread with its own database
+# connection (zoom_integration/sync/pipeline.py). 1 applies them one by one.
+ZOOM_SYNC_APPLY_THREADS = env.int("ZOOM_SYNC_APPLY_THREADS", default=2)
 # Empty keeps the legacy properties live (rule B9), so this one is read as given.
 ZOOM_LEGACY_PROPERTIES_CUTOFF = env.str("ZOOM_LEGACY_PROPERTIES_CUTOFF", default="2025-01-08")
 

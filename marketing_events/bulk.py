@@ -163,7 +163,9 @@ def contacts_ensure(
         return {}, []
     if not on_postgresql():
         return _contacts_ensure_orm(wanted, new, now)
-    new = list({c.email: c for c in new}.values())
+    # In e-mail order: transactions inserting overlapping sets of new addresses at once
+    # (webinars applied side by side) wait for each other in one order, never in a cycle.
+    new = sorted({c.email: c for c in new}.values(), key=lambda c: c.email)
     insert, params = _insert_select(
         Contact,
         {

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from django.db import transaction
 from django.db.models import Count, Q
@@ -72,6 +73,36 @@ class _Participation:
 _NEW_PARTICIPATION = (ParticipationState.REGISTERED, None, None, "", "", None, None, 0, None, False)
 
 
+@dataclass(frozen=True)
+class PlanContacts:
+    """The contacts of a plan's people: ids by e-mail, and those just created."""
+
+    ids: dict[str, int]
+    created: list[int]
+
+
+@transaction.atomic(savepoint=False)  # within a caller's transaction: theirs, whole
+def plan_contacts_ensure(
+    plan: Plan, *, timeline_kind: str = "zoom_webinar", now: dt.datetime | None = None
+) -> PlanContacts:
+    """Step 1 of `plan_apply`, which a caller may run in a transaction of its own first: the
+    contacts of the plan's people, the new ones created where the planner allowed it (rules
+    Z4-Z7), each with its "contact created" timeline entry. A contact so created stands on its
+    own (the activity follows in the next transaction, or again when a failed page is applied
+    again), and transactions applying other pages at the same time wait for its insert only
+    that long, not for a whole page."""
+    now = now or timezone.now()
+    emails = {r.email for r in plan.registrations} | {s.email for s in plan.sessions}
+    ids, created = bulk.contacts_ensure(
+        emails,
+        [bulk.ContactRow(c.email, c.first_name, c.last_name) for c in plan.new_contacts],
+        now,
+    )
+    source = {"source": timeline_kind.split("_")[0]}
+    bulk.timeline_upsert([(pk, "contact_created", now, source, f"created:{pk}") for pk in created])
+    return PlanContacts(ids=ids, created=created)
+
+
 @transaction.atomic(savepoint=False)  # within a caller's transaction: theirs, whole
 def plan_apply(
     plan: Plan,
@@ -80,9 +111,11 @@ def plan_apply(
     timeline_data: dict | None = None,
     now: dt.datetime | None = None,
     recompute_counters: bool = True,
+    contacts: PlanContacts | None = None,
 ) -> dict:
     """Writes a plan. Re-applying the same plan changes nothing; plans of the same facts in
-    any order converge. Returns counts of what changed.
+    any order converge. Returns counts of what changed. `contacts`: step 1 already done by
+    the caller (`plan_contacts_ensure`), else it is done here, in the same transaction.
 
     A constant number of statements whatever the page size, each a set-based read or upsert of
     plain rows (`bulk`); rows whose values did not change are not written."""
@@ -92,15 +125,13 @@ def plan_apply(
     counts = {"contacts_created": 0, "participations_created": 0, "sessions": 0}
 
     # 1. Contacts; new ones where the planner decided they may be created (rules Z4-Z7).
+    if contacts is None:
+        contacts = plan_contacts_ensure(plan, timeline_kind=timeline_kind, now=now)
     emails = {r.email for r in plan.registrations} | {s.email for s in plan.sessions}
-    contacts, created_ids = bulk.contacts_ensure(
-        emails,
-        [bulk.ContactRow(c.email, c.first_name, c.last_name) for c in plan.new_contacts],
-        now,
-    )
+    created_ids = contacts.created
     counts["contacts_created"] = len(created_ids)
-    source = {"source": timeline_kind.split("_")[0]}
-    timeline = [(pk, "contact_created", now, source, f"created:{pk}") for pk in created_ids]
+    contacts = contacts.ids
+    timeline = []
 
     # 2. Occurrences.
     occurrences = bulk.occurrences_upsert(
@@ -302,4 +333,11 @@ def event_recompute_counters(event_ids: Iterable[int]) -> None:
     )
 
 
-__all__ = ["derive_state", "event_recompute_counters", "event_upsert", "plan_apply"]
+__all__ = [
+    "PlanContacts",
+    "derive_state",
+    "event_recompute_counters",
+    "event_upsert",
+    "plan_apply",
+    "plan_contacts_ensure",
+]

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
+from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
 from crm.db import bulk_update_values
@@ -115,14 +116,27 @@ def legacy_affected(plan) -> bool:
     return any(moment is not None and moment < cutoff for moment in moments)
 
 
+@transaction.atomic(savepoint=False)  # within a caller's transaction: theirs
 def contacts_recompute_legacy(contact_ids: Iterable[int]) -> None:
-    """Recomputes P1-P4 for these contacts: two queries whatever their number."""
+    """Recomputes P1-P4 for these contacts: three queries whatever their number.
+
+    The properties summarize a contact's participations in every event, which other
+    transactions (another webinar's page, a webhook) may be writing at the same time: the
+    contacts are locked first, in id order, so the participations are read once the others
+    committed and no update of the properties is lost. `no_key`: foreign-key checks of rows
+    referencing these contacts (share locks on their keys) go on meanwhile."""
     from crm.models import Contact
     from marketing_events.models import Participation
 
-    ids = list(set(contact_ids))
+    ids = sorted(set(contact_ids))
     if not ids:
         return
+    list(
+        Contact.objects.filter(pk__in=ids)
+        .order_by("pk")
+        .select_for_update(no_key=True)
+        .values_list("pk", flat=True)
+    )
     cutoff = legacy_cutoff()
     activities = defaultdict(list)
     for row in Participation.objects.filter(contact_id__in=ids, event__source="zoom").values(

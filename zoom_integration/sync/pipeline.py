@@ -3,21 +3,34 @@ for webinars first seen after they ended), then each past instance's report part
 recordings per S2/S4. One transaction per page; a constant number of queries per page.
 
 Zoom's pages are fetched ahead in background threads (`prefetch`, HTTP only) while the pages
-already fetched are planned and applied here, in the run's thread; the registrants (medium)
-and report (heavy) listings of a webinar and of the next one are fetched side by side, so each
-rate-limit label's budget is used while the others wait."""
+already fetched are planned and applied; the registrants (medium) and report (heavy) listings
+of the webinars being applied and of the next one are fetched side by side, so each rate-limit
+label's budget is used while the others wait.
+
+On PostgreSQL, webinars are applied by `ZOOM_SYNC_APPLY_THREADS` apply threads at once, each
+with its own database connection, so the database works on one webinar's page while Python
+plans another's. Pages of different webinars touch different participations, sessions and
+timeline keys; what they share is handled so that no order of commits changes the outcome:
+new contacts are inserted in e-mail order (a concurrent insert of the same address waits, then
+reads the winner's id), legacy properties lock their contacts first (`legacy`), and a page that
+loses a deadlock anyway is applied again. The run's progress is saved after the commits it
+counts, never inside a page's transaction. Inside a caller's transaction (tests) or on another
+database the webinars are applied one by one in the run's thread, by the same code."""
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from django.db import DatabaseError, transaction
+from django.conf import settings
+from django.db import DatabaseError, OperationalError, connections, transaction
 from django.db import connection as db
 from django.db.models import Count
 from django.utils import timezone
@@ -27,7 +40,11 @@ from marketing_events.bulk import on_postgresql
 from marketing_events.models import Participation
 from marketing_events.plan import Plan, Skip
 from marketing_events.selectors import crm_snapshot
-from marketing_events.services import event_recompute_counters, plan_apply
+from marketing_events.services import (
+    event_recompute_counters,
+    plan_apply,
+    plan_contacts_ensure,
+)
 
 from ..client import ZoomClient, ZoomNotFound
 from ..legacy import contacts_recompute_legacy, legacy_affected
@@ -49,6 +66,17 @@ PREFETCH_DEPTH = 6
 LOOKAHEAD_WEBINARS = 1
 # Seconds between saves of the run's progress within a webinar (its end always saves it).
 PROGRESS_INTERVAL = 0.5
+# A page whose transaction lost a deadlock (or a serialization conflict) is applied again.
+PAGE_ATTEMPTS = 4
+_RETRYABLE_SQLSTATES = {"40P01", "40001"}
+
+
+def _retryable(exc: OperationalError) -> bool:
+    return getattr(exc.__cause__, "sqlstate", None) in _RETRYABLE_SQLSTATES
+
+
+class _Stopped(Exception):
+    """Ends an apply thread early because another one failed (that failure is raised)."""
 
 
 @dataclass
@@ -121,6 +149,9 @@ class Pipeline:
         self.now = timezone.now()
         self._progress_saved_at = float("-inf")  # by a page
         self._skip_reasons_to_count: set[str] = set()
+        # Guards the run's counters and row between apply threads.
+        self._lock = threading.RLock()
+        self._stop = threading.Event()
 
     # -- the run ---------------------------------------------------------------------------
 
@@ -130,29 +161,76 @@ class Pipeline:
             .select_related("host", "event")
             .order_by("start_time", "id")
         )
-        done = set(self.run.done_webinars or [])
+        self._done = set(self.run.done_webinars or [])
         self.run.progress_total = max(self.run.progress_total, len(webinars))
         self._save_progress()
-        todo = [w for w in webinars if w.zoom_webinar_id not in done]
-        fetches: dict[int, WebinarFetch | None] = {}
-        # Two listings per webinar (registrants, report participants), this one and the next.
-        self.threads = FetchThreads(workers=2 * (1 + LOOKAHEAD_WEBINARS))
+        self._todo = deque(w for w in webinars if w.zoom_webinar_id not in self._done)
+        self._fetches: dict[int, WebinarFetch | None] = {}
+        workers = self.apply_threads()
+        # Two listings per webinar (registrants, report participants): those being applied
+        # and the next ones.
+        self.threads = FetchThreads(workers=2 * (workers + LOOKAHEAD_WEBINARS))
         try:
-            with _asynchronous_commits():
-                for index, webinar in enumerate(todo):
-                    for ahead in todo[index : index + 1 + LOOKAHEAD_WEBINARS]:
-                        if ahead.pk not in fetches:
-                            fetches[ahead.pk] = self._start_fetch(ahead)
-                    self.sync_webinar(webinar, fetches.pop(webinar.pk))
-                    done.add(webinar.zoom_webinar_id)
-                    self.run.done_webinars = sorted(done)
-                    self._save_progress(done_webinars=True)
+            if workers == 1:
+                self._apply_webinars()
+            else:
+                with ThreadPoolExecutor(workers, thread_name_prefix="zoom-apply") as pool:
+                    futures = [pool.submit(self._apply_thread) for _ in range(workers)]
+                failures = [f.exception() for f in futures if f.exception() is not None]
+                failures = [e for e in failures if not isinstance(e, _Stopped)]
+                if failures:
+                    raise failures[0]
+            with self._lock:
+                self._save_progress(done_webinars=True)  # what the last pages counted
         finally:
-            for fetch in fetches.values():
-                if fetch is not None:
-                    fetch.close()
+            with self._lock:
+                for fetch in self._fetches.values():
+                    if fetch is not None:
+                        fetch.close()
+                self._fetches.clear()
             self.threads.shutdown()
             self.threads = None
+
+    def apply_threads(self) -> int:
+        """How many webinars are applied at once: `ZOOM_SYNC_APPLY_THREADS` on PostgreSQL when
+        fetching ahead; one, in this thread, inside a caller's transaction (other connections
+        would not see it) or on another database."""
+        wanted = max(1, int(getattr(settings, "ZOOM_SYNC_APPLY_THREADS", 1)))
+        if wanted == 1 or not on_postgresql() or db.in_atomic_block or self.pages is InlinePages:
+            return 1
+        return wanted
+
+    def _apply_thread(self) -> None:
+        """An apply thread: its own database connection, closed when it ends."""
+        try:
+            self._apply_webinars()
+        except BaseException:
+            self._stop.set()  # the others stop at their next page
+            raise
+        finally:
+            connections.close_all()  # this thread's connections only
+
+    def _apply_webinars(self) -> None:
+        with _asynchronous_commits():
+            while (item := self._next_webinar()) is not None:
+                webinar, fetch = item
+                self.sync_webinar(webinar, fetch)
+                with self._lock:
+                    self._done.add(webinar.zoom_webinar_id)
+                    self.run.done_webinars = sorted(self._done)
+                    self._save_progress(done_webinars=True)
+
+    def _next_webinar(self) -> tuple[ZoomWebinar, WebinarFetch | None] | None:
+        """The next webinar to apply, its listings already under way, and the listings of the
+        ones after it started."""
+        with self._lock:
+            if self._stop.is_set() or not self._todo:
+                return None
+            webinar = self._todo.popleft()
+            for ahead in [webinar, *list(self._todo)[:LOOKAHEAD_WEBINARS]]:
+                if ahead.pk not in self._fetches:
+                    self._fetches[ahead.pk] = self._start_fetch(ahead)
+            return webinar, self._fetches.pop(webinar.pk)
 
     def _start_fetch(self, webinar: ZoomWebinar) -> WebinarFetch | None:
         """Starts fetching what this webinar's sync will read (None: the webinar is gated)."""
@@ -195,8 +273,9 @@ class Pipeline:
             self._record_skips(
                 [Skip(reason=reason, name=webinar.topic, webinar_id=str(webinar.zoom_webinar_id))]
             )
-            self.counts["webinars_skipped"] += 1
-            self.run.progress_done += 1
+            with self._lock:
+                self.counts["webinars_skipped"] += 1
+                self.run.progress_done += 1
             return
         event = self._ensure_event(webinar)
         info = self._info(webinar, event_id=event.pk)
@@ -210,8 +289,9 @@ class Pipeline:
             if self._recordings_wanted(webinar):
                 self._sync_recordings(webinar, event)
         event_recompute_counters([event.pk])  # rule M3
-        self.counts["webinars_synced"] += 1
-        self.run.progress_done += 1
+        with self._lock:
+            self.counts["webinars_synced"] += 1
+            self.run.progress_done += 1
 
     # -- pieces ----------------------------------------------------------------------------
 
@@ -245,7 +325,7 @@ class Pipeline:
         first = True
         for page in pages:
             if first:
-                self.run.progress_total += page.total_records
+                self._add_total(page.total_records)
                 first = False
             records = page.records
             emails.update({r.id: r.email for r in records if r.id})
@@ -282,7 +362,7 @@ class Pipeline:
                 instance, first = item, True
                 continue
             if first:
-                self.run.progress_total += item.total_records
+                self._add_total(item.total_records)
                 first = False
             records = item.records
             snapshot = crm_snapshot(emails_of(records, registrant_emails))
@@ -359,29 +439,59 @@ class Pipeline:
                     unique_fields=["dedupe_key"],
                     update_fields=["data", "occurred_at"],
                 )
-            self.counts["recordings"] += 1
+            with self._lock:
+                self.counts["recordings"] += 1
+
+    def _add_total(self, records: int) -> None:
+        with self._lock:
+            self.run.progress_total += records
 
     def _apply(self, plan: Plan, webinar: ZoomWebinar, *, records: int, kind: str) -> None:
-        with transaction.atomic():
-            result = plan_apply(
-                plan,
-                timeline_data={
-                    "webinar_id": str(webinar.zoom_webinar_id),
-                    "webinar_name": webinar.topic,
-                },
-                recompute_counters=False,  # once per webinar, at its end
-            )
-            if legacy_affected(plan):
-                contacts_recompute_legacy(result["contact_ids"])  # rules P1-P5
-            self._record_skips(plan.skips)
+        """One page in one transaction, applied again if it lost a deadlock; then counted."""
+        if self._stop.is_set():
+            raise _Stopped
+        for attempt in range(1, PAGE_ATTEMPTS + 1):
+            try:
+                # New contacts are committed at once, so that the other apply threads, whose
+                # pages name the same people, wait for that insert and not for this page.
+                contacts = plan_contacts_ensure(plan)
+                with transaction.atomic():
+                    result = plan_apply(
+                        plan,
+                        timeline_data={
+                            "webinar_id": str(webinar.zoom_webinar_id),
+                            "webinar_name": webinar.topic,
+                        },
+                        recompute_counters=False,  # once per webinar, at its end
+                        contacts=contacts,
+                    )
+                    if legacy_affected(plan):
+                        contacts_recompute_legacy(result["contact_ids"])  # rules P1-P5
+                    self._insert_skips(plan.skips)
+                break
+            except OperationalError as exc:
+                if attempt == PAGE_ATTEMPTS or not _retryable(exc):
+                    raise
+                logger.info(
+                    "zoom.sync.page_retried",
+                    extra={"run": self.run.pk, "webinar": webinar.zoom_webinar_id},
+                )
+                time.sleep(0.01 * attempt)
+        with self._lock:  # after the commit: the run's row only ever counts committed pages
+            self._skip_reasons_to_count.update(str(s.reason) for s in plan.skips)
             self.counts[kind] += len(plan.registrations) + len(plan.sessions)
             self.counts["contacts_created"] += result["contacts_created"]
             self.run.progress_done += records
             if time.monotonic() - self._progress_saved_at >= PROGRESS_INTERVAL:
-                self._save_progress()  # in the page's transaction, with what it counted
+                self._save_progress()
                 self._progress_saved_at = time.monotonic()
 
     def _record_skips(self, skips: list[Skip]) -> None:
+        self._insert_skips(skips)
+        with self._lock:
+            self._skip_reasons_to_count.update(str(s.reason) for s in skips)
+
+    def _insert_skips(self, skips: list[Skip]) -> None:
         if not skips:
             return
         SyncSkip.objects.bulk_create(
@@ -397,9 +507,9 @@ class Pipeline:
             ],
             ignore_conflicts=True,
         )
-        self._skip_reasons_to_count.update(str(s.reason) for s in skips)
 
     def _save_progress(self, *, done_webinars: bool = False) -> None:
+        """Under `_lock`, outside any page's transaction."""
         if self._skip_reasons_to_count:
             # Counted from the table, so a resumed run never counts a person twice.
             for reason, count in (

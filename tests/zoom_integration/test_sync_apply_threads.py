@@ -1,0 +1,189 @@
+"""Webinars applied side by side by apply threads, each with its own PostgreSQL connection
+(`ZOOM_SYNC_APPLY_THREADS`): the generated scenario ends in the same state as when they are
+applied one by one, with faults, with a run killed in one thread and resumed, and with the
+legacy properties (which summarize every webinar of a contact) computed by concurrent pages.
+
+These tests commit for real (`transaction=True`): an apply thread's connection cannot see a
+test's open transaction, and inside one the pipeline applies in its own thread instead."""
+
+import threading
+
+import psycopg.errors
+import pytest
+from django.db import OperationalError
+from django.db import connection as db_connection
+
+from crm.models import Contact
+from zoom_integration.models import SyncRun, ZoomConnection
+from zoom_integration.services.sync import sync_run_execute, sync_run_request
+from zoom_integration.sync import pipeline as pipeline_module
+from zoom_integration.sync.pipeline import Pipeline
+
+from .test_sync_generated import (  # noqa: F401  (fixtures)
+    WorkerKilled,
+    connection,
+    generated,
+    oracle,
+    reset_crm,
+    run_sync,
+    synced,
+    world,
+)
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(
+        db_connection.vendor != "postgresql", reason="apply threads run on PostgreSQL only"
+    ),
+]
+
+
+@pytest.fixture
+def applying_threads(monkeypatch):
+    """The names of the threads that applied pages."""
+    names = set()
+    real = pipeline_module.plan_apply
+
+    def recording(*args, **kwargs):
+        names.add(threading.current_thread().name)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(pipeline_module, "plan_apply", recording)
+    return names
+
+
+def legacy_properties():
+    return sorted(
+        (email, {k: v for k, v in properties.items() if k.startswith("zoom_")})
+        for email, properties in Contact.objects.values_list("email", "properties")
+    )
+
+
+def test_two_apply_threads_end_where_one_does(generated, connection, settings, applying_threads):
+    state, now = generated
+    settings.ZOOM_SYNC_APPLY_THREADS = 2
+    run = run_sync(connection)
+    assert run.status == "succeeded", run.errors
+    assert len({n for n in applying_threads if n.startswith("zoom-apply")}) == 2
+    assert synced() == oracle(state, now)
+    side_by_side = world()
+    counts = {k: run.counts[k] for k in ("registrations", "attendance_rows", "webinars_synced")}
+
+    reset_crm()
+    applying_threads.clear()
+    settings.ZOOM_SYNC_APPLY_THREADS = 1
+    run = run_sync(connection)
+    assert applying_threads == {threading.current_thread().name}
+    assert world() == side_by_side
+    # Every page counted once, whichever thread applied it.
+    assert {k: run.counts[k] for k in counts} == counts
+
+
+def test_legacy_properties_of_concurrent_pages_lose_nothing(connection, settings, monkeypatch):
+    # No cutoff: every page recomputes P1-P4 of its contacts, who registered for several of
+    # the webinars being applied at once (rules P1-P5).
+    settings.ZOOM_LEGACY_PROPERTIES_CUTOFF = ""
+    settings.ZOOM_SYNC_APPLY_THREADS = 1
+    assert run_sync(connection).status == "succeeded"
+    one_by_one = legacy_properties()
+    assert any(props for _email, props in one_by_one)
+    reset_crm()
+    # Pages of two webinars recompute at the same moment, each having written its own
+    # participations and seeing none of the other's yet.
+    real = pipeline_module.contacts_recompute_legacy
+    pair = threading.Barrier(2)
+
+    def together(contact_ids):
+        try:
+            pair.wait(timeout=0.5)
+        except threading.BrokenBarrierError:
+            pair.reset()  # no partner: the last pages
+        return real(contact_ids)
+
+    monkeypatch.setattr(pipeline_module, "contacts_recompute_legacy", together)
+    settings.ZOOM_SYNC_APPLY_THREADS = 2
+    assert run_sync(connection).status == "succeeded"
+    assert legacy_properties() == one_by_one
+
+
+def test_faults_with_apply_threads_end_in_the_clean_state(zoom_sandbox, connection, settings):
+    settings.ZOOM_SYNC_APPLY_THREADS = 2
+    run_sync(connection)
+    clean = world()
+    reset_crm()
+    zoom_sandbox.post(
+        "/_sandbox/faults",
+        json={
+            "rules": [
+                {"path": r"/registrants$", "status": 429, "retry_after": 1, "times": 2},
+                {"path": r"/report/webinars/.+/participants", "status": 503, "times": 2},
+                {"path": r"/past_webinars/.+/instances", "drop_connection": True, "times": 1},
+                {"path": r"/report/webinars/[^/]+$", "expire_token": True, "times": 1},
+            ]
+        },
+    ).raise_for_status()
+    run = run_sync(connection)
+    assert run.status == "succeeded", run.errors
+    assert world() == clean
+
+
+def test_a_thread_killed_stops_the_run_which_resumes_and_converges(
+    connection, settings, monkeypatch
+):
+    settings.ZOOM_SYNC_APPLY_THREADS = 2
+    run_sync(connection)
+    clean = world()
+    reset_crm()
+    real_apply = Pipeline._apply
+    calls = {"n": 0}
+    lock = threading.Lock()
+
+    def dying_apply(self, *args, **kwargs):
+        with lock:
+            calls["n"] += 1
+            dies = calls["n"] == 5
+        if dies:
+            raise WorkerKilled
+        return real_apply(self, *args, **kwargs)
+
+    monkeypatch.setattr(Pipeline, "_apply", dying_apply)
+    with pytest.raises(WorkerKilled):
+        # Committed for real, the request runs the (eager) task at once.
+        run = sync_run_request(connection=ZoomConnection.objects.get(pk=connection.pk))
+        sync_run_execute(run_id=run.pk)
+    run = SyncRun.objects.order_by("-pk").first()
+    assert run.status == "running" and run.progress_done > 0
+    assert len(run.done_webinars) < len(clean["counters"])  # the other thread stopped too
+    monkeypatch.setattr(Pipeline, "_apply", real_apply)
+    resumed = sync_run_execute(run_id=run.pk, resume=True)
+    assert (resumed.status, resumed.attempts) == ("succeeded", 2)
+    assert world() == clean
+
+
+def test_a_page_that_loses_a_deadlock_is_applied_again(connection, settings, monkeypatch):
+    settings.ZOOM_SYNC_APPLY_THREADS = 2
+    first = run_sync(connection)
+    clean = world()
+    reset_crm()
+    real = pipeline_module.plan_apply
+    failures = {"left": 3}
+    lock = threading.Lock()
+
+    def losing(*args, **kwargs):
+        result = real(*args, **kwargs)  # written, then rolled back by the deadlock
+        with lock:
+            lose = failures["left"] > 0
+            failures["left"] -= 1
+        if lose:
+            error = OperationalError("deadlock detected")
+            error.__cause__ = psycopg.errors.DeadlockDetected()
+            raise error
+        return result
+
+    monkeypatch.setattr(pipeline_module, "plan_apply", losing)
+    run = run_sync(connection)
+    assert run.status == "succeeded", run.errors
+    assert failures["left"] < 0
+    assert world() == clean
+    for key in ("registrations", "attendance_rows"):
+        assert run.counts[key] == first.counts[key]  # the retried pages counted once
