@@ -283,7 +283,8 @@ class TimelineEvent(models.Model):
     kind = models.CharField(max_length=60)
     occurred_at = models.DateTimeField(default=timezone.now)
     data = models.JSONField(default=dict, blank=True)
-    dedupe_key = models.CharField(max_length=200, null=True, blank=True)
+    # NULL, not "": entries without a key never collide on the unique constraint.
+    dedupe_key = models.CharField(max_length=200, null=True, blank=True)  # noqa: DJ001
     actor = models.ForeignKey(
         User, null=True, blank=True, on_delete=models.SET_NULL, db_index=False
     )

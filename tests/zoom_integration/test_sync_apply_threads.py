@@ -19,16 +19,12 @@ from zoom_integration.services.sync import sync_run_execute, sync_run_request
 from zoom_integration.sync import pipeline as pipeline_module
 from zoom_integration.sync.pipeline import Pipeline
 
-from .test_sync_generated import (  # noqa: F401  (fixtures)
-    WorkerKilled,
-    connection,
-    generated,
-    oracle,
-    reset_crm,
-    run_sync,
-    synced,
-    world,
-)
+from . import test_sync_generated as scenario
+from .test_sync_generated import WorkerKilled, oracle, reset_crm, run_sync, synced, world
+
+# The generated scenario's fixtures, shared.
+generated = scenario.generated
+connection = scenario.connection
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
