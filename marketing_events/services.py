@@ -7,6 +7,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from operator import attrgetter
 
 from django.db import transaction
 from django.db.models import Count, Q
@@ -62,12 +63,27 @@ class _Participation:
     def __init__(self, pk, contact_id, values):
         self.id = pk
         self.contact_id = contact_id
-        for name, value in zip(PARTICIPATION_FIELDS, values, strict=True):
-            setattr(self, name, value)
+        (
+            self.state,
+            self.registered_at,
+            self.cancelled_at,
+            self.external_registrant_id,
+            self.join_url,
+            self.first_join_at,
+            self.last_leave_at,
+            self.duration_seconds,
+            self.attendance_percent,
+            self.provisional,
+        ) = values
         self.original = tuple(values) if pk is not None else None
 
     def values(self) -> tuple:
-        return tuple(getattr(self, name) for name in PARTICIPATION_FIELDS)
+        return _PARTICIPATION_VALUES(self)
+
+
+_PARTICIPATION_VALUES = attrgetter(*PARTICIPATION_FIELDS)
+# __init__ unpacks the values in the order of PARTICIPATION_FIELDS.
+assert _Participation(None, 0, PARTICIPATION_FIELDS).values() == PARTICIPATION_FIELDS
 
 
 _NEW_PARTICIPATION = (ParticipationState.REGISTERED, None, None, "", "", None, None, 0, None, False)

@@ -58,13 +58,15 @@ def past_instances(call: Call) -> Answer:
 
 def _participants(call: Call, *, report: bool) -> Answer:
     webinar, instance = _report_instance(call) if report else _past_instance(call)
-    rows = render.participant_rows(
-        instance, report=report, include_registrant_id=_include_registrant_id(call)
-    )
+    sessions = render.closed_sessions(instance)
     key = ("participants", report, call.account.id, instance["uuid"])
-    page = call.sandbox.page_tokens.page(call.query, key, len(rows))
+    page = call.sandbox.page_tokens.page(call.query, key, len(sessions))
     body = page.envelope(with_page_number=False)
-    body["participants"] = rows[page.offset : page.end]
+    body["participants"] = render.participant_rows(  # only this page's rows are rendered
+        sessions[page.offset : page.end],
+        report=report,
+        include_registrant_id=_include_registrant_id(call),
+    )
     return 200, body
 
 
