@@ -69,7 +69,9 @@ def _array_type(field: models.Field) -> str:
 
 
 @cache
-def _insert_parts(model: type[models.Model], varying: tuple[str, ...]) -> tuple[str, str, str]:
+def _insert_parts(
+    model: type[models.Model], varying: tuple[str, ...], folded: frozenset[str]
+) -> tuple[str, str, str]:
     """(column list, `unnest(…) AS v(…)`, select list) for
     `INSERT INTO t (columns) SELECT select_list FROM unnest(…) AS v(…)`: varying columns come
     from the arrays, every other one from a parameter (see `_insert_select`)."""
@@ -77,9 +79,11 @@ def _insert_parts(model: type[models.Model], varying: tuple[str, ...]) -> tuple[
     columns, selects = [], []
     for name, field in fields.items():
         columns.append(_qn(field.column))
+        json = isinstance(field, models.JSONField)
         if name in varying:
-            cast = "::jsonb" if isinstance(field, models.JSONField) else ""
-            selects.append(f"v.{_qn(name)}{cast}")
+            selects.append(f"v.{_qn(name)}" + ("::jsonb" if json else ""))
+        elif name in folded and json:
+            selects.append("%s::text::jsonb")  # encoded by the caller, as its array would be
         else:
             selects.append(f"%s::{field.db_type(connection)}")
     unnest = (
@@ -97,12 +101,28 @@ def _insert_select(
 ) -> tuple[str, list]:
     """`INSERT INTO t (…) SELECT … FROM unnest(…) AS v(…)` and its parameters: `rows` maps
     column attnames to equally long lists, `constants` maps attnames to one value for all rows;
-    the other columns get their model default, as with the ORM's inserts."""
-    varying = tuple(rows)
-    columns, unnest, selects = _insert_parts(model, varying)
+    the other columns get their model default, as with the ORM's inserts.
+
+    A list whose values are all equal travels as one parameter instead of an array (a page's
+    rows share their state, occurrence, timeline kind…): less to encode here, less to unnest
+    there."""
+    varying, folded = [], {}
+    for name, values in rows.items():
+        if len(values) > 1 and values.count(values[0]) == len(values):
+            folded[name] = values[0]
+        else:
+            varying.append(name)
+    if not varying:  # one array gives the number of rows
+        name = next(iter(rows))
+        varying.append(name)
+        del folded[name]
+    columns, unnest, selects = _insert_parts(model, tuple(varying), frozenset(folded))
     params: list = []  # the select list's constants come first, then the arrays
     for field in model._meta.concrete_fields:
         if field.primary_key or field.attname in varying:
+            continue
+        if field.attname in folded:
+            params.append(folded[field.attname])  # as its array's elements would be
             continue
         value = constants[field.attname] if field.attname in constants else field.get_default()
         params.append(field.get_db_prep_save(value, connection))

@@ -65,6 +65,10 @@ class Plan:
     skips: list[Skip] = field(default_factory=list)
     # Sessions of a live webinar stay provisional until it ends (rule B4).
     event_over: bool = True
+    # Ids of the existing contacts the planner's snapshot found, by e-mail: `plan_apply` looks
+    # up only the others (a contact deleted since makes the page fail, and the caller plans
+    # it again).
+    contact_ids: dict[str, int] = field(default_factory=dict)
 
     @property
     def records(self) -> int:

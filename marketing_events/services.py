@@ -109,11 +109,13 @@ def plan_contacts_ensure(
     that long, not for a whole page."""
     now = now or timezone.now()
     emails = {r.email for r in plan.registrations} | {s.email for s in plan.sessions}
+    known = plan.contact_ids
     ids, created = bulk.contacts_ensure(
-        emails,
+        {e for e in emails if e not in known},
         [bulk.ContactRow(c.email, c.first_name, c.last_name) for c in plan.new_contacts],
         now,
     )
+    ids = {**{e: known[e] for e in emails if e in known}, **ids}
     source = {"source": timeline_kind.split("_")[0]}
     bulk.timeline_upsert([(pk, "contact_created", now, source, f"created:{pk}") for pk in created])
     return PlanContacts(ids=ids, created=created)

@@ -14,7 +14,8 @@ from django.db import OperationalError
 from django.db import connection as db_connection
 
 from crm.models import Contact
-from zoom_integration.models import SyncRun, ZoomConnection
+from marketing_events.models import Participation
+from zoom_integration.models import SyncRun, ZoomConnection, ZoomWebinar
 from zoom_integration.services.sync import sync_run_execute, sync_run_request
 from zoom_integration.sync import pipeline as pipeline_module
 from zoom_integration.sync.pipeline import Pipeline
@@ -183,3 +184,32 @@ def test_a_page_that_loses_a_deadlock_is_applied_again(connection, settings, mon
     assert world() == clean
     for key in ("registrations", "attendance_rows"):
         assert run.counts[key] == first.counts[key]  # the retried pages counted once
+
+
+def test_a_page_naming_a_contact_deleted_meanwhile_is_planned_again(
+    connection, settings, monkeypatch
+):
+    settings.ZOOM_SYNC_APPLY_THREADS = 2
+    assert run_sync(connection).status == "succeeded"
+    ZoomWebinar.objects.update(registrants_synced_at=None, participants_synced_at=None)
+    victim = Contact.objects.order_by("pk").first()
+    real = pipeline_module.crm_snapshot
+    deleted = threading.Event()
+
+    def snapshot_then_delete(emails):
+        snapshot = real(emails)
+        if victim.email in snapshot.contacts and not deleted.is_set():
+            deleted.set()
+            # Gone (committed) between the page's snapshot and its transaction.
+            Contact.objects.filter(pk=victim.pk).delete()
+        return snapshot
+
+    monkeypatch.setattr(pipeline_module, "crm_snapshot", snapshot_then_delete)
+    run = run_sync(connection)
+    assert deleted.is_set()
+    assert run.status == "succeeded", run.errors
+    # Planned again, the page found no contact (a hard delete leaves no tombstone) and created
+    # it anew, with the activity of every page that named it since.
+    again = Contact.objects.get(email=victim.email)
+    assert again.pk != victim.pk
+    assert Participation.objects.filter(contact=again).exists()

@@ -30,7 +30,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import DatabaseError, OperationalError, connections, transaction
+from django.db import DatabaseError, IntegrityError, OperationalError, connections, transaction
 from django.db import connection as db
 from django.db.models import Count
 from django.utils import timezone
@@ -68,11 +68,10 @@ LOOKAHEAD_WEBINARS = 1
 PROGRESS_INTERVAL = 0.5
 # A page whose transaction lost a deadlock (or a serialization conflict) is applied again.
 PAGE_ATTEMPTS = 4
-_RETRYABLE_SQLSTATES = {"40P01", "40001"}
-
-
-def _retryable(exc: OperationalError) -> bool:
-    return getattr(exc.__cause__, "sqlstate", None) in _RETRYABLE_SQLSTATES
+# Deadlock, serialization failure; a foreign key violation means the page's snapshot of the
+# CRM went stale (the page is planned again).
+_FOREIGN_KEY_VIOLATION = "23503"
+_RETRYABLE_SQLSTATES = {"40P01", "40001", _FOREIGN_KEY_VIOLATION}
 
 
 class _Stopped(Exception):
@@ -329,13 +328,12 @@ class Pipeline:
                 first = False
             records = page.records
             emails.update({r.id: r.email for r in records if r.id})
-            snapshot = crm_snapshot(emails_of(records))
-            self._apply(
-                plan_registrants(info, records, snapshot, self.settings),
-                webinar,
-                records=len(records),
-                kind="registrations",
-            )
+
+            def plan_page(records=records):
+                snapshot = crm_snapshot(emails_of(records))
+                return plan_registrants(info, records, snapshot, self.settings)
+
+            self._apply(plan_page, webinar, records=len(records), kind="registrations")
         return emails
 
     def _participants_due(self, webinar: ZoomWebinar) -> bool:
@@ -365,11 +363,14 @@ class Pipeline:
                 self._add_total(item.total_records)
                 first = False
             records = item.records
-            snapshot = crm_snapshot(emails_of(records, registrant_emails))
-            plan = plan_participants(
-                info, instance, records, snapshot, self.settings, registrant_emails
-            )
-            self._apply(plan, webinar, records=len(records), kind="attendance_rows")
+
+            def plan_page(records=records, instance=instance):
+                snapshot = crm_snapshot(emails_of(records, registrant_emails))
+                return plan_participants(
+                    info, instance, records, snapshot, self.settings, registrant_emails
+                )
+
+            self._apply(plan_page, webinar, records=len(records), kind="attendance_rows")
         return True
 
     def _recordings_wanted(self, webinar: ZoomWebinar) -> bool:
@@ -446,10 +447,16 @@ class Pipeline:
         with self._lock:
             self.run.progress_total += records
 
-    def _apply(self, plan: Plan, webinar: ZoomWebinar, *, records: int, kind: str) -> None:
-        """One page in one transaction, applied again if it lost a deadlock; then counted."""
+    def _apply(
+        self, plan_page: Callable[[], Plan], webinar: ZoomWebinar, *, records: int, kind: str
+    ) -> None:
+        """Plans a page (`plan_page`: a snapshot of the CRM, then the planner) and applies it in
+        one transaction; then counts it. A page that lost a deadlock is applied again; one whose
+        snapshot went stale (a contact it names was deleted meanwhile: a foreign key fails) is
+        planned again first."""
         if self._stop.is_set():
             raise _Stopped
+        plan = plan_page()
         for attempt in range(1, PAGE_ATTEMPTS + 1):
             try:
                 # New contacts are committed at once, so that the other apply threads, whose
@@ -469,14 +476,22 @@ class Pipeline:
                         contacts_recompute_legacy(result["contact_ids"])  # rules P1-P5
                     self._insert_skips(plan.skips)
                 break
-            except OperationalError as exc:
-                if attempt == PAGE_ATTEMPTS or not _retryable(exc):
+            except (OperationalError, IntegrityError) as exc:
+                sqlstate = getattr(exc.__cause__, "sqlstate", None)
+                if attempt == PAGE_ATTEMPTS or sqlstate not in _RETRYABLE_SQLSTATES:
                     raise
                 logger.info(
                     "zoom.sync.page_retried",
-                    extra={"run": self.run.pk, "webinar": webinar.zoom_webinar_id},
+                    extra={
+                        "run": self.run.pk,
+                        "webinar": webinar.zoom_webinar_id,
+                        "sqlstate": sqlstate,
+                    },
                 )
-                time.sleep(0.01 * attempt)
+                if sqlstate == _FOREIGN_KEY_VIOLATION:
+                    plan = plan_page()
+                else:
+                    time.sleep(0.01 * attempt)
         with self._lock:  # after the commit: the run's row only ever counts committed pages
             self._skip_reasons_to_count.update(str(s.reason) for s in plan.skips)
             self.counts[kind] += len(plan.registrations) + len(plan.sessions)

@@ -90,7 +90,9 @@ def plan_registrants(
                 )
             )
             continue
-        if resolution.create and resolution.email not in new:
+        if resolution.contact is not None:
+            plan.contact_ids[resolution.email] = resolution.contact.id
+        elif resolution.create and resolution.email not in new:
             # Rule Z8: names keep their original form.
             new[resolution.email] = NewContact(
                 resolution.email, registrant.first_name, registrant.last_name
@@ -139,7 +141,9 @@ def plan_participants(
         if resolution.skip is not None:
             skips.append(_skip(resolution.skip, email, participant.name, webinar))
             continue
-        if resolution.create and resolution.email not in new:
+        if resolution.contact is not None:
+            plan.contact_ids[resolution.email] = resolution.contact.id
+        elif resolution.create and resolution.email not in new:
             first, _space, last = participant.name.strip().partition(" ")
             new[resolution.email] = NewContact(resolution.email, first, last)
         plan.sessions.append(
