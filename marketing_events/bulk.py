@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache
 
-from django.db import connection, models
+from django.db import connection, models, transaction
 
 from crm.models import Contact, TimelineEvent
 
@@ -148,7 +148,7 @@ def _cursor():
     return connection._prepare_cursor(cursor)
 
 
-def pg_fetch(sql: str, params: Sequence) -> list[tuple]:
+def pg_fetch(sql: str, params: Sequence | Mapping) -> list[tuple]:
     """Rows of one PostgreSQL statement (parameters bound server-side)."""
     with _cursor() as cursor:
         cursor.execute(sql, params)
@@ -174,35 +174,58 @@ class ContactRow:
 
 
 def contacts_ensure(
-    emails: Collection[str], new: Sequence[ContactRow], now: dt.datetime
+    emails: Collection[str],
+    new: Sequence[ContactRow],
+    now: dt.datetime,
+    *,
+    created_entry: tuple[str, dict] | None = None,
 ) -> tuple[dict[str, int], list[int]]:
     """Creates the `new` contacts that do not exist yet (live, by e-mail) and returns the ids of
-    the live contacts with these e-mails (`new` ones included), and the ids just created."""
+    the live contacts with these e-mails (`new` ones included), and the ids just created.
+    `created_entry` (kind, data): the timeline entry each created contact gets (dedupe key
+    `created:<id>`), in the same statement on PostgreSQL: one statement in all, so that it
+    needs no transaction of its own."""
     wanted = set(emails) | {c.email for c in new}
     if not wanted:
         return {}, []
     if not on_postgresql():
-        return _contacts_ensure_orm(wanted, new, now)
+        with transaction.atomic(savepoint=False):
+            return _contacts_ensure_orm(wanted, new, now, created_entry)
     # In e-mail order: transactions inserting overlapping sets of new addresses at once
     # (webinars applied side by side) wait for each other in one order, never in a cycle.
     new = sorted({c.email: c for c in new}.values(), key=lambda c: c.email)
-    insert, params = _insert_select(
-        Contact,
-        {
-            "email": [c.email for c in new],
-            "first_name": [c.first_name for c in new],
-            "last_name": [c.last_name for c in new],
-        },
-        {"created_at": now, "updated_at": now},
-    )
-    # The outer SELECT sees the table as it was before the INSERT: new rows come from RETURNING.
-    rows = _fetch(
-        f"WITH ins AS ({insert} ON CONFLICT DO NOTHING RETURNING id, email) "
-        "SELECT id, email, true FROM ins UNION ALL "
-        f"SELECT id, email, false FROM {_table(Contact)} "
-        "WHERE email = ANY(%b::text[]) AND archived_at IS NULL",
-        [*params, sorted(wanted)],
-    )
+    existing = f"SELECT id, email, false FROM {_table(Contact)} "
+    existing += "WHERE email = ANY(%b::text[]) AND archived_at IS NULL"
+    if not new:
+        rows = _fetch(existing, [sorted(wanted)])
+    else:
+        insert, params = _insert_select(
+            Contact,
+            {
+                "email": [c.email for c in new],
+                "first_name": [c.first_name for c in new],
+                "last_name": [c.last_name for c in new],
+            },
+            {"created_at": now, "updated_at": now},
+        )
+        entries = ""
+        if created_entry is not None:
+            kind, data = created_entry
+            timeline = _table(TimelineEvent)
+            entries = (
+                f", entries AS (INSERT INTO {timeline} (contact_id, kind, occurred_at, data, "
+                "dedupe_key, actor_id, created_at) SELECT id, %s::text, %s::timestamptz, "
+                "%s::text::jsonb, 'created:' || id, NULL, %s::timestamptz FROM ins "
+                "ON CONFLICT (dedupe_key) DO NOTHING)"
+            )
+            params += [kind, now, json.dumps(data, default=_json_default), now]
+        # The outer SELECT sees the table as it was before the INSERT: new rows come from
+        # RETURNING.
+        rows = _fetch(
+            f"WITH ins AS ({insert} ON CONFLICT DO NOTHING RETURNING id, email){entries} "
+            f"SELECT id, email, true FROM ins UNION ALL {existing}",
+            [*params, sorted(wanted)],
+        )
     ids = {email: pk for pk, email, _created in rows}
     created = [pk for pk, _email, was_created in rows if was_created]
     late = [c.email for c in new if c.email not in ids]
@@ -215,7 +238,7 @@ def contacts_ensure(
     return ids, created
 
 
-def _contacts_ensure_orm(wanted, new, now):
+def _contacts_ensure_orm(wanted, new, now, created_entry):
     existing = set(
         Contact.objects.filter(email__in=wanted, archived_at__isnull=True).values_list(
             "email", flat=True
@@ -241,7 +264,11 @@ def _contacts_ensure_orm(wanted, new, now):
             "email", "pk"
         )
     )
-    return ids, [ids[e] for e in fresh if e in ids]
+    created = [ids[e] for e in fresh if e in ids]
+    if created_entry is not None:
+        kind, data = created_entry
+        timeline_upsert([(pk, kind, now, data, f"created:{pk}") for pk in created])
+    return ids, created
 
 
 # -- occurrences ---------------------------------------------------------------------------------

@@ -43,16 +43,17 @@ def _crm_snapshot_postgresql(wanted: list[str]) -> CrmSnapshot:
         return connection.ops.quote_name(model._meta.db_table)
 
     # `= ANY(array)`: an index lookup per e-mail whatever the tables' statistics say.
+    # The e-mails travel once, as one array parameter named four times.
     rows = pg_fetch(
         f"SELECT 'c', email, id, first_name, last_name FROM {table(Contact)} "
-        "WHERE email = ANY(%b::text[]) AND archived_at IS NULL "
+        "WHERE email = ANY(%(emails)b::text[]) AND archived_at IS NULL "
         f"UNION ALL SELECT 's', email, contact_id, NULL, NULL FROM {table(SecondaryEmail)} "
-        "WHERE email = ANY(%b::text[]) "
+        "WHERE email = ANY(%(emails)b::text[]) "
         f"UNION ALL SELECT 't', email, NULL, NULL, NULL FROM {table(Tombstone)} "
-        "WHERE email = ANY(%b::text[]) "
+        "WHERE email = ANY(%(emails)b::text[]) "
         f"UNION ALL SELECT 'u', email, NULL, NULL, NULL FROM {table(User)} "
-        "WHERE email = ANY(%b::text[])",
-        [wanted] * 4,
+        "WHERE email = ANY(%(emails)b::text[])",
+        {"emails": wanted},
     )
     contacts, secondary, tombstones, users = {}, {}, set(), set()
     for kind, email, pk, first, last in rows:

@@ -97,7 +97,6 @@ class PlanContacts:
     created: list[int]
 
 
-@transaction.atomic(savepoint=False)  # within a caller's transaction: theirs, whole
 def plan_contacts_ensure(
     plan: Plan, *, timeline_kind: str = "zoom_webinar", now: dt.datetime | None = None
 ) -> PlanContacts:
@@ -114,10 +113,9 @@ def plan_contacts_ensure(
         {e for e in emails if e not in known},
         [bulk.ContactRow(c.email, c.first_name, c.last_name) for c in plan.new_contacts],
         now,
+        created_entry=("contact_created", {"source": timeline_kind.split("_")[0]}),
     )
     ids = {**{e: known[e] for e in emails if e in known}, **ids}
-    source = {"source": timeline_kind.split("_")[0]}
-    bulk.timeline_upsert([(pk, "contact_created", now, source, f"created:{pk}") for pk in created])
     return PlanContacts(ids=ids, created=created)
 
 
