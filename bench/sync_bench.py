@@ -184,6 +184,18 @@ def main() -> int:
         per_page.append(count["n"])
 
     Pipeline._apply = counting_apply
+    apply_cpu = [0.0]  # CPU of the threads applying pages (their own clocks)
+    real_apply_webinars = Pipeline._apply_webinars
+
+    def timed_apply_webinars(self):
+        started = time.thread_time()
+        try:
+            return real_apply_webinars(self)
+        finally:
+            with statements_lock:
+                apply_cpu[0] += time.thread_time() - started
+
+    Pipeline._apply_webinars = timed_apply_webinars
     if args.no_prefetch:
         from zoom_integration.sync.prefetch import InlinePages
 
@@ -254,7 +266,7 @@ def main() -> int:
         for label in ("first sync", "unchanged re-sync"):
             per_page.clear()
             statements.clear()
-            limiter_wait[0] = 0.0
+            limiter_wait[0] = apply_cpu[0] = 0.0
             run = sync_run_request(connection=connection)
             cpu, db_cpu, zoom_cpu = time.process_time(), postgresql_cpu(), process_cpu(sandbox_pid)
             busy = machine_busy()
@@ -280,9 +292,11 @@ def main() -> int:
                 f"{(sum(per_page) / pages if pages else 0):.1f}"
             )
             print(
-                f"  CPU: sync process {cpu:.2f} s, PostgreSQL {db_cpu:.2f} s, sandbox "
-                f"{zoom_cpu:.2f} s; the machine's {os.cpu_count()} cores {cores:.2f} busy on "
-                f"average; fetch threads waited {limiter_wait[0]:.2f} s for the rate limiter"
+                f"  CPU: sync process {cpu:.2f} s (applying pages {apply_cpu[0]:.2f} s, "
+                f"fetching and the rest {cpu - apply_cpu[0]:.2f} s), PostgreSQL {db_cpu:.2f} s, "
+                f"sandbox {zoom_cpu:.2f} s; the machine's {os.cpu_count()} cores "
+                f"{cores:.2f} busy on average; fetch threads waited {limiter_wait[0]:.2f} s "
+                "for the rate limiter"
             )
             if args.statements:
                 print("  statements (count, total ms, by kind; wall time as seen by Django):")

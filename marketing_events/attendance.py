@@ -8,6 +8,8 @@ from collections.abc import Iterable
 from decimal import ROUND_HALF_UP, Decimal
 
 Interval = tuple[dt.datetime, dt.datetime | None]
+_HUNDRED = Decimal("100.0")
+_TENTH = Decimal("0.1")
 
 
 def merged_seconds(sessions: Iterable[Interval], *, now: dt.datetime | None = None) -> int:
@@ -39,8 +41,9 @@ def percent_of(duration_seconds: int, length_seconds: int) -> Decimal:
     gives 0 rather than a division by zero."""
     if length_seconds <= 0 or duration_seconds <= 0:
         return Decimal("0.0")
-    value = Decimal(duration_seconds) * 100 / Decimal(length_seconds)
-    return min(Decimal("100.0"), value.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
+    # Tenths of a percent, rounded half up, in integers: duration * 1000 / length + 1/2.
+    tenths = (2000 * duration_seconds + length_seconds) // (2 * length_seconds)
+    return _HUNDRED if tenths >= 1000 else Decimal(tenths).scaleb(-1)
 
 
 def event_level(per_occurrence: Iterable[tuple[int, Decimal]]) -> tuple[int, Decimal | None]:
@@ -49,6 +52,9 @@ def event_level(per_occurrence: Iterable[tuple[int, Decimal]]) -> tuple[int, Dec
     rows = list(per_occurrence)
     if not rows:
         return 0, None
+    if len(rows) == 1:  # one occurrence (most webinars): its own values
+        duration, percent = rows[0]
+        return duration, Decimal(percent).quantize(_TENTH, rounding=ROUND_HALF_UP)
     total = sum(duration for duration, _percent in rows)
     mean = sum(percent for _duration, percent in rows) / len(rows)
-    return total, Decimal(mean).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+    return total, Decimal(mean).quantize(_TENTH, rounding=ROUND_HALF_UP)

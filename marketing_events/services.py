@@ -7,7 +7,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 
 from django.db import transaction
 from django.db.models import Count, Q
@@ -274,14 +274,26 @@ def _attendance(sessions, by_contact, touched, lengths, *, provisional: bool, no
     return rows
 
 
+_NO_VALUES = (None,) * len(PARTICIPATION_FIELDS)
+_REGISTERED, _CANCELLED = (PARTICIPATION_FIELDS.index(n) for n in ("registered_at", "cancelled_at"))
+# What an "attended" entry shows: a change of any of them rewrites it.
+_ATTENDED = attrgetter("first_join_at", "last_leave_at", "duration_seconds", "provisional")
+_ATTENDED_BEFORE = itemgetter(
+    *(
+        PARTICIPATION_FIELDS.index(n)
+        for n in ("first_join_at", "last_leave_at", "duration_seconds", "provisional")
+    )
+)
+
+
 def _timeline_rows(event_id: int, participation: _Participation, kind: str, base: dict):
     """(contact_id, kind, occurred_at, data, dedupe_key) of the entries whose facts changed:
     registered, cancelled (a fact of history, whatever came after), attended."""
     key = f"{kind}:{event_id}:{participation.contact_id}"
     contact_id = participation.contact_id
-    before = dict(zip(PARTICIPATION_FIELDS, participation.original or (), strict=False))
+    before = participation.original or _NO_VALUES
     if participation.registered_at is not None and (
-        participation.registered_at != before.get("registered_at")
+        participation.registered_at != before[_REGISTERED]
     ):
         yield (
             contact_id,
@@ -291,7 +303,7 @@ def _timeline_rows(event_id: int, participation: _Participation, kind: str, base
             f"{key}:registered",
         )
     if participation.cancelled_at is not None and (
-        participation.cancelled_at != before.get("cancelled_at")
+        participation.cancelled_at != before[_CANCELLED]
     ):
         yield (
             contact_id,
@@ -300,9 +312,8 @@ def _timeline_rows(event_id: int, participation: _Participation, kind: str, base
             base,
             f"{key}:cancelled",
         )
-    attended = ("first_join_at", "last_leave_at", "duration_seconds", "provisional")
-    if participation.first_join_at is not None and any(
-        getattr(participation, name) != before.get(name) for name in attended
+    if participation.first_join_at is not None and (
+        _ATTENDED(participation) != _ATTENDED_BEFORE(before)
     ):
         last = participation.last_leave_at
         yield (
