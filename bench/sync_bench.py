@@ -154,6 +154,7 @@ def main() -> int:
     from zoom_integration.sync.pipeline import Pipeline
 
     per_page: list[int] = []
+    served = [0]  # Zoom records in the pages applied (registrants, participant rows)
     statements: dict[str, list[float]] = {}  # statement kind -> [count, seconds]
     statements_lock = threading.Lock()  # pages are applied by several threads
     real_apply = Pipeline._apply
@@ -182,6 +183,8 @@ def main() -> int:
         ):
             real_apply(self, *a, **kw)
         per_page.append(count["n"])
+        with statements_lock:
+            served[0] += kw["records"]
 
     Pipeline._apply = counting_apply
     apply_cpu = [0.0]  # CPU of the threads applying pages (their own clocks)
@@ -267,6 +270,7 @@ def main() -> int:
             per_page.clear()
             statements.clear()
             limiter_wait[0] = apply_cpu[0] = 0.0
+            served[0] = 0
             run = sync_run_request(connection=connection)
             cpu, db_cpu, zoom_cpu = time.process_time(), postgresql_cpu(), process_cpu(sandbox_pid)
             busy = machine_busy()
@@ -277,11 +281,10 @@ def main() -> int:
             zoom_cpu = process_cpu(sandbox_pid) - zoom_cpu
             jiffies, idle = (now - before for now, before in zip(machine_busy(), busy, strict=True))
             cores = os.cpu_count() * (1 - idle / jiffies) if jiffies else 0
-            records = (
-                run.counts.get("registrations", 0)
-                + run.counts.get("attendance_rows", 0)
-                + sum(run.skips.values())
-            )
+            # Every record of every page Zoom served counts, the ones the rules skip included
+            # (a skip lists each person once per webinar, whatever their rows).
+            records = served[0]
+            applied = run.counts.get("registrations", 0) + run.counts.get("attendance_rows", 0)
             results.append(elapsed)
             rate = records / elapsed if elapsed else 0
             pages = len(per_page)
@@ -290,6 +293,12 @@ def main() -> int:
                 f"{rate:,.0f} records/s; {pages} pages, queries per page "
                 f"max {max(per_page, default=0)}, mean "
                 f"{(sum(per_page) / pages if pages else 0):.1f}"
+            )
+            print(
+                f"  records: {run.counts.get('registrations', 0)} registrations and "
+                f"{run.counts.get('attendance_rows', 0)} attendance rows written, "
+                f"{records - applied} skipped by the rules ({sum(run.skips.values())} skips "
+                "listed: one per person, reason and webinar)"
             )
             print(
                 f"  CPU: sync process {cpu:.2f} s (applying pages {apply_cpu[0]:.2f} s, "

@@ -334,3 +334,17 @@ def test_requests_are_logged_with_rate_limit_headers_and_no_token(caplog):
         "79",
     )
     assert "secret-token-value" not in json.dumps({k: str(v) for k, v in record.__dict__.items()})
+
+
+def test_api_sessions_read_the_environment_once(monkeypatch):
+    from zoom_integration.client.api import api_session
+
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
+    monkeypatch.setenv("NO_PROXY", "sandbox.internal")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/corporate.pem")
+    session = api_session("https://api.zoom.us/v2")
+    assert session.trust_env is False  # not read again on every request
+    assert session.proxies["https"] == "http://proxy.internal:3128"
+    assert session.verify == "/etc/ssl/corporate.pem"
+    # A host the environment exempts goes direct.
+    assert "https" not in api_session("https://sandbox.internal/v2").proxies

@@ -168,7 +168,9 @@ class Pipeline:
         workers = self.apply_threads()
         # Two listings per webinar (registrants, report participants): those being applied
         # and the next ones.
-        self.threads = FetchThreads(workers=2 * (workers + LOOKAHEAD_WEBINARS))
+        self.threads = FetchThreads(
+            workers=2 * (workers + LOOKAHEAD_WEBINARS), base_url=self.client.base_url
+        )
         try:
             if workers == 1:
                 self._apply_webinars()

@@ -21,6 +21,7 @@ from typing import Any
 import requests
 
 from ..client import ZoomClient
+from ..client.api import api_session
 
 logger = logging.getLogger(__name__)
 
@@ -62,7 +63,8 @@ class FetchThreads:
     Listings are consumed in the order they were started, so fewer threads than listings under
     way only delays the later ones."""
 
-    def __init__(self, workers: int):
+    def __init__(self, workers: int, *, base_url: str = ""):
+        self._base_url = base_url
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="zoom-fetch")
         self._local = threading.local()
         self._sessions: list[requests.Session] = []
@@ -75,7 +77,7 @@ class FetchThreads:
         """The calling fetch thread's own session (one is not shared between threads)."""
         session = getattr(self._local, "session", None)
         if session is None:
-            session = self._local.session = requests.Session()
+            session = self._local.session = api_session(self._base_url)
             with self._lock:
                 self._sessions.append(session)
         return session
