@@ -349,10 +349,16 @@ def participations_fetch(event_id: int, contact_ids: Collection[int]) -> list[tu
     )
 
 
-def participations_upsert(event_id: int, rows: Sequence[tuple], now: dt.datetime) -> dict[int, int]:
+def participations_upsert(
+    event_id: int, rows: Sequence[tuple], now: dt.datetime, *, timeline: Iterable[tuple] = ()
+) -> dict[int, int]:
     """Writes (contact_id, *PARTICIPATION_FIELDS) rows of the event, by the (contact, event)
     key: new ones created (`created_at` = `now`), existing ones updated (`updated_at` = `now`).
-    Returns {contact_id: participation id}."""
+    Returns {contact_id: participation id}. `timeline`: rows for `timeline_upsert`, written in
+    the same statement on PostgreSQL (one round trip for both)."""
+    timeline = list({row[4]: row for row in timeline}.values())
+    if not rows or not on_postgresql():
+        timeline_upsert(timeline)
     if not rows:
         return {}
     if not on_postgresql():
@@ -385,8 +391,13 @@ def participations_upsert(event_id: int, rows: Sequence[tuple], now: dt.datetime
     assignments = ", ".join(
         f"{name} = EXCLUDED.{name}" for name in (*PARTICIPATION_FIELDS, "updated_at")
     )
+    entries = ""
+    if timeline:
+        timeline_sql, timeline_params = _timeline_statement(timeline)
+        entries = f"WITH entries AS ({timeline_sql}) "
+        params = [*timeline_params, *params]
     result = _fetch(
-        f"{insert} ON CONFLICT (contact_id, event_id) DO UPDATE SET {assignments} "
+        f"{entries}{insert} ON CONFLICT (contact_id, event_id) DO UPDATE SET {assignments} "
         "RETURNING contact_id, id",
         params,
     )
@@ -546,6 +557,11 @@ def timeline_upsert(rows: Iterable[tuple[int, str, dt.datetime, dict, str]]) -> 
             update_fields=["occurred_at", "data", "kind"],
         )
         return
+    _execute(*_timeline_statement(rows))
+
+
+def _timeline_statement(rows: list[tuple]) -> tuple[str, list]:
+    """The PostgreSQL upsert of `timeline_upsert` (rows deduplicated, not empty)."""
     now = dt.datetime.now(dt.UTC)
     encoded: dict[int, str] = {}  # most rows of a page share one data dict: encoded once
     for row in rows:
@@ -563,7 +579,7 @@ def timeline_upsert(rows: Iterable[tuple[int, str, dt.datetime, dict, str]]) -> 
         {"created_at": now},
     )
     table = _table(TimelineEvent)
-    _execute(
+    return (
         f"{insert} ON CONFLICT (dedupe_key) DO UPDATE SET occurred_at = EXCLUDED.occurred_at, "
         f"data = EXCLUDED.data, kind = EXCLUDED.kind WHERE ({table}.occurred_at, {table}.data, "
         f"{table}.kind) IS DISTINCT FROM (EXCLUDED.occurred_at, EXCLUDED.data, EXCLUDED.kind)",

@@ -216,7 +216,13 @@ def plan_apply(
         values = participation.values()
         if values != participation.original:
             changed.append(participation)
-    ids = bulk.participations_upsert(event_id, [(p.contact_id, *p.values()) for p in changed], now)
+    # 7. Timeline (rule M4), idempotent by dedupe key: the entries whose facts changed,
+    # written with the participations.
+    for participation in changed:
+        timeline.extend(_timeline_rows(event_id, participation, timeline_kind, base_data))
+    ids = bulk.participations_upsert(
+        event_id, [(p.contact_id, *p.values()) for p in changed], now, timeline=timeline
+    )
     for participation in changed:
         participation.id = ids[participation.contact_id]
     counts["participations_changed"] = len(changed)
@@ -224,11 +230,6 @@ def plan_apply(
         [(by_contact[c].id, o, x, j, *sessions[(c, o, x, j)]) for c, o, x, j in new_sessions]
     )
     bulk.attendance_upsert([(by_contact[c].id, o, *values) for (c, o), values in attendance])
-
-    # 7. Timeline (rule M4), idempotent by dedupe key: the entries whose facts changed.
-    for participation in changed:
-        timeline.extend(_timeline_rows(event_id, participation, timeline_kind, base_data))
-    bulk.timeline_upsert(timeline)
     if recompute_counters:
         event_recompute_counters([event_id])
     counts["contact_ids"] = sorted(by_contact)
