@@ -7,6 +7,7 @@ These tests commit for real (`transaction=True`): an apply thread's connection c
 test's open transaction, and inside one the pipeline applies in its own thread instead."""
 
 import threading
+import time
 
 import psycopg.errors
 import pytest
@@ -213,3 +214,26 @@ def test_a_page_naming_a_contact_deleted_meanwhile_is_planned_again(
     again = Contact.objects.get(email=victim.email)
     assert again.pk != victim.pk
     assert Participation.objects.filter(contact=again).exists()
+
+
+def test_a_zoom_error_in_one_thread_fails_the_run_and_stops_the_other(
+    zoom_sandbox, connection, settings
+):
+    settings.ZOOM_SYNC_APPLY_THREADS = 2
+    threads_before = threading.active_count()
+    # Every registrants listing is refused (400): not transient, so not retried.
+    zoom_sandbox.post(
+        "/_sandbox/faults", json={"rules": [{"path": r"/registrants$", "status": 400, "times": 99}]}
+    ).raise_for_status()
+    run = run_sync(connection)
+    assert run.status == "failed"
+    assert run.errors and "Zoom answered with an error" in run.errors[0]
+    assert len(run.done_webinars) < len(ZoomWebinar.objects.filter(connection=connection))
+    # No apply or fetch thread outlives the run (idle fetch threads end as they wake up).
+    deadline = time.monotonic() + 5
+    while threading.active_count() > threads_before and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert threading.active_count() <= threads_before
+    # Once Zoom answers again, the next run completes.
+    zoom_sandbox.post("/_sandbox/faults", json={"rules": []}).raise_for_status()
+    assert run_sync(connection).status == "succeeded"
