@@ -97,7 +97,11 @@ def _insert_parts(
 
 
 def _insert_select(
-    model: type[models.Model], rows: dict[str, list], constants: dict[str, object]
+    model: type[models.Model],
+    rows: dict[str, list],
+    constants: dict[str, object],
+    *,
+    keep: Collection[str] = (),
 ) -> tuple[str, list]:
     """`INSERT INTO t (…) SELECT … FROM unnest(…) AS v(…)` and its parameters: `rows` maps
     column attnames to equally long lists, `constants` maps attnames to one value for all rows;
@@ -105,10 +109,10 @@ def _insert_select(
 
     A list whose values are all equal travels as one parameter instead of an array (a page's
     rows share their state, occurrence, timeline kind…): less to encode here, less to unnest
-    there."""
+    there. Columns named in `keep` stay arrays (a WHERE clause reads them)."""
     varying, folded = [], {}
     for name, values in rows.items():
-        if len(values) > 1 and values.count(values[0]) == len(values):
+        if name not in keep and len(values) > 1 and values.count(values[0]) == len(values):
             folded[name] = values[0]
         else:
             varying.append(name)
@@ -333,7 +337,10 @@ def occurrences_upsert(
 
 
 def participations_fetch(event_id: int, contact_ids: Collection[int]) -> list[tuple]:
-    """(id, contact_id, *PARTICIPATION_FIELDS) of the event's participations of these contacts."""
+    """(id, contact_id, *PARTICIPATION_FIELDS) of the event's participations of these contacts,
+    locked until the caller's transaction ends (PostgreSQL): another writer of the same
+    participations (a webhook, the API, another sync) waits, then reads what this one wrote,
+    so neither overwrites the other's facts."""
     if not contact_ids:
         return []
     if not on_postgresql():
@@ -344,18 +351,27 @@ def participations_fetch(event_id: int, contact_ids: Collection[int]) -> list[tu
         )
     return _fetch(
         f"SELECT id, contact_id, {', '.join(PARTICIPATION_FIELDS)} FROM {_table(Participation)} "
-        "WHERE event_id = %s AND contact_id = ANY(%b::bigint[])",
+        "WHERE event_id = %s AND contact_id = ANY(%b::bigint[]) FOR NO KEY UPDATE",
         [event_id, sorted(contact_ids)],
     )
 
 
 def participations_upsert(
-    event_id: int, rows: Sequence[tuple], now: dt.datetime, *, timeline: Iterable[tuple] = ()
+    event_id: int,
+    rows: Sequence[tuple],
+    now: dt.datetime,
+    *,
+    timeline: Iterable[tuple] = (),
+    new: Collection[int] = (),
 ) -> dict[int, int]:
     """Writes (contact_id, *PARTICIPATION_FIELDS) rows of the event, by the (contact, event)
     key: new ones created (`created_at` = `now`), existing ones updated (`updated_at` = `now`).
-    Returns {contact_id: participation id}. `timeline`: rows for `timeline_upsert`, written in
-    the same statement on PostgreSQL (one round trip for both)."""
+    Returns {contact_id: participation id} of the rows written. `timeline`: rows for
+    `timeline_upsert`, written in the same statement on PostgreSQL (one round trip for both).
+
+    `new`: the contacts whose participation the caller found missing. On PostgreSQL one that
+    another transaction created since is left alone (neither it nor its timeline rows are
+    written, and it is missing from the result), for the caller to merge its facts into it."""
     timeline = list({row[4]: row for row in timeline}.values())
     if not rows or not on_postgresql():
         timeline_upsert(timeline)
@@ -382,26 +398,38 @@ def participations_upsert(
                 event_id=event_id, contact_id__in=[row[0] for row in rows]
             ).values_list("contact_id", "pk")
         )
-    columns = list(zip(*rows, strict=True))
-    insert, params = _insert_select(
-        Participation,
-        dict(zip(("contact_id", *PARTICIPATION_FIELDS), map(list, columns), strict=True)),
-        {"event_id": event_id, "created_at": now, "updated_at": now},
-    )
+    new = set(new)
     assignments = ", ".join(
         f"{name} = EXCLUDED.{name}" for name in (*PARTICIPATION_FIELDS, "updated_at")
     )
-    entries = ""
+    parts, params = [], []
+    for name, group, conflict in (
+        ("created", [r for r in rows if r[0] in new], "DO NOTHING"),
+        ("updated", [r for r in rows if r[0] not in new], f"DO UPDATE SET {assignments}"),
+    ):
+        if not group:
+            continue
+        columns = list(zip(*group, strict=True))
+        insert, insert_params = _insert_select(
+            Participation,
+            dict(zip(("contact_id", *PARTICIPATION_FIELDS), map(list, columns), strict=True)),
+            {"event_id": event_id, "created_at": now, "updated_at": now},
+        )
+        parts.append(
+            f"{name} AS ({insert} ON CONFLICT (contact_id, event_id) {conflict} "
+            "RETURNING contact_id, id)"
+        )
+        params += insert_params
+    written = " UNION ALL ".join(f"SELECT contact_id, id FROM {p.split(' ', 1)[0]}" for p in parts)
     if timeline:
-        timeline_sql, timeline_params = _timeline_statement(timeline)
-        entries = f"WITH entries AS ({timeline_sql}) "
-        params = [*timeline_params, *params]
-    result = _fetch(
-        f"{entries}{insert} ON CONFLICT (contact_id, event_id) DO UPDATE SET {assignments} "
-        "RETURNING contact_id, id",
-        params,
-    )
-    return dict(result)
+        # Only the entries of the participations written (none of one created meanwhile).
+        timeline_sql, timeline_params = _timeline_statement(
+            timeline, where="v.contact_id IN (SELECT contact_id FROM written)"
+        )
+        parts.append(f"written AS ({written}), entries AS ({timeline_sql})")
+        params += timeline_params
+        written = "SELECT contact_id, id FROM written"
+    return dict(_fetch(f"WITH {', '.join(parts)} {written}", params))
 
 
 # -- sessions and attendance ---------------------------------------------------------------------
@@ -560,8 +588,9 @@ def timeline_upsert(rows: Iterable[tuple[int, str, dt.datetime, dict, str]]) -> 
     _execute(*_timeline_statement(rows))
 
 
-def _timeline_statement(rows: list[tuple]) -> tuple[str, list]:
-    """The PostgreSQL upsert of `timeline_upsert` (rows deduplicated, not empty)."""
+def _timeline_statement(rows: list[tuple], *, where: str = "") -> tuple[str, list]:
+    """The PostgreSQL upsert of `timeline_upsert` (rows deduplicated, not empty); `where`
+    filters the rows (`v.contact_id` stays a column for it)."""
     now = dt.datetime.now(dt.UTC)
     encoded: dict[int, str] = {}  # most rows of a page share one data dict: encoded once
     for row in rows:
@@ -577,7 +606,10 @@ def _timeline_statement(rows: list[tuple]) -> tuple[str, list]:
             "dedupe_key": [r[4] for r in rows],
         },
         {"created_at": now},
+        keep=("contact_id",) if where else (),
     )
+    if where:
+        insert += f" WHERE {where}"
     table = _table(TimelineEvent)
     return (
         f"{insert} ON CONFLICT (dedupe_key) DO UPDATE SET occurred_at = EXCLUDED.occurred_at, "

@@ -220,21 +220,64 @@ def plan_apply(
     # written with the participations.
     for participation in changed:
         timeline.extend(_timeline_rows(event_id, participation, timeline_kind, base_data))
+    believed_new = {p.contact_id for p in changed if p.id is None}
     ids = bulk.participations_upsert(
-        event_id, [(p.contact_id, *p.values()) for p in changed], now, timeline=timeline
+        event_id,
+        [(p.contact_id, *p.values()) for p in changed],
+        now,
+        timeline=timeline,
+        new=believed_new,
     )
+    # Participations another transaction created since they were read: left alone here, their
+    # facts merged below.
+    raced = believed_new - ids.keys()
+    changed = [p for p in changed if p.contact_id not in raced]
     for participation in changed:
         participation.id = ids[participation.contact_id]
+    counts["participations_created"] -= len(raced)
     counts["participations_changed"] = len(changed)
     bulk.sessions_upsert(
-        [(by_contact[c].id, o, x, j, *sessions[(c, o, x, j)]) for c, o, x, j in new_sessions]
+        [
+            (by_contact[c].id, o, x, j, *sessions[(c, o, x, j)])
+            for c, o, x, j in new_sessions
+            if c not in raced
+        ]
     )
-    bulk.attendance_upsert([(by_contact[c].id, o, *values) for (c, o), values in attendance])
+    bulk.attendance_upsert(
+        [(by_contact[c].id, o, *values) for (c, o), values in attendance if c not in raced]
+    )
+    if raced:
+        again = _merge_raced(plan, contacts, raced, timeline_kind, timeline_data, now)
+        for key in ("participations_changed", "sessions"):
+            counts[key] += again[key]
     if recompute_counters:
         event_recompute_counters([event_id])
     counts["contact_ids"] = sorted(by_contact)
     # Workflows whose triggers read participations look at these contacts again.
     contacts_changed({p.contact_id for p in changed} | set(created_ids))
+    return counts
+
+
+def _merge_raced(plan, contacts, raced, timeline_kind, timeline_data, now) -> dict:
+    """Applies the plan's facts about `raced` contacts again, now that their participations
+    (created by another transaction after this one read them) can be read, and locked."""
+    emails = {email for email, contact_id in contacts.items() if contact_id in raced}
+    sub_plan = Plan(
+        event_id=plan.event_id,
+        registrations=[r for r in plan.registrations if r.email in emails],
+        occurrences=plan.occurrences,
+        sessions=[s for s in plan.sessions if s.email in emails],
+        event_over=plan.event_over,
+    )
+    counts = plan_apply(
+        sub_plan,
+        timeline_kind=timeline_kind,
+        timeline_data=timeline_data,
+        now=now,
+        recompute_counters=False,
+        contacts=PlanContacts(ids={e: contacts[e] for e in emails}, created=[]),
+    )
+    counts["sessions"] -= len(sub_plan.sessions)  # counted by the first pass already
     return counts
 
 
