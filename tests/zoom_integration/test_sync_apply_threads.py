@@ -111,14 +111,7 @@ def test_faults_with_apply_threads_end_in_the_clean_state(zoom_sandbox, connecti
     reset_crm()
     zoom_sandbox.post(
         "/_sandbox/faults",
-        json={
-            "rules": [
-                {"path": r"/registrants$", "status": 429, "retry_after": 1, "times": 2},
-                {"path": r"/report/webinars/.+/participants", "status": 503, "times": 2},
-                {"path": r"/past_webinars/.+/instances", "drop_connection": True, "times": 1},
-                {"path": r"/report/webinars/[^/]+$", "expire_token": True, "times": 1},
-            ]
-        },
+        json={"rules": scenario.FAULTS},
     ).raise_for_status()
     run = run_sync(connection)
     assert run.status == "succeeded", run.errors

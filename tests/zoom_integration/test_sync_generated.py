@@ -23,6 +23,13 @@ from zoom_integration.sync.prefetch import InlinePages
 
 pytestmark = pytest.mark.django_db
 GENERATE = {"accounts": 1, "webinars": 8, "registrants": 40, "attendance": 0.6, "seed": 5}
+# 429 with Retry-After, 503 twice, a dropped connection, an expired token mid-run.
+FAULTS = [
+    {"path": r"/registrants$", "status": 429, "retry_after": 1, "times": 2},
+    {"path": r"/report/webinars/.+/participants", "status": 503, "times": 2},
+    {"path": r"/past_webinars/.+/instances", "drop_connection": True, "times": 1},
+    {"path": r"/report/webinars/[^/]+$", "expire_token": True, "times": 1},
+]
 
 
 def _time(value):
@@ -182,14 +189,7 @@ def test_faults_end_in_the_same_state_as_a_clean_run(zoom_sandbox, connection):
     reset_crm()
     zoom_sandbox.post(
         "/_sandbox/faults",
-        json={
-            "rules": [
-                {"path": r"/registrants$", "status": 429, "retry_after": 1, "times": 2},
-                {"path": r"/report/webinars/.+/participants", "status": 503, "times": 2},
-                {"path": r"/past_webinars/.+/instances", "drop_connection": True, "times": 1},
-                {"path": r"/report/webinars/[^/]+$", "expire_token": True, "times": 1},
-            ]
-        },
+        json={"rules": FAULTS},
     ).raise_for_status()
     run = run_sync(connection)
     assert run.status == "succeeded", run.errors
