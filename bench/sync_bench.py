@@ -7,6 +7,10 @@ Business-plan account, the sandbox's own rate limits off; runs the sync in this 
 worker would), its client-side rate limiter at the account plan's limits (`--client-limits`),
 and prints Zoom records/s for the first sync and the re-sync, and the queries per page. The
 database named in DATABASE_URL is dropped and created anew.
+
+The run is shared with helper tasks as in production (`ZOOM_SYNC_PROCESSES`, `--processes`):
+a real Celery worker is started with one pool process per helper, on Redis (REDIS_URL, by
+default database 14 of the local Redis) as broker and as the rate limiter's shared cache.
 """
 
 from __future__ import annotations
@@ -29,6 +33,13 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 # As a production worker runs: no per-query debug log (Django's CursorDebugWrapper).
 os.environ.setdefault("DEBUG", "false")
+# Helper processes need a broker and a cache every process sees (the rate limiter's).
+os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/14")
+os.environ.setdefault("CELERY_BROKER_URL", os.environ["REDIS_URL"])
+
+import subprocess  # noqa: E402
+import tempfile  # noqa: E402
+from contextlib import contextmanager  # noqa: E402
 
 import httpx  # noqa: E402
 import psycopg  # noqa: E402
@@ -98,6 +109,68 @@ def postgresql_cpu() -> float:
     return total if seen else float("nan")
 
 
+def tree_cpu(pid: int) -> float:
+    """CPU seconds of a process, its live children and its ended ones (a Celery worker and
+    its pool)."""
+    total = process_cpu(pid, children=True)
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        if ppid == pid:
+            total += process_cpu(int(stat.parent.name), children=True)
+    return total
+
+
+@contextmanager
+def celery_worker(concurrency: int, env: dict[str, str]):
+    """A real Celery worker (prefork, `concurrency` pool processes) for the run's helper tasks;
+    yields its pid (0 when no helper is wanted)."""
+    if concurrency < 1:
+        yield 0
+        return
+    from config.celery import app
+
+    app.control.purge()  # what an earlier, interrupted bench left queued
+    log = tempfile.NamedTemporaryFile("w+", suffix=".log")  # noqa: SIM115
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "--pool=prefork",
+            f"--concurrency={concurrency}",
+            "--loglevel=INFO",
+            "--without-heartbeat",
+            "--without-gossip",
+            "--without-mingle",
+        ],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while "ready." not in Path(log.name).read_text():
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(
+                    "the Celery worker did not start:\n" + Path(log.name).read_text()
+                )
+            time.sleep(0.1)
+        yield process.pid
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        if "share_failed" in Path(log.name).read_text():
+            print("a helper failed; the worker's log:\n" + Path(log.name).read_text()[-4000:])
+        log.close()
+
+
 def machine_busy() -> tuple[int, int]:
     """(all, idle) jiffies of the machine so far."""
     fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
@@ -151,6 +224,13 @@ def main() -> int:
         help="webinars applied at once (ZOOM_SYNC_APPLY_THREADS; default: the setting's)",
     )
     parser.add_argument(
+        "--processes",
+        type=int,
+        default=None,
+        help="worker processes the run is shared between (ZOOM_SYNC_PROCESSES; default: the "
+        "setting's): this one and a Celery worker's pool processes",
+    )
+    parser.add_argument(
         "--statements", action="store_true", help="also print the time spent per SQL statement kind"
     )
     parser.add_argument(
@@ -175,6 +255,7 @@ def main() -> int:
 
     call_command("migrate", verbosity=0)
     from crm.models import Brand
+    from zoom_integration.services import sync as sync_services
     from zoom_integration.services.connections import (
         connection_create_s2s,
         connection_settings_update,
@@ -185,7 +266,6 @@ def main() -> int:
     from zoom_integration.sync.pipeline import Pipeline
 
     per_page: list[int] = []
-    served = [0]  # Zoom records in the pages applied (registrants, participant rows)
     statements: dict[str, list[float]] = {}  # statement kind -> [count, seconds]
     statements_lock = threading.Lock()  # pages are applied by several threads
     real_apply = Pipeline._apply
@@ -214,8 +294,6 @@ def main() -> int:
         ):
             real_apply(self, *a, **kw)
         per_page.append(count["n"])
-        with statements_lock:
-            served[0] += kw["records"]
 
     Pipeline._apply = counting_apply
     apply_cpu = [0.0]  # CPU of the threads applying pages (their own clocks)
@@ -274,11 +352,24 @@ def main() -> int:
 
         if args.apply_threads is not None:
             settings.ZOOM_SYNC_APPLY_THREADS = args.apply_threads
+        if args.processes is not None:
+            settings.ZOOM_SYNC_PROCESSES = args.processes
+        processes = max(1, settings.ZOOM_SYNC_PROCESSES)
         print(
             f"client-side rate limits ({args.client_limits}): {configured_limits(plan)}; "
             f"prefetch {'off' if args.no_prefetch else 'on'}; "
-            f"apply threads {settings.ZOOM_SYNC_APPLY_THREADS}"
+            f"processes {processes}, apply threads {settings.ZOOM_SYNC_APPLY_THREADS} each"
         )
+        worker_env = {
+            "ZOOM_API_BASE_URL": settings.ZOOM_API_BASE_URL,
+            "ZOOM_OAUTH_BASE_URL": sandbox,
+            "ZOOM_SYNC_APPLY_THREADS": str(settings.ZOOM_SYNC_APPLY_THREADS),
+            "ZOOM_SYNC_PROCESSES": str(processes),
+        }
+        if settings.ZOOM_RATE_LIMITS:
+            worker_env["ZOOM_RATE_LIMITS"] = settings.ZOOM_RATE_LIMITS
+        # The run is executed here, as its worker would: not queued as well.
+        sync_services._enqueue = lambda run_id: None
         settings.ZOOM_OAUTH_BASE_URL = sandbox
         brand = Brand.objects.create(name="Bench", is_primary=True)
         connection = connection_create_s2s(
@@ -297,64 +388,73 @@ def main() -> int:
         )
 
         rates, ratios = [], []
-        for round_ in range(1, args.runs + 1):
-            if round_ > 1:
-                print(f"-- run {round_} of {args.runs} (the CRM emptied first)")
-                crm_reset(connection)
-            results = []
-            for label in ("first sync", "unchanged re-sync"):
-                per_page.clear()
-                statements.clear()
-                limiter_wait[0] = apply_cpu[0] = 0.0
-                served[0] = 0
-                run = sync_run_request(connection=connection)
-                cpu, db_cpu = time.process_time(), postgresql_cpu()
-                zoom_cpu = process_cpu(sandbox_pid)
-                busy = machine_busy()
-                started = time.perf_counter()
-                run = sync_run_execute(run_id=run.pk)
-                elapsed = time.perf_counter() - started
-                cpu, db_cpu = time.process_time() - cpu, postgresql_cpu() - db_cpu
-                zoom_cpu = process_cpu(sandbox_pid) - zoom_cpu
-                jiffies, idle = (a - b for a, b in zip(machine_busy(), busy, strict=True))
-                cores = os.cpu_count() * (1 - idle / jiffies) if jiffies else 0
-                # Every record of every page Zoom served counts, the ones the rules skip included
-                # (a skip lists each person once per webinar, whatever their rows).
-                records = served[0]
-                if label == "first sync":
-                    served_first = records
-                applied = run.counts.get("registrations", 0) + run.counts.get("attendance_rows", 0)
-                results.append(elapsed)
-                rate = records / elapsed if elapsed else 0
-                pages = len(per_page)
-                print(
-                    f"{label}: {run.status}, {records} Zoom records in {elapsed:.2f} s = "
-                    f"{rate:,.0f} records/s; {pages} pages, queries per page "
-                    f"max {max(per_page, default=0)}, mean "
-                    f"{(sum(per_page) / pages if pages else 0):.1f}"
-                )
-                print(
-                    f"  records: {run.counts.get('registrations', 0)} registrations and "
-                    f"{run.counts.get('attendance_rows', 0)} attendance rows written, "
-                    f"{records - applied} skipped by the rules ({sum(run.skips.values())} skips "
-                    "listed: one per person, reason and webinar)"
-                )
-                print(
-                    f"  CPU: sync process {cpu:.2f} s (applying pages {apply_cpu[0]:.2f} s, "
-                    f"fetching and the rest {cpu - apply_cpu[0]:.2f} s), "
-                    f"PostgreSQL {db_cpu:.2f} s, "
-                    f"sandbox {zoom_cpu:.2f} s; the machine's {os.cpu_count()} cores "
-                    f"{cores:.2f} busy on average; fetch threads waited {limiter_wait[0]:.2f} s "
-                    "for the rate limiter"
-                )
-                if args.statements:
-                    print("  statements (count, total ms, by kind; wall time as seen by Django):")
-                    slowest = sorted(statements.items(), key=lambda i: -i[1][1])[:12]
-                    for kind, (n, seconds) in slowest:
-                        print(f"  {seconds * 1000:9.0f} ms {n:6d}x  {kind}")
-            print(f"re-sync is {results[0] / results[1]:.1f}x faster than the first sync")
-            rates.append(served_first / results[0])
-            ratios.append(results[0] / results[1])
+        with celery_worker(processes - 1, worker_env) as worker_pid:
+            for round_ in range(1, args.runs + 1):
+                if round_ > 1:
+                    print(f"-- run {round_} of {args.runs} (the CRM emptied first)")
+                    crm_reset(connection)
+                results = []
+                for label in ("first sync", "unchanged re-sync"):
+                    per_page.clear()
+                    statements.clear()
+                    limiter_wait[0] = apply_cpu[0] = 0.0
+                    run = sync_run_request(connection=connection)
+                    cpu, db_cpu = time.process_time(), postgresql_cpu()
+                    zoom_cpu = process_cpu(sandbox_pid)
+                    helper_cpu = tree_cpu(worker_pid) if worker_pid else 0.0
+                    busy = machine_busy()
+                    started = time.perf_counter()
+                    run = sync_run_execute(run_id=run.pk)
+                    elapsed = time.perf_counter() - started
+                    cpu, db_cpu = time.process_time() - cpu, postgresql_cpu() - db_cpu
+                    zoom_cpu = process_cpu(sandbox_pid) - zoom_cpu
+                    if worker_pid:
+                        helper_cpu = tree_cpu(worker_pid) - helper_cpu
+                    jiffies, idle = (a - b for a, b in zip(machine_busy(), busy, strict=True))
+                    cores = os.cpu_count() * (1 - idle / jiffies) if jiffies else 0
+                    # Every record of every page Zoom served counts, the ones the rules skip
+                    # included (a skip lists each person once per webinar, whatever their
+                    # rows): the run counts them, whichever process applied the page.
+                    records = run.counts.get("zoom_records", 0)
+                    if label == "first sync":
+                        served_first = records
+                    counts = run.counts
+                    applied = counts.get("registrations", 0) + counts.get("attendance_rows", 0)
+                    results.append(elapsed)
+                    rate = records / elapsed if elapsed else 0
+                    pages = len(per_page)
+                    print(
+                        f"{label}: {run.status}, {records} Zoom records in {elapsed:.2f} s = "
+                        f"{rate:,.0f} records/s; queries per page max {max(per_page, default=0)}"
+                        f", mean {(sum(per_page) / pages if pages else 0):.1f} (the {pages} "
+                        "pages applied in this process)"
+                    )
+                    print(
+                        f"  records: {counts.get('registrations', 0)} registrations and "
+                        f"{counts.get('attendance_rows', 0)} attendance rows written, "
+                        f"{records - applied} skipped by the rules "
+                        f"({sum(run.skips.values())} skips listed: one per person, reason and "
+                        "webinar)"
+                    )
+                    print(
+                        f"  CPU: this process {cpu:.2f} s (applying pages {apply_cpu[0]:.2f} s, "
+                        f"fetching and the rest {cpu - apply_cpu[0]:.2f} s), helper worker "
+                        f"{helper_cpu:.2f} s, PostgreSQL {db_cpu:.2f} s, sandbox {zoom_cpu:.2f} s; "
+                        f"the machine's {os.cpu_count()} cores {cores:.2f} busy on average; "
+                        f"this process's fetch threads waited {limiter_wait[0]:.2f} s for the "
+                        "rate limiter"
+                    )
+                    if args.statements:
+                        print(
+                            "  statements of this process (count, total ms, by kind; wall time "
+                            "as seen by Django):"
+                        )
+                        slowest = sorted(statements.items(), key=lambda i: -i[1][1])[:12]
+                        for kind, (n, seconds) in slowest:
+                            print(f"  {seconds * 1000:9.0f} ms {n:6d}x  {kind}")
+                print(f"re-sync is {results[0] / results[1]:.1f}x faster than the first sync")
+                rates.append(served_first / results[0])
+                ratios.append(results[0] / results[1])
         if args.runs > 1:
             print(
                 f"first sync over {args.runs} runs: median {statistics.median(rates):,.0f} "

@@ -204,6 +204,10 @@ ZOOM_RATE_LIMITS = setting("ZOOM_RATE_LIMITS")
 # Webinars a sync run applies at once on PostgreSQL, each apply thread with its own database
 # connection (zoom_integration/sync/pipeline.py). 1 applies them one by one.
 ZOOM_SYNC_APPLY_THREADS = env.int("ZOOM_SYNC_APPLY_THREADS", default=2)
+# Worker processes a sync run is shared between (its own and helper tasks), each applying
+# webinars with its apply threads: Python plans pages in every process at once. Takes effect
+# on PostgreSQL with a cache the workers share (REDIS_URL) and tasks sent to workers.
+ZOOM_SYNC_PROCESSES = env.int("ZOOM_SYNC_PROCESSES", default=2)
 # Empty keeps the legacy properties live (rule B9), so this one is read as given.
 ZOOM_LEGACY_PROPERTIES_CUTOFF = env.str("ZOOM_LEGACY_PROPERTIES_CUTOFF", default="2025-01-08")
 

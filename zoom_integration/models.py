@@ -232,6 +232,11 @@ class SyncRun(models.Model):
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     attempts = models.IntegerField(default=0)
     done_webinars = models.JSONField(default=list, blank=True)
+    # Sharing a run between worker processes (ZOOM_SYNC_PROCESSES): which process applies
+    # which webinar ({zoom webinar id: share}), and when each helper process last reported
+    # ({share: epoch seconds}). A webinar claimed by a helper gone silent is taken back.
+    claims = models.JSONField(default=dict, blank=True)
+    shares = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

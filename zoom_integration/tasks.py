@@ -32,6 +32,13 @@ def run_sync(run_id: int) -> str:
     return sync_run_execute(run_id=run_id).status
 
 
+@shared_task(acks_late=True)
+def run_sync_share(run_id: int, share: str) -> None:
+    from .services.sync import sync_run_share
+
+    sync_run_share(run_id=run_id, share=share)
+
+
 @shared_task
 def schedule_syncs() -> int:
     """Celery beat: a scheduled run for every connected connection with Sync webinar data on;

@@ -105,6 +105,9 @@ COUNT_PHRASES = {
     "webinars_synced": lambda n: ngettext("%(n)s webinar synced", "%(n)s webinars synced", n),
     "webinars_skipped": lambda n: ngettext("%(n)s webinar skipped", "%(n)s webinars skipped", n),
     "recordings": lambda n: ngettext("%(n)s recording", "%(n)s recordings", n),
+    "zoom_records": lambda n: ngettext(
+        "%(n)s record read from Zoom", "%(n)s records read from Zoom", n
+    ),
 }
 RUN_ERRORS = {
     "sync_disabled": _("Sync webinar data is off, so only users and webinars were refreshed."),

@@ -3,19 +3,15 @@ rejoin, end) sends signed webhooks to the running CRM server; a real Celery work
 applies them. The participation and timeline follow, and after the end the duration equals the
 merged-overlap duration the pull sync computes."""
 
-import os
-import subprocess
-import sys
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
-from django.db import connection as db
 
 from crm.models import Brand, TimelineEvent
 from marketing_events.models import Participation
+from tests.support.worker import running_worker, wait_for
 from tests.zoom_integration.scenario import ACME, S2S
 from zoom_integration.models import ZoomConnection
 from zoom_integration.services.connections import (
@@ -29,66 +25,14 @@ LIVE_ID = 84000000088
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 
-def database_url() -> str:
-    conf = db.settings_dict
-    if conf["ENGINE"].endswith("sqlite3"):
-        return f"sqlite:///{conf['NAME']}"
-    auth = conf["USER"] + (f":{conf['PASSWORD']}" if conf["PASSWORD"] else "")
-    return f"postgres://{auth}@{conf['HOST'] or '127.0.0.1'}:{conf['PORT'] or 5432}/{conf['NAME']}"
-
-
 @pytest.fixture
 def worker(tmp_path, zoom_sandbox_url):
     """A real Celery worker on the broker this process uses (the filesystem broker by default,
     Redis when CELERY_BROKER_URL says so; the worker inherits the environment). Tasks stop
-    running inline for the test; no other test process publishes (theirs run inline)."""
-    from config.celery import app
-
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url(),
-        "PYTHONUNBUFFERED": "1",
-        "ZOOM_API_BASE_URL": f"{zoom_sandbox_url}/v2",
-        "ZOOM_OAUTH_BASE_URL": zoom_sandbox_url,
-    }
-    app.conf.update(task_always_eager=False, CELERY_TASK_ALWAYS_EAGER=False)
-    log = open(tmp_path / "worker.log", "w")  # noqa: SIM115
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "config",
-            "worker",
-            "--pool=solo",
-            "--loglevel=INFO",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        wait_for(
-            lambda: "ready." in (tmp_path / "worker.log").read_text(), log=tmp_path / "worker.log"
-        )
-        yield tmp_path / "worker.log"
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
-        log.close()
-        app.conf.update(task_always_eager=True, CELERY_TASK_ALWAYS_EAGER=True)
-
-
-def wait_for(condition, *, timeout=30.0, log=None):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.2)
-    tail = log.read_text()[-3000:] if log else ""
-    raise AssertionError(f"condition not met within {timeout} s\n{tail}")
+    running inline for the test."""
+    env = {"ZOOM_API_BASE_URL": f"{zoom_sandbox_url}/v2", "ZOOM_OAUTH_BASE_URL": zoom_sandbox_url}
+    with running_worker(tmp_path / "worker.log", env) as log:
+        yield log
 
 
 def test_live_simulation_reaches_the_crm_through_a_real_worker(

@@ -130,6 +130,23 @@ def sync_run_execute(*, run_id: int, resume: bool = False) -> SyncRun:
         raise
 
 
+def sync_run_share(*, run_id: int, share: str) -> None:
+    """A helper's share of a run under way (`ZOOM_SYNC_PROCESSES`): webinars claimed on the
+    run's row and applied in this process. It never ends the run: a failure here is logged,
+    and the webinars it held go back to the run's main share, which then meets the error
+    itself if it lasts (and records it) or applies them."""
+    run = SyncRun.objects.select_related("connection").filter(pk=run_id).first()
+    if run is None or run.status != SyncStatus.RUNNING:
+        return
+    connection = run.connection
+    if connection.status != ConnectionStatus.CONNECTED or not connection.sync_webinar_data:
+        return
+    try:
+        Pipeline(run, connection, zoom_client(connection), share=share).help()
+    except Exception:
+        logger.exception("zoom.sync.share_failed", extra={"run": run_id, "share": share})
+
+
 def _finish(run: SyncRun, status: str, *, errors: list[str] | None = None) -> SyncRun:
     run.refresh_from_db(fields=["counts", "skips", "progress_done", "progress_total"])
     run.status = status

@@ -15,21 +15,33 @@ new contacts are inserted in e-mail order (a concurrent insert of the same addre
 reads the winner's id), legacy properties lock their contacts first (`legacy`), and a page that
 loses a deadlock anyway is applied again. The run's progress is saved after the commits it
 counts, never inside a page's transaction. Inside a caller's transaction (tests) or on another
-database the webinars are applied one by one in the run's thread, by the same code."""
+database the webinars are applied one by one in the run's thread, by the same code.
+
+Python applies pages under one interpreter lock, so one process keeps at most one core busy
+planning. With `ZOOM_SYNC_PROCESSES` above 1 (PostgreSQL, a cache shared by the workers for
+the rate limiter, tasks not run inline) the run is shared with helper tasks, each in a worker
+process of its own: every share claims webinars on the run's row (the main share from the
+front of the list, helpers from the back), merges its progress and counts into the row under
+a row lock, and the main share waits for the helpers' webinars before the run ends, taking
+back those of a helper gone silent."""
 
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import logging
 import threading
 import time
+import uuid
 from collections import Counter, deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from celery import current_app
 from django.conf import settings
+from django.core.cache import caches
 from django.db import DatabaseError, IntegrityError, OperationalError, connections, transaction
 from django.db import connection as db
 from django.db.models import Count
@@ -48,7 +60,7 @@ from marketing_events.services import (
 
 from ..client import ZoomClient, ZoomNotFound
 from ..legacy import contacts_recompute_legacy, legacy_affected
-from ..models import SyncRun, SyncSkip, ZoomConnection, ZoomRecording, ZoomWebinar
+from ..models import SyncRun, SyncSkip, SyncStatus, ZoomConnection, ZoomRecording, ZoomWebinar
 from .events import recordings_wanted, webinar_event_ensure
 from .listings import NO_REPORT, participant_pages, registrant_pages
 from .planner import SyncSettings, emails_of, plan_participants, plan_registrants, webinar_gate
@@ -72,6 +84,16 @@ PAGE_ATTEMPTS = 4
 # CRM went stale (the page is planned again).
 _FOREIGN_KEY_VIOLATION = "23503"
 _RETRYABLE_SQLSTATES = {"40P01", "40001", _FOREIGN_KEY_VIOLATION}
+
+
+# A run shared between worker processes (`ZOOM_SYNC_PROCESSES`): the process that runs it is
+# the main share; helpers are queued as tasks and claim webinars from the other end of the
+# list. A helper silent for this long (no progress saved) is taken for dead: the main share
+# applies the webinars it had claimed and not finished.
+MAIN_SHARE = "main"
+SHARE_STALE_SECONDS = 180.0
+# How often the main share looks whether the helpers are done, once it has nothing left.
+SHARE_POLL_SECONDS = 0.2
 
 
 class _Stopped(Exception):
@@ -119,6 +141,35 @@ def _asynchronous_commits() -> Iterator[None]:
             logger.warning("zoom.sync.synchronous_commit_not_reset")
 
 
+# The garbage collector's thresholds during a run: a page allocates tens of thousands of
+# short-lived records, plans and rows, none in reference cycles, and the default first
+# threshold (700 allocations) had the collector walk the young objects some hundred times per
+# page (about a tenth of the run's Python time). The old generations are still collected.
+RUN_GC_THRESHOLDS = (50_000, 20, 20)
+_gc_runs = 0
+_gc_lock = threading.Lock()
+_gc_saved: tuple[int, int, int] | None = None
+
+
+@contextmanager
+def _fewer_collections() -> Iterator[None]:
+    """`RUN_GC_THRESHOLDS` while at least one run of this process executes (process-wide: the
+    thresholds in force before the first run are restored after the last one)."""
+    global _gc_runs, _gc_saved
+    with _gc_lock:
+        if _gc_runs == 0:
+            _gc_saved = gc.get_threshold()
+            gc.set_threshold(*RUN_GC_THRESHOLDS)
+        _gc_runs += 1
+    try:
+        yield
+    finally:
+        with _gc_lock:
+            _gc_runs -= 1
+            if _gc_runs == 0 and _gc_saved is not None:
+                gc.set_threshold(*_gc_saved)
+
+
 class Pipeline:
     def __init__(
         self,
@@ -128,6 +179,7 @@ class Pipeline:
         *,
         sleep: Callable[[float], None] | None = None,
         prefetch: bool = True,
+        share: str = MAIN_SHARE,
     ):
         self.run = run
         self.connection = connection
@@ -138,6 +190,8 @@ class Pipeline:
         )
         self.sleep = sleep
         self.pages = PrefetchedPages if prefetch else InlinePages
+        self.share = share
+        self.shared = False  # the run is shared with other processes (merge, claim)
         self.threads: FetchThreads | None = None  # during `execute`
         self.settings = SyncSettings(
             webinar_exclusion_domains=tuple(connection.webinar_exclusion_domains),
@@ -155,15 +209,42 @@ class Pipeline:
     # -- the run ---------------------------------------------------------------------------
 
     def execute(self) -> None:
+        """The run's main share: every webinar not done yet, some maybe by helpers."""
+        with _fewer_collections():
+            self._execute()
+
+    def help(self) -> None:
+        """A helper's share of a run under way: webinars claimed from the back of the list,
+        until none is left; those claimed and not finished are handed back at the end."""
+        self.shared = True
+        with _fewer_collections():
+            try:
+                self._execute()
+            finally:
+                self._release()
+
+    def _execute(self) -> None:
         webinars = list(
             ZoomWebinar.objects.filter(connection=self.connection)
             .select_related("host", "event")
             .order_by("start_time", "id")
         )
+        self._webinars = {w.zoom_webinar_id: w for w in webinars}
         self._done = set(self.run.done_webinars or [])
-        self.run.progress_total = max(self.run.progress_total, len(webinars))
+        # What this process merges into the run's row (shared runs): its own work since these.
+        self._saved = (self.run.progress_done, self.run.progress_total, Counter(self.counts))
+        todo = [w for w in webinars if w.zoom_webinar_id not in self._done]
+        helpers = []
+        if self.share == MAIN_SHARE:
+            self.run.progress_total = max(self.run.progress_total, len(webinars))
+            helpers = [uuid.uuid4().hex[:12] for _ in range(self.helpers_wanted(len(todo)))]
+            if helpers:
+                self.shared = True
+                self._reclaim_own()
         self._save_progress()
-        self._todo = deque(w for w in webinars if w.zoom_webinar_id not in self._done)
+        self._todo = deque() if self.shared else deque(todo)
+        for share in helpers:
+            self._enqueue_helper(share)
         self._fetches: dict[int, WebinarFetch | None] = {}
         workers = self.apply_threads()
         # Two listings per webinar (registrants, report participants): those being applied
@@ -181,6 +262,8 @@ class Pipeline:
                 failures = [e for e in failures if not isinstance(e, _Stopped)]
                 if failures:
                     raise failures[0]
+            if self.shared and self.share == MAIN_SHARE:
+                self._await_helpers()
             with self._lock:
                 self._save_progress(done_webinars=True)  # what the last pages counted
         finally:
@@ -191,6 +274,25 @@ class Pipeline:
                 self._fetches.clear()
             self.threads.shutdown()
             self.threads = None
+
+    def helpers_wanted(self, webinars: int) -> int:
+        """Helper processes to share the run with: `ZOOM_SYNC_PROCESSES` - 1 (at most one per
+        webinar after the first) when the run can be shared: on PostgreSQL, outside a caller's
+        transaction, fetching ahead, with tasks going to workers (not run inline) and a cache
+        that every worker sees (Redis), so the per-account rate limiter stays one."""
+        wanted = max(1, int(getattr(settings, "ZOOM_SYNC_PROCESSES", 1)))
+        if wanted == 1 or webinars < 2:
+            return 0
+        if not on_postgresql() or db.in_atomic_block or self.pages is InlinePages:
+            return 0
+        if current_app.conf.task_always_eager or not _cache_is_shared():
+            return 0
+        return min(wanted - 1, webinars - 1)
+
+    def _enqueue_helper(self, share: str) -> None:
+        from ..tasks import run_sync_share
+
+        run_sync_share.delay(self.run.pk, share)
 
     def apply_threads(self) -> int:
         """How many webinars are applied at once: `ZOOM_SYNC_APPLY_THREADS` on PostgreSQL when
@@ -225,6 +327,10 @@ class Pipeline:
         """The next webinar to apply, its listings already under way, and the listings of the
         ones after it started."""
         with self._lock:
+            if self.shared and not self._stop.is_set():
+                wanted = 1 + LOOKAHEAD_WEBINARS - len(self._todo)
+                if wanted > 0:
+                    self._todo.extend(self._claim(wanted))
             if self._stop.is_set() or not self._todo:
                 return None
             webinar = self._todo.popleft()
@@ -293,6 +399,100 @@ class Pipeline:
         with self._lock:
             self.counts["webinars_synced"] += 1
             self.run.progress_done += 1
+
+    # -- sharing the run between processes --------------------------------------------------
+
+    def _locked_run(self) -> SyncRun:
+        return SyncRun.objects.select_for_update().get(pk=self.run.pk)
+
+    def _claim(self, wanted: int) -> list[ZoomWebinar]:
+        """Claims up to `wanted` webinars nobody applies, on the run's row (under `_lock`):
+        free ones, and those of a helper gone silent. Stops this share if the run ended."""
+        with transaction.atomic():
+            row = self._locked_run()
+            if row.status != SyncStatus.RUNNING:
+                self._stop.set()
+                return []
+            done = self._done | set(row.done_webinars or [])
+            now = time.time()
+            free = [
+                wid
+                for wid in self._webinars
+                if wid not in done and self._claimable(row, row.claims.get(str(wid)), now)
+            ]
+            if self.share != MAIN_SHARE:
+                free.reverse()
+            taken = free[:wanted]
+            for wid in taken:
+                row.claims[str(wid)] = self.share
+            if self.share != MAIN_SHARE:
+                row.shares[self.share] = now
+            if taken or self.share != MAIN_SHARE:
+                row.save(update_fields=["claims", "shares"])
+        return [self._webinars[wid] for wid in taken]
+
+    def _claimable(self, row: SyncRun, owner: str | None, now: float) -> bool:
+        if owner is None:
+            return True
+        if owner in (self.share, MAIN_SHARE):
+            return False  # ours already, or the main share's (its run is resumed if it dies)
+        beat = row.shares.get(owner)
+        return beat is None or now - beat > SHARE_STALE_SECONDS
+
+    def _reclaim_own(self) -> None:
+        """A resumed run's main share: the webinars the dead one had claimed are free again
+        (those of helpers still at work stay theirs)."""
+        with transaction.atomic():
+            row = self._locked_run()
+            done = set(row.done_webinars or [])
+            row.claims = {
+                wid: owner
+                for wid, owner in row.claims.items()
+                if owner != MAIN_SHARE and int(wid) not in done
+            }
+            row.save(update_fields=["claims"])
+
+    def _await_helpers(self) -> None:
+        """The main share, nothing left to claim: waits until the helpers' webinars are done,
+        applying those of a helper gone silent (and any handed back) itself."""
+        beat_at = time.monotonic()
+        while not self._stop.is_set():
+            row = SyncRun.objects.only("status", "claims", "shares", "done_webinars").get(
+                pk=self.run.pk
+            )
+            if row.status != SyncStatus.RUNNING:
+                return
+            done = self._done | set(row.done_webinars or [])
+            pending = [(wid, owner) for wid, owner in row.claims.items() if int(wid) not in done]
+            left = [wid for wid in self._webinars if wid not in done and str(wid) not in row.claims]
+            if not pending and not left:
+                return
+            now = time.time()
+            if left or any(self._claimable(row, owner, now) for _, owner in pending):
+                self._apply_webinars()
+                continue
+            if time.monotonic() - beat_at > 5:
+                with self._lock:
+                    self._save_progress()  # the run is alive: its heartbeat
+                beat_at = time.monotonic()
+            time.sleep(SHARE_POLL_SECONDS)
+
+    def _release(self) -> None:
+        """A helper's end: its claims not done are handed back, its share removed."""
+        try:
+            with transaction.atomic():
+                row = self._locked_run()
+                done = set(row.done_webinars or [])
+                row.claims = {
+                    wid: owner
+                    for wid, owner in row.claims.items()
+                    if owner != self.share or int(wid) in done
+                }
+                row.shares.pop(self.share, None)
+                row.save(update_fields=["claims", "shares"])
+        except DatabaseError:
+            # The main share takes the claims back once this share is silent long enough.
+            logger.warning("zoom.sync.share_not_released", extra={"run": self.run.pk})
 
     # -- pieces ----------------------------------------------------------------------------
 
@@ -497,6 +697,7 @@ class Pipeline:
         with self._lock:  # after the commit: the run's row only ever counts committed pages
             self._skip_reasons_to_count.update(str(s.reason) for s in plan.skips)
             self.counts[kind] += len(plan.registrations) + len(plan.sessions)
+            self.counts["zoom_records"] += records
             self.counts["contacts_created"] += result["contacts_created"]
             self.run.progress_done += records
             if time.monotonic() - self._progress_saved_at >= PROGRESS_INTERVAL:
@@ -527,15 +728,20 @@ class Pipeline:
 
     def _save_progress(self, *, done_webinars: bool = False) -> None:
         """Under `_lock`, outside any page's transaction."""
+        recounted = {}
         if self._skip_reasons_to_count:
-            # Counted from the table, so a resumed run never counts a person twice.
+            # Counted from the table, so a resumed run never counts a person twice (nor a
+            # shared run a person two processes skipped).
             for reason, count in (
                 SyncSkip.objects.filter(run=self.run, reason__in=self._skip_reasons_to_count)
                 .values_list("reason")
                 .annotate(n=Count("id"))
             ):
-                self.skip_counts[reason] = count
+                self.skip_counts[reason] = recounted[reason] = count
             self._skip_reasons_to_count.clear()
+        if self.shared:
+            self._merge_progress(recounted, done_webinars=done_webinars)
+            return
         self.run.counts = dict(self.counts)
         self.run.skips = dict(self.skip_counts)
         self.run.heartbeat_at = timezone.now()
@@ -544,5 +750,38 @@ class Pipeline:
             fields.append("done_webinars")
         self.run.save(update_fields=fields)
 
+    def _merge_progress(self, skips: dict[str, int], *, done_webinars: bool) -> None:
+        """A shared run's save: this process's work since its last save is added to the row
+        (the other shares add theirs), under the row's lock."""
+        done, total, counts = self._saved
+        with transaction.atomic():
+            row = self._locked_run()
+            row.progress_done += self.run.progress_done - done
+            row.progress_total += self.run.progress_total - total
+            merged = Counter(row.counts or {})
+            for key, value in self.counts.items():
+                if isinstance(value, int) and value != counts.get(key, 0):
+                    merged[key] += value - counts.get(key, 0)
+            row.counts = dict(merged)
+            row.skips = {**(row.skips or {}), **skips}
+            row.heartbeat_at = timezone.now()
+            fields = ["progress_done", "progress_total", "counts", "skips", "heartbeat_at"]
+            if done_webinars:
+                row.done_webinars = sorted(set(row.done_webinars or []) | self._done)
+                fields.append("done_webinars")
+            if self.share != MAIN_SHARE:
+                row.shares[self.share] = time.time()
+                fields.append("shares")
+            row.save(update_fields=fields)
+        self._saved = (self.run.progress_done, self.run.progress_total, Counter(self.counts))
+        if row.status != SyncStatus.RUNNING:
+            self._stop.set()  # the run ended (failed, say): the other shares stop
 
-__all__ = ["Pipeline"]
+
+def _cache_is_shared() -> bool:
+    """Whether every worker process sees this cache (the rate limiter's counters)."""
+    backend = type(caches["default"]).__module__
+    return not backend.endswith(("locmem", "dummy"))
+
+
+__all__ = ["MAIN_SHARE", "Pipeline"]
