@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 from typing import Any
+
+import orjson
 
 from .errors import ScenarioError
 from .timeutil import format_time, parse_time
@@ -39,8 +40,8 @@ JOIN_HOST = "https://sandbox.zoom.test"
 
 
 def dumps(value: Any) -> bytes:
-    """Compact JSON as Zoom sends it."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+    """Compact JSON as Zoom sends it (UTF-8, nothing escaped that need not be)."""
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS)
 
 
 def derive_id(*parts: object, length: int = 22) -> str:

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 
 
+@lru_cache(maxsize=1 << 16)
 def parse_time(value: str) -> float:
-    """Epoch seconds of an ISO-8601 time (``Z`` or an offset; fractions allowed)."""
+    """Epoch seconds of an ISO-8601 time (``Z`` or an offset; fractions allowed). Cached: a
+    report's rows are read for every page and every summary of it."""
     if value.endswith("Z"):
         value = value[:-1] + "+00:00"
     parsed = datetime.fromisoformat(value)

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from typing import Any, Protocol
 from urllib.parse import quote
 
+import orjson
 import requests
 
 from .errors import (
@@ -174,7 +175,8 @@ class ZoomClient:
             if status == 204 or not response.content:
                 return None
             try:
-                return response.json()
+                # orjson: a listing page of 300 records parses in a fraction of the time.
+                return orjson.loads(response.content)
             except ValueError:
                 raise ZoomTransientError(
                     f"Zoom answered {method} {path} with a body that is not JSON", status=status
