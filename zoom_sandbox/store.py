@@ -41,7 +41,10 @@ JOIN_HOST = "https://sandbox.zoom.test"
 
 def dumps(value: Any) -> bytes:
     """Compact JSON as Zoom sends it (UTF-8, nothing escaped that need not be)."""
-    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS)
+    try:
+        return orjson.dumps(value)
+    except TypeError:  # a dict with keys that are not strings (the state document, say)
+        return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS)
 
 
 def derive_id(*parts: object, length: int = 22) -> str:

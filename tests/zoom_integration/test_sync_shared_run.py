@@ -19,7 +19,7 @@ from django.db import connections
 
 from tests.support.worker import running_worker
 from zoom_integration.models import SyncRun, ZoomWebinar
-from zoom_integration.services.sync import sync_run_share
+from zoom_integration.services.sync import sync_run_execute, sync_run_share
 from zoom_integration.sync import pipeline as pipeline_module
 from zoom_integration.sync.pipeline import MAIN_SHARE, Pipeline
 
@@ -256,3 +256,37 @@ def test_a_real_worker_process_takes_a_share(
         assert "run_sync_share" in log.read_text()
         assert MAIN_SHARE in owners(run) and len(owners(run)) == 2, log.read_text()[-3000:]
         assert world() == clean
+
+
+def test_a_resumed_run_waits_for_a_helper_of_its_last_attempt(connection, settings, monkeypatch):
+    settings.ZOOM_SYNC_PROCESSES = 1
+    run_sync(connection)
+    clean = world()
+    reset_crm()
+    # The run's process died while a helper held the last webinar; the helper still reports.
+    monkeypatch.setattr(pipeline_module, "SHARE_STALE_SECONDS", 1.5)
+    last = ZoomWebinar.objects.filter(connection=connection).order_by("start_time", "id").last()
+    run = SyncRun.objects.create(
+        connection=connection,
+        trigger="manual",
+        status="running",
+        claims={str(last.zoom_webinar_id): "ghost"},
+        shares={"ghost": time.time()},
+    )
+    applied = []
+    real_sync_webinar = Pipeline.sync_webinar
+
+    def recording(self, webinar, fetch=None):
+        applied.append((webinar.zoom_webinar_id, time.monotonic()))
+        return real_sync_webinar(self, webinar, fetch)
+
+    monkeypatch.setattr(Pipeline, "sync_webinar", recording)
+    started = time.monotonic()
+    resumed = sync_run_execute(run_id=run.pk, resume=True)
+    assert resumed.status == "succeeded", resumed.errors
+    # The helper's webinar was left to it until it went silent, then taken back.
+    at = dict(applied)[last.zoom_webinar_id]
+    assert at - started >= 1.4
+    assert [wid for wid, _ in applied].count(last.zoom_webinar_id) == 1
+    assert owners(resumed) == {MAIN_SHARE}
+    assert world() == clean

@@ -238,7 +238,13 @@ class Pipeline:
         if self.share == MAIN_SHARE:
             self.run.progress_total = max(self.run.progress_total, len(webinars))
             helpers = [uuid.uuid4().hex[:12] for _ in range(self.helpers_wanted(len(todo)))]
-            if helpers:
+            # A resumed run whose helpers may still be at work stays shared, so that what they
+            # hold is not applied twice at once.
+            held = any(
+                owner != MAIN_SHARE and int(wid) not in self._done
+                for wid, owner in (self.run.claims or {}).items()
+            )
+            if helpers or held:
                 self.shared = True
                 self._reclaim_own()
         self._save_progress()
