@@ -34,8 +34,22 @@ os.environ.setdefault("LOG_LEVEL", "WARNING")
 # As a production worker runs: no per-query debug log (Django's CursorDebugWrapper).
 os.environ.setdefault("DEBUG", "false")
 # Helper processes need a broker and a cache every process sees (the rate limiter's).
-os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/14")
-os.environ.setdefault("CELERY_BROKER_URL", os.environ["REDIS_URL"])
+BENCH_REDIS = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/14")
+
+
+def redis_reachable(url: str) -> bool:
+    import redis
+
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
+    except redis.RedisError:
+        return False
+    return True
+
+
+if redis_reachable(BENCH_REDIS):
+    os.environ.setdefault("REDIS_URL", BENCH_REDIS)
+    os.environ.setdefault("CELERY_BROKER_URL", BENCH_REDIS)
 
 import subprocess  # noqa: E402
 import tempfile  # noqa: E402
@@ -355,6 +369,9 @@ def main() -> int:
         if args.processes is not None:
             settings.ZOOM_SYNC_PROCESSES = args.processes
         processes = max(1, settings.ZOOM_SYNC_PROCESSES)
+        if processes > 1 and not os.environ.get("REDIS_URL"):
+            print(f"no Redis at {BENCH_REDIS}: the run stays in one process")
+            processes = settings.ZOOM_SYNC_PROCESSES = 1
         print(
             f"client-side rate limits ({args.client_limits}): {configured_limits(plan)}; "
             f"prefetch {'off' if args.no_prefetch else 'on'}; "
