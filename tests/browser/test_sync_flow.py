@@ -86,7 +86,7 @@ def test_admin_syncs_and_follows_the_data(
     counts = page.get_by_test_id("run-counts")
     expect(counts).to_have_text(
         "3 Zoom users, 4 webinars, 0 new webinars, 3 registrations, 2 attendance rows, "
-        "3 contacts created, 3 webinars synced, 1 webinar skipped."
+        "3 contacts created, 3 webinars synced, 1 webinar skipped, 5 records read from Zoom."
     )
     expect(page.get_by_test_id("run-live")).not_to_have_attribute("hx-trigger", "every 2s")
     skip_sections = page.get_by_test_id("skip-section")
