@@ -69,6 +69,17 @@ def helper_threads(monkeypatch, settings):
         thread.join(timeout=30)
 
 
+def one_process_world(connection, settings) -> dict:
+    """The state a run in one process leaves; the CRM is emptied after, and the next runs
+    share (`ZOOM_SYNC_PROCESSES` = 2)."""
+    settings.ZOOM_SYNC_PROCESSES = 1
+    run_sync(connection)
+    clean = world()
+    reset_crm()
+    settings.ZOOM_SYNC_PROCESSES = 2
+    return clean
+
+
 def owners(run: SyncRun) -> set[str]:
     """The shares that applied the run's webinars."""
     run.refresh_from_db(fields=["claims", "shares"])
@@ -101,11 +112,7 @@ def test_a_shared_run_ends_where_one_process_does(generated, connection, setting
 def test_a_helper_that_fails_hands_its_webinars_back(
     connection, settings, helper_threads, monkeypatch, caplog
 ):
-    settings.ZOOM_SYNC_PROCESSES = 1
-    run_sync(connection)
-    clean = world()
-    reset_crm()
-    settings.ZOOM_SYNC_PROCESSES = 2
+    clean = one_process_world(connection, settings)
     real_apply = Pipeline._apply
 
     failed = []
@@ -133,11 +140,7 @@ def test_a_helper_that_fails_hands_its_webinars_back(
 def test_a_helper_gone_silent_loses_its_webinars_to_the_main_share(
     connection, settings, helper_threads, monkeypatch
 ):
-    settings.ZOOM_SYNC_PROCESSES = 1
-    run_sync(connection)
-    clean = world()
-    reset_crm()
-    settings.ZOOM_SYNC_PROCESSES = 2
+    clean = one_process_world(connection, settings)
     monkeypatch.setattr(pipeline_module, "SHARE_STALE_SECONDS", 1.0)
     real_apply = Pipeline._apply
 
@@ -226,15 +229,10 @@ def test_a_real_worker_process_takes_a_share(
     url = _redis_url()
     if url is None:
         pytest.skip("needs Redis (REDIS_URL or 127.0.0.1:6379) for the workers' shared cache")
-    settings.ZOOM_SYNC_PROCESSES = 1
-    run_sync(connection)
-    clean = world()
-    reset_crm()
-
+    clean = one_process_world(connection, settings)
     settings.CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url}
     }
-    settings.ZOOM_SYNC_PROCESSES = 2
     # The main share (this process) goes slowly, so the worker surely claims webinars.
     real_apply = Pipeline._apply
 
@@ -259,10 +257,8 @@ def test_a_real_worker_process_takes_a_share(
 
 
 def test_a_resumed_run_waits_for_a_helper_of_its_last_attempt(connection, settings, monkeypatch):
-    settings.ZOOM_SYNC_PROCESSES = 1
-    run_sync(connection)
-    clean = world()
-    reset_crm()
+    clean = one_process_world(connection, settings)
+    settings.ZOOM_SYNC_PROCESSES = 1  # no helper of its own: only the last attempt's
     # The run's process died while a helper held the last webinar; the helper still reports.
     monkeypatch.setattr(pipeline_module, "SHARE_STALE_SECONDS", 1.5)
     last = ZoomWebinar.objects.filter(connection=connection).order_by("start_time", "id").last()

@@ -450,13 +450,16 @@ class Pipeline:
         (those of helpers still at work stay theirs)."""
         with transaction.atomic():
             row = self._locked_run()
-            done = set(row.done_webinars or [])
-            row.claims = {
-                wid: owner
-                for wid, owner in row.claims.items()
-                if owner != MAIN_SHARE and int(wid) not in done
-            }
+            self._drop_claims(row, MAIN_SHARE)
             row.save(update_fields=["claims"])
+
+    @staticmethod
+    def _drop_claims(row: SyncRun, share: str) -> None:
+        """Frees the webinars `share` claimed and did not finish, on the locked run row."""
+        done = set(row.done_webinars or [])
+        row.claims = {
+            wid: owner for wid, owner in row.claims.items() if owner != share or int(wid) in done
+        }
 
     def _await_helpers(self) -> None:
         """The main share, nothing left to claim: waits until the helpers' webinars are done,
@@ -488,12 +491,7 @@ class Pipeline:
         try:
             with transaction.atomic():
                 row = self._locked_run()
-                done = set(row.done_webinars or [])
-                row.claims = {
-                    wid: owner
-                    for wid, owner in row.claims.items()
-                    if owner != self.share or int(wid) in done
-                }
+                self._drop_claims(row, self.share)
                 row.shares.pop(self.share, None)
                 row.save(update_fields=["claims", "shares"])
         except DatabaseError:
