@@ -16,12 +16,12 @@ Both give the same results; `tests/marketing_events/test_bulk.py` checks them ag
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache
 
+import orjson
 from django.db import connection, models, transaction
 
 from crm.models import Contact, TimelineEvent
@@ -222,7 +222,7 @@ def contacts_ensure(
                 "%s::text::jsonb, 'created:' || id, NULL, %s::timestamptz FROM ins "
                 "ON CONFLICT (dedupe_key) DO NOTHING)"
             )
-            params += [kind, now, json.dumps(data, default=_json_default), now]
+            params += [kind, now, _json_text(data), now]
         # The outer SELECT sees the table as it was before the INSERT: new rows come from
         # RETURNING.
         rows = _fetch(
@@ -567,6 +567,15 @@ def _json_default(value):
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
+_JSON_OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME
+
+
+def _json_text(value) -> str:
+    """JSON text for a jsonb column: the value `json.dumps` would give (times by `isoformat`), in a
+    fraction of the time: an attendee's timeline entry has data of its own."""
+    return orjson.dumps(value, default=_json_default, option=_JSON_OPTIONS).decode()
+
+
 def timeline_upsert(rows: Iterable[tuple[int, str, dt.datetime, dict, str]]) -> None:
     """Writes (contact_id, kind, occurred_at, data, dedupe_key) timeline rows, idempotent by
     dedupe key (an existing entry takes the new kind, moment and data; unchanged ones are not
@@ -595,7 +604,7 @@ def _timeline_statement(rows: list[tuple], *, where: str = "") -> tuple[str, lis
     encoded: dict[int, str] = {}  # most rows of a page share one data dict: encoded once
     for row in rows:
         if id(row[3]) not in encoded:
-            encoded[id(row[3])] = json.dumps(row[3], default=_json_default)
+            encoded[id(row[3])] = _json_text(row[3])
     insert, params = _insert_select(
         TimelineEvent,
         {

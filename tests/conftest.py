@@ -129,6 +129,20 @@ def _fresh_cache():
     yield
 
 
+@pytest.fixture
+def redis_cache(settings):
+    """The default cache on a real Redis (database 13), as in production; skips without one."""
+    from tests.support.worker import reachable_redis_url
+
+    url = reachable_redis_url(13)
+    if url is None:
+        pytest.skip("needs Redis (REDIS_URL or 127.0.0.1:6379)")
+    settings.CACHES = {"default": {"BACKEND": "crm.cache.ReusedClientRedisCache", "LOCATION": url}}
+    from django.core.cache import cache
+
+    return cache
+
+
 @pytest.fixture(scope="session")
 def zoom_sandbox_url():
     """One Zoom sandbox process for the CRM-side tests of a session (real HTTP)."""

@@ -58,7 +58,7 @@ def test_urls_switch_to_the_production_stack():
     engine, broker, cache = result.stdout.split()
     assert engine == "django.db.backends.postgresql"
     assert broker == "redis://redis:6379/0"
-    assert cache == "django.core.cache.backends.redis.RedisCache"
+    assert cache == "crm.cache.ReusedClientRedisCache"
 
 
 def test_production_fails_fast_naming_the_missing_settings():

@@ -74,3 +74,16 @@ def running_worker(log_path: Path, env: dict[str, str]) -> Iterator[Path]:
                 process.terminate()
                 process.wait(timeout=20)
                 app.conf.update(task_always_eager=True, CELERY_TASK_ALWAYS_EAGER=True)
+
+
+def reachable_redis_url(db: int) -> str | None:
+    """REDIS_URL's server (else the local one) with database `db`, if it answers."""
+    import redis
+
+    url = (os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0").rsplit("/", 1)[0]
+    url = f"{url}/{db}"
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
+    except redis.RedisError:
+        return None
+    return url

@@ -1,6 +1,8 @@
 """The client-side rate limits: Zoom's per plan (zoom-api.md §5), overridden label by label by
 the ZOOM_RATE_LIMITS environment variable; and the limiter's per-second counting."""
 
+import threading
+
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
@@ -55,8 +57,17 @@ def test_overrides_win_label_by_label(settings):
     assert configured_limits("business") == {"light": 80, "medium": None, "heavy": 8}
 
 
+@pytest.fixture(params=["local", "redis"])
+def counters(request):
+    """Where the limiter keeps its counters: the process's cache (development, one process),
+    or Redis (production: one Lua step per request, shared by every worker)."""
+    if request.param == "redis":
+        request.getfixturevalue("redis_cache")
+    return request.param
+
+
 @pytest.mark.parametrize("limit", [10, 30, 80])
-def test_no_sliding_second_holds_more_than_the_limit(limit):
+def test_no_sliding_second_holds_more_than_the_limit(limit, counters):
     # Zoom (and the sandbox) count over a sliding second: a burst at the end of one second
     # and another at the start of the next must not add up to more than the limit.
     now = [100.9]
@@ -66,7 +77,7 @@ def test_no_sliding_second_holds_more_than_the_limit(limit):
         now[0] += seconds
 
     limiter = AccountRateLimiter(
-        f"acct-slide-{limit}", limits={"light": limit, "medium": 1, "heavy": 1},
+        f"acct-slide-{limit}-{counters}", limits={"light": limit, "medium": 1, "heavy": 1},
         clock=lambda: now[0], sleep=sleep,
     )  # fmt: skip
     for _ in range(limit * 3):
@@ -80,7 +91,7 @@ def test_no_sliding_second_holds_more_than_the_limit(limit):
     assert now[0] == before
 
 
-def test_no_limit_means_no_wait_but_a_retry_after_still_holds():
+def test_no_limit_means_no_wait_but_a_retry_after_still_holds(counters):
     now = [50.0]
     slept = []
 
@@ -89,7 +100,7 @@ def test_no_limit_means_no_wait_but_a_retry_after_still_holds():
         now[0] += seconds
 
     limiter = AccountRateLimiter(
-        "acct-rl-off",
+        f"acct-rl-off-{counters}",
         limits={"light": None, "medium": None, "heavy": None},
         clock=lambda: now[0],
         sleep=sleep,
@@ -100,3 +111,51 @@ def test_no_limit_means_no_wait_but_a_retry_after_still_holds():
     limiter.block(2)
     limiter.acquire("heavy")
     assert slept == [pytest.approx(2)]
+
+
+def test_waiting_requests_each_reserve_their_own_slot(counters):
+    # Requests that arrive together (threads of several workers) take consecutive slots in one
+    # step each: none is refused and retried, none shares a slot with another.
+    limit = 12  # 10 slots a second
+    now = 500.0
+    waits = []
+    lock = threading.Lock()
+
+    def sleep(seconds):
+        with lock:
+            waits.append(round(seconds, 6))
+
+    def worker():
+        limiter = AccountRateLimiter(
+            f"acct-herd-{counters}", limits={"light": limit, "medium": limit, "heavy": limit},
+            clock=lambda: now, sleep=sleep,
+        )  # fmt: skip
+        for _ in range(5):
+            limiter.acquire("medium")
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    # The clock stands still: the first request goes at once, the 19 others wait for slots
+    # 0.1 s apart, all different.
+    assert sorted(waits) == [pytest.approx(0.1 * n) for n in range(1, 20)]
+
+
+def test_a_retry_after_pauses_requests_of_every_label(counters):
+    now = [1000.0]
+
+    def sleep(seconds):
+        now[0] += seconds
+
+    limiter = AccountRateLimiter(
+        f"acct-block-{counters}", limits={"light": 80, "medium": 60, "heavy": 40},
+        clock=lambda: now[0], sleep=sleep,
+    )  # fmt: skip
+    limiter.block(3.5)
+    limiter.block(1)  # a shorter pause does not cut the longer one short
+    limiter.acquire("light")
+    assert now[0] == pytest.approx(1003.5)
+    limiter.acquire("heavy")
+    assert now[0] < 1003.6

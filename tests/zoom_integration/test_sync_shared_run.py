@@ -8,16 +8,14 @@ Here a helper is a thread with its own database connection standing for another 
 process (the last test uses a real one). These tests commit for real (`transaction=True`)."""
 
 import logging
-import os
 import threading
 import time
 
 import pytest
-import redis
 from django.db import connection as db_connection
 from django.db import connections
 
-from tests.support.worker import running_worker
+from tests.support.worker import reachable_redis_url, running_worker
 from zoom_integration.models import SyncRun, ZoomWebinar
 from zoom_integration.services.sync import sync_run_execute, sync_run_share
 from zoom_integration.sync import pipeline as pipeline_module
@@ -212,27 +210,15 @@ def test_helpers_are_wanted_only_where_a_run_can_be_shared(connection, settings,
     assert pipeline.helpers_wanted(8) == 0
 
 
-def _redis_url() -> str | None:
-    url = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
-    url = url.rsplit("/", 1)[0] + "/13"
-    try:
-        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
-    except redis.RedisError:
-        return None
-    return url
-
-
 @pytest.mark.integration
 def test_a_real_worker_process_takes_a_share(
     connection, settings, zoom_sandbox_url, tmp_path, monkeypatch
 ):
-    url = _redis_url()
+    url = reachable_redis_url(13)
     if url is None:
         pytest.skip("needs Redis (REDIS_URL or 127.0.0.1:6379) for the workers' shared cache")
     clean = one_process_world(connection, settings)
-    settings.CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url}
-    }
+    settings.CACHES = {"default": {"BACKEND": "crm.cache.ReusedClientRedisCache", "LOCATION": url}}
     # The main share (this process) goes slowly, so the worker surely claims webinars.
     real_apply = Pipeline._apply
 

@@ -5,11 +5,14 @@ production, so every worker sees the same counters). Zoom's limits are per accou
 from __future__ import annotations
 
 import logging
+import math
+import threading
 import time
 from collections.abc import Callable
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import caches
+from django.core.cache.backends.redis import RedisCache
 from django.core.exceptions import ImproperlyConfigured
 
 logger = logging.getLogger(__name__)
@@ -58,6 +61,83 @@ def configured_limits(plan: str = "pro") -> dict[str, int | None]:
     return {**PLAN_LIMITS.get(plan, DEFAULT_LIMITS), **limit_overrides()}
 
 
+# Zoom counts requests over a sliding second. Fixed one-second windows would let 2 x limit
+# through across a boundary, so time is cut into slots of one request each, `limit - 2` slots a
+# second: any sliding second spans at most `limit - 1` of them, which leaves one request of
+# slack for network jitter. A request reserves the next free slot (one atomic step, whatever
+# the number of threads and workers waiting) and sleeps until it starts.
+
+# On Redis, one round trip: KEYS[1] the account's blocked-until time, KEYS[2] (absent when the
+# label has no limit) the label's next free slot; ARGV: now, the slot now, seconds per slot.
+# Returns {blocked-until, reserved slot or -1}; nothing is reserved while the account is blocked.
+_RESERVE_LUA = """
+local blocked = tonumber(redis.call('GET', KEYS[1]) or '0') or 0
+if blocked > tonumber(ARGV[1]) or #KEYS < 2 then
+  return {tostring(blocked), -1}
+end
+local now_slot = tonumber(ARGV[2])
+local slot = math.max(tonumber(redis.call('GET', KEYS[2]) or '0') or 0, now_slot)
+redis.call('SET', KEYS[2], slot + 1, 'EX', math.ceil((slot - now_slot) * tonumber(ARGV[3])) + 5)
+return {tostring(blocked), slot}
+"""
+_reserve_script = None
+_local_lock = threading.Lock()
+
+
+class _RedisCounters:
+    """The counters in Redis (the cache's own client and key prefix): every worker sees them."""
+
+    def __init__(self, backend: RedisCache):
+        self.backend = backend
+        self.client = backend._cache.get_client(write=True)
+
+    def reserve(self, keys: list[str], now: float, now_slot: int, slot_length: float):
+        global _reserve_script
+        if _reserve_script is None:
+            _reserve_script = self.client.register_script(_RESERVE_LUA)
+        blocked, slot = _reserve_script(
+            keys=[self.backend.make_and_validate_key(k) for k in keys],
+            args=[repr(now), now_slot, repr(slot_length)],
+            client=self.client,
+        )
+        return float(blocked), (None if slot < 0 else int(slot))
+
+    def blocked_until(self, key: str) -> float:
+        return float(self.client.get(self.backend.make_and_validate_key(key)) or 0)
+
+    def block_until(self, key: str, until: float, seconds: int) -> None:
+        self.client.set(self.backend.make_and_validate_key(key), repr(until), ex=seconds)
+
+
+class _CacheCounters:
+    """The counters in any other cache (local memory in development and tests: one process),
+    made atomic by a lock of this process."""
+
+    def __init__(self, backend):
+        self.backend = backend
+
+    def reserve(self, keys: list[str], now: float, now_slot: int, slot_length: float):
+        with _local_lock:
+            blocked = self.blocked_until(keys[0])
+            if blocked > now or len(keys) < 2:
+                return blocked, None
+            slot = max(self.backend.get(keys[1]) or 0, now_slot)
+            ttl = math.ceil((slot - now_slot) * slot_length) + 5
+            self.backend.set(keys[1], slot + 1, timeout=ttl)
+            return blocked, slot
+
+    def blocked_until(self, key: str) -> float:
+        return float(self.backend.get(key) or 0)
+
+    def block_until(self, key: str, until: float, seconds: int) -> None:
+        self.backend.set(key, until, timeout=seconds)
+
+
+def _counters():
+    backend = caches["default"]
+    return _RedisCounters(backend) if isinstance(backend, RedisCache) else _CacheCounters(backend)
+
+
 class AccountRateLimiter:
     def __init__(
         self,
@@ -78,28 +158,26 @@ class AccountRateLimiter:
     def block(self, seconds: float) -> None:
         """Everyone waits: Zoom said so (Retry-After)."""
         until = self.clock() + max(0.0, seconds)
-        current = cache.get(self._blocked_key()) or 0
-        if until > current:
-            cache.set(self._blocked_key(), until, timeout=int(seconds) + 5)
+        counters = _counters()
+        if until > counters.blocked_until(self._blocked_key()):
+            counters.block_until(self._blocked_key(), until, int(seconds) + 5)
 
     def acquire(self, label: str) -> None:
         """Waits until a request of this label may go, then counts it."""
         limit = self.limits.get(label, self.limits["medium"])
+        keys = [self._blocked_key()]
+        slot_length = 0.0
+        if limit:  # else no client-side limit for this label; a 429's pause still holds
+            keys.append(f"zoom-rl:{self.account_id}:{label}:next-slot")
+            slot_length = 1.0 / max(1, limit - 2)
+        counters = _counters()
         while True:
             now = self.clock()
-            blocked_until = cache.get(self._blocked_key()) or 0
+            now_slot = int(now / slot_length + 1e-9) if limit else 0  # at a slot's start, it
+            blocked_until, slot = counters.reserve(keys, now, now_slot, slot_length)
             if blocked_until > now:
                 self.sleep(blocked_until - now)
                 continue
-            if not limit:
-                return  # no client-side limit for this label; a 429's pause still holds
-            # Zoom counts requests over a sliding second. Fixed one-second windows would let
-            # 2 x limit through across a boundary, so time is cut into slots of one request
-            # each, `limit - 2` slots a second: any sliding second spans at most `limit - 1`
-            # of them, which leaves one request of slack for network jitter.
-            slot_length = 1.0 / max(1, limit - 2)
-            slot = int(now / slot_length + 1e-9)  # at a slot's start, that slot
-            key = f"zoom-rl:{self.account_id}:{label}:{slot}"
-            if cache.add(key, 1, timeout=5):
-                return
-            self.sleep(max(0.0, (slot + 1) * slot_length - now))
+            if slot is not None and slot > now_slot:
+                self.sleep(max(0.0, slot * slot_length - now))
+            return
