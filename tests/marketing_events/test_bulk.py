@@ -6,7 +6,7 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from crm.models import Contact, SecondaryEmail, TimelineEvent, Tombstone
@@ -16,6 +16,7 @@ from marketing_events.models import (
     EventOccurrence,
     OccurrenceAttendance,
     Participation,
+    ParticipationState,
 )
 from marketing_events.plan import NewContact, OccurrenceFact, Plan, RegistrationFact, SessionFact
 from marketing_events.services import event_upsert, plan_apply
@@ -154,3 +155,48 @@ def test_an_unchanged_page_writes_nothing(path, event):
         and "_occurrenceattendance" not in q["sql"]
     ]
     assert writes == []  # nothing but the occurrence and attendance upserts, which skip equals
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's heap-only updates")
+@pytest.mark.django_db(transaction=True)
+def test_attendance_applied_to_registrations_updates_no_index():
+    # A first sync writes most participations twice: registered, then attended (pages of
+    # attendees arrive after the pages of registrants, in another order). No index covers what
+    # the second write changes, and pages keep room for it, so it is a heap-only update.
+    event = event_upsert(
+        source="zoom",
+        external_account_id="acct",
+        external_event_id="82",
+        defaults={"name": "Q4", "starts_at": at(0), "ends_at": at(60)},
+    )
+    occurrence = OccurrenceFact("u", at(0), at(60))
+    registrations = Plan(event_id=event.pk, occurrences=[occurrence])
+    attendance = [
+        Plan(event_id=event.pk, occurrences=[occurrence], event_over=True) for _ in range(3)
+    ]
+    for n in range(300):
+        email = f"hot{n}@example.com"
+        registrations.new_contacts.append(NewContact(email, "H", str(n)))
+        registrations.registrations.append(RegistrationFact(email=email, registered_at=at(-60)))
+        attendance[n % 3].sessions.append(SessionFact(email, "u", f"h{n}", at(1), at(30 + n % 30)))
+    plan_apply(registrations, recompute_counters=False)
+    def update_counts():  # this backend's, not flushed yet: read within one transaction
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_stat_get_xact_tuples_updated(c.oid), "
+                "pg_stat_get_xact_tuples_hot_updated(c.oid) FROM pg_class c WHERE c.relname = %s",
+                [Participation._meta.db_table],
+            )
+            return cursor.fetchone()
+
+    updated = heap_only = changed = 0
+    for page in attendance:
+        with transaction.atomic():
+            before = update_counts()
+            changed += plan_apply(page, recompute_counters=False)["participations_changed"]
+            after = update_counts()
+        updated += after[0] - before[0]
+        heap_only += after[1] - before[1]
+    assert changed == updated == 300
+    assert heap_only >= 0.8 * updated
+    assert set(Participation.objects.values_list("state", flat=True)) == {ParticipationState.ATTENDED}
