@@ -147,9 +147,7 @@ if REDIS_URL and _xdist_worker.startswith("gw") and _xdist_worker[2:].isdigit():
 
     REDIS_URL = re.sub(r"(/\d+)?$", f"/{10 + int(_xdist_worker[2:])}", REDIS_URL, count=1)
 if REDIS_URL:
-    CACHES = {
-        "default": {"BACKEND": "crm.cache.ReusedClientRedisCache", "LOCATION": REDIS_URL}
-    }
+    CACHES = {"default": {"BACKEND": "crm.cache.ReusedClientRedisCache", "LOCATION": REDIS_URL}}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 

@@ -330,7 +330,20 @@ def occurrences_upsert(
         "AND id NOT IN (SELECT id FROM up)",
         [*params, event_id, wanted],
     )
-    return {key: (pk, starts, ends) for pk, key, starts, ends in rows}
+    found = {key: (pk, starts, ends) for pk, key, starts, ends in rows}
+    if late := [key for key in wanted if key not in found]:
+        # Inserted by a concurrent transaction (another page of the same instance) that
+        # committed while this statement waited on it: this statement's snapshot does not
+        # show that row and, unchanged, the upsert did not return it. A new statement does.
+        found.update(
+            (key, (pk, starts, ends))
+            for pk, key, starts, ends in _fetch(
+                f"SELECT id, external_id, starts_at, ends_at FROM {table} "
+                "WHERE event_id = %s AND external_id = ANY(%b::text[])",
+                [event_id, late],
+            )
+        )
+    return found
 
 
 # -- participations ------------------------------------------------------------------------------

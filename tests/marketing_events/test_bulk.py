@@ -180,6 +180,7 @@ def test_attendance_applied_to_registrations_updates_no_index():
         registrations.registrations.append(RegistrationFact(email=email, registered_at=at(-60)))
         attendance[n % 3].sessions.append(SessionFact(email, "u", f"h{n}", at(1), at(30 + n % 30)))
     plan_apply(registrations, recompute_counters=False)
+
     def update_counts():  # this backend's, not flushed yet: read within one transaction
         with connection.cursor() as cursor:
             cursor.execute(
@@ -199,4 +200,5 @@ def test_attendance_applied_to_registrations_updates_no_index():
         heap_only += after[1] - before[1]
     assert changed == updated == 300
     assert heap_only >= 0.8 * updated
-    assert set(Participation.objects.values_list("state", flat=True)) == {ParticipationState.ATTENDED}
+    states = set(Participation.objects.values_list("state", flat=True))
+    assert states == {ParticipationState.ATTENDED}

@@ -112,3 +112,31 @@ def test_a_writer_waits_for_another_holding_the_participation(event):
         1800,
         "r-ana",
     )
+
+
+def test_an_occurrence_another_page_inserts_meanwhile_keeps_this_pages_sessions(event):
+    # Two pages of one webinar instance applied at once: the other one inserts the occurrence
+    # first, and commits while this page's upsert of it waits. This page still finds it, so its
+    # sessions are written, not dropped as if the occurrence were unknown.
+    inserted, release = threading.Event(), threading.Event()
+
+    def other_page():
+        try:
+            with transaction.atomic():
+                bulk.occurrences_upsert(event.pk, [("uuid-1", at(0), at(60))], [])
+                inserted.set()
+                release.wait(10)
+        finally:
+            connections.close_all()
+
+    other = threading.Thread(target=other_page)
+    other.start()
+    assert inserted.wait(10)
+    threading.Timer(0.3, release.set).start()  # commits while this page's statement waits
+    with transaction.atomic():
+        counts = plan_apply(attendance(event, [("p1", at(5), at(35))]))
+    other.join(10)
+    assert counts["sessions"] == 1
+    ana = Participation.objects.get(contact__email="ana@example.com")
+    assert (ana.state, ana.duration_seconds) == ("ATTENDED", 1800)
+    assert ana.sessions.count() == 1

@@ -18,6 +18,7 @@ from crm.models import Contact
 from marketing_events.models import Participation
 from zoom_integration.models import SyncRun, ZoomConnection, ZoomWebinar
 from zoom_integration.services.sync import sync_run_execute, sync_run_request
+from zoom_integration.sync import listings
 from zoom_integration.sync import pipeline as pipeline_module
 from zoom_integration.sync.pipeline import Pipeline
 
@@ -230,3 +231,82 @@ def test_a_zoom_error_in_one_thread_fails_the_run_and_stops_the_other(
     # Once Zoom answers again, the next run completes.
     zoom_sandbox.post("/_sandbox/faults", json={"rules": []}).raise_for_status()
     assert run_sync(connection).status == "succeeded"
+
+
+def _one_webinar_in_small_pages(state, connection, monkeypatch) -> ZoomWebinar:
+    """Only the webinar with the most registrants is synced (S6 toggles), in pages of 2."""
+    monkeypatch.setattr(listings, "PAGE_SIZE", 2)
+    webinars = [w for w in state["accounts"][0]["webinars"] if not w.get("zoom_events")]
+    busiest = max(webinars, key=lambda w: len(w["registrants"]))
+    ZoomWebinar.objects.filter(connection=connection).exclude(zoom_webinar_id=busiest["id"]).update(
+        sync_enabled=False
+    )
+    return ZoomWebinar.objects.get(connection=connection, zoom_webinar_id=busiest["id"])
+
+
+def test_a_thread_without_a_webinar_applies_pages_of_another_ones(
+    generated, connection, settings, monkeypatch, applying_threads
+):
+    state, _now = generated
+    webinar = _one_webinar_in_small_pages(state, connection, monkeypatch)
+    settings.ZOOM_SYNC_APPLY_THREADS = 1
+    run = run_sync(connection)
+    assert run.status == "succeeded", run.errors
+    one_thread = world()
+    counts = {k: run.counts[k] for k in ("registrations", "attendance_rows", "webinars_synced")}
+    assert counts["registrations"] > 10  # pages enough to share
+
+    reset_crm()
+    applying_threads.clear()
+    recording = pipeline_module.plan_apply
+
+    def slower(*args, **kwargs):
+        time.sleep(0.01)  # so that the thread left without a webinar finds pages to take
+        return recording(*args, **kwargs)
+
+    monkeypatch.setattr(pipeline_module, "plan_apply", slower)
+    settings.ZOOM_SYNC_APPLY_THREADS = 2
+    run = run_sync(connection)
+    assert run.status == "succeeded", run.errors
+    # Both threads applied pages of the one webinar synced; the outcome and the counts are
+    # those of one thread.
+    assert len({n for n in applying_threads if n.startswith("zoom-apply")}) == 2
+    assert world() == one_thread
+    assert {k: run.counts[k] for k in counts} == counts
+    webinar.refresh_from_db()
+    assert webinar.registrants_synced_at is not None
+    assert webinar.participants_synced_at is not None
+
+
+def test_a_page_failing_in_the_thread_that_joined_fails_the_run(
+    generated, connection, settings, monkeypatch
+):
+    state, _now = generated
+    webinar = _one_webinar_in_small_pages(state, connection, monkeypatch)
+    real = pipeline_module.plan_apply
+    owner = []
+
+    def failing_when_joined(*args, **kwargs):
+        name = threading.current_thread().name
+        owner.append(owner[0] if owner else name)
+        time.sleep(0.01)
+        if name != owner[0]:
+            raise RuntimeError("a page the joining thread took failed")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(pipeline_module, "plan_apply", failing_when_joined)
+    settings.ZOOM_SYNC_APPLY_THREADS = 2
+    threads_before = threading.active_count()
+    with pytest.raises(RuntimeError, match="joining thread"):
+        run_sync(connection)
+    run = SyncRun.objects.get()
+    assert run.status == "failed"
+    assert run.errors == ["Unexpected error: RuntimeError"]
+    # The webinar's owner stopped too, before marking its listings as read.
+    webinar.refresh_from_db()
+    assert webinar.participants_synced_at is None
+    assert webinar.zoom_webinar_id not in run.done_webinars
+    deadline = time.monotonic() + 5
+    while threading.active_count() > threads_before and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert threading.active_count() <= threads_before

@@ -136,6 +136,28 @@ def test_closing_stops_the_thread_at_its_next_request():
     assert pages._done.is_set()
 
 
+def test_a_consumer_waiting_for_a_page_returns_when_another_thread_closes_the_listing():
+    # A thread that joined the listing (sync.streams) waits for its next page when the
+    # webinar's owner gives up and closes it: the fetch puts nothing more, the wait ends.
+    def produce(client):
+        yield 0
+        while True:
+            client.tokens.access_token()
+            time.sleep(0.01)  # Zoom is slow
+
+    pages = PrefetchedPages(produce, client=FakeClient(), depth=2)
+    iterator = iter(pages)
+    assert next(iterator) == 0
+    rest = []
+    waiting = threading.Thread(target=lambda: rest.extend(iterator))
+    waiting.start()
+    time.sleep(0.05)
+    pages.close(timeout=5)
+    waiting.join(5)
+    assert not waiting.is_alive()
+    assert rest == []
+
+
 def test_inline_pages_run_in_the_consuming_thread():
     threads = []
 

@@ -68,6 +68,7 @@ from .prefetch import FetchThreads, InlinePages, PrefetchedPages
 from .ratelimit import AccountRateLimiter, configured_limits
 from .records import Instance, WebinarInfo, parse_time
 from .retry import call_zoom
+from .streams import END, PageStream, StreamFailed
 
 logger = logging.getLogger(__name__)
 # Reports can still change for a while after a webinar ends: pull them again until then.
@@ -205,6 +206,11 @@ class Pipeline:
         # Guards the run's counters and row between apply threads.
         self._lock = threading.RLock()
         self._stop = threading.Event()
+        # The listings being applied, by webinar, that idle apply threads may join (`streams`),
+        # and how many threads own a webinar; guarded by the condition.
+        self._streams: dict[int, PageStream] = {}
+        self._owners = 0
+        self._streams_changed = threading.Condition()
 
     # -- the run ---------------------------------------------------------------------------
 
@@ -323,11 +329,46 @@ class Pipeline:
         with _asynchronous_commits():
             while (item := self._next_webinar()) is not None:
                 webinar, fetch = item
-                self.sync_webinar(webinar, fetch)
+                try:
+                    self.sync_webinar(webinar, fetch)
+                finally:
+                    with self._streams_changed:
+                        self._owners -= 1
+                        self._streams_changed.notify_all()
                 with self._lock:
                     self._done.add(webinar.zoom_webinar_id)
                     self.run.done_webinars = sorted(self._done)
                     self._save_progress(done_webinars=True)
+            self._join_streams()
+
+    def _join_streams(self) -> None:
+        """No webinar left for this thread: it applies pages of the listings other threads of
+        this process are applying (`streams`), until they own no webinar any more."""
+        while not self._stop.is_set():
+            with self._streams_changed:
+                stream = next((s for s in self._streams.values() if not s.ended), None)
+                if stream is None:
+                    if not self._owners:
+                        return
+                    self._streams_changed.wait(0.05)
+                    continue
+            stream.run()
+
+    def _run_stream(self, webinar: ZoomWebinar, items, prepare, apply) -> None:
+        """Applies a listing of this webinar (see `streams`), open to idle apply threads."""
+        stream = PageStream(items, prepare=prepare, apply=apply)
+        with self._streams_changed:
+            self._streams[webinar.pk] = stream
+            self._streams_changed.notify_all()
+        try:
+            stream.run()
+        finally:
+            with self._streams_changed:
+                self._streams.pop(webinar.pk, None)
+        try:
+            stream.wait_applied()
+        except StreamFailed:
+            raise _Stopped from None  # the thread that failed raises the error itself
 
     def _next_webinar(self) -> tuple[ZoomWebinar, WebinarFetch | None] | None:
         """The next webinar to apply, its listings already under way, and the listings of the
@@ -340,6 +381,8 @@ class Pipeline:
             if self._stop.is_set() or not self._todo:
                 return None
             webinar = self._todo.popleft()
+            with self._streams_changed:
+                self._owners += 1  # until `_apply_webinars` is done with it
             for ahead in [webinar, *list(self._todo)[:LOOKAHEAD_WEBINARS]]:
                 if ahead.pk not in self._fetches:
                     self._fetches[ahead.pk] = self._start_fetch(ahead)
@@ -527,19 +570,23 @@ class Pipeline:
 
     def _sync_registrants(self, webinar: ZoomWebinar, info: WebinarInfo, pages) -> dict[str, str]:
         emails: dict[str, str] = {}
-        first = True
-        for page in pages:
-            if first:
-                self._add_total(page.total_records)
-                first = False
-            records = page.records
-            emails.update({r.id: r.email for r in records if r.id})
+        first = [True]
 
-            def plan_page(records=records):
+        def prepare(page):  # in listing order
+            if first[0]:
+                self._add_total(page.total_records)
+                first[0] = False
+            emails.update({r.id: r.email for r in page.records if r.id})
+            return page.records
+
+        def apply(records):
+            def plan_page():
                 snapshot = crm_snapshot(emails_of(records))
                 return plan_registrants(info, records, snapshot, self.settings)
 
             self._apply(plan_page, webinar, records=len(records), kind="registrations")
+
+        self._run_stream(webinar, pages, prepare, apply)
         return emails
 
     def _participants_due(self, webinar: ZoomWebinar) -> bool:
@@ -557,27 +604,33 @@ class Pipeline:
             .values_list("external_registrant_id", "contact__email")
         )
         registrant_emails = {**known, **registrant_emails}
-        instance = None
-        first = True
-        for item in pages:
-            if item is NO_REPORT:
-                return False
-            if isinstance(item, Instance):
-                instance, first = item, True
-                continue
-            if first:
-                self._add_total(item.total_records)
-                first = False
-            records = item.records
+        state = {"instance": None, "first": True, "report": True}
 
-            def plan_page(records=records, instance=instance):
+        def prepare(item):  # in listing order: an instance's pages follow it
+            if item is NO_REPORT:
+                state["report"] = False
+                return END
+            if isinstance(item, Instance):
+                state["instance"], state["first"] = item, True
+                return None
+            if state["first"]:
+                self._add_total(item.total_records)
+                state["first"] = False
+            return state["instance"], item.records
+
+        def apply(work):
+            instance, records = work
+
+            def plan_page():
                 snapshot = crm_snapshot(emails_of(records, registrant_emails))
                 return plan_participants(
                     info, instance, records, snapshot, self.settings, registrant_emails
                 )
 
             self._apply(plan_page, webinar, records=len(records), kind="attendance_rows")
-        return True
+
+        self._run_stream(webinar, pages, prepare, apply)
+        return state["report"]
 
     def _recordings_wanted(self, webinar: ZoomWebinar) -> bool:
         return recordings_wanted(self.connection, webinar)

@@ -134,7 +134,12 @@ class PrefetchedPages:
 
     def __iter__(self) -> Iterator[Any]:
         while True:
-            kind, value = self._queue.get()
+            try:
+                kind, value = self._queue.get(timeout=_POLL)
+            except queue.Empty:
+                if self._closed.is_set():  # by another thread: its fetch puts nothing more
+                    return
+                continue
             if kind == _ITEM:
                 yield value
             elif kind == _TOKEN:
