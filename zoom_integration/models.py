@@ -172,6 +172,10 @@ class ZoomWebinar(models.Model):
     )
     registrants_synced_at = models.DateTimeField(null=True, blank=True)
     participants_synced_at = models.DateTimeField(null=True, blank=True)
+    # Participants Zoom's report history counted for it, over the instances the last metadata
+    # refreshes saw: a run applies the largest webinars first, so that none is left for the
+    # end to be applied alone while the other threads have nothing to do.
+    size_hint = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["-start_time", "zoom_webinar_id"]

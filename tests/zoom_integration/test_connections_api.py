@@ -27,6 +27,7 @@ from zoom_integration.models import (
     ZoomWebinar,
 )
 from zoom_integration.services.client import zoom_client
+from zoom_integration.services.metadata import connection_metadata_refresh
 
 pytestmark = pytest.mark.django_db
 
@@ -92,6 +93,14 @@ def test_connecting_caches_users_and_webinars_including_ended_ones(acme):  # rul
     assert len(recurring.occurrences) == 2 and not recurring.has_ended
     # Decisions: every user's "newly scheduled" default is on, so every webinar syncs.
     assert all(w.sync_enabled for w in webinars.values())
+    # The report history counted the ended webinar's participants: its size, for the sync's
+    # order (largest first). The others ran no instance in the window.
+    assert {wid: w.size_hint for wid, w in webinars.items()} == {
+        UPCOMING_ID: 0,
+        ENDED_ID: 2,
+        RECURRING_ID: 0,
+        EVENTS_ID: 0,
+    }
     acme.refresh_from_db()
     assert acme.metadata_refreshed_at is not None and not acme.metadata_refreshing
     # A new connection has Sync webinar data off.
@@ -457,3 +466,11 @@ def test_unknown_oauth_state_is_refused(client, admin_user, zoom_sandbox):
     response = client.get("/integrations/zoom/oauth/callback/?code=x&state=forged", follow=False)
     assert response.status_code == 302
     assert not ZoomConnection.objects.exists()
+
+
+def test_a_later_refresh_updates_the_size_of_a_known_webinar(acme):
+    ZoomWebinar.objects.filter(zoom_webinar_id=ENDED_ID).update(size_hint=0)
+    ZoomConnection.objects.filter(pk=acme.pk).update(metadata_refreshed_at=None)
+    acme.refresh_from_db()
+    connection_metadata_refresh(connection=acme)  # a full backfill: its report is seen again
+    assert ZoomWebinar.objects.get(zoom_webinar_id=ENDED_ID).size_hint == 2

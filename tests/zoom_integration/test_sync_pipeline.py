@@ -297,3 +297,23 @@ def test_the_rate_limiter_follows_the_connection_plan(acme, settings, plan, limi
     acme.save(update_fields=["zoom_plan"])
     run = SyncRun.objects.create(connection=acme)
     assert Pipeline(run, acme, zoom_client(acme)).limiter.limits == limits
+
+
+def test_the_largest_webinars_are_applied_first(acme, monkeypatch):
+    # By the participants Zoom's report history counted (`size_hint`), so that no large
+    # webinar is left for the end of a run, applied alone while other threads sit idle.
+    from zoom_integration.models import ZoomWebinar
+
+    sizes = {UPCOMING_ID: 0, ENDED_ID: 2, RECURRING_ID: 40, EVENTS_ID: 7}
+    for webinar_id, size in sizes.items():
+        ZoomWebinar.objects.filter(zoom_webinar_id=webinar_id).update(size_hint=size)
+    order = []
+    real = Pipeline.sync_webinar
+
+    def recording(self, webinar, fetch=None):
+        order.append(webinar.zoom_webinar_id)
+        return real(self, webinar, fetch)
+
+    monkeypatch.setattr(Pipeline, "sync_webinar", recording)
+    assert sync(acme).status == "succeeded"
+    assert order == [RECURRING_ID, EVENTS_ID, ENDED_ID, UPCOMING_ID]

@@ -1,5 +1,5 @@
-"""A run shared between processes (`ZOOM_SYNC_PROCESSES`): the main share claims webinars from
-the front of the list, helper tasks from the back, each merging its progress and counts into
+"""A run shared between processes (`ZOOM_SYNC_PROCESSES`): the main share and helper tasks
+claim webinars from one list (the largest first), each merging its progress and counts into
 the run's row. The generated scenario ends in the same state as with one process, with the
 same counts; a helper that fails hands its webinars back, one gone silent loses them to the
 main share; and a real Celery worker process takes a share.
@@ -89,7 +89,7 @@ def test_a_shared_run_ends_where_one_process_does(generated, connection, setting
     run = run_sync(connection)
     assert run.status == "succeeded", run.errors
     assert len(helper_threads) == 1
-    # Both shares applied webinars: the main one from the front, the helper from the back.
+    # Both shares applied webinars.
     assert MAIN_SHARE in owners(run) and len(owners(run)) == 2
     assert synced() == oracle(state, now)
     shared = world()

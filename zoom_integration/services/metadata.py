@@ -125,9 +125,15 @@ def connection_metadata_refresh(
     known = set(
         ZoomWebinar.objects.filter(connection=connection).values_list("zoom_webinar_id", flat=True)
     )
+    participants: dict[int, dict[str, int]] = {}  # webinar -> instance -> participants
     for date_from, date_to in _report_windows(since, now):
         for past in client.report_history_meetings(date_from=date_from, date_to=date_to):
             webinar_id = int(past.get("meeting_id") or past.get("id") or 0)
+            if webinar_id:
+                instance = str(
+                    past.get("meeting_uuid") or past.get("uuid") or past.get("start_time")
+                )
+                participants.setdefault(webinar_id, {})[instance] = _count(past.get("participants"))
             if not webinar_id or webinar_id in webinars:
                 continue
             if webinar_id in known:
@@ -156,11 +162,19 @@ def connection_metadata_refresh(
             "zoom.metadata.no_zoom_events", extra={"connection": connection.pk, "error": str(exc)}
         )
         events_ids = set()
-    return _store(connection, me, users_payload, webinars, now, events_ids)
+    hints = {webinar_id: sum(counts.values()) for webinar_id, counts in participants.items()}
+    return _store(connection, me, users_payload, webinars, now, events_ids, hints)
+
+
+def _count(value) -> int:
+    try:
+        return max(0, int(value or 0))
+    except (TypeError, ValueError):
+        return 0
 
 
 @transaction.atomic
-def _store(connection, me, users_payload, webinars, now, events_ids) -> MetadataCounts:
+def _store(connection, me, users_payload, webinars, now, events_ids, hints) -> MetadataCounts:
     connection = ZoomConnection.objects.select_for_update().get(pk=connection.pk)
     existing_users = {u.zoom_user_id: u for u in ZoomUser.objects.filter(connection=connection)}
     to_create, to_update = [], []
@@ -240,8 +254,17 @@ def _store(connection, me, users_payload, webinars, now, events_ids) -> Metadata
             for name, value in fields.items():
                 setattr(webinar, name, value)
             changed.append(webinar)
+    for webinar in new:
+        webinar.size_hint = hints.get(webinar.zoom_webinar_id, 0)
     ZoomWebinar.objects.bulk_create(new)
     ZoomWebinar.objects.bulk_update(changed, update_fields)
+    hinted = ZoomWebinar.objects.filter(connection=connection, zoom_webinar_id__in=hints).exclude(
+        zoom_webinar_id__in=[w.zoom_webinar_id for w in new]
+    )
+    resized = [w for w in hinted if w.size_hint != hints[w.zoom_webinar_id]]
+    for webinar in resized:
+        webinar.size_hint = hints[webinar.zoom_webinar_id]
+    ZoomWebinar.objects.bulk_update(resized, ["size_hint"])
 
     connection.connected_user_id = me.get("id", connection.connected_user_id)
     connection.connected_user_email = (me.get("email") or connection.connected_user_email).lower()

@@ -20,10 +20,12 @@ database the webinars are applied one by one in the run's thread, by the same co
 Python applies pages under one interpreter lock, so one process keeps at most one core busy
 planning. With `ZOOM_SYNC_PROCESSES` above 1 (PostgreSQL, a cache shared by the workers for
 the rate limiter, tasks not run inline) the run is shared with helper tasks, each in a worker
-process of its own: every share claims webinars on the run's row (the main share from the
-front of the list, helpers from the back), merges its progress and counts into the row under
-a row lock, and the main share waits for the helpers' webinars before the run ends, taking
-back those of a helper gone silent."""
+process of its own: every share claims webinars on the run's row (the largest first, by
+`size_hint`), merges its progress and counts into the row under a row lock, and the main share
+waits for the helpers' webinars before the run ends, taking back those of a helper gone silent.
+
+Near a run's end webinars run out before apply threads do: a thread without a webinar joins a
+listing another thread of its process is applying (`streams`)."""
 
 from __future__ import annotations
 
@@ -220,7 +222,7 @@ class Pipeline:
             self._execute()
 
     def help(self) -> None:
-        """A helper's share of a run under way: webinars claimed from the back of the list,
+        """A helper's share of a run under way: webinars claimed in the list's order,
         until none is left; those claimed and not finished are handed back at the end."""
         self.shared = True
         with _fewer_collections():
@@ -233,7 +235,7 @@ class Pipeline:
         webinars = list(
             ZoomWebinar.objects.filter(connection=self.connection)
             .select_related("host", "event")
-            .order_by("start_time", "id")
+            .order_by("-size_hint", "start_time", "id")  # the largest first (`size_hint`)
         )
         self._webinars = {w.zoom_webinar_id: w for w in webinars}
         self._done = set(self.run.done_webinars or [])
@@ -469,9 +471,7 @@ class Pipeline:
                 for wid in self._webinars
                 if wid not in done and self._claimable(row, row.claims.get(str(wid)), now)
             ]
-            if self.share != MAIN_SHARE:
-                free.reverse()
-            taken = free[:wanted]
+            taken = free[:wanted]  # in list order, the largest first, whichever the share
             for wid in taken:
                 row.claims[str(wid)] = self.share
             if self.share != MAIN_SHARE:
