@@ -191,7 +191,13 @@ def plan_apply(
     contact_of = {p.id: p.contact_id for p in by_contact.values() if p.id is not None}
     lengths = {pk: (starts, ends) for pk, starts, ends in occurrences.values()}
     sessions = {}
-    stored_ids = [by_contact[c].id for c in touched if by_contact[c].id is not None]
+    # Only participations that attended have sessions (`_attendance` sets the first join with
+    # every session written): on a first sync most pages name none, and read nothing here.
+    stored_ids = [
+        by_contact[c].id
+        for c in touched
+        if by_contact[c].original is not None and by_contact[c].original[_FIRST_JOIN] is not None
+    ]
     for pid, oid, external_id, join, leave, name, email, starts, ends in bulk.sessions_of(
         stored_ids
     ):
@@ -320,6 +326,7 @@ def _attendance(sessions, by_contact, touched, lengths, *, provisional: bool, no
 
 _NO_VALUES = (None,) * len(PARTICIPATION_FIELDS)
 _REGISTERED, _CANCELLED = (PARTICIPATION_FIELDS.index(n) for n in ("registered_at", "cancelled_at"))
+_FIRST_JOIN = PARTICIPATION_FIELDS.index("first_join_at")
 # What an "attended" entry shows: a change of any of them rewrites it.
 _ATTENDED = attrgetter("first_join_at", "last_leave_at", "duration_seconds", "provisional")
 _ATTENDED_BEFORE = itemgetter(

@@ -190,15 +190,19 @@ def test_attendance_applied_to_registrations_updates_no_index():
             )
             return cursor.fetchone()
 
-    updated = heap_only = changed = 0
+    changed, first = 0, None
     for page in attendance:
         with transaction.atomic():
             before = update_counts()
             changed += plan_apply(page, recompute_counters=False)["participations_changed"]
             after = update_counts()
-        updated += after[0] - before[0]
-        heap_only += after[1] - before[1]
-    assert changed == updated == 300
-    assert heap_only >= 0.8 * updated
+        first = first or (after[0] - before[0], after[1] - before[1])
+    assert changed == 300
+    # The first page's updates: a third of every heap page's rows, which the room kept free
+    # holds whatever else runs (the later pages' depend on pruning the first's old versions,
+    # which a concurrent snapshot, autovacuum's say, may hold back).
+    updated, heap_only = first
+    assert updated == 100
+    assert heap_only >= 0.9 * updated
     states = set(Participation.objects.values_list("state", flat=True))
     assert states == {ParticipationState.ATTENDED}
