@@ -5,6 +5,9 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from zoom_integration.webhooks.receiver import webhook as zoom_webhook
 
+handler404 = "crm.api.exceptions.page_not_found"
+handler500 = "crm.api.exceptions.server_error"
+
 urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

@@ -5,7 +5,9 @@ import logging
 import uuid
 
 from django.core.exceptions import PermissionDenied
-from django.http import Http404
+from django.http import Http404, JsonResponse
+from django.utils.translation import gettext_lazy as _
+from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -50,18 +52,11 @@ def _flatten_drf_errors(detail, prefix: str = "") -> list[dict]:
     return [{"name": prefix or "non_field_errors", "message": str(detail)}]
 
 
-def error_response(
-    request,
-    *,
-    status_code: int,
-    message: str,
-    errors=None,
-    category=None,
-    context=None,
-    headers=None,
-) -> Response:
+def error_body(
+    path: str, *, status_code: int, message: str, errors=None, category=None, context=None
+) -> dict:
+    """The error body for `path`: HubSpot's shape on its paths, ours elsewhere."""
     category = category or _CATEGORY_BY_STATUS.get(status_code, "ERROR")
-    path = getattr(request, "path", "") or ""
     if is_hubspot_path(path):
         body = {
             "status": "error",
@@ -82,11 +77,57 @@ def error_response(
             body["context"] = {
                 k: v if isinstance(v, list) else [str(v)] for k, v in context.items()
             }
-    else:
-        body = {"detail": message, "code": category.lower()}
-        if errors:
-            body["errors"] = errors
+        return body
+    body = {"detail": message, "code": category.lower()}
+    if errors:
+        body["errors"] = errors
+    return body
+
+
+def error_response(
+    request,
+    *,
+    status_code: int,
+    message: str,
+    errors=None,
+    category=None,
+    context=None,
+    headers=None,
+) -> Response:
+    path = getattr(request, "path", "") or ""
+    body = error_body(
+        path,
+        status_code=status_code,
+        message=message,
+        errors=errors,
+        category=category,
+        context=context,
+    )
     return Response(body, status=status_code, headers=headers)
+
+
+API_PREFIXES = ("/api/v1/", *HUBSPOT_PREFIXES)
+
+
+def is_api_path(path: str) -> bool:
+    return path.startswith(API_PREFIXES)
+
+
+def page_not_found(request, exception):
+    """Django's 404 handler: an API path that matches no route (an id that is not a number,
+    say) answers in the API's JSON error shape; every other path gets the HTML page."""
+    if is_api_path(request.path):
+        body = error_body(request.path, status_code=404, message=str(_("Not found.")))
+        return JsonResponse(body, status=404)
+    return defaults.page_not_found(request, exception)
+
+
+def server_error(request):
+    """Django's 500 handler, in the API's JSON error shape on API paths."""
+    if is_api_path(request.path):
+        message = str(_("An unexpected error occurred; it has been logged."))
+        return JsonResponse(error_body(request.path, status_code=500, message=message), status=500)
+    return defaults.server_error(request)
 
 
 def exception_handler(exc, context):

@@ -12,6 +12,7 @@ from ..models import ApiToken
 from ..services import accounts, tokens
 from . import serializers as s
 from .pagination import IdCursorPagination, TimelineCursorPagination
+from .schema import paged_list
 from .validation import valid_input
 
 
@@ -36,7 +37,7 @@ class BrandListView(APIView):
     write_scope = scopes.ACCOUNT_WRITE
     write_needs = "settings"
 
-    @extend_schema(responses=s.BrandOutput(many=True))
+    @paged_list(s.BrandOutput)
     def get(self, request):
         paginator = IdCursorPagination()
         paginator.ordering = "id"
@@ -80,7 +81,7 @@ class UserListView(APIView):
     write_scope = scopes.ACCOUNT_WRITE
     write_needs = "settings"
 
-    @extend_schema(responses=s.UserOutput(many=True))
+    @paged_list(s.UserOutput)
     def get(self, request):
         paginator = IdCursorPagination()
         paginator.ordering = "id"
@@ -110,8 +111,8 @@ class UserDetailView(APIView):
         return Response(s.UserOutput(user).data)
 
 
-class TokenListView(APIView):
-    """The requesting user's own API tokens."""
+class _OwnTokensView(APIView):
+    """The requesting user's own API tokens: a logged-in person only, never a token."""
 
     read_scope = None
     write_scope = None
@@ -130,7 +131,9 @@ class TokenListView(APIView):
 
         return [IsAuthenticated()]
 
-    @extend_schema(responses=s.TokenOutput(many=True))
+
+class TokenListView(_OwnTokensView):
+    @paged_list(s.TokenOutput)
     def get(self, request):
         paginator = IdCursorPagination()
         page = paginator.paginate_queryset(selectors.token_list(user=request.user), request, self)
@@ -146,7 +149,7 @@ class TokenListView(APIView):
         return Response(body, status=status.HTTP_201_CREATED)
 
 
-class TokenDetailView(TokenListView):
+class TokenDetailView(_OwnTokensView):
     @extend_schema(responses={204: None})
     def delete(self, request, token_id: int):
         token = get_object_or_404(ApiToken, pk=token_id, user=request.user)
@@ -157,7 +160,7 @@ class TokenDetailView(TokenListView):
 class ContactTimelineView(APIView):
     read_scope = scopes.CONTACTS_READ
 
-    @extend_schema(responses=s.TimelineEventOutput(many=True))
+    @paged_list(s.TimelineEventOutput)
     def get(self, request, contact_id: int):
         contact = selectors.contact_get(contact_id=contact_id)
         paginator = TimelineCursorPagination()

@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from crm.api.pagination import IdCursorPagination
+from crm.api.schema import paged_list, paginated
 from crm.api.validation import valid_input
 from crm.contact_filters import FilterContext
 
@@ -25,7 +26,7 @@ PROPERTIES = OpenApiParameter(
 class SegmentListView(APIView):
     read_scope, write_scope = READ, WRITE
 
-    @extend_schema(responses=s.SegmentOutput(many=True))
+    @paged_list(s.SegmentOutput)
     def get(self, request):
         paginator = IdCursorPagination()
         paginator.ordering = "id"
@@ -82,10 +83,14 @@ class SegmentMembersView(APIView):
     @extend_schema(
         parameters=[
             PROPERTIES,
-            OpenApiParameter("limit", int),
-            OpenApiParameter("after", int, description="The last id of the previous page"),
+            OpenApiParameter("limit", {"type": "integer", "minimum": 1, "maximum": 200}),
+            OpenApiParameter(
+                "after",
+                {"type": "integer", "minimum": 0},
+                description="The last id of the previous page",
+            ),
         ],
-        responses=s.MemberOutput(many=True),
+        responses=paginated(s.MemberOutput),
     )
     def get(self, request, segment_id: int):
         segment = selectors.segment_get(segment_id=segment_id)

@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from crm.api.pagination import IdCursorPagination
+from crm.api.schema import paged_list
 from crm.api.validation import valid_input
 from crm.errors import ValidationFailed
 
@@ -36,7 +37,7 @@ class _WorkflowsView(APIView):
 
 
 class WorkflowListView(_WorkflowsView):
-    @extend_schema(responses=s.WorkflowOutput(many=True))
+    @paged_list(s.WorkflowOutput)
     def get(self, request):
         paginator = IdCursorPagination()
         paginator.ordering = "id"
@@ -112,7 +113,8 @@ class ExecutionPagination(IdCursorPagination):
 class WorkflowExecutionsView(_WorkflowsView):
     """The execution log, newest first, filterable by status, action, contact and date."""
 
-    @extend_schema(
+    @paged_list(
+        s.ExecutionOutput,
         parameters=[
             OpenApiParameter("status", str, enum=ExecutionStatus.values),
             OpenApiParameter("action", str),
@@ -120,7 +122,6 @@ class WorkflowExecutionsView(_WorkflowsView):
             OpenApiParameter("since", str, description="ISO date or date-time"),
             OpenApiParameter("until", str, description="ISO date or date-time (exclusive)"),
         ],
-        responses=s.ExecutionOutput(many=True),
     )
     def get(self, request, workflow_id: int):
         workflow = selectors.workflow_get(workflow_id=workflow_id)

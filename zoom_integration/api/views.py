@@ -9,6 +9,7 @@ from rest_framework.views import APIView
 
 from crm import selectors as crm_selectors
 from crm.api.pagination import IdCursorPagination
+from crm.api.schema import paged_list
 from crm.api.validation import valid_input
 from crm.errors import NotFound
 
@@ -42,7 +43,7 @@ def _page(view, request, queryset, serializer_class, ordering):
 
 
 class ConnectionListView(ZoomView):
-    @extend_schema(responses=s.ConnectionOutput(many=True))
+    @paged_list(s.ConnectionOutput)
     def get(self, request):
         return _page(
             self, request, ZoomConnection.objects.select_related("brand"), s.ConnectionOutput, "id"
@@ -118,7 +119,7 @@ class SettingsView(ZoomView):
 
 
 class ZoomUserListView(ZoomView):
-    @extend_schema(responses=s.ZoomUserOutput(many=True))
+    @paged_list(s.ZoomUserOutput)
     def get(self, request, connection_id: int):
         connection = _connection(connection_id)
         return _page(
@@ -147,14 +148,14 @@ class ZoomUserDetailView(ZoomView):
 
 
 class ZoomWebinarListView(ZoomView):
-    @extend_schema(
+    @paged_list(
+        s.ZoomWebinarOutput,
         parameters=[
             OpenApiParameter("host", str, description="Zoom user id or e-mail of the host"),
             OpenApiParameter("q", str, description="Text in the topic, or the webinar id"),
             OpenApiParameter("ended", bool),
             OpenApiParameter("sync_enabled", bool),
         ],
-        responses=s.ZoomWebinarOutput(many=True),
     )
     def get(self, request, connection_id: int):
         from django.utils import timezone
@@ -222,7 +223,7 @@ class SyncRequestView(ZoomView):
 
 
 class SyncRunListView(ZoomView):
-    @extend_schema(responses=s.SyncRunOutput(many=True))
+    @paged_list(s.SyncRunOutput)
     def get(self, request, connection_id: int):
         connection = _connection(connection_id)
         return _page(
@@ -240,9 +241,9 @@ class SyncRunDetailView(ZoomView):
 
 
 class SyncRunSkipsView(ZoomView):
-    @extend_schema(
+    @paged_list(
+        s.SyncSkipOutput,
         parameters=[OpenApiParameter("reason", str, description="Only this skip reason")],
-        responses=s.SyncSkipOutput(many=True),
     )
     def get(self, request, run_id: int):
         from ..models import SyncSkip

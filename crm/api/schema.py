@@ -1,0 +1,170 @@
+"""What the OpenAPI schema says beyond each view's own `extend_schema`: the error answers every
+operation can give, in the shape the exception handler renders them (HubSpot's on the
+HubSpot-compatible paths, ours elsewhere), the paged list shapes, and the rate-limit headers.
+
+A view adds the statuses only it sends with `error_statuses = {409: "why"}` (class attribute)
+or per method with `extend_schema(responses={409: ...})`; what is generic (401, 403, 404 on
+paths with parameters, 400 where input is read, 429 everywhere) is added here, once.
+"""
+
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers
+
+from .exceptions import is_hubspot_path
+
+
+class ErrorItemOutput(serializers.Serializer):
+    name = serializers.CharField(help_text=_("The field or parameter at fault"))
+    message = serializers.CharField()
+
+
+class ErrorOutput(serializers.Serializer):
+    """The own API's error body."""
+
+    detail = serializers.CharField(help_text=_("What went wrong, for a person"))
+    code = serializers.CharField(help_text=_("A stable machine-readable category"))
+    errors = ErrorItemOutput(many=True, required=False)
+
+
+class HubSpotErrorItemOutput(serializers.Serializer):
+    message = serializers.CharField()
+    code = serializers.CharField()
+    context = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
+
+
+class HubSpotErrorOutput(serializers.Serializer):
+    """HubSpot's error body, on the HubSpot-compatible paths."""
+
+    status = serializers.CharField()
+    message = serializers.CharField()
+    correlationId = serializers.UUIDField()
+    category = serializers.CharField()
+    errors = HubSpotErrorItemOutput(many=True, required=False)
+    context = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()), required=False
+    )
+
+
+RATE_LIMIT_HEADERS = {
+    "X-HubSpot-RateLimit-Max": _("Requests a token may make per interval"),
+    "X-HubSpot-RateLimit-Remaining": _("Requests left to this token in the current interval"),
+    "X-HubSpot-RateLimit-Interval-Milliseconds": _("The interval's length, in milliseconds"),
+}
+
+GENERIC_ERRORS = {
+    400: _("The input is invalid; `errors` names each field at fault."),
+    401: _("No valid credentials: the bearer token is missing, wrong or revoked."),
+    403: _("The token lacks a scope, or the user's role may not do this."),
+    404: _("No such object."),
+    429: _("Too many requests from this token: wait `Retry-After` seconds."),
+}
+
+
+def _paginated_name(serializer_class) -> str:
+    name = serializer_class.__name__.removesuffix("Serializer").removesuffix("Output")
+    return f"Paginated{name}List"
+
+
+_PAGINATED: dict[type, type] = {}
+
+
+def paginated(serializer_class) -> type:
+    """The serializer of a cursor-paged list of `serializer_class` items, as
+    `IdCursorPagination` renders it: `{"results": [...], "next": URL|null}`."""
+    if serializer_class not in _PAGINATED:
+        _PAGINATED[serializer_class] = type(
+            _paginated_name(serializer_class),
+            (serializers.Serializer,),
+            {
+                "results": serializer_class(many=True),
+                "next": serializers.URLField(
+                    allow_null=True, help_text=_("The next page, or null on the last one")
+                ),
+                "__doc__": f"A page of {serializer_class.__name__} items.",
+            },
+        )
+    return _PAGINATED[serializer_class]
+
+
+class ApiAutoSchema(AutoSchema):
+    """drf-spectacular's schema generator, with every error answer documented."""
+
+    def _error_statuses(self) -> dict[int, str]:
+        method = self.method.upper()
+        statuses = {401: GENERIC_ERRORS[401], 403: GENERIC_ERRORS[403], 429: GENERIC_ERRORS[429]}
+        reads_input = method in ("POST", "PUT", "PATCH") or any(
+            p.get("in") == "query" for p in self._get_parameters()
+        )
+        if reads_input:
+            statuses[400] = GENERIC_ERRORS[400]
+        if "{" in self.path:
+            statuses[404] = GENERIC_ERRORS[404]
+        elif self._returns_page():
+            statuses[404] = _("The cursor does not name a page of this list.")
+        for code, text in getattr(self.view, "error_statuses", {}).items():
+            statuses[code] = text
+        for code in getattr(self.view, "no_error_statuses", ()):
+            statuses.pop(code, None)
+        return statuses
+
+    def _returns_page(self) -> bool:
+        return self.method == "GET" and self.get_response_serializers() in _PAGINATED.values()
+
+    def get_operation_id(self):
+        operation_id = super().get_operation_id()
+        # A paged list is a list, though its view is a plain APIView.
+        if self._returns_page():
+            operation_id = operation_id.removesuffix("_retrieve") + "_list"
+        return operation_id
+
+    def _get_response_bodies(self, direction="response"):
+        responses = super()._get_response_bodies(direction=direction)
+        if direction != "response":
+            return responses
+        error = HubSpotErrorOutput if is_hubspot_path(self.path) else ErrorOutput
+        for code, text in sorted(self._error_statuses().items()):
+            if str(code) in responses:
+                continue
+            response = OpenApiResponse(response=error, description=str(text))
+            body = self._get_response_for_code(response, str(code), direction=direction)
+            if code == 429:
+                body["headers"] = {
+                    "Retry-After": {
+                        "schema": {"type": "integer"},
+                        "required": True,
+                        "description": str(_("Seconds to wait before the next request")),
+                    }
+                }
+            responses[str(code)] = body
+        for code, body in responses.items():
+            if code.startswith("2"):
+                headers = body.setdefault("headers", {})
+                for name, text in RATE_LIMIT_HEADERS.items():
+                    headers.setdefault(
+                        name, {"schema": {"type": "integer"}, "description": str(text)}
+                    )
+        return responses
+
+
+def page_parameters(*, max_limit: int = 200, default_limit: int = 50) -> list[OpenApiParameter]:
+    """The query parameters of a cursor-paged list (`IdCursorPagination`)."""
+    return [
+        OpenApiParameter(
+            "cursor",
+            str,
+            description=str(_("The opaque cursor of the page to read, from a `next` link")),
+        ),
+        OpenApiParameter(
+            "limit",
+            {"type": "integer", "minimum": 1, "maximum": max_limit},
+            description=str(_("Items per page (default %(n)s)") % {"n": default_limit}),
+        ),
+    ]
+
+
+def paged_list(serializer_class, **kwargs):
+    """`extend_schema` for a cursor-paged list of `serializer_class` items."""
+    parameters = page_parameters() + list(kwargs.pop("parameters", []))
+    return extend_schema(parameters=parameters, responses=paginated(serializer_class), **kwargs)
