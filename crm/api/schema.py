@@ -53,6 +53,10 @@ RATE_LIMIT_HEADERS = {
     "X-HubSpot-RateLimit-Interval-Milliseconds": _("The interval's length, in milliseconds"),
 }
 
+# Text DRF accepts: no NUL character; NON_BLANK_TEXT also has one character that is not a space.
+ANY_TEXT = "^[^\\u0000]*$"
+NON_BLANK_TEXT = "^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$"
+
 GENERIC_ERRORS = {
     400: _("The input is invalid; `errors` names each field at fault."),
     401: _("No valid credentials: the bearer token is missing, wrong or revoked."),
@@ -108,6 +112,24 @@ class ApiAutoSchema(AutoSchema):
         for code in getattr(self.view, "no_error_statuses", ()):
             statuses.pop(code, None)
         return statuses
+
+    def _map_serializer_field(self, field, direction, bypass_extensions=False):
+        schema = super()._map_serializer_field(field, direction, bypass_extensions)
+        if direction != "request" or not isinstance(schema, dict):
+            return schema
+        # What DRF refuses and drf-spectacular does not say: NUL characters (every CharField),
+        # a value of spaces only (trimmed to blank), and an empty list where one is required.
+        if isinstance(field, serializers.CharField) and "pattern" not in schema:
+            if "format" not in schema and schema.get("type") == "string":
+                blank_ok = field.allow_blank or not field.trim_whitespace
+                schema["pattern"] = ANY_TEXT if blank_ok else NON_BLANK_TEXT
+        if isinstance(field, serializers.ListField | serializers.ListSerializer):
+            if not field.allow_empty and schema.get("type") == "array":
+                schema.setdefault("minItems", 1)
+            max_length = getattr(field, "max_length", None)
+            if max_length and schema.get("type") == "array":
+                schema.setdefault("maxItems", max_length)
+        return schema
 
     def _returns_page(self) -> bool:
         return self.method == "GET" and self.get_response_serializers() in _PAGINATED.values()

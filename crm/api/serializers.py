@@ -4,6 +4,7 @@ from rest_framework import serializers
 
 from ..models import Role, Tier
 from ..scopes import SCOPES
+from .validation import StrictInput
 
 
 class AccountOutput(serializers.Serializer):
@@ -11,7 +12,7 @@ class AccountOutput(serializers.Serializer):
     tier = serializers.ChoiceField(choices=Tier.choices)
 
 
-class AccountInput(serializers.Serializer):
+class AccountInput(StrictInput):
     name = serializers.CharField(required=False, allow_blank=True, max_length=200)
     tier = serializers.ChoiceField(choices=Tier.choices, required=False)
 
@@ -22,12 +23,12 @@ class BrandOutput(serializers.Serializer):
     is_primary = serializers.BooleanField()
 
 
-class BrandInput(serializers.Serializer):
+class BrandInput(StrictInput):
     name = serializers.CharField(max_length=200)
     is_primary = serializers.BooleanField(required=False, default=False)
 
 
-class BrandUpdateInput(serializers.Serializer):
+class BrandUpdateInput(StrictInput):
     name = serializers.CharField(max_length=200, required=False)
     is_primary = serializers.BooleanField(required=False)
 
@@ -41,7 +42,7 @@ class UserOutput(serializers.Serializer):
     is_active = serializers.BooleanField()
 
 
-class UserInput(serializers.Serializer):
+class UserInput(StrictInput):
     email = serializers.CharField(max_length=254)
     first_name = serializers.CharField(required=False, allow_blank=True, default="", max_length=150)
     last_name = serializers.CharField(required=False, allow_blank=True, default="", max_length=150)
@@ -49,7 +50,7 @@ class UserInput(serializers.Serializer):
     password = serializers.CharField(required=False, allow_blank=False, write_only=True)
 
 
-class UserUpdateInput(serializers.Serializer):
+class UserUpdateInput(StrictInput):
     first_name = serializers.CharField(required=False, allow_blank=True, max_length=150)
     last_name = serializers.CharField(required=False, allow_blank=True, max_length=150)
     role = serializers.ChoiceField(choices=Role.choices, required=False)
@@ -71,7 +72,7 @@ class TokenCreatedOutput(TokenOutput):
     token = serializers.CharField(help_text="The clear token, shown only once.")
 
 
-class TokenInput(serializers.Serializer):
+class TokenInput(StrictInput):
     name = serializers.CharField(max_length=100)
     scopes = serializers.ListField(
         child=serializers.ChoiceField(choices=sorted(SCOPES)), required=False, allow_empty=False

@@ -8,6 +8,7 @@ from collections.abc import Iterable, Mapping
 
 from rest_framework import serializers
 
+from ..api.validation import StrictInput
 from ..models import Contact
 from ..properties import PropertySpec, format_datetime
 
@@ -43,7 +44,7 @@ class IdField(serializers.CharField):
         return super().to_internal_value(str(data))
 
 
-class ContactCreateInput(serializers.Serializer):
+class ContactCreateInput(StrictInput):
     properties = PropertyValuesField()
     associations = serializers.ListField(child=serializers.DictField(), required=False)
 
@@ -53,11 +54,11 @@ class ContactCreateInput(serializers.Serializer):
         return value
 
 
-class ContactUpdateInput(serializers.Serializer):
+class ContactUpdateInput(StrictInput):
     properties = PropertyValuesField()
 
 
-class _BatchInput(serializers.Serializer):
+class _BatchInput(StrictInput):
     def validate_inputs(self, value):
         if len(value) > MAX_BATCH_INPUTS:
             raise serializers.ValidationError(
@@ -66,7 +67,7 @@ class _BatchInput(serializers.Serializer):
         return value
 
 
-class BatchIdInput(serializers.Serializer):
+class BatchIdInput(StrictInput):
     id = IdField(max_length=254)
 
 
@@ -86,7 +87,7 @@ class BatchCreateInput(_BatchInput):
     inputs = serializers.ListField(child=ContactCreateInput(), allow_empty=False)
 
 
-class BatchUpdateItem(serializers.Serializer):
+class BatchUpdateItem(StrictInput):
     id = IdField(max_length=254)
     idProperty = serializers.CharField(required=False, allow_null=True)
     properties = PropertyValuesField()
@@ -105,7 +106,7 @@ class BatchUpsertInput(_BatchInput):
     inputs = serializers.ListField(child=BatchUpsertItem(), allow_empty=False)
 
 
-class SearchFilterInput(serializers.Serializer):
+class SearchFilterInput(StrictInput):
     propertyName = serializers.CharField()
     operator = serializers.CharField()
     value = serializers.JSONField(required=False, allow_null=True)
@@ -113,11 +114,11 @@ class SearchFilterInput(serializers.Serializer):
     values = serializers.ListField(child=serializers.JSONField(), required=False)
 
 
-class SearchFilterGroupInput(serializers.Serializer):
+class SearchFilterGroupInput(StrictInput):
     filters = serializers.ListField(child=SearchFilterInput())
 
 
-class SearchInput(serializers.Serializer):
+class SearchInput(StrictInput):
     filterGroups = serializers.ListField(child=SearchFilterGroupInput(), required=False)
     sorts = serializers.ListField(child=serializers.JSONField(), required=False)
     query = serializers.CharField(required=False, allow_blank=True, max_length=3000)
@@ -126,7 +127,7 @@ class SearchInput(serializers.Serializer):
     after = serializers.CharField(required=False, allow_blank=True, allow_null=True)
 
 
-class PropertyOptionInput(serializers.Serializer):
+class PropertyOptionInput(StrictInput):
     label = serializers.CharField(max_length=200)
     value = serializers.CharField(max_length=200)
     displayOrder = serializers.IntegerField(required=False)
@@ -134,7 +135,7 @@ class PropertyOptionInput(serializers.Serializer):
     description = serializers.CharField(required=False, allow_blank=True)
 
 
-class PropertyCreateInput(serializers.Serializer):
+class PropertyCreateInput(StrictInput):
     name = serializers.CharField(max_length=100)
     label = serializers.CharField(max_length=200)
     type = serializers.CharField(max_length=20)

@@ -10,6 +10,7 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from crm.api.validation import StrictInput
 from crm.properties import format_datetime, parse_datetime_value
 
 from ..models import MarketingEvent, Participation, ParticipationState
@@ -53,7 +54,7 @@ class LenientCharField(serializers.CharField):
         return super().to_internal_value(str(data))
 
 
-class PropertyValueInput(serializers.Serializer):
+class PropertyValueInput(StrictInput):
     """HubSpot's `PropertyValue`: only `name` and `value` are kept (the audit fields the spec
     lists are accepted and ignored)."""
 
@@ -73,7 +74,7 @@ class PropertyValueInput(serializers.Serializer):
         return {"name": values["name"], "value": None if value is None else str(value)}
 
 
-class EventFieldsInput(serializers.Serializer):
+class EventFieldsInput(StrictInput):
     """Fields shared by create and update. Absent fields stay absent (left unchanged)."""
 
     eventName = serializers.CharField(max_length=300, required=False)
@@ -109,7 +110,7 @@ class EventUpdateInput(EventFieldsInput):
     pass
 
 
-class _BatchInput(serializers.Serializer):
+class _BatchInput(StrictInput):
     def validate_inputs(self, value):
         if len(value) > MAX_BATCH_INPUTS:
             raise serializers.ValidationError(
@@ -129,7 +130,7 @@ class EventBatchUpsertInput(_BatchInput):
         return value
 
 
-class ExternalIdInput(serializers.Serializer):
+class ExternalIdInput(StrictInput):
     externalAccountId = LenientCharField(max_length=100)
     externalEventId = LenientCharField(max_length=100)
     appId = serializers.IntegerField(required=False, allow_null=True)
@@ -139,7 +140,7 @@ class EventBatchDeleteInput(_BatchInput):
     inputs = serializers.ListField(child=ExternalIdInput(), allow_empty=False)
 
 
-class CompleteInput(serializers.Serializer):
+class CompleteInput(StrictInput):
     startDateTime = TimestampField()
     endDateTime = TimestampField()
 
@@ -149,7 +150,7 @@ class CompleteInput(serializers.Serializer):
         return attrs
 
 
-class _AttendanceItem(serializers.Serializer):
+class _AttendanceItem(StrictInput):
     interactionDateTime = TimestampField()
     properties = serializers.DictField(child=serializers.JSONField(), required=False, default=dict)
 

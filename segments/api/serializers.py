@@ -1,5 +1,7 @@
 from rest_framework import serializers
 
+from crm.api.validation import StrictInput
+
 from ..models import SegmentKind
 
 
@@ -7,13 +9,13 @@ class FilterTreeField(serializers.JSONField):
     """The Filter JSON (validated by the segments service, which names the bad node)."""
 
 
-class SegmentInput(serializers.Serializer):
+class SegmentInput(StrictInput):
     name = serializers.CharField(max_length=200)
     kind = serializers.ChoiceField(choices=SegmentKind.values, default=SegmentKind.ACTIVE)
     filters = FilterTreeField(default=dict(**{"or": []}))
 
 
-class SegmentUpdateInput(serializers.Serializer):
+class SegmentUpdateInput(StrictInput):
     name = serializers.CharField(max_length=200, required=False)
     filters = FilterTreeField(required=False)
 
@@ -31,7 +33,7 @@ class CountOutput(serializers.Serializer):
     count = serializers.IntegerField()
 
 
-class ContactIdsInput(serializers.Serializer):
+class ContactIdsInput(StrictInput):
     contact_ids = serializers.ListField(child=serializers.JSONField(), allow_empty=True)
 
 
@@ -40,7 +42,7 @@ class MembersChangedOutput(serializers.Serializer):
     count = serializers.IntegerField()
 
 
-class FiltersInput(serializers.Serializer):
+class FiltersInput(StrictInput):
     filters = FilterTreeField()
 
 
@@ -68,5 +70,5 @@ class ConversionOutput(serializers.Serializer):
     notes = NoteOutput(many=True)
 
 
-class SnapshotInput(serializers.Serializer):
+class SnapshotInput(StrictInput):
     name = serializers.CharField(max_length=200)

@@ -1,7 +1,9 @@
 from rest_framework import serializers
 
+from crm.api.validation import StrictInput
 
-class WorkflowInput(serializers.Serializer):
+
+class WorkflowInput(StrictInput):
     name = serializers.CharField(max_length=200)
     enabled = serializers.BooleanField(default=False)
     trigger = serializers.JSONField(default=dict(type="manual"))
@@ -10,7 +12,7 @@ class WorkflowInput(serializers.Serializer):
     enroll_existing = serializers.BooleanField(default=False)
 
 
-class WorkflowUpdateInput(serializers.Serializer):
+class WorkflowUpdateInput(StrictInput):
     name = serializers.CharField(max_length=200, required=False)
     enabled = serializers.BooleanField(required=False)
     trigger = serializers.JSONField(required=False)
@@ -32,7 +34,7 @@ class WorkflowOutput(serializers.Serializer):
     last_run_at = serializers.DateTimeField(allow_null=True)
 
 
-class EnrollInput(serializers.Serializer):
+class EnrollInput(StrictInput):
     contact_ids = serializers.ListField(child=serializers.JSONField(), allow_empty=True)
 
 

@@ -1,5 +1,7 @@
 from rest_framework import serializers
 
+from crm.api.validation import StrictInput
+
 from ..models import RecordingsSync, ZoomPlan
 
 
@@ -22,7 +24,7 @@ class ConnectionOutput(serializers.Serializer):
     metadata_refreshed_at = serializers.DateTimeField(allow_null=True)
 
 
-class S2SConnectionInput(serializers.Serializer):
+class S2SConnectionInput(StrictInput):
     brand = serializers.IntegerField()
     kind = serializers.ChoiceField(choices=["s2s"])
     account_id = serializers.CharField(max_length=100)
@@ -33,7 +35,7 @@ class S2SConnectionInput(serializers.Serializer):
     )
 
 
-class OAuthStartInput(serializers.Serializer):
+class OAuthStartInput(StrictInput):
     brand = serializers.IntegerField()
     client_id = serializers.CharField(max_length=200)
     client_secret = serializers.CharField(max_length=500)
@@ -56,7 +58,7 @@ class SettingsOutput(serializers.Serializer):
     contact_exclusion_domains = serializers.ListField(child=serializers.CharField())
 
 
-class SettingsInput(serializers.Serializer):
+class SettingsInput(StrictInput):
     """Shapes only; the service validates values (domains per rule S7)."""
 
     sync_webinar_data = serializers.BooleanField(required=False)
@@ -83,7 +85,7 @@ class ZoomUserOutput(serializers.Serializer):
     sync_recordings = serializers.BooleanField()
 
 
-class ZoomUserInput(serializers.Serializer):
+class ZoomUserInput(StrictInput):
     sync_new_webinars_by_default = serializers.BooleanField(required=False)
     sync_recordings = serializers.BooleanField(required=False)
 
@@ -100,7 +102,7 @@ class ZoomWebinarOutput(serializers.Serializer):
     sync_enabled = serializers.BooleanField()
 
 
-class ZoomWebinarInput(serializers.Serializer):
+class ZoomWebinarInput(StrictInput):
     sync_enabled = serializers.BooleanField()
 
 
