@@ -250,6 +250,10 @@ SPECTACULAR_SETTINGS = {
     # (the views validate whole inputs; fields that are optional say so themselves).
     "COMPONENT_SPLIT_PATCH": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "IdPropertyEnum": ["hs_object_id", "email"],
+        "UpsertIdPropertyEnum": ["email"],
+    },
 }
 
 LOGGING = {

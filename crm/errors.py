@@ -19,6 +19,14 @@ class ValidationFailed(ApplicationError):
     """Input that cannot be accepted; `errors` names each bad field."""
 
 
+class NameTaken(ValidationFailed):
+    """A name another object already has: a 409 in the API, a field error in forms (which
+    catch it as the validation error it also is)."""
+
+    status_code = 409
+    category = "CONFLICT"
+
+
 class NotFound(ApplicationError):
     status_code = 404
     category = "OBJECT_NOT_FOUND"

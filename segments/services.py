@@ -18,7 +18,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from crm.contact_filters import PROPERTY_CONVERTERS, FilterContext
-from crm.errors import Conflict, ValidationFailed
+from crm.errors import Conflict, NameTaken, ValidationFailed
 from crm.models import Contact, User
 
 from .compiler import matching_contacts
@@ -51,7 +51,7 @@ def _clean_name(name, *, exclude_id: int | None = None) -> str:
         )
     taken = Segment.objects.filter(name__iexact=text).exclude(pk=exclude_id)
     if taken.exists():
-        raise ValidationFailed(
+        raise NameTaken(
             f"A segment named {text!r} already exists",
             errors=[{"name": "name", "message": "already taken"}],
         )
@@ -92,7 +92,7 @@ def segment_create(*, name: str, kind: str, filters, actor: User | None) -> Segm
                 name=_clean_name(name), kind=kind, filters=clean, created_by=actor
             )
         except IntegrityError:  # a concurrent creation took the name
-            raise ValidationFailed(f"A segment named {name!r} already exists")
+            raise NameTaken(f"A segment named {name!r} already exists")
         if kind == SegmentKind.STATIC:
             _snapshot_into(segment, clean, ctx)
     return segment

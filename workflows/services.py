@@ -19,7 +19,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from crm.contact_filters import FilterContext
-from crm.errors import Conflict, PermissionRefused, ValidationFailed
+from crm.errors import Conflict, NameTaken, PermissionRefused, ValidationFailed
 from crm.models import Account, Contact, Tier, User
 from segments.compiler import matching_contacts
 from segments.services import clean_filters
@@ -103,7 +103,10 @@ def _clean_name(name, *, exclude_id=None) -> str:
     if len(text) > 200:
         _fail("name", "A name has at most 200 characters")
     if Workflow.objects.filter(name__iexact=text).exclude(pk=exclude_id).exists():
-        _fail("name", f"A workflow named {text!r} already exists")
+        message = f"A workflow named {text!r} already exists"
+        raise NameTaken(
+            f"name: {message}", errors=[{"name": "name", "path": "name", "message": message}]
+        )
     return text
 
 

@@ -126,7 +126,9 @@ class ApiAutoSchema(AutoSchema):
         if isinstance(field, serializers.ListField | serializers.ListSerializer):
             if not field.allow_empty and schema.get("type") == "array":
                 schema.setdefault("minItems", 1)
-            max_length = getattr(field, "max_length", None)
+            max_length = getattr(field, "max_length", None) or getattr(
+                field.parent, "max_inputs", None
+            )
             if max_length and schema.get("type") == "array":
                 schema.setdefault("maxItems", max_length)
         return schema

@@ -13,7 +13,7 @@ class AccountOutput(serializers.Serializer):
 
 
 class AccountInput(StrictInput):
-    name = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    name = serializers.CharField(required=False, max_length=200)
     tier = serializers.ChoiceField(choices=Tier.choices, required=False)
 
 
@@ -43,7 +43,7 @@ class UserOutput(serializers.Serializer):
 
 
 class UserInput(StrictInput):
-    email = serializers.CharField(max_length=254)
+    email = serializers.EmailField(max_length=254)
     first_name = serializers.CharField(required=False, allow_blank=True, default="", max_length=150)
     last_name = serializers.CharField(required=False, allow_blank=True, default="", max_length=150)
     role = serializers.ChoiceField(choices=Role.choices, default=Role.VIEWER)

@@ -35,11 +35,18 @@ def _json_type(field) -> tuple[tuple[type, ...], str] | None:
     return None
 
 
+def _wrong(value, types) -> bool:
+    return not isinstance(value, types) or (isinstance(value, bool) and bool not in types)
+
+
 class StrictInput(serializers.Serializer):
     """An input serializer whose fields take only values of the JSON type the OpenAPI schema
     states for them: `{"name": 0}` is a 400, not the name "0"."""
 
-    default_error_messages = {"wrong_type": _("Expected a %(type)s.")}
+    default_error_messages = {
+        "wrong_type": _("Expected a %(type)s."),
+        "wrong_items": _("Expected a list of items of type %(type)s."),
+    }
 
     def to_internal_value(self, data):
         if isinstance(data, Mapping):
@@ -54,11 +61,12 @@ class StrictInput(serializers.Serializer):
                 if expected is None:
                     continue
                 types, label = expected
-                wrong = not isinstance(value, types) or (
-                    isinstance(value, bool) and bool not in types
-                )
-                if wrong:
+                if _wrong(value, types):
                     errors[name] = [self.error_messages["wrong_type"] % {"type": label}]
+                    continue
+                child = _json_type(field.child) if type(field) is serializers.ListField else None
+                if child and any(v is not None and _wrong(v, child[0]) for v in value):
+                    errors[name] = [self.error_messages["wrong_items"] % {"type": child[1]}]
             if errors:
                 raise serializers.ValidationError(errors)
         return super().to_internal_value(data)

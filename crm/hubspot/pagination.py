@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
+from drf_spectacular.utils import OpenApiParameter
+
 from ..errors import ValidationFailed
 
 LIST_DEFAULT_LIMIT, LIST_MAX_LIMIT = 10, 100
@@ -18,20 +20,21 @@ def _invalid(name: str, message: str):
 
 
 def parse_bool(raw, name: str, default: bool = False) -> bool:
-    if raw is None or raw == "":
+    """`true` or `false` (the schema's booleans); absent is the default."""
+    if raw is None:
         return default
     if isinstance(raw, bool):
         return raw
     text = str(raw).strip().lower()
-    if text in ("true", "1"):
+    if text == "true":
         return True
-    if text in ("false", "0"):
+    if text == "false":
         return False
     _invalid(name, f"{name} must be true or false; got {raw!r}")
 
 
 def parse_limit(raw, *, default: int, maximum: int) -> int:
-    if raw is None or raw == "":
+    if raw is None:
         return default
     text = str(raw).strip()
     if not text.isdigit() or not 1 <= int(text) <= maximum:
@@ -72,6 +75,14 @@ def property_names(query_params) -> list[str]:
     for raw in query_params.getlist("properties"):
         names.extend(part.strip() for part in raw.split(",") if part.strip())
     return list(dict.fromkeys(names))
+
+
+def limit_parameter(maximum: int, default: int) -> OpenApiParameter:
+    return OpenApiParameter(
+        "limit",
+        {"type": "integer", "minimum": 1, "maximum": maximum},
+        description=f"Results per page, 1 to {maximum} (default {default})",
+    )
 
 
 def next_paging(request, after: str) -> dict:

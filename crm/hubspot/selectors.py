@@ -23,7 +23,8 @@ def contacts_queryset(*, archived: bool = False) -> QuerySet[Contact]:
 
 
 def check_id_property(id_property: str | None) -> str:
-    id_property = id_property or "hs_object_id"
+    """`hs_object_id` (also when absent or null) or `email`; anything else is a 400."""
+    id_property = "hs_object_id" if id_property is None else id_property
     if id_property not in ID_PROPERTIES:
         raise ValidationFailed(
             f"idProperty {id_property!r} is not supported: use one of {', '.join(ID_PROPERTIES)}.",

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from ..api.validation import StrictInput
@@ -17,6 +18,14 @@ ALWAYS_RETURNED = ("createdate", "hs_object_id", "lastmodifieddate")
 MAX_BATCH_INPUTS = 100
 
 
+SCALAR_SCHEMA = {
+    "anyOf": [{"type": "string"}, {"type": "number"}, {"type": "boolean"}],
+    "nullable": True,
+}
+ID_PROPERTY_CHOICES = ["hs_object_id", "email"]
+
+
+@extend_schema_field({"type": "object", "additionalProperties": SCALAR_SCHEMA})
 class PropertyValuesField(serializers.DictField):
     """`{"name": value}` where each value is a scalar (string, number, boolean or null)."""
 
@@ -35,6 +44,9 @@ class PropertyValuesField(serializers.DictField):
         super().__init__(child=serializers.JSONField(), **kwargs)
 
 
+@extend_schema_field(
+    {"anyOf": [{"type": "string", "maxLength": 254}, {"type": "integer"}], "description": "id"}
+)
 class IdField(serializers.CharField):
     """HubSpot ids are strings; clients also send numbers."""
 
@@ -46,7 +58,10 @@ class IdField(serializers.CharField):
 
 class ContactCreateInput(StrictInput):
     properties = PropertyValuesField()
-    associations = serializers.ListField(child=serializers.DictField(), required=False)
+    # Not supported: the schema admits only an empty list.
+    associations = serializers.ListField(
+        child=serializers.DictField(), required=False, max_length=0
+    )
 
     def validate_associations(self, value):
         if value:
@@ -59,6 +74,8 @@ class ContactUpdateInput(StrictInput):
 
 
 class _BatchInput(StrictInput):
+    max_inputs = MAX_BATCH_INPUTS  # the schema's maxItems of `inputs`
+
     def validate_inputs(self, value):
         if len(value) > MAX_BATCH_INPUTS:
             raise serializers.ValidationError(
@@ -73,7 +90,9 @@ class BatchIdInput(StrictInput):
 
 class BatchReadInput(_BatchInput):
     inputs = serializers.ListField(child=BatchIdInput(), allow_empty=False)
-    idProperty = serializers.CharField(required=False, allow_null=True)
+    idProperty = serializers.ChoiceField(
+        choices=ID_PROPERTY_CHOICES, required=False, allow_null=True
+    )
     properties = serializers.ListField(child=serializers.CharField(), required=False)
     propertiesWithHistory = serializers.ListField(child=serializers.CharField(), required=False)
     archived = serializers.BooleanField(required=False)
@@ -89,7 +108,9 @@ class BatchCreateInput(_BatchInput):
 
 class BatchUpdateItem(StrictInput):
     id = IdField(max_length=254)
-    idProperty = serializers.CharField(required=False, allow_null=True)
+    idProperty = serializers.ChoiceField(
+        choices=ID_PROPERTY_CHOICES, required=False, allow_null=True
+    )
     properties = PropertyValuesField()
 
 
@@ -98,7 +119,7 @@ class BatchUpdateInput(_BatchInput):
 
 
 class BatchUpsertItem(BatchUpdateItem):
-    idProperty = serializers.CharField()
+    idProperty = serializers.ChoiceField(choices=["email"])
     objectWriteTraceId = serializers.CharField(required=False, allow_null=True)
 
 

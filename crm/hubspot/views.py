@@ -17,7 +17,12 @@ from . import serializers as s
 
 TAGS = ["HubSpot-compatible contacts v3"]
 ID_PARAMS = [
-    OpenApiParameter("idProperty", str, description="`email` to address the contact by e-mail"),
+    OpenApiParameter(
+        "idProperty",
+        str,
+        enum=["hs_object_id", "email"],
+        description="`email` to address the contact by e-mail",
+    ),
     OpenApiParameter("archived", bool, description="true: only archived contacts"),
     OpenApiParameter("properties", str, many=True, description="comma-separated or repeated"),
 ]
@@ -40,7 +45,11 @@ class ContactListView(ContactsApiView):
         summary="List contacts (by id ascending)",
         operation_id="contacts_get_page",
         responses=s.ContactPageOutput,
-        parameters=[OpenApiParameter("limit", int), OpenApiParameter("after", str), *ID_PARAMS[1:]],
+        parameters=[
+            pagination.limit_parameter(pagination.LIST_MAX_LIMIT, pagination.LIST_DEFAULT_LIMIT),
+            OpenApiParameter("after", str),
+            *ID_PARAMS[1:],
+        ],
     )
     def get(self, request):
         limit = pagination.parse_limit(

@@ -17,14 +17,24 @@ from .. import services_api as services
 from . import schema as o
 from . import selectors
 from . import serializers as s
-from .views import ACCOUNT_PARAM, TAGS, MarketingEventsApiView, valid
+from .views import TAGS, MarketingEventsApiView, valid
 
 BREAKDOWN_PARAMS = [
     OpenApiParameter("contactIdentifier", str),
     OpenApiParameter("state", str, enum=list(selectors.BREAKDOWN_STATES)),
-    OpenApiParameter("limit", int),
+    pagination.limit_parameter(pagination.LIST_MAX_LIMIT, pagination.LIST_DEFAULT_LIMIT),
     OpenApiParameter("after", str),
 ]
+# Optional on the attendance paths (the SDK treats it so): the event id must then be unambiguous.
+OPTIONAL_ACCOUNT_PARAM = OpenApiParameter("externalAccountId", str)
+STATE_PARAM = OpenApiParameter(
+    "subscriber_state",
+    str,
+    OpenApiParameter.PATH,
+    # Case does not matter (SDK users write both); the schema lists both spellings.
+    enum=[*services.SUBSCRIBER_STATES, *(s.upper() for s in services.SUBSCRIBER_STATES)],
+    description="register, attend or cancel",
+)
 
 
 def subscriber_state(raw: str) -> str:
@@ -85,7 +95,7 @@ def _schema(summary: str, operation_id: str, by_email: bool, external: bool):
         tags=TAGS,
         summary=summary,
         operation_id=operation_id,
-        parameters=[ACCOUNT_PARAM] if external else [],
+        parameters=[STATE_PARAM, OPTIONAL_ACCOUNT_PARAM] if external else [STATE_PARAM],
         request=s.AttendanceEmailInput if by_email else s.AttendanceVidInput,
         responses=o.AttendanceBatchOutput,
     )

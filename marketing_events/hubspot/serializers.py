@@ -11,6 +11,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from crm.api.validation import StrictInput
+from crm.hubspot.serializers import SCALAR_SCHEMA
 from crm.properties import format_datetime, parse_datetime_value
 
 from ..models import MarketingEvent, Participation, ParticipationState
@@ -22,7 +23,14 @@ APPS = {"api": (1, "API"), "zoom": (2, "Zoom")}
 
 
 @extend_schema_field(
-    {"oneOf": [{"type": "integer"}, {"type": "string"}], "description": "epoch ms or ISO-8601"}
+    {
+        "anyOf": [
+            {"type": "number"},
+            {"type": "string", "format": "date-time"},
+            {"type": "string", "pattern": "^[0-9]{1,15}$"},
+        ],
+        "description": "epoch milliseconds (a number or digits) or an ISO-8601 date-time",
+    }
 )
 class TimestampField(serializers.Field):
     """Epoch milliseconds (number or string) or ISO-8601 → aware UTC datetime."""
@@ -45,6 +53,7 @@ class TimestampField(serializers.Field):
         return format_datetime(value)
 
 
+@extend_schema_field({"anyOf": [{"type": "string", "maxLength": 100}, {"type": "integer"}]})
 class LenientCharField(serializers.CharField):
     """A string; numbers are accepted and turned into strings (ids often are numbers)."""
 
@@ -54,12 +63,17 @@ class LenientCharField(serializers.CharField):
         return super().to_internal_value(str(data))
 
 
+@extend_schema_field(SCALAR_SCHEMA)
+class ScalarField(serializers.JSONField):
+    """A string, number, boolean or null."""
+
+
 class PropertyValueInput(StrictInput):
     """HubSpot's `PropertyValue`: only `name` and `value` are kept (the audit fields the spec
     lists are accepted and ignored)."""
 
     name = serializers.CharField(max_length=200)
-    value = serializers.JSONField(required=False, allow_null=True)
+    value = ScalarField(required=False, allow_null=True)
 
     def validate_value(self, value):
         if value is not None and not isinstance(value, str | int | float | bool):
@@ -106,11 +120,22 @@ class EventCreateInput(EventFieldsInput):
     eventOrganizer = serializers.CharField(max_length=300, allow_blank=True)
 
 
+class EventPutInput(EventFieldsInput):
+    """The body of `PUT …/events/{externalEventId}` as documented: the event id comes from the
+    path (a body naming another one is refused)."""
+
+    externalAccountId = LenientCharField(max_length=100)
+    eventName = serializers.CharField(max_length=300)
+    eventOrganizer = serializers.CharField(max_length=300, allow_blank=True)
+
+
 class EventUpdateInput(EventFieldsInput):
     pass
 
 
 class _BatchInput(StrictInput):
+    max_inputs = MAX_BATCH_INPUTS  # the schema's maxItems of `inputs`
+
     def validate_inputs(self, value):
         if len(value) > MAX_BATCH_INPUTS:
             raise serializers.ValidationError(

@@ -11,6 +11,7 @@ from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from crm.api.schema import NON_BLANK_TEXT
 from crm.errors import ValidationFailed
 from crm.hubspot import pagination
 from crm.properties import format_datetime
@@ -23,7 +24,13 @@ from . import serializers as s
 TAGS = ["HubSpot-compatible marketing events v3"]
 READ_SCOPE = "crm.objects.marketing_events.read"
 WRITE_SCOPE = "crm.objects.marketing_events.write"
-ACCOUNT_PARAM = OpenApiParameter("externalAccountId", str, required=True)
+ACCOUNT_PARAM = OpenApiParameter(
+    "externalAccountId", {"type": "string", "pattern": NON_BLANK_TEXT}, required=True
+)
+LIST_PARAMS = [
+    pagination.limit_parameter(pagination.LIST_MAX_LIMIT, pagination.LIST_DEFAULT_LIMIT),
+    OpenApiParameter("after", str),
+]
 
 
 def valid(serializer_class, data) -> dict:
@@ -70,7 +77,7 @@ class EventListView(MarketingEventsApiView):
         tags=TAGS,
         summary="List all marketing events (any source), by objectId",
         operation_id="marketing_events_get_all",
-        parameters=[OpenApiParameter("limit", int), OpenApiParameter("after", str)],
+        parameters=LIST_PARAMS,
         responses=o.EventPageOutput,
     )
     def get(self, request):
@@ -94,7 +101,7 @@ class EventListSpecView(EventListView):
         tags=TAGS,
         summary="List all marketing events (the spec's path)",
         operation_id="marketing_events_list",
-        parameters=[OpenApiParameter("limit", int), OpenApiParameter("after", str)],
+        parameters=LIST_PARAMS,
         responses=o.EventPageOutput,
     )
     def get(self, request):
@@ -136,7 +143,7 @@ class EventExternalView(MarketingEventsApiView):
         tags=TAGS,
         summary="Create or update a marketing event by external ids",
         operation_id="marketing_events_upsert",
-        request=s.EventCreateInput,
+        request=s.EventPutInput,
         responses=o.EventOutput,
     )
     def put(self, request, external_event_id: str):
@@ -296,7 +303,9 @@ class EventSearchView(MarketingEventsApiView):
         tags=TAGS,
         summary="Find events by externalEventId",
         operation_id="marketing_events_do_search",
-        parameters=[OpenApiParameter("q", str, required=True)],
+        parameters=[
+            OpenApiParameter("q", {"type": "string", "pattern": NON_BLANK_TEXT}, required=True)
+        ],
         responses=o.IdentifierListOutput,
     )
     def get(self, request):

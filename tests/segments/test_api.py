@@ -340,10 +340,10 @@ def test_static_segment_filters_are_fixed(admin_api, event):
 
 
 @pytest.mark.django_db
-def test_duplicate_name_is_a_400(admin_api):
+def test_duplicate_name_is_a_409(admin_api):
     admin_api.post(URL, {"name": "Same", "filters": {"or": []}}, format="json")
     response = admin_api.post(URL, {"name": "same", "filters": {"or": []}}, format="json")
-    assert response.status_code == 400
+    assert response.status_code == 409
     assert "already exists" in response.json()["detail"]
 
 
