@@ -303,7 +303,9 @@ def on_webinar_changed(delivery: WebhookDelivery) -> None:
     }
     for name, value in fields.items():
         setattr(webinar, name, value)
-    webinar.save()
+    # Only what the event changed: the admin's sync toggle (S6), or what a sync wrote since the
+    # row was read, is not put back.
+    webinar.save(update_fields=list(fields))
     if webinar.event_id:
         webinar_event_ensure(connection, webinar)
 
