@@ -23,7 +23,7 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
-from crm.errors import ApplicationError, Conflict, ValidationFailed
+from crm.errors import ApplicationError, Conflict, NotFound, ValidationFailed
 from crm.models import Brand
 from crm.views.access import settings_admin_required
 from marketing_events.rules import FIX_HINTS, SkipReason
@@ -653,6 +653,8 @@ def settings_update(request, connection_id: int):
             if not changes.get("zoom_plan"):
                 changes.pop("zoom_plan", None)
             connection_settings_update(connection=connection, **changes)
+        except NotFound:  # deleted since this request read it
+            raise Http404(gettext("This Zoom connection does not exist."))
         except ValidationFailed as exc:
             for error in exc.errors or [{}]:
                 name = error.get("name")
@@ -714,6 +716,8 @@ def domain_add(request, connection_id: int, name: str):
     before = list(getattr(connection, name))
     try:
         connection_settings_update(connection=connection, **{name: [*before, raw]})
+    except NotFound:  # deleted since this request read it
+        raise Http404(gettext("This Zoom connection does not exist."))
     except ValidationFailed:
         connection.refresh_from_db()
         form.add_error(
@@ -737,7 +741,10 @@ def domain_remove(request, connection_id: int, name: str):
     connection = _get_connection(connection_id)
     domain = request.POST.get("domain", "")
     remaining = [d for d in getattr(connection, name) if d != domain]
-    connection_settings_update(connection=connection, **{name: remaining})
+    try:
+        connection_settings_update(connection=connection, **{name: remaining})
+    except NotFound:  # deleted since this request read it
+        raise Http404(gettext("This Zoom connection does not exist."))
     notice = gettext("Removed %(domain)s.") % {"domain": domain}
     return _domain_response(request, connection, name, notice=notice)
 

@@ -32,6 +32,10 @@ REJECTION_REASONS = {
     "bad_signature": _("Bad signature (wrong secret token)"),
     "stale_timestamp": _("Stale timestamp (older than 5 minutes)"),
     "malformed_body": _("Malformed body"),
+    "wrong_account": _("Another Zoom account's event"),
+    "account_unknown": _("Zoom account not known yet"),
+    # No longer counted (nothing is kept for connections that do not exist); entries cached
+    # before that still read well until they expire.
     "unknown_connection": _("Unknown connection"),
 }
 REJECTION_HINTS = {
@@ -44,6 +48,14 @@ REJECTION_HINTS = {
         "that is off."
     ),
     "malformed_body": _("The body was not a Zoom event (JSON with 'event' and 'payload')."),
+    "wrong_account": _(
+        "Correctly signed, but about another Zoom account than this connection's (rule Z10): "
+        "another account's app uses this URL and secret token. Nothing was applied."
+    ),
+    "account_unknown": _(
+        "This connection's Zoom account is known once its authorization completes; until "
+        "then no event can be shown to be its own, so none is applied."
+    ),
     "unknown_connection": _("The URL names a connection that does not exist."),
 }
 
@@ -51,6 +63,7 @@ REJECTION_HINTS = {
 # as recorded (they are already sentences).
 OUTCOME_TEXTS = {
     "sync_disabled": _("Ignored: Sync webinar data is off"),
+    "wrong_account": _("Ignored: sent for another Zoom account"),
     "disconnected": _("Ignored: the connection is disconnected"),
 }
 

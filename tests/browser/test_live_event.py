@@ -141,7 +141,11 @@ def test_webhook_health_panel_shows_deliveries_as_they_arrive(live_server, page:
         "No webhook received yet — in your Zoom app's Feature > Event subscriptions"
     )
 
-    event = {"event": "webinar.participant_joined", "event_ts": 1, "payload": {"object": {}}}
+    event = {
+        "event": "webinar.participant_joined",
+        "event_ts": 1,
+        "payload": {"account_id": "acct-live", "object": {}},  # rule Z10: its own account
+    }
     assert _post_webhook(live_server, connection, event) == 200
     assert _post_webhook(live_server, connection, {**event, "event_ts": 2}, secret="bad") == 401
     expect(panel.get_by_test_id("webhook-last-event")).to_have_text(

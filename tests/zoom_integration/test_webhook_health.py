@@ -63,11 +63,11 @@ def viewer_client(client):
     return client
 
 
-def envelope(event: str, n: int) -> dict:
+def envelope(event: str, n: int, account: str = "acct-health") -> dict:
     return {
         "event": event,
         "event_ts": 1_700_000_000_000 + n,
-        "payload": {"account_id": "acct-health", "object": {"id": str(84_000_000_000 + n)}},
+        "payload": {"account_id": account, "object": {"id": str(84_000_000_000 + n)}},
     }
 
 
@@ -91,7 +91,7 @@ def counts_by_type(html: str) -> dict[str, tuple[int, int]]:
 
 def deliver(client, connection, events: list[str]) -> None:
     for n, event in enumerate(events):
-        response = post(client, connection, envelope(event, n))
+        response = post(client, connection, envelope(event, n, connection.zoom_account_id))
         assert response.status_code == 200 and response.json() == {"status": "accepted"}
 
 

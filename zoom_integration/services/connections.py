@@ -77,6 +77,36 @@ def _check_account_not_taken(zoom_account_id: str, brand: Brand) -> None:
         )
 
 
+# What connecting writes (the S2S form and the OAuth callback alike), besides the credentials.
+CONNECTED_FIELDS = (
+    "access_token",
+    "access_token_expires_at",
+    "connected_user_id",
+    "connected_user_email",
+    "status",
+    "connected_at",
+    "disconnected_at",
+    "last_error",
+    "oauth_state",
+    "webhook_secret_token",
+)
+
+
+def _write(connection: ZoomConnection, fields: tuple[str, ...] | list[str]) -> None:
+    """Writes only `fields` of a stored connection (a new one is inserted whole). A connection
+    row is written by several processes: workers rotate its tokens (`services.client`) or mark
+    it as needing re-authorization while a request that read it earlier saves settings. Saving
+    every column would put the dead refresh token back and cost the connection (DESIGN
+    "Production safety"), so no write here ever names a field it did not mean to change."""
+    if connection.pk is None:
+        connection.save()
+        return
+    connection.updated_at = timezone.now()
+    values = {name: getattr(connection, name) for name in (*fields, "updated_at")}
+    if not ZoomConnection.objects.filter(pk=connection.pk).update(**values):
+        raise NotFound(f"Zoom connection {connection.pk} does not exist any more.")
+
+
 def _who_authorized(tokens: TokenSet) -> dict:
     from django.conf import settings
 
@@ -124,7 +154,11 @@ def connection_create_s2s(
         connection.client_secret = client_secret.strip()
         connection.refresh_token = ""
         _mark_connected(connection, tokens, me, webhook_secret_token)
-        connection.save()
+        _write(
+            connection,
+            ("kind", "zoom_account_id", "client_id", "client_secret", "refresh_token")
+            + CONNECTED_FIELDS,
+        )
     _queue_metadata_refresh(connection)
     return connection
 
@@ -167,7 +201,11 @@ def connection_start_oauth(
         connection.oauth_state = secrets.token_urlsafe(24)
         if webhook_secret_token.strip():
             connection.webhook_secret_token = webhook_secret_token.strip()
-        connection.save()
+        # The tokens are left alone: a re-authorization replaces them once Zoom answers.
+        _write(
+            connection,
+            ("kind", "client_id", "client_secret", "status", "oauth_state", "webhook_secret_token"),
+        )
     app = oauth_app(client_id=connection.client_id, client_secret=connection.client_secret)
     return connection, app.authorize_url(state=connection.oauth_state)
 
@@ -197,7 +235,7 @@ def connection_complete_oauth(*, state: str, code: str) -> ZoomConnection:
         connection.zoom_account_id = account_id
         connection.refresh_token = tokens.refresh_token
         _mark_connected(connection, tokens, me, "")
-        connection.save()
+        _write(connection, ("zoom_account_id", "refresh_token") + CONNECTED_FIELDS)
     _queue_metadata_refresh(connection)
     return connection
 
@@ -214,7 +252,17 @@ def connection_disconnect(
         connection.access_token_expires_at = None
         connection.refresh_token = ""
         connection.oauth_state = ""
-        connection.save()
+        _write(
+            connection,
+            (
+                "status",
+                "disconnected_at",
+                "access_token",
+                "access_token_expires_at",
+                "refresh_token",
+                "oauth_state",
+            ),
+        )
         connection.sync_runs.filter(status__in=ACTIVE_SYNC_STATUSES).update(
             status=SyncStatus.SKIPPED, errors=["disconnected"], finished_at=timezone.now()
         )
@@ -230,7 +278,8 @@ SETTINGS_DOMAIN_FIELDS = (
 
 def connection_settings_update(*, connection: ZoomConnection, **changes: Any) -> ZoomConnection:
     """Changes the global settings (S1-S5). Domains are normalized (S7); any bad value raises
-    `ValidationFailed` naming its field and nothing is saved."""
+    `ValidationFailed` naming its field and nothing is saved. Only the settings changed are
+    written: tokens and status stay as other processes left them (`_write`)."""
     allowed = {"sync_webinar_data", "recordings_sync", "zoom_plan", *SETTINGS_DOMAIN_FIELDS}
     unknown = sorted(set(changes) - allowed)
     errors: list[dict] = [{"name": name, "message": "Unknown setting."} for name in unknown]
@@ -273,7 +322,7 @@ def connection_settings_update(*, connection: ZoomConnection, **changes: Any) ->
         )
     for name, value in cleaned.items():
         setattr(connection, name, value)
-    connection.save()
+    _write(connection, list(cleaned))
     return connection
 
 
@@ -295,7 +344,7 @@ def zoom_user_update(
                     errors=[{"name": name, "message": "Must be true or false."}],
                 )
             setattr(zoom_user, name, value)
-    zoom_user.save()
+    zoom_user.save(update_fields=["sync_new_webinars_by_default", "sync_recordings"])
     return zoom_user
 
 

@@ -48,6 +48,8 @@ def delivery_process(*, delivery_id: int) -> str:
     try:
         if connection.status != ConnectionStatus.CONNECTED:
             raise Outcome(DeliveryStatus.IGNORED, "disconnected")
+        if not from_its_account(delivery):
+            raise Outcome(DeliveryStatus.IGNORED, WRONG_ACCOUNT)
         if not connection.sync_webinar_data:
             raise Outcome(DeliveryStatus.IGNORED, "sync_disabled")  # rule S1
         handler = HANDLERS.get(delivery.event)
@@ -67,6 +69,16 @@ def delivery_process(*, delivery_id: int) -> str:
 
 
 # -- helpers -------------------------------------------------------------------------------
+
+WRONG_ACCOUNT = "wrong_account"
+
+
+def from_its_account(delivery: WebhookDelivery) -> bool:
+    """Rule Z10, checked again when applying: the receiver refuses another account's events,
+    but one stored before it did (or before the connection was made with another account) is
+    not applied either."""
+    account_id = delivery.connection.zoom_account_id
+    return bool(account_id) and delivery.payload.get("account_id") == account_id
 
 
 def _event_time(delivery: WebhookDelivery) -> dt.datetime:
@@ -303,7 +315,9 @@ def on_webinar_changed(delivery: WebhookDelivery) -> None:
     }
     for name, value in fields.items():
         setattr(webinar, name, value)
-    webinar.save()
+    # Only what the event changed: the admin's sync toggle (S6), or what a sync wrote since the
+    # row was read, is not put back.
+    webinar.save(update_fields=list(fields))
     if webinar.event_id:
         webinar_event_ensure(connection, webinar)
 
@@ -399,8 +413,14 @@ def deliveries_process_pending(*, connection_id: int) -> int:
         )
         if not batch:
             return 0
-        registrations = [d for d in batch if d.event in REGISTRATION_EVENTS]
-        others = [d for d in batch if d.event not in REGISTRATION_EVENTS]
+        foreign = [d.pk for d in batch if not from_its_account(d)]
+        if foreign:
+            WebhookDelivery.objects.filter(pk__in=foreign).update(
+                status=DeliveryStatus.IGNORED, outcome=WRONG_ACCOUNT, processed_at=timezone.now()
+            )
+        own = [d for d in batch if d.pk not in foreign]
+        registrations = [d for d in own if d.event in REGISTRATION_EVENTS]
+        others = [d for d in own if d.event not in REGISTRATION_EVENTS]
         by_webinar: dict[str, list[WebhookDelivery]] = {}
         for delivery in registrations:
             key = str((delivery.payload.get("object") or {}).get("id"))

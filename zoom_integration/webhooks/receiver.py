@@ -2,8 +2,11 @@
 and the timestamp's freshness, answer `endpoint.url_validation` at once, store an accepted event
 once (a replay is a no-op) and answer 200 fast; a task applies it after the commit.
 
-Refused deliveries store nothing: they are counted, with their reason, in the cache for the
-health panel."""
+Refused deliveries store nothing. Those to a connection that exists are counted, with their
+reason, in the cache for the health panel: one key per connection holding at most
+`REJECTIONS_KEPT` entries of a fixed size, reasons from a fixed set. Nothing is kept for a
+connection id that does not exist: the URL is anyone's to make up, and every made-up id would
+otherwise leave a key behind."""
 
 from __future__ import annotations
 
@@ -24,20 +27,41 @@ from ..models import ConnectionStatus, DeliveryStatus, WebhookDelivery, ZoomConn
 from .signature import signature_valid, timestamp_fresh, url_validation_answer
 
 logger = logging.getLogger(__name__)
+EVENT_TS_RANGE = (-(2**63), 2**63 - 1)
 REJECTIONS_KEPT = 50
+REJECTIONS_TTL = 7 * 24 * 3600
+# Every reason a refusal can be counted under (the health panel labels each).
+COUNTED_REASONS = frozenset(
+    {"bad_signature", "stale_timestamp", "malformed_body", "wrong_account", "account_unknown"}
+)
 
 
 def _reject(connection_id: int, status: int, reason: str, message: str) -> JsonResponse:
+    """Refuses a delivery to a connection that exists, and counts it for its health panel."""
     logger.warning("zoom.webhook.rejected", extra={"connection": connection_id, "reason": reason})
-    key = f"zoom-webhook-rejections:{connection_id}"
-    recent = cache.get(key) or []
-    recent.insert(0, {"at": timezone.now().isoformat(), "reason": reason, "status": status})
-    cache.set(key, recent[:REJECTIONS_KEPT], timeout=7 * 24 * 3600)
+    if reason in COUNTED_REASONS:  # a fixed set: never a value taken from the request
+        key = _rejections_key(connection_id)
+        recent = cache.get(key) or []
+        recent.insert(0, {"at": timezone.now().isoformat(), "reason": reason, "status": status})
+        cache.set(key, recent[:REJECTIONS_KEPT], timeout=REJECTIONS_TTL)
     return JsonResponse({"error": reason, "message": message}, status=status)
 
 
+def _unknown_connection(connection_id: int) -> JsonResponse:
+    """No such connection: answered, logged, and nothing kept (see the module's docstring)."""
+    logger.info("zoom.webhook.unknown_connection", extra={"connection": connection_id})
+    return JsonResponse(
+        {"error": "unknown_connection", "message": "No Zoom connection has this webhook URL."},
+        status=404,
+    )
+
+
+def _rejections_key(connection_id: int) -> str:
+    return f"zoom-webhook-rejections:{connection_id}"
+
+
 def recent_rejections(connection_id: int) -> list[dict]:
-    return cache.get(f"zoom-webhook-rejections:{connection_id}") or []
+    return cache.get(_rejections_key(connection_id)) or []
 
 
 @csrf_exempt
@@ -46,14 +70,12 @@ def webhook(request, connection_id: int):
     # Only what the check needs: no other secret is decrypted on this hot path.
     found = (
         ZoomConnection.objects.filter(pk=connection_id)
-        .values_list("status", "sync_webinar_data", "webhook_secret_token")
+        .values_list("status", "sync_webinar_data", "webhook_secret_token", "zoom_account_id")
         .first()
     )
     if found is None:
-        return _reject(
-            connection_id, 404, "unknown_connection", "No Zoom connection has this webhook URL."
-        )
-    connection_status, sync_webinar_data, secret = found
+        return _unknown_connection(connection_id)
+    connection_status, sync_webinar_data, secret, zoom_account_id = found
     body = request.body
     timestamp = request.headers.get("x-zm-request-timestamp", "")
     if not timestamp_fresh(timestamp, time.time()):
@@ -71,13 +93,19 @@ def webhook(request, connection_id: int):
             "x-zm-signature does not match the connection's secret token.",
         )
     try:
+        # An escaped NUL is valid JSON, but PostgreSQL's text and jsonb cannot hold it, and
+        # Zoom never sends one.
+        if b"\\u0000" in body:
+            raise ValueError
         envelope = json.loads(body)
         event = envelope["event"]
         payload = envelope.get("payload", {})
         if not isinstance(event, str) or not isinstance(payload, dict):
             raise TypeError
         event_ts = int(envelope.get("event_ts") or 0)
-    except (ValueError, KeyError, TypeError, AttributeError):
+        if not EVENT_TS_RANGE[0] <= event_ts <= EVENT_TS_RANGE[1]:
+            raise ValueError  # the column is a 64-bit integer
+    except (ValueError, KeyError, TypeError, AttributeError, OverflowError, RecursionError):
         return _reject(
             connection_id,
             400,
@@ -87,6 +115,30 @@ def webhook(request, connection_id: int):
     if event == "endpoint.url_validation":
         plain = str(payload.get("plainToken", ""))
         return JsonResponse(url_validation_answer(secret, plain))
+
+    # Rule Z10: applied only to the connection whose Zoom account sent it. A valid signature
+    # proves the sender knows the app's secret token, not which account the event is about: one
+    # Zoom app, and so one secret token, serves every account that added it. Checked after the
+    # signature, so an unsigned request learns nothing about the account. 403, not 401: the
+    # sender is authenticated but this connection does not take its events, and signing again
+    # will not change that (Zoom retries a refused delivery a few times, then drops it).
+    # A connection whose account is not known yet (an OAuth connection before its
+    # authorization completes) cannot tell its own events from another account's: it refuses
+    # them all, and stores none to apply later. URL validation, answered above, needs no account.
+    if not zoom_account_id:
+        return _reject(
+            connection_id,
+            403,
+            "account_unknown",
+            "This connection's Zoom account is not known yet: complete its authorization.",
+        )
+    if payload.get("account_id") != zoom_account_id:
+        return _reject(
+            connection_id,
+            403,
+            "wrong_account",
+            "payload.account_id is not the Zoom account of this connection.",
+        )
 
     outcome, status = "", DeliveryStatus.RECEIVED
     if connection_status != ConnectionStatus.CONNECTED:
@@ -107,9 +159,7 @@ def webhook(request, connection_id: int):
             processed_at=now if status == DeliveryStatus.IGNORED else None,
         )
     except IntegrityError:  # the connection was deleted since it was read
-        return _reject(
-            connection_id, 404, "unknown_connection", "No Zoom connection has this webhook URL."
-        )
+        return _unknown_connection(connection_id)
     if not stored:
         return JsonResponse({"status": "duplicate"})  # a replay: already stored, no effect
     if status == DeliveryStatus.RECEIVED:
