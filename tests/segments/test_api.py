@@ -31,6 +31,11 @@ def people(db, event):
     return contacts
 
 
+ALL_CONTACTS = {
+    "or": [{"and": [{"type": "property", "property": "email", "operator": "is_known"}]}]
+}
+
+
 def attended(event_id, negate=False):
     return {"or": [{"and": [{"type": "event_attended", "event_id": event_id, "negate": negate}]}]}
 
@@ -247,6 +252,27 @@ def test_csv_neutralizes_formulas(admin_api, db):
 
 
 @pytest.mark.django_db
+def test_csv_escapes_formulas_in_every_text_cell(admin_api, db):
+    # E-mails, names and properties are typed by outsiders: none may reach a spreadsheet as a
+    # formula (OWASP "CSV Injection"); a plain value is unchanged.
+    evil = ContactFactory(
+        email="=1+2@evil.example", first_name="+SUM(1,2)", last_name="\r@cmd", company="-2+3"
+    )
+    plain = ContactFactory(
+        email="ana@acme.com", first_name="Ana", last_name="Silva", company="Acme"
+    )
+    segment = Segment.objects.create(name="Everyone", filters=ALL_CONTACTS)
+    response = admin_api.get(f"{URL}{segment.pk}/export.csv?properties=company")
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert sorted(rows[1:]) == sorted(
+        [
+            [str(evil.pk), "'=1+2@evil.example", "'+SUM(1,2)", "'\r@cmd", "'-2+3"],
+            [str(plain.pk), "ana@acme.com", "Ana", "Silva", "Acme"],
+        ]
+    )
+
+
+@pytest.mark.django_db
 def test_static_segment_starts_as_snapshot_then_add_remove(admin_api, people, event):
     # DESIGN "Decisions": created with filters, a static segment starts as their snapshot
     created = admin_api.post(
@@ -354,11 +380,6 @@ def test_token_scopes(token_client, marketer, event):
     response = reader.post(URL, {"name": "X", "filters": {"or": []}}, format="json")
     assert response.status_code == 403
     assert "segments.write" in response.json()["detail"]
-
-
-ALL_CONTACTS = {
-    "or": [{"and": [{"type": "property", "property": "email", "operator": "is_known"}]}]
-}
 
 
 @pytest.mark.django_db
