@@ -6,6 +6,7 @@ switch to the production stack; with `DJANGO_ENV=production`, a missing required
 fails at start-up with a message naming it.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -66,6 +67,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "django_htmx",
+    "axes",
     "crm",
     "marketing_events",
     "segments",
@@ -84,6 +86,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -128,12 +132,43 @@ DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", defau
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "crm.User"
+# Every password set through a service, the UI or the API passes these (crm.services.accounts).
+_VALIDATION = "django.contrib.auth.password_validation"
 AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": f"{_VALIDATION}.UserAttributeSimilarityValidator"},
     {
-        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
-        "OPTIONS": {"min_length": 5},
+        "NAME": f"{_VALIDATION}.MinimumLengthValidator",
+        "OPTIONS": {"min_length": int(setting("PASSWORD_MIN_LENGTH", "10"))},
     },
+    {"NAME": f"{_VALIDATION}.CommonPasswordValidator"},
+    {"NAME": f"{_VALIDATION}.NumericPasswordValidator"},
 ]
+# Login throttling (DESIGN "Production safety") with django-axes rather than counters in
+# Django's cache: axes keeps its attempt records in the database, so every gunicorn worker sees
+# the same counts even in the embedded demo, whose cache is per-process local memory (a
+# cache-based limit there would multiply by the number of workers), and it guards the Django
+# admin's login as well as ours, since both go through authenticate(). The API's bearer tokens
+# never call authenticate() and are not affected.
+AUTHENTICATION_BACKENDS = [
+    # First: refuses a locked-out username+IP before any password is checked.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Consecutive failures of one e-mail from one IP address before the lockout; a success resets
+# the count. Locking the combination keeps an attacker from locking a person out from elsewhere.
+AXES_FAILURE_LIMIT = int(setting("LOGIN_FAILURE_LIMIT", "10"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(setting("LOGIN_COOLOFF_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+# Both login forms post the e-mail as "username"; crm.views.auth normalizes it (rule Z8) so that
+# case variants of one address count together. Behind a reverse proxy REMOTE_ADDR is the
+# proxy's address: lockouts then hold per e-mail for everyone coming through it.
+AXES_USERNAME_FORM_FIELD = "username"
+AXES_USERNAME_CALLABLE = "crm.views.auth.login_username"
+# A page in the product's layout, HTTP 429 with Retry-After (crm.views.auth.login_locked_out).
+AXES_LOCKOUT_CALLABLE = "crm.views.auth.login_locked_out"
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_VERBOSE = False  # no start-up banner in every process; lockouts are still logged
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "crm:contact_list"
 LOGOUT_REDIRECT_URL = "login"

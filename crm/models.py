@@ -68,6 +68,9 @@ class UserManager(BaseUserManager):
     use_in_migrations = True
 
     def create_user(self, email: str, password: str | None = None, **fields):
+        """Django's low-level constructor: it does not run the password validators (nor does
+        Django's). Product entry points (UI, API) go through `crm.services.accounts`, which does;
+        `manage.py createsuperuser` runs them when interactive."""
         user = self.model(email=normalize_email(email), **fields)
         user.set_password(password)
         user.save(using=self._db)

@@ -301,13 +301,6 @@ CSV_COLUMNS = (
 )
 
 
-def _csv_text(value: str) -> str:
-    # Names are free text typed by registrants: keep spreadsheets from running them as formulas.
-    if value and value[0] in "=+-@\t\r":
-        return "'" + value
-    return value
-
-
 def _csv_when(value: dt.datetime | None) -> str:
     return value.astimezone(dt.UTC).isoformat() if value is not None else ""
 
@@ -316,7 +309,7 @@ def participant_csv_rows(
     event: MarketingEvent, *, state: str = "", chunk_size: int = 2000
 ) -> Iterator[list]:
     """CSV rows (header first), read with a server-side iterator in chunks: memory stays flat
-    whatever the number of participants."""
+    whatever the number of participants. Raw values: `crm.csv_export` makes them safe."""
     yield list(CSV_COLUMNS)
     over = event.is_over
     rows = (
@@ -352,8 +345,8 @@ def participant_csv_rows(
         yield [
             contact_id,
             email or "",
-            _csv_text(first or ""),
-            _csv_text(last or ""),
+            first or "",
+            last or "",
             row_state,
             _csv_when(registered),
             _csv_when(joined),

@@ -10,6 +10,9 @@ class SegmentsConfig(AppConfig):
         from crm.scopes import register_scope
 
         register_scope(
-            "segments.read", "Read segments, their counts, members and exports", write=False
+            "segments.read",
+            "Read segments and their counts (members, previews and exports need "
+            "crm.objects.contacts.read too)",
+            write=False,
         )
         register_scope("segments.write", "Create, change and delete segments", write=True)

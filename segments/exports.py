@@ -3,9 +3,9 @@ members pages and the streamed CSV export."""
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 
+from crm.csv_export import csv_lines as shared_csv_lines
 from crm.errors import ValidationFailed
 from crm.hubspot.serializers import property_value
 from crm.models import Contact
@@ -49,23 +49,17 @@ def member_row(contact: Contact, names: Sequence[str], specs: Mapping[str, Prope
     return row
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
 def csv_lines(
     contacts: Iterable[Contact], names: Sequence[str], specs: Mapping[str, PropertySpec]
 ) -> Iterator[str]:
-    """CSV text a line at a time (for a streaming response)."""
-    writer = csv.writer(_Echo())
-    yield writer.writerow([*BASE_COLUMNS, *names])
-    for contact in contacts:
-        row = member_row(contact, names, specs)
-        yield writer.writerow([_cell(row[c]) for c in (*BASE_COLUMNS, *names)])
+    """CSV text a line at a time (for a streaming response); cells made safe by crm's
+    shared CSV writer (no formulas)."""
+    columns = (*BASE_COLUMNS, *names)
 
+    def rows() -> Iterator[list]:
+        yield list(columns)
+        for contact in contacts:
+            row = member_row(contact, names, specs)
+            yield [row[c] for c in columns]
 
-def _cell(value) -> str:
-    text = "" if value is None else str(value)
-    # A cell starting with = + - @ is a formula to spreadsheet programs: neutralize it.
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+    return shared_csv_lines(rows())

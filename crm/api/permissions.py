@@ -4,7 +4,8 @@ from ..models import ApiToken
 
 
 class RolePermission(permissions.BasePermission):
-    """Reads need `read_scope`; writes need `write_scope` and a role that may write
+    """Reads need `read_scope` (and every scope in `read_also_needs`, e.g. the contact read
+    scope on endpoints that show contacts); writes need `write_scope` and a role that may write
     (`write_needs = "settings"`: super admins only). Scopes apply to token requests;
     session requests are bound by the role alone."""
 
@@ -28,7 +29,16 @@ class RolePermission(permissions.BasePermission):
                 self.message = f"Your role ({user.role}) is read-only."
                 return False
         token = request.auth if isinstance(request.auth, ApiToken) else None
-        if token is not None and scope and scope not in token.scopes:
+        if token is None:
+            return True
+        if scope and scope not in token.scopes:
             self.message = f"This token lacks the scope {scope}."
             return False
+        for also in getattr(view, "read_also_needs", ()) if safe else ():
+            if also not in token.scopes:
+                self.message = (
+                    f"This token lacks the scope {also}: this endpoint needs it as well as "
+                    f"{scope}, because it shows contacts' data."
+                )
+                return False
         return True

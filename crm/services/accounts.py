@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from ..errors import Conflict, NotFound, ValidationFailed
@@ -106,6 +108,16 @@ def _validate_user_fields(*, email: str | None, role: str | None) -> list[dict]:
     return errors
 
 
+def _password_errors(password: str, *, user: User) -> list[dict]:
+    """Django's validators (AUTH_PASSWORD_VALIDATORS), one error per failed rule, in the
+    language of the request."""
+    try:
+        validate_password(password, user=user)
+    except ValidationError as exc:
+        return [{"name": "password", "message": message} for message in exc.messages]
+    return []
+
+
 def user_create(
     *,
     email: str,
@@ -114,9 +126,14 @@ def user_create(
     first_name: str = "",
     last_name: str = "",
 ) -> User:
+    """Creates a user; without a password, the user cannot log in until one is set. A password
+    must pass Django's validators (checked against the new user's e-mail and names)."""
     errors = _validate_user_fields(email=email, role=role)
-    if password is not None and len(password) < 5:
-        errors.append({"name": "password", "message": "The password needs at least 5 characters."})
+    if password is not None:
+        candidate = User(
+            email=normalize_email(email), first_name=first_name.strip(), last_name=last_name.strip()
+        )
+        errors += _password_errors(password, user=candidate)
     if errors:
         raise ValidationFailed("; ".join(e["message"] for e in errors), errors=errors)
     email = normalize_email(email)
@@ -155,10 +172,15 @@ def user_update(
     password: str | None = None,
 ) -> User:
     """Changes a user. The last active super admin cannot be demoted or deactivated, so the
-    account never locks itself out."""
+    account never locks itself out. A new password must pass Django's validators."""
     errors = _validate_user_fields(email=None, role=role)
-    if password is not None and len(password) < 5:
-        errors.append({"name": "password", "message": "The password needs at least 5 characters."})
+    if password is not None:
+        candidate = User(
+            email=user.email,
+            first_name=user.first_name if first_name is None else first_name.strip(),
+            last_name=user.last_name if last_name is None else last_name.strip(),
+        )
+        errors += _password_errors(password, user=candidate)
     if errors:
         raise ValidationFailed("; ".join(e["message"] for e in errors), errors=errors)
     with transaction.atomic():

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django import forms
+from django.contrib.auth import password_validation
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -188,6 +189,23 @@ class BrandForm(forms.Form):
     name = forms.CharField(label=_("Brand name"), max_length=200)
 
 
+def password_rules_text() -> str:
+    """What Django's validators (AUTH_PASSWORD_VALIDATORS) ask of a password, in one sentence;
+    the service checks them and the view shows each failed rule on the field."""
+    min_length = next(
+        (
+            v.min_length
+            for v in password_validation.get_default_password_validators()
+            if isinstance(v, password_validation.MinimumLengthValidator)
+        ),
+        1,
+    )
+    return gettext(
+        "At least %(count)d characters, not a commonly used password, not only digits and not "
+        "too close to the person's name or e-mail."
+    ) % {"count": min_length}
+
+
 class UserCreateForm(forms.Form):
     email = forms.EmailField(
         label=_("E-mail"),
@@ -199,10 +217,17 @@ class UserCreateForm(forms.Form):
     role = forms.ChoiceField(label=_("Role"), choices=Role.choices, initial=Role.MARKETING)
     password = forms.CharField(
         label=_("Initial password"),
-        min_length=5,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-        help_text=_("At least 5 characters. Share it with the person; they can change it later."),
     )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["password"].help_text = " ".join(
+            [
+                password_rules_text(),
+                gettext("Share it with the person; they can change it later."),
+            ]
+        )
 
 
 class UserEditForm(forms.Form):
@@ -216,11 +241,15 @@ class UserEditForm(forms.Form):
     )
     password = forms.CharField(
         label=_("New password"),
-        min_length=5,
         required=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-        help_text=_("Leave blank to keep the current password."),
     )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["password"].help_text = " ".join(
+            [gettext("Leave blank to keep the current password."), password_rules_text()]
+        )
 
 
 class ApiTokenForm(forms.Form):

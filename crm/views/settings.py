@@ -90,14 +90,8 @@ def settings_user_create(request):
         try:
             user = account_services.user_create(**form.cleaned_data)
         except ValidationFailed as exc:
-            _service_errors(
-                form,
-                exc,
-                {
-                    "email": gettext("Enter a valid e-mail address."),
-                    "password": gettext("The password needs at least 5 characters."),
-                },
-            )
+            # Password errors are Django's validator messages, already translated.
+            _service_errors(form, exc, {"email": gettext("Enter a valid e-mail address.")})
         except Conflict:
             form.add_error("email", gettext("A user with this e-mail address already exists."))
         else:
@@ -147,9 +141,8 @@ def settings_user_edit(request, user_id: int):
                 password=data["password"] or None,
             )
         except ValidationFailed as exc:
-            _service_errors(
-                form, exc, {"password": gettext("The password needs at least 5 characters.")}
-            )
+            # Password errors are Django's validator messages, already translated.
+            _service_errors(form, exc, {})
         except Conflict:
             form.add_error(None, _last_admin_message())
             person.refresh_from_db()

@@ -8,6 +8,7 @@ from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from crm import scopes
 from crm.api.pagination import IdCursorPagination
 from crm.api.schema import paged_list, paginated
 from crm.api.validation import valid_input
@@ -18,6 +19,9 @@ from ..exports import csv_lines, member_row, prefetch_for, requested_properties
 from . import serializers as s
 
 READ, WRITE = "segments.read", "segments.write"
+# Members, previews and exports show contacts: a token needs the contact read scope as well
+# (DESIGN "Production safety"). Counts reveal no contact's data and need the segment scope only.
+CONTACT_DATA = (scopes.CONTACTS_READ,)
 PROPERTIES = OpenApiParameter(
     "properties", str, description="Comma-separated property names to add to each member"
 )
@@ -79,6 +83,7 @@ class SegmentMembersView(APIView):
     depth), each `id, email, firstname, lastname` plus `?properties=`."""
 
     read_scope, write_scope = READ, WRITE
+    read_also_needs = CONTACT_DATA
 
     @extend_schema(
         parameters=[
@@ -128,6 +133,7 @@ class SegmentExportView(APIView):
     """The members as CSV, streamed a chunk at a time (any size, bounded memory)."""
 
     read_scope, write_scope = READ, WRITE
+    read_also_needs = CONTACT_DATA
 
     @extend_schema(parameters=[PROPERTIES], responses={(200, "text/csv"): str})
     def get(self, request, segment_id: int):
@@ -186,6 +192,7 @@ class PreviewView(APIView):
     """The live count and first members of filters being built (nothing is saved)."""
 
     read_scope, write_scope = READ, READ
+    read_also_needs = CONTACT_DATA
     read_only_post = True
 
     @extend_schema(request=s.FiltersInput, responses=s.PreviewOutput)

@@ -71,7 +71,7 @@ def test_users_create_list_and_role_change(admin_api, admin_user):
             "first_name": "New",
             "last_name": "Person",
             "role": "marketing",
-            "password": "secret1",
+            "password": "Tide-pool-harbor-42",
         },
         format="json",
     )
@@ -85,11 +85,50 @@ def test_users_create_list_and_role_change(admin_api, admin_user):
         "role": "marketing",
         "is_active": True,
     }
-    assert User.objects.get(pk=body["id"]).check_password("secret1")
+    assert User.objects.get(pk=body["id"]).check_password("Tide-pool-harbor-42")
     patched = admin_api.patch(f"/api/v1/users/{body['id']}/", {"role": "viewer"}, format="json")
     assert patched.json()["role"] == "viewer"
     duplicate = admin_api.post("/api/v1/users/", {"email": "new.person@example.com"}, format="json")
     assert duplicate.status_code == 409
+
+
+WEAK_PASSWORDS = [
+    ("Short-1", "This password is too short. It must contain at least 10 characters."),
+    ("password123", "This password is too common."),
+    ("20250101123456", "This password is entirely numeric."),
+    ("nia.harbor.example", "The password is too similar to the e-mail."),
+]
+
+
+@pytest.mark.parametrize(("password", "message"), WEAK_PASSWORDS)
+def test_weak_password_on_create_is_a_clear_400(admin_api, password, message):
+    # DESIGN "Production safety": passwords follow Django's validators.
+    response = admin_api.post(
+        "/api/v1/users/",
+        {"email": "nia.harbor@example.com", "first_name": "Nia", "password": password},
+        format="json",
+    )
+    assert response.status_code == 400
+    body = response.json()
+    assert {"name": "password", "message": message} in body["errors"]
+    assert {e["name"] for e in body["errors"]} == {"password"}
+    assert message in body["detail"]
+    assert not User.objects.filter(email="nia.harbor@example.com").exists()
+
+
+@pytest.mark.parametrize(("password", "message"), WEAK_PASSWORDS)
+def test_weak_password_on_update_is_a_clear_400(admin_api, password, message):
+    user = User.objects.create_user(
+        "nia.harbor@example.com", "Tide-pool-harbor-42", first_name="Nia"
+    )
+    response = admin_api.patch(
+        f"/api/v1/users/{user.pk}/", {"password": password, "first_name": "N"}, format="json"
+    )
+    assert response.status_code == 400
+    assert {"name": "password", "message": message} in response.json()["errors"]
+    user.refresh_from_db()
+    assert user.check_password("Tide-pool-harbor-42")
+    assert user.first_name == "Nia"
 
 
 def test_bad_role_is_a_clear_400(admin_api):

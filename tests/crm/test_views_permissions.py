@@ -59,7 +59,7 @@ def _settings_write_requests(brands, target_user):
         (
             "post",
             reverse("crm:settings_user_create"),
-            {"email": "new@crm.test", "role": "super_admin", "password": "secret1"},
+            {"email": "new@crm.test", "role": "super_admin", "password": "Tide-pool-harbor-42"},
         ),
         ("get", reverse("crm:settings_user_edit", args=[target_user.pk]), {}),
         (

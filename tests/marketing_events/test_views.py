@@ -412,6 +412,20 @@ def test_csv_export_is_streamed_with_exact_content(admin_client):
     ]
 
 
+def test_csv_export_escapes_formulas_in_emails_and_names(admin_client):
+    # OWASP "CSV Injection": registrants type their e-mail and names; a plain value is unchanged.
+    event = populate(make_event(), attendees={"ana": [(2, 40)]}, no_shows=("gil",), cancelled=())
+    Contact.objects.filter(email=email("gil")).update(
+        email="=1+2@evil.example", first_name="@SUM(A1)", last_name="+cmd"
+    )
+    response = admin_client.get(reverse("marketing_events:participants_csv", args=[event.pk]))
+    rows = {r[4]: r[1:4] for r in csv_of(response)[1:]}
+    assert rows == {
+        "ATTENDED": ["ana@example.com", "Ana", "Silva"],
+        "NO_SHOW": ["'=1+2@evil.example", "'@SUM(A1)", "'+cmd"],
+    }
+
+
 def test_csv_export_follows_the_state_filter(admin_client, event):
     response = admin_client.get(
         reverse("marketing_events:participants_csv", args=[event.pk]), {"state": "NO_SHOW"}

@@ -31,6 +31,11 @@ def people(db, event):
     return contacts
 
 
+ALL_CONTACTS = {
+    "or": [{"and": [{"type": "property", "property": "email", "operator": "is_known"}]}]
+}
+
+
 def attended(event_id, negate=False):
     return {"or": [{"and": [{"type": "event_attended", "event_id": event_id, "negate": negate}]}]}
 
@@ -247,6 +252,27 @@ def test_csv_neutralizes_formulas(admin_api, db):
 
 
 @pytest.mark.django_db
+def test_csv_escapes_formulas_in_every_text_cell(admin_api, db):
+    # E-mails, names and properties are typed by outsiders: none may reach a spreadsheet as a
+    # formula (OWASP "CSV Injection"); a plain value is unchanged.
+    evil = ContactFactory(
+        email="=1+2@evil.example", first_name="+SUM(1,2)", last_name="\r@cmd", company="-2+3"
+    )
+    plain = ContactFactory(
+        email="ana@acme.com", first_name="Ana", last_name="Silva", company="Acme"
+    )
+    segment = Segment.objects.create(name="Everyone", filters=ALL_CONTACTS)
+    response = admin_api.get(f"{URL}{segment.pk}/export.csv?properties=company")
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert sorted(rows[1:]) == sorted(
+        [
+            [str(evil.pk), "'=1+2@evil.example", "'+SUM(1,2)", "'\r@cmd", "'-2+3"],
+            [str(plain.pk), "ana@acme.com", "Ana", "Silva", "Acme"],
+        ]
+    )
+
+
+@pytest.mark.django_db
 def test_static_segment_starts_as_snapshot_then_add_remove(admin_api, people, event):
     # DESIGN "Decisions": created with filters, a static segment starts as their snapshot
     created = admin_api.post(
@@ -354,3 +380,45 @@ def test_token_scopes(token_client, marketer, event):
     response = reader.post(URL, {"name": "X", "filters": {"or": []}}, format="json")
     assert response.status_code == 403
     assert "segments.write" in response.json()["detail"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "method, path, body",
+    [
+        ("get", "{id}/members/", None),
+        ("get", "{id}/members/?properties=company,phone", None),
+        ("get", "{id}/export.csv", None),
+        ("get", "{id}/export.csv?properties=company,phone", None),
+        ("post", "preview/", {"filters": ALL_CONTACTS}),
+    ],
+)
+def test_contact_data_needs_the_contact_read_scope(token_client, marketer, method, path, body):
+    # DESIGN "Production safety": members, previews and exports need the contact read scope
+    # as well as the segment one.
+    ContactFactory(email="secret@acme.com", company="Hidden Co")
+    segment = Segment.objects.create(name="Everyone", filters=ALL_CONTACTS)
+    url = URL + path.format(id=segment.pk)
+    segments_only = token_client(marketer, ["segments.read"])
+    refused = getattr(segments_only, method)(url, body, format="json")
+    assert refused.status_code == 403
+    assert refused.json() == {
+        "detail": "This token lacks the scope crm.objects.contacts.read: this endpoint needs it "
+        "as well as segments.read, because it shows contacts' data.",
+        "code": "missing_scopes",
+    }
+    assert b"secret@acme.com" not in refused.content
+    both = token_client(marketer, ["segments.read", "crm.objects.contacts.read"])
+    allowed = getattr(both, method)(url, body, format="json")
+    assert allowed.status_code == 200
+    content = b"".join(allowed.streaming_content) if allowed.streaming else allowed.content
+    assert b"secret@acme.com" in content
+
+
+@pytest.mark.django_db
+def test_counts_need_the_segment_scope_only(token_client, marketer):
+    ContactFactory(email="secret@acme.com")
+    segment = Segment.objects.create(name="Everyone", filters=ALL_CONTACTS)
+    segments_only = token_client(marketer, ["segments.read"])
+    assert segments_only.get(f"{URL}{segment.pk}/count/").json() == {"count": 1}
+    assert segments_only.get(f"{URL}{segment.pk}/").status_code == 200

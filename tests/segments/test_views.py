@@ -157,6 +157,22 @@ def test_export_from_the_page(client, attendees, webinar):
 
 
 @pytest.mark.django_db
+def test_export_from_the_page_escapes_formulas(client):
+    # OWASP "CSV Injection": e-mails and names are escaped, a plain value is unchanged.
+    login(client, Role.VIEWER)
+    ContactFactory(email="=1+2@evil.example", first_name="-2+3", last_name="\t=cmd")
+    ContactFactory(email="ana@acme.com", first_name="Ana", last_name="Silva")
+    known = {"type": "property", "property": "email", "operator": "is_known"}
+    segment = Segment.objects.create(name="All", filters={"or": [{"and": [known]}]})
+    response = client.get(reverse("segments:export", args=[segment.pk]))
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert sorted(r[1:] for r in rows[1:]) == [
+        ["'=1+2@evil.example", "'-2+3", "'\t=cmd"],
+        ["ana@acme.com", "Ana", "Silva"],
+    ]
+
+
+@pytest.mark.django_db
 def test_static_members_by_hand(client, attendees):
     login(client)
     segment = Segment.objects.create(name="Hand", kind=SegmentKind.STATIC)

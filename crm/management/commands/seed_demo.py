@@ -121,9 +121,13 @@ class Command(BaseCommand):
                 accounts.brand_create(name=name, is_primary=primary)
         for email, password, role, first, last in DEMO_USERS:
             if not User.objects.filter(email=email).exists():
-                accounts.user_create(
-                    email=email, password=password, role=role, first_name=first, last_name=last
+                user = accounts.user_create(
+                    email=email, role=role, first_name=first, last_name=last
                 )
+                # The demo's well-known logins (admin/admin…) would fail the password validators
+                # the services apply: set directly, for the local demo only.
+                user.set_password(password)
+                user.save(update_fields=["password"])
         if Contact.objects.exists():
             self.stdout.write("Demo contacts already present; kept as they are.")
             return
