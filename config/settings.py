@@ -86,6 +86,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "crm.api.throttling.RateLimitHeadersMiddleware",
     # Last, as django-axes asks: it turns a locked-out login into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -264,6 +265,9 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["crm.api.permissions.RolePermission"],
+    # Per-token rate limit (crm/api/throttling.py): 429 with Retry-After past it.
+    "DEFAULT_THROTTLE_CLASSES": ["crm.api.throttling.TokenRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"token": setting("API_RATE_LIMIT", "190/10s")},
     "DEFAULT_SCHEMA_CLASS": "crm.api.schema.ApiAutoSchema",
     # JSON in, JSON out, as HubSpot's API: a form-encoded body cannot carry the nested inputs
     # (filter trees, batch inputs), and the schema documents exactly what is parsed.

@@ -5,6 +5,8 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from zoom_integration.webhooks.receiver import webhook as zoom_webhook
 
+handler400 = "crm.api.exceptions.bad_request"
+handler403 = "crm.api.exceptions.permission_denied"
 handler404 = "crm.api.exceptions.page_not_found"
 handler500 = "crm.api.exceptions.server_error"
 

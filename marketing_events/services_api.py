@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from crm.errors import Conflict, ValidationFailed
+from crm.errors import Conflict, NotFound, ValidationFailed
 from crm.models import Contact
 
 from .models import AttendanceSession, MarketingEvent
@@ -331,7 +331,14 @@ def attendance_record(
     plan = attendance_plan(event=event, state=state, inputs=resolved, snapshot=snapshot)
     skipped = {skip.email: skip.reason for skip in plan.skips}
     if plan.records > len(plan.skips):
-        plan_apply(plan, timeline_kind=TIMELINE_KIND, timeline_data={"event_name": event.name})
+        try:
+            plan_apply(plan, timeline_kind=TIMELINE_KIND, timeline_data={"event_name": event.name})
+        except IntegrityError:
+            # The event was deleted by another request since it was read: nothing was
+            # recorded (the page's transaction rolled back), and the event is gone.
+            if not MarketingEvent.objects.filter(pk=event.pk).exists():
+                raise NotFound(f"Marketing event {event.pk} was deleted meanwhile.")
+            raise
     ids = dict(
         Contact.objects.filter(
             email__in={normalize(i.email) for i in resolved} - set(skipped),

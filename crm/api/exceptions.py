@@ -2,6 +2,7 @@
 (`/crm/v3/`, `/marketing/v3/`), our own `{"detail", "code", "errors"}` elsewhere."""
 
 import logging
+import math
 import uuid
 
 from django.core.exceptions import PermissionDenied
@@ -122,6 +123,22 @@ def page_not_found(request, exception):
     return defaults.page_not_found(request, exception)
 
 
+def bad_request(request, exception):
+    """Django's 400 handler (a request Django itself refuses, e.g. too many fields)."""
+    if is_api_path(request.path):
+        body = error_body(request.path, status_code=400, message=str(_("Bad request.")))
+        return JsonResponse(body, status=400)
+    return defaults.bad_request(request, exception)
+
+
+def permission_denied(request, exception):
+    """Django's 403 handler (e.g. a CSRF refusal of a session request)."""
+    if is_api_path(request.path):
+        message = str(_("You do not have permission to do this."))
+        return JsonResponse(error_body(request.path, status_code=403, message=message), status=403)
+    return defaults.permission_denied(request, exception)
+
+
 def server_error(request):
     """Django's 500 handler, in the API's JSON error shape on API paths."""
     if is_api_path(request.path):
@@ -149,7 +166,7 @@ def exception_handler(exc, context):
         if getattr(exc, "auth_header", None):
             headers["WWW-Authenticate"] = exc.auth_header
         if getattr(exc, "wait", None):
-            headers["Retry-After"] = str(int(exc.wait))
+            headers["Retry-After"] = str(max(math.ceil(exc.wait), 1))
         errors = None
         if isinstance(exc, exceptions.ValidationError):
             errors = _flatten_drf_errors(exc.detail)

@@ -2,9 +2,10 @@
 operation can give, in the shape the exception handler renders them (HubSpot's on the
 HubSpot-compatible paths, ours elsewhere), the paged list shapes, and the rate-limit headers.
 
-A view adds the statuses only it sends with `error_statuses = {409: "why"}` (class attribute)
-or per method with `extend_schema(responses={409: ...})`; what is generic (401, 403, 404 on
-paths with parameters, 400 where input is read, 429 everywhere) is added here, once.
+A view adds the statuses only its writes send with `error_statuses = {409: "why"}` (a class
+attribute, for every method but GET) or per method with `extend_schema(responses={409: ...})`;
+what is generic (401, 403, 404 on paths with parameters, 400 where input is read, 429
+everywhere) is added here, once.
 """
 
 from django.utils.translation import gettext_lazy as _
@@ -107,8 +108,9 @@ class ApiAutoSchema(AutoSchema):
             statuses[404] = GENERIC_ERRORS[404]
         elif self._returns_page():
             statuses[404] = _("The cursor does not name a page of this list.")
-        for code, text in getattr(self.view, "error_statuses", {}).items():
-            statuses[code] = text
+        if method != "GET":
+            for code, text in getattr(self.view, "error_statuses", {}).items():
+                statuses[code] = text
         for code in getattr(self.view, "no_error_statuses", ()):
             statuses.pop(code, None)
         return statuses

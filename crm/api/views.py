@@ -2,6 +2,7 @@
 Thin views: parse with an input serializer, call a service or selector, render an output one."""
 
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.response import Response
@@ -33,6 +34,7 @@ class AccountView(APIView):
 
 
 class BrandListView(APIView):
+    error_statuses = {409: _("A brand already has this name.")}
     read_scope = scopes.ACCOUNT_READ
     write_scope = scopes.ACCOUNT_WRITE
     write_needs = "settings"
@@ -52,6 +54,7 @@ class BrandListView(APIView):
 
 
 class BrandDetailView(APIView):
+    error_statuses = {409: _("A brand already has this name, or the brand still owns data.")}
     read_scope = scopes.ACCOUNT_READ
     write_scope = scopes.ACCOUNT_WRITE
     write_needs = "settings"
@@ -77,6 +80,7 @@ class BrandDetailView(APIView):
 
 
 class UserListView(APIView):
+    error_statuses = {409: _("A user already has this e-mail.")}
     read_scope = scopes.ACCOUNT_READ
     write_scope = scopes.ACCOUNT_WRITE
     write_needs = "settings"
@@ -96,6 +100,9 @@ class UserListView(APIView):
 
 
 class UserDetailView(APIView):
+    error_statuses = {
+        409: _("The e-mail is taken, or the change would leave no active super admin.")
+    }
     read_scope = scopes.ACCOUNT_READ
     write_scope = scopes.ACCOUNT_WRITE
     write_needs = "settings"

@@ -59,9 +59,11 @@ class BatchReadView(ContactsApiView):
     def post(self, request):
         started_at = timezone.now()
         data = valid(s.BatchReadInput, request.data)
+        # The query's `archived` is checked even when the body's wins.
+        query_archived = pagination.parse_bool(request.GET.get("archived"), "archived")
         archived = data.get("archived")
         if archived is None:
-            archived = pagination.parse_bool(request.GET.get("archived"), "archived")
+            archived = query_archived
         ids = [item["id"] for item in data["inputs"]]
         found = selectors.contacts_by_ids(
             ids, id_property=data.get("idProperty"), archived=archived

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.response import Response
@@ -24,6 +25,8 @@ class PropertiesApiView(APIView):
 
 
 class PropertyListView(PropertiesApiView):
+    error_statuses = {409: _("A property already has this name.")}
+
     @extend_schema(
         tags=TAGS,
         summary="List contact properties, standard and custom",

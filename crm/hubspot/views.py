@@ -4,6 +4,7 @@ Errors are rendered in HubSpot's shape by `crm.api.exceptions` (paths under /crm
 
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
@@ -40,6 +41,8 @@ class ContactsApiView(APIView):
 
 
 class ContactListView(ContactsApiView):
+    error_statuses = {409: _("A contact already has this e-mail.")}
+
     @extend_schema(
         tags=TAGS,
         summary="List contacts (by id ascending)",
@@ -83,6 +86,8 @@ class ContactListView(ContactsApiView):
 
 
 class ContactDetailView(ContactsApiView):
+    error_statuses = {409: _("The contact is archived, or the e-mail belongs to another contact.")}
+
     @extend_schema(
         tags=TAGS,
         summary="Read a contact by id or e-mail",
@@ -128,6 +133,10 @@ class ContactDetailView(ContactsApiView):
 
 class ContactRestoreView(ContactsApiView):
     """Our extension (rule B6): HubSpot can restore deleted contacts only in its UI."""
+
+    error_statuses = {
+        409: _("The contact is not archived, or its e-mail is now another contact's.")
+    }
 
     @extend_schema(
         tags=TAGS,

@@ -6,6 +6,7 @@ shape by `crm.api.exceptions` (paths under /marketing/)."""
 from __future__ import annotations
 
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
@@ -109,6 +110,8 @@ class EventListSpecView(EventListView):
 
 
 class EventCreateView(MarketingEventsApiView):
+    error_statuses = {409: _("An event with these external ids exists.")}
+
     @extend_schema(
         tags=TAGS,
         summary="Create a marketing event (409 if its external ids exist)",

@@ -3,6 +3,7 @@ services and selectors."""
 
 from django.http import StreamingHttpResponse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
@@ -28,6 +29,7 @@ PROPERTIES = OpenApiParameter(
 
 
 class SegmentListView(APIView):
+    error_statuses = {409: _("A segment already has this name.")}
     read_scope, write_scope = READ, WRITE
 
     @paged_list(s.SegmentOutput)
@@ -47,6 +49,11 @@ class SegmentListView(APIView):
 
 
 class SegmentDetailView(APIView):
+    error_statuses = {
+        409: _(
+            "A segment already has this name, or the change does not apply to this kind of segment."
+        )
+    }
     read_scope, write_scope = READ, WRITE
 
     @extend_schema(responses=s.SegmentOutput)
@@ -153,6 +160,7 @@ def export_response(segment, properties) -> StreamingHttpResponse:
 
 
 class SegmentMembersAddView(APIView):
+    error_statuses = {409: _("Members are added only to static segments.")}
     read_scope, write_scope = READ, WRITE
 
     @extend_schema(request=s.ContactIdsInput, responses=s.MembersChangedOutput)
@@ -164,6 +172,7 @@ class SegmentMembersAddView(APIView):
 
 
 class SegmentMembersRemoveView(APIView):
+    error_statuses = {409: _("Members are removed only from static segments.")}
     read_scope, write_scope = READ, WRITE
 
     @extend_schema(request=s.ContactIdsInput, responses=s.MembersChangedOutput)
@@ -175,6 +184,7 @@ class SegmentMembersRemoveView(APIView):
 
 
 class SegmentSnapshotView(APIView):
+    error_statuses = {409: _("A segment already has this name.")}
     read_scope, write_scope = READ, WRITE
 
     @extend_schema(request=s.SnapshotInput, responses={201: s.SegmentOutput})

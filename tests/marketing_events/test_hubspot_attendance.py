@@ -555,3 +555,23 @@ def test_attendance_costs_a_bounded_number_of_queries(
     with django_assert_max_num_queries(30):
         response = record(admin_api, "attend", [attend(f"p{i}@example.com") for i in range(count)])
     assert len(response.json()["results"]) == count
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_event_deleted_while_attendance_is_recorded_is_a_404(admin_api, event, monkeypatch):
+    """Found by the API fuzzer: a DELETE of the event between its lookup and the insert of
+    the participations was an IntegrityError (a 500). Real commits: the foreign key is checked
+    when the page's transaction commits."""
+    from marketing_events import services_api
+
+    original = services_api.plan_apply
+
+    def deleted_meanwhile(plan, **kwargs):
+        MarketingEvent.objects.filter(pk=event.pk).delete()
+        return original(plan, **kwargs)
+
+    monkeypatch.setattr(services_api, "plan_apply", deleted_meanwhile)
+    response = record(admin_api, "register", [person()])
+    assert response.status_code == 404
+    assert response.json()["category"] == "OBJECT_NOT_FOUND"
+    assert not Participation.objects.exists()

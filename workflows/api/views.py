@@ -5,6 +5,7 @@ import datetime as dt
 
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
@@ -37,6 +38,8 @@ class _WorkflowsView(APIView):
 
 
 class WorkflowListView(_WorkflowsView):
+    error_statuses = {409: _("A workflow already has this name.")}
+
     @paged_list(s.WorkflowOutput)
     def get(self, request):
         paginator = IdCursorPagination()
@@ -60,6 +63,8 @@ class WorkflowListView(_WorkflowsView):
 
 
 class WorkflowDetailView(_WorkflowsView):
+    error_statuses = {409: _("A workflow already has this name.")}
+
     @extend_schema(responses=s.WorkflowOutput)
     def get(self, request, workflow_id: int):
         return Response(_output(selectors.workflow_get(workflow_id=workflow_id)))
@@ -87,6 +92,8 @@ class WorkflowDetailView(_WorkflowsView):
 
 
 class WorkflowEnrollView(_WorkflowsView):
+    error_statuses = {409: _("The workflow is off, or does not enroll by hand.")}
+
     @extend_schema(request=s.EnrollInput, responses=s.EnrollOutput)
     def post(self, request, workflow_id: int):
         data = valid_input(s.EnrollInput, request.data)

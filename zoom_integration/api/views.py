@@ -2,6 +2,7 @@
 Reads need `zoom.read`; changes need `zoom.write` and a super admin."""
 
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
@@ -43,6 +44,11 @@ def _page(view, request, queryset, serializer_class, ordering):
 
 
 class ConnectionListView(ZoomView):
+    error_statuses = {
+        404: _("The brand does not exist."),
+        409: _("The brand is already connected to Zoom."),
+    }
+
     @paged_list(s.ConnectionOutput)
     def get(self, request):
         return _page(
@@ -64,6 +70,11 @@ class ConnectionListView(ZoomView):
 
 
 class OAuthStartView(ZoomView):
+    error_statuses = {
+        404: _("The brand does not exist."),
+        409: _("The brand is already connected to Zoom."),
+    }
+
     @extend_schema(request=s.OAuthStartInput, responses={201: s.OAuthStartOutput})
     def post(self, request):
         data = valid_input(s.OAuthStartInput, request.data)
@@ -92,6 +103,8 @@ class ConnectionDetailView(ZoomView):
 
 
 class ConnectionRefreshView(ZoomView):
+    error_statuses = {409: _("The connection is not active: connect it first.")}
+
     @extend_schema(request=None, responses={202: s.ConnectionOutput})
     def post(self, request, connection_id: int):
         connection = _connection(connection_id)
@@ -212,6 +225,12 @@ class ZoomWebinarDetailView(ZoomView):
 
 
 class SyncRequestView(ZoomView):
+    error_statuses = {
+        409: _(
+            "The connection cannot sync now: disconnected, needs re-authorization, "
+            "or a sync is under way."
+        )
+    }
     write_needs = "write"  # marketers may ask for a sync, not change settings
 
     @extend_schema(request=None, responses={202: s.SyncRunOutput})
