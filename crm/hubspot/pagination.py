@@ -37,7 +37,7 @@ def parse_limit(raw, *, default: int, maximum: int) -> int:
     if raw is None:
         return default
     text = str(raw).strip()
-    if not text.isdigit() or not 1 <= int(text) <= maximum:
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= maximum:
         _invalid("limit", f"limit must be an integer from 1 to {maximum}; got {raw!r}")
     return int(text)
 
@@ -47,7 +47,7 @@ def parse_after_id(raw) -> int | None:
     if raw is None or raw == "":
         return None
     text = str(raw).strip()
-    if not text.isdigit():
+    if not (text.isascii() and text.isdigit()) or len(text) > 18:
         _invalid("after", f"after must be a paging cursor from a previous page; got {raw!r}")
     return int(text)
 
@@ -57,7 +57,7 @@ def parse_offset(raw) -> int:
     if raw is None or raw == "":
         return 0
     text = str(raw).strip()
-    if not text.isdigit():
+    if not (text.isascii() and text.isdigit()):
         _invalid("after", f"after must be a paging cursor from a previous page; got {raw!r}")
     offset = int(text)
     if offset >= SEARCH_MAX_RESULTS:
@@ -75,6 +75,14 @@ def property_names(query_params) -> list[str]:
     for raw in query_params.getlist("properties"):
         names.extend(part.strip() for part in raw.split(",") if part.strip())
     return list(dict.fromkeys(names))
+
+
+# The paging cursor: digits (an id or an offset), from the previous page's `paging.next.after`.
+AFTER_PARAMETER = OpenApiParameter(
+    "after",
+    {"type": "string", "pattern": "^[0-9]*$", "maxLength": 18},
+    description="The cursor of the next page, from the previous page's paging.next.after",
+)
 
 
 def limit_parameter(maximum: int, default: int) -> OpenApiParameter:

@@ -9,6 +9,7 @@ from collections.abc import Iterable, Mapping
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from ..api.schema import ANY_TEXT, NON_BLANK_TEXT
 from ..api.validation import StrictInput
 from ..models import Contact
 from ..properties import PropertySpec, format_datetime
@@ -19,9 +20,9 @@ MAX_BATCH_INPUTS = 100
 
 
 SCALAR_SCHEMA = {
-    "anyOf": [{"type": "string"}, {"type": "number"}, {"type": "boolean"}],
-    "nullable": True,
+    "anyOf": [{"type": "string", "pattern": ANY_TEXT}, {"type": "number"}, {"type": "boolean"}]
 }
+NULLABLE_SCALAR_SCHEMA = {**SCALAR_SCHEMA, "nullable": True}
 ID_PROPERTY_CHOICES = ["hs_object_id", "email"]
 
 
@@ -45,7 +46,13 @@ class PropertyValuesField(serializers.DictField):
 
 
 @extend_schema_field(
-    {"anyOf": [{"type": "string", "maxLength": 254}, {"type": "integer"}], "description": "id"}
+    {
+        "anyOf": [
+            {"type": "string", "maxLength": 254, "pattern": NON_BLANK_TEXT},
+            {"type": "integer"},
+        ],
+        "description": "id",
+    }
 )
 class IdField(serializers.CharField):
     """HubSpot ids are strings; clients also send numbers."""

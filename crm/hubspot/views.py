@@ -50,7 +50,7 @@ class ContactListView(ContactsApiView):
         responses=s.ContactPageOutput,
         parameters=[
             pagination.limit_parameter(pagination.LIST_MAX_LIMIT, pagination.LIST_DEFAULT_LIMIT),
-            OpenApiParameter("after", str),
+            pagination.AFTER_PARAMETER,
             *ID_PARAMS[1:],
         ],
     )

@@ -23,7 +23,7 @@ BREAKDOWN_PARAMS = [
     OpenApiParameter("contactIdentifier", str),
     OpenApiParameter("state", str, enum=list(selectors.BREAKDOWN_STATES)),
     pagination.limit_parameter(pagination.LIST_MAX_LIMIT, pagination.LIST_DEFAULT_LIMIT),
-    OpenApiParameter("after", str),
+    pagination.AFTER_PARAMETER,
 ]
 # Optional on the attendance paths (the SDK treats it so): the event id must then be unambiguous.
 OPTIONAL_ACCOUNT_PARAM = OpenApiParameter("externalAccountId", str)

@@ -10,14 +10,17 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from crm.api.schema import NON_BLANK_TEXT
 from crm.api.validation import StrictInput
-from crm.hubspot.serializers import SCALAR_SCHEMA
+from crm.hubspot.serializers import NULLABLE_SCALAR_SCHEMA
 from crm.properties import format_datetime, parse_datetime_value
 
 from ..models import MarketingEvent, Participation, ParticipationState
 from . import selectors
 
 MAX_BATCH_INPUTS = 100
+# The epoch milliseconds a date-time can have (years 1 to 9999).
+MIN_EPOCH_MS, MAX_EPOCH_MS = -62_135_596_800_000, 253_402_300_799_999
 # appInfo / appId per source: HubSpot scopes events by app; ours are the API and Zoom.
 APPS = {"api": (1, "API"), "zoom": (2, "Zoom")}
 
@@ -25,9 +28,10 @@ APPS = {"api": (1, "API"), "zoom": (2, "Zoom")}
 @extend_schema_field(
     {
         "anyOf": [
-            {"type": "number"},
+            {"type": "number", "minimum": MIN_EPOCH_MS, "maximum": MAX_EPOCH_MS},
             {"type": "string", "format": "date-time"},
-            {"type": "string", "pattern": "^[0-9]{1,15}$"},
+            {"type": "string", "format": "date"},
+            {"type": "string", "pattern": "^-?[0-9]{1,14}$"},
         ],
         "description": "epoch milliseconds (a number or digits) or an ISO-8601 date-time",
     }
@@ -53,7 +57,14 @@ class TimestampField(serializers.Field):
         return format_datetime(value)
 
 
-@extend_schema_field({"anyOf": [{"type": "string", "maxLength": 100}, {"type": "integer"}]})
+@extend_schema_field(
+    {
+        "anyOf": [
+            {"type": "string", "maxLength": 100, "pattern": NON_BLANK_TEXT},
+            {"type": "integer"},
+        ]
+    }
+)
 class LenientCharField(serializers.CharField):
     """A string; numbers are accepted and turned into strings (ids often are numbers)."""
 
@@ -63,7 +74,7 @@ class LenientCharField(serializers.CharField):
         return super().to_internal_value(str(data))
 
 
-@extend_schema_field(SCALAR_SCHEMA)
+@extend_schema_field(NULLABLE_SCALAR_SCHEMA)
 class ScalarField(serializers.JSONField):
     """A string, number, boolean or null."""
 

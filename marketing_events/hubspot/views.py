@@ -30,7 +30,7 @@ ACCOUNT_PARAM = OpenApiParameter(
 )
 LIST_PARAMS = [
     pagination.limit_parameter(pagination.LIST_MAX_LIMIT, pagination.LIST_DEFAULT_LIMIT),
-    OpenApiParameter("after", str),
+    pagination.AFTER_PARAMETER,
 ]
 
 

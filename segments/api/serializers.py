@@ -34,7 +34,9 @@ class CountOutput(serializers.Serializer):
 
 
 class ContactIdsInput(StrictInput):
-    contact_ids = serializers.ListField(child=serializers.JSONField(), allow_empty=True)
+    contact_ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1), allow_empty=False, max_length=10_000
+    )
 
 
 class MembersChangedOutput(serializers.Serializer):

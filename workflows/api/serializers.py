@@ -6,18 +6,18 @@ from crm.api.validation import StrictInput
 class WorkflowInput(StrictInput):
     name = serializers.CharField(max_length=200)
     enabled = serializers.BooleanField(default=False)
-    trigger = serializers.JSONField(default=dict(type="manual"))
+    trigger = serializers.DictField(default=dict(type="manual"))
     reenrollment = serializers.BooleanField(default=False)
-    actions = serializers.JSONField(default=list)
+    actions = serializers.ListField(child=serializers.DictField(), default=list)
     enroll_existing = serializers.BooleanField(default=False)
 
 
 class WorkflowUpdateInput(StrictInput):
     name = serializers.CharField(max_length=200, required=False)
     enabled = serializers.BooleanField(required=False)
-    trigger = serializers.JSONField(required=False)
+    trigger = serializers.DictField(required=False)
     reenrollment = serializers.BooleanField(required=False)
-    actions = serializers.JSONField(required=False)
+    actions = serializers.ListField(child=serializers.DictField(), required=False)
     enroll_existing = serializers.BooleanField(default=False)
 
 
@@ -35,7 +35,7 @@ class WorkflowOutput(serializers.Serializer):
 
 
 class EnrollInput(StrictInput):
-    contact_ids = serializers.ListField(child=serializers.JSONField(), allow_empty=True)
+    contact_ids = serializers.ListField(child=serializers.IntegerField(), max_length=1000)
 
 
 class EnrolledOutput(serializers.Serializer):
