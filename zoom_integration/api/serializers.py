@@ -106,6 +106,14 @@ class ZoomWebinarInput(StrictInput):
     sync_enabled = serializers.BooleanField()
 
 
+class SyncRequestedOutput(serializers.Serializer):
+    """The answer to a sync request (202): the run it queued, to follow at
+    `/api/v1/zoom/sync-runs/{id}/`."""
+
+    id = serializers.IntegerField()
+    status = serializers.CharField()
+
+
 class SyncRunOutput(serializers.Serializer):
     id = serializers.IntegerField()
     connection = serializers.IntegerField(source="connection_id")

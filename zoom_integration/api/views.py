@@ -233,12 +233,12 @@ class SyncRequestView(ZoomView):
     }
     write_needs = "write"  # marketers may ask for a sync, not change settings
 
-    @extend_schema(request=None, responses={202: s.SyncRunOutput})
+    @extend_schema(request=None, responses={202: s.SyncRequestedOutput})
     def post(self, request, connection_id: int):
         run = sync_run_request(
             connection=_connection(connection_id), trigger=SyncTrigger.API, actor=request.user
         )
-        return Response({"id": run.pk, "status": run.status}, status=status.HTTP_202_ACCEPTED)
+        return Response(s.SyncRequestedOutput(run).data, status=status.HTTP_202_ACCEPTED)
 
 
 class SyncRunListView(ZoomView):
