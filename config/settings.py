@@ -23,6 +23,16 @@ def setting(name: str, default: str = "") -> str:
     return env.str(name, default="") or default
 
 
+def flag(name: str, default: bool) -> bool:
+    """A boolean setting; an empty value counts as unset, as for `setting`."""
+    return env.bool(name, default=default) if setting(name) else default
+
+
+def number(name: str, default: int) -> int:
+    """An integer setting; an empty value counts as unset, as for `setting`."""
+    return env.int(name, default=default) if setting(name) else default
+
+
 DJANGO_ENV = setting("DJANGO_ENV", "development")
 PRODUCTION = DJANGO_ENV == "production"
 
@@ -46,6 +56,12 @@ if PRODUCTION:
 
 SECRET_KEY = setting("SECRET_KEY", "dev-only-insecure-key-change-me-in-production-0123456789")
 DEBUG = env.bool("DEBUG", default=not PRODUCTION)
+if PRODUCTION and DEBUG:
+    # Debug pages show settings, source and SQL to anyone who makes a request fail.
+    raise ImproperlyConfigured(
+        "DJANGO_ENV=production refuses DEBUG=true: debug pages show settings and source code "
+        "to anyone. Unset DEBUG or set it to false. See .env.example."
+    )
 ALLOWED_HOSTS = [
     h.strip()
     for h in setting("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",")

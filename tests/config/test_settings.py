@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 PRODUCTION_ENV = {
@@ -72,3 +74,21 @@ def test_production_fails_fast_naming_the_missing_settings():
     assert result.returncode != 0
     assert "ImproperlyConfigured" in result.stderr
     assert "DATABASE_URL, FIELD_ENCRYPTION_KEY" in result.stderr
+
+
+@pytest.mark.parametrize("debug", ["true", "1", "on"])
+def test_production_refuses_debug(debug):
+    # DESIGN "Production safety": DJANGO_ENV=production refuses DEBUG.
+    result = _load_settings(
+        {**PRODUCTION_ENV, "DJANGO_SETTINGS_MODULE": "config.settings", "DEBUG": debug}
+    )
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert "DJANGO_ENV=production refuses DEBUG=true" in result.stderr
+
+
+def test_production_starts_with_debug_off():
+    result = _load_settings(
+        {**PRODUCTION_ENV, "DJANGO_SETTINGS_MODULE": "config.settings", "DEBUG": "false"}
+    )
+    assert result.returncode == 0, result.stderr
