@@ -212,6 +212,8 @@ FIELD_ENCRYPTION_KEY = setting("FIELD_ENCRYPTION_KEY")
 
 ZOOM_API_BASE_URL = setting("ZOOM_API_BASE_URL", "https://api.zoom.us/v2").rstrip("/")
 ZOOM_OAUTH_BASE_URL = setting("ZOOM_OAUTH_BASE_URL", "https://zoom.us").rstrip("/")
+# The Zoom sandbox's control token, sent by `manage.py zoom_demo_connect` (demo only).
+ZOOM_SANDBOX_CONTROL_TOKEN = setting("ZOOM_SANDBOX_CONTROL_TOKEN")
 # Client-side Zoom API rate limits, requests per second by label, over those of each
 # connection's Zoom plan: "light=80,medium=60,heavy=40"; 0 = none. Parsed in zoom_integration.
 ZOOM_RATE_LIMITS = setting("ZOOM_RATE_LIMITS")
