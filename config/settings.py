@@ -6,6 +6,7 @@ switch to the production stack; with `DJANGO_ENV=production`, a missing required
 fails at start-up with a message naming it.
 """
 
+import re
 from pathlib import Path
 
 import environ
@@ -31,6 +32,23 @@ def flag(name: str, default: bool) -> bool:
 def number(name: str, default: int) -> int:
     """An integer setting; an empty value counts as unset, as for `setting`."""
     return env.int(name, default=default) if setting(name) else default
+
+
+def proxy_ssl_header(value: str) -> tuple[str, str] | None:
+    """SECURE_PROXY_SSL_HEADER from the header a TLS-terminating proxy sets to `https`, named as
+    Django's META key or as sent: `HTTP_X_FORWARDED_PROTO` and `X-Forwarded-Proto` both give
+    ("HTTP_X_FORWARDED_PROTO", "https"). Empty: None (the proxy is not trusted)."""
+    if not value.strip():
+        return None
+    name = value.strip().upper().replace("-", "_")
+    if not name.startswith("HTTP_"):
+        name = f"HTTP_{name}"
+    if not re.fullmatch(r"HTTP_[A-Z0-9_]+", name):
+        raise ImproperlyConfigured(
+            f"SECURE_PROXY_SSL_HEADER={value!r} is not a header name; "
+            "use e.g. HTTP_X_FORWARDED_PROTO."
+        )
+    return (name, "https")
 
 
 DJANGO_ENV = setting("DJANGO_ENV", "development")
@@ -159,8 +177,6 @@ REDIS_URL = setting("REDIS_URL")
 # process clearing its cache never pulls the rug from under another.
 _xdist_worker = env.str("PYTEST_XDIST_WORKER", default="")
 if REDIS_URL and _xdist_worker.startswith("gw") and _xdist_worker[2:].isdigit():
-    import re
-
     REDIS_URL = re.sub(r"(/\d+)?$", f"/{10 + int(_xdist_worker[2:])}", REDIS_URL, count=1)
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "crm.cache.ReusedClientRedisCache", "LOCATION": REDIS_URL}}
@@ -279,3 +295,18 @@ LOGGING = {
 if PRODUCTION:
     SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=True)
     CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=True)
+
+# HTTPS (SecurityMiddleware). Production assumes TLS in front of the CRM: plain-HTTP requests are
+# redirected to HTTPS and browsers are told to keep to HTTPS for a year. Behind a proxy that
+# terminates TLS, SECURE_PROXY_SSL_HEADER names the header by which it says a request came over
+# HTTPS; without it such a proxy's requests look like plain HTTP and are redirected for ever.
+SECURE_SSL_REDIRECT = flag("SECURE_SSL_REDIRECT", PRODUCTION)
+SECURE_PROXY_SSL_HEADER = proxy_ssl_header(setting("SECURE_PROXY_SSL_HEADER"))
+# The proxy's X-Forwarded-Host as the request's host (absolute URLs such as the API's `next`).
+USE_X_FORWARDED_HOST = flag("USE_X_FORWARDED_HOST", False)
+SECURE_HSTS_SECONDS = number("SECURE_HSTS_SECONDS", 31_536_000 if PRODUCTION else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = flag("SECURE_HSTS_INCLUDE_SUBDOMAINS", PRODUCTION)
+# Preloading commits the whole domain to HTTPS in browsers' built-in lists: the operator's call,
+# so off unless asked for, and Django's reminder about it (check --deploy) is silenced.
+SECURE_HSTS_PRELOAD = flag("SECURE_HSTS_PRELOAD", False)
+SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
