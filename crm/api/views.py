@@ -110,8 +110,8 @@ class UserDetailView(APIView):
         return Response(s.UserOutput(user).data)
 
 
-class TokenListView(APIView):
-    """The requesting user's own API tokens."""
+class _OwnTokensView(APIView):
+    """The requesting user's own API tokens, managed by a logged-in person only."""
 
     read_scope = None
     write_scope = None
@@ -130,6 +130,8 @@ class TokenListView(APIView):
 
         return [IsAuthenticated()]
 
+
+class TokenListView(_OwnTokensView):
     @extend_schema(responses=s.TokenOutput(many=True))
     def get(self, request):
         paginator = IdCursorPagination()
@@ -146,7 +148,9 @@ class TokenListView(APIView):
         return Response(body, status=status.HTTP_201_CREATED)
 
 
-class TokenDetailView(TokenListView):
+class TokenDetailView(_OwnTokensView):
+    """Revoking only: a token's URL neither lists nor creates tokens."""
+
     @extend_schema(responses={204: None})
     def delete(self, request, token_id: int):
         token = get_object_or_404(ApiToken, pk=token_id, user=request.user)
