@@ -1,6 +1,7 @@
 """Settings come from the environment; production fails fast on a missing required setting."""
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -92,3 +93,20 @@ def test_production_starts_with_debug_off():
         {**PRODUCTION_ENV, "DJANGO_SETTINGS_MODULE": "config.settings", "DEBUG": "false"}
     )
     assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "SECURE_SSL_REDIRECT",
+        "SECURE_PROXY_SSL_HEADER",
+        "USE_X_FORWARDED_HOST",
+        "SECURE_HSTS_SECONDS",
+        "SECURE_HSTS_INCLUDE_SUBDOMAINS",
+        "SECURE_HSTS_PRELOAD",
+        "ZOOM_SANDBOX_CONTROL_TOKEN",
+    ],
+)
+def test_every_variable_is_documented(name):
+    assert re.search(rf"^{name}=", (ROOT / ".env.example").read_text(), re.MULTILINE)
+    assert f"| `{name}` |" in (ROOT / "README.md").read_text()
