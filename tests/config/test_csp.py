@@ -98,3 +98,4 @@ def test_htmx_is_told_not_to_eval_or_inject_styles():
     base = (ROOT / "templates" / "base.html").read_text()
     assert '"allowEval": false' in base
     assert '"includeIndicatorStyles": false' in base
+    assert '"attributesToSettle": ["class", "width", "height"]' in base  # not "style"

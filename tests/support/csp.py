@@ -8,8 +8,10 @@ from playwright.sync_api import ConsoleMessage, Page
 
 _LISTEN = """
 document.addEventListener("securitypolicyviolation", (e) => {
+  const where = `${e.sourceFile}:${e.lineNumber}`;
+  const on = e.target && e.target.nodeType === 1 ? ` on ${e.target.outerHTML.slice(0, 400)}` : "";
   window.__reportCspViolation(
-    `${e.effectiveDirective} blocked ${e.blockedURI || "inline"} at ${e.sourceFile}:${e.lineNumber}`
+    `${e.effectiveDirective} blocked ${e.blockedURI || "inline"} at ${where}${on}`
   );
 });
 """
