@@ -6,10 +6,12 @@ switch to the production stack; with `DJANGO_ENV=production`, a missing required
 fails at start-up with a message naming it.
 """
 
+import re
 from datetime import timedelta
 from pathlib import Path
 
 import environ
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -22,6 +24,33 @@ environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 def setting(name: str, default: str = "") -> str:
     """A string setting; an empty value counts as unset (a copied .env.example is all blanks)."""
     return env.str(name, default="") or default
+
+
+def flag(name: str, default: bool) -> bool:
+    """A boolean setting; an empty value counts as unset, as for `setting`."""
+    return env.bool(name, default=default) if setting(name) else default
+
+
+def number(name: str, default: int) -> int:
+    """An integer setting; an empty value counts as unset, as for `setting`."""
+    return env.int(name, default=default) if setting(name) else default
+
+
+def proxy_ssl_header(value: str) -> tuple[str, str] | None:
+    """SECURE_PROXY_SSL_HEADER from the header a TLS-terminating proxy sets to `https`, named as
+    Django's META key or as sent: `HTTP_X_FORWARDED_PROTO` and `X-Forwarded-Proto` both give
+    ("HTTP_X_FORWARDED_PROTO", "https"). Empty: None (the proxy is not trusted)."""
+    if not value.strip():
+        return None
+    name = value.strip().upper().replace("-", "_")
+    if not name.startswith("HTTP_"):
+        name = f"HTTP_{name}"
+    if not re.fullmatch(r"HTTP_[A-Z0-9_]+", name):
+        raise ImproperlyConfigured(
+            f"SECURE_PROXY_SSL_HEADER={value!r} is not a header name; "
+            "use e.g. HTTP_X_FORWARDED_PROTO."
+        )
+    return (name, "https")
 
 
 DJANGO_ENV = setting("DJANGO_ENV", "development")
@@ -47,6 +76,12 @@ if PRODUCTION:
 
 SECRET_KEY = setting("SECRET_KEY", "dev-only-insecure-key-change-me-in-production-0123456789")
 DEBUG = env.bool("DEBUG", default=not PRODUCTION)
+if PRODUCTION and DEBUG:
+    # Debug pages show settings, source and SQL to anyone who makes a request fail.
+    raise ImproperlyConfigured(
+        "DJANGO_ENV=production refuses DEBUG=true: debug pages show settings and source code "
+        "to anyone. Unset DEBUG or set it to false. See .env.example."
+    )
 ALLOWED_HOSTS = [
     h.strip()
     for h in setting("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",")
@@ -66,6 +101,8 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "csp",
     "django_htmx",
     "axes",
     "crm",
@@ -78,6 +115,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "config.csp.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -179,8 +217,6 @@ REDIS_URL = setting("REDIS_URL")
 # process clearing its cache never pulls the rug from under another.
 _xdist_worker = env.str("PYTEST_XDIST_WORKER", default="")
 if REDIS_URL and _xdist_worker.startswith("gw") and _xdist_worker[2:].isdigit():
-    import re
-
     REDIS_URL = re.sub(r"(/\d+)?$", f"/{10 + int(_xdist_worker[2:])}", REDIS_URL, count=1)
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "crm.cache.ReusedClientRedisCache", "LOCATION": REDIS_URL}}
@@ -232,6 +268,8 @@ FIELD_ENCRYPTION_KEY = setting("FIELD_ENCRYPTION_KEY")
 
 ZOOM_API_BASE_URL = setting("ZOOM_API_BASE_URL", "https://api.zoom.us/v2").rstrip("/")
 ZOOM_OAUTH_BASE_URL = setting("ZOOM_OAUTH_BASE_URL", "https://zoom.us").rstrip("/")
+# The Zoom sandbox's control token, sent by `manage.py zoom_demo_connect` (demo only).
+ZOOM_SANDBOX_CONTROL_TOKEN = setting("ZOOM_SANDBOX_CONTROL_TOKEN")
 # Client-side Zoom API rate limits, requests per second by label, over those of each
 # connection's Zoom plan: "light=80,medium=60,heavy=40"; 0 = none. Parsed in zoom_integration.
 ZOOM_RATE_LIMITS = setting("ZOOM_RATE_LIMITS")
@@ -293,6 +331,29 @@ SPECTACULAR_SETTINGS = {
         "IdPropertyEnum": ["hs_object_id", "email"],
         "UpsertIdPropertyEnum": ["email"],
     },
+    # Swagger UI from the installed drf-spectacular-sidecar, never from a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
+
+# Content-Security-Policy (django-csp): scripts, styles, fonts and connections from this site
+# only; no inline script, inline style or event handler, no eval, no other host. Images may also
+# be data: URIs (Swagger UI's icons). Form targets: this site and Zoom's OAuth host, added per
+# request by config.csp. Templates keep to it: behaviour lives in static/js/, widths in SVG.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+    },
 }
 
 LOGGING = {
@@ -311,3 +372,18 @@ LOGGING = {
 if PRODUCTION:
     SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=True)
     CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=True)
+
+# HTTPS (SecurityMiddleware). Production assumes TLS in front of the CRM: plain-HTTP requests are
+# redirected to HTTPS and browsers are told to keep to HTTPS for a year. Behind a proxy that
+# terminates TLS, SECURE_PROXY_SSL_HEADER names the header by which it says a request came over
+# HTTPS; without it such a proxy's requests look like plain HTTP and are redirected for ever.
+SECURE_SSL_REDIRECT = flag("SECURE_SSL_REDIRECT", PRODUCTION)
+SECURE_PROXY_SSL_HEADER = proxy_ssl_header(setting("SECURE_PROXY_SSL_HEADER"))
+# The proxy's X-Forwarded-Host as the request's host (absolute URLs such as the API's `next`).
+USE_X_FORWARDED_HOST = flag("USE_X_FORWARDED_HOST", False)
+SECURE_HSTS_SECONDS = number("SECURE_HSTS_SECONDS", 31_536_000 if PRODUCTION else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = flag("SECURE_HSTS_INCLUDE_SUBDOMAINS", PRODUCTION)
+# Preloading commits the whole domain to HTTPS in browsers' built-in lists: the operator's call,
+# so off unless asked for, and Django's reminder about it (check --deploy) is silenced.
+SECURE_HSTS_PRELOAD = flag("SECURE_HSTS_PRELOAD", False)
+SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]

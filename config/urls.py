@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from zoom_integration.webhooks.receiver import webhook as zoom_webhook
 
@@ -12,7 +12,15 @@ handler500 = "crm.api.exceptions.server_error"
 
 urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    # Swagger UI from drf-spectacular-sidecar; its start-up script is a second request to this
+    # URL (`?script`), not an inline script, so the Content-Security-Policy needs no exception.
+    path(
+        "api/docs/",
+        SpectacularSwaggerSplitView.as_view(
+            url_name="api-schema", template_name="api/swagger_ui.html"
+        ),
+        name="api-docs",
+    ),
     path("api/v1/", include("crm.api.urls")),
     path("crm/v3/", include("crm.hubspot.urls")),
     path("api/v1/zoom/", include("zoom_integration.api.urls")),

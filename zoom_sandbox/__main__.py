@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import socket
 import sys
 
@@ -29,6 +30,12 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--no-rate-limits", action="store_true", help="switch Zoom's rate limits off (benchmarks)"
+    )
+    parser.add_argument(
+        "--control-token",
+        default=os.environ.get("ZOOM_SANDBOX_CONTROL_TOKEN", ""),
+        help="every /_sandbox call must then carry it in the X-Sandbox-Control-Token header "
+        "(default: $ZOOM_SANDBOX_CONTROL_TOKEN; the environment keeps it out of `ps`)",
     )
     return parser.parse_args(argv)
 
@@ -56,7 +63,7 @@ async def _serve(args: argparse.Namespace, sandbox: Sandbox) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = _arguments(argv)
-    sandbox = Sandbox(rate_limits=not args.no_rate_limits)
+    sandbox = Sandbox(rate_limits=not args.no_rate_limits, control_token=args.control_token)
     if args.scenario:
         with open(args.scenario, encoding="utf-8") as handle:
             sandbox.load(json.load(handle))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import html
 import json
 from collections.abc import AsyncIterator
@@ -28,6 +29,10 @@ from .timeutil import format_time
 
 JSON = "application/json;charset=UTF-8"
 BODY_METHODS = ("POST", "PUT", "PATCH")
+CONTROL_PREFIX = "/_sandbox"
+# The header that carries the control token (not Authorization: a test client often carries a
+# Zoom access token there while it drives the control surface too).
+CONTROL_TOKEN_HEADER = "X-Sandbox-Control-Token"
 
 
 def _error(error: ZoomError, extra: dict[str, str] | None = None) -> Response:
@@ -193,8 +198,14 @@ class Gateway:
         self.sandbox = sandbox
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"].startswith("/_sandbox"):
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        if scope["path"].startswith(CONTROL_PREFIX):
+            if self._control_allowed(scope):
+                await self.app(scope, receive, send)
+            else:
+                await self._control_refused()(scope, _no_receive, send)
             return
         sandbox = self.sandbox
         query = scope.get("query_string", b"").decode("latin-1")
@@ -223,6 +234,26 @@ class Gateway:
             await send(message)
 
         await self.app(scope, receive, logging_send)
+
+    def _control_allowed(self, scope: Scope) -> bool:
+        """Without a control token the control surface is open (tests and the demo); with one,
+        every control call must carry it, unknown control paths included."""
+        expected = self.sandbox.control_token
+        if not expected:
+            return True
+        given = Request(scope).headers.get(CONTROL_TOKEN_HEADER, "")
+        return hmac.compare_digest(given.encode(), expected.encode())
+
+    @staticmethod
+    def _control_refused() -> Response:
+        return JSONResponse(
+            {
+                "error": "unauthorized",
+                "message": f"This sandbox's control surface needs its control token in the "
+                f"{CONTROL_TOKEN_HEADER} header.",
+            },
+            status_code=401,
+        )
 
     def _account_of(self, scope: Scope) -> str | None:
         authorization = Request(scope).headers.get("authorization", "")

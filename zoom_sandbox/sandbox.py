@@ -18,7 +18,7 @@ REQUEST_LOG_SIZE = 100_000
 
 
 class Sandbox:
-    def __init__(self, *, rate_limits: bool = True) -> None:
+    def __init__(self, *, rate_limits: bool = True, control_token: str = "") -> None:
         self.clock = Clock()
         self.store = Store()
         self.oauth = OAuth(self.store, self.clock.now)
@@ -29,6 +29,9 @@ class Sandbox:
         self.requests: deque[dict[str, Any]] = deque(maxlen=REQUEST_LOG_SIZE)
         self.default_rate_limits = rate_limits
         self.rate_limits = rate_limits
+        # When set, every /_sandbox call must carry it (app.CONTROL_TOKEN_HEADER); a reset
+        # keeps it: it belongs to the process, not to the state.
+        self.control_token = control_token
 
     def now(self) -> float:
         return self.clock.now()

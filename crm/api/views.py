@@ -157,6 +157,8 @@ class TokenListView(_OwnTokensView):
 
 
 class TokenDetailView(_OwnTokensView):
+    """Revoking only: a token's URL neither lists nor creates tokens."""
+
     @extend_schema(responses={204: None})
     def delete(self, request, token_id: int):
         token = get_object_or_404(ApiToken, pk=token_id, user=request.user)

@@ -1,9 +1,12 @@
 """Settings come from the environment; production fails fast on a missing required setting."""
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -72,3 +75,38 @@ def test_production_fails_fast_naming_the_missing_settings():
     assert result.returncode != 0
     assert "ImproperlyConfigured" in result.stderr
     assert "DATABASE_URL, FIELD_ENCRYPTION_KEY" in result.stderr
+
+
+@pytest.mark.parametrize("debug", ["true", "1", "on"])
+def test_production_refuses_debug(debug):
+    # DESIGN "Production safety": DJANGO_ENV=production refuses DEBUG.
+    result = _load_settings(
+        {**PRODUCTION_ENV, "DJANGO_SETTINGS_MODULE": "config.settings", "DEBUG": debug}
+    )
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert "DJANGO_ENV=production refuses DEBUG=true" in result.stderr
+
+
+def test_production_starts_with_debug_off():
+    result = _load_settings(
+        {**PRODUCTION_ENV, "DJANGO_SETTINGS_MODULE": "config.settings", "DEBUG": "false"}
+    )
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "SECURE_SSL_REDIRECT",
+        "SECURE_PROXY_SSL_HEADER",
+        "USE_X_FORWARDED_HOST",
+        "SECURE_HSTS_SECONDS",
+        "SECURE_HSTS_INCLUDE_SUBDOMAINS",
+        "SECURE_HSTS_PRELOAD",
+        "ZOOM_SANDBOX_CONTROL_TOKEN",
+    ],
+)
+def test_every_variable_is_documented(name):
+    assert re.search(rf"^{name}=", (ROOT / ".env.example").read_text(), re.MULTILINE)
+    assert f"| `{name}` |" in (ROOT / "README.md").read_text()

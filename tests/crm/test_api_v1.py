@@ -4,7 +4,7 @@ import pytest
 
 from crm.models import ApiToken, Brand, Role, TimelineEvent, User
 from crm.services.contacts import contact_create
-from crm.services.tokens import hash_token
+from crm.services.tokens import api_token_create, hash_token
 
 pytestmark = pytest.mark.django_db
 
@@ -197,6 +197,19 @@ def test_tokens_are_created_by_a_logged_in_person_not_by_a_token(client, admin_u
     assert clear.startswith("crm_")
     assert ApiToken.objects.get(name="zapier").token_hash == hash_token(clear)
     assert admin_api.post("/api/v1/tokens/", {"name": "x"}, format="json").status_code == 403
+
+
+def test_a_tokens_url_only_revokes_it(client, admin_user):
+    # It used to inherit the list's GET and POST: a second "list" and "create" in the schema.
+    client.force_login(admin_user)
+    token, _clear = api_token_create(user=admin_user, name="old")
+    url = f"/api/v1/tokens/{token.pk}/"
+    assert client.get(url).status_code == 405
+    assert client.post(url, {"name": "x"}, content_type="application/json").status_code == 405
+    assert ApiToken.objects.count() == 1
+    assert client.delete(url).status_code == 204
+    token.refresh_from_db()
+    assert token.revoked_at is not None
 
 
 def test_timeline_is_paged_newest_first(admin_api, django_assert_max_num_queries):

@@ -30,9 +30,14 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def running_sandbox(*args: str, port: int | None = None) -> Iterator[str]:
-    """Yield the base URL of a fresh sandbox; kill it on exit (stderr in the failure message)."""
+def running_sandbox(
+    *args: str, port: int | None = None, env: dict[str, str] | None = None
+) -> Iterator[str]:
+    """Yield the base URL of a fresh sandbox; kill it on exit (stderr in the failure message).
+    `env` adds environment variables; a control token is never inherited from the caller's
+    environment (the suite drives an open control surface unless a test says otherwise)."""
     port = port or free_port()
+    inherited = {k: v for k, v in os.environ.items() if k != "ZOOM_SANDBOX_CONTROL_TOKEN"}
     command = [sys.executable, "-m", "zoom_sandbox", "--host", "127.0.0.1", "--port", str(port)]
     # stderr goes to a file, not a pipe: a chatty server must never block on a full pipe.
     stderr = tempfile.TemporaryFile(mode="w+")
@@ -42,7 +47,7 @@ def running_sandbox(*args: str, port: int | None = None) -> Iterator[str]:
         stdout=subprocess.PIPE,
         stderr=stderr,
         text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        env={**inherited, **(env or {}), "PYTHONUNBUFFERED": "1"},
     )
     try:
         yield _wait_ready(process, stderr)

@@ -1,10 +1,10 @@
 """A lean way in for Zoom's webhook deliveries: the same Django request handling (URL routing,
 the view, request signals and so database connection handling), through only the middleware a
 server-to-server POST can use. Sessions, log-in, messages, CSRF (the receiver is exempt),
-language, HTMX and static files serve people in browsers; a delivery never touches them, and on
-a path that must answer hundreds of deliveries a second they are most of Django's own cost.
-Everything else in MIDDLEWARE (security headers, host validation, anything added later) still
-runs."""
+language, HTMX, the Content-Security-Policy and static files serve people in browsers; a
+delivery never touches them, and on a path that must answer hundreds of deliveries a second
+they are most of Django's own cost. Everything else in MIDDLEWARE (security headers, host
+validation, anything added later) still runs."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ WEBHOOK_PATH = re.compile(r"/integrations/zoom/webhooks/\d+/")
 BROWSER_MIDDLEWARE = frozenset(
     {
         "whitenoise.middleware.WhiteNoiseMiddleware",
+        "config.csp.ContentSecurityPolicyMiddleware",
         "django.contrib.sessions.middleware.SessionMiddleware",
         "django.middleware.locale.LocaleMiddleware",
         "django.middleware.csrf.CsrfViewMiddleware",

@@ -1,5 +1,6 @@
 """Connects the primary brand to the Zoom sandbox's first account (demo only). Reads the
-sandbox's S2S credentials from its control surface over HTTP; idempotent."""
+sandbox's S2S credentials from its control surface over HTTP; idempotent. A sandbox started with
+a control token is sent settings.ZOOM_SANDBOX_CONTROL_TOKEN with every control call."""
 
 import requests
 from django.conf import settings
@@ -14,6 +15,14 @@ from zoom_integration.services.connections import (
     connection_settings_update,
 )
 
+# The sandbox's control-token header (zoom_sandbox/README.md); the CRM imports nothing from it.
+CONTROL_TOKEN_HEADER = "X-Sandbox-Control-Token"
+
+
+def _control_headers() -> dict[str, str]:
+    token = settings.ZOOM_SANDBOX_CONTROL_TOKEN
+    return {CONTROL_TOKEN_HEADER: token} if token else {}
+
 
 class Command(BaseCommand):
     help = "Connects the primary brand to the Zoom sandbox's first account (for the demo)."
@@ -26,9 +35,17 @@ class Command(BaseCommand):
         if brand is None:
             raise CommandError("No primary brand: run `manage.py seed_demo` first.")
         try:
-            state = requests.get(f"{sandbox_url.rstrip('/')}/_sandbox/state", timeout=10).json()
+            response = requests.get(
+                f"{sandbox_url.rstrip('/')}/_sandbox/state", headers=_control_headers(), timeout=10
+            )
+            state = response.json()
         except (requests.RequestException, ValueError) as exc:
             raise CommandError(f"The Zoom sandbox at {sandbox_url} did not answer: {exc}")
+        if response.status_code == 401:
+            raise CommandError(
+                f"The Zoom sandbox at {sandbox_url} refused its control call: set "
+                "ZOOM_SANDBOX_CONTROL_TOKEN to the sandbox's control token."
+            )
         self._seed_examples(state)
         existing = ZoomConnection.objects.filter(brand=brand).first()
         if existing is not None and existing.status == ConnectionStatus.CONNECTED:
@@ -66,6 +83,7 @@ class Command(BaseCommand):
         response = requests.post(
             f"{sandbox_url.rstrip('/')}/_sandbox/accounts/{connection.zoom_account_id}/webhook",
             json={"url": connection.webhook_url, "secret_token": connection.webhook_secret_token},
+            headers=_control_headers(),
             timeout=10,
         )
         if response.status_code >= 400:
