@@ -32,6 +32,7 @@ class PropertyValuesField(serializers.DictField):
 
     default_error_messages = {
         "not_scalar": "Property {name!r}: expected a string, number, boolean or null, got {type}.",
+        "null_character": "Property {name!r}: null characters are not allowed.",
     }
 
     def to_internal_value(self, data):
@@ -39,6 +40,8 @@ class PropertyValuesField(serializers.DictField):
         for name, value in data.items():
             if value is not None and not isinstance(value, str | int | float | bool):
                 self.fail("not_scalar", name=name, type=type(value).__name__)
+            if isinstance(value, str) and "\x00" in value:
+                self.fail("null_character", name=name)
         return data
 
     def __init__(self, **kwargs):

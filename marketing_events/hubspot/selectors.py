@@ -68,10 +68,12 @@ def event_by_external(external_account_id: str | None, external_event_id: str) -
     event = event_find_external(
         external_account_id=external_account_id, external_event_id=external_event_id
     )
+    # Read again with its counters: None too when another request deleted it meanwhile.
+    event = event and events_with_counters().filter(pk=event.pk).first()
     if event is None:
         account = f"externalAccountId {external_account_id!r}, " if external_account_id else ""
         raise _not_found(f"with {account}externalEventId {external_event_id!r}")
-    return events_with_counters().get(pk=event.pk)
+    return event
 
 
 def events_page(*, after_id: int | None, limit: int) -> tuple[list[MarketingEvent], bool]:

@@ -89,6 +89,8 @@ class PropertyValueInput(StrictInput):
     def validate_value(self, value):
         if value is not None and not isinstance(value, str | int | float | bool):
             raise serializers.ValidationError("Expected a string, number, boolean or null.")
+        if isinstance(value, str) and "\x00" in value:
+            raise serializers.ValidationError("Null characters are not allowed.")
         return value
 
     def to_internal_value(self, data):

@@ -519,3 +519,12 @@ def test_session_login_works_too(client, marketer):
     )
 
     assert response.status_code == 201
+
+
+def test_a_null_character_in_a_property_value_is_a_400(marketer_api):
+    response = marketer_api.post(
+        URL, {"properties": {"email": "nul@example.com", "company": "a\x00b"}}, format="json"
+    )
+    assert response.status_code == 400
+    assert "null characters" in response.json()["message"]
+    assert not Contact.objects.exists()

@@ -434,3 +434,14 @@ def test_anonymous_requests_are_refused(client, db):
     response = client.get(f"{M}/")
     assert response.status_code in (401, 403)
     assert response.json()["status"] == "error"
+
+
+def test_a_null_character_in_a_custom_property_is_a_400(admin_api):
+    """Found by the API fuzzer: PostgreSQL's JSON cannot hold \\u0000, and the insert was a 500."""
+    response = admin_api.post(
+        f"{M}/events",
+        body(customProperties=[{"name": "zoom_webinar_uuid", "value": "a\x00b"}]),
+        format="json",
+    )
+    assert_hubspot_error(response, 400, "VALIDATION_ERROR")
+    assert not MarketingEvent.objects.exists()
