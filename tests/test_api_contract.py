@@ -125,7 +125,9 @@ def served_app():
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-@pytest.mark.skipif(SCHEMATHESIS is None, reason="schemathesis is not installed (pip install -e .[dev])")
+@pytest.mark.skipif(
+    SCHEMATHESIS is None, reason="schemathesis is not installed (pip install -e .[dev])"
+)
 def test_every_operation_keeps_the_schemas_word(served_app, record_property):
     base, token, log = served_app
     command = [
@@ -148,9 +150,7 @@ def test_every_operation_keeps_the_schemas_word(served_app, record_property):
         "2",
         "--no-color",
     ]
-    done = subprocess.run(
-        command, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=900
-    )
+    done = subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=900)
     output = done.stdout + done.stderr
     cases = re.search(r"(\d+) generated.*", output)
     summary = cases.group(0) if cases else "no case count found"

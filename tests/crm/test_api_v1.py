@@ -257,3 +257,23 @@ def test_create_api_token_command_unknown_user_is_a_clear_error(db):
 
     with pytest.raises(CommandError, match="No CRM user has the e-mail"):
         call_command("create_api_token", "nobody@example.com")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/marketing/v3/marketing-events/events/0/cancel?externalAccountId=a%00b",
+        "/api/v1/zoom/connections/1/webinars/?q=%00",
+        "/crm/v3/objects/contacts/a%00b",
+    ],
+)
+def test_a_null_character_in_the_address_is_a_400(admin_api, url):
+    """Found by the API fuzzer: a lookup with a NUL character was a 500 on PostgreSQL."""
+    response = admin_api.post(url) if "cancel" in url else admin_api.get(url)
+    assert response.status_code == 400
+    assert response.headers["Content-Type"] == "application/json"
+
+
+def test_a_null_character_in_a_page_address_is_a_400(admin_user, client):
+    client.force_login(admin_user)
+    assert client.get("/contacts/?q=%00").status_code == 400
