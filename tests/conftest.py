@@ -42,6 +42,13 @@ def pytest_collection_modifyitems(config, items):
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    # The API contract test's summary (how many cases the fuzzer generated), also under xdist.
+    for report in terminalreporter.stats.get("passed", []) + terminalreporter.stats.get(
+        "failed", []
+    ):
+        for name, value in getattr(report, "user_properties", []):
+            if name == "schemathesis" and report.when == "call":
+                terminalreporter.write_line(value)
     if not BROWSER_AVAILABLE and not REQUIRE_BROWSER:
         terminalreporter.write_sep(
             "!",
