@@ -94,7 +94,7 @@ class ConnectionDetailView(ZoomView):
     def get(self, request, connection_id: int):
         return Response(s.ConnectionOutput(_connection(connection_id)).data)
 
-    @extend_schema(responses=s.ConnectionOutput, description="Disconnects; keeps the data.")
+    @extend_schema(responses={200: s.ConnectionOutput}, description="Disconnects; keeps the data.")
     def delete(self, request, connection_id: int):
         connection = services.connection_disconnect(
             connection=_connection(connection_id), actor=request.user
