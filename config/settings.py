@@ -331,6 +331,18 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "IdPropertyEnum": ["hs_object_id", "email"],
         "UpsertIdPropertyEnum": ["email"],
+        "SegmentKindEnum": "segments.models.SegmentKind",
+        "ConnectionKindEnum": "zoom_integration.models.ConnectionKind",
+        "ConnectionStatusEnum": "zoom_integration.models.ConnectionStatus",
+        "SyncStatusEnum": "zoom_integration.models.SyncStatus",
+        "SyncTriggerEnum": "zoom_integration.models.SyncTrigger",
+        "SkipReasonEnum": "zoom_integration.api.serializers.SKIP_REASONS",
+        "ExecutionStatusEnum": "workflows.models.ExecutionStatus",
+        # The operators of the Filter JSON's comparisons.
+        "PropertyOperatorEnum": "crm.property_filter.PROPERTY_OPERATORS",
+        "TextOperatorEnum": "crm.contact_filters.TEXT_OPERATORS",
+        "MeasureOperatorEnum": "crm.filter_schema.MEASURE_OPERATORS",
+        "DateOperatorEnum": "crm.contact_filters.DATE_OPERATORS",
     },
     # Swagger UI from the installed drf-spectacular-sidecar, never from a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",

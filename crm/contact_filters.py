@@ -138,8 +138,10 @@ class Condition:
 
 @dataclass(frozen=True)
 class FilterType:
-    """A kind of filter: its JSON `type`, a label and a group for the builder, and the two
-    functions described in the module docstring."""
+    """A kind of filter: its JSON `type`, a label and a group for the builder, the two
+    functions described in the module docstring, and the OpenAPI schema of its node per
+    direction (`crm.filter_schema`: "request" = what `clean` accepts, "response" = what it
+    returns)."""
 
     name: str
     label: str
@@ -147,6 +149,7 @@ class FilterType:
     clean: Callable[[Mapping[str, Any], FilterContext], dict]
     condition: Callable[[dict, FilterContext], Condition]
     describe: Callable[[dict, FilterContext], str] = field(default=lambda node, ctx: node["type"])
+    schema: Callable[[str], dict] | None = None
 
 
 REGISTRY: dict[str, FilterType] = {}

@@ -17,6 +17,7 @@ from django.db.models import F, Q
 from django.db.models.functions import Reverse
 from django.db.models.lookups import StartsWith
 
+from . import filter_schema as fs
 from .contact_filters import (
     DATE_OPERATORS,
     ENUM_OPERATORS,
@@ -195,6 +196,23 @@ def describe(node: dict, ctx: FilterContext) -> str:
     return describe_comparison(str(spec.label) if spec else node["property"], node)
 
 
+PROPERTY_OPERATORS = tuple(dict.fromkeys(op for ops in OPERATORS_BY_KIND.values() for op in ops))
+
+
+def schema(direction: str) -> dict:
+    """Which operators and values fit depends on the property's type (OPERATORS_BY_KIND)."""
+    return fs.node(
+        "property",
+        direction,
+        {
+            "property": {"type": "string", "minLength": 1, "description": "A property's name"},
+            "operator": fs.operator_enum(PROPERTY_OPERATORS),
+            "value": fs.comparison_value(fs.any_item(direction), PROPERTY_OPERATORS, direction),
+        },
+        required=["property", "operator"],
+    )
+
+
 PROPERTY_FILTER = FilterType(
     name="property",
     label="Contact property",
@@ -202,4 +220,5 @@ PROPERTY_FILTER = FilterType(
     clean=clean,
     condition=condition,
     describe=describe,
+    schema=schema,
 )

@@ -16,6 +16,7 @@ from django.db.models import Q
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from crm import filter_schema as fs
 from crm.contact_filters import (
     NO_VALUE,
     NUMBER_OPERATORS,
@@ -130,6 +131,38 @@ def _duration_describe(node: dict, ctx: FilterContext) -> str:
     return _("Not: %(text)s") % {"text": text} if node.get("negate") else text
 
 
+def _event_id(direction: str) -> dict:
+    return fs.reference_id(
+        direction,
+        response={"type": "integer"},
+        description="A marketing event's id; null: any event",
+    )
+
+
+def _state_schema(type_name: str):
+    def schema(direction: str) -> dict:
+        properties = {"event_id": _event_id(direction), "negate": fs.negate()}
+        return fs.node(type_name, direction, properties, always=["event_id", "negate"])
+
+    return schema
+
+
+def _duration_schema(direction: str) -> dict:
+    properties = {
+        "event_id": _event_id(direction),
+        "operator": fs.operator_enum(DURATION_OPERATORS),
+        "value": fs.comparison_value(fs.number_item(direction), DURATION_OPERATORS, direction),
+        "negate": fs.negate(),
+    }
+    return fs.node(
+        "event_attendance_duration",
+        direction,
+        properties,
+        required=["operator", "value"],
+        always=["event_id", "negate"],
+    )
+
+
 FILTER_TYPES = [
     FilterType(
         "event_registered",
@@ -138,6 +171,7 @@ FILTER_TYPES = [
         _state_clean,
         _state_condition,
         _state_describe,
+        _state_schema("event_registered"),
     ),
     FilterType(
         "event_cancelled",
@@ -146,6 +180,7 @@ FILTER_TYPES = [
         _state_clean,
         _state_condition,
         _state_describe,
+        _state_schema("event_cancelled"),
     ),
     FilterType(
         "event_attended",
@@ -154,6 +189,7 @@ FILTER_TYPES = [
         _state_clean,
         _state_condition,
         _state_describe,
+        _state_schema("event_attended"),
     ),
     FilterType(
         "event_attendance_duration",
@@ -162,5 +198,6 @@ FILTER_TYPES = [
         _duration_clean,
         _duration_condition,
         _duration_describe,
+        _duration_schema,
     ),
 ]

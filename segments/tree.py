@@ -8,6 +8,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from crm import filter_schema as fs
 from crm.contact_filters import REGISTRY, FilterContext, FilterInvalid
 
 MAX_GROUPS = 25
@@ -102,3 +103,55 @@ def describe_tree(tree: Mapping, ctx: FilterContext) -> list[list[str]]:
             ]
         )
     return out
+
+
+def filter_component_name(type_name: str) -> str:
+    """`zoom_webinar_attendance` → `ZoomWebinarAttendanceFilter`."""
+    return "".join(part.capitalize() for part in type_name.split("_")) + "Filter"
+
+
+def tree_schema_components(direction: str, *, min_groups: int = 0) -> tuple[str, dict]:
+    """The OpenAPI schema of a filter tree, as (the tree's component name, every component it
+    uses), for `direction` (`crm.filter_schema.REQUEST` or `RESPONSE`). Built from the filter
+    registry, so a filter type registered by any app is part of it. `min_groups=1`: a tree that
+    must have a filter (a workflow's trigger)."""
+    components = dict(fs.shared_components(direction))
+    mapping = {}
+    for name, filter_type in sorted(REGISTRY.items()):
+        component = fs.component_name(filter_component_name(name), direction)
+        schema = filter_type.schema(direction) if filter_type.schema else fs.generic_node(name)
+        components[component] = schema
+        mapping[name] = fs.ref(component)["$ref"]
+    filter_name = fs.component_name("Filter", direction)
+    components[filter_name] = {
+        "oneOf": [{"$ref": target} for target in mapping.values()],
+        "discriminator": {"propertyName": "type", "mapping": mapping},
+    }
+    group_name = fs.component_name("FilterGroup", direction)
+    components[group_name] = {
+        "type": "object",
+        "description": "Contacts that match every filter",
+        "properties": {
+            "and": {
+                "type": "array",
+                "items": fs.ref(filter_name),
+                "minItems": 1,
+                "maxItems": MAX_FILTERS_PER_GROUP,
+            }
+        },
+        "required": ["and"],
+        "additionalProperties": False,
+    }
+    tree_name = fs.component_name("NonEmptyFilterTree" if min_groups else "FilterTree", direction)
+    groups = {"type": "array", "items": fs.ref(group_name), "maxItems": MAX_GROUPS}
+    if min_groups:
+        groups["minItems"] = min_groups
+    components[tree_name] = {
+        "type": "object",
+        "description": "Contacts that match any group"
+        + ("" if min_groups else '; {"or": []} matches no one'),
+        "properties": {"or": groups},
+        "required": ["or"],
+        "additionalProperties": False,
+    }
+    return tree_name, components

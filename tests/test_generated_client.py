@@ -18,7 +18,7 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from crm.models import Brand, Contact
+from crm.models import Account, Brand, Contact, Tier
 from crm.services.tokens import api_token_create
 from tests.factories import ContactFactory
 from tests.zoom_integration.scenario import ACME, S2S
@@ -133,12 +133,21 @@ def test_segment_is_created_counted_and_listed(generated, client):
     tree = {"or": [{"and": [initech]}]}
 
     created = create.sync_detailed(
-        client=client, body=models.SegmentInputRequest(name="Initech people", filters=tree)
+        client=client,
+        body=models.SegmentInputRequest(
+            name="Initech people", filters=models.FilterTreeRequest.from_dict(tree)
+        ),
     )
     assert created.status_code == 201
     segment = created.parsed
     assert isinstance(segment, models.SegmentOutput)
-    assert (segment.name, segment.kind, segment.filters) == ("Initech people", "active", tree)
+    assert (segment.name, segment.kind) == ("Initech people", "active")
+    # The filter tree is typed: each filter is parsed into the model of its type.
+    assert isinstance(segment.filters, models.FilterTree)
+    assert segment.filters.to_dict() == tree
+    ((node,),) = [group.and_ for group in segment.filters.or_]
+    assert isinstance(node, models.PropertyFilter)
+    assert (node.property_, node.operator, node.value) == ("company", "eq", "Initech")
 
     counted = count.sync_detailed(segment.id, client=client)
     assert counted.status_code == 200
@@ -182,7 +191,11 @@ def test_zoom_sync_is_started_and_its_run_read(client, zoom_sandbox):
     assert connected.status_code == 201
     connection = connected.parsed
     assert isinstance(connection, models.ConnectionOutput)
-    assert (connection.status, connection.zoom_account_id) == ("connected", ACME)
+    assert (connection.status, connection.kind, connection.zoom_account_id) == (
+        "connected",
+        "s2s",
+        ACME,
+    )
     assert connection.connected_user.email == "owner@acme.test"
 
     settings_saved = set_settings.sync_detailed(
@@ -208,13 +221,51 @@ def test_zoom_sync_is_started_and_its_run_read(client, zoom_sandbox):
     assert (finished.id, finished.connection, finished.trigger) == (run.id, connection.id, "api")
     assert finished.status == stored.status == SyncStatus.SUCCEEDED, finished.errors
     assert finished.finished_at is not None and finished.finished_at == stored.finished_at
-    assert finished.counts == stored.counts and finished.counts["webinars"] > 0
-    progress = finished.progress.additional_properties
-    assert progress == {"done": stored.progress_done, "total": stored.progress_total}
-    assert progress["done"] == progress["total"] > 0
+    assert finished.counts.additional_properties == stored.counts
+    assert finished.counts["webinars"] > 0
+    assert isinstance(finished.progress, models.SyncProgressOutput)
+    progress = (finished.progress.done, finished.progress.total)
+    assert progress == (stored.progress_done, stored.progress_total)
+    assert finished.progress.done == finished.progress.total > 0
+    # Skips by reason (rule Z9), each reason a typed field.
+    assert isinstance(finished.skips, models.SyncRunOutputSkips)
+    assert finished.skips.to_dict() == stored.skips
 
     # The connection's runs: this one only.
     runs = list_runs.sync_detailed(connection.id, client=client).parsed
     assert isinstance(runs, models.PaginatedSyncRunList)
     assert runs.next_ is None
     assert [(r.id, r.status, r.trigger) for r in runs.results] == [(run.id, "succeeded", "api")]
+
+
+def test_workflow_with_a_filter_trigger_is_created_and_read(generated, client):
+    create = _imported("api.api.api_v1_workflows_create")
+    read = _imported("api.api.api_v1_workflows_retrieve")
+    models = _imported("models")
+    Account.objects.update_or_create(pk=1, defaults={"tier": Tier.PROFESSIONAL})
+    attended = {"type": "event_attended", "event_id": None, "negate": False}
+    body = models.WorkflowInputRequest(
+        name="Register attendees",
+        trigger=models.FiltersTriggerRequest(
+            type_="filters",
+            filters=models.NonEmptyFilterTreeRequest.from_dict({"or": [{"and": [attended]}]}),
+        ),
+        actions=[
+            models.ZoomAddContactToWebinarActionRequest(
+                type_="zoom.add_contact_to_webinar", webinar_id=84000000001
+            )
+        ],
+    )
+
+    created = create.sync_detailed(client=client, body=body)
+    assert created.status_code == 201
+    workflow = read.sync_detailed(created.parsed.id, client=client).parsed
+    assert isinstance(workflow, models.WorkflowOutput)
+    assert isinstance(workflow.trigger, models.FiltersTrigger)
+    ((node,),) = [group.and_ for group in workflow.trigger.filters.or_]
+    assert isinstance(node, models.EventAttendedFilter)
+    assert (node.event_id, node.negate) == (None, False)
+    (action,) = workflow.actions
+    assert isinstance(action, models.ZoomAddContactToWebinarAction)
+    # The id given as a number is stored and sent back as Zoom's digits (rule W2).
+    assert (action.type_, action.webinar_id) == ("zoom.add_contact_to_webinar", "84000000001")

@@ -72,6 +72,9 @@ class ActionType:
     # What the editor may offer for this action (e.g. the webinars it can register to):
     # {"connected": bool, "webinars": [{"id", "topic", "start_time", "upcoming"}]}.
     choices: Callable[[], dict] | None = None
+    # The OpenAPI schema of its configuration, `type` included, per direction: "request" = what
+    # `clean` accepts, "response" = what it returns (stored and sent back by the API).
+    schema: Callable[[str], dict] | None = None
 
 
 REGISTRY: dict[str, ActionType] = {}

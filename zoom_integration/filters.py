@@ -20,6 +20,7 @@ from django.db.models import Q
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from crm import filter_schema as fs
 from crm.contact_filters import (
     NO_VALUE,
     NUMBER_OPERATORS,
@@ -150,6 +151,36 @@ def describe(node: dict, ctx: FilterContext) -> str:
     return f"{head}: {', '.join(details)}" if details else head
 
 
+# Each part's comparison, as a component of `crm.filter_schema`.
+PART_SCHEMAS = {
+    "webinar_name": "TextComparison",
+    "duration": "MeasureComparison",
+    "duration_percent": "PercentComparison",
+    "topic": "TextComparison",
+    "start_time": "DateComparison",
+    "recording_url": "TextComparison",
+}
+
+
+def schema(kind: str):
+    def node_schema(direction: str) -> dict:
+        properties = {}
+        always = ["negate"]
+        if kind != "zoom_recording_available":
+            properties["webinar_id"] = fs.reference_id(
+                direction,
+                response={"type": "string", "pattern": fs.DIGITS},
+                description="A Zoom webinar id; null: any webinar",
+            )
+            always.insert(0, "webinar_id")
+        for key in PARTS[kind]:
+            properties[key] = fs.sub_comparison(PART_SCHEMAS[key], direction)
+        properties["negate"] = fs.negate()
+        return fs.node(kind, direction, properties, always=always)
+
+    return node_schema
+
+
 FILTER_TYPES = [
     FilterType(
         "zoom_webinar_attendance",
@@ -158,6 +189,7 @@ FILTER_TYPES = [
         clean,
         condition,
         describe,
+        schema("zoom_webinar_attendance"),
     ),
     FilterType(
         "zoom_webinar_registration",
@@ -166,6 +198,7 @@ FILTER_TYPES = [
         clean,
         condition,
         describe,
+        schema("zoom_webinar_registration"),
     ),
     FilterType(
         "zoom_recording_available",
@@ -174,6 +207,7 @@ FILTER_TYPES = [
         clean,
         condition,
         describe,
+        schema("zoom_recording_available"),
     ),
 ]
 

@@ -23,6 +23,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from crm.filter_schema import REQUEST
 from crm.hubspot.serializers import property_value
 from crm.models import Brand, normalize_email
 from crm.properties import all_property_specs
@@ -91,6 +92,38 @@ def clean(config: dict) -> dict:
             f"Contact property {prop!r} does not exist", "webinar_id_property"
         )
     return {"webinar_id_property": prop}
+
+
+def schema(direction: str) -> dict:
+    """Either `webinar_id` or `webinar_id_property` (an empty or null one counts as absent in
+    requests; a saved configuration has exactly one)."""
+    if direction == REQUEST:
+        webinar_id = {
+            "anyOf": [
+                {"type": "string", "pattern": "^([0-9]{9,12})?$"},
+                {"type": "integer", "minimum": 100_000_000, "maximum": 999_999_999_999},
+            ],
+            "nullable": True,
+        }
+        webinar_id_property = {"type": "string", "nullable": True}
+    else:
+        webinar_id = {"type": "string", "pattern": "^[0-9]{9,12}$"}
+        webinar_id_property = {"type": "string", "minLength": 1}
+    webinar_id["description"] = "The Zoom webinar's id (rule W2)"
+    webinar_id_property["description"] = "A contact property holding the webinar's id"
+    result = {
+        "type": "object",
+        "properties": {
+            "type": {"type": "string", "enum": [ACTION_TYPE]},
+            "webinar_id": webinar_id,
+            "webinar_id_property": webinar_id_property,
+        },
+        "required": ["type"],
+        "additionalProperties": False,
+    }
+    if direction != REQUEST:
+        result["minProperties"] = result["maxProperties"] = 2
+    return result
 
 
 def describe(config: dict) -> str:
@@ -387,6 +420,7 @@ def register() -> None:
             run=run,
             describe=describe,
             choices=webinar_choices,
+            schema=schema,
         )
     )
 

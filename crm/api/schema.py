@@ -8,8 +8,13 @@ what is generic (401, 403, 404 on paths with parameters, 400 where input is read
 everywhere) is added here, once.
 """
 
+import json
+from collections.abc import Callable
+
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.plumbing import ResolvedComponent
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
 
@@ -67,6 +72,30 @@ GENERIC_ERRORS = {
 }
 
 
+class SchemaComponents:
+    """Mixin of a serializer field whose schema uses named components and may differ by
+    direction ("request": what a request may send, "response": what a response holds), e.g.
+    the Filter JSON. `schema_components(direction)` returns (the field's schema, every
+    component it refers to); the field reads and sends values as its base class does."""
+
+    schema_components: Callable[[str], tuple[dict, dict[str, dict]]]
+
+
+class SchemaComponentsExtension(OpenApiSerializerFieldExtension):
+    target_class = SchemaComponents
+    match_subclasses = True
+
+    def map_serializer_field(self, auto_schema, direction):
+        schema, components = self.target.schema_components(direction)
+        for name, component in components.items():
+            auto_schema.registry.register_on_missing(
+                ResolvedComponent(
+                    name=name, type=ResolvedComponent.SCHEMA, schema=component, object=name
+                )
+            )
+        return schema
+
+
 def _paginated_name(serializer_class) -> str:
     name = serializer_class.__name__.removesuffix("Serializer").removesuffix("Output")
     return f"Paginated{name}List"
@@ -117,6 +146,11 @@ class ApiAutoSchema(AutoSchema):
 
     def _map_serializer_field(self, field, direction, bypass_extensions=False):
         schema = super()._map_serializer_field(field, direction, bypass_extensions)
+        if isinstance(field, SchemaComponents) and isinstance(schema, dict) and "default" in schema:
+            # An object's default cannot be given to a generated model (openapi-python-client
+            # refuses the schema): say it in words.
+            default = json.dumps(schema.pop("default"))
+            schema["description"] = f"{schema.get('description', '')} Default: `{default}`.".strip()
         if direction != "request" or not isinstance(schema, dict):
             return schema
         # What DRF refuses and drf-spectacular does not say: NUL characters (every CharField),

@@ -1,5 +1,6 @@
 """Input and output serializers of the own API. No logic here: services decide."""
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from ..models import Role, Tier
@@ -62,7 +63,7 @@ class TokenOutput(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField()
     prefix = serializers.CharField()
-    scopes = serializers.ListField(child=serializers.CharField())
+    scopes = serializers.ListField(child=serializers.ChoiceField(choices=sorted(SCOPES)))
     created_at = serializers.DateTimeField()
     last_used_at = serializers.DateTimeField(allow_null=True)
     revoked_at = serializers.DateTimeField(allow_null=True)
@@ -79,7 +80,12 @@ class TokenInput(StrictInput):
     )
 
 
+@extend_schema_field({"type": "object", "additionalProperties": {}})
+class TimelineDataField(serializers.JSONField):
+    """A timeline entry's facts; their keys depend on its kind (DESIGN "Timeline kinds")."""
+
+
 class TimelineEventOutput(serializers.Serializer):
     kind = serializers.CharField()
     occurred_at = serializers.DateTimeField()
-    data = serializers.JSONField()
+    data = TimelineDataField()

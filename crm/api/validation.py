@@ -30,7 +30,7 @@ def _json_type(field) -> tuple[tuple[type, ...], str] | None:
         return (int, float), "number"
     if type(field) in (serializers.ListField, serializers.ListSerializer):
         return (list,), "array"
-    if type(field) is serializers.DictField or isinstance(field, serializers.Serializer):
+    if isinstance(field, serializers.DictField | serializers.Serializer):
         return (Mapping,), "object"
     return None
 

@@ -1,17 +1,25 @@
 from rest_framework import serializers
 
+from crm.api.schema import SchemaComponents
 from crm.api.validation import StrictInput
+from crm.filter_schema import ref
 
 from ..models import SegmentKind
+from ..tree import tree_schema_components
 
 
-class FilterTreeField(serializers.JSONField):
-    """The Filter JSON (validated by the segments service, which names the bad node)."""
+class FilterTreeField(SchemaComponents, serializers.JSONField):
+    """The Filter JSON (validated by the segments service, which names the bad node). Its
+    schema: what the service accepts in requests, the normalized tree in responses."""
+
+    def schema_components(self, direction):
+        name, components = tree_schema_components(direction)
+        return ref(name), components
 
 
 class SegmentInput(StrictInput):
     name = serializers.CharField(max_length=200)
-    kind = serializers.ChoiceField(choices=SegmentKind.values, default=SegmentKind.ACTIVE)
+    kind = serializers.ChoiceField(choices=SegmentKind.choices, default=SegmentKind.ACTIVE)
     filters = FilterTreeField(default=dict(**{"or": []}))
 
 
@@ -23,8 +31,8 @@ class SegmentUpdateInput(StrictInput):
 class SegmentOutput(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField()
-    kind = serializers.CharField()
-    filters = serializers.JSONField()
+    kind = serializers.ChoiceField(choices=SegmentKind.choices)
+    filters = FilterTreeField()
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
 
@@ -66,7 +74,7 @@ class NoteOutput(serializers.Serializer):
 
 
 class ConversionOutput(serializers.Serializer):
-    filters = serializers.JSONField()
+    filters = FilterTreeField()
     converted = serializers.IntegerField()
     kept = serializers.IntegerField()
     notes = NoteOutput(many=True)

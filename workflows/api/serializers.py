@@ -1,23 +1,55 @@
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from crm.api.schema import SchemaComponents
 from crm.api.validation import StrictInput
+
+from ..models import ExecutionStatus
+from .schema import action_schema_components, trigger_schema_components
+
+
+class TriggerField(SchemaComponents, serializers.DictField):
+    """A trigger as the service reads it (the service validates it)."""
+
+    schema_components = staticmethod(trigger_schema_components)
+
+
+class TriggerOutputField(SchemaComponents, serializers.JSONField):
+    schema_components = staticmethod(trigger_schema_components)
+
+
+class ActionField(SchemaComponents, serializers.DictField):
+    """An action's configuration as the service reads it (the service validates it)."""
+
+    schema_components = staticmethod(action_schema_components)
+
+
+class ActionsOutputField(SchemaComponents, serializers.JSONField):
+    def schema_components(self, direction):
+        action, components = action_schema_components(direction)
+        return {"type": "array", "items": action}, components
+
+
+@extend_schema_field({"type": "object", "additionalProperties": {}})
+class ExecutionOutputField(serializers.JSONField):
+    """What an action's run returned (the Zoom action: `registrant_id`, `join_url`)."""
 
 
 class WorkflowInput(StrictInput):
     name = serializers.CharField(max_length=200)
     enabled = serializers.BooleanField(default=False)
-    trigger = serializers.DictField(default=dict(type="manual"))
+    trigger = TriggerField(default=dict(type="manual"))
     reenrollment = serializers.BooleanField(default=False)
-    actions = serializers.ListField(child=serializers.DictField(), default=list)
+    actions = serializers.ListField(child=ActionField(), default=list)
     enroll_existing = serializers.BooleanField(default=False)
 
 
 class WorkflowUpdateInput(StrictInput):
     name = serializers.CharField(max_length=200, required=False)
     enabled = serializers.BooleanField(required=False)
-    trigger = serializers.DictField(required=False)
+    trigger = TriggerField(required=False)
     reenrollment = serializers.BooleanField(required=False)
-    actions = serializers.ListField(child=serializers.DictField(), required=False)
+    actions = serializers.ListField(child=ActionField(), required=False)
     enroll_existing = serializers.BooleanField(default=False)
 
 
@@ -25,9 +57,9 @@ class WorkflowOutput(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField()
     enabled = serializers.BooleanField()
-    trigger = serializers.JSONField()
+    trigger = TriggerOutputField()
     reenrollment = serializers.BooleanField()
-    actions = serializers.JSONField()
+    actions = ActionsOutputField()
     enrolled = serializers.IntegerField(required=False)
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
@@ -61,9 +93,9 @@ class ExecutionOutput(serializers.Serializer):
     contact_email = serializers.CharField(source="contact.email", allow_null=True)
     action = serializers.CharField(source="action_type")
     action_index = serializers.IntegerField()
-    status = serializers.CharField()
+    status = serializers.ChoiceField(choices=ExecutionStatus.choices)
     message = serializers.CharField()
-    output = serializers.JSONField()
+    output = ExecutionOutputField()
     attempts = serializers.IntegerField()
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()

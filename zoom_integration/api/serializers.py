@@ -1,8 +1,17 @@
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from crm.api.validation import StrictInput
+from marketing_events.rules import SkipReason
 
-from ..models import RecordingsSync, ZoomPlan
+from ..models import (
+    ConnectionKind,
+    ConnectionStatus,
+    RecordingsSync,
+    SyncStatus,
+    SyncTrigger,
+    ZoomPlan,
+)
 
 
 class ConnectedUserOutput(serializers.Serializer):
@@ -15,10 +24,10 @@ class ConnectionOutput(serializers.Serializer):
     brand = serializers.IntegerField(source="brand_id")
     brand_name = serializers.CharField(source="brand.name")
     is_primary_brand = serializers.BooleanField(source="brand.is_primary")
-    kind = serializers.CharField()
+    kind = serializers.ChoiceField(choices=ConnectionKind.choices)
     zoom_account_id = serializers.CharField()
     connected_user = ConnectedUserOutput(source="*")
-    status = serializers.CharField()
+    status = serializers.ChoiceField(choices=ConnectionStatus.choices)
     webhook_url = serializers.CharField()
     last_error = serializers.CharField()
     metadata_refreshed_at = serializers.DateTimeField(allow_null=True)
@@ -111,28 +120,75 @@ class SyncRequestedOutput(serializers.Serializer):
     `/api/v1/zoom/sync-runs/{id}/`."""
 
     id = serializers.IntegerField()
-    status = serializers.CharField()
+    status = serializers.ChoiceField(choices=SyncStatus.choices)
+
+
+class SyncProgressOutput(serializers.Serializer):
+    done = serializers.IntegerField(min_value=0, help_text="The work done so far")
+    total = serializers.IntegerField(min_value=0, help_text="The work found so far")
+
+
+@extend_schema_field(
+    {
+        "type": "object",
+        "description": "What the run did, by name (e.g. `zoom_users`, `webinars`, "
+        "`new_webinars`, `webinars_synced`, `webinars_skipped`, `registrations`, "
+        "`attendance_rows`, `zoom_records`, `contacts_created`, `recordings`)",
+        "additionalProperties": {"type": "integer", "minimum": 0},
+    }
+)
+class SyncCountsField(serializers.JSONField):
+    pass
+
+
+@extend_schema_field(
+    {
+        "type": "object",
+        "description": "How many were skipped, by reason (rule Z9; each listed at "
+        "`/api/v1/zoom/sync-runs/{id}/skips/`)",
+        "properties": {reason.value: {"type": "integer", "minimum": 0} for reason in SkipReason},
+        "additionalProperties": False,
+    }
+)
+class SyncSkipsField(serializers.JSONField):
+    pass
+
+
+@extend_schema_field(
+    {
+        "type": "array",
+        "description": "Why the run failed or was skipped: `sync_disabled`, `disconnected`, "
+        "or a message with a fix hint",
+        "items": {"type": "string"},
+    }
+)
+class SyncErrorsField(serializers.JSONField):
+    pass
 
 
 class SyncRunOutput(serializers.Serializer):
     id = serializers.IntegerField()
     connection = serializers.IntegerField(source="connection_id")
-    trigger = serializers.CharField()
-    status = serializers.CharField()
+    trigger = serializers.ChoiceField(choices=SyncTrigger.choices)
+    status = serializers.ChoiceField(choices=SyncStatus.choices)
     progress = serializers.SerializerMethodField()
-    counts = serializers.JSONField()
-    skips = serializers.JSONField()
-    errors = serializers.JSONField()
+    counts = SyncCountsField()
+    skips = SyncSkipsField()
+    errors = SyncErrorsField()
     started_at = serializers.DateTimeField(allow_null=True)
     finished_at = serializers.DateTimeField(allow_null=True)
     created_at = serializers.DateTimeField()
 
+    @extend_schema_field(SyncProgressOutput)
     def get_progress(self, run) -> dict:
         return {"done": run.progress_done, "total": run.progress_total}
 
 
+SKIP_REASONS = [(reason.value, reason.value) for reason in SkipReason]
+
+
 class SyncSkipOutput(serializers.Serializer):
-    reason = serializers.CharField()
+    reason = serializers.ChoiceField(choices=SKIP_REASONS)
     email = serializers.CharField()
     name = serializers.CharField()
     webinar_id = serializers.CharField()
