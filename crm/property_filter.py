@@ -88,7 +88,11 @@ def clean(node, ctx: FilterContext) -> dict:
             raise FilterInvalid(
                 f"{bad[0]!r} is not an option of {name}: {', '.join(sorted(allowed))}", "value"
             )
-    return {"type": "property", "property": name, **comparison_json(comparison)}
+    cleaned = {"type": "property", "property": name, **comparison_json(comparison)}
+    # A value the query cannot use (a record id of 1.5, say) is refused now, when the filter
+    # is saved, rather than when it is counted.
+    condition(cleaned, ctx)
+    return cleaned
 
 
 def _comparison(node: dict, ctx: FilterContext, kind: str) -> Comparison:

@@ -42,13 +42,19 @@ STATES = {
 DURATION_OPERATORS = tuple(op for op in NUMBER_OPERATORS if op not in NO_VALUE)
 
 
+def _is_digits(text: str) -> bool:
+    """ASCII digits only: str.isdigit() also takes "²", which int() refuses."""
+    return text.isascii() and text.isdigit() and len(text) <= 18
+
+
 def clean_event_id(node, ctx: FilterContext) -> int | None:
     raw = node.get("event_id")
     if raw is None:
         return None
-    if isinstance(raw, bool) or not isinstance(raw, (int, str)) or not str(raw).strip().isdigit():
+    text = str(raw).strip()
+    if isinstance(raw, bool) or not isinstance(raw, (int, str)) or not _is_digits(text):
         raise FilterInvalid("event_id must be a marketing event id (a number) or null", "event_id")
-    event_id = int(str(raw).strip())
+    event_id = int(text)
     if ctx.check_references and not MarketingEvent.objects.filter(pk=event_id).exists():
         raise FilterInvalid(f"Marketing event {event_id} does not exist", "event_id")
     return event_id

@@ -422,3 +422,24 @@ def test_counts_need_the_segment_scope_only(token_client, marketer):
     segments_only = token_client(marketer, ["segments.read"])
     assert segments_only.get(f"{URL}{segment.pk}/count/").json() == {"count": 1}
     assert segments_only.get(f"{URL}{segment.pk}/").status_code == 200
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "node",
+    [
+        {"type": "event_attended", "event_id": "²"},
+        {"type": "property", "property": "hs_object_id", "operator": "eq", "value": 1.5},
+        {"type": "property", "property": "hs_object_id", "operator": "between", "value": [1, 10.5]},
+    ],
+)
+def test_filters_the_query_cannot_use_are_a_400_when_saved(admin_api, node):
+    """Both were accepted, then answered 500 (an int() of "²"; a record id of 1.5 at count)."""
+    response = admin_api.post(
+        URL, {"name": "Odd", "filters": {"or": [{"and": [node]}]}}, format="json"
+    )
+    assert response.status_code == 400, response.content
+    preview = admin_api.post(
+        f"{URL}preview/", {"filters": {"or": [{"and": [node]}]}}, format="json"
+    )
+    assert preview.status_code == 400
