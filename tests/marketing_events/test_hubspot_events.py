@@ -434,3 +434,18 @@ def test_anonymous_requests_are_refused(client, db):
     response = client.get(f"{M}/")
     assert response.status_code in (401, 403)
     assert response.json()["status"] == "error"
+
+
+def test_search_longer_than_200_characters_is_a_hubspot_400_naming_q(admin_api):
+    response = admin_api.get(f"{M}/events/search", {"q": "9" * 201})
+
+    assert_hubspot_error(response, 400, "VALIDATION_ERROR")
+    assert "at most 200 characters" in response.json()["message"]
+    assert response.json()["errors"][0]["context"] == {"propertyName": ["q"]}
+
+
+def test_the_schema_states_the_search_bound():
+    from tests.support.openapi import parameter
+
+    schema = parameter(f"{M}/events/search", "get", "q")
+    assert schema["maxLength"] == 200
