@@ -45,9 +45,11 @@ def clean_event_id(node, ctx: FilterContext) -> int | None:
     raw = node.get("event_id")
     if raw is None:
         return None
-    if isinstance(raw, bool) or not isinstance(raw, (int, str)) or not str(raw).strip().isdigit():
+    text = str(raw).strip() if isinstance(raw, (int, str)) and not isinstance(raw, bool) else ""
+    # ASCII digits, as many as an id has at most ("²" is a digit to isdigit(), not to int()).
+    if not (text.isascii() and text.isdigit() and len(text) <= 18):
         raise FilterInvalid("event_id must be a marketing event id (a number) or null", "event_id")
-    event_id = int(str(raw).strip())
+    event_id = int(text)
     if ctx.check_references and not MarketingEvent.objects.filter(pk=event_id).exists():
         raise FilterInvalid(f"Marketing event {event_id} does not exist", "event_id")
     return event_id

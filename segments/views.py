@@ -17,11 +17,12 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from crm.contact_filters import REGISTRY, FilterContext
+from crm.contact_filters import MAX_TEXT_LENGTH, REGISTRY, FilterContext
 from crm.errors import ApplicationError, NotFound, ValidationFailed
 from crm.models import Contact
 from crm.properties import all_property_specs
 from crm.property_filter import property_kind
+from crm.search_text import MAX_SEARCH_LENGTH, clean_search
 from crm.views.access import write_required
 from marketing_events.models import MarketingEvent
 
@@ -49,20 +50,37 @@ def _segment_or_404(segment_id: int) -> Segment:
 
 @login_required
 def segment_list(request):
-    search = request.GET.get("q", "").strip()
+    search, search_error = _search(request)
     segments = selectors.segment_list()
-    if search:
+    if search_error:
+        segments = segments.none()
+    elif search:
         segments = segments.filter(name__icontains=search)
     page = Paginator(segments, PAGE_SIZE).get_page(request.GET.get("page"))
     context = {
         "active_nav": "segments",
         "page": page,
         "search": search,
+        "search_error": search_error,
+        "max_search_length": MAX_SEARCH_LENGTH,
         "can_write": request.user.can_write,
         "size_ids": ",".join(str(s.pk) for s in page.object_list),
     }
     template = "segments/_results.html" if request.htmx else "segments/list.html"
     return render(request, template, context)
+
+
+def _search(request) -> tuple[str, str | None]:
+    """The `q` typed in a list's or picker's search box, and the message to show instead of
+    running a query when it is too long."""
+    search = request.GET.get("q", "").strip()
+    try:
+        clean_search(search)
+    except ValidationFailed:
+        return search, _("The search is too long: use at most %(max)s characters.") % {
+            "max": MAX_SEARCH_LENGTH
+        }
+    return search, None
 
 
 @login_required
@@ -95,6 +113,7 @@ def _catalogue() -> dict:
         "types": types,
         "groups": {k: str(v) for k, v in FILTER_GROUPS.items()},
         "properties": properties,
+        "limits": {"search": MAX_SEARCH_LENGTH, "text": MAX_TEXT_LENGTH},
         "urls": {
             "preview": reverse("api-segment-preview"),
             "convert": reverse("api-segment-convert"),
@@ -299,7 +318,9 @@ def segment_members_change(request, segment_id: int, action: str):
 @login_required
 def pick_events(request):
     """Marketing events for the builder's picker, by name."""
-    search = request.GET.get("q", "").strip()
+    search, search_error = _search(request)
+    if search_error:
+        return JsonResponse({"results": [], "error": search_error}, status=400)
     events = MarketingEvent.objects.order_by("-starts_at", "-pk")
     if search:
         events = events.filter(Q(name__icontains=search) | Q(external_event_id=search))
@@ -320,7 +341,9 @@ def pick_events(request):
 @login_required
 def pick_webinars(request):
     """Zoom webinars (the marketing events the sync keeps for them), by name or id."""
-    search = request.GET.get("q", "").strip()
+    search, search_error = _search(request)
+    if search_error:
+        return JsonResponse({"results": [], "error": search_error}, status=400)
     events = MarketingEvent.objects.filter(source="zoom").order_by("-starts_at", "-pk")
     if search:
         events = events.filter(Q(name__icontains=search) | Q(external_event_id__startswith=search))

@@ -231,7 +231,7 @@ def test_batch_upsert_with_one_bad_input_writes_nothing(admin_api):
     response = admin_api.post(f"{M}/events/upsert", {"inputs": inputs}, format="json")
 
     error = assert_hubspot_error(response, 400, "VALIDATION_ERROR")
-    assert "inputs.1.eventName" in error["message"]
+    assert "inputs[1].eventName" in error["message"]  # named as list items are everywhere
     assert not MarketingEvent.objects.exists()
 
 
