@@ -26,6 +26,7 @@ from django.db.models import Q, QuerySet
 from django.db.models.functions import Lower
 from django.db.models.lookups import IContains, IEndsWith, IStartsWith
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from .properties import PropertySpec, parse_datetime_value
@@ -40,6 +41,11 @@ DATE_OPERATORS = ("eq", "neq", "lt", "lte", "gt", "gte", "between", "is_known", 
 ENUM_OPERATORS = ("eq", "neq", "in", "not_in", "is_known", "is_unknown")
 ALL_OPERATORS = tuple(dict.fromkeys(TEXT_OPERATORS + NUMBER_OPERATORS + DATE_OPERATORS))
 NO_VALUE = ("is_known", "is_unknown")
+# Bounds of one filter's input: a text value (or a number or date written as text), the values
+# of `in` / `not_in`, an id. The tree's own bounds (groups, filters) are in segments.tree.
+MAX_TEXT_LENGTH = 1000
+MAX_LIST_VALUES = 500
+MAX_ID_LENGTH = 100
 NEGATIVE = {"neq": "eq", "not_in": "in", "not_contains": "contains", "is_unknown": "is_known"}
 
 
@@ -173,12 +179,25 @@ def register_property_converter(name: str, converter: PropertyConverter) -> None
 # ---- Shared validation helpers -----------------------------------------------------------
 
 
+def shown(text: str, limit: int = 40) -> str:
+    """A piece of input quoted in a message, cut short: the message names it, not repeats it."""
+    return repr(text if len(text) <= limit else text[:limit] + "…")
+
+
+def too_long(text: str, limit: int, key: str) -> FilterInvalid:
+    return FilterInvalid(
+        gettext("at most %(max)s characters are allowed; got %(n)s")
+        % {"max": limit, "n": len(text)},
+        key,
+    )
+
+
 def expect_keys(node: Mapping, allowed: set[str]) -> None:
-    unknown = sorted(set(node) - allowed - {"type"})
+    unknown = sorted(str(key) for key in set(node) - allowed - {"type"})
     if unknown:
         raise FilterInvalid(
-            f"Unknown key {unknown[0]!r}; this filter takes {', '.join(sorted(allowed))}",
-            unknown[0],
+            f"Unknown key {shown(unknown[0])}; this filter takes {', '.join(sorted(allowed))}",
+            unknown[0][:40],
         )
 
 
@@ -200,6 +219,8 @@ def clean_id(value: Any, key: str, *, required: bool) -> str | None:
     text = str(value).strip()
     if not text:
         raise FilterInvalid(f"{key} must not be empty", key)
+    if len(text) > MAX_ID_LENGTH:
+        raise too_long(text, MAX_ID_LENGTH, key)
     return text
 
 
@@ -295,6 +316,8 @@ def clean_comparison(
     raw = data["value"]
 
     def one(item, item_key):
+        if isinstance(item, str) and len(item) > MAX_TEXT_LENGTH:
+            raise too_long(item, MAX_TEXT_LENGTH, item_key)
         if kind == "number":
             return _number(item, item_key)
         if kind == "date":
@@ -317,6 +340,12 @@ def clean_comparison(
     if op in ("in", "not_in"):
         if not isinstance(raw, list) or not raw:
             raise FilterInvalid(f"{op} takes a non-empty list of values", key)
+        if len(raw) > MAX_LIST_VALUES:
+            raise FilterInvalid(
+                gettext("%(op)s takes at most %(max)s values; got %(n)s")
+                % {"op": op, "max": MAX_LIST_VALUES, "n": len(raw)},
+                key,
+            )
         return Comparison(op, tuple(one(item, f"{key}[{i}]") for i, item in enumerate(raw)))
     if isinstance(raw, list):
         raise FilterInvalid(f"{op} takes one value, not a list", key)
@@ -440,6 +469,9 @@ SUBSTRING_LOOKUPS = {"contains": IContains, "starts_with": IStartsWith, "ends_wi
 
 __all__ = [
     "ALL_OPERATORS",
+    "MAX_ID_LENGTH",
+    "MAX_LIST_VALUES",
+    "MAX_TEXT_LENGTH",
     "Comparison",
     "Condition",
     "OPERATOR_WORDS",
@@ -460,4 +492,6 @@ __all__ = [
     "register_filter",
     "register_property_converter",
     "resolve_date",
+    "shown",
+    "too_long",
 ]

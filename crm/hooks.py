@@ -23,3 +23,21 @@ def contacts_changed(contact_ids: Iterable[int]) -> None:
         return
     for listener in _CONTACTS_CHANGED:
         listener(ids)
+
+
+# What of a higher app's data keeps a brand from being deleted (a protected foreign key), in
+# that app's words: model -> function(count) -> "3 marketing events".
+HolderWords = Callable[[int], str]
+_BRAND_HOLDER_WORDS: dict[type, HolderWords] = {}
+
+
+def word_brand_holder(model: type, words: HolderWords) -> None:
+    _BRAND_HOLDER_WORDS[model] = words
+
+
+def brand_holder_words(model: type, count: int) -> str:
+    words = _BRAND_HOLDER_WORDS.get(model)
+    if words is not None:
+        return words(count)
+    name = model._meta.verbose_name if count == 1 else model._meta.verbose_name_plural
+    return f"{count} {name}"

@@ -8,13 +8,16 @@ HubSpot-style `{"name": "value"}` input into validated column/JSON values and ba
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from .errors import ValidationFailed
 from .models import LeadStatus, LifecycleStage, PropertyType
 
 
@@ -129,6 +132,55 @@ SEARCH_DEFAULT_RETURNED = (
     "lastmodifieddate",
     "lastname",
 )
+
+
+# Bounds of the property names a request asks for (`properties=a,b`, repeated or not): a name
+# is at most as long as PropertyDefinition.name allows; one text holds at most all the names.
+MAX_PROPERTY_NAME_LENGTH = 100
+MAX_REQUESTED_PROPERTIES = 200
+MAX_PROPERTY_LIST_LENGTH = MAX_REQUESTED_PROPERTIES * (MAX_PROPERTY_NAME_LENGTH + 1)
+
+
+def requested_property_names(texts: Iterable[str], *, field: str = "properties") -> list[str]:
+    """The names in comma-separated `texts`, without duplicates, in order. Too many texts or
+    names, or a name too long, is a `ValidationFailed` naming `field`; nothing is looked up."""
+    texts = list(texts)
+    names: list[str] = []
+    problem = None
+    if len(texts) > MAX_REQUESTED_PROPERTIES:
+        problem = gettext("%(field)s: at most %(max)s values are allowed; got %(n)s.") % {
+            "field": field,
+            "max": MAX_REQUESTED_PROPERTIES,
+            "n": len(texts),
+        }
+    elif any(len(text) > MAX_PROPERTY_LIST_LENGTH for text in texts):
+        problem = gettext("%(field)s: a value has at most %(max)s characters.") % {
+            "field": field,
+            "max": MAX_PROPERTY_LIST_LENGTH,
+        }
+    else:
+        for text in texts:
+            names.extend(part.strip() for part in text.split(",") if part.strip())
+        names = list(dict.fromkeys(names))
+        long_name = next((n for n in names if len(n) > MAX_PROPERTY_NAME_LENGTH), None)
+        if len(names) > MAX_REQUESTED_PROPERTIES:
+            problem = gettext(
+                "%(field)s: at most %(max)s property names are allowed; got %(n)s."
+            ) % {"field": field, "max": MAX_REQUESTED_PROPERTIES, "n": len(names)}
+        elif long_name is not None:
+            problem = gettext(
+                "%(field)s: a property name has at most %(max)s characters; “%(start)s…” has %(n)s."
+            ) % {
+                "field": field,
+                "max": MAX_PROPERTY_NAME_LENGTH,
+                "start": long_name[:20],
+                "n": len(long_name),
+            }
+    if problem:
+        raise ValidationFailed(
+            problem, errors=[{"name": field, "code": "INVALID_VALUE", "message": problem}]
+        )
+    return names
 
 
 def spec_from_definition(definition) -> PropertySpec:

@@ -35,6 +35,7 @@ from .contact_filters import (
     expect_keys,
     field_condition,
     resolve_date,
+    too_long,
 )
 from .hubspot.search_targets import (
     CustomTarget,
@@ -45,7 +46,7 @@ from .hubspot.search_targets import (
     target_for,
 )
 from .models import PropertyType
-from .properties import PropertySpec
+from .properties import MAX_PROPERTY_NAME_LENGTH, PropertySpec
 
 KIND_BY_TYPE = {
     PropertyType.STRING: "text",
@@ -75,6 +76,8 @@ def clean(node, ctx: FilterContext) -> dict:
     name = node.get("property")
     if not isinstance(name, str) or not name:
         raise FilterInvalid("property is required", "property")
+    if len(name) > MAX_PROPERTY_NAME_LENGTH:
+        raise too_long(name, MAX_PROPERTY_NAME_LENGTH, "property")
     spec = ctx.specs.get(name)
     if spec is None:
         raise FilterInvalid(f"Property {name!r} does not exist", "property")

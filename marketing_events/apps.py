@@ -15,6 +15,17 @@ class MarketingEventsConfig(AppConfig):
         for filter_type in FILTER_TYPES:
             register_filter(filter_type)
 
+        from django.utils.translation import ngettext
+
+        from crm.hooks import word_brand_holder
+
+        from .models import MarketingEvent
+
+        word_brand_holder(
+            MarketingEvent,
+            lambda n: ngettext("%(n)s marketing event", "%(n)s marketing events", n) % {"n": n},
+        )
+
         register_scope("crm.objects.marketing_events.read", "Read marketing events", write=False)
         register_scope(
             "crm.objects.marketing_events.write",

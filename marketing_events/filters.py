@@ -42,17 +42,13 @@ STATES = {
 DURATION_OPERATORS = tuple(op for op in NUMBER_OPERATORS if op not in NO_VALUE)
 
 
-def _is_digits(text: str) -> bool:
-    """ASCII digits only: str.isdigit() also takes "²", which int() refuses."""
-    return text.isascii() and text.isdigit() and len(text) <= 18
-
-
 def clean_event_id(node, ctx: FilterContext) -> int | None:
     raw = node.get("event_id")
     if raw is None:
         return None
-    text = str(raw).strip()
-    if isinstance(raw, bool) or not isinstance(raw, (int, str)) or not _is_digits(text):
+    text = str(raw).strip() if isinstance(raw, (int, str)) and not isinstance(raw, bool) else ""
+    # ASCII digits, as many as an id has at most ("²" is a digit to isdigit(), not to int()).
+    if not (text.isascii() and text.isdigit() and len(text) <= 18):
         raise FilterInvalid("event_id must be a marketing event id (a number) or null", "event_id")
     event_id = int(text)
     if ctx.check_references and not MarketingEvent.objects.filter(pk=event_id).exists():

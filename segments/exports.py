@@ -9,7 +9,7 @@ from crm.csv_export import csv_lines as shared_csv_lines
 from crm.errors import ValidationFailed
 from crm.hubspot.serializers import property_value
 from crm.models import Contact
-from crm.properties import PropertySpec, all_property_specs
+from crm.properties import PropertySpec, all_property_specs, requested_property_names
 
 BASE_COLUMNS = ("id", "email", "firstname", "lastname")
 
@@ -17,11 +17,12 @@ BASE_COLUMNS = ("id", "email", "firstname", "lastname")
 def requested_properties(
     raw: str | Sequence[str] | None,
 ) -> tuple[list[str], dict[str, PropertySpec]]:
-    """Property names asked for (comma-separated or a list), checked against the known ones."""
+    """Property names asked for (comma-separated or a list), bounded in number and length
+    (`crm.properties.requested_property_names`), checked against the known ones."""
     if isinstance(raw, str):
-        names = [n.strip() for n in raw.split(",") if n.strip()]
+        names = requested_property_names([raw])
     else:
-        names = [n for n in raw or [] if n]
+        names = requested_property_names(n for n in raw or [] if n)
     specs = all_property_specs()
     unknown = [n for n in names if n not in specs]
     if unknown:

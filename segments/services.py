@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from crm.contact_filters import PROPERTY_CONVERTERS, FilterContext
 from crm.errors import Conflict, NameTaken, ValidationFailed
+from crm.ids import is_id_text
 from crm.models import Contact, User
 
 from .compiler import matching_contacts
@@ -152,7 +153,7 @@ def _contact_ids(contact_ids: Iterable) -> list[int]:
         )
     if len(ids) > MAX_MEMBER_IDS:
         raise ValidationFailed(f"At most {MAX_MEMBER_IDS} contact ids at a time")
-    bad = [i for i in ids if isinstance(i, bool) or not str(i).strip().isdigit()]
+    bad = [i for i in ids if isinstance(i, bool) or not is_id_text(str(i).strip())]
     if bad:
         raise ValidationFailed(
             f"{bad[0]!r} is not a contact id",

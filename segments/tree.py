@@ -8,11 +8,14 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from django.utils.translation import gettext
+
 from crm import filter_schema as fs
-from crm.contact_filters import REGISTRY, FilterContext, FilterInvalid
+from crm.contact_filters import REGISTRY, FilterContext, FilterInvalid, shown
 
 MAX_GROUPS = 25
 MAX_FILTERS_PER_GROUP = 25
+MAX_FILTERS = 100  # in the whole tree (each filter is a sub-query of one SQL statement)
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,21 @@ def clean_tree(data: Any, ctx: FilterContext) -> dict:
         raise TreeInvalid([TreeError("or", "must be a list of groups")])
     if len(groups) > MAX_GROUPS:
         raise TreeInvalid([TreeError("or", f"at most {MAX_GROUPS} OR groups are allowed")])
+    total = sum(
+        len(group["and"])
+        for group in groups
+        if isinstance(group, Mapping) and isinstance(group.get("and"), list)
+    )
+    if total > MAX_FILTERS:
+        raise TreeInvalid(
+            [
+                TreeError(
+                    "or",
+                    gettext("at most %(max)s filters are allowed in all; got %(n)s")
+                    % {"max": MAX_FILTERS, "n": total},
+                )
+            ]
+        )
     cleaned_groups = []
     for i, group in enumerate(groups):
         where = f"or[{i}]"
@@ -79,7 +97,8 @@ def clean_filter(node: Any, ctx: FilterContext) -> dict:
     filter_type = REGISTRY.get(kind) if isinstance(kind, str) else None
     if filter_type is None:
         known = ", ".join(sorted(REGISTRY))
-        raise FilterInvalid(f"Unknown filter type {kind!r}; use one of {known}", "type")
+        what = shown(kind) if isinstance(kind, str) else repr(kind)[:40]
+        raise FilterInvalid(f"Unknown filter type {what}; use one of {known}", "type")
     return filter_type.clean(node, ctx)
 
 

@@ -17,11 +17,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from crm.contact_filters import REGISTRY, FilterContext
+from crm.contact_filters import MAX_TEXT_LENGTH, REGISTRY, FilterContext
 from crm.errors import ApplicationError, NotFound, ValidationFailed
+from crm.ids import is_id_text
 from crm.models import Contact
 from crm.properties import all_property_specs
 from crm.property_filter import property_kind
+from crm.search_text import MAX_SEARCH_LENGTH, clean_search
 from crm.views.access import write_required
 from marketing_events.models import MarketingEvent
 
@@ -49,15 +51,19 @@ def _segment_or_404(segment_id: int) -> Segment:
 
 @login_required
 def segment_list(request):
-    search = request.GET.get("q", "").strip()
+    search, search_error = _search(request)
     segments = selectors.segment_list()
-    if search:
+    if search_error:
+        segments = segments.none()
+    elif search:
         segments = segments.filter(name__icontains=search)
     page = Paginator(segments, PAGE_SIZE).get_page(request.GET.get("page"))
     context = {
         "active_nav": "segments",
         "page": page,
         "search": search,
+        "search_error": search_error,
+        "max_search_length": MAX_SEARCH_LENGTH,
         "can_write": request.user.can_write,
         "size_ids": ",".join(str(s.pk) for s in page.object_list),
     }
@@ -65,10 +71,23 @@ def segment_list(request):
     return render(request, template, context)
 
 
+def _search(request) -> tuple[str, str | None]:
+    """The `q` typed in a list's or picker's search box, and the message to show instead of
+    running a query when it is too long."""
+    search = request.GET.get("q", "").strip()
+    try:
+        clean_search(search)
+    except ValidationFailed:
+        return search, _("The search is too long: use at most %(max)s characters.") % {
+            "max": MAX_SEARCH_LENGTH
+        }
+    return search, None
+
+
 @login_required
 def segment_sizes(request):
     """Sizes of a page of segments, loaded after the list so the list itself stays cheap."""
-    ids = [int(i) for i in request.GET.get("ids", "").split(",") if i.isdigit()][:PAGE_SIZE]
+    ids = [int(i) for i in request.GET.get("ids", "").split(",") if is_id_text(i)][:PAGE_SIZE]
     segments = list(Segment.objects.filter(pk__in=ids))
     return JsonResponse({str(k): v for k, v in selectors.segment_counts(segments=segments).items()})
 
@@ -95,6 +114,7 @@ def _catalogue() -> dict:
         "types": types,
         "groups": {k: str(v) for k, v in FILTER_GROUPS.items()},
         "properties": properties,
+        "limits": {"search": MAX_SEARCH_LENGTH, "text": MAX_TEXT_LENGTH},
         "urls": {
             "preview": reverse("api-segment-preview"),
             "convert": reverse("api-segment-convert"),
@@ -217,7 +237,7 @@ def _errors(exc: ValidationFailed) -> list[dict]:
 def segment_detail(request, segment_id: int):
     segment = _segment_or_404(segment_id)
     after = request.GET.get("after", "")
-    after_id = int(after) if after.isdigit() else None
+    after_id = int(after) if is_id_text(after) else None
     rows, next_after = selectors.members_page(
         selectors.segment_contacts(segment=segment), after=after_id, limit=MEMBERS_PAGE_SIZE
     )
@@ -275,7 +295,7 @@ def segment_snapshot(request, segment_id: int):
 def segment_members_change(request, segment_id: int, action: str):
     segment = _segment_or_404(segment_id)
     raw = request.POST.get("contact", "").strip()
-    contact_id = raw if raw.isdigit() else None
+    contact_id = raw if is_id_text(raw) else None
     if contact_id is None and raw:
         found = Contact.objects.filter(email=raw.lower(), archived_at__isnull=True).first()
         contact_id = found.pk if found else None
@@ -299,7 +319,9 @@ def segment_members_change(request, segment_id: int, action: str):
 @login_required
 def pick_events(request):
     """Marketing events for the builder's picker, by name."""
-    search = request.GET.get("q", "").strip()
+    search, search_error = _search(request)
+    if search_error:
+        return JsonResponse({"results": [], "error": search_error}, status=400)
     events = MarketingEvent.objects.order_by("-starts_at", "-pk")
     if search:
         events = events.filter(Q(name__icontains=search) | Q(external_event_id=search))
@@ -320,7 +342,9 @@ def pick_events(request):
 @login_required
 def pick_webinars(request):
     """Zoom webinars (the marketing events the sync keeps for them), by name or id."""
-    search = request.GET.get("q", "").strip()
+    search, search_error = _search(request)
+    if search_error:
+        return JsonResponse({"results": [], "error": search_error}, status=400)
     events = MarketingEvent.objects.filter(source="zoom").order_by("-starts_at", "-pk")
     if search:
         events = events.filter(Q(name__icontains=search) | Q(external_event_id__startswith=search))

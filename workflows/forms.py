@@ -19,6 +19,9 @@ SOURCE_WEBINAR, SOURCE_PROPERTY = "webinar", "property"
 _ROW_KEY = re.compile(r"^action-(\d+)-source$")
 _ACTION_PATH = re.compile(r"^actions\[(\d+)\](?:\.(\w+))?")
 _FILTERS_PREFIX = "trigger.filters."
+# Errors on one filter are shown on its row by the builder; the others (too many filters in
+# all, an empty group) under the trigger.
+_FILTER_NODE = re.compile(r"^or\[\d+\]\.and\[\d+\]")
 # Errors on these configuration keys are shown in the pane the row shows (a row posts only
 # the key of its chosen source, so an error on either is about the field on screen).
 _SOURCE_KEYS = {"webinar_id", "webinar_id_property"}
@@ -73,7 +76,9 @@ class EditorState:
             match = _ACTION_PATH.match(path)
             if path == "name":
                 self.errors.setdefault("name", []).append(message)
-            elif path.startswith(_FILTERS_PREFIX):
+            elif path.startswith(_FILTERS_PREFIX) and _FILTER_NODE.match(
+                path.removeprefix(_FILTERS_PREFIX)
+            ):
                 self.filter_errors.append(
                     {"path": path.removeprefix(_FILTERS_PREFIX), "message": message}
                 )

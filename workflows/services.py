@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from crm.contact_filters import FilterContext
 from crm.errors import Conflict, NameTaken, PermissionRefused, ValidationFailed
+from crm.ids import is_id_text
 from crm.models import Account, Contact, Tier, User
 from segments.compiler import matching_contacts
 from segments.services import clean_filters
@@ -217,7 +218,7 @@ def _contact_ids(contact_ids) -> list[int]:
         _fail("contact_ids", "must be a non-empty list of contact ids")
     if len(ids) > MAX_ENROLL_IDS:
         _fail("contact_ids", f"at most {MAX_ENROLL_IDS} contacts at a time")
-    bad = [i for i in ids if isinstance(i, bool) or not str(i).strip().isdigit()]
+    bad = [i for i in ids if isinstance(i, bool) or not is_id_text(str(i).strip())]
     if bad:
         _fail("contact_ids", f"{bad[0]!r} is not a contact id")
     ids = list(dict.fromkeys(int(str(i).strip()) for i in ids))

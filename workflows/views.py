@@ -24,6 +24,7 @@ from django.views.decorators.http import require_POST
 
 from crm.contact_filters import FilterContext
 from crm.errors import ApplicationError, NotFound, ValidationFailed
+from crm.ids import is_id_text
 from crm.models import Brand, Contact, normalize_email
 from crm.properties import all_property_specs
 from crm.views.access import write_required
@@ -191,7 +192,7 @@ def _log_filters(params) -> tuple[dict, dict, dict]:
     if values["action"] in REGISTRY:
         filters["action"] = values["action"]
     contact = values["contact"]
-    if contact.isdigit():
+    if is_id_text(contact):
         filters["contact_id"] = int(contact)
     elif contact:
         found = Contact.objects.filter(email=normalize_email(contact)).values_list("pk", flat=True)
@@ -296,7 +297,7 @@ def workflow_delete(request, workflow_id: int):
 def _contact_ids(raw: str) -> tuple[list[int], list[str]]:
     """Ids and e-mails typed in one box, comma-separated: (contact ids, what was not found)."""
     tokens = [
-        int(t) if t.isdigit() else normalize_email(t) for t in _SEPARATORS.split(raw.strip()) if t
+        int(t) if is_id_text(t) else normalize_email(t) for t in _SEPARATORS.split(raw.strip()) if t
     ]
     ids = [t for t in tokens if isinstance(t, int)]
     emails = [t for t in tokens if isinstance(t, str)]
@@ -331,7 +332,7 @@ def _enroll(request, workflow: Workflow, contact_ids: list[int]) -> None:
 
 def _workflow_from_post(request) -> Workflow | None:
     raw = request.POST.get("workflow", "")
-    workflow = Workflow.objects.filter(pk=raw).first() if raw.isdigit() else None
+    workflow = Workflow.objects.filter(pk=raw).first() if is_id_text(raw) else None
     if workflow is None:
         messages.error(request, _("Choose a workflow."))
     return workflow

@@ -25,6 +25,17 @@ class ZoomIntegrationConfig(AppConfig):
         for spec in LEGACY_PROPERTIES:
             register_property(spec)
 
+        from django.utils.translation import ngettext
+
+        from crm.hooks import word_brand_holder
+
+        from .models import ZoomConnection
+
+        word_brand_holder(
+            ZoomConnection,
+            lambda n: ngettext("%(n)s Zoom connection", "%(n)s Zoom connections", n) % {"n": n},
+        )
+
         register_scope(
             "zoom.read", "Read Zoom connections, settings, users, webinars and syncs", write=False
         )

@@ -39,7 +39,11 @@ def _flatten_drf_errors(detail, prefix: str = "") -> list[dict]:
     if isinstance(detail, dict):
         out = []
         for key, value in detail.items():
-            name = f"{prefix}.{key}" if prefix else str(key)
+            # A list field's errors come keyed by item index: `filterGroups[0].filters`.
+            if isinstance(key, int):
+                name = f"{prefix}[{key}]"
+            else:
+                name = f"{prefix}.{key}" if prefix else str(key)
             out.extend(_flatten_drf_errors(value, name))
         return out
     if isinstance(detail, list):

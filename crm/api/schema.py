@@ -18,6 +18,7 @@ from drf_spectacular.plumbing import ResolvedComponent
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
 
+from ..search_text import MAX_SEARCH_LENGTH
 from .exceptions import is_hubspot_path
 
 
@@ -222,6 +223,16 @@ def page_parameters(*, max_limit: int = 200, default_limit: int = 50) -> list[Op
             description=str(_("Items per page (default %(n)s)") % {"n": default_limit}),
         ),
     ]
+
+
+def search_parameter(
+    description: str, *, name: str = "q", required: bool = False, pattern: str | None = None
+) -> OpenApiParameter:
+    """A free-text search parameter, with the bound `crm.search_text.clean_search` checks."""
+    schema = {"type": "string", "maxLength": MAX_SEARCH_LENGTH}
+    if pattern:
+        schema["pattern"] = pattern
+    return OpenApiParameter(name, schema, required=required, description=description)
 
 
 def paged_list(serializer_class, **kwargs):

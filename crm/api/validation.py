@@ -46,6 +46,7 @@ class StrictInput(serializers.Serializer):
     default_error_messages = {
         "wrong_type": _("Expected a %(type)s."),
         "wrong_items": _("Expected a list of items of type %(type)s."),
+        "too_many": _("At most %(max)s items are allowed; got %(n)s."),
     }
 
     def to_internal_value(self, data):
@@ -63,6 +64,13 @@ class StrictInput(serializers.Serializer):
                 types, label = expected
                 if _wrong(value, types):
                     errors[name] = [self.error_messages["wrong_type"] % {"type": label}]
+                    continue
+                # DRF counts a list's items only after validating every one of them: a list
+                # of a million filters would be checked item by item before being refused.
+                max_items = getattr(field, "max_length", None)
+                if label == "array" and max_items is not None and len(value) > max_items:
+                    message = self.error_messages["too_many"] % {"max": max_items, "n": len(value)}
+                    errors[name] = [message]
                     continue
                 child = _json_type(field.child) if type(field) is serializers.ListField else None
                 if child and any(v is not None and _wrong(v, child[0]) for v in value):

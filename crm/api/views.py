@@ -3,7 +3,7 @@ Thin views: parse with an input serializer, call a service or selector, render a
 
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -13,7 +13,7 @@ from ..models import ApiToken
 from ..services import accounts, tokens
 from . import serializers as s
 from .pagination import IdCursorPagination, TimelineCursorPagination
-from .schema import paged_list
+from .schema import ErrorOutput, paged_list
 from .validation import valid_input
 
 
@@ -73,7 +73,18 @@ class BrandDetailView(APIView):
         )
         return Response(s.BrandOutput(brand).data)
 
-    @extend_schema(responses={204: None})
+    @extend_schema(
+        responses={
+            204: None,
+            409: OpenApiResponse(
+                ErrorOutput,
+                description=_(
+                    "The brand is the primary one, or still has data (a Zoom connection, "
+                    "marketing events): `detail` says what holds it. Nothing is deleted."
+                ),
+            ),
+        }
+    )
     def delete(self, request, brand_id: int):
         accounts.brand_delete(brand=selectors.brand_get(brand_id=brand_id))
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -7,6 +7,12 @@ from urllib.parse import urlencode
 from drf_spectacular.utils import OpenApiParameter
 
 from ..errors import ValidationFailed
+from ..properties import (
+    MAX_PROPERTY_LIST_LENGTH,
+    MAX_PROPERTY_NAME_LENGTH,
+    MAX_REQUESTED_PROPERTIES,
+    requested_property_names,
+)
 
 LIST_DEFAULT_LIMIT, LIST_MAX_LIMIT = 10, 100
 SEARCH_DEFAULT_LIMIT, SEARCH_MAX_LIMIT = 10, 200
@@ -17,6 +23,13 @@ def _invalid(name: str, message: str):
     raise ValidationFailed(
         message, errors=[{"name": name, "code": "INVALID_VALUE", "message": message}]
     )
+
+
+def _whole_number(text: str) -> bool:
+    """ASCII digits short enough for `int()` and a database id (unicode digits such as "²"
+    pass `isdigit()` but not `int()`; a 5000-digit number passes neither the database nor
+    Python's conversion limit)."""
+    return text.isascii() and text.isdigit() and len(text) <= 18
 
 
 def parse_bool(raw, name: str, default: bool = False) -> bool:
@@ -30,15 +43,15 @@ def parse_bool(raw, name: str, default: bool = False) -> bool:
         return True
     if text == "false":
         return False
-    _invalid(name, f"{name} must be true or false; got {raw!r}")
+    _invalid(name, f"{name} must be true or false; got {raw!r:.40}")
 
 
 def parse_limit(raw, *, default: int, maximum: int) -> int:
     if raw is None:
         return default
     text = str(raw).strip()
-    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= maximum:
-        _invalid("limit", f"limit must be an integer from 1 to {maximum}; got {raw!r}")
+    if not _whole_number(text) or not 1 <= int(text) <= maximum:
+        _invalid("limit", f"limit must be an integer from 1 to {maximum}; got {raw!r:.40}")
     return int(text)
 
 
@@ -47,8 +60,8 @@ def parse_after_id(raw) -> int | None:
     if raw is None or raw == "":
         return None
     text = str(raw).strip()
-    if not (text.isascii() and text.isdigit()) or len(text) > 18:
-        _invalid("after", f"after must be a paging cursor from a previous page; got {raw!r}")
+    if not _whole_number(text):
+        _invalid("after", f"after must be a paging cursor from a previous page; got {raw!r:.40}")
     return int(text)
 
 
@@ -57,8 +70,8 @@ def parse_offset(raw) -> int:
     if raw is None or raw == "":
         return 0
     text = str(raw).strip()
-    if not (text.isascii() and text.isdigit()):
-        _invalid("after", f"after must be a paging cursor from a previous page; got {raw!r}")
+    if not _whole_number(text):
+        _invalid("after", f"after must be a paging cursor from a previous page; got {raw!r:.40}")
     offset = int(text)
     if offset >= SEARCH_MAX_RESULTS:
         _invalid(
@@ -70,11 +83,23 @@ def parse_offset(raw) -> int:
 
 
 def property_names(query_params) -> list[str]:
-    """`properties=a,b` and/or `properties=a&properties=b`."""
-    names: list[str] = []
-    for raw in query_params.getlist("properties"):
-        names.extend(part.strip() for part in raw.split(",") if part.strip())
-    return list(dict.fromkeys(names))
+    """`properties=a,b` and/or `properties=a&properties=b`, bounded (`properties_parameter`)."""
+    return requested_property_names(query_params.getlist("properties"))
+
+
+def properties_parameter() -> OpenApiParameter:
+    return OpenApiParameter(
+        "properties",
+        {
+            "type": "array",
+            "items": {"type": "string", "maxLength": MAX_PROPERTY_LIST_LENGTH},
+            "maxItems": MAX_REQUESTED_PROPERTIES,
+        },
+        description=(
+            f"Property names, comma-separated or repeated: at most {MAX_REQUESTED_PROPERTIES} "
+            f"names of at most {MAX_PROPERTY_NAME_LENGTH} characters"
+        ),
+    )
 
 
 # The paging cursor: digits (an id or an offset), from the previous page's `paging.next.after`.

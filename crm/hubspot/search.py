@@ -26,7 +26,7 @@ from django.db.models import Exists, F, OuterRef, Q
 
 from ..errors import ValidationFailed
 from ..models import SecondaryEmail
-from ..properties import PropertySpec
+from ..properties import MAX_PROPERTY_NAME_LENGTH, PropertySpec
 from .search_targets import FilterError, target_for
 
 OPERATORS = (
@@ -153,9 +153,17 @@ def compile_sorts(sorts, specs: Mapping[str, PropertySpec]) -> list:
             descending = direction == "DESCENDING"
         else:
             _fail(where, f"{where}: expected a property name or an object", "INVALID_SORT")
+        if not isinstance(name, str) or not name:
+            _fail(where, f"{where}: expected a property name", "INVALID_SORT")
+        if len(name) > MAX_PROPERTY_NAME_LENGTH:
+            _fail(
+                where,
+                f"{where}: a property name has at most {MAX_PROPERTY_NAME_LENGTH} characters",
+                "INVALID_SORT",
+            )
         spec = specs.get(name)
         if spec is None:
-            _fail(str(name), f'{where}: Property "{name}" does not exist', "PROPERTY_DOESNT_EXIST")
+            _fail(name, f'{where}: Property "{name}" does not exist', "PROPERTY_DOESNT_EXIST")
         try:
             expression = target_for(spec).ordering()
         except FilterError as exc:

@@ -22,6 +22,7 @@ from django.db.models.lookups import (
     LessThanOrEqual,
 )
 
+from ..ids import is_id_text
 from ..models import PropertyType, SecondaryEmail
 from ..properties import PropertySpec, PropertyValueError, clean_value, parse_datetime_value
 
@@ -116,7 +117,7 @@ class IdTarget(Target):
 
     def convert(self, raw):
         text = str(raw).strip()
-        if not text.isdigit():
+        if not is_id_text(text):
             raise FilterError(f"{raw!r} is not a valid record id", "INVALID_VALUE")
         return int(text)
 

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from django.db.models import Prefetch, Q, QuerySet
 
 from ..errors import NotFound, ValidationFailed
+from ..ids import is_id_text
 from ..models import Contact, PropertyDefinition, SecondaryEmail, normalize_email
 
 # `idProperty` values we can look a contact up by (HubSpot allows any unique property).
@@ -41,7 +42,7 @@ def check_id_property(id_property: str | None) -> str:
 
 def _parse_pk(value) -> int | None:
     text = str(value).strip()
-    return int(text) if text.isdigit() else None
+    return int(text) if is_id_text(text) else None
 
 
 def contacts_by_ids(

@@ -12,11 +12,23 @@ from rest_framework import serializers
 from ..api.schema import ANY_TEXT, NON_BLANK_TEXT
 from ..api.validation import StrictInput
 from ..models import Contact
-from ..properties import PropertySpec, format_datetime
+from ..properties import (
+    MAX_PROPERTY_NAME_LENGTH,
+    MAX_REQUESTED_PROPERTIES,
+    PropertySpec,
+    format_datetime,
+)
+from .search import MAX_FILTERS, MAX_FILTERS_PER_GROUP, MAX_GROUPS
 
 # HubSpot sends these with every object, whatever was asked for.
 ALWAYS_RETURNED = ("createdate", "hs_object_id", "lastmodifieddate")
 MAX_BATCH_INPUTS = 100
+# Search bounds: HubSpot's where it documents one (groups and filters, in `search`; 3000
+# characters of query), ours elsewhere.
+MAX_FILTER_TEXT = 1000  # characters of a filter's value or highValue
+MAX_FILTER_VALUES = 100  # values of an IN / NOT_IN filter
+MAX_SORTS = 10
+MAX_QUERY, MAX_QUERY_WORDS = 3000, 50
 
 
 SCALAR_SCHEMA = {
@@ -103,8 +115,16 @@ class BatchReadInput(_BatchInput):
     idProperty = serializers.ChoiceField(
         choices=ID_PROPERTY_CHOICES, required=False, allow_null=True
     )
-    properties = serializers.ListField(child=serializers.CharField(), required=False)
-    propertiesWithHistory = serializers.ListField(child=serializers.CharField(), required=False)
+    properties = serializers.ListField(
+        child=serializers.CharField(max_length=MAX_PROPERTY_NAME_LENGTH),
+        required=False,
+        max_length=MAX_REQUESTED_PROPERTIES,
+    )
+    propertiesWithHistory = serializers.ListField(
+        child=serializers.CharField(max_length=MAX_PROPERTY_NAME_LENGTH),
+        required=False,
+        max_length=MAX_REQUESTED_PROPERTIES,
+    )
     archived = serializers.BooleanField(required=False)
 
 
@@ -137,25 +157,77 @@ class BatchUpsertInput(_BatchInput):
     inputs = serializers.ListField(child=BatchUpsertItem(), allow_empty=False)
 
 
+@extend_schema_field(
+    {
+        "anyOf": [
+            {"type": "string", "maxLength": MAX_FILTER_TEXT},
+            {"type": "number"},
+            {"type": "boolean"},
+        ],
+    }
+)
+class FilterValueField(serializers.JSONField):
+    """A filter value: a string of at most MAX_FILTER_TEXT characters, a number or a boolean."""
+
+    default_error_messages = {
+        "not_scalar": "Expected a string, number or boolean, got {type}.",
+        "too_long": "At most {max} characters are allowed; got {n}.",
+    }
+
+    def to_internal_value(self, data):
+        if data is not None and not isinstance(data, str | int | float | bool):
+            self.fail("not_scalar", type=type(data).__name__)
+        if isinstance(data, str) and len(data) > MAX_FILTER_TEXT:
+            self.fail("too_long", max=MAX_FILTER_TEXT, n=len(data))
+        return super().to_internal_value(data)
+
+
 class SearchFilterInput(StrictInput):
-    propertyName = serializers.CharField()
-    operator = serializers.CharField()
-    value = serializers.JSONField(required=False, allow_null=True)
-    highValue = serializers.JSONField(required=False, allow_null=True)
-    values = serializers.ListField(child=serializers.JSONField(), required=False)
+    propertyName = serializers.CharField(max_length=MAX_PROPERTY_NAME_LENGTH)
+    operator = serializers.CharField(max_length=30)
+    value = FilterValueField(required=False, allow_null=True)
+    highValue = FilterValueField(required=False, allow_null=True)
+    values = serializers.ListField(
+        child=FilterValueField(), required=False, max_length=MAX_FILTER_VALUES
+    )
 
 
 class SearchFilterGroupInput(StrictInput):
-    filters = serializers.ListField(child=SearchFilterInput())
+    filters = serializers.ListField(child=SearchFilterInput(), max_length=MAX_FILTERS_PER_GROUP)
 
 
 class SearchInput(StrictInput):
-    filterGroups = serializers.ListField(child=SearchFilterGroupInput(), required=False)
-    sorts = serializers.ListField(child=serializers.JSONField(), required=False)
-    query = serializers.CharField(required=False, allow_blank=True, max_length=3000)
-    properties = serializers.ListField(child=serializers.CharField(), required=False)
+    filterGroups = serializers.ListField(
+        child=SearchFilterGroupInput(),
+        required=False,
+        max_length=MAX_GROUPS,
+        help_text=f"OR'd groups of AND'd filters: at most {MAX_GROUPS} groups, "
+        f"{MAX_FILTERS_PER_GROUP} filters per group and {MAX_FILTERS} filters in all",
+    )
+    sorts = serializers.ListField(
+        child=serializers.JSONField(), required=False, max_length=MAX_SORTS
+    )
+    query = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=MAX_QUERY,
+        help_text=f"Free text of at most {MAX_QUERY} characters and {MAX_QUERY_WORDS} words",
+    )
+    properties = serializers.ListField(
+        child=serializers.CharField(max_length=MAX_PROPERTY_NAME_LENGTH),
+        required=False,
+        max_length=MAX_REQUESTED_PROPERTIES,
+    )
     limit = serializers.IntegerField(required=False, min_value=1, max_value=200)
-    after = serializers.CharField(required=False, allow_blank=True, allow_null=True)
+    after = serializers.CharField(required=False, allow_blank=True, allow_null=True, max_length=20)
+
+    def validate_query(self, value):
+        words = len(value.split())
+        if words > MAX_QUERY_WORDS:
+            raise serializers.ValidationError(
+                f"At most {MAX_QUERY_WORDS} words are allowed; got {words}."
+            )
+        return value
 
 
 class PropertyOptionInput(StrictInput):

@@ -25,7 +25,7 @@ ID_PARAMS = [
         description="`email` to address the contact by e-mail",
     ),
     OpenApiParameter("archived", bool, description="true: only archived contacts"),
-    OpenApiParameter("properties", str, many=True, description="comma-separated or repeated"),
+    pagination.properties_parameter(),
 ]
 
 

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
+from django.db.models import ProtectedError
+from django.utils.translation import gettext
 
 from ..errors import Conflict, NotFound, ValidationFailed
+from ..hooks import brand_holder_words
 from ..models import Account, Brand, Role, Tier, User, normalize_email
 from ..properties import STANDARD_BY_NAME, PropertyValueError, clean_value
 
@@ -83,10 +86,46 @@ def brand_update(*, brand: Brand, name: str | None = None, is_primary: bool | No
     return brand
 
 
+def brand_holders(brand: Brand) -> list[str]:
+    """What still refers to `brand` through a protected foreign key (its Zoom connection, its
+    marketing events…), counted and in words; one COUNT per such relation."""
+    held = []
+    for relation in Brand._meta.related_objects:
+        if relation.on_delete is not models.PROTECT:
+            continue
+        rows = relation.related_model._base_manager.filter(**{relation.field.name: brand})
+        count = rows.count()
+        if count:
+            held.append(brand_holder_words(relation.related_model, count))
+    return held
+
+
+def _in_words(items: list[str]) -> str:
+    if len(items) == 1:
+        return items[0]
+    return gettext("%(items)s and %(last)s") % {"items": ", ".join(items[:-1]), "last": items[-1]}
+
+
 def brand_delete(*, brand: Brand) -> None:
+    """Deletes a brand that holds nothing. The primary brand, and a brand that still has data
+    (a Zoom connection, marketing events: protected foreign keys, never deleted with it), are
+    a `Conflict` saying what holds it; nothing is deleted then."""
     if brand.is_primary:
-        raise Conflict("The primary brand cannot be deleted: make another brand primary first.")
-    brand.delete()
+        raise Conflict(
+            gettext("The primary brand cannot be deleted: make another brand primary first.")
+        )
+    holders = brand_holders(brand)
+    if not holders:
+        try:
+            with transaction.atomic():
+                brand.delete()
+            return
+        except (ProtectedError, IntegrityError):  # something was attached to it meanwhile
+            holders = brand_holders(brand) or [gettext("data added meanwhile")]
+    raise Conflict(
+        gettext("The brand “%(name)s” cannot be deleted: it still has %(holders)s.")
+        % {"name": brand.name, "holders": _in_words(holders)}
+    )
 
 
 def _validate_user_fields(*, email: str | None, role: str | None) -> list[dict]:
@@ -219,6 +258,7 @@ __all__ = [
     "brand_create",
     "brand_update",
     "brand_delete",
+    "brand_holders",
     "user_create",
     "user_update",
     "user_get",

@@ -21,6 +21,7 @@ from .. import selectors
 from ..errors import Conflict, ContactAlreadyExists, NotFound, ValidationFailed
 from ..models import PropertyType
 from ..properties import all_property_specs, parse_datetime_value
+from ..search_text import MAX_SEARCH_LENGTH, clean_search
 from ..services import contacts as contact_services
 from .access import write_required
 from .forms import (
@@ -75,7 +76,19 @@ def _contact_list(request, *, deleted: bool):
     search = request.GET.get("q", "").strip()
     default_sort = "-deleted" if deleted else "-created"
     sort, order = _ordering(request.GET.get("sort", default_sort), default=default_sort)
-    contacts = selectors.contact_list(search=search, archived_only=deleted).order_by(*order)
+    search_error = None
+    try:
+        clean_search(search)
+    except ValidationFailed:
+        # Said next to the search box; no query runs for a text no contact could match.
+        search_error = gettext("The search is too long: use at most %(max)s characters.") % {
+            "max": MAX_SEARCH_LENGTH
+        }
+    contacts = selectors.contact_list(
+        search="" if search_error else search, archived_only=deleted
+    ).order_by(*order)
+    if search_error:
+        contacts = contacts.none()
     page = Paginator(contacts, PAGE_SIZE).get_page(request.GET.get("page"))
     base_url = reverse("crm:contact_deleted_list" if deleted else "crm:contact_list")
 
@@ -110,6 +123,8 @@ def _contact_list(request, *, deleted: bool):
         "page": page,
         "contacts": page.object_list,
         "search": search,
+        "search_error": search_error,
+        "max_search_length": MAX_SEARCH_LENGTH,
         "sort": sort,
         "headers": headers,
         "page_links": page_links,

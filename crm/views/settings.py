@@ -267,11 +267,8 @@ def settings_brand_delete(request, brand_id: int):
     brand = _get_brand(brand_id)
     try:
         account_services.brand_delete(brand=brand)
-    except Conflict:
-        messages.error(
-            request,
-            gettext("The primary brand cannot be deleted: make another brand primary first."),
-        )
+    except Conflict as exc:  # the primary brand, or a brand that still has data
+        messages.error(request, exc.message)
     else:
         messages.success(request, gettext("Brand “%(name)s” deleted.") % {"name": brand.name})
     return redirect("crm:settings_brands")

@@ -8,6 +8,7 @@ from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from crm.errors import NotFound, ValidationFailed
+from crm.ids import is_id_text
 from crm.models import normalize_email
 
 from ..models import MarketingEvent, Participation, ParticipationState
@@ -48,7 +49,7 @@ def _not_found(what: str) -> NotFound:
 
 def event_by_object_id(object_id) -> MarketingEvent:
     text = str(object_id).strip()
-    event = events_with_counters().filter(pk=int(text)).first() if text.isdigit() else None
+    event = events_with_counters().filter(pk=int(text)).first() if is_id_text(text) else None
     if event is None:
         raise _not_found(f"with objectId {object_id}")
     return event
@@ -118,7 +119,7 @@ def contact_condition(raw: str | None) -> Q:
     text = str(raw).strip()
     if "@" in text:
         return Q(contact__email=normalize_email(text))
-    if text.isdigit():
+    if is_id_text(text):
         return Q(contact_id=int(text))
     message = f"contactIdentifier must be an e-mail or a contact id; got {raw!r}"
     raise ValidationFailed(

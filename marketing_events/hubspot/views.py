@@ -12,10 +12,11 @@ from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from crm.api.schema import NON_BLANK_TEXT
+from crm.api.schema import NON_BLANK_TEXT, search_parameter
 from crm.errors import ValidationFailed
 from crm.hubspot import pagination
 from crm.properties import format_datetime
+from crm.search_text import clean_search
 
 from .. import services_api as services
 from . import schema as o
@@ -307,12 +308,12 @@ class EventSearchView(MarketingEventsApiView):
         summary="Find events by externalEventId",
         operation_id="marketing_events_do_search",
         parameters=[
-            OpenApiParameter("q", {"type": "string", "pattern": NON_BLANK_TEXT}, required=True)
+            search_parameter("The externalEventId to find", required=True, pattern=NON_BLANK_TEXT)
         ],
         responses=o.IdentifierListOutput,
     )
     def get(self, request):
-        q = (request.GET.get("q") or "").strip()
+        q = clean_search(request.GET.get("q"))
         if not q:
             message = "q (the externalEventId to find) is required."
             raise ValidationFailed(

@@ -14,6 +14,11 @@ from crm.api.pagination import IdCursorPagination
 from crm.api.schema import paged_list, paginated
 from crm.api.validation import valid_input
 from crm.contact_filters import FilterContext
+from crm.properties import (
+    MAX_PROPERTY_LIST_LENGTH,
+    MAX_PROPERTY_NAME_LENGTH,
+    MAX_REQUESTED_PROPERTIES,
+)
 
 from .. import selectors, services
 from ..exports import csv_lines, member_row, prefetch_for, requested_properties
@@ -24,7 +29,12 @@ READ, WRITE = "segments.read", "segments.write"
 # (DESIGN "Production safety"). Counts reveal no contact's data and need the segment scope only.
 CONTACT_DATA = (scopes.CONTACTS_READ,)
 PROPERTIES = OpenApiParameter(
-    "properties", str, description="Comma-separated property names to add to each member"
+    "properties",
+    {"type": "string", "maxLength": MAX_PROPERTY_LIST_LENGTH},
+    description=(
+        f"Comma-separated property names to add to each member: at most "
+        f"{MAX_REQUESTED_PROPERTIES} names of at most {MAX_PROPERTY_NAME_LENGTH} characters"
+    ),
 )
 
 
@@ -127,7 +137,9 @@ def _int_param(request, name, default, *, low, high):
     raw = request.query_params.get(name)
     if raw in (None, ""):
         return default
-    if not raw.isdigit() or int(raw) < low or (high is not None and int(raw) > high):
+    # ASCII digits, no more than an id has ("²" is a digit to isdigit(), not to int()).
+    whole = raw.isascii() and raw.isdigit() and len(raw) <= 18
+    if not whole or int(raw) < low or (high is not None and int(raw) > high):
         bound = f" to {high}" if high is not None else " or more"
         raise ValidationFailed(
             f"{name} must be a whole number from {low}{bound}",

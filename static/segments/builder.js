@@ -123,7 +123,7 @@
       if (kind === "enumeration" && opts.options) {
         return select([["", "…"]].concat(opts.options.map(function (o) { return [o.value, o.label]; })), v, set, Object.assign({ class: "seg-input" }, extra || {}));
       }
-      return input(kind === "number" ? "number" : "text", v, set, Object.assign({ class: "seg-input", step: "any" }, extra || {}));
+      return input(kind === "number" ? "number" : "text", v, set, Object.assign({ class: "seg-input", step: "any", maxlength: String(limits().text) }, extra || {}));
     }
     if (op === "between") {
       var pair = Array.isArray(value) ? value.slice() : ["", ""];
@@ -195,10 +195,13 @@
     return box;
   }
 
+  // Input bounds the server checks (the catalogue states them; defaults if it does not).
+  function limits() { return catalogue.limits || { search: 200, text: 1000 }; }
+
   // ---- pickers (events, webinars) ---------------------------------------------------------
   function picker(url, value, anyLabel, known, onpick, allowTypedId) {
     var box = el("span", { class: "seg-picker" });
-    var search = el("input", { type: "search", class: "seg-input seg-input--search", placeholder: t.search, "aria-label": t.search });
+    var search = el("input", { type: "search", class: "seg-input seg-input--search", placeholder: t.search, "aria-label": t.search, maxlength: String(limits().search) });
     var chooser = el("select", { class: "seg-input seg-picker__select", "data-testid": "picker-select" });
     var timer = null;
     function fill(results, typed) {
@@ -424,7 +427,11 @@
         serverErrors = remap(result.body.errors || [], filters);
         count.textContent = "—";
         list.innerHTML = "";
-        showState(t.invalid + (serverErrors.length ? "" : ": " + (result.body.detail || "")));
+        // Errors about the whole tree or a group (too many filters) belong to no row: say them here.
+        var loose = serverErrors.filter(function (e) { return !/^or\[\d+\]\.and\[\d+\]/.test(e.path); })
+          .map(function (e) { return e.message; });
+        if (!serverErrors.length) loose = [result.body.detail || ""];
+        showState(t.invalid + (loose.length ? ": " + loose.join(" · ") : ""));
         render();
         return;
       }

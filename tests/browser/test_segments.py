@@ -172,3 +172,25 @@ def test_property_filters_search_types_and_server_errors(live_server, page: Page
     expect(page.locator(".seg-filter--error")).to_have_count(1)
     expect(page.locator(".seg-filter--error")).to_contain_text("a number is needed")
     _shot(page, "05-errors")
+
+
+def test_a_tree_too_large_is_explained_next_to_the_count(live_server, page: Page):
+    # The bound on the whole tree belongs to no filter row: the builder says it by the count.
+    from segments.models import Segment
+
+    UserFactory(email="marketer@crm.test", role=Role.MARKETING)
+    node = {"type": "property", "property": "email", "operator": "is_known"}
+    # Saved before the bound existed (written directly): the builder must still explain it.
+    segment = Segment.objects.create(
+        name="Huge", filters={"or": [{"and": [node] * 21} for _ in range(5)]}
+    )
+    page.goto(live_server.url + "/accounts/login/")
+    page.get_by_label("E-mail").fill("marketer@crm.test")
+    page.get_by_label("Password").fill("password")
+    page.get_by_role("button", name="Log in").click()
+    page.goto(live_server.url + f"/segments/{segment.pk}/edit/")
+
+    expect(page.locator("#seg-count-state")).to_contain_text(
+        "at most 100 filters are allowed in all; got 105"
+    )
+    expect(page.get_by_test_id("live-count")).to_have_text("—")

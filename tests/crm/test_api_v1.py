@@ -277,3 +277,57 @@ def test_a_null_character_in_the_address_is_a_400(admin_api, url):
 def test_a_null_character_in_a_page_address_is_a_400(admin_user, client):
     client.force_login(admin_user)
     assert client.get("/contacts/?q=%00").status_code == 400
+
+
+def _brand_with_data(name="Labs", *, events=3, zoom=True):
+    from marketing_events.models import MarketingEvent
+    from zoom_integration.models import ZoomConnection
+
+    Brand.objects.get_or_create(name="Acme", defaults={"is_primary": True})
+    brand = Brand.objects.create(name=name)
+    if zoom:
+        ZoomConnection.objects.create(brand=brand, kind="s2s", zoom_account_id="acct-labs")
+    for i in range(events):
+        MarketingEvent.objects.create(
+            brand=brand, external_account_id="acct-labs", external_event_id=str(i), name=f"E{i}"
+        )
+    return brand
+
+
+@pytest.mark.parametrize(
+    ("events", "zoom", "held"),
+    [
+        (3, True, "3 marketing events and 1 Zoom connection"),
+        (1, False, "1 marketing event"),
+        (0, True, "1 Zoom connection"),
+    ],
+)
+def test_deleting_a_brand_that_still_has_data_is_a_409_saying_what_holds_it(
+    admin_api, events, zoom, held
+):
+    brand = _brand_with_data(events=events, zoom=zoom)
+
+    response = admin_api.delete(f"/api/v1/brands/{brand.pk}/")
+
+    assert response.status_code == 409
+    assert response.json() == {
+        "detail": f"The brand “Labs” cannot be deleted: it still has {held}.",
+        "code": "conflict",
+    }
+    assert Brand.objects.filter(pk=brand.pk).exists()
+
+
+def test_a_brand_without_data_is_deleted(admin_api):
+    brand = _brand_with_data(events=0, zoom=False)
+
+    assert admin_api.delete(f"/api/v1/brands/{brand.pk}/").status_code == 204
+    assert not Brand.objects.filter(pk=brand.pk).exists()
+
+
+def test_the_schema_documents_the_409_of_brand_delete():
+    from tests.support.openapi import resolve, response
+
+    conflict = response("/api/v1/brands/{brand_id}/", "delete", 409)
+    assert "still has data" in conflict["description"]
+    schema = resolve(conflict["content"]["application/json"]["schema"])
+    assert set(schema["properties"]) == {"detail", "code", "errors"}

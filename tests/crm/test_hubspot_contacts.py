@@ -528,3 +528,50 @@ def test_a_null_character_in_a_property_value_is_a_400(marketer_api):
     assert response.status_code == 400
     assert "null characters" in response.json()["message"]
     assert not Contact.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("query", "bound"),
+    [
+        ("properties=" + ",".join(f"p{i}" for i in range(201)), "200 property names"),
+        ("&".join(f"properties=p{i}" for i in range(201)), "200 values"),
+        ("properties=email," + "p" * 101, "100 characters"),
+    ],
+)
+@pytest.mark.parametrize("path", ["", "/{id}"])
+def test_properties_beyond_their_bounds_are_a_400_naming_them(viewer_api, query, bound, path):
+    contact = ContactFactory()
+
+    response = viewer_api.get(f"{URL}{path.format(id=contact.pk)}?{query}")
+
+    assert response.status_code == 400
+    assert response.json()["message"].startswith("properties: ")
+    assert bound in response.json()["message"]
+    assert response.json()["errors"][0]["context"] == {"propertyName": ["properties"]}
+
+
+def test_two_hundred_properties_of_a_hundred_characters_are_accepted(viewer_api):
+    contact = ContactFactory(email="ana@example.com")
+    names = ["email", *(f"{i:03d}" + "p" * 97 for i in range(199))]
+
+    response = viewer_api.get(f"{URL}/{contact.pk}", {"properties": ",".join(names)})
+
+    assert response.status_code == 200
+    assert response.json()["properties"]["email"] == "ana@example.com"
+
+
+@pytest.mark.parametrize("params", [{"after": "9" * 5000}, {"limit": "9" * 5000}, {"limit": "²"}])
+def test_list_with_oversized_or_unicode_numbers_is_a_400(viewer_api, params):
+    response = viewer_api.get(URL, params)
+
+    assert response.status_code == 400
+    assert len(response.json()["message"]) < 200
+
+
+def test_the_schema_states_the_properties_bounds():
+    from tests.support.openapi import parameter
+
+    for path in (URL, URL + "/{contact_id}"):
+        schema = parameter(path, "get", "properties")
+        assert schema["maxItems"] == 200
+        assert schema["items"]["maxLength"] == 200 * 101

@@ -513,3 +513,114 @@ def test_search_page_costs_a_constant_number_of_queries(
 
     assert response.json()["total"] == count
     assert len(response.json()["results"]) == count
+
+
+def _one_filter(**fields):
+    return {"filterGroups": [{"filters": [{"propertyName": "email", "operator": "EQ", **fields}]}]}
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "bound"),
+    [
+        (
+            _one_filter(operator="IN", values=["a@x.io"] * 101),
+            "filterGroups[0].filters[0].values",
+            "100",
+        ),
+        (_one_filter(value="a" * 1001), "filterGroups[0].filters[0].value", "1000"),
+        (
+            _one_filter(operator="BETWEEN", value="a", highValue="z" * 1001),
+            "filterGroups[0].filters[0].highValue",
+            "1000",
+        ),
+        (
+            _one_filter(operator="IN", values=["a" * 1001]),
+            "filterGroups[0].filters[0].values[0]",
+            "1000",
+        ),
+        (
+            {
+                "filterGroups": [
+                    {"filters": [{"propertyName": "p" * 101, "operator": "HAS_PROPERTY"}]}
+                ]
+            },
+            "filterGroups[0].filters[0].propertyName",
+            "100",
+        ),
+        ({"properties": ["email"] * 201}, "properties", "200"),
+        ({"properties": ["p" * 101]}, "properties[0]", "100"),
+        ({"sorts": ["createdate"] * 11}, "sorts", "10"),
+        ({"query": "ana " * 51}, "query", "50 words"),
+        ({"filterGroups": [{"filters": _filters(1)}] * 6}, "filterGroups", "5"),
+        ({"filterGroups": [{"filters": _filters(11)}]}, "filterGroups[0].filters", "10"),
+    ],
+)
+def test_search_inputs_beyond_their_bounds_are_400s_naming_the_field(
+    viewer_api, body, field, bound
+):
+    response = viewer_api.post(URL, body, format="json")
+
+    assert response.status_code == 400
+    body = response.json()
+    assert body["category"] == "VALIDATION_ERROR"
+    assert body["message"].startswith(f"{field}")
+    assert bound in body["message"]
+    assert [e["context"]["propertyName"][0] for e in body["errors"]] == [field]
+
+
+def test_a_list_beyond_its_bound_is_refused_before_its_items_are_checked(viewer_api):
+    # 100,000 values: the count is refused at once, not each value checked first.
+    body = _one_filter(operator="IN", values=[{"not": "a scalar"}] * 100_000)
+
+    response = viewer_api.post(URL, body, format="json")
+
+    assert response.status_code == 400
+    assert response.json()["message"] == (
+        "filterGroups[0].filters[0].values: At most 100 items are allowed; got 100000."
+    )
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        _one_filter(value={"an": "object"}),
+        _one_filter(operator="IN", values=[["a list"]]),
+        {"sorts": [{"propertyName": ["email"]}]},
+        {"sorts": [{"propertyName": "e" * 5000}]},
+        {"sorts": ["-" + "e" * 5000]},
+        {"after": "9" * 5000},
+    ],
+)
+def test_malformed_or_oversized_search_parts_are_400s_not_500s(viewer_api, body):
+    response = viewer_api.post(URL, body, format="json")
+
+    assert response.status_code == 400
+    assert len(response.json()["message"]) < 300
+
+
+def test_a_query_within_its_bounds_still_searches(viewer_api, people):
+    response = viewer_api.post(URL, {"query": "ana " * 50, "limit": 100}, format="json")
+
+    assert _names(response, people) == ["c1", "c3"]
+
+
+def test_the_schema_states_the_search_bounds():
+    from tests.support.openapi import request_body, resolve
+
+    search = request_body(URL, "post")
+    group = resolve(search["properties"]["filterGroups"]["items"])
+    flt = resolve(group["properties"]["filters"]["items"])
+
+    assert search["properties"]["filterGroups"]["maxItems"] == 5
+    assert "25 filters in all" in search["properties"]["filterGroups"]["description"]
+    assert group["properties"]["filters"]["maxItems"] == 10
+    assert flt["properties"]["propertyName"]["maxLength"] == 100
+    for name in ("value", "highValue"):
+        assert {"type": "string", "maxLength": 1000} in flt["properties"][name]["anyOf"]
+    assert flt["properties"]["values"]["maxItems"] == 100
+    assert {"type": "string", "maxLength": 1000} in flt["properties"]["values"]["items"]["anyOf"]
+    assert search["properties"]["properties"]["maxItems"] == 200
+    assert search["properties"]["properties"]["items"]["maxLength"] == 100
+    assert search["properties"]["sorts"]["maxItems"] == 10
+    assert search["properties"]["query"]["maxLength"] == 3000
+    assert "50 words" in search["properties"]["query"]["description"]

@@ -116,6 +116,33 @@ def test_search_finds_by_name_email_company_and_secondary_email(admin_client):
         assert "bob@example.com" not in html, term
 
 
+@pytest.mark.parametrize("headers", [{}, HTMX])
+@pytest.mark.parametrize("url", [LIST, reverse("crm:contact_deleted_list")])
+def test_a_too_long_search_says_so_inline_and_reads_no_contact(admin_client, headers, url):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    _contact(email="ana@example.com", firstname="Ana")
+    words = "ana " * 60  # 240 characters: 60 words, each a LIKE over five columns
+
+    with CaptureQueriesContext(connection) as queries:
+        response = admin_client.get(url, {"q": words}, **headers)
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'data-testid="search-error"' in html
+    assert "The search is too long: use at most 200 characters." in html
+    assert "ana@example.com" not in html
+    assert not any(Contact._meta.db_table in q["sql"] for q in queries.captured_queries)
+
+
+def test_a_search_of_200_characters_runs(admin_client):
+    _contact(email="ana@example.com", firstname="Ana")
+    html = admin_client.get(LIST, {"q": "ana " * 49 + "ana"}).content.decode()
+    assert "ana@example.com" in html
+    assert 'maxlength="200"' in admin_client.get(LIST).content.decode()
+
+
 def test_htmx_search_returns_only_the_results_fragment(admin_client):
     _contact(email="ana@example.com", firstname="Ana")
     _contact(email="bob@example.com", firstname="Bob")

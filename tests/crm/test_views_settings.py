@@ -291,6 +291,27 @@ def test_primary_brand_cannot_be_deleted(admin_client):
     assert Brand.objects.filter(pk=primary.pk).exists()
 
 
+def test_deleting_a_brand_with_data_shows_what_holds_it(admin_client):
+    from marketing_events.models import MarketingEvent
+    from zoom_integration.models import ZoomConnection
+
+    brand_create(name="Acme")
+    labs = brand_create(name="Labs")
+    ZoomConnection.objects.create(brand=labs, kind="s2s", zoom_account_id="acct-labs")
+    MarketingEvent.objects.create(
+        brand=labs, external_account_id="acct-labs", external_event_id="1", name="E"
+    )
+
+    response = admin_client.post(reverse("crm:settings_brand_delete", args=[labs.pk]), follow=True)
+
+    assert response.status_code == 200
+    assert (
+        "The brand “Labs” cannot be deleted: it still has 1 marketing event and 1 Zoom connection."
+        in response.content.decode()
+    )
+    assert Brand.objects.filter(pk=labs.pk).exists()
+
+
 def test_rename_to_taken_name_shows_error(admin_client):
     brand_create(name="Acme")
     other = brand_create(name="Labs")

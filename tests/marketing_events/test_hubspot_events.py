@@ -231,7 +231,7 @@ def test_batch_upsert_with_one_bad_input_writes_nothing(admin_api):
     response = admin_api.post(f"{M}/events/upsert", {"inputs": inputs}, format="json")
 
     error = assert_hubspot_error(response, 400, "VALIDATION_ERROR")
-    assert "inputs.1.eventName" in error["message"]
+    assert "inputs[1].eventName" in error["message"]  # named as list items are everywhere
     assert not MarketingEvent.objects.exists()
 
 
@@ -445,3 +445,18 @@ def test_a_null_character_in_a_custom_property_is_a_400(admin_api):
     )
     assert_hubspot_error(response, 400, "VALIDATION_ERROR")
     assert not MarketingEvent.objects.exists()
+
+
+def test_search_longer_than_200_characters_is_a_hubspot_400_naming_q(admin_api):
+    response = admin_api.get(f"{M}/events/search", {"q": "9" * 201})
+
+    assert_hubspot_error(response, 400, "VALIDATION_ERROR")
+    assert "at most 200 characters" in response.json()["message"]
+    assert response.json()["errors"][0]["context"] == {"propertyName": ["q"]}
+
+
+def test_the_schema_states_the_search_bound():
+    from tests.support.openapi import parameter
+
+    schema = parameter(f"{M}/events/search", "get", "q")
+    assert schema["maxLength"] == 200

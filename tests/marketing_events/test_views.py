@@ -117,6 +117,18 @@ def test_list_search_by_name(admin_client):
     assert "1 event" in html
 
 
+def test_list_search_longer_than_200_characters_is_said_inline_and_not_run(admin_client):
+    make_event("1", "Product launch")
+    url = reverse("marketing_events:list")
+
+    html = html_of(admin_client.get(url, {"q": "launch" * 34}))
+
+    assert 'data-testid="filter-errors"' in html
+    assert "at most 200 characters" in html
+    assert "The filter was not applied" in html
+    assert 'maxlength="200"' in html_of(admin_client.get(url))
+
+
 def test_list_date_range_filter_is_inclusive_by_day(admin_client):
     make_event("1", "January", start=dt.datetime(2026, 1, 31, 23, 30, tzinfo=dt.UTC))
     make_event("2", "February", start=dt.datetime(2026, 2, 1, 0, 0, tzinfo=dt.UTC))

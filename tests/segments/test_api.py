@@ -5,7 +5,7 @@ import io
 
 import pytest
 
-from crm.models import Contact
+from crm.models import Contact, PropertyDefinition, PropertyType
 from marketing_events.models import MarketingEvent, Participation
 from segments.models import Segment, SegmentMember
 from tests.factories import ContactFactory
@@ -443,3 +443,126 @@ def test_filters_the_query_cannot_use_are_a_400_when_saved(admin_api, node):
         f"{URL}preview/", {"filters": {"or": [{"and": [node]}]}}, format="json"
     )
     assert preview.status_code == 400
+
+
+def _tree(*nodes, groups=1):
+    return {"or": [{"and": list(nodes)} for _ in range(groups)]}
+
+
+def _prop(operator, value, prop="firstname"):
+    return {"type": "property", "property": prop, "operator": operator, "value": value}
+
+
+TOO_LARGE_TREES = [
+    (_tree(_prop("in", ["a"] * 501)), "or[0].and[0].value", "at most 500 values; got 501"),
+    (_tree(_prop("not_in", list(range(501)), "score")), "or[0].and[0].value", "at most 500"),
+    (_tree(_prop("contains", "a" * 1001)), "or[0].and[0].value", "at most 1000 characters"),
+    (_tree(_prop("in", ["a", "b" * 1001])), "or[0].and[0].value[1]", "at most 1000 characters"),
+    (_tree(_prop("between", ["a", "z" * 1001])), "or[0].and[0].value[1]", "at most 1000"),
+    (_tree(_prop("eq", "a", "p" * 101)), "or[0].and[0].property", "at most 100 characters"),
+    (
+        _tree({"type": "event_attendance_duration", "operator": "gt", "value": "9" * 5000}),
+        "or[0].and[0].value",
+        "at most 1000 characters",
+    ),
+    (
+        _tree({"type": "zoom_webinar_registration", "webinar_name": _prop("eq", "w" * 1001)}),
+        "or[0].and[0].webinar_name.value",
+        "at most 1000 characters",
+    ),
+    (
+        _tree({"type": "zoom_webinar_attendance", "webinar_id": "8" * 101}),
+        "or[0].and[0].webinar_id",
+        "at most 100 characters",
+    ),
+    # Python refuses int() of more than 4300 digits; "²" is a digit to isdigit(), not to int().
+    (
+        _tree({"type": "event_attended", "event_id": "9" * 5000}),
+        "or[0].and[0].event_id",
+        "a number",
+    ),
+    (_tree({"type": "event_attended", "event_id": "²"}), "or[0].and[0].event_id", "a number"),
+    (
+        _tree(*[_prop("is_known", None)] * 21, groups=5),
+        "or",
+        "at most 100 filters are allowed in all; got 105",
+    ),
+    (_tree({"type": "t" * 5000}), "or[0].and[0].type", "Unknown filter type 'tttt"),
+    (_tree({"type": "event_attended", "k" * 5000: 1}), "or[0].and[0]." + "k" * 40, "Unknown key"),
+]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("tree", "path", "message"), TOO_LARGE_TREES)
+@pytest.mark.parametrize("endpoint", ["create", "preview"])
+def test_filters_beyond_their_bounds_are_400s_naming_the_node(
+    admin_api, tree, path, message, endpoint
+):
+    PropertyDefinition.objects.create(
+        name="score", label="Score", type=PropertyType.NUMBER, field_type="number"
+    )
+    body = {"name": "Big", "filters": tree} if endpoint == "create" else {"filters": tree}
+
+    response = admin_api.post(
+        URL if endpoint == "create" else f"{URL}preview/", body, format="json"
+    )
+
+    assert response.status_code == 400, response.content[:300]
+    error = response.json()["errors"][0]
+    assert error["path"] == path
+    assert message in error["message"]
+    assert len(response.json()["detail"]) < 400  # the input is named, not repeated
+    assert not Segment.objects.exists()
+
+
+@pytest.mark.django_db
+def test_filters_at_their_bounds_are_accepted(admin_api):
+    ContactFactory(first_name="A" * 1000)
+    tree = {
+        "or": [
+            {"and": [_prop("in", [f"n{i}" for i in range(499)] + ["A" * 1000])] * 25},
+            *[{"and": [_prop("is_known", None)] * 25}] * 3,
+        ]
+    }
+
+    response = admin_api.post(URL, {"name": "Big", "filters": tree}, format="json")
+
+    assert response.status_code == 201, response.content[:300]
+    count = admin_api.get(f"{URL}{response.json()['id']}/count/").json()
+    assert count == {"count": 1}
+
+
+TOO_MANY_PROPERTIES = "properties=" + ",".join(f"p{i}" for i in range(201))
+TOO_LONG_PROPERTY = "properties=email," + "p" * 101
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("page", "query", "message"),
+    [
+        ("members/", TOO_MANY_PROPERTIES, "200 property names"),
+        ("members/", TOO_LONG_PROPERTY, "100 characters"),
+        ("members/", "limit=" + "9" * 5000, "limit"),
+        ("members/", "after=²", "after"),
+        ("export.csv", TOO_MANY_PROPERTIES, "200 property names"),
+        ("export.csv", TOO_LONG_PROPERTY, "100 characters"),
+    ],
+)
+def test_members_and_export_parameters_beyond_their_bounds_are_400s(
+    admin_api, event, page, query, message
+):
+    segment = admin_api.post(URL, {"name": "A", "filters": attended(event.pk)}, format="json")
+
+    response = admin_api.get(f"{URL}{segment.json()['id']}/{page}?{query}")
+
+    assert response.status_code == 400
+    assert message in response.json()["detail"]
+    assert response.json()["errors"][0]["name"] == query.split("=")[0]
+
+
+def test_the_schema_states_the_properties_bound_of_members_and_export():
+    from tests.support.openapi import parameter
+
+    for page in ("members/", "export.csv"):
+        schema = parameter(f"{URL}{{segment_id}}/{page}", "get", "properties")
+        assert schema == {"type": "string", "maxLength": 200 * 101}

@@ -248,3 +248,100 @@ def test_legacy_segment_converts_in_one_click(client, attendees):
     assert segment.filters == converted
     page = client.get(reverse("segments:detail", args=[segment.pk])).content.decode()
     assert "Convert to marketing-event filters" not in page
+
+
+def _tables_read(queries) -> str:
+    return " ".join(q["sql"] for q in queries.captured_queries)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("htmx", [False, True])
+def test_a_too_long_list_search_says_so_and_runs_no_query(client, htmx):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    login(client)
+    Segment.objects.create(name="Hand", kind=SegmentKind.STATIC)
+    headers = {"HTTP_HX_REQUEST": "true"} if htmx else {}
+
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(reverse("segments:list"), {"q": "h" * 201}, **headers)
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'data-testid="search-error"' in html
+    assert "at most 200 characters" in html
+    assert "Hand" not in html
+    assert Segment._meta.db_table not in _tables_read(queries)
+    # At the bound, the search runs.
+    at_bound = client.get(reverse("segments:list"), {"q": "h" * 200}).content.decode()
+    assert "No segment matches" in at_bound
+    assert "search-error" not in at_bound
+
+
+@pytest.mark.django_db
+def test_the_list_search_box_takes_at_most_200_characters(client):
+    login(client)
+    html = client.get(reverse("segments:list")).content.decode()
+    assert 'maxlength="200"' in html
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("picker", ["segments:pick_events", "segments:pick_webinars"])
+def test_pickers_refuse_a_too_long_search(client, webinar, picker):
+    login(client, Role.VIEWER)
+
+    response = client.get(reverse(picker), {"q": "g" * 201})
+
+    assert response.status_code == 400
+    assert response.json()["results"] == []
+    assert "at most 200 characters" in response.json()["error"]
+
+
+@pytest.mark.django_db
+def test_builder_shows_a_tree_too_large_and_saves_nothing(client):
+    login(client)
+    node = {"type": "property", "property": "email", "operator": "is_known"}
+    tree = {"or": [{"and": [node] * 21} for _ in range(5)]}
+
+    response = client.post(
+        reverse("segments:create"), {"name": "Big", "kind": "active", "filters": json.dumps(tree)}
+    )
+
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "at most 100 filters are allowed in all; got 105" in html
+    assert "Big" in html
+    assert not Segment.objects.exists()
+
+
+@pytest.mark.django_db
+def test_builder_shows_an_in_list_too_long_on_its_filter(client):
+    login(client)
+    node = {"type": "property", "property": "email", "operator": "in", "value": ["a"] * 501}
+
+    response = client.post(
+        reverse("segments:create"),
+        {"name": "Big", "kind": "active", "filters": json.dumps({"or": [{"and": [node]}]})},
+    )
+
+    assert response.status_code == 400
+    errors = json.loads(
+        response.content.decode().split('id="seg-errors" type="application/json">')[1].split("<")[0]
+    )
+    assert errors == [
+        {"path": "or[0].and[0].value", "message": "in takes at most 500 values; got 501"}
+    ]
+    assert not Segment.objects.exists()
+
+
+@pytest.mark.django_db
+def test_builder_knows_the_input_bounds(client):
+    login(client)
+    response = client.get(reverse("segments:create"))
+    catalogue = json.loads(
+        response.content.decode()
+        .split('id="seg-catalogue" type="application/json">')[1]
+        .split("</")[0]
+    )
+    assert catalogue["limits"] == {"search": 200, "text": 1000}

@@ -231,6 +231,25 @@ def test_name_and_filter_errors_go_next_to_their_fields(client, professional):
 
 
 @pytest.mark.django_db
+def test_a_filter_tree_too_large_is_said_under_the_trigger(client, professional):
+    login(client)
+    node = {"type": "property", "property": "email", "operator": "is_known"}
+    tree = {"or": [{"and": [node] * 21} for _ in range(5)]}
+
+    response = client.post(
+        reverse("workflows:create"),
+        editor_post(name="Big", trigger_type="filters", filters=json.dumps(tree)),
+    )
+
+    assert response.status_code == 400
+    html = response.content.decode()
+    trigger = html[html.index('data-testid="trigger-card"') :]
+    trigger = trigger[: trigger.index('id="seg-builder"')]
+    assert "at most 100 filters are allowed in all; got 105" in trigger
+    assert not Workflow.objects.exists()
+
+
+@pytest.mark.django_db
 def test_missing_webinar_and_property_says_what_to_give(client, professional):
     login(client)
     data = editor_post(**{"action-0-webinar_pick": "", "action-0-source": "property"})

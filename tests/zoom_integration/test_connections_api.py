@@ -474,3 +474,48 @@ def test_a_later_refresh_updates_the_size_of_a_known_webinar(acme):
     acme.refresh_from_db()
     connection_metadata_refresh(connection=acme)  # a full backfill: its report is seen again
     assert ZoomWebinar.objects.get(zoom_webinar_id=ENDED_ID).size_hint == 2
+
+
+@pytest.fixture
+def stored(brands):
+    """A connection and two webinars written directly (no Zoom needed to list them)."""
+    connection = ZoomConnection.objects.create(
+        brand=brands[0], kind="s2s", status=ConnectionStatus.CONNECTED, zoom_account_id=ACME
+    )
+    for webinar_id, topic in ((84000000001, "Office hours"), (84000000002, "Launch")):
+        ZoomWebinar.objects.create(connection=connection, zoom_webinar_id=webinar_id, topic=topic)
+    return connection
+
+
+@pytest.mark.parametrize("q", ["o" * 201, " " + "o" * 201 + " "])
+def test_webinar_search_longer_than_200_characters_is_a_400_naming_q(stored, admin_api, q):
+    response = admin_api.get(f"/api/v1/zoom/connections/{stored.pk}/webinars/", {"q": q})
+
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["name"] == "q"
+    assert "at most 200 characters; got 201" in response.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    ("q", "found"),
+    [
+        ("o" * 200, []),
+        ("²", []),
+        ("9" * 200, []),
+        ("84000000002", [84000000002]),
+        ("hour", [84000000001]),
+    ],
+)
+def test_webinar_search_within_its_bound_searches(stored, admin_api, q, found):
+    # "²" is a digit to isdigit() but not to int(); 200 nines are no webinar id.
+    response = admin_api.get(f"/api/v1/zoom/connections/{stored.pk}/webinars/", {"q": q})
+
+    assert response.status_code == 200
+    assert [int(w["zoom_webinar_id"]) for w in response.json()["results"]] == found
+
+
+def test_the_schema_states_the_webinar_search_bound():
+    from tests.support.openapi import parameter
+
+    schema = parameter("/api/v1/zoom/connections/{connection_id}/webinars/", "get", "q")
+    assert schema == {"type": "string", "maxLength": 200}

@@ -15,6 +15,7 @@ from crm.api.pagination import IdCursorPagination
 from crm.api.schema import paged_list
 from crm.api.validation import valid_input
 from crm.errors import ValidationFailed
+from crm.ids import is_id_text
 
 from .. import selectors, services
 from ..models import ExecutionStatus
@@ -153,7 +154,7 @@ def log_filters(params) -> dict:
         out["action"] = params["action"]
     value = params.get("contact")
     if value:
-        if not value.isdigit():
+        if not is_id_text(value):
             raise ValidationFailed("contact must be a contact id",
                                    errors=[{"name": "contact", "message": "invalid"}])  # fmt: skip
         out["contact_id"] = int(value)

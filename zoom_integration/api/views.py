@@ -10,9 +10,10 @@ from rest_framework.views import APIView
 
 from crm import selectors as crm_selectors
 from crm.api.pagination import IdCursorPagination
-from crm.api.schema import paged_list
+from crm.api.schema import paged_list, search_parameter
 from crm.api.validation import valid_input
 from crm.errors import NotFound
+from crm.search_text import clean_search
 
 from ..models import SyncRun, SyncTrigger, ZoomConnection, ZoomUser, ZoomWebinar
 from ..services import connections as services
@@ -165,7 +166,7 @@ class ZoomWebinarListView(ZoomView):
         s.ZoomWebinarOutput,
         parameters=[
             OpenApiParameter("host", str, description="Zoom user id or e-mail of the host"),
-            OpenApiParameter("q", str, description="Text in the topic, or the webinar id"),
+            search_parameter("Text in the topic, or the webinar id"),
             OpenApiParameter("ended", bool),
             OpenApiParameter("sync_enabled", bool),
         ],
@@ -178,10 +179,10 @@ class ZoomWebinarListView(ZoomView):
         params = request.query_params
         if params.get("host"):
             qs = qs.filter(Q(host_zoom_id=params["host"]) | Q(host_email=params["host"].lower()))
-        if params.get("q"):
-            term = params["q"].strip()
+        term = clean_search(params.get("q"))
+        if term:
             condition = Q(topic__icontains=term)
-            if term.isdigit():
+            if term.isascii() and term.isdigit() and len(term) <= 18:  # a webinar id
                 condition |= Q(zoom_webinar_id=int(term))
             qs = qs.filter(condition)
         for name in ("ended", "sync_enabled"):
