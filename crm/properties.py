@@ -8,6 +8,7 @@ HubSpot-style `{"name": "value"}` input into validated column/JSON values and ba
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -134,23 +135,30 @@ SEARCH_DEFAULT_RETURNED = (
 )
 
 
-# Bounds of the property names a request asks for (`properties=a,b`, repeated or not): a name
-# is at most as long as PropertyDefinition.name allows; one text holds at most all the names.
+# Bounds of the property names a request asks for. A name is at most as long as
+# PropertyDefinition.name allows, in the characters a name has. In a body (batch read, search)
+# up to MAX_REQUESTED_PROPERTIES names; in an address (`?properties=a,b`, repeated or not) up to
+# MAX_PROPERTIES_IN_ADDRESS, so that the longest list fits the request line gunicorn and
+# common proxies accept (8,190 bytes; see gunicorn.conf.py).
 MAX_PROPERTY_NAME_LENGTH = 100
 MAX_REQUESTED_PROPERTIES = 200
-MAX_PROPERTY_LIST_LENGTH = MAX_REQUESTED_PROPERTIES * (MAX_PROPERTY_NAME_LENGTH + 1)
+MAX_PROPERTIES_IN_ADDRESS = 60
+MAX_PROPERTY_LIST_LENGTH = MAX_PROPERTIES_IN_ADDRESS * (MAX_PROPERTY_NAME_LENGTH + 1)
+PROPERTY_NAME_CHARACTERS = "^[A-Za-z0-9_]*$"
+PROPERTY_LIST_CHARACTERS = "^[A-Za-z0-9_, ]*$"
 
 
 def requested_property_names(texts: Iterable[str], *, field: str = "properties") -> list[str]:
-    """The names in comma-separated `texts`, without duplicates, in order. Too many texts or
-    names, or a name too long, is a `ValidationFailed` naming `field`; nothing is looked up."""
+    """The names in comma-separated `texts` (an address's `properties=`), without duplicates,
+    in order. Too many texts or names, a name too long, or a character no name has, is a
+    `ValidationFailed` naming `field`; nothing is looked up."""
     texts = list(texts)
     names: list[str] = []
     problem = None
-    if len(texts) > MAX_REQUESTED_PROPERTIES:
+    if len(texts) > MAX_PROPERTIES_IN_ADDRESS:
         problem = gettext("%(field)s: at most %(max)s values are allowed; got %(n)s.") % {
             "field": field,
-            "max": MAX_REQUESTED_PROPERTIES,
+            "max": MAX_PROPERTIES_IN_ADDRESS,
             "n": len(texts),
         }
     elif any(len(text) > MAX_PROPERTY_LIST_LENGTH for text in texts):
@@ -158,15 +166,20 @@ def requested_property_names(texts: Iterable[str], *, field: str = "properties")
             "field": field,
             "max": MAX_PROPERTY_LIST_LENGTH,
         }
+    elif any(re.search(r"[^A-Za-z0-9_, ]", text) for text in texts):
+        problem = gettext(
+            "%(field)s: property names have only letters, digits and underscores, "
+            "separated by commas."
+        ) % {"field": field}
     else:
         for text in texts:
             names.extend(part.strip() for part in text.split(",") if part.strip())
         names = list(dict.fromkeys(names))
         long_name = next((n for n in names if len(n) > MAX_PROPERTY_NAME_LENGTH), None)
-        if len(names) > MAX_REQUESTED_PROPERTIES:
+        if len(names) > MAX_PROPERTIES_IN_ADDRESS:
             problem = gettext(
                 "%(field)s: at most %(max)s property names are allowed; got %(n)s."
-            ) % {"field": field, "max": MAX_REQUESTED_PROPERTIES, "n": len(names)}
+            ) % {"field": field, "max": MAX_PROPERTIES_IN_ADDRESS, "n": len(names)}
         elif long_name is not None:
             problem = gettext(
                 "%(field)s: a property name has at most %(max)s characters; “%(start)s…” has %(n)s."

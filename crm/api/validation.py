@@ -16,6 +16,10 @@ def valid_input(serializer_class, data):
     return serializer.validated_data
 
 
+INT32_MAX = 2**31 - 1
+INT64_MAX = 2**63 - 1
+
+
 def _json_type(field) -> tuple[tuple[type, ...], str] | None:
     """The JSON type a field's value must have, for the fields whose schema names exactly one
     (DRF would otherwise turn `0` into "0" and "yes" into true). Fields that accept several on

@@ -8,9 +8,9 @@ from drf_spectacular.utils import OpenApiParameter
 
 from ..errors import ValidationFailed
 from ..properties import (
-    MAX_PROPERTY_LIST_LENGTH,
+    MAX_PROPERTIES_IN_ADDRESS,
     MAX_PROPERTY_NAME_LENGTH,
-    MAX_REQUESTED_PROPERTIES,
+    PROPERTY_NAME_CHARACTERS,
     requested_property_names,
 )
 
@@ -92,12 +92,18 @@ def properties_parameter() -> OpenApiParameter:
         "properties",
         {
             "type": "array",
-            "items": {"type": "string", "maxLength": MAX_PROPERTY_LIST_LENGTH},
-            "maxItems": MAX_REQUESTED_PROPERTIES,
+            "items": {
+                "type": "string",
+                "maxLength": MAX_PROPERTY_NAME_LENGTH,
+                "pattern": PROPERTY_NAME_CHARACTERS,
+            },
+            "maxItems": MAX_PROPERTIES_IN_ADDRESS,
         },
+        style="form",
+        explode=False,
         description=(
-            f"Property names, comma-separated or repeated: at most {MAX_REQUESTED_PROPERTIES} "
-            f"names of at most {MAX_PROPERTY_NAME_LENGTH} characters"
+            f"Property names, comma-separated (or the parameter repeated): at most "
+            f"{MAX_PROPERTIES_IN_ADDRESS} names of at most {MAX_PROPERTY_NAME_LENGTH} characters"
         ),
     )
 

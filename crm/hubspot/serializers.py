@@ -10,7 +10,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from ..api.schema import ANY_TEXT, NON_BLANK_TEXT
-from ..api.validation import StrictInput
+from ..api.validation import INT32_MAX, StrictInput
 from ..models import Contact
 from ..properties import (
     MAX_PROPERTY_NAME_LENGTH,
@@ -233,7 +233,7 @@ class SearchInput(StrictInput):
 class PropertyOptionInput(StrictInput):
     label = serializers.CharField(max_length=200)
     value = serializers.CharField(max_length=200)
-    displayOrder = serializers.IntegerField(required=False)
+    displayOrder = serializers.IntegerField(required=False, min_value=-1, max_value=INT32_MAX)
     hidden = serializers.BooleanField(required=False, default=False)
     description = serializers.CharField(required=False, allow_blank=True)
 
@@ -246,7 +246,7 @@ class PropertyCreateInput(StrictInput):
     groupName = serializers.CharField(max_length=100)
     description = serializers.CharField(required=False, allow_blank=True, default="")
     options = serializers.ListField(child=PropertyOptionInput(), required=False, default=list)
-    displayOrder = serializers.IntegerField(required=False)
+    displayOrder = serializers.IntegerField(required=False, min_value=-1, max_value=INT32_MAX)
     hasUniqueValue = serializers.BooleanField(required=False)
     hidden = serializers.BooleanField(required=False)
     formField = serializers.BooleanField(required=False)

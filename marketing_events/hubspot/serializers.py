@@ -4,6 +4,7 @@ Times are ISO-8601 on events, epoch milliseconds on participations (as HubSpot d
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 
 from django.utils import timezone
@@ -11,7 +12,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from crm.api.schema import NON_BLANK_TEXT
-from crm.api.validation import StrictInput
+from crm.api.validation import INT64_MAX, StrictInput
 from crm.hubspot.serializers import NULLABLE_SCALAR_SCHEMA
 from crm.properties import format_datetime, parse_datetime_value
 
@@ -19,6 +20,7 @@ from ..models import MarketingEvent, Participation, ParticipationState
 from . import selectors
 
 MAX_BATCH_INPUTS = 100
+MAX_SESSION = dt.timedelta(days=31)
 # The epoch milliseconds a date-time can have (years 1 to 9999).
 MIN_EPOCH_MS, MAX_EPOCH_MS = -62_135_596_800_000, 253_402_300_799_999
 # appInfo / appId per source: HubSpot scopes events by app; ours are the API and Zoom.
@@ -171,7 +173,9 @@ class EventBatchUpsertInput(_BatchInput):
 class ExternalIdInput(StrictInput):
     externalAccountId = LenientCharField(max_length=100)
     externalEventId = LenientCharField(max_length=100)
-    appId = serializers.IntegerField(required=False, allow_null=True)
+    appId = serializers.IntegerField(
+        required=False, allow_null=True, min_value=0, max_value=INT64_MAX
+    )
 
 
 class EventBatchDeleteInput(_BatchInput):
@@ -205,6 +209,15 @@ class _AttendanceItem(StrictInput):
                 raise serializers.ValidationError({f"properties.{name}": exc.detail}) from exc
         if attrs["joinedAt"] and attrs["leftAt"] and attrs["leftAt"] < attrs["joinedAt"]:
             raise serializers.ValidationError({"properties.leftAt": "must not be before joinedAt."})
+        if (
+            attrs["joinedAt"]
+            and attrs["leftAt"]
+            and attrs["leftAt"] - attrs["joinedAt"] > MAX_SESSION
+        ):
+            # Durations are stored in seconds in 32-bit columns; no webinar session lasts a month.
+            raise serializers.ValidationError(
+                {"properties.leftAt": "a session lasts at most 31 days after joinedAt."}
+            )
         return attrs
 
 
@@ -216,7 +229,7 @@ class AttendanceEmailItem(_AttendanceItem):
 
 
 class AttendanceVidItem(_AttendanceItem):
-    vid = serializers.IntegerField(min_value=1)
+    vid = serializers.IntegerField(min_value=1, max_value=INT64_MAX)
 
 
 class AttendanceEmailInput(_BatchInput):

@@ -1,7 +1,7 @@
 from rest_framework import serializers
 
 from crm.api.schema import SchemaComponents
-from crm.api.validation import StrictInput
+from crm.api.validation import INT64_MAX, StrictInput
 from crm.filter_schema import ref
 
 from ..models import SegmentKind
@@ -43,7 +43,9 @@ class CountOutput(serializers.Serializer):
 
 class ContactIdsInput(StrictInput):
     contact_ids = serializers.ListField(
-        child=serializers.IntegerField(min_value=1), allow_empty=False, max_length=10_000
+        child=serializers.IntegerField(min_value=1, max_value=INT64_MAX),
+        allow_empty=False,
+        max_length=10_000,
     )
 
 

@@ -15,9 +15,10 @@ from crm.api.schema import paged_list, paginated
 from crm.api.validation import valid_input
 from crm.contact_filters import FilterContext
 from crm.properties import (
+    MAX_PROPERTIES_IN_ADDRESS,
     MAX_PROPERTY_LIST_LENGTH,
     MAX_PROPERTY_NAME_LENGTH,
-    MAX_REQUESTED_PROPERTIES,
+    PROPERTY_LIST_CHARACTERS,
 )
 
 from .. import selectors, services
@@ -30,10 +31,14 @@ READ, WRITE = "segments.read", "segments.write"
 CONTACT_DATA = (scopes.CONTACTS_READ,)
 PROPERTIES = OpenApiParameter(
     "properties",
-    {"type": "string", "maxLength": MAX_PROPERTY_LIST_LENGTH},
+    {
+        "type": "string",
+        "maxLength": MAX_PROPERTY_LIST_LENGTH,
+        "pattern": PROPERTY_LIST_CHARACTERS,
+    },
     description=(
         f"Comma-separated property names to add to each member: at most "
-        f"{MAX_REQUESTED_PROPERTIES} names of at most {MAX_PROPERTY_NAME_LENGTH} characters"
+        f"{MAX_PROPERTIES_IN_ADDRESS} names of at most {MAX_PROPERTY_NAME_LENGTH} characters"
     ),
 )
 

@@ -533,9 +533,10 @@ def test_a_null_character_in_a_property_value_is_a_400(marketer_api):
 @pytest.mark.parametrize(
     ("query", "bound"),
     [
-        ("properties=" + ",".join(f"p{i}" for i in range(201)), "200 property names"),
-        ("&".join(f"properties=p{i}" for i in range(201)), "200 values"),
+        ("properties=" + ",".join(f"p{i}" for i in range(61)), "60 property names"),
+        ("&".join(f"properties=p{i}" for i in range(61)), "60 values"),
         ("properties=email," + "p" * 101, "100 characters"),
+        ("properties=email,caf%C3%A9", "letters, digits and underscores"),
     ],
 )
 @pytest.mark.parametrize("path", ["", "/{id}"])
@@ -550,9 +551,10 @@ def test_properties_beyond_their_bounds_are_a_400_naming_them(viewer_api, query,
     assert response.json()["errors"][0]["context"] == {"propertyName": ["properties"]}
 
 
-def test_two_hundred_properties_of_a_hundred_characters_are_accepted(viewer_api):
+def test_sixty_properties_of_a_hundred_characters_are_accepted(viewer_api):
+    # The longest list an address may carry: it fits gunicorn's 8,190-byte request line.
     contact = ContactFactory(email="ana@example.com")
-    names = ["email", *(f"{i:03d}" + "p" * 97 for i in range(199))]
+    names = ["email", *(f"p{i:03d}" + "p" * 96 for i in range(59))]
 
     response = viewer_api.get(f"{URL}/{contact.pk}", {"properties": ",".join(names)})
 
@@ -573,5 +575,9 @@ def test_the_schema_states_the_properties_bounds():
 
     for path in (URL, URL + "/{contact_id}"):
         schema = parameter(path, "get", "properties")
-        assert schema["maxItems"] == 200
-        assert schema["items"]["maxLength"] == 200 * 101
+        assert schema["maxItems"] == 60
+        assert schema["items"] == {
+            "type": "string",
+            "maxLength": 100,
+            "pattern": "^[A-Za-z0-9_]*$",
+        }

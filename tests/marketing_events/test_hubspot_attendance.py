@@ -575,3 +575,18 @@ def test_an_event_deleted_while_attendance_is_recorded_is_a_404(admin_api, event
     assert response.status_code == 404
     assert response.json()["category"] == "OBJECT_NOT_FOUND"
     assert not Participation.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "item",
+    [
+        # Found by the API fuzzer: a session of centuries overflowed the duration column (500).
+        attend(join=0, leave=60 * 24 * 365 * 200),
+        {**person(), "vid": 10**30},
+    ],
+)
+def test_sessions_and_ids_beyond_what_is_stored_are_a_400(admin_api, event, item):
+    by = "create" if "vid" in item else "email-create"
+    response = record(admin_api, "attend", [item], by=by)
+    assert response.status_code == 400, response.content
+    assert not Participation.objects.exists()

@@ -2,7 +2,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from crm.api.schema import SchemaComponents
-from crm.api.validation import StrictInput
+from crm.api.validation import INT64_MAX, StrictInput
 
 from ..models import ExecutionStatus
 from .schema import action_schema_components, trigger_schema_components
@@ -67,7 +67,9 @@ class WorkflowOutput(serializers.Serializer):
 
 
 class EnrollInput(StrictInput):
-    contact_ids = serializers.ListField(child=serializers.IntegerField(), max_length=1000)
+    contact_ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=INT64_MAX), max_length=1000
+    )
 
 
 class EnrolledOutput(serializers.Serializer):

@@ -1,7 +1,7 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from crm.api.validation import StrictInput
+from crm.api.validation import INT64_MAX, StrictInput
 from marketing_events.rules import SkipReason
 
 from ..models import (
@@ -34,7 +34,7 @@ class ConnectionOutput(serializers.Serializer):
 
 
 class S2SConnectionInput(StrictInput):
-    brand = serializers.IntegerField()
+    brand = serializers.IntegerField(min_value=1, max_value=INT64_MAX)
     kind = serializers.ChoiceField(choices=["s2s"])
     account_id = serializers.CharField(max_length=100)
     client_id = serializers.CharField(max_length=200)
@@ -45,7 +45,7 @@ class S2SConnectionInput(StrictInput):
 
 
 class OAuthStartInput(StrictInput):
-    brand = serializers.IntegerField()
+    brand = serializers.IntegerField(min_value=1, max_value=INT64_MAX)
     client_id = serializers.CharField(max_length=200)
     client_secret = serializers.CharField(max_length=500)
     webhook_secret_token = serializers.CharField(
