@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.sandbox import PROJECT_ROOT, free_port
+from tests.support.sandbox import PROJECT_ROOT, free_port, running_sandbox
 
 pytestmark = pytest.mark.integration
 
@@ -75,7 +75,15 @@ def _wait_for(url: str, process: subprocess.Popen, log: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def served_app():
+def zoom_base():
+    """The Zoom the app talks to: the sandbox (connecting with made-up credentials is then
+    refused as Zoom refuses them, not a 502 for want of a network)."""
+    with running_sandbox("--generate", "webinars=2,seed=1") as base_url:
+        yield base_url
+
+
+@pytest.fixture(scope="module")
+def served_app(zoom_base):
     """gunicorn on a migrated, seeded database; yields (base URL, bearer token)."""
     tmp = Path(tempfile.mkdtemp(prefix="crm-contract-"))
     database_url, pg_name = _database_url(tmp)
@@ -95,6 +103,8 @@ def served_app():
         REDIS_URL="",
         CELERY_BROKER_URL="filesystem://",
         CELERY_BROKER_DIR=str(tmp / "broker"),
+        ZOOM_API_BASE_URL=f"{zoom_base}/v2",
+        ZOOM_OAUTH_BASE_URL=zoom_base,
         PYTHONUNBUFFERED="1",
     )
     port = free_port()

@@ -519,3 +519,36 @@ def test_the_schema_states_the_webinar_search_bound():
 
     schema = parameter("/api/v1/zoom/connections/{connection_id}/webinars/", "get", "q")
     assert schema == {"type": "string", "maxLength": 200}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("field", ["client_id", "client_secret", "account_id"])
+def test_credentials_outside_printable_ascii_are_a_400(admin_api, field):
+    """Found by the API fuzzer: a client id of "œ" cannot be sent in HTTP Basic authentication
+    (Latin-1) and answered 500."""
+    from crm.models import Brand
+    from zoom_integration.models import ZoomConnection
+
+    brand = Brand.objects.create(name="Acme", is_primary=True)
+    body = {"brand": brand.pk, "kind": "s2s", "account_id": "acct", "client_id": "id",
+            "client_secret": "secret", "webhook_secret_token": "tok"}  # fmt: skip
+    body[field] = "\u0153uvre"
+    response = admin_api.post("/api/v1/zoom/connections/", body, format="json")
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["name"] == field
+    assert not ZoomConnection.objects.exists()
+
+
+@pytest.mark.django_db
+def test_the_service_refuses_such_credentials_too():
+    from crm.errors import ValidationFailed
+    from crm.models import Brand
+    from zoom_integration.services.connections import connection_create_s2s
+
+    brand = Brand.objects.create(name="Acme", is_primary=True)
+    with pytest.raises(ValidationFailed) as refused:
+        connection_create_s2s(
+            brand=brand, account_id="acct", client_id="\u0153", client_secret="s",
+            webhook_secret_token="", actor=None,
+        )  # fmt: skip
+    assert refused.value.errors[0]["name"] == "client_id"

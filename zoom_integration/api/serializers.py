@@ -33,12 +33,16 @@ class ConnectionOutput(serializers.Serializer):
     metadata_refreshed_at = serializers.DateTimeField(allow_null=True)
 
 
+# Zoom's ids and secrets: printable ASCII, no spaces (padding spaces are trimmed).
+CREDENTIAL_PATTERN = r"^\s*[\x21-\x7e]+\s*$"
+
+
 class S2SConnectionInput(StrictInput):
     brand = serializers.IntegerField(min_value=1, max_value=INT64_MAX)
     kind = serializers.ChoiceField(choices=["s2s"])
-    account_id = serializers.CharField(max_length=100)
-    client_id = serializers.CharField(max_length=200)
-    client_secret = serializers.CharField(max_length=500)
+    account_id = serializers.RegexField(CREDENTIAL_PATTERN, max_length=100)
+    client_id = serializers.RegexField(CREDENTIAL_PATTERN, max_length=200)
+    client_secret = serializers.RegexField(CREDENTIAL_PATTERN, max_length=500)
     webhook_secret_token = serializers.CharField(
         max_length=500, required=False, default="", allow_blank=True
     )
@@ -46,8 +50,8 @@ class S2SConnectionInput(StrictInput):
 
 class OAuthStartInput(StrictInput):
     brand = serializers.IntegerField(min_value=1, max_value=INT64_MAX)
-    client_id = serializers.CharField(max_length=200)
-    client_secret = serializers.CharField(max_length=500)
+    client_id = serializers.RegexField(CREDENTIAL_PATTERN, max_length=200)
+    client_secret = serializers.RegexField(CREDENTIAL_PATTERN, max_length=500)
     webhook_secret_token = serializers.CharField(
         max_length=500, required=False, default="", allow_blank=True
     )

@@ -48,6 +48,7 @@ class ConnectionListView(ZoomView):
     error_statuses = {
         404: _("The brand does not exist."),
         409: _("The brand is already connected to Zoom."),
+        502: _("Zoom could not be reached to check the credentials: try again later."),
     }
 
     @paged_list(s.ConnectionOutput)

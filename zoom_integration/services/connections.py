@@ -3,6 +3,7 @@ toggles (S6). Credentials are checked against Zoom before anything is stored."""
 
 from __future__ import annotations
 
+import re
 import secrets
 from typing import Any
 
@@ -34,6 +35,8 @@ from ..models import (
 )
 from .client import oauth_app
 
+CREDENTIAL = re.compile(r"[\x21-\x7e]+")
+
 
 class ZoomUnavailable(ApplicationError):
     status_code = 502
@@ -48,6 +51,18 @@ def _require(**fields: str) -> None:
     ]
     if errors:
         raise ValidationFailed("Missing: " + ", ".join(e["name"] for e in errors), errors=errors)
+    # Zoom's ids and secrets are printable ASCII; anything else cannot even be sent (HTTP Basic
+    # authentication is Latin-1), and was a 500.
+    bad = [name for name, value in fields.items() if not CREDENTIAL.fullmatch(value.strip())]
+    if bad:
+        raise ValidationFailed(
+            "Zoom credentials are letters, digits and punctuation, without spaces: "
+            + ", ".join(bad),
+            errors=[
+                {"name": name, "message": "Letters, digits and punctuation only, no spaces."}
+                for name in bad
+            ],
+        )
 
 
 def _reusable_connection(brand: Brand) -> ZoomConnection | None:
