@@ -4,13 +4,14 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?= -n 2
 
-.PHONY: help venv install migrate seed demo test lint format bench bench-sandbox bench-sync bench-segments bench-webhooks bench-workflows clean
+.PHONY: help venv install compilemessages messages migrate seed demo test lint format bench bench-sandbox bench-sync bench-segments bench-webhooks bench-workflows clean
 
 help:
 	@echo "make demo   - install, migrate, seed and run web + worker + Zoom sandbox (http://127.0.0.1:8000)"
 	@echo "make test   - the whole test suite (SQLite by default; DATABASE_URL for PostgreSQL)"
 	@echo "make lint   - ruff, import-linter contracts, missing migrations"
 	@echo "make bench  - benchmarks in bench/"
+	@echo "make messages - extract the UI's strings into locale/*/LC_MESSAGES/*.po (translators)"
 
 $(PY):
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed; set PYTHON=python3.11")'
@@ -22,7 +23,29 @@ $(VENV)/.installed: pyproject.toml | $(PY)
 	$(PY) -m pip install --quiet -e '.[dev]'
 	@touch $@
 
-venv install: $(VENV)/.installed
+venv: $(VENV)/.installed
+
+install: $(VENV)/.installed compilemessages
+
+# The translations (rule L1): each .mo is built from its .po whenever the .po is newer, so the
+# demo and the tests always speak the catalogues as they are; .mo files are not committed.
+# msgfmt is GNU gettext's, as Django's compilemessages uses (same --check-format).
+PO_FILES := $(wildcard locale/*/LC_MESSAGES/*.po)
+MO_FILES := $(PO_FILES:.po=.mo)
+
+compilemessages: $(MO_FILES)
+
+locale/%.mo: locale/%.po
+	@command -v msgfmt >/dev/null 2>&1 || { echo "msgfmt not found: install GNU gettext (Debian/Ubuntu: apt-get install gettext; macOS: brew install gettext)"; exit 1; }
+	msgfmt --check-format -o $@ $<
+
+# Re-extracts the strings marked in Python, templates and static JavaScript into the .po files
+# (new strings come with an empty translation; tests/config/test_translations.py lists them).
+MAKEMESSAGES_IGNORE := --ignore='.venv/*' --ignore='var/*' --ignore='tests/*' --ignore='bench/*' \
+	--ignore='zoom_sandbox/*' --ignore='static/js/htmx.min.js' --ignore='screenshots/*'
+messages: $(VENV)/.installed
+	$(PY) manage.py makemessages -l pt_BR -l fr $(MAKEMESSAGES_IGNORE) --no-obsolete
+	$(PY) manage.py makemessages -d djangojs -l pt_BR -l fr $(MAKEMESSAGES_IGNORE) --no-obsolete
 
 migrate: install
 	$(PY) manage.py migrate --noinput

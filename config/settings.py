@@ -122,6 +122,9 @@ MIDDLEWARE = [
     "crm.middleware.RefuseNulCharactersMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # After LocaleMiddleware (cookie, then Accept-Language) and the user: a signed-in person's
+    # profile language wins on pages; API paths keep Accept-Language (rule L2).
+    "crm.middleware.UserLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -284,9 +287,22 @@ ZOOM_SYNC_PROCESSES = env.int("ZOOM_SYNC_PROCESSES", default=2)
 # Empty keeps the legacy properties live (rule B9), so this one is read as given.
 ZOOM_LEGACY_PROPERTIES_CUTOFF = env.str("ZOOM_LEGACY_PROPERTIES_CUTOFF", default="2025-01-08")
 
+# Languages (rule L1). Each language's name is written in that language, as the switchers show
+# it. A person's profile language, else the language cookie (the login page's switcher), else
+# Accept-Language, else English; see crm.middleware.UserLanguageMiddleware. The catalogues are
+# locale/<locale>/LC_MESSAGES/*.po, compiled by `make compilemessages` (part of `make install`).
 LANGUAGE_CODE = "en-us"
-LANGUAGES = [("en", "English"), ("pt", "Português"), ("fr", "Français")]
+LANGUAGES = [("en", "English"), ("pt-br", "Português (Brasil)"), ("fr", "Français")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# Read by the server only (set_language and the profile page write it); it carries no secret.
+LANGUAGE_COOKIE_HTTPONLY = True
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+LANGUAGE_COOKIE_SECURE = PRODUCTION
+# Dates and numbers follow the active language's formats (Django's locale formats: fr and
+# pt-BR day/month/year, en month/day/year). Grouping digits stays off for bare numbers: a
+# template writing an id or a count into an attribute or a URL must get plain digits; pages
+# group display counts with humanize's locale-aware `intcomma`.
+USE_THOUSAND_SEPARATOR = False
 TIME_ZONE = setting("TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True

@@ -3,6 +3,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from crm.views.i18n import LanguageCatalog
 from zoom_integration.webhooks.receiver import webhook as zoom_webhook
 
 handler400 = "crm.api.exceptions.bad_request"
@@ -30,6 +31,11 @@ urlpatterns = [
     path("integrations/zoom/webhooks/<int:connection_id>/", zoom_webhook, name="zoom_webhook"),
     path("integrations/zoom/", include("zoom_integration.urls")),
     path("django-admin/", admin.site.urls),
+    # Languages (rule L1): the login page's switcher posts to Django's set_language
+    # (i18n/setlang/), which sets the language cookie; static scripts get their strings from
+    # the catalogue of the page's language, included by base.html.
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("jsi18n/<str:language>/", LanguageCatalog.as_view(), name="javascript-catalog"),
     path("accounts/", include("crm.auth_urls")),
     path("marketing-events/", include("marketing_events.urls")),
     path("segments/", include("segments.urls")),

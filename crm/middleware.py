@@ -1,7 +1,9 @@
 """Requests the database could never serve: a NUL character in the path or the query string
-(PostgreSQL's text cannot hold one, so any lookup with it would fail as a 500)."""
+(PostgreSQL's text cannot hold one, so any lookup with it would fail as a 500); the signed-in
+person's language (rule L1)."""
 
 from django.http import HttpResponseBadRequest, JsonResponse
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from .api.exceptions import error_body, is_api_path
@@ -21,4 +23,33 @@ class RefuseNulCharactersMiddleware:
                 body = error_body(request.path, status_code=400, message=message)
                 return JsonResponse(body, status=400)
             return HttpResponseBadRequest(message)
+        return self.get_response(request)
+
+
+class UserLanguageMiddleware:
+    """Rule L1: a signed-in person's profile language, when set, is the language of the pages;
+    otherwise LocaleMiddleware's choice stands (the language cookie that the login page's
+    switcher sets, then Accept-Language, then English). Sits after AuthenticationMiddleware.
+
+    API paths are left to LocaleMiddleware whoever calls them (rule L2): a program calling
+    with a bearer token gets its error messages in its own Accept-Language, never in the token
+    owner's profile language, so that the same request gets the same answer whoever's token it
+    carries. (DRF authenticates tokens in the view, after this middleware, so `request.user`
+    here is a session's user at most; API paths do not look at it at all.)"""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if not is_api_path(request.path):
+            user = getattr(request, "user", None)
+            language = user.language if user is not None and user.is_authenticated else ""
+            if language:
+                try:
+                    language = translation.get_supported_language_variant(language)
+                except LookupError:  # a language since removed from settings.LANGUAGES
+                    language = ""
+            if language:
+                translation.activate(language)
+                request.LANGUAGE_CODE = translation.get_language()
         return self.get_response(request)

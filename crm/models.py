@@ -93,6 +93,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_active = models.BooleanField(_("active"), default=True)
     is_staff = models.BooleanField(default=False)
     date_joined = models.DateTimeField(default=timezone.now)
+    # A code of settings.LANGUAGES, or blank: follow the browser (rule L1). No `choices` here,
+    # so that adding a language needs no migration; crm.services.accounts checks the value.
+    language = models.CharField(_("language"), max_length=10, blank=True, default="")
 
     USERNAME_FIELD = "email"
     EMAIL_FIELD = "email"

@@ -27,6 +27,7 @@ urlpatterns = [
     ),
     # Settings
     path("settings/", settings.settings_index, name="settings"),
+    path("settings/profile/", settings.settings_profile, name="settings_profile"),
     path("settings/account/", settings.settings_account, name="settings_account"),
     path(
         "settings/account/update/",

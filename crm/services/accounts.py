@@ -10,6 +10,7 @@ from django.utils.translation import gettext
 
 from ..errors import Conflict, NotFound, ValidationFailed
 from ..hooks import brand_holder_words
+from ..languages import language_codes
 from ..models import Account, Brand, Role, Tier, User, normalize_email
 from ..properties import STANDARD_BY_NAME, PropertyValueError, clean_value
 
@@ -252,6 +253,19 @@ def user_get(*, user_id: int) -> User:
     return user
 
 
+def user_set_language(*, user: User, language: str) -> User:
+    """Sets the language the UI speaks to `user` (rule L1): a code of settings.LANGUAGES, or ""
+    to follow the browser (the language cookie, then Accept-Language). Idempotent."""
+    language = (language or "").strip().lower()
+    if language and language not in language_codes():
+        message = gettext("Choose one of the languages offered.")
+        raise ValidationFailed(message, errors=[{"name": "language", "message": message}])
+    if user.language != language:
+        user.language = language
+        user.save(update_fields=["language"])
+    return user
+
+
 __all__ = [
     "account_get",
     "account_update",
@@ -262,4 +276,5 @@ __all__ = [
     "user_create",
     "user_update",
     "user_get",
+    "user_set_language",
 ]

@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from ..languages import language_choices
 from ..models import normalize_email
 
 
@@ -40,6 +41,11 @@ class LoginView(auth_views.LoginView):
     form_class = EmailAuthenticationForm
     template_name = "registration/login.html"
     redirect_authenticated_user = True
+
+    def get_context_data(self, **kwargs):
+        # The switcher's names as settings.LANGUAGES writes them, each in its own language
+        # (Django's get_available_languages would translate "English" into the page's).
+        return {**super().get_context_data(**kwargs), "languages": language_choices()}
 
 
 # Django's LogoutView answers POST only: a link cannot log anyone out.

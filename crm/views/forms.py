@@ -10,6 +10,7 @@ from django.contrib.auth import password_validation
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from ..languages import language_choices
 from ..models import PropertyType, Role, Tier
 from ..properties import PropertySpec, parse_datetime_value
 from ..scopes import SCOPES
@@ -271,3 +272,21 @@ class ApiTokenForm(forms.Form):
         ]
         if not self.is_bound:
             self.initial.setdefault("scopes", list(allowed_scopes))
+
+
+class ProfileForm(forms.Form):
+    """The signed-in person's own preferences (Settings > Profile)."""
+
+    language = forms.ChoiceField(label=_("Language"), required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Built per form, not at import: settings.LANGUAGES is read when the page is shown.
+        self.fields["language"].choices = [
+            ("", gettext("The browser’s language")),
+            *language_choices(),
+        ]
+        self.fields["language"].help_text = gettext(
+            "The language of every page once you are logged in. With the browser’s language, "
+            "the language your browser asks for is used when the CRM has it, else English."
+        )

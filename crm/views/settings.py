@@ -3,21 +3,31 @@ the signed-in user's API tokens, and Integrations > Connected apps."""
 
 from __future__ import annotations
 
+from django.conf import settings as django_settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils import translation
 from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
 from .. import selectors
 from ..errors import Conflict, NotFound, ValidationFailed
+from ..languages import browser_language
 from ..models import User
 from ..scopes import SCOPES, scopes_for_role
 from ..services import accounts as account_services
 from ..services import tokens as token_services
 from .access import settings_admin_required
-from .forms import AccountForm, ApiTokenForm, BrandForm, UserCreateForm, UserEditForm
+from .forms import (
+    AccountForm,
+    ApiTokenForm,
+    BrandForm,
+    ProfileForm,
+    UserCreateForm,
+    UserEditForm,
+)
 
 
 def _render(request, template, section, context=None, status=200):
@@ -35,6 +45,51 @@ def _service_errors(form, exc: ValidationFailed, messages_by_field: dict[str, st
 @login_required
 def settings_index(request):
     return redirect("crm:settings_account")
+
+
+# Profile: the signed-in person's own preferences ------------------------------------------
+
+
+@login_required
+def settings_profile(request):
+    """Everyone's own language (rule L1). Saving also sets the language cookie (or clears it
+    for the browser's language), so that the login page speaks it after logging out."""
+    if request.method != "POST":
+        form = ProfileForm(initial={"language": request.user.language})
+        return _render(request, "crm/settings/profile.html", "profile", {"form": form})
+    form = ProfileForm(request.POST)
+    if form.is_valid():
+        try:
+            user = account_services.user_set_language(
+                user=request.user, language=form.cleaned_data["language"]
+            )
+        except ValidationFailed as exc:
+            _service_errors(form, exc, {})
+        else:
+            # The next page is in the new language: so is this message.
+            translation.activate(user.language or browser_language(request))
+            messages.success(request, gettext("Profile saved."))
+            response = redirect("crm:settings_profile")
+            if user.language:
+                response.set_cookie(
+                    django_settings.LANGUAGE_COOKIE_NAME,
+                    user.language,
+                    max_age=django_settings.LANGUAGE_COOKIE_AGE,
+                    path=django_settings.LANGUAGE_COOKIE_PATH,
+                    domain=django_settings.LANGUAGE_COOKIE_DOMAIN,
+                    secure=django_settings.LANGUAGE_COOKIE_SECURE,
+                    httponly=django_settings.LANGUAGE_COOKIE_HTTPONLY,
+                    samesite=django_settings.LANGUAGE_COOKIE_SAMESITE,
+                )
+            else:
+                response.delete_cookie(
+                    django_settings.LANGUAGE_COOKIE_NAME,
+                    path=django_settings.LANGUAGE_COOKIE_PATH,
+                    domain=django_settings.LANGUAGE_COOKIE_DOMAIN,
+                    samesite=django_settings.LANGUAGE_COOKIE_SAMESITE,
+                )
+            return response
+    return _render(request, "crm/settings/profile.html", "profile", {"form": form}, status=400)
 
 
 # Account ----------------------------------------------------------------------------------
