@@ -7,6 +7,86 @@
   var root, hidden, catalogue, labels, t, tree, serverErrors;
   var previewSeq = 0, previewTimer = null;
 
+  // The builder's words come from Django's JavaScript catalog, which the page loads before this
+  // file; looked up when called, so that without a catalog the builder simply speaks English.
+  function gettext(msgid) {
+    return typeof window.gettext === "function" ? window.gettext(msgid) : msgid;
+  }
+  function interpolate(fmt, values, named) {
+    if (typeof window.interpolate === "function") return window.interpolate(fmt, values, named);
+    return fmt.replace(/%\((\w+)\)s/g, function (match, key) { return String(values[key]); });
+  }
+
+  // Looked up once the page (and the catalog) is loaded.
+  function words() {
+    return {
+      // Translators: joins two filters of a segment: both must match.
+      and: gettext("and"),
+      // Translators: joins two groups of filters of a segment: either may match.
+      or: gettext("or"),
+      group: gettext("Contacts matching all of"),
+      addFilter: gettext("+ Add filter"),
+      addGroup: gettext("+ Add OR group"),
+      remove: gettext("Remove"),
+      removeGroup: gettext("Remove group"),
+      chooseType: gettext("Choose a filter…"),
+      chooseProperty: gettext("Choose a property…"),
+      anyEvent: gettext("Any event"),
+      anyWebinar: gettext("Any webinar"),
+      search: gettext("Search…"),
+      // Translators: a segment filter on an activity: the contact "has" (or "has not") attended, registered…
+      has: gettext("has"),
+      hasNot: gettext("has not"),
+      // Translators: accessible name of the "has" / "has not" choice of a segment filter.
+      hasOrHasNot: gettext("has / has not"),
+      // Translators: unit after a number of minutes in a segment filter.
+      minutes: gettext("minutes"),
+      // Translators: after a number N in a segment filter: "is after N days ago".
+      daysAgo: gettext("days ago"),
+      // Translators: a date filter compares with a calendar date…
+      exactDate: gettext("on a date"),
+      // Translators: …or with a number of days before today.
+      relativeDate: gettext("relative"),
+      // Translators: first choice of an optional comparison in a segment filter: no condition on this field.
+      any: gettext("any"),
+      counting: gettext("Counting…"),
+      invalid: gettext("Fix the highlighted filters"),
+      noOne: gettext("No one matches yet."),
+      emptyTree: gettext("Add a filter to start."),
+      failed: gettext("Could not count right now."),
+      // Translators: the following are fields a webinar or recording filter of a segment can compare.
+      webinarName: gettext("webinar name"),
+      duration: gettext("duration"),
+      durationPercent: gettext("duration %"),
+      topic: gettext("topic"),
+      startTime: gettext("start time"),
+      recordingUrl: gettext("recording URL"),
+      // Translators: accessible name of the operator menu of a segment filter (is, contains, is between…).
+      operator: gettext("operator"),
+      // Translators: accessible name of the lower bound of an "is between" filter.
+      low: gettext("low"),
+      // Translators: accessible name of the upper bound of an "is between" filter.
+      high: gettext("high"),
+      // Translators: example shown in an empty box that takes a comma-separated list of values.
+      listExample: gettext("a, b, c"),
+      // Translators: groups of contact properties in the segment builder's property menu.
+      propertyGroups: { standard: gettext("Contact"), custom: gettext("Custom"), legacy: gettext("Zoom (legacy)") },
+      ops: {
+        eq: gettext("is"), neq: gettext("is not"), contains: gettext("contains"),
+        not_contains: gettext("does not contain"), starts_with: gettext("starts with"),
+        ends_with: gettext("ends with"), lt: gettext("is less than"), lte: gettext("is at most"),
+        gt: gettext("is more than"), gte: gettext("is at least"), between: gettext("is between"),
+        in: gettext("is any of"), not_in: gettext("is none of"),
+        is_known: gettext("is known"), is_unknown: gettext("is unknown")
+      },
+      dateOps: {
+        eq: gettext("is on"), neq: gettext("is not on"), lt: gettext("is before"),
+        lte: gettext("is on or before"), gt: gettext("is after"), gte: gettext("is on or after"),
+        between: gettext("is between"), is_known: gettext("is known"), is_unknown: gettext("is unknown")
+      }
+    };
+  }
+
   var OPS = {
     text: ["eq", "neq", "contains", "not_contains", "starts_with", "ends_with", "in", "not_in", "is_known", "is_unknown"],
     number: ["eq", "neq", "lt", "lte", "gt", "gte", "between", "in", "not_in", "is_known", "is_unknown"],
@@ -128,9 +208,9 @@
     if (op === "between") {
       var pair = Array.isArray(value) ? value.slice() : ["", ""];
       return el("span", { class: "seg-between" }, [
-        single(pair[0], function (v, re) { pair[0] = v; onvalue(pair.slice(), re); }, { "aria-label": "low" }),
+        single(pair[0], function (v, re) { pair[0] = v; onvalue(pair.slice(), re); }, { "aria-label": t.low }),
         el("span", { class: "seg-and", text: t.and }),
-        single(pair[1], function (v, re) { pair[1] = v; onvalue(pair.slice(), re); }, { "aria-label": "high" })
+        single(pair[1], function (v, re) { pair[1] = v; onvalue(pair.slice(), re); }, { "aria-label": t.high })
       ]);
     }
     if (op === "in" || op === "not_in") {
@@ -150,7 +230,7 @@
       return input("text", list.join(", "), function (v) {
         var items = v.split(",").map(function (s) { return s.trim(); }).filter(Boolean);
         onvalue(kind === "number" ? items.map(Number) : items);
-      }, { class: "seg-input", placeholder: "a, b, c" });
+      }, { class: "seg-input", placeholder: t.listExample });
     }
     return single(Array.isArray(value) ? "" : value, onvalue, opts.valueLabel ? { "aria-label": opts.valueLabel } : undefined);
   }
@@ -172,7 +252,9 @@
 
   // "operator + value" on one field; `optional` adds "any" (the field is then left out).
   function comparison(access, kind, opts) {
-    opts = Object.assign({ valueLabel: (opts && opts.label ? opts.label : "operator") + " value" }, opts || {});
+    // Translators: accessible name of the value box of a comparison, e.g. "duration value".
+    var valueLabel = interpolate(gettext("%(field)s value"), { field: opts && opts.label ? opts.label : t.operator }, true);
+    opts = Object.assign({ valueLabel: valueLabel }, opts || {});
     var part = access.get();
     var ops = opts.ops || OPS[kind];
     var choices = (opts.optional ? [["", t.any]] : []).concat(ops.map(function (op) { return [op, opLabel(op, kind)]; }));
@@ -185,7 +267,7 @@
       else value = part && !Array.isArray(part.value) ? part.value : "";
       access.set({ operator: op, value: value });
       changed(true);
-    }, { class: "seg-input seg-input--op", "aria-label": opts.label || "operator" }));
+    }, { class: "seg-input seg-input--op", "aria-label": opts.label || t.operator }));
     if (part && part.operator) {
       var editor = valueEditor(kind, part.operator, part.value, function (v, re) {
         part.value = v; access.set(part); changed(!!re);
@@ -221,7 +303,7 @@
         chooser.appendChild(el("option", { value: r.id, text: r.name + (r.starts_at ? " · " + r.starts_at.slice(0, 10) : "") + (allowTypedId ? " (" + r.id + ")" : "") }));
       });
       if (allowTypedId && typed && /^\d{9,12}$/.test(typed) && !seen[typed]) {
-        chooser.appendChild(el("option", { value: typed, text: t.webinarId + " " + typed }));
+        chooser.appendChild(el("option", { value: typed, text: interpolate(gettext("Webinar id %(id)s"), { id: typed }, true) }));
       }
     }
     function load(q) {
@@ -248,7 +330,7 @@
   function negateSelect(node) {
     return select([["false", t.has], ["true", t.hasNot]], node.negate ? "true" : "false", function (v) {
       node.negate = v === "true"; changed(false);
-    }, { class: "seg-input seg-input--neg", "aria-label": t.has + " / " + t.hasNot });
+    }, { class: "seg-input seg-input--neg", "aria-label": t.hasOrHasNot });
   }
 
   // ---- one filter row ---------------------------------------------------------------------
@@ -273,7 +355,7 @@
     var parts = [];
     var search = el("input", { type: "search", class: "seg-input seg-input--search", placeholder: t.search, "aria-label": t.chooseProperty + " " + t.search, "data-testid": "property-search" });
     var sel = el("select", { class: "seg-input seg-input--prop", "data-testid": "filter-property", "aria-label": t.chooseProperty });
-    var groupNames = { standard: "Contact", custom: "Custom", legacy: "Zoom (legacy)" };
+    var groupNames = t.propertyGroups;
     function fill(query) {
       query = (query || "").toLowerCase();
       sel.innerHTML = "";
@@ -309,7 +391,7 @@
         node.operator = op;
         node.value = NO_VALUE.indexOf(op) >= 0 ? undefined : (op === "between" ? ["", ""] : ((op === "in" || op === "not_in") ? [] : ""));
         changed(true);
-      }, { class: "seg-input seg-input--op", "data-testid": "filter-operator", "aria-label": "operator" }));
+      }, { class: "seg-input seg-input--op", "data-testid": "filter-operator", "aria-label": t.operator }));
       var editor = valueEditor(spec.kind, node.operator, node.value, function (v, re) { node.value = v; changed(!!re); }, { options: spec.options });
       if (editor) parts.push(editor);
     }
@@ -431,7 +513,9 @@
         var loose = serverErrors.filter(function (e) { return !/^or\[\d+\]\.and\[\d+\]/.test(e.path); })
           .map(function (e) { return e.message; });
         if (!serverErrors.length) loose = [result.body.detail || ""];
-        showState(t.invalid + (loose.length ? ": " + loose.join(" · ") : ""));
+        loose = loose.filter(Boolean);
+        // Translators: the live count of the segment builder, when the server refused the filters.
+        showState(loose.length ? interpolate(gettext("Fix the highlighted filters: %(problems)s"), { problems: loose.join(" · ") }, true) : t.invalid);
         render();
         return;
       }
@@ -471,7 +555,7 @@
     hidden = document.getElementById("segment-filters");
     catalogue = JSON.parse(document.getElementById("seg-catalogue").textContent);
     labels = JSON.parse(document.getElementById("seg-labels").textContent);
-    t = JSON.parse(document.getElementById("seg-i18n").textContent);
+    t = words();
     serverErrors = JSON.parse(document.getElementById("seg-errors").textContent || "[]");
     try { tree = JSON.parse(hidden.value); } catch (e) { tree = { or: [] }; }
     if (!tree || !Array.isArray(tree.or)) tree = { or: [] };

@@ -241,6 +241,15 @@ def test_histogram_buckets_are_exact_and_drawn_as_svg(admin_client, event):
     assert heights[0] == pytest.approx(2 * heights[1]) and heights[1] > 0
 
 
+def test_histogram_bar_titles_count_attendees_in_the_singular_and_plural(admin_client, event):
+    # rule L1: a count is a plural form of its own (blocktranslate count), never "1 attendees"
+    html = html_of(admin_client.get(reverse("marketing_events:detail", args=[event.pk])))
+    titles = re.findall(r"<title>([^<]* min: [^<]*)</title>", html)
+    assert len(titles) == 6
+    assert titles[0].endswith(" min: 2 attendees")
+    assert all(title.endswith(" min: 1 attendee") for title in titles[1:])
+
+
 def test_histogram_buckets_need_one_query(django_assert_num_queries, event):
     with django_assert_num_queries(1):
         event_stats(event)
