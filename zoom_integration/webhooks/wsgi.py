@@ -28,6 +28,11 @@ BROWSER_MIDDLEWARE = frozenset(
         "django.contrib.auth.middleware.AuthenticationMiddleware",
         "django.contrib.messages.middleware.MessageMiddleware",
         "django_htmx.middleware.HtmxMiddleware",
+        # A person's language, the API's rate headers and the login lockout page: none of them
+        # has anything to do with a delivery.
+        "crm.middleware.UserLanguageMiddleware",
+        "crm.api.throttling.RateLimitHeadersMiddleware",
+        "axes.middleware.AxesMiddleware",
     }
 )
 
