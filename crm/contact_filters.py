@@ -26,7 +26,7 @@ from django.db.models import Q, QuerySet
 from django.db.models.functions import Lower
 from django.db.models.lookups import IContains, IEndsWith, IStartsWith
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from .properties import PropertySpec, parse_datetime_value
@@ -47,6 +47,14 @@ MAX_TEXT_LENGTH = 1000
 MAX_LIST_VALUES = 500
 MAX_ID_LENGTH = 100
 NEGATIVE = {"neq": "eq", "not_in": "in", "not_contains": "contains", "is_unknown": "is_known"}
+
+# The kinds of value a comparison takes, in words, for messages.
+KIND_WORDS = {
+    "text": pgettext_lazy("kind of value", "text"),
+    "number": pgettext_lazy("kind of value", "number"),
+    "date": pgettext_lazy("kind of value", "date"),
+    "enumeration": pgettext_lazy("kind of value", "enumeration"),
+}
 
 
 # Operators in words, for the summaries of filters shown to people.
@@ -87,11 +95,25 @@ def describe_comparison(label: str, part: Mapping, *, unit: str = "", scale: flo
     operator = str(OPERATOR_WORDS.get(part.get("operator"), part.get("operator")))
     value = part.get("value")
     if value is None:
-        return f"{label} {operator}"
+        # Translators: a filter in words, e.g. "City is known".
+        return gettext("%(property)s %(operator)s") % {"property": label, "operator": operator}
     if isinstance(value, list):
-        joiner = f" {_('and')} " if part.get("operator") == "between" else ", "
-        return f"{label} {operator} {joiner.join(shown(v) for v in value)}"
-    return f"{label} {operator} {shown(value)}"
+        if part.get("operator") == "between" and len(value) == 2:
+            # Translators: the two bounds of "is between", e.g. "10 and 20".
+            shown_value = gettext("%(low)s and %(high)s") % {
+                "low": shown(value[0]),
+                "high": shown(value[1]),
+            }
+        else:
+            shown_value = ", ".join(shown(v) for v in value)
+    else:
+        shown_value = shown(value)
+    # Translators: a filter in words, e.g. "City is Paris" or "Age is at least 30".
+    return gettext("%(property)s %(operator)s %(value)s") % {
+        "property": label,
+        "operator": operator,
+        "value": shown_value,
+    }
 
 
 class FilterInvalid(ValueError):
@@ -196,7 +218,8 @@ def expect_keys(node: Mapping, allowed: set[str]) -> None:
     unknown = sorted(str(key) for key in set(node) - allowed - {"type"})
     if unknown:
         raise FilterInvalid(
-            f"Unknown key {shown(unknown[0])}; this filter takes {', '.join(sorted(allowed))}",
+            gettext("Unknown key %(key)s; this filter takes %(keys)s")
+            % {"key": shown(unknown[0]), "keys": ", ".join(sorted(allowed))},
             unknown[0][:40],
         )
 
@@ -204,7 +227,7 @@ def expect_keys(node: Mapping, allowed: set[str]) -> None:
 def clean_bool(node: Mapping, key: str) -> bool:
     value = node.get(key, False)
     if not isinstance(value, bool):
-        raise FilterInvalid(f"{key} must be true or false", key)
+        raise FilterInvalid(gettext("%(key)s must be true or false") % {"key": key}, key)
     return value
 
 
@@ -212,13 +235,13 @@ def clean_id(value: Any, key: str, *, required: bool) -> str | None:
     """Ids in the Filter JSON are strings; integers are accepted (DESIGN "Decisions")."""
     if value is None:
         if required:
-            raise FilterInvalid(f"{key} is required", key)
+            raise FilterInvalid(gettext("%(key)s is required") % {"key": key}, key)
         return None
     if isinstance(value, bool) or not isinstance(value, (str, int)):
-        raise FilterInvalid(f"{key} must be a string or an integer", key)
+        raise FilterInvalid(gettext("%(key)s must be a string or an integer") % {"key": key}, key)
     text = str(value).strip()
     if not text:
-        raise FilterInvalid(f"{key} must not be empty", key)
+        raise FilterInvalid(gettext("%(key)s must not be empty") % {"key": key}, key)
     if len(text) > MAX_ID_LENGTH:
         raise too_long(text, MAX_ID_LENGTH, key)
     return text
@@ -226,15 +249,15 @@ def clean_id(value: Any, key: str, *, required: bool) -> str | None:
 
 def _number(value: Any, key: str) -> Decimal:
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-        raise FilterInvalid(f"{key} must be a number", key)
+        raise FilterInvalid(gettext("%(key)s must be a number") % {"key": key}, key)
     if isinstance(value, str) and not value.strip():
-        raise FilterInvalid("a number is needed here", key)
+        raise FilterInvalid(gettext("a number is needed here"), key)
     try:
         number = Decimal(str(value).strip())
     except InvalidOperation:
-        raise FilterInvalid(f"{value!r} is not a number", key)
+        raise FilterInvalid(gettext("%(value)s is not a number") % {"value": repr(value)}, key)
     if not number.is_finite():
-        raise FilterInvalid(f"{value!r} is not a number", key)
+        raise FilterInvalid(gettext("%(value)s is not a number") % {"value": repr(value)}, key)
     return number
 
 
@@ -246,16 +269,22 @@ def _date(value: Any, key: str, ctx: FilterContext) -> dt.datetime | dict:
     `{"days_ahead": N}` resolved when the filter is evaluated (kept as is when cleaned)."""
     if isinstance(value, Mapping):
         if len(value) != 1 or next(iter(value)) not in _DAYS_KEYS:
-            raise FilterInvalid('A relative date is {"days_ago": N} or {"days_ahead": N}', key)
+            raise FilterInvalid(
+                gettext('A relative date is {"days_ago": N} or {"days_ahead": N}'), key
+            )
         ((unit, amount),) = value.items()
         if isinstance(amount, bool) or not isinstance(amount, int) or not 0 <= amount <= 36500:
-            raise FilterInvalid(f"{unit} must be a whole number of days from 0 to 36500", key)
+            raise FilterInvalid(
+                gettext("%(unit)s must be a whole number of days from 0 to 36500") % {"unit": unit},
+                key,
+            )
         return {unit: amount}
-    if isinstance(value, bool) or value is None:
-        raise FilterInvalid(f"{value!r} is not a date: use ISO-8601 or epoch milliseconds", key)
-    parsed = parse_datetime_value(value)
-    if parsed is None:
-        raise FilterInvalid(f"{value!r} is not a date: use ISO-8601 or epoch milliseconds", key)
+    if isinstance(value, bool) or value is None or (parsed := parse_datetime_value(value)) is None:
+        raise FilterInvalid(
+            gettext("%(value)s is not a date: use ISO-8601 or epoch milliseconds")
+            % {"value": repr(value)},
+            key,
+        )
     return parsed
 
 
@@ -290,7 +319,7 @@ def clean_comparison(
     datetimes or relative-date dicts)."""
     where = f"{prefix}." if prefix else ""
     if not isinstance(data, Mapping):
-        raise FilterInvalid("must be an object with operator and value", prefix)
+        raise FilterInvalid(gettext("must be an object with operator and value"), prefix)
     allowed = (
         operators
         or {
@@ -303,16 +332,21 @@ def clean_comparison(
     op = data.get("operator")
     if not isinstance(op, str) or op not in allowed:
         raise FilterInvalid(
-            f"Unknown operator {op!r} for a {kind} value; use one of {', '.join(allowed)}",
+            gettext("Unknown operator %(operator)s for a %(kind)s value; use one of %(operators)s")
+            % {
+                "operator": repr(op),
+                "kind": KIND_WORDS.get(kind, kind),
+                "operators": ", ".join(allowed),
+            },
             f"{where}operator",
         )
     key = f"{where}value"
     if op in NO_VALUE:
         if data.get("value") is not None:
-            raise FilterInvalid(f"{op} takes no value", key)
+            raise FilterInvalid(gettext("%(operator)s takes no value") % {"operator": op}, key)
         return Comparison(op)
     if "value" not in data or data["value"] is None:
-        raise FilterInvalid(f"{op} needs a value", key)
+        raise FilterInvalid(gettext("%(operator)s needs a value") % {"operator": op}, key)
     raw = data["value"]
 
     def one(item, item_key):
@@ -323,23 +357,29 @@ def clean_comparison(
         if kind == "date":
             return _date(item, item_key, ctx)
         if isinstance(item, bool) or not isinstance(item, (str, int, float)):
-            raise FilterInvalid(f"{item!r} is not a text value", item_key)
+            raise FilterInvalid(
+                gettext("%(value)s is not a text value") % {"value": repr(item)}, item_key
+            )
         text = str(item)
         if not text.strip():
-            raise FilterInvalid(f"{op} needs a non-empty value", item_key)
+            raise FilterInvalid(
+                gettext("%(operator)s needs a non-empty value") % {"operator": op}, item_key
+            )
         return text
 
     if op == "between":
         if not isinstance(raw, list) or len(raw) != 2:
-            raise FilterInvalid("between takes [low, high]", key)
+            raise FilterInvalid(gettext("between takes [low, high]"), key)
         low, high = one(raw[0], f"{key}[0]"), one(raw[1], f"{key}[1]")
         if kind == "number" and low > high:
-            raise FilterInvalid("between needs low <= high", key)
+            raise FilterInvalid(gettext("between needs low <= high"), key)
         date_only = kind == "date" and is_date_only(raw[1])
         return Comparison(op, (low, high), date_only)
     if op in ("in", "not_in"):
         if not isinstance(raw, list) or not raw:
-            raise FilterInvalid(f"{op} takes a non-empty list of values", key)
+            raise FilterInvalid(
+                gettext("%(operator)s takes a non-empty list of values") % {"operator": op}, key
+            )
         if len(raw) > MAX_LIST_VALUES:
             raise FilterInvalid(
                 gettext("%(op)s takes at most %(max)s values; got %(n)s")
@@ -348,7 +388,9 @@ def clean_comparison(
             )
         return Comparison(op, tuple(one(item, f"{key}[{i}]") for i, item in enumerate(raw)))
     if isinstance(raw, list):
-        raise FilterInvalid(f"{op} takes one value, not a list", key)
+        raise FilterInvalid(
+            gettext("%(operator)s takes one value, not a list") % {"operator": op}, key
+        )
     return Comparison(op, one(raw, key), kind == "date" and is_date_only(raw))
 
 

@@ -46,6 +46,8 @@ class ContactAlreadyExists(Conflict):
     """HubSpot's 409 for a primary e-mail already in use; integrators parse the id from it."""
 
     def __init__(self, existing_id: int, email: str = ""):
+        # Not translated: HubSpot's clients parse the id out of this exact English text (the
+        # HTML views use `existing_id` and say it in the person's language).
         super().__init__(
             f"Contact already exists. Existing ID: {existing_id}", existing_id=existing_id
         )

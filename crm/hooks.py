@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
+from django.utils.translation import gettext
+
 ContactsChanged = Callable[[list[int]], None]
 _CONTACTS_CHANGED: list[ContactsChanged] = []
 
@@ -40,4 +42,5 @@ def brand_holder_words(model: type, count: int) -> str:
     if words is not None:
         return words(count)
     name = model._meta.verbose_name if count == 1 else model._meta.verbose_name_plural
-    return f"{count} {name}"
+    # Translators: a count and a kind of record, e.g. "3 marketing events".
+    return gettext("%(count)s %(records)s") % {"count": count, "records": name}

@@ -15,8 +15,8 @@ from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
-from django.utils.translation import gettext
-from django.utils.translation import gettext_lazy as _
+from django.utils import translation
+from django.utils.translation import gettext, gettext_noop
 
 from .errors import ValidationFailed
 from .models import LeadStatus, LifecycleStage, PropertyType
@@ -24,6 +24,10 @@ from .models import LeadStatus, LifecycleStage, PropertyType
 
 @dataclass(frozen=True)
 class PropertySpec:
+    """A property. A standard property's `label`, `description` and option labels are English
+    (the API sends them as they are, rule L2) and marked for translation: the HTML views show
+    them through `spec_label` / `option_label`. A custom property's are shown as defined."""
+
     name: str  # HubSpot internal name
     label: str
     type: str  # PropertyType value
@@ -41,34 +45,52 @@ class PropertySpec:
         return {value for value, _label in self.options}
 
 
+def spec_label(spec: PropertySpec) -> str:
+    """The label to show: standard labels translated into the active language, custom ones as
+    they were defined."""
+    return spec.label if spec.custom else gettext(spec.label)
+
+
+def option_label(spec: PropertySpec, label: str) -> str:
+    """One option's label to show (see `spec_label`)."""
+    return label if spec.custom else gettext(label)
+
+
 def _choices(enum) -> tuple[tuple[str, str], ...]:
-    return tuple((str(value), str(label)) for value, label in enum.choices)
+    # The English labels whatever language is active when this module is imported: the API
+    # sends them (rule L2); views translate them when they show them (`option_label`).
+    with translation.override(None):
+        return tuple((str(value), str(label)) for value, label in enum.choices)
 
 
 # A list, so that apps can add their read-only properties (`register_property`).
 STANDARD_PROPERTIES: list[PropertySpec] = [
-    PropertySpec("email", str(_("Email")), PropertyType.STRING, "text", "email"),
-    PropertySpec("firstname", str(_("First name")), PropertyType.STRING, "text", "first_name"),
-    PropertySpec("lastname", str(_("Last name")), PropertyType.STRING, "text", "last_name"),
-    PropertySpec("phone", str(_("Phone number")), PropertyType.STRING, "phonenumber", "phone"),
+    PropertySpec("email", gettext_noop("Email"), PropertyType.STRING, "text", "email"),
+    PropertySpec(
+        "firstname", gettext_noop("First name"), PropertyType.STRING, "text", "first_name"
+    ),
+    PropertySpec("lastname", gettext_noop("Last name"), PropertyType.STRING, "text", "last_name"),
+    PropertySpec(
+        "phone", gettext_noop("Phone number"), PropertyType.STRING, "phonenumber", "phone"
+    ),
     PropertySpec(
         "mobilephone",
-        str(_("Mobile phone number")),
+        gettext_noop("Mobile phone number"),
         PropertyType.STRING,
         "phonenumber",
         "mobile_phone",
     ),
-    PropertySpec("company", str(_("Company name")), PropertyType.STRING, "text", "company"),
-    PropertySpec("jobtitle", str(_("Job title")), PropertyType.STRING, "text", "job_title"),
-    PropertySpec("website", str(_("Website URL")), PropertyType.STRING, "text", "website"),
-    PropertySpec("address", str(_("Street address")), PropertyType.STRING, "text", "address"),
-    PropertySpec("city", str(_("City")), PropertyType.STRING, "text", "city"),
-    PropertySpec("state", str(_("State/Region")), PropertyType.STRING, "text", "state"),
-    PropertySpec("zip", str(_("Postal code")), PropertyType.STRING, "text", "zip"),
-    PropertySpec("country", str(_("Country/Region")), PropertyType.STRING, "text", "country"),
+    PropertySpec("company", gettext_noop("Company name"), PropertyType.STRING, "text", "company"),
+    PropertySpec("jobtitle", gettext_noop("Job title"), PropertyType.STRING, "text", "job_title"),
+    PropertySpec("website", gettext_noop("Website URL"), PropertyType.STRING, "text", "website"),
+    PropertySpec("address", gettext_noop("Street address"), PropertyType.STRING, "text", "address"),
+    PropertySpec("city", gettext_noop("City"), PropertyType.STRING, "text", "city"),
+    PropertySpec("state", gettext_noop("State/Region"), PropertyType.STRING, "text", "state"),
+    PropertySpec("zip", gettext_noop("Postal code"), PropertyType.STRING, "text", "zip"),
+    PropertySpec("country", gettext_noop("Country/Region"), PropertyType.STRING, "text", "country"),
     PropertySpec(
         "lifecyclestage",
-        str(_("Lifecycle stage")),
+        gettext_noop("Lifecycle stage"),
         PropertyType.ENUMERATION,
         "radio",
         "lifecycle_stage",
@@ -76,7 +98,7 @@ STANDARD_PROPERTIES: list[PropertySpec] = [
     ),
     PropertySpec(
         "hs_lead_status",
-        str(_("Lead status")),
+        gettext_noop("Lead status"),
         PropertyType.ENUMERATION,
         "radio",
         "lead_status",
@@ -85,18 +107,23 @@ STANDARD_PROPERTIES: list[PropertySpec] = [
     # Our extension: writable as well as readable (DESIGN "Interfaces").
     PropertySpec(
         "hs_additional_emails",
-        str(_("Additional email addresses")),
+        gettext_noop("Additional email addresses"),
         PropertyType.STRING,
         "textarea",
         None,
-        description=str(_("Secondary e-mail addresses, separated by semicolons.")),
+        description=gettext_noop("Secondary e-mail addresses, separated by semicolons."),
     ),
     PropertySpec(
-        "hs_object_id", str(_("Record ID")), PropertyType.NUMBER, "number", "id", read_only=True
+        "hs_object_id",
+        gettext_noop("Record ID"),
+        PropertyType.NUMBER,
+        "number",
+        "id",
+        read_only=True,
     ),
     PropertySpec(
         "createdate",
-        str(_("Create date")),
+        gettext_noop("Create date"),
         PropertyType.DATETIME,
         "date",
         "created_at",
@@ -104,7 +131,7 @@ STANDARD_PROPERTIES: list[PropertySpec] = [
     ),
     PropertySpec(
         "lastmodifieddate",
-        str(_("Last modified date")),
+        gettext_noop("Last modified date"),
         PropertyType.DATETIME,
         "date",
         "updated_at",
@@ -238,15 +265,19 @@ def clean_value(spec: PropertySpec, raw) -> str:
         try:
             validate_email(value)
         except DjangoValidationError:
-            raise PropertyValueError(f"{raw!r} is not a valid email address")
+            raise PropertyValueError(
+                gettext("%(value)s is not a valid email address") % {"value": repr(raw)}
+            )
         return value
     if spec.type == PropertyType.NUMBER:
         try:
             number = Decimal(value.strip())
         except InvalidOperation:
-            raise PropertyValueError(f"{raw!r} is not a valid number")
-        if not number.is_finite():
-            raise PropertyValueError(f"{raw!r} is not a valid number")
+            number = None
+        if number is None or not number.is_finite():
+            raise PropertyValueError(
+                gettext("%(value)s is not a valid number") % {"value": repr(raw)}
+            )
         return (
             format(number.normalize(), "f") if number != number.to_integral() else str(int(number))
         )
@@ -254,7 +285,8 @@ def clean_value(spec: PropertySpec, raw) -> str:
         parsed = parse_datetime_value(value)
         if parsed is None:
             raise PropertyValueError(
-                f"{raw!r} is not a valid date: use epoch milliseconds or ISO-8601"
+                gettext("%(value)s is not a valid date: use epoch milliseconds or ISO-8601")
+                % {"value": repr(raw)}
             )
         if spec.type == PropertyType.DATE:
             return parsed.date().isoformat()
@@ -262,7 +294,10 @@ def clean_value(spec: PropertySpec, raw) -> str:
     if spec.type == PropertyType.BOOL:
         lowered = value.strip().lower()
         if lowered not in ("true", "false"):
-            raise PropertyValueError(f"{raw!r} is not a valid boolean: use true or false")
+            raise PropertyValueError(
+                gettext("%(value)s is not a valid boolean: use true or false")
+                % {"value": repr(raw)}
+            )
         return lowered
     if spec.type == PropertyType.ENUMERATION and spec.options:
         allowed = spec.option_values
@@ -271,7 +306,8 @@ def clean_value(spec: PropertySpec, raw) -> str:
         bad = [p for p in parts if p not in allowed]
         if bad:
             raise PropertyValueError(
-                f"{bad[0]!r} is not one of the allowed options: {', '.join(sorted(allowed))}"
+                gettext("%(value)s is not one of the allowed options: %(options)s")
+                % {"value": repr(bad[0]), "options": ", ".join(sorted(allowed))}
             )
     return value
 

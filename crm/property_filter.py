@@ -16,6 +16,7 @@ from django.db import connection
 from django.db.models import F, Q
 from django.db.models.functions import Reverse
 from django.db.models.lookups import StartsWith
+from django.utils.translation import gettext, gettext_lazy
 
 from . import filter_schema as fs
 from .contact_filters import (
@@ -46,7 +47,7 @@ from .hubspot.search_targets import (
     target_for,
 )
 from .models import PropertyType
-from .properties import MAX_PROPERTY_NAME_LENGTH, PropertySpec
+from .properties import MAX_PROPERTY_NAME_LENGTH, PropertySpec, spec_label
 
 KIND_BY_TYPE = {
     PropertyType.STRING: "text",
@@ -75,12 +76,14 @@ def clean(node, ctx: FilterContext) -> dict:
     expect_keys(node, {"property", "operator", "value"})
     name = node.get("property")
     if not isinstance(name, str) or not name:
-        raise FilterInvalid("property is required", "property")
+        raise FilterInvalid(gettext("property is required"), "property")
     if len(name) > MAX_PROPERTY_NAME_LENGTH:
         raise too_long(name, MAX_PROPERTY_NAME_LENGTH, "property")
     spec = ctx.specs.get(name)
     if spec is None:
-        raise FilterInvalid(f"Property {name!r} does not exist", "property")
+        raise FilterInvalid(
+            gettext("Property %(name)s does not exist") % {"name": repr(name)}, "property"
+        )
     kind = property_kind(spec)
     comparison = clean_comparison(node, kind, ctx, operators=OPERATORS_BY_KIND[kind])
     if kind == "enumeration" and spec.options and comparison.value is not None:
@@ -89,7 +92,9 @@ def clean(node, ctx: FilterContext) -> dict:
         bad = [v for v in values if str(v) not in allowed]
         if bad:
             raise FilterInvalid(
-                f"{bad[0]!r} is not an option of {name}: {', '.join(sorted(allowed))}", "value"
+                gettext("%(value)s is not an option of %(property)s: %(options)s")
+                % {"value": repr(bad[0]), "property": name, "options": ", ".join(sorted(allowed))},
+                "value",
             )
     cleaned = {"type": "property", "property": name, **comparison_json(comparison)}
     # A value the query cannot use (a record id of 1.5, say) is refused now, when the filter
@@ -195,12 +200,16 @@ def _substring(target, op: str, value: str) -> Q:
         return Q(**{f"{column}__i{lookup}": value})
     if isinstance(target, CustomTarget):
         return Q(SUBSTRING_LOOKUPS[op](target.text, value))
-    raise FilterInvalid(f"{op} is not supported for {target.spec.name}", "operator")
+    raise FilterInvalid(
+        gettext("%(operator)s is not supported for %(property)s")
+        % {"operator": op, "property": target.spec.name},
+        "operator",
+    )
 
 
 def describe(node: dict, ctx: FilterContext) -> str:
     spec = ctx.specs.get(node["property"])
-    return describe_comparison(str(spec.label) if spec else node["property"], node)
+    return describe_comparison(spec_label(spec) if spec else node["property"], node)
 
 
 PROPERTY_OPERATORS = tuple(dict.fromkeys(op for ops in OPERATORS_BY_KIND.values() for op in ops))
@@ -222,7 +231,7 @@ def schema(direction: str) -> dict:
 
 PROPERTY_FILTER = FilterType(
     name="property",
-    label="Contact property",
+    label=gettext_lazy("Contact property"),
     group="contact",
     clean=clean,
     condition=condition,

@@ -3,6 +3,8 @@
 A token may do what its scopes allow AND its owner's role allows (a viewer's token never writes).
 """
 
+from django.utils.translation import gettext_lazy as _
+
 CONTACTS_READ = "crm.objects.contacts.read"
 CONTACTS_WRITE = "crm.objects.contacts.write"
 SCHEMAS_READ = "crm.schemas.contacts.read"
@@ -11,18 +13,20 @@ ACCOUNT_READ = "account.read"
 ACCOUNT_WRITE = "account.write"
 
 # Scopes are registered here by apps (marketing events, Zoom, segments, workflows) as they
-# arrive: name -> (description, needs a role that can write).
+# arrive: name -> (description, needs a role that can write). Descriptions are lazy: they are
+# shown in the language of the request.
 SCOPES: dict[str, tuple[str, bool]] = {
-    CONTACTS_READ: ("Read contacts", False),
-    CONTACTS_WRITE: ("Create, update and delete contacts", True),
-    SCHEMAS_READ: ("Read contact property definitions", False),
-    SCHEMAS_WRITE: ("Create contact property definitions", True),
-    ACCOUNT_READ: ("Read the account, brands and users", False),
-    ACCOUNT_WRITE: ("Change the account, brands and users (super admins)", True),
+    CONTACTS_READ: (_("Read contacts"), False),
+    CONTACTS_WRITE: (_("Create, update and delete contacts"), True),
+    SCHEMAS_READ: (_("Read contact property definitions"), False),
+    SCHEMAS_WRITE: (_("Create contact property definitions"), True),
+    ACCOUNT_READ: (_("Read the account, brands and users"), False),
+    ACCOUNT_WRITE: (_("Change the account, brands and users (super admins)"), True),
 }
 
 
 def register_scope(name: str, description: str, *, write: bool) -> None:
+    """`description` is shown to people: pass it through `gettext_lazy`."""
     SCOPES[name] = (description, write)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db.models import Prefetch, Q, QuerySet
+from django.utils.translation import gettext as _
 
 from .errors import NotFound
 from .models import ApiToken, Brand, Contact, SecondaryEmail, TimelineEvent, User
@@ -41,7 +42,7 @@ def contact_get(*, contact_id, include_archived: bool = True) -> Contact:
     except (TypeError, ValueError):
         contact = None
     if contact is None:
-        raise NotFound(f"Contact {contact_id} does not exist.")
+        raise NotFound(_("Contact %(id)s does not exist.") % {"id": contact_id})
     return contact
 
 
@@ -63,7 +64,7 @@ def brand_list() -> QuerySet[Brand]:
 def brand_get(*, brand_id) -> Brand:
     brand = Brand.objects.filter(pk=brand_id).first()
     if brand is None:
-        raise NotFound(f"Brand {brand_id} does not exist.")
+        raise NotFound(_("Brand %(id)s does not exist.") % {"id": brand_id})
     return brand
 
 

@@ -1,9 +1,10 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class MarketingEventsConfig(AppConfig):
     name = "marketing_events"
-    verbose_name = "Marketing events"
+    verbose_name = _("Marketing events")
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
@@ -26,9 +27,9 @@ class MarketingEventsConfig(AppConfig):
             lambda n: ngettext("%(n)s marketing event", "%(n)s marketing events", n) % {"n": n},
         )
 
-        register_scope("crm.objects.marketing_events.read", "Read marketing events", write=False)
+        register_scope("crm.objects.marketing_events.read", _("Read marketing events"), write=False)
         register_scope(
             "crm.objects.marketing_events.write",
-            "Create and change marketing events and attendance",
+            _("Create and change marketing events and attendance"),
             write=True,
         )

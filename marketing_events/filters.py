@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from django.db.models import Q
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext
 
 from crm import filter_schema as fs
 from crm.contact_filters import (
@@ -49,10 +49,14 @@ def clean_event_id(node, ctx: FilterContext) -> int | None:
     text = str(raw).strip() if isinstance(raw, (int, str)) and not isinstance(raw, bool) else ""
     # ASCII digits, as many as an id has at most ("²" is a digit to isdigit(), not to int()).
     if not (text.isascii() and text.isdigit() and len(text) <= 18):
-        raise FilterInvalid("event_id must be a marketing event id (a number) or null", "event_id")
+        raise FilterInvalid(
+            _("event_id must be a marketing event id (a number) or null"), "event_id"
+        )
     event_id = int(text)
     if ctx.check_references and not MarketingEvent.objects.filter(pk=event_id).exists():
-        raise FilterInvalid(f"Marketing event {event_id} does not exist", "event_id")
+        raise FilterInvalid(
+            _("Marketing event %(id)s does not exist") % {"id": event_id}, "event_id"
+        )
     return event_id
 
 
@@ -89,16 +93,23 @@ def _event_label(node: dict) -> str:
     if node.get("event_id") is None:
         return str(_("any event"))
     name = MarketingEvent.objects.filter(pk=node["event_id"]).values_list("name", flat=True)
-    return f"“{name[0]}”" if name else _("event %(id)s (deleted)") % {"id": node["event_id"]}
+    if not name:
+        return _("event %(id)s (deleted)") % {"id": node["event_id"]}
+    # Translators: an event's name, quoted in a filter's summary.
+    return _("“%(name)s”") % {"name": name[0]}
 
 
 def _state_describe(node: dict, ctx: FilterContext) -> str:
-    verb = {
-        "event_registered": (_("Registered for"), _("Not registered for")),
-        "event_cancelled": (_("Cancelled registration for"), _("Did not cancel for")),
-        "event_attended": (_("Attended"), _("Did not attend")),
+    # Translators: %(event)s is an event's quoted name or "any event".
+    sentence = {
+        "event_registered": (_("Registered for %(event)s"), _("Not registered for %(event)s")),
+        "event_cancelled": (
+            _("Cancelled registration for %(event)s"),
+            _("Did not cancel for %(event)s"),
+        ),
+        "event_attended": (_("Attended %(event)s"), _("Did not attend %(event)s")),
     }[node["type"]][1 if node.get("negate") else 0]
-    return f"{verb} {_event_label(node)}"
+    return sentence % {"event": _event_label(node)}
 
 
 def _duration_clean(node, ctx: FilterContext) -> dict:
@@ -127,7 +138,8 @@ def _duration_describe(node: dict, ctx: FilterContext) -> str:
     text = describe_comparison(
         _("Attendance duration at %(event)s") % {"event": _event_label(node)},
         node,
-        unit=" min",
+        # Translators: the abbreviation of "minutes" after a number.
+        unit=" " + pgettext("abbreviation of minutes", "min"),
         scale=60,
     )
     return _("Not: %(text)s") % {"text": text} if node.get("negate") else text

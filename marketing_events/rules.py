@@ -7,6 +7,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
 
 class SkipReason(StrEnum):
     """Rule Z9's reasons."""
@@ -21,23 +24,40 @@ class SkipReason(StrEnum):
     WEBINAR_SYNC_OFF = "webinar_sync_off"
 
 
-FIX_HINTS: dict[str, str] = {
-    SkipReason.NO_EMAIL: "Zoom did not share this person's e-mail (a guest). Require "
-    "registration, or ask attendees to sign in, so Zoom reports their address.",
-    SkipReason.ZOOM_EVENTS: "Webinars created in Zoom Events are not supported. Create the "
-    "webinar in Zoom Webinars to sync it.",
-    SkipReason.EXCLUDED_HOST_DOMAIN: "The webinar's host is in an excluded domain. Remove the "
-    "domain from Exclusions in the Zoom settings to sync it.",
-    SkipReason.CRM_USER: "This address belongs to a CRM user, who is never created or updated "
-    "as a contact.",
-    SkipReason.SECONDARY_EMAIL: "This address is a contact's secondary e-mail; only primary "
-    "e-mails record activity. Make it the contact's primary e-mail to record it.",
-    SkipReason.DELETED_CONTACT: "The contact with this e-mail was deleted and is not recreated. "
-    "Restore the contact to record its activity.",
-    SkipReason.CONTACT_EXCLUSION_DOMAIN: "The e-mail's domain is in Contact exclusions, so no "
-    "new contact is created. Remove the domain, or create the contact by hand.",
-    SkipReason.WEBINAR_SYNC_OFF: "Sync is turned off for this webinar in the host's user "
-    "settings. Turn it on under Manage individual user settings.",
+# Shown to people (the sync run's skips, the attendance API's errors): lazy, so that each is
+# translated into the language of whoever reads it.
+FIX_HINTS: dict[str, Promise] = {
+    SkipReason.NO_EMAIL: _(
+        "Zoom did not share this person's e-mail (a guest). Require registration, or ask "
+        "attendees to sign in, so Zoom reports their address."
+    ),
+    SkipReason.ZOOM_EVENTS: _(
+        "Webinars created in Zoom Events are not supported. Create the webinar in Zoom "
+        "Webinars to sync it."
+    ),
+    SkipReason.EXCLUDED_HOST_DOMAIN: _(
+        "The webinar's host is in an excluded domain. Remove the domain from Exclusions in "
+        "the Zoom settings to sync it."
+    ),
+    SkipReason.CRM_USER: _(
+        "This address belongs to a CRM user, who is never created or updated as a contact."
+    ),
+    SkipReason.SECONDARY_EMAIL: _(
+        "This address is a contact's secondary e-mail; only primary e-mails record "
+        "activity. Make it the contact's primary e-mail to record it."
+    ),
+    SkipReason.DELETED_CONTACT: _(
+        "The contact with this e-mail was deleted and is not recreated. Restore the contact "
+        "to record its activity."
+    ),
+    SkipReason.CONTACT_EXCLUSION_DOMAIN: _(
+        "The e-mail's domain is in Contact exclusions, so no new contact is created. Remove "
+        "the domain, or create the contact by hand."
+    ),
+    SkipReason.WEBINAR_SYNC_OFF: _(
+        "Sync is turned off for this webinar in the host's user settings. Turn it on under "
+        "Manage individual user settings."
+    ),
 }
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from crm.errors import Conflict, NotFound, ValidationFailed
 from crm.models import Contact
@@ -55,10 +56,9 @@ def event_find_external(
 
     candidates.sort(key=rank)
     if external_account_id is None and len({e.external_account_id for e in candidates}) > 1:
-        message = (
-            f"Several accounts have an event with externalEventId {external_event_id!r}: "
-            "give externalAccountId."
-        )
+        message = _(
+            "Several accounts have an event with externalEventId %(id)s: give externalAccountId."
+        ) % {"id": repr(external_event_id)}
         raise ValidationFailed(
             message,
             errors=[{"name": "externalAccountId", "code": "REQUIRED", "message": message}],
@@ -109,10 +109,16 @@ def event_create(*, fields: Mapping) -> MarketingEvent:
     )
     if existing is not None:
         raise Conflict(
-            f"A marketing event with externalAccountId {fields['externalAccountId']!r} and "
-            f"externalEventId {fields['externalEventId']!r} already exists (objectId "
-            f"{existing.pk}). Use PUT /marketing/v3/marketing-events/events/"
-            "{externalEventId} to update it.",
+            _(
+                "A marketing event with externalAccountId %(account_id)s and externalEventId "
+                "%(event_id)s already exists (objectId %(object_id)s). Use PUT "
+                "/marketing/v3/marketing-events/events/{externalEventId} to update it."
+            )
+            % {
+                "account_id": repr(fields["externalAccountId"]),
+                "event_id": repr(fields["externalEventId"]),
+                "object_id": existing.pk,
+            },
             object_id=existing.pk,
         )
     now = timezone.now()
@@ -128,8 +134,8 @@ def event_create(*, fields: Mapping) -> MarketingEvent:
             )
     except IntegrityError as exc:  # a concurrent request created it first
         raise Conflict(
-            f"A marketing event with externalEventId {fields['externalEventId']!r} was just "
-            "created by another request."
+            _("A marketing event with externalEventId %(id)s was just created by another request.")
+            % {"id": repr(fields["externalEventId"])}
         ) from exc
 
 
@@ -289,7 +295,8 @@ def _skip_error(reason: str, email: str) -> dict:
         "status": "error",
         "category": "VALIDATION_ERROR",
         "subCategory": reason,
-        "message": f"{email or '(no e-mail)'} was not recorded ({reason}): {FIX_HINTS[reason]}",
+        "message": _("%(email)s was not recorded (%(reason)s): %(fix_hint)s")
+        % {"email": email or _("(no e-mail)"), "reason": reason, "fix_hint": FIX_HINTS[reason]},
         "context": {"emails": [email], "reason": [reason]},
     }
 
@@ -319,8 +326,12 @@ def attendance_record(
                     {
                         "status": "error",
                         "category": "OBJECT_NOT_FOUND",
-                        "message": f"Contact {item.contact_id} does not exist"
-                        + (" or has no e-mail." if item.contact_id in by_id else "."),
+                        "message": (
+                            _("Contact %(id)s does not exist or has no e-mail.")
+                            if item.contact_id in by_id
+                            else _("Contact %(id)s does not exist.")
+                        )
+                        % {"id": item.contact_id},
                         "context": {"ids": [str(item.contact_id)]},
                     }
                 )
@@ -337,7 +348,9 @@ def attendance_record(
             # The event was deleted by another request since it was read: nothing was
             # recorded (the page's transaction rolled back), and the event is gone.
             if not MarketingEvent.objects.filter(pk=event.pk).exists():
-                raise NotFound(f"Marketing event {event.pk} was deleted meanwhile.")
+                raise NotFound(
+                    _("Marketing event %(id)s was deleted meanwhile.") % {"id": event.pk}
+                )
             raise
     ids = dict(
         Contact.objects.filter(

@@ -1,9 +1,10 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class SegmentsConfig(AppConfig):
     name = "segments"
-    verbose_name = "Segments"
+    verbose_name = _("Segments")
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
@@ -11,8 +12,10 @@ class SegmentsConfig(AppConfig):
 
         register_scope(
             "segments.read",
-            "Read segments and their counts (members, previews and exports need "
-            "crm.objects.contacts.read too)",
+            _(
+                "Read segments and their counts (members, previews and exports need "
+                "crm.objects.contacts.read too)"
+            ),
             write=False,
         )
-        register_scope("segments.write", "Create, change and delete segments", write=True)
+        register_scope("segments.write", _("Create, change and delete segments"), write=True)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 
+from django.utils.translation import gettext as _
+
 from crm.csv_export import csv_lines as shared_csv_lines
 from crm.errors import ValidationFailed
 from crm.hubspot.serializers import property_value
@@ -27,8 +29,13 @@ def requested_properties(
     unknown = [n for n in names if n not in specs]
     if unknown:
         raise ValidationFailed(
-            f"Unknown property {unknown[0]!r}",
-            errors=[{"name": "properties", "message": f"unknown: {', '.join(unknown)}"}],
+            _("Unknown property %(name)s") % {"name": repr(unknown[0])},
+            errors=[
+                {
+                    "name": "properties",
+                    "message": _("unknown: %(names)s") % {"names": ", ".join(unknown)},
+                }
+            ],
         )
     extra = [n for n in dict.fromkeys(names) if n not in BASE_COLUMNS]
     return extra, specs

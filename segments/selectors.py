@@ -7,6 +7,7 @@ from collections.abc import Iterator, Mapping, Sequence
 
 from django.core.cache import cache
 from django.db.models import Count, QuerySet
+from django.utils.translation import gettext as _
 
 from crm.contact_filters import FilterContext
 from crm.errors import NotFound
@@ -25,7 +26,7 @@ def segment_list() -> QuerySet[Segment]:
 def segment_get(*, segment_id) -> Segment:
     segment = Segment.objects.filter(pk=segment_id).first()
     if segment is None:
-        raise NotFound(f"Segment {segment_id} does not exist")
+        raise NotFound(_("Segment %(id)s does not exist") % {"id": segment_id})
     return segment
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from django.core.exceptions import EmptyResultSet
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from crm.contact_filters import PROPERTY_CONVERTERS, FilterContext
 from crm.errors import Conflict, NameTaken, ValidationFailed
@@ -35,7 +36,7 @@ def clean_filters(filters, ctx: FilterContext | None = None) -> dict:
         return clean_tree(filters, ctx or FilterContext.build())
     except TreeInvalid as exc:
         raise ValidationFailed(
-            f"Invalid filters: {exc}",
+            _("Invalid filters: %(errors)s") % {"errors": exc},
             errors=[{"name": e.path, "path": e.path, "message": e.message} for e in exc.errors],
         )
 
@@ -44,19 +45,24 @@ def _clean_name(name, *, exclude_id: int | None = None) -> str:
     text = (name or "").strip() if isinstance(name, str) else ""
     if not text:
         raise ValidationFailed(
-            "A segment needs a name", errors=[{"name": "name", "message": "required"}]
+            _("A segment needs a name"), errors=[{"name": "name", "message": _("required")}]
         )
     if len(text) > 200:
         raise ValidationFailed(
-            "A name has at most 200 characters", errors=[{"name": "name", "message": "too long"}]
+            _("A name has at most 200 characters"),
+            errors=[{"name": "name", "message": _("too long")}],
         )
     taken = Segment.objects.filter(name__iexact=text).exclude(pk=exclude_id)
     if taken.exists():
         raise NameTaken(
-            f"A segment named {text!r} already exists",
-            errors=[{"name": "name", "message": "already taken"}],
+            _name_taken(text),
+            errors=[{"name": "name", "message": _("already taken")}],
         )
     return text
+
+
+def _name_taken(name) -> str:
+    return _("A segment named %(name)s already exists") % {"name": repr(name)}
 
 
 def _snapshot_into(segment: Segment, filters: Mapping, ctx: FilterContext) -> int:
@@ -82,8 +88,8 @@ def segment_create(*, name: str, kind: str, filters, actor: User | None) -> Segm
     """Creates a segment; a static one is filled at once with the contacts its filters match."""
     if kind not in SegmentKind.values:
         raise ValidationFailed(
-            f"kind must be one of {', '.join(SegmentKind.values)}",
-            errors=[{"name": "kind", "message": "invalid"}],
+            _("kind must be one of %(choices)s") % {"choices": ", ".join(SegmentKind.values)},
+            errors=[{"name": "kind", "message": _("invalid")}],
         )
     ctx = FilterContext.build()
     clean = clean_filters(filters, ctx)
@@ -93,7 +99,7 @@ def segment_create(*, name: str, kind: str, filters, actor: User | None) -> Segm
                 name=_clean_name(name), kind=kind, filters=clean, created_by=actor
             )
         except IntegrityError:  # a concurrent creation took the name
-            raise NameTaken(f"A segment named {name!r} already exists")
+            raise NameTaken(_name_taken(name))
         if kind == SegmentKind.STATIC:
             _snapshot_into(segment, clean, ctx)
     return segment
@@ -107,8 +113,10 @@ def segment_update(*, segment: Segment, name: str | None = None, filters=None) -
     if filters is not None:
         if segment.kind == SegmentKind.STATIC:
             raise Conflict(
-                "A static segment's filters are fixed: add or remove members instead, or "
-                "create a new segment"
+                _(
+                    "A static segment's filters are fixed: add or remove members instead, or "
+                    "create a new segment"
+                )
             )
         segment.filters = clean_filters(filters)
     segment.updated_at = timezone.now()
@@ -148,16 +156,16 @@ def _contact_ids(contact_ids: Iterable) -> list[int]:
     ids = list(contact_ids or [])
     if not ids:
         raise ValidationFailed(
-            "contact_ids must be a non-empty list",
-            errors=[{"name": "contact_ids", "message": "required"}],
+            _("contact_ids must be a non-empty list"),
+            errors=[{"name": "contact_ids", "message": _("required")}],
         )
     if len(ids) > MAX_MEMBER_IDS:
-        raise ValidationFailed(f"At most {MAX_MEMBER_IDS} contact ids at a time")
+        raise ValidationFailed(_("At most %(max)s contact ids at a time") % {"max": MAX_MEMBER_IDS})
     bad = [i for i in ids if isinstance(i, bool) or not is_id_text(str(i).strip())]
     if bad:
         raise ValidationFailed(
-            f"{bad[0]!r} is not a contact id",
-            errors=[{"name": "contact_ids", "message": "invalid"}],
+            _("%(value)s is not a contact id") % {"value": repr(bad[0])},
+            errors=[{"name": "contact_ids", "message": _("invalid")}],
         )
     ids = sorted({int(str(i).strip()) for i in ids})
     found = set(
@@ -166,8 +174,10 @@ def _contact_ids(contact_ids: Iterable) -> list[int]:
     missing = [i for i in ids if i not in found]
     if missing:
         raise ValidationFailed(
-            f"No live contact with id {', '.join(str(i) for i in missing[:10])}",
-            errors=[{"name": "contact_ids", "message": f"unknown: {missing[:10]}"}],
+            _("No live contact with id %(ids)s") % {"ids": ", ".join(str(i) for i in missing[:10])},
+            errors=[
+                {"name": "contact_ids", "message": _("unknown: %(ids)s") % {"ids": missing[:10]}}
+            ],
         )
     return ids
 
@@ -175,8 +185,10 @@ def _contact_ids(contact_ids: Iterable) -> list[int]:
 def _static_only(segment: Segment) -> None:
     if segment.kind != SegmentKind.STATIC:
         raise Conflict(
-            "Members of an active segment follow its filters; only a static segment takes "
-            "members by hand"
+            _(
+                "Members of an active segment follow its filters; only a static segment takes "
+                "members by hand"
+            )
         )
 
 

@@ -38,12 +38,20 @@ def clean_tree(data: Any, ctx: FilterContext) -> dict:
     bad node. `{"or": []}` is valid and matches no one; an empty AND group is refused."""
     errors: list[TreeError] = []
     if not isinstance(data, Mapping) or set(data) != {"or"}:
-        raise TreeInvalid([TreeError("", 'The filter tree is {"or": [{"and": [FILTER, …]}, …]}')])
+        raise TreeInvalid(
+            [TreeError("", gettext('The filter tree is {"or": [{"and": [FILTER, …]}, …]}'))]
+        )
     groups = data["or"]
     if not isinstance(groups, list):
-        raise TreeInvalid([TreeError("or", "must be a list of groups")])
+        raise TreeInvalid([TreeError("or", gettext("must be a list of groups"))])
     if len(groups) > MAX_GROUPS:
-        raise TreeInvalid([TreeError("or", f"at most {MAX_GROUPS} OR groups are allowed")])
+        raise TreeInvalid(
+            [
+                TreeError(
+                    "or", gettext("at most %(max)s OR groups are allowed") % {"max": MAX_GROUPS}
+                )
+            ]
+        )
     total = sum(
         len(group["and"])
         for group in groups
@@ -63,18 +71,21 @@ def clean_tree(data: Any, ctx: FilterContext) -> dict:
     for i, group in enumerate(groups):
         where = f"or[{i}]"
         if not isinstance(group, Mapping) or set(group) != {"and"}:
-            errors.append(TreeError(where, 'a group is {"and": [FILTER, …]}'))
+            errors.append(TreeError(where, gettext('a group is {"and": [FILTER, …]}')))
             continue
         filters = group["and"]
         if not isinstance(filters, list):
-            errors.append(TreeError(f"{where}.and", "must be a list of filters"))
+            errors.append(TreeError(f"{where}.and", gettext("must be a list of filters")))
             continue
         if not filters:
-            errors.append(TreeError(f"{where}.and", "a group needs at least one filter"))
+            errors.append(TreeError(f"{where}.and", gettext("a group needs at least one filter")))
             continue
         if len(filters) > MAX_FILTERS_PER_GROUP:
             errors.append(
-                TreeError(f"{where}.and", f"at most {MAX_FILTERS_PER_GROUP} filters per group")
+                TreeError(
+                    f"{where}.and",
+                    gettext("at most %(max)s filters per group") % {"max": MAX_FILTERS_PER_GROUP},
+                )
             )
             continue
         cleaned = []
@@ -92,13 +103,17 @@ def clean_tree(data: Any, ctx: FilterContext) -> dict:
 
 def clean_filter(node: Any, ctx: FilterContext) -> dict:
     if not isinstance(node, Mapping):
-        raise FilterInvalid("a filter is an object with a type")
+        raise FilterInvalid(gettext("a filter is an object with a type"))
     kind = node.get("type")
     filter_type = REGISTRY.get(kind) if isinstance(kind, str) else None
     if filter_type is None:
         known = ", ".join(sorted(REGISTRY))
         what = shown(kind) if isinstance(kind, str) else repr(kind)[:40]
-        raise FilterInvalid(f"Unknown filter type {what}; use one of {known}", "type")
+        raise FilterInvalid(
+            gettext("Unknown filter type %(type)s; use one of %(types)s")
+            % {"type": what, "types": known},
+            "type",
+        )
     return filter_type.clean(node, ctx)
 
 

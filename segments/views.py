@@ -21,7 +21,7 @@ from crm.contact_filters import MAX_TEXT_LENGTH, REGISTRY, FilterContext
 from crm.errors import ApplicationError, NotFound, ValidationFailed
 from crm.ids import is_id_text
 from crm.models import Contact
-from crm.properties import all_property_specs
+from crm.properties import all_property_specs, option_label, spec_label
 from crm.property_filter import property_kind
 from crm.search_text import MAX_SEARCH_LENGTH, clean_search
 from crm.views.access import write_required
@@ -98,16 +98,18 @@ def _catalogue() -> dict:
     properties = [
         {
             "name": spec.name,
-            "label": str(spec.label),
+            "label": spec_label(spec),
             "kind": property_kind(spec),
-            "options": [{"value": v, "label": str(label)} for v, label in spec.options]
+            "options": [
+                {"value": v, "label": option_label(spec, label)} for v, label in spec.options
+            ]
             if spec.type != "bool"
             else [{"value": "true", "label": _("Yes")}, {"value": "false", "label": _("No")}],
             "group": "legacy"
             if spec.group_name == "zoom_legacy"
             else ("custom" if spec.custom else "standard"),
         }
-        for spec in sorted(specs.values(), key=lambda s: str(s.label).lower())
+        for spec in sorted(specs.values(), key=lambda s: spec_label(s).lower())
     ]
     types = [{"type": t.name, "label": str(t.label), "group": t.group} for t in REGISTRY.values()]
     return {

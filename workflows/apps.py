@@ -1,16 +1,17 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class WorkflowsConfig(AppConfig):
     name = "workflows"
-    verbose_name = "Workflows"
+    verbose_name = _("Workflows")
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
         from crm.scopes import register_scope
 
-        register_scope("automation.read", "Read workflows and their execution logs", write=False)
-        register_scope("automation", "Change workflows and enroll contacts", write=True)
+        register_scope("automation.read", _("Read workflows and their execution logs"), write=False)
+        register_scope("automation", _("Change workflows and enroll contacts"), write=True)
 
         from crm.hooks import on_contacts_changed
 

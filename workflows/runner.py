@@ -11,6 +11,7 @@ import logging
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from .actions import REGISTRY, ActionContext, ActionResult, ActionRetry
 from .models import (
@@ -56,14 +57,16 @@ def enrollment_run(enrollment_id: int) -> float | None:
                 return _finish(enrollment, EnrollmentStatus.FAILED, after=index)
             continue
         if not workflow.enabled:
-            _record(execution, ActionResult.skipped("The workflow was turned off"))
+            _record(execution, ActionResult.skipped(_("The workflow was turned off")))
             continue
         if not _claim(execution):
             return None  # another worker holds it; it will carry on from there
         execution.refresh_from_db(fields=["attempts"])
         action_type = REGISTRY.get(config.get("type"))
         if action_type is None:
-            result = ActionResult.failed(f"The action {config.get('type')!r} is not available")
+            result = ActionResult.failed(
+                _("The action %(type)s is not available") % {"type": repr(config.get("type"))}
+            )
         else:
             ctx = ActionContext(
                 config=config,
@@ -77,7 +80,8 @@ def enrollment_run(enrollment_id: int) -> float | None:
             except ActionRetry as exc:
                 if execution.attempts >= MAX_ATTEMPTS:
                     result = ActionResult.failed(
-                        f"Gave up after {execution.attempts} attempts: {exc.message}"
+                        _("Gave up after %(n)s attempts: %(message)s")
+                        % {"n": execution.attempts, "message": exc.message}
                     )
                 else:
                     delay = (
@@ -90,7 +94,7 @@ def enrollment_run(enrollment_id: int) -> float | None:
                     "workflows.action.crashed",
                     extra={"execution": execution.pk, "action": config.get("type")},
                 )
-                result = ActionResult.failed("The action failed unexpectedly; see the logs")
+                result = ActionResult.failed(_("The action failed unexpectedly; see the logs"))
         _record(execution, result)
         if result.status == ExecutionStatus.FAILED:
             return _finish(enrollment, EnrollmentStatus.FAILED, after=index)
@@ -113,7 +117,8 @@ def _retrying(execution: ActionExecution, message: str, delay: float) -> None:
     now = timezone.now()
     ActionExecution.objects.filter(pk=execution.pk).update(
         status=ExecutionStatus.RETRYING,
-        message=f"{message} — retrying in {int(delay)} s",
+        message=_("%(message)s — retrying in %(seconds)s s")
+        % {"message": message, "seconds": int(delay)},
         lease_until=None,
         updated_at=now,
     )
@@ -136,7 +141,7 @@ def _finish(enrollment: Enrollment, status: str, *, after: int | None) -> None:
         if after is not None:
             for index in range(after + 1, len(enrollment.workflow.actions)):
                 config = enrollment.workflow.actions[index]
-                execution, _ = ActionExecution.objects.get_or_create(
+                execution, _created = ActionExecution.objects.get_or_create(
                     enrollment=enrollment,
                     action_index=index,
                     defaults={
@@ -146,7 +151,7 @@ def _finish(enrollment: Enrollment, status: str, *, after: int | None) -> None:
                     },
                 )
                 if execution.status not in FINAL_STATUSES:
-                    _record(execution, ActionResult.skipped("An earlier action failed"))
+                    _record(execution, ActionResult.skipped(_("An earlier action failed")))
         Enrollment.objects.filter(pk=enrollment.pk).update(
             status=status, finished_at=timezone.now()
         )

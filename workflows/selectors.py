@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.db.models import Count, QuerySet
+from django.utils.translation import gettext as _
 
 from crm.errors import NotFound
 
@@ -18,7 +19,7 @@ def workflow_list() -> QuerySet[Workflow]:
 def workflow_get(*, workflow_id) -> Workflow:
     workflow = Workflow.objects.filter(pk=workflow_id).first()
     if workflow is None:
-        raise NotFound(f"Workflow {workflow_id} does not exist")
+        raise NotFound(_("Workflow %(id)s does not exist") % {"id": workflow_id})
     return workflow
 
 

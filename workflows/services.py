@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from crm.contact_filters import FilterContext
 from crm.errors import Conflict, NameTaken, PermissionRefused, ValidationFailed
@@ -30,6 +32,10 @@ from .models import Enrollment, EnrollmentSource, TriggerMatch, TriggerType, Wor
 
 ALLOWED_TIERS = (Tier.PROFESSIONAL, Tier.ENTERPRISE)
 MAX_ENROLL_IDS = 1000
+# Why a contact was not enrolled: English in the API's payloads (rule L2), translated by the
+# pages that show them (`gettext(reason)`).
+SKIP_ALREADY_ENROLLED = gettext_noop("already enrolled (re-enrollment is off)")
+SKIP_BEING_ENROLLED = gettext_noop("already being enrolled")
 
 
 def workflows_allowed() -> bool:
@@ -39,11 +45,11 @@ def workflows_allowed() -> bool:
 
 def tier_refusal_message() -> str:
     account = Account.objects.filter(pk=1).first()
-    tier = account.get_tier_display() if account else "Free"
-    return (
-        f"Workflows need the Professional or Enterprise tier; this account is on {tier}. "
+    tier = account.get_tier_display() if account else Tier.FREE.label
+    return _(
+        "Workflows need the Professional or Enterprise tier; this account is on %(tier)s. "
         "A super admin can change the tier in Settings > Account."
-    )
+    ) % {"tier": tier}
 
 
 def require_tier() -> None:
@@ -59,7 +65,7 @@ def _fail(path: str, message: str):
 
 def clean_trigger(trigger) -> tuple[str, dict]:
     if not isinstance(trigger, dict) or trigger.get("type") not in TriggerType.values:
-        _fail("trigger", 'must be {"type": "manual"} or {"type": "filters", "filters": …}')
+        _fail("trigger", _('must be {"type": "manual"} or {"type": "filters", "filters": …}'))
     if trigger["type"] == TriggerType.MANUAL:
         return TriggerType.MANUAL, {}
     try:
@@ -72,24 +78,30 @@ def clean_trigger(trigger) -> tuple[str, dict]:
         ]  # fmt: skip
         raise ValidationFailed(f"trigger.filters: {exc.message}", errors=errors)
     if not filters["or"]:
-        _fail("trigger.filters", "a filter trigger needs at least one filter")
+        _fail("trigger.filters", _("a filter trigger needs at least one filter"))
     return TriggerType.FILTERS, filters
 
 
 def clean_actions(actions) -> list[dict]:
     if not isinstance(actions, list):
-        _fail("actions", "must be a list of actions")
+        _fail("actions", _("must be a list of actions"))
     if len(actions) > 20:
-        _fail("actions", "at most 20 actions")
+        _fail("actions", _("at most %(max)s actions") % {"max": 20})
     cleaned = []
     for i, config in enumerate(actions):
         path = f"actions[{i}]"
         if not isinstance(config, dict):
-            _fail(path, "an action is an object with a type")
+            _fail(path, _("an action is an object with a type"))
         action_type = REGISTRY.get(config.get("type"))
         if action_type is None:
-            known = ", ".join(sorted(REGISTRY)) or "none"
-            _fail(f"{path}.type", f"Unknown action type {config.get('type')!r}; use one of {known}")
+            if REGISTRY:
+                message = _("Unknown action type %(type)s; use one of %(types)s")
+            else:
+                message = _("Unknown action type %(type)s; no action type is available")
+            _fail(
+                f"{path}.type",
+                message % {"type": repr(config.get("type")), "types": ", ".join(sorted(REGISTRY))},
+            )
         try:
             cleaned.append({"type": action_type.type, **action_type.clean(config)})
         except ActionInvalid as exc:
@@ -100,11 +112,11 @@ def clean_actions(actions) -> list[dict]:
 def _clean_name(name, *, exclude_id=None) -> str:
     text = name.strip() if isinstance(name, str) else ""
     if not text:
-        _fail("name", "A workflow needs a name")
+        _fail("name", _("A workflow needs a name"))
     if len(text) > 200:
-        _fail("name", "A name has at most 200 characters")
+        _fail("name", _("A name has at most 200 characters"))
     if Workflow.objects.filter(name__iexact=text).exclude(pk=exclude_id).exists():
-        message = f"A workflow named {text!r} already exists"
+        message = _("A workflow named %(name)s already exists") % {"name": repr(text)}
         raise NameTaken(
             f"name: {message}", errors=[{"name": "name", "path": "name", "message": message}]
         )
@@ -169,7 +181,7 @@ def workflow_set_enabled(
     only contacts that start matching later are enrolled."""
     require_tier()
     if enabled and not workflow.actions:
-        _fail("actions", "Add at least one action before turning the workflow on")
+        _fail("actions", _("Add at least one action before turning the workflow on"))
     with transaction.atomic():
         was = workflow.enabled
         workflow.enabled = enabled
@@ -215,19 +227,22 @@ class EnrollOutcome:
 def _contact_ids(contact_ids) -> list[int]:
     ids = list(contact_ids or [])
     if not ids:
-        _fail("contact_ids", "must be a non-empty list of contact ids")
+        _fail("contact_ids", _("must be a non-empty list of contact ids"))
     if len(ids) > MAX_ENROLL_IDS:
-        _fail("contact_ids", f"at most {MAX_ENROLL_IDS} contacts at a time")
+        _fail("contact_ids", _("at most %(max)s contacts at a time") % {"max": MAX_ENROLL_IDS})
     bad = [i for i in ids if isinstance(i, bool) or not is_id_text(str(i).strip())]
     if bad:
-        _fail("contact_ids", f"{bad[0]!r} is not a contact id")
+        _fail("contact_ids", _("%(value)s is not a contact id") % {"value": repr(bad[0])})
     ids = list(dict.fromkeys(int(str(i).strip()) for i in ids))
     found = set(
         Contact.objects.filter(pk__in=ids, archived_at__isnull=True).values_list("pk", flat=True)
     )
     missing = [i for i in ids if i not in found]
     if missing:
-        _fail("contact_ids", f"No live contact with id {', '.join(map(str, missing[:10]))}")
+        _fail(
+            "contact_ids",
+            _("No live contact with id %(ids)s") % {"ids": ", ".join(map(str, missing[:10]))},
+        )
     return ids
 
 
@@ -237,7 +252,7 @@ def workflow_enroll(
     """Manual enrollment (needs the workflow on: 409 otherwise)."""
     require_tier()
     if not workflow.enabled:
-        raise Conflict("The workflow is off: turn it on to enroll contacts")
+        raise Conflict(_("The workflow is off: turn it on to enroll contacts"))
     return enroll_contacts(
         workflow=workflow,
         contact_ids=_contact_ids(contact_ids),
@@ -261,9 +276,7 @@ def enroll_contacts(
     for contact_id in contact_ids:
         previous = last.get(contact_id)
         if previous and not workflow.reenrollment:
-            outcome.skipped.append(
-                {"contact": contact_id, "reason": "already enrolled (re-enrollment is off)"}
-            )
+            outcome.skipped.append({"contact": contact_id, "reason": SKIP_ALREADY_ENROLLED})
             continue
         wanted[contact_id] = (previous or 0) + 1
     if wanted:
@@ -289,7 +302,7 @@ def enroll_contacts(
             if contact_id in mine:
                 outcome.enrolled.append(mine[contact_id])
             else:
-                outcome.skipped.append({"contact": contact_id, "reason": "already being enrolled"})
+                outcome.skipped.append({"contact": contact_id, "reason": SKIP_BEING_ENROLLED})
     if outcome.enrolled:
         ids = [e.pk for e in outcome.enrolled]
         Workflow.objects.filter(pk=workflow.pk).update(last_run_at=now)

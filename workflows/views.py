@@ -26,7 +26,7 @@ from crm.contact_filters import FilterContext
 from crm.errors import ApplicationError, NotFound, ValidationFailed
 from crm.ids import is_id_text
 from crm.models import Brand, Contact, normalize_email
-from crm.properties import all_property_specs
+from crm.properties import all_property_specs, spec_label
 from crm.views.access import write_required
 from segments import selectors as segment_selectors
 from segments.tree import describe_tree
@@ -109,7 +109,7 @@ def _editor(request, *, workflow: Workflow | None, state: EditorState, status=20
         "trigger_types": TriggerType.choices,
         "zoom": _zoom_webinars(),
         "properties": sorted(
-            ((s.name, str(s.label)) for s in specs.values()), key=lambda p: p[1].lower()
+            ((s.name, spec_label(s)) for s in specs.values()), key=lambda p: p[1].lower()
         ),
         "action_label": REGISTRY[state.actions[0].type].label
         if state.actions and state.actions[0].type in REGISTRY
@@ -313,9 +313,17 @@ def _outcome_message(request, outcome_enrolled: int, skipped: list[dict]) -> Non
         "n": outcome_enrolled
     }
     if skipped:
-        reasons = sorted({s.get("reason", "") for s in skipped} - {""})
-        text += " " + ngettext("%(n)d skipped", "%(n)d skipped", len(skipped)) % {"n": len(skipped)}
-        text += f" ({'; '.join(reasons)})." if reasons else "."
+        reasons = sorted({_(s["reason"]) for s in skipped if s.get("reason")})
+        if reasons:
+            skipped_text = ngettext(
+                "%(n)d skipped (%(reasons)s).", "%(n)d skipped (%(reasons)s).", len(skipped)
+            ) % {"n": len(skipped), "reasons": "; ".join(reasons)}
+        else:
+            skipped_text = ngettext("%(n)d skipped.", "%(n)d skipped.", len(skipped)) % {
+                "n": len(skipped)
+            }
+        # Translators: two sentences, e.g. "3 contacts enrolled. 1 skipped (…)."
+        text = _("%(enrolled)s %(skipped)s") % {"enrolled": text, "skipped": skipped_text}
     (messages.success if outcome_enrolled else messages.info)(request, text)
 
 

@@ -1,9 +1,10 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class ZoomIntegrationConfig(AppConfig):
     name = "zoom_integration"
-    verbose_name = "Zoom integration"
+    verbose_name = _("Zoom integration")
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
@@ -37,8 +38,10 @@ class ZoomIntegrationConfig(AppConfig):
         )
 
         register_scope(
-            "zoom.read", "Read Zoom connections, settings, users, webinars and syncs", write=False
+            "zoom.read",
+            _("Read Zoom connections, settings, users, webinars and syncs"),
+            write=False,
         )
         register_scope(
-            "zoom.write", "Connect Zoom and change its settings (super admins)", write=True
+            "zoom.write", _("Connect Zoom and change its settings (super admins)"), write=True
         )

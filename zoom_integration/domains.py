@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from django.utils.translation import gettext
+
 _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 
 
@@ -24,20 +26,24 @@ def normalize_domain(raw: str) -> str:
         text = text.rsplit("@", 1)[1]
     text = text.rstrip(".")
     if not text:
-        raise DomainError("Enter a domain, such as example.com.")
+        raise DomainError(gettext("Enter a domain, such as example.com."))
+    given = {"value": raw.strip()}
     if "://" in text or "/" in text or " " in text:
         raise DomainError(
-            f"“{raw.strip()}” is not a domain: enter only the name, such as example.com."
+            gettext("“%(value)s” is not a domain: enter only the name, such as example.com.")
+            % given
         )
     try:
         ascii_text = text.encode("idna").decode("ascii")
     except UnicodeError:
-        raise DomainError(f"“{raw.strip()}” is not a valid domain name.")
+        raise DomainError(gettext("“%(value)s” is not a valid domain name.") % given)
     labels = ascii_text.split(".")
     if len(labels) < 2 or not all(_LABEL.match(label) for label in labels) or len(ascii_text) > 253:
-        raise DomainError(f"“{raw.strip()}” is not a valid domain name, such as example.com.")
+        raise DomainError(
+            gettext("“%(value)s” is not a valid domain name, such as example.com.") % given
+        )
     if labels[-1].isdigit():
-        raise DomainError(f"“{raw.strip()}” is an address, not a domain name.")
+        raise DomainError(gettext("“%(value)s” is an address, not a domain name.") % given)
     return ascii_text
 
 

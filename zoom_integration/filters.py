@@ -18,7 +18,7 @@ from decimal import Decimal
 
 from django.db.models import Q
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext
 
 from crm import filter_schema as fs
 from crm.contact_filters import (
@@ -49,7 +49,8 @@ def _webinar_id(node) -> str | None:
     webinar_id = clean_id(node.get("webinar_id"), "webinar_id", required=False)
     if webinar_id is not None and not webinar_id.isdigit():
         raise FilterInvalid(
-            f"{webinar_id!r} is not a Zoom webinar id (digits only, no spaces or dashes)",
+            _("%(id)s is not a Zoom webinar id (digits only, no spaces or dashes)")
+            % {"id": repr(webinar_id)},
             "webinar_id",
         )
     return webinar_id
@@ -96,7 +97,7 @@ def clean(node, ctx: FilterContext) -> dict:
         values = cleaned["duration_percent"].get("value")
         values = values if isinstance(values, list) else [values]
         if any(v < 0 or v > 100 for v in values):
-            raise FilterInvalid("a percent is between 0 and 100", "duration_percent.value")
+            raise FilterInvalid(_("a percent is between 0 and 100"), "duration_percent.value")
     cleaned["negate"] = clean_bool(node, "negate")
     return cleaned
 
@@ -137,18 +138,22 @@ def describe(node: dict, ctx: FilterContext) -> str:
     }[kind][1 if node.get("negate") else 0]
     labels = {
         "webinar_name": (_("webinar name"), "", 1),
-        "duration": (_("duration"), " min", 60),
+        # Translators: the abbreviation of "minutes" after a number.
+        "duration": (_("duration"), " " + pgettext("abbreviation of minutes", "min"), 60),
         "duration_percent": (_("duration"), "%", 1),
         "topic": (_("topic"), "", 1),
         "start_time": (_("start time"), "", 1),
         "recording_url": (_("recording URL"), "", 1),
     }
-    details = [f"{_('webinar')} {node['webinar_id']}"] if node.get("webinar_id") else []
+    details = [_("webinar %(id)s") % {"id": node["webinar_id"]}] if node.get("webinar_id") else []
     for key in PARTS[kind]:
         if node.get(key):
             label, unit, scale = labels[key]
             details.append(describe_comparison(str(label), node[key], unit=unit, scale=scale))
-    return f"{head}: {', '.join(details)}" if details else head
+    if not details:
+        return head
+    # Translators: a filter's name, then its conditions, e.g. "Attended a Zoom webinar: …".
+    return _("%(filter)s: %(conditions)s") % {"filter": head, "conditions": ", ".join(details)}
 
 
 # Each part's comparison, as a component of `crm.filter_schema`.

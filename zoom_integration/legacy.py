@@ -11,7 +11,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
 from django.db import transaction
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 from crm.db import bulk_update_values
 from crm.models import PropertyType
@@ -25,7 +25,7 @@ P4 = "zoom_webinar_attendance_count"
 LEGACY_PROPERTIES = [
     PropertySpec(
         P1,
-        str(_("Average Zoom webinar attendance percent")),
+        gettext_noop("Average Zoom webinar attendance percent"),
         PropertyType.NUMBER,
         "number",
         None,
@@ -34,7 +34,7 @@ LEGACY_PROPERTIES = [
     ),
     PropertySpec(
         P2,
-        str(_("Last registered Zoom webinar")),
+        gettext_noop("Last registered Zoom webinar"),
         PropertyType.STRING,
         "text",
         None,
@@ -43,7 +43,7 @@ LEGACY_PROPERTIES = [
     ),
     PropertySpec(
         P3,
-        str(_("Total Zoom webinar registrations")),
+        gettext_noop("Total Zoom webinar registrations"),
         PropertyType.NUMBER,
         "number",
         None,
@@ -52,7 +52,7 @@ LEGACY_PROPERTIES = [
     ),
     PropertySpec(
         P4,
-        str(_("Total Zoom webinars attended")),
+        gettext_noop("Total Zoom webinars attended"),
         PropertyType.NUMBER,
         "number",
         None,

@@ -398,7 +398,7 @@ def _skip_sections(request, run: SyncRun) -> list[dict]:
             {
                 "reason": reason,
                 "title": SKIP_TITLES.get(reason, reason.replace("_", " ").capitalize()),
-                "hint": gettext(FIX_HINTS[reason]) if reason in FIX_HINTS else "",
+                "hint": str(FIX_HINTS[reason]) if reason in FIX_HINTS else "",
                 "count": counted[reason],
                 "is_webinar_reason": reason in WEBINAR_REASONS,
                 "page": page,

@@ -65,12 +65,32 @@ OUTCOME_TEXTS = {
     "sync_disabled": _("Ignored: Sync webinar data is off"),
     "wrong_account": _("Ignored: sent for another Zoom account"),
     "disconnected": _("Ignored: the connection is disconnected"),
+    # The processing's fixed outcomes (`webhooks.processing`), stored in English.
+    "event not used by the CRM": _("event not used by the CRM"),
+    "payload without a webinar id": _("payload without a webinar id"),
+    "registration pending approval": _("registration pending approval"),
+    "recordings not synced for this host (S2/S4)": _("recordings not synced for this host (S2/S4)"),
 }
+# Outcomes stored with a detail after a fixed start, e.g. "skipped: no_email ana@example.com".
+OUTCOME_PREFIXES = {
+    "skipped: ": _("skipped: %(detail)s"),
+    "waiting for the join of ": _("waiting for the join of %(detail)s"),
+}
+
+
+def outcome_text(outcome: str) -> str:
+    """A recorded outcome in the reader's language (unknown ones as recorded)."""
+    if outcome in OUTCOME_TEXTS:
+        return str(OUTCOME_TEXTS[outcome])
+    for start, text in OUTCOME_PREFIXES.items():
+        if outcome.startswith(start):
+            return text % {"detail": outcome[len(start) :]}
+    return outcome
 
 
 def _with_outcome_text(delivery: WebhookDelivery | None) -> WebhookDelivery | None:
     if delivery is not None:
-        delivery.outcome_text = str(OUTCOME_TEXTS.get(delivery.outcome, delivery.outcome))
+        delivery.outcome_text = outcome_text(delivery.outcome or "")
     return delivery
 
 

@@ -21,12 +21,12 @@ import re
 from django.core.cache import cache
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, gettext_noop
 
 from crm.filter_schema import REQUEST
 from crm.hubspot.serializers import property_value
 from crm.models import Brand, normalize_email
-from crm.properties import all_property_specs
+from crm.properties import all_property_specs, spec_label
 from marketing_events.models import Participation, ParticipationState
 from marketing_events.plan import Plan, RegistrationFact
 from marketing_events.services import plan_apply
@@ -48,7 +48,7 @@ logger = logging.getLogger(__name__)
 ACTION_TYPE = "zoom.add_contact_to_webinar"
 WEBINAR_ID = re.compile(r"\d{9,12}")
 FILLED_FIELDS = {"first_name", "last_name", "email"}
-HOST_MESSAGE = "Webinar host cannot register to the webinar"
+HOST_MESSAGE = gettext_noop("Webinar host cannot register to the webinar")
 FACTS_TTL_SECONDS = 60
 ZOOM_HOST_CODE = 3027
 
@@ -67,29 +67,35 @@ def clean(config: dict) -> dict:
     actions = _workflows()
     unknown = sorted(set(config) - {"type", "webinar_id", "webinar_id_property"})
     if unknown:
-        raise actions.ActionInvalid(f"Unknown key {unknown[0]!r}", unknown[0])
+        raise actions.ActionInvalid(
+            _("Unknown key %(key)s") % {"key": repr(unknown[0])}, unknown[0]
+        )
     raw_id = config.get("webinar_id")
     prop = config.get("webinar_id_property")
     has_id = raw_id not in (None, "")
     has_prop = prop not in (None, "")
     if has_id == has_prop:
         raise actions.ActionInvalid(
-            "Give either a webinar id or a contact property that holds one", "webinar_id"
+            _("Give either a webinar id or a contact property that holds one"), "webinar_id"
         )
     if has_id:
         if isinstance(raw_id, bool) or not isinstance(raw_id, (str, int)):
-            raise actions.ActionInvalid("The webinar id is a string of digits", "webinar_id")
+            raise actions.ActionInvalid(_("The webinar id is a string of digits"), "webinar_id")
         text = str(raw_id)
         if not WEBINAR_ID.fullmatch(text):
             raise actions.ActionInvalid(
-                f"{text!r} is not a Zoom webinar id: type its 9 to 12 digits without spaces "
-                "or dashes (e.g. 81234567890)",
+                _(
+                    "%(value)s is not a Zoom webinar id: type its 9 to 12 digits without spaces "
+                    "or dashes (e.g. 81234567890)"
+                )
+                % {"value": repr(text)},
                 "webinar_id",
             )
         return {"webinar_id": text}
     if not isinstance(prop, str) or prop not in all_property_specs():
         raise actions.ActionInvalid(
-            f"Contact property {prop!r} does not exist", "webinar_id_property"
+            _("Contact property %(name)s does not exist") % {"name": repr(prop)},
+            "webinar_id_property",
         )
     return {"webinar_id_property": prop}
 
@@ -151,14 +157,20 @@ def _webinar_id(config: dict, contact) -> str:
     name = config["webinar_id_property"]
     spec = all_property_specs().get(name)
     if spec is None:
-        raise _Stop(f"The contact property {name!r} no longer exists")
+        raise _Stop(_("The contact property %(name)s no longer exists") % {"name": repr(name)})
     value = (property_value(contact, spec) or "").strip()
     if not value:
-        raise _Stop(f"The contact's property “{spec.label}” is empty: no webinar to register to")
+        raise _Stop(
+            _("The contact's property “%(property)s” is empty: no webinar to register to")
+            % {"property": spec_label(spec)}
+        )
     if not WEBINAR_ID.fullmatch(value):
         raise _Stop(
-            f"The contact's property “{spec.label}” holds {value!r}, which is not a Zoom "
-            "webinar id (9 to 12 digits, no spaces or dashes)"
+            _(
+                "The contact's property “%(property)s” holds %(value)s, which is not a Zoom "
+                "webinar id (9 to 12 digits, no spaces or dashes)"
+            )
+            % {"property": spec_label(spec), "value": repr(value)}
         )
     return value
 
@@ -167,7 +179,7 @@ def _primary_connection() -> tuple[Brand, ZoomConnection]:
     """Rule W4: the primary brand's connection, and only it."""
     brand = Brand.objects.filter(is_primary=True).first()
     if brand is None:
-        raise _Stop("There is no primary brand: choose one in Settings > Brands")
+        raise _Stop(_("There is no primary brand: choose one in Settings > Brands"))
     connection = (
         ZoomConnection.objects.filter(brand=brand)
         .exclude(status=ConnectionStatus.DISCONNECTED)
@@ -175,8 +187,11 @@ def _primary_connection() -> tuple[Brand, ZoomConnection]:
     )
     if connection is None or connection.status != ConnectionStatus.CONNECTED:
         raise _Stop(
-            f"The primary brand ({brand.name}) has no working Zoom connection: connect it in "
-            "Settings > Integrations > Zoom"
+            _(
+                "The primary brand (%(brand)s) has no working Zoom connection: connect it in "
+                "Settings > Integrations > Zoom"
+            )
+            % {"brand": brand.name}
         )
     return brand, connection
 
@@ -205,9 +220,9 @@ def run(ctx):
     try:
         webinar_id = _webinar_id(ctx.config, contact)
         if not contact.email:
-            raise _Stop("The contact has no primary e-mail to register with")
+            raise _Stop(_("The contact has no primary e-mail to register with"))
         if not contact.first_name.strip():
-            raise _Stop("Zoom needs a first name to register someone; the contact has none")
+            raise _Stop(_("Zoom needs a first name to register someone; the contact has none"))
         brand, connection = _primary_connection()
         known_here = ZoomWebinar.objects.filter(
             connection=connection, zoom_webinar_id=int(webinar_id)
@@ -215,20 +230,29 @@ def run(ctx):
         other = None if known_here else _other_brand_owner(connection, webinar_id)
         if other is not None:
             raise _Stop(
-                f"Webinar {webinar_id} belongs to the Zoom account of brand "
-                f"“{other.connection.brand.name}”; only webinars of the primary brand "
-                f"(“{brand.name}”) can be used"
+                _(
+                    "Webinar %(webinar)s belongs to the Zoom account of brand “%(brand)s”; only "
+                    "webinars of the primary brand (“%(primary)s”) can be used"
+                )
+                % {
+                    "webinar": webinar_id,
+                    "brand": other.connection.brand.name,
+                    "primary": brand.name,
+                }
             )
         return _register(ctx, brand, connection, webinar_id)
     except _Stop as stop:
         return actions.ActionResult.failed(stop.message)
     except (ZoomRateLimited, ZoomTransientError) as exc:
         delay = exc.retry_after if isinstance(exc, ZoomRateLimited) else None
-        raise actions.ActionRetry(f"Zoom is busy: {exc}", delay=delay)
+        raise actions.ActionRetry(_("Zoom is busy: %(error)s") % {"error": exc}, delay=delay)
     except ZoomAuthError as exc:
         return actions.ActionResult.failed(
-            f"Zoom refused the primary brand's credentials ({exc.message}): reconnect Zoom in "
-            "Settings > Integrations > Zoom"
+            _(
+                "Zoom refused the primary brand's credentials (%(error)s): reconnect Zoom in "
+                "Settings > Integrations > Zoom"
+            )
+            % {"error": exc.message}
         )
 
 
@@ -252,7 +276,7 @@ def _register(ctx, brand: Brand, connection: ZoomConnection, webinar_id: str):
         host_email = host.email
     blocked = {normalize_email(host_email), normalize_email(connection.connected_user_email)}
     if normalize_email(contact.email) in blocked - {""}:
-        raise _Stop(HOST_MESSAGE)
+        raise _Stop(_(HOST_MESSAGE))
 
     # Already registered (a re-enrollment, or a retry after the answer was recorded).
     existing = (
@@ -265,7 +289,8 @@ def _register(ctx, brand: Brand, connection: ZoomConnection, webinar_id: str):
     )
     if existing is not None:
         return actions.ActionResult.succeeded(
-            f"Already registered to “{webinar.get('topic', webinar_id)}”",
+            _("Already registered to “%(webinar)s”")
+            % {"webinar": webinar.get("topic", webinar_id)},
             registrant_id=existing.external_registrant_id,
             join_url=existing.join_url,
         )
@@ -278,7 +303,8 @@ def _register(ctx, brand: Brand, connection: ZoomConnection, webinar_id: str):
     ] + [q.get("title", "") for q in questions.get("custom_questions") or [] if q.get("required")]
     if extra:
         raise _Stop(
-            f"Webinar {webinar_id} requires fields a workflow cannot fill: {', '.join(extra)}"
+            _("Webinar %(webinar)s requires fields a workflow cannot fill: %(fields)s")
+            % {"webinar": webinar_id, "fields": ", ".join(extra)}
         )
 
     answer = None
@@ -292,16 +318,22 @@ def _register(ctx, brand: Brand, connection: ZoomConnection, webinar_id: str):
             answer = _call(limiter, "light", lambda: client.add_registrant(webinar_id, body))
         except ZoomValidationError as exc:
             if exc.code == ZOOM_HOST_CODE:
-                raise _Stop(HOST_MESSAGE)
+                raise _Stop(_(HOST_MESSAGE))
             fields = [e.get("field") for e in exc.errors if e.get("field")]
             if fields:
-                raise _Stop(f"Zoom refused the registration; it needs: {', '.join(fields)}")
-            raise _Stop(f"Zoom refused the registration: {exc.message}")
+                raise _Stop(
+                    _("Zoom refused the registration; it needs: %(fields)s")
+                    % {"fields": ", ".join(fields)}
+                )
+            raise _Stop(_("Zoom refused the registration: %(error)s") % {"error": exc.message})
         except ZoomNotFound:
-            raise _Stop(f"Webinar {webinar_id} was not found in the primary brand's Zoom account")
+            raise _Stop(
+                _("Webinar %(webinar)s was not found in the primary brand's Zoom account")
+                % {"webinar": webinar_id}
+            )
     _record(connection, webinar, contact, answer)
     return actions.ActionResult.succeeded(
-        f"Registered to “{webinar.get('topic', webinar_id)}”",
+        _("Registered to “%(webinar)s”") % {"webinar": webinar.get("topic", webinar_id)},
         registrant_id=str(answer.get("registrant_id") or answer.get("id") or ""),
         join_url=answer.get("join_url", ""),
     )
@@ -318,8 +350,11 @@ def _webinar_facts(client, limiter, connection, brand, webinar_id: str) -> tuple
         webinar = _call(limiter, "light", lambda: client.get_webinar(webinar_id))
     except ZoomNotFound:
         raise _Stop(
-            f"Webinar {webinar_id} was not found in the Zoom account of the primary brand "
-            f"(“{brand.name}”)"
+            _(
+                "Webinar %(webinar)s was not found in the Zoom account of the primary brand "
+                "(“%(brand)s”)"
+            )
+            % {"webinar": webinar_id, "brand": brand.name}
         )
     questions = _call(limiter, "light", lambda: client.registration_questions(webinar_id))
     cache.set(key, (webinar, questions), FACTS_TTL_SECONDS)

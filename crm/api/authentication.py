@@ -1,3 +1,4 @@
+from django.utils.translation import gettext as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
@@ -17,11 +18,13 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
         if parts[0].lower() != self.keyword.lower():
             return None
         if len(parts) != 2:
-            raise exceptions.AuthenticationFailed("Authorization header must be 'Bearer <token>'.")
+            raise exceptions.AuthenticationFailed(
+                _("Authorization header must be 'Bearer <token>'.")
+            )
         token = api_token_authenticate(parts[1])
         if token is None:
             raise exceptions.AuthenticationFailed(
-                "The access token is invalid, revoked or belongs to an inactive user."
+                _("The access token is invalid, revoked or belongs to an inactive user.")
             )
         return token.user, token
 

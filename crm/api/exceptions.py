@@ -162,7 +162,7 @@ def exception_handler(exc, context):
             category=exc.category,
         )
     if isinstance(exc, Http404):
-        exc = exceptions.NotFound(str(exc) or "Not found.")
+        exc = exceptions.NotFound(str(exc) or _("Not found."))
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied()
     if isinstance(exc, exceptions.APIException):
@@ -174,9 +174,11 @@ def exception_handler(exc, context):
         errors = None
         if isinstance(exc, exceptions.ValidationError):
             errors = _flatten_drf_errors(exc.detail)
-            message = "; ".join(f"{e['name']}: {e['message']}" for e in errors) or "Invalid input."
+            message = "; ".join(f"{e['name']}: {e['message']}" for e in errors) or str(
+                _("Invalid input.")
+            )
         elif isinstance(exc, exceptions.ParseError):
-            message = f"Invalid input JSON: {exc.detail}"
+            message = str(_("Invalid input JSON: %(detail)s") % {"detail": exc.detail})
         else:
             message = str(exc.detail)
         return error_response(

@@ -1,3 +1,5 @@
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from rest_framework import permissions
 
 from ..models import ApiToken
@@ -9,7 +11,7 @@ class RolePermission(permissions.BasePermission):
     (`write_needs = "settings"`: super admins only). Scopes apply to token requests;
     session requests are bound by the role alone."""
 
-    message = "You do not have permission to do this."
+    message = gettext_lazy("You do not have permission to do this.")
 
     def has_permission(self, request, view) -> bool:
         user = request.user
@@ -21,24 +23,26 @@ class RolePermission(permissions.BasePermission):
             # The role first: its refusal says more than a missing scope would.
             if getattr(view, "write_needs", "write") == "settings":
                 if not user.can_manage_settings:
-                    self.message = (
-                        f"Your role ({user.role}) cannot change settings, users or brands."
-                    )
+                    self.message = _(
+                        "Your role (%(role)s) cannot change settings, users or brands."
+                    ) % {"role": user.get_role_display()}
                     return False
             elif not user.can_write:
-                self.message = f"Your role ({user.role}) is read-only."
+                self.message = _("Your role (%(role)s) is read-only.") % {
+                    "role": user.get_role_display()
+                }
                 return False
         token = request.auth if isinstance(request.auth, ApiToken) else None
         if token is None:
             return True
         if scope and scope not in token.scopes:
-            self.message = f"This token lacks the scope {scope}."
+            self.message = _("This token lacks the scope %(scope)s.") % {"scope": scope}
             return False
         for also in getattr(view, "read_also_needs", ()) if safe else ():
             if also not in token.scopes:
-                self.message = (
-                    f"This token lacks the scope {also}: this endpoint needs it as well as "
-                    f"{scope}, because it shows contacts' data."
-                )
+                self.message = _(
+                    "This token lacks the scope %(scope)s: this endpoint needs it as well as "
+                    "%(other_scope)s, because it shows contacts' data."
+                ) % {"scope": also, "other_scope": scope}
                 return False
         return True

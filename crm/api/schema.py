@@ -11,6 +11,7 @@ everywhere) is added here, once.
 import json
 from collections.abc import Callable
 
+from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.openapi import AutoSchema
@@ -210,19 +211,27 @@ class ApiAutoSchema(AutoSchema):
 
 
 def page_parameters(*, max_limit: int = 200, default_limit: int = 50) -> list[OpenApiParameter]:
-    """The query parameters of a cursor-paged list (`IdCursorPagination`)."""
+    """The query parameters of a cursor-paged list (`IdCursorPagination`). Called when views
+    are defined, at import time: the descriptions stay lazy, translated when the schema is."""
     return [
         OpenApiParameter(
             "cursor",
             str,
-            description=str(_("The opaque cursor of the page to read, from a `next` link")),
+            description=_("The opaque cursor of the page to read, from a `next` link"),
         ),
         OpenApiParameter(
             "limit",
             {"type": "integer", "minimum": 1, "maximum": max_limit},
-            description=str(_("Items per page (default %(n)s)") % {"n": default_limit}),
+            description=_items_per_page(default_limit),
         ),
     ]
+
+
+def _items_per_page_text(default_limit: int) -> str:
+    return _("Items per page (default %(n)s)") % {"n": default_limit}
+
+
+_items_per_page = lazy(_items_per_page_text, str)
 
 
 def search_parameter(

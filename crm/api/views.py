@@ -141,7 +141,9 @@ class _OwnTokensView(APIView):
         if isinstance(request.auth, ApiToken):
             self.permission_denied(
                 request,
-                message="API tokens are managed from the web UI or `manage.py create_api_token`.",
+                message=_(
+                    "API tokens are managed from the web UI or `manage.py create_api_token`."
+                ),
             )
 
     def get_permissions(self):

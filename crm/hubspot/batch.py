@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from ..errors import ApplicationError, NotFound, ValidationFailed
 from ..models import Contact, User, normalize_email
@@ -59,14 +60,14 @@ def _camel(name: str) -> str:
     return head + "".join(part.title() for part in rest)
 
 
-def _refuse_duplicates(keys: Sequence[str], what: str) -> None:
+def _refuse_duplicates(keys: Sequence[str]) -> None:
     seen, duplicates = set(), []
     for key in keys:
         if key in seen and key not in duplicates:
             duplicates.append(key)
         seen.add(key)
     if duplicates:
-        message = f"Duplicate {what} found in batch input: {', '.join(duplicates)}"
+        message = _("Duplicate ids found in batch input: %(ids)s") % {"ids": ", ".join(duplicates)}
         raise ValidationFailed(
             message, errors=[{"name": "inputs", "code": "DUPLICATE_ID", "message": message}]
         )
@@ -95,7 +96,7 @@ def _key(item: Mapping) -> str:
 
 def batch_update(*, inputs: Sequence[Mapping], actor: User | None) -> BatchOutcome:
     """Updates live contacts by id or e-mail; unknown ids are errors of their input."""
-    _refuse_duplicates([_key(item) for item in inputs], "ids")
+    _refuse_duplicates([_key(item) for item in inputs])
     found: dict[tuple[str, str], Contact] = {}
     for id_property in {selectors.check_id_property(i.get("idProperty")) for i in inputs}:
         ids = [
@@ -111,7 +112,7 @@ def batch_update(*, inputs: Sequence[Mapping], actor: User | None) -> BatchOutco
             contact = found.get((selectors.check_id_property(item.get("idProperty")), item["id"]))
             try:
                 if contact is None:
-                    raise NotFound(f"Contact {item['id']} does not exist.")
+                    raise NotFound(_("Contact %(id)s does not exist.") % {"id": item["id"]})
                 with transaction.atomic():
                     contact = contact_update(
                         contact=contact, properties=item["properties"], actor=actor
@@ -128,12 +129,14 @@ def batch_upsert(*, inputs: Sequence[Mapping], actor: User | None) -> BatchOutco
     contact's e-mail creates a new contact, as a person creating one by hand would."""
     for item in inputs:
         if item.get("idProperty") != "email":
-            message = f'idProperty must be "email" for upsert; got {item.get("idProperty")!r}'
+            message = _('idProperty must be "email" for upsert; got %(value)s') % {
+                "value": repr(item.get("idProperty"))
+            }
             raise ValidationFailed(
                 message,
                 errors=[{"name": "idProperty", "code": "INVALID_ID_PROPERTY", "message": message}],
             )
-    _refuse_duplicates([normalize_email(item["id"]) for item in inputs], "ids")
+    _refuse_duplicates([normalize_email(item["id"]) for item in inputs])
     existing = selectors.contacts_by_ids([i["id"] for i in inputs], id_property="email")
     outcome = BatchOutcome()
     with transaction.atomic():

@@ -5,6 +5,7 @@ failures are isolated), 400 for a malformed batch (nothing written)."""
 from __future__ import annotations
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
@@ -77,8 +78,10 @@ class BatchReadView(ContactsApiView):
                 {
                     "status": "error",
                     "category": "OBJECT_NOT_FOUND",
-                    "message": "Could not get some CONTACT objects, they may be deleted or not "
-                    "exist. Check that ids are valid.",
+                    "message": _(
+                        "Could not get some CONTACT objects, they may be deleted or not "
+                        "exist. Check that ids are valid."
+                    ),
                     "context": {"ids": missing},
                 }
             )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter
 
 from ..errors import ValidationFailed
@@ -43,7 +44,11 @@ def parse_bool(raw, name: str, default: bool = False) -> bool:
         return True
     if text == "false":
         return False
-    _invalid(name, f"{name} must be true or false; got {raw!r:.40}")
+    _invalid(
+        name,
+        _("%(name)s must be true or false; got %(value)s")
+        % {"name": name, "value": repr(raw)[:40]},
+    )
 
 
 def parse_limit(raw, *, default: int, maximum: int) -> int:
@@ -51,8 +56,20 @@ def parse_limit(raw, *, default: int, maximum: int) -> int:
         return default
     text = str(raw).strip()
     if not _whole_number(text) or not 1 <= int(text) <= maximum:
-        _invalid("limit", f"limit must be an integer from 1 to {maximum}; got {raw!r:.40}")
+        _invalid(
+            "limit",
+            _("limit must be an integer from 1 to %(max)s; got %(value)s")
+            % {"max": maximum, "value": repr(raw)[:40]},
+        )
     return int(text)
+
+
+def _invalid_cursor(raw):
+    _invalid(
+        "after",
+        _("after must be a paging cursor from a previous page; got %(value)s")
+        % {"value": repr(raw)[:40]},
+    )
 
 
 def parse_after_id(raw) -> int | None:
@@ -61,7 +78,7 @@ def parse_after_id(raw) -> int | None:
         return None
     text = str(raw).strip()
     if not _whole_number(text):
-        _invalid("after", f"after must be a paging cursor from a previous page; got {raw!r:.40}")
+        _invalid_cursor(raw)
     return int(text)
 
 
@@ -71,13 +88,16 @@ def parse_offset(raw) -> int:
         return 0
     text = str(raw).strip()
     if not _whole_number(text):
-        _invalid("after", f"after must be a paging cursor from a previous page; got {raw!r:.40}")
+        _invalid_cursor(raw)
     offset = int(text)
     if offset >= SEARCH_MAX_RESULTS:
         _invalid(
             "after",
-            f"Search results are limited to {SEARCH_MAX_RESULTS}: after={offset} "
-            "is beyond them. Narrow the filters instead.",
+            _(
+                "Search results are limited to %(max)s: after=%(offset)s is beyond them. "
+                "Narrow the filters instead."
+            )
+            % {"max": SEARCH_MAX_RESULTS, "offset": offset},
         )
     return offset
 

@@ -74,5 +74,5 @@ class PropertyDetailView(PropertiesApiView):
             return Response(s.property_output(standard))
         definition = selectors.property_definition_get(name)
         if definition is None:
-            raise NotFound(f"Property {name} does not exist.")
+            raise NotFound(_("Property %(name)s does not exist.") % {"name": name})
         return Response(s.property_output(spec_from_definition(definition), definition))

@@ -23,6 +23,7 @@ from collections.abc import Mapping
 from decimal import InvalidOperation
 
 from django.db.models import Exists, F, OuterRef, Q
+from django.utils.translation import gettext as _
 
 from ..errors import ValidationFailed
 from ..models import SecondaryEmail
@@ -51,29 +52,41 @@ def compile_filter(data: Mapping, specs: Mapping[str, PropertySpec]) -> Q:
     name = data.get("propertyName")
     spec = specs.get(name)
     if spec is None:
-        raise FilterError(f'Property "{name}" does not exist', "PROPERTY_DOESNT_EXIST")
+        raise FilterError(
+            _('Property "%(name)s" does not exist') % {"name": name}, "PROPERTY_DOESNT_EXIST"
+        )
     op = str(data.get("operator") or "").upper()
     if op not in OPERATORS:
         raise FilterError(
-            f"Unknown operator {data.get('operator')!r}; use one of {', '.join(OPERATORS)}",
+            _("Unknown operator %(operator)s; use one of %(operators)s")
+            % {"operator": repr(data.get("operator")), "operators": ", ".join(OPERATORS)},
             "INVALID_OPERATOR",
         )
     value, high, values = data.get("value"), data.get("highValue"), data.get("values")
     positive_op = NEGATED.get(op, op)
     if positive_op in ("IN",):
         if not values or any(_is_blank(v) for v in values):
-            raise FilterError(f"Operator {op} needs a non-empty list of values", "MISSING_VALUE")
+            raise FilterError(
+                _("Operator %(operator)s needs a non-empty list of values") % {"operator": op},
+                "MISSING_VALUE",
+            )
     elif positive_op != "HAS_PROPERTY" and _is_blank(value):
-        raise FilterError(f"Operator {op} needs a value", "MISSING_VALUE")
+        raise FilterError(
+            _("Operator %(operator)s needs a value") % {"operator": op}, "MISSING_VALUE"
+        )
     if positive_op == "BETWEEN" and _is_blank(high):
-        raise FilterError("Operator BETWEEN needs a highValue", "MISSING_VALUE")
+        raise FilterError(_("Operator BETWEEN needs a highValue"), "MISSING_VALUE")
     target = target_for(spec)
     try:
         positive = target.positive(positive_op, value, high, values)
     except (InvalidOperation, ValueError) as exc:
         if isinstance(exc, FilterError):
             raise
-        raise FilterError(f"{value!r} is not a valid value for {name}", "INVALID_VALUE")
+        raise FilterError(
+            _("%(value)s is not a valid value for %(property)s")
+            % {"value": repr(value), "property": name},
+            "INVALID_VALUE",
+        )
     return target.negate(positive) if op in NEGATED else positive
 
 
@@ -84,13 +97,15 @@ def compile_filter_groups(groups, specs: Mapping[str, PropertySpec]) -> Q:
     if len(groups) > MAX_GROUPS:
         _fail(
             "filterGroups",
-            f"At most {MAX_GROUPS} filterGroups are allowed; got {len(groups)}",
+            _("At most %(max)s filterGroups are allowed; got %(n)s")
+            % {"max": MAX_GROUPS, "n": len(groups)},
             "TOO_MANY_FILTER_GROUPS",
         )
     if total > MAX_FILTERS:
         _fail(
             "filterGroups",
-            f"At most {MAX_FILTERS} filters are allowed in all; got {total}",
+            _("At most %(max)s filters are allowed in all; got %(n)s")
+            % {"max": MAX_FILTERS, "n": total},
             "TOO_MANY_FILTERS",
         )
     if not groups:
@@ -100,11 +115,12 @@ def compile_filter_groups(groups, specs: Mapping[str, PropertySpec]) -> Q:
         filters = group.get("filters") or []
         where = f"filterGroups[{g}]"
         if not filters:
-            _fail(where, f"{where} has no filters", "EMPTY_FILTER_GROUP")
+            _fail(where, _("%(group)s has no filters") % {"group": where}, "EMPTY_FILTER_GROUP")
         if len(filters) > MAX_FILTERS_PER_GROUP:
             _fail(
                 where,
-                f"At most {MAX_FILTERS_PER_GROUP} filters per group; {where} has {len(filters)}",
+                _("At most %(max)s filters per group; %(group)s has %(n)s")
+                % {"max": MAX_FILTERS_PER_GROUP, "group": where, "n": len(filters)},
                 "TOO_MANY_FILTERS",
             )
         group_q = Q()
@@ -149,21 +165,34 @@ def compile_sorts(sorts, specs: Mapping[str, PropertySpec]) -> list:
             name = sort.get("propertyName")
             direction = str(sort.get("direction") or "ASCENDING").upper()
             if direction not in ("ASCENDING", "DESCENDING"):
-                _fail(where, f"{where}: direction must be ASCENDING or DESCENDING", "INVALID_SORT")
+                _fail(
+                    where,
+                    _("%(sort)s: direction must be ASCENDING or DESCENDING") % {"sort": where},
+                    "INVALID_SORT",
+                )
             descending = direction == "DESCENDING"
         else:
-            _fail(where, f"{where}: expected a property name or an object", "INVALID_SORT")
+            _fail(
+                where,
+                _("%(sort)s: expected a property name or an object") % {"sort": where},
+                "INVALID_SORT",
+            )
         if not isinstance(name, str) or not name:
-            _fail(where, f"{where}: expected a property name", "INVALID_SORT")
+            _fail(where, _("%(sort)s: expected a property name") % {"sort": where}, "INVALID_SORT")
         if len(name) > MAX_PROPERTY_NAME_LENGTH:
             _fail(
                 where,
-                f"{where}: a property name has at most {MAX_PROPERTY_NAME_LENGTH} characters",
+                _("%(sort)s: a property name has at most %(max)s characters")
+                % {"sort": where, "max": MAX_PROPERTY_NAME_LENGTH},
                 "INVALID_SORT",
             )
         spec = specs.get(name)
         if spec is None:
-            _fail(name, f'{where}: Property "{name}" does not exist', "PROPERTY_DOESNT_EXIST")
+            _fail(
+                name,
+                _('%(sort)s: Property "%(name)s" does not exist') % {"sort": where, "name": name},
+                "PROPERTY_DOESNT_EXIST",
+            )
         try:
             expression = target_for(spec).ordering()
         except FilterError as exc:

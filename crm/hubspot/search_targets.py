@@ -21,6 +21,7 @@ from django.db.models.lookups import (
     LessThan,
     LessThanOrEqual,
 )
+from django.utils.translation import gettext as _
 
 from ..ids import is_id_text
 from ..models import PropertyType, SecondaryEmail
@@ -49,7 +50,7 @@ def token_pattern(word: str) -> str:
 def _token_q(expression, raw: str) -> Q:
     words = str(raw).split()
     if not words:
-        raise FilterError("CONTAINS_TOKEN needs a non-empty value", "MISSING_VALUE")
+        raise FilterError(_("CONTAINS_TOKEN needs a non-empty value"), "MISSING_VALUE")
     condition = Q()
     for word in words:
         condition &= Q(IRegex(expression, token_pattern(word)))
@@ -77,7 +78,8 @@ class Target:
 
     def contains_token(self, raw) -> Q:
         raise FilterError(
-            f"CONTAINS_TOKEN is not supported for {self.spec.name}", "UNSUPPORTED_OPERATOR"
+            _("CONTAINS_TOKEN is not supported for %(property)s") % {"property": self.spec.name},
+            "UNSUPPORTED_OPERATOR",
         )
 
     def positive(self, op: str, value=None, high=None, values=None) -> Q:
@@ -105,7 +107,10 @@ class Target:
         return ~positive | self.missing()
 
     def ordering(self):
-        raise FilterError(f"Sorting by {self.spec.name} is not supported", "UNSUPPORTED_SORT")
+        raise FilterError(
+            _("Sorting by %(property)s is not supported") % {"property": self.spec.name},
+            "UNSUPPORTED_SORT",
+        )
 
 
 class IdTarget(Target):
@@ -118,7 +123,9 @@ class IdTarget(Target):
     def convert(self, raw):
         text = str(raw).strip()
         if not is_id_text(text):
-            raise FilterError(f"{raw!r} is not a valid record id", "INVALID_VALUE")
+            raise FilterError(
+                _("%(value)s is not a valid record id") % {"value": repr(raw)}, "INVALID_VALUE"
+            )
         return int(text)
 
     def compare(self, op: str, value) -> Q:
@@ -146,7 +153,9 @@ class DateTimeTarget(Target):
         parsed = parse_datetime_value(raw) if raw is not None else None
         if parsed is None:
             raise FilterError(
-                f"{raw!r} is not a valid date: use epoch milliseconds or ISO-8601", "INVALID_DATE"
+                _("%(value)s is not a valid date: use epoch milliseconds or ISO-8601")
+                % {"value": repr(raw)},
+                "INVALID_DATE",
             )
         return parsed.replace(microsecond=parsed.microsecond // 1000 * 1000)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.db.models import Prefetch, Q, QuerySet
+from django.utils.translation import gettext as _
 
 from ..errors import NotFound, ValidationFailed
 from ..ids import is_id_text
@@ -28,12 +29,13 @@ def check_id_property(id_property: str | None) -> str:
     id_property = "hs_object_id" if id_property is None else id_property
     if id_property not in ID_PROPERTIES:
         raise ValidationFailed(
-            f"idProperty {id_property!r} is not supported: use one of {', '.join(ID_PROPERTIES)}.",
+            _("idProperty %(value)s is not supported: use one of %(choices)s.")
+            % {"value": repr(id_property), "choices": ", ".join(ID_PROPERTIES)},
             errors=[
                 {
                     "name": "idProperty",
                     "code": "INVALID_ID_PROPERTY",
-                    "message": f"Unsupported idProperty {id_property!r}",
+                    "message": _("Unsupported idProperty %(value)s") % {"value": repr(id_property)},
                 }
             ],
         )
@@ -77,7 +79,7 @@ def contact_find(contact_id, *, id_property: str | None = None, archived: bool =
         str(contact_id)
     )
     if contact is None:
-        raise NotFound(f"Contact {contact_id} does not exist.")
+        raise NotFound(_("Contact %(id)s does not exist.") % {"id": contact_id})
     return contact
 
 
@@ -86,7 +88,7 @@ def contact_find_any(contact_id) -> Contact:
     pk = _parse_pk(contact_id)
     contact = Contact.objects.filter(pk=pk).first() if pk is not None else None
     if contact is None:
-        raise NotFound(f"Contact {contact_id} does not exist.")
+        raise NotFound(_("Contact %(id)s does not exist.") % {"id": contact_id})
     return contact
 
 

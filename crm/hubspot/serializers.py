@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -42,9 +43,13 @@ ID_PROPERTY_CHOICES = ["hs_object_id", "email"]
 class PropertyValuesField(serializers.DictField):
     """`{"name": value}` where each value is a scalar (string, number, boolean or null)."""
 
+    # Translators: DRF fills in {name!r} (a property name, quoted) and {type} (a JSON type);
+    # keep them as they are.
     default_error_messages = {
-        "not_scalar": "Property {name!r}: expected a string, number, boolean or null, got {type}.",
-        "null_character": "Property {name!r}: null characters are not allowed.",
+        "not_scalar": _(
+            "Property {name!r}: expected a string, number, boolean or null, got {type}."
+        ),
+        "null_character": _("Property {name!r}: null characters are not allowed."),
     }
 
     def to_internal_value(self, data):
@@ -87,7 +92,7 @@ class ContactCreateInput(StrictInput):
 
     def validate_associations(self, value):
         if value:
-            raise serializers.ValidationError("Associations are not supported by this CRM.")
+            raise serializers.ValidationError(_("Associations are not supported by this CRM."))
         return value
 
 
@@ -101,7 +106,8 @@ class _BatchInput(StrictInput):
     def validate_inputs(self, value):
         if len(value) > MAX_BATCH_INPUTS:
             raise serializers.ValidationError(
-                f"At most {MAX_BATCH_INPUTS} inputs per batch; got {len(value)}."
+                _("At most %(max)s inputs per batch; got %(n)s.")
+                % {"max": MAX_BATCH_INPUTS, "n": len(value)}
             )
         return value
 
@@ -169,9 +175,10 @@ class BatchUpsertInput(_BatchInput):
 class FilterValueField(serializers.JSONField):
     """A filter value: a string of at most MAX_FILTER_TEXT characters, a number or a boolean."""
 
+    # Translators: DRF fills in {type}, {max} and {n}; keep them as they are.
     default_error_messages = {
-        "not_scalar": "Expected a string, number or boolean, got {type}.",
-        "too_long": "At most {max} characters are allowed; got {n}.",
+        "not_scalar": _("Expected a string, number or boolean, got {type}."),
+        "too_long": _("At most {max} characters are allowed; got {n}."),
     }
 
     def to_internal_value(self, data):
@@ -225,7 +232,8 @@ class SearchInput(StrictInput):
         words = len(value.split())
         if words > MAX_QUERY_WORDS:
             raise serializers.ValidationError(
-                f"At most {MAX_QUERY_WORDS} words are allowed; got {words}."
+                _("At most %(max)s words are allowed; got %(n)s.")
+                % {"max": MAX_QUERY_WORDS, "n": words}
             )
         return value
 

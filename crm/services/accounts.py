@@ -23,12 +23,13 @@ def account_get() -> Account:
 def account_update(*, name: str | None = None, tier: str | None = None) -> Account:
     errors = []
     if name is not None and not name.strip():
-        errors.append({"name": "name", "message": "The account name cannot be empty."})
+        errors.append({"name": "name", "message": gettext("The account name cannot be empty.")})
     if tier is not None and tier not in Tier.values:
         errors.append(
             {
                 "name": "tier",
-                "message": f"Unknown tier {tier!r}: use one of " + ", ".join(Tier.values),
+                "message": gettext("Unknown tier %(value)s: use one of %(choices)s")
+                % {"value": repr(tier), "choices": ", ".join(Tier.values)},
             }
         )
     if errors:
@@ -47,20 +48,23 @@ def brand_create(*, name: str, is_primary: bool = False) -> Brand:
     demotes the previous one in the same transaction (exactly one primary, rule A1)."""
     name = (name or "").strip()
     if not name:
-        raise ValidationFailed(
-            "A brand needs a name.", errors=[{"name": "name", "message": "A brand needs a name."}]
-        )
+        message = gettext("A brand needs a name.")
+        raise ValidationFailed(message, errors=[{"name": "name", "message": message}])
     with transaction.atomic():
         if not Brand.objects.exists():
             is_primary = True
         if Brand.objects.filter(name__iexact=name).exists():
-            raise Conflict(f"A brand named {name!r} already exists.")
+            raise Conflict(_brand_name_taken(name))
         if is_primary:
             Brand.objects.filter(is_primary=True).update(is_primary=False)
         try:
             return Brand.objects.create(name=name, is_primary=is_primary)
         except IntegrityError:
-            raise Conflict(f"A brand named {name!r} already exists.")
+            raise Conflict(_brand_name_taken(name))
+
+
+def _brand_name_taken(name: str) -> str:
+    return gettext("A brand named %(name)s already exists.") % {"name": repr(name)}
 
 
 def brand_update(*, brand: Brand, name: str | None = None, is_primary: bool | None = None) -> Brand:
@@ -68,20 +72,23 @@ def brand_update(*, brand: Brand, name: str | None = None, is_primary: bool | No
         if name is not None:
             name = name.strip()
             if not name:
-                raise ValidationFailed(
-                    "A brand needs a name.",
-                    errors=[{"name": "name", "message": "A brand needs a name."}],
-                )
+                message = gettext("A brand needs a name.")
+                raise ValidationFailed(message, errors=[{"name": "name", "message": message}])
             if Brand.objects.filter(name__iexact=name).exclude(pk=brand.pk).exists():
-                raise Conflict(f"A brand named {name!r} already exists.")
+                raise Conflict(_brand_name_taken(name))
             brand.name = name
         if is_primary is True and not brand.is_primary:
             Brand.objects.filter(is_primary=True).update(is_primary=False)
             brand.is_primary = True
         elif is_primary is False and brand.is_primary:
             raise ValidationFailed(
-                "There must be one primary brand: make another brand primary instead.",
-                errors=[{"name": "is_primary", "message": "Make another brand primary instead."}],
+                gettext("There must be one primary brand: make another brand primary instead."),
+                errors=[
+                    {
+                        "name": "is_primary",
+                        "message": gettext("Make another brand primary instead."),
+                    }
+                ],
             )
         brand.save()
     return brand
@@ -137,12 +144,13 @@ def _validate_user_fields(*, email: str | None, role: str | None) -> list[dict]:
         except PropertyValueError as exc:
             errors.append({"name": "email", "message": str(exc)})
         if not normalize_email(email):
-            errors.append({"name": "email", "message": "An e-mail address is required."})
+            errors.append({"name": "email", "message": gettext("An e-mail address is required.")})
     if role is not None and role not in Role.values:
         errors.append(
             {
                 "name": "role",
-                "message": f"Unknown role {role!r}: use one of " + ", ".join(Role.values),
+                "message": gettext("Unknown role %(value)s: use one of %(choices)s")
+                % {"value": repr(role), "choices": ", ".join(Role.values)},
             }
         )
     return errors
@@ -179,7 +187,7 @@ def user_create(
     email = normalize_email(email)
     with transaction.atomic():
         if User.objects.filter(email=email).exists():
-            raise Conflict(f"A user with e-mail {email} already exists.")
+            raise Conflict(_user_email_taken(email))
         user = User(
             email=email,
             role=role,
@@ -194,8 +202,12 @@ def user_create(
         try:
             user.save()
         except IntegrityError:
-            raise Conflict(f"A user with e-mail {email} already exists.")
+            raise Conflict(_user_email_taken(email))
     return user
+
+
+def _user_email_taken(email: str) -> str:
+    return gettext("A user with e-mail %(email)s already exists.") % {"email": email}
 
 
 def _other_active_super_admins(user: User) -> int:
@@ -230,7 +242,9 @@ def user_update(
             and ((role is not None and role != Role.SUPER_ADMIN) or is_active is False)
         )
         if losing_admin and _other_active_super_admins(user) == 0:
-            raise Conflict("This is the last super admin: make another user super admin first.")
+            raise Conflict(
+                gettext("This is the last super admin: make another user super admin first.")
+            )
         if role is not None:
             user.role = role
             user.is_staff = role == Role.SUPER_ADMIN
@@ -249,7 +263,7 @@ def user_update(
 def user_get(*, user_id: int) -> User:
     user = User.objects.filter(pk=user_id).first()
     if user is None:
-        raise NotFound(f"User {user_id} does not exist.")
+        raise NotFound(gettext("User %(id)s does not exist.") % {"id": user_id})
     return user
 
 

@@ -14,6 +14,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from ..errors import Conflict, ContactAlreadyExists, ValidationFailed
 from ..hooks import contacts_changed
@@ -53,7 +54,7 @@ def contact_clean_properties(
 ) -> CleanedContactInput:
     """Validates HubSpot-named property values. Raises `ValidationFailed` listing every bad one."""
     if not isinstance(properties, Mapping):
-        raise ValidationFailed("properties must be an object of property names to values")
+        raise ValidationFailed(gettext("properties must be an object of property names to values"))
     specs = specs if specs is not None else all_property_specs()
     cleaned = CleanedContactInput()
     errors: list[dict[str, Any]] = []
@@ -64,7 +65,7 @@ def contact_clean_properties(
                 {
                     "name": name,
                     "code": "PROPERTY_DOESNT_EXIST",
-                    "message": f'Property "{name}" does not exist',
+                    "message": gettext('Property "%(name)s" does not exist') % {"name": name},
                 }
             )
             continue
@@ -73,7 +74,7 @@ def contact_clean_properties(
                 {
                     "name": name,
                     "code": "READ_ONLY_VALUE",
-                    "message": f'Property "{name}" is read-only',
+                    "message": gettext('Property "%(name)s" is read-only') % {"name": name},
                 }
             )
             continue
@@ -85,7 +86,8 @@ def contact_clean_properties(
                     {
                         "name": name,
                         "code": "INVALID_EMAIL",
-                        "message": f"{bad[0]!r} is not a valid email address",
+                        "message": gettext("%(value)s is not a valid email address")
+                        % {"value": repr(bad[0])},
                     }
                 )
             cleaned.secondary_emails = emails
@@ -108,7 +110,8 @@ def contact_clean_properties(
             cleaned.custom[name] = value
     if errors:
         raise ValidationFailed(
-            "Property values were not valid: " + "; ".join(e["message"] for e in errors),
+            gettext("Property values were not valid: %(errors)s")
+            % {"errors": "; ".join(e["message"] for e in errors)},
             errors=errors,
         )
     return cleaned
@@ -154,7 +157,8 @@ def _check_secondaries_free(emails: list[str], *, primary: str | None, contact_i
                 {
                     "name": "hs_additional_emails",
                     "code": "INVALID_VALUE",
-                    "message": f"{email} is already this contact's primary e-mail",
+                    "message": gettext("%(email)s is already this contact's primary e-mail")
+                    % {"email": email},
                 }
             )
     taken = dict(
@@ -172,7 +176,8 @@ def _check_secondaries_free(emails: list[str], *, primary: str | None, contact_i
             {
                 "name": "hs_additional_emails",
                 "code": "CONFLICT",
-                "message": f"{email} already belongs to contact {owner}",
+                "message": gettext("%(email)s already belongs to contact %(id)s")
+                % {"email": email, "id": owner},
             }
         )
     if errors:
@@ -211,7 +216,11 @@ def contact_create(
                 if tombstone is not None:
                     if respect_tombstones:
                         raise Conflict(
-                            f"The contact with e-mail {email} was deleted and is not recreated.",
+                            gettext(
+                                "The contact with e-mail %(email)s was deleted and is not "
+                                "recreated."
+                            )
+                            % {"email": email},
                             reason="deleted_contact",
                         )
                     tombstone.delete()
@@ -256,7 +265,9 @@ def contact_update(
     raises `ContactAlreadyExists`."""
     cleaned = contact_clean_properties(properties)
     if contact.archived_at is not None:
-        raise Conflict(f"Contact {contact.pk} is archived; restore it before editing.")
+        raise Conflict(
+            gettext("Contact %(id)s is archived; restore it before editing.") % {"id": contact.pk}
+        )
     try:
         with transaction.atomic():
             if "email" in cleaned.columns and cleaned.columns["email"] != contact.email:
@@ -330,7 +341,8 @@ def contact_restore(*, contact: Contact, actor: User | None = None) -> Contact:
             contacts_changed([contact.pk])
     except ContactAlreadyExists as exc:
         raise Conflict(
-            f"Cannot restore: contact {exc.existing_id} now uses the e-mail {contact.email}.",
+            gettext("Cannot restore: contact %(id)s now uses the e-mail %(email)s.")
+            % {"id": exc.existing_id, "email": contact.email},
             existing_id=exc.existing_id,
         )
     return contact
@@ -341,15 +353,9 @@ def secondary_email_add(
 ) -> SecondaryEmail:
     normalized = normalize_email(email)
     if not normalized or _invalid_email(normalized):
+        message = gettext("%(value)s is not a valid email address") % {"value": repr(email)}
         raise ValidationFailed(
-            f"{email!r} is not a valid email address",
-            errors=[
-                {
-                    "name": "email",
-                    "code": "INVALID_EMAIL",
-                    "message": f"{email!r} is not a valid email address",
-                }
-            ],
+            message, errors=[{"name": "email", "code": "INVALID_EMAIL", "message": message}]
         )
     with transaction.atomic():
         _check_secondaries_free([normalized], primary=contact.email, contact_id=contact.pk)

@@ -8,6 +8,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from ..errors import Conflict, ValidationFailed
 from ..models import PropertyDefinition, PropertyType
@@ -41,7 +42,11 @@ def _clean_options(type_: str, options: Sequence[Mapping[str, Any]] | None) -> t
         label = str(option.get("label", "")).strip()
         if not value or not label:
             errors.append(
-                _error("options", "INVALID_OPTION", f"options[{index}] needs a label and a value")
+                _error(
+                    "options",
+                    "INVALID_OPTION",
+                    _("options[%(index)s] needs a label and a value") % {"index": index},
+                )
             )
             continue
         cleaned.append(
@@ -59,13 +64,15 @@ def _clean_options(type_: str, options: Sequence[Mapping[str, Any]] | None) -> t
             _error(
                 "options",
                 "DUPLICATE_OPTION",
-                f"Option values must be unique: {', '.join(duplicates)}",
+                _("Option values must be unique: %(values)s") % {"values": ", ".join(duplicates)},
             )
         )
     if type_ == PropertyType.ENUMERATION and not cleaned and not errors:
         errors.append(
             _error(
-                "options", "MISSING_OPTIONS", "An enumeration property needs at least one option"
+                "options",
+                "MISSING_OPTIONS",
+                _("An enumeration property needs at least one option"),
             )
         )
     if type_ == PropertyType.BOOL:
@@ -76,7 +83,7 @@ def _clean_options(type_: str, options: Sequence[Mapping[str, Any]] | None) -> t
                 _error(
                     "options",
                     "INVALID_OPTION",
-                    'A bool property has exactly the options "true" and "false"',
+                    _('A bool property has exactly the options "true" and "false"'),
                 )
             )
     if type_ not in (PropertyType.ENUMERATION, PropertyType.BOOL) and cleaned:
@@ -84,7 +91,8 @@ def _clean_options(type_: str, options: Sequence[Mapping[str, Any]] | None) -> t
             _error(
                 "options",
                 "INVALID_OPTION",
-                f"Options are only for enumeration and bool properties, not {type_}",
+                _("Options are only for enumeration and bool properties, not %(type)s")
+                % {"type": type_},
             )
         )
     return cleaned, errors
@@ -110,24 +118,28 @@ def property_definition_create(
             _error(
                 "name",
                 "INVALID_NAME",
-                f"{name!r} is not a valid property name: use lowercase letters, "
-                "digits and underscores, starting with a letter",
+                _(
+                    "%(name)s is not a valid property name: use lowercase letters, "
+                    "digits and underscores, starting with a letter"
+                )
+                % {"name": repr(name)},
             )
         )
     elif name in STANDARD_BY_NAME or PropertyDefinition.objects.filter(name=name).exists():
-        raise Conflict(f"Property named '{name}' already exists.", name=name)
+        raise Conflict(_name_taken(name), name=name)
     elif name.startswith("hs_"):
-        errors.append(_error("name", "INVALID_NAME", 'The prefix "hs_" is reserved'))
+        errors.append(_error("name", "INVALID_NAME", _('The prefix "hs_" is reserved')))
     if not (label or "").strip():
-        errors.append(_error("label", "INVALID_VALUE", "label is required"))
+        errors.append(_error("label", "INVALID_VALUE", _("label is required")))
     if not (group_name or "").strip():
-        errors.append(_error("groupName", "INVALID_VALUE", "groupName is required"))
+        errors.append(_error("groupName", "INVALID_VALUE", _("groupName is required")))
     if type not in FIELD_TYPES:
         errors.append(
             _error(
                 "type",
                 "INVALID_TYPE",
-                f"{type!r} is not a property type: use one of {', '.join(FIELD_TYPES)}",
+                _("%(type)s is not a property type: use one of %(types)s")
+                % {"type": repr(type), "types": ", ".join(FIELD_TYPES)},
             )
         )
         cleaned_options: list = []
@@ -137,8 +149,15 @@ def property_definition_create(
                 _error(
                     "fieldType",
                     "INVALID_FIELD_TYPE",
-                    f"{field_type!r} is not a field type for {type} properties: "
-                    f"use one of {', '.join(FIELD_TYPES[type])}",
+                    _(
+                        "%(field_type)s is not a field type for %(type)s properties: "
+                        "use one of %(field_types)s"
+                    )
+                    % {
+                        "field_type": repr(field_type),
+                        "type": type,
+                        "field_types": ", ".join(FIELD_TYPES[type]),
+                    },
                 )
             )
         cleaned_options, option_errors = _clean_options(type, options)
@@ -160,4 +179,8 @@ def property_definition_create(
                 updated_at=now,
             )
     except IntegrityError:  # a concurrent request defined it first
-        raise Conflict(f"Property named '{name}' already exists.", name=name)
+        raise Conflict(_name_taken(name), name=name)
+
+
+def _name_taken(name: str) -> str:
+    return _("Property named '%(name)s' already exists.") % {"name": name}

@@ -5,6 +5,7 @@ import secrets
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext
 
 from ..errors import ValidationFailed
 from ..models import ApiToken, User
@@ -22,21 +23,34 @@ def api_token_create(
 ) -> tuple[ApiToken, str]:
     """Creates a token and returns it with its clear value, which is shown once and never
     stored (only its SHA-256 is). Without `scopes`, it gets every scope the user's role allows."""
-    name = (name or "").strip() or "API token"
+    name = (name or "").strip() or gettext("API token")
     allowed = scopes_for_role(user.role)
     requested = sorted(set(scopes)) if scopes else allowed
     unknown = [s for s in requested if s not in SCOPES]
     if unknown:
         raise ValidationFailed(
-            f"Unknown scope(s): {', '.join(unknown)}. Known scopes: {', '.join(sorted(SCOPES))}",
-            errors=[{"name": "scopes", "message": f"Unknown scope {s}"} for s in unknown],
+            ngettext(
+                "Unknown scope: %(scopes)s. Known scopes: %(known)s",
+                "Unknown scopes: %(scopes)s. Known scopes: %(known)s",
+                len(unknown),
+            )
+            % {"scopes": ", ".join(unknown), "known": ", ".join(sorted(SCOPES))},
+            errors=[
+                {"name": "scopes", "message": gettext("Unknown scope %(scope)s") % {"scope": s}}
+                for s in unknown
+            ],
         )
     refused = [s for s in requested if s not in allowed]
     if refused:
         raise ValidationFailed(
-            f"The role {user.role} cannot hold: {', '.join(refused)}",
+            gettext("The role %(role)s cannot hold: %(scopes)s")
+            % {"role": user.get_role_display(), "scopes": ", ".join(refused)},
             errors=[
-                {"name": "scopes", "message": f"Not allowed for this role: {s}"} for s in refused
+                {
+                    "name": "scopes",
+                    "message": gettext("Not allowed for this role: %(scope)s") % {"scope": s},
+                }
+                for s in refused
             ],
         )
     clear = TOKEN_PREFIX + secrets.token_urlsafe(32)

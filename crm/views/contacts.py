@@ -215,6 +215,7 @@ TIMELINE_SOURCES = {
     "api": _("REST API"),
     "hubspot_api": _("REST API"),
     "zoom": "Zoom",
+    "workflow": _("Workflow"),
 }
 
 

@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from ..languages import language_choices
 from ..models import PropertyType, Role, Tier
-from ..properties import PropertySpec, parse_datetime_value
+from ..properties import PropertySpec, option_label, parse_datetime_value, spec_label
 from ..scopes import SCOPES
 
 # Standard properties by section, in the order a person reads them. Custom properties follow.
@@ -29,11 +29,6 @@ PROPERTY_SECTIONS: tuple[tuple[str, object, tuple[str, ...]], ...] = (
 RECORD_SECTION = ("record", _("Record"), ("hs_object_id", "createdate", "lastmodifieddate"))
 # Secondary e-mails have their own inline editor on the contact page.
 NOT_IN_FORMS = {"hs_additional_emails"}
-
-
-def spec_label(spec: PropertySpec) -> str:
-    """Standard labels are translated at render time; custom ones are shown as defined."""
-    return spec.label if spec.custom else gettext(spec.label)
 
 
 # Titles of the sections that other apps' registered properties go in.
@@ -69,15 +64,14 @@ def _field_for(spec: PropertySpec) -> forms.Field:
         # HubSpot's multi-select enumeration: several values joined by semicolons.
         return forms.MultipleChoiceField(
             label=label,
-            choices=[(v, o if spec.custom else gettext(o)) for v, o in spec.options],
+            choices=[(v, option_label(spec, o)) for v, o in spec.options],
             required=False,
             help_text=help_text,
             widget=forms.CheckboxSelectMultiple,
         )
     if spec.type == PropertyType.ENUMERATION and spec.options:
         choices = [("", "—")] + [
-            (value, option_label if spec.custom else gettext(option_label))
-            for value, option_label in spec.options
+            (value, option_label(spec, label)) for value, label in spec.options
         ]
         return forms.ChoiceField(label=label, choices=choices, required=False, help_text=help_text)
     if spec.type == PropertyType.BOOL:
@@ -157,9 +151,7 @@ def display_value(contact, spec: PropertySpec):
     if spec.type == PropertyType.ENUMERATION and spec.options:
         labels = dict(spec.options)
         parts = raw.split(";") if spec.field_type == "checkbox" else [raw]
-        return ", ".join(
-            (labels.get(p, p) if spec.custom else gettext(labels.get(p, p))) for p in parts
-        )
+        return ", ".join(option_label(spec, labels.get(p, p)) for p in parts)
     if spec.type == PropertyType.BOOL:
         return gettext("Yes") if raw == "true" else gettext("No") if raw == "false" else raw
     if spec.type == PropertyType.DATETIME:
@@ -268,7 +260,7 @@ class ApiTokenForm(forms.Form):
     def __init__(self, *args, allowed_scopes: list[str], **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["scopes"].choices = [
-            (name, f"{gettext(SCOPES[name][0])} ({name})") for name in allowed_scopes
+            (name, f"{SCOPES[name][0]} ({name})") for name in allowed_scopes
         ]
         if not self.is_bound:
             self.initial.setdefault("scopes", list(allowed_scopes))

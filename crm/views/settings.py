@@ -337,7 +337,7 @@ def _tokens_page(request, form=None, *, new_token=None, clear_token=None, status
     form = form or ApiTokenForm(allowed_scopes=allowed)
     tokens = list(selectors.token_list(user=request.user))
     for token in tokens:
-        token.scope_labels = [gettext(SCOPES[s][0]) if s in SCOPES else s for s in token.scopes]
+        token.scope_labels = [str(SCOPES[s][0]) if s in SCOPES else s for s in token.scopes]
     context = {
         "form": form,
         "tokens": tokens,

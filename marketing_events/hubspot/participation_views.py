@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.response import Response
 
@@ -40,9 +41,10 @@ STATE_PARAM = OpenApiParameter(
 def subscriber_state(raw: str) -> str:
     state = str(raw).strip().lower()
     if state not in services.SUBSCRIBER_STATES:
-        message = (
-            f"subscriberState must be one of {', '.join(services.SUBSCRIBER_STATES)}; got {raw!r}"
-        )
+        message = _("subscriberState must be one of %(choices)s; got %(value)s") % {
+            "choices": ", ".join(services.SUBSCRIBER_STATES),
+            "value": repr(raw),
+        }
         raise ValidationFailed(
             message,
             errors=[{"name": "subscriberState", "code": "INVALID_VALUE", "message": message}],

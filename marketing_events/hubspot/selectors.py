@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from crm.errors import NotFound, ValidationFailed
 from crm.ids import is_id_text
@@ -43,21 +44,19 @@ def counters(event: MarketingEvent) -> dict[str, int]:
     }
 
 
-def _not_found(what: str) -> NotFound:
-    return NotFound(f"Marketing event {what} does not exist.")
-
-
 def event_by_object_id(object_id) -> MarketingEvent:
     text = str(object_id).strip()
     event = events_with_counters().filter(pk=int(text)).first() if is_id_text(text) else None
     if event is None:
-        raise _not_found(f"with objectId {object_id}")
+        raise NotFound(
+            _("Marketing event with objectId %(id)s does not exist.") % {"id": object_id}
+        )
     return event
 
 
 def require_account_id(raw) -> str:
     if raw is None or str(raw).strip() == "":
-        message = "externalAccountId is required (query parameter)."
+        message = _("externalAccountId is required (query parameter).")
         raise ValidationFailed(
             message, errors=[{"name": "externalAccountId", "code": "REQUIRED", "message": message}]
         )
@@ -72,8 +71,16 @@ def event_by_external(external_account_id: str | None, external_event_id: str) -
     # Read again with its counters: None too when another request deleted it meanwhile.
     event = event and events_with_counters().filter(pk=event.pk).first()
     if event is None:
-        account = f"externalAccountId {external_account_id!r}, " if external_account_id else ""
-        raise _not_found(f"with {account}externalEventId {external_event_id!r}")
+        if external_account_id:
+            message = _(
+                "Marketing event with externalAccountId %(account_id)s, externalEventId "
+                "%(event_id)s does not exist."
+            )
+        else:
+            message = _("Marketing event with externalEventId %(event_id)s does not exist.")
+        raise NotFound(
+            message % {"account_id": repr(external_account_id), "event_id": repr(external_event_id)}
+        )
     return event
 
 
@@ -101,7 +108,10 @@ def state_condition(raw: str | None) -> Q:
         return Q()
     state = str(raw).strip().upper()
     if state not in BREAKDOWN_STATES:
-        message = f"state must be one of {', '.join(BREAKDOWN_STATES)}; got {raw!r}"
+        message = _("state must be one of %(choices)s; got %(value)s") % {
+            "choices": ", ".join(BREAKDOWN_STATES),
+            "value": repr(raw),
+        }
         raise ValidationFailed(
             message, errors=[{"name": "state", "code": "INVALID_VALUE", "message": message}]
         )
@@ -121,7 +131,9 @@ def contact_condition(raw: str | None) -> Q:
         return Q(contact__email=normalize_email(text))
     if is_id_text(text):
         return Q(contact_id=int(text))
-    message = f"contactIdentifier must be an e-mail or a contact id; got {raw!r}"
+    message = _("contactIdentifier must be an e-mail or a contact id; got %(value)s") % {
+        "value": repr(raw)
+    }
     raise ValidationFailed(
         message, errors=[{"name": "contactIdentifier", "code": "INVALID_VALUE", "message": message}]
     )

@@ -8,6 +8,7 @@ import datetime as dt
 from decimal import Decimal
 
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -42,7 +43,8 @@ class TimestampField(serializers.Field):
     """Epoch milliseconds (number or string) or ISO-8601 → aware UTC datetime."""
 
     default_error_messages = {
-        "invalid": "Expected epoch milliseconds or an ISO-8601 date-time; got {value!r}."
+        # Translators: DRF fills in {value!r} (the value given, quoted); keep it as it is.
+        "invalid": _("Expected epoch milliseconds or an ISO-8601 date-time; got {value!r}.")
     }
 
     def to_internal_value(self, data):
@@ -90,9 +92,9 @@ class PropertyValueInput(StrictInput):
 
     def validate_value(self, value):
         if value is not None and not isinstance(value, str | int | float | bool):
-            raise serializers.ValidationError("Expected a string, number, boolean or null.")
+            raise serializers.ValidationError(_("Expected a string, number, boolean or null."))
         if isinstance(value, str) and "\x00" in value:
-            raise serializers.ValidationError("Null characters are not allowed.")
+            raise serializers.ValidationError(_("Null characters are not allowed."))
         return value
 
     def to_internal_value(self, data):
@@ -124,7 +126,9 @@ class EventFieldsInput(StrictInput):
     def validate(self, attrs):
         start, end = attrs.get("startDateTime"), attrs.get("endDateTime")
         if start and end and end < start:
-            raise serializers.ValidationError({"endDateTime": "must not be before startDateTime."})
+            raise serializers.ValidationError(
+                {"endDateTime": _("must not be before startDateTime.")}
+            )
         return attrs
 
 
@@ -154,7 +158,8 @@ class _BatchInput(StrictInput):
     def validate_inputs(self, value):
         if len(value) > MAX_BATCH_INPUTS:
             raise serializers.ValidationError(
-                f"At most {MAX_BATCH_INPUTS} inputs per batch; got {len(value)}."
+                _("At most %(max)s inputs per batch; got %(n)s.")
+                % {"max": MAX_BATCH_INPUTS, "n": len(value)}
             )
         return value
 
@@ -166,7 +171,7 @@ class EventBatchUpsertInput(_BatchInput):
         value = super().validate_inputs(value)
         keys = [(i["externalAccountId"], i["externalEventId"]) for i in value]
         if len(set(keys)) != len(keys):
-            raise serializers.ValidationError("Duplicate externalEventId in batch input.")
+            raise serializers.ValidationError(_("Duplicate externalEventId in batch input."))
         return value
 
 
@@ -188,7 +193,9 @@ class CompleteInput(StrictInput):
 
     def validate(self, attrs):
         if attrs["endDateTime"] < attrs["startDateTime"]:
-            raise serializers.ValidationError({"endDateTime": "must not be before startDateTime."})
+            raise serializers.ValidationError(
+                {"endDateTime": _("must not be before startDateTime.")}
+            )
         return attrs
 
 
@@ -208,7 +215,9 @@ class _AttendanceItem(StrictInput):
             except serializers.ValidationError as exc:
                 raise serializers.ValidationError({f"properties.{name}": exc.detail}) from exc
         if attrs["joinedAt"] and attrs["leftAt"] and attrs["leftAt"] < attrs["joinedAt"]:
-            raise serializers.ValidationError({"properties.leftAt": "must not be before joinedAt."})
+            raise serializers.ValidationError(
+                {"properties.leftAt": _("must not be before joinedAt.")}
+            )
         if (
             attrs["joinedAt"]
             and attrs["leftAt"]
@@ -216,7 +225,7 @@ class _AttendanceItem(StrictInput):
         ):
             # Durations are stored in seconds in 32-bit columns; no webinar session lasts a month.
             raise serializers.ValidationError(
-                {"properties.leftAt": "a session lasts at most 31 days after joinedAt."}
+                {"properties.leftAt": _("a session lasts at most 31 days after joinedAt.")}
             )
         return attrs
 

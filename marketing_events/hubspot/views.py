@@ -57,7 +57,11 @@ def with_ids(data, *, external_event_id: str | None = None, external_account_id=
         if given in (None, ""):
             data[key] = value
         elif str(given) != str(value):
-            message = f"{key} in the body ({given!r}) differs from the URL's ({value!r})."
+            message = _("%(field)s in the body (%(given)s) differs from the URL's (%(value)s).") % {
+                "field": key,
+                "given": repr(given),
+                "value": repr(value),
+            }
             raise ValidationFailed(
                 message, errors=[{"name": key, "code": "INVALID_VALUE", "message": message}]
             )
@@ -315,7 +319,7 @@ class EventSearchView(MarketingEventsApiView):
     def get(self, request):
         q = clean_search(request.GET.get("q"))
         if not q:
-            message = "q (the externalEventId to find) is required."
+            message = str(_("q (the externalEventId to find) is required."))
             raise ValidationFailed(
                 message, errors=[{"name": "q", "code": "REQUIRED", "message": message}]
             )

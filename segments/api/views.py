@@ -145,10 +145,13 @@ def _int_param(request, name, default, *, low, high):
     # ASCII digits, no more than an id has ("²" is a digit to isdigit(), not to int()).
     whole = raw.isascii() and raw.isdigit() and len(raw) <= 18
     if not whole or int(raw) < low or (high is not None and int(raw) > high):
-        bound = f" to {high}" if high is not None else " or more"
+        if high is not None:
+            message = _("%(name)s must be a whole number from %(low)s to %(high)s")
+        else:
+            message = _("%(name)s must be a whole number from %(low)s or more")
         raise ValidationFailed(
-            f"{name} must be a whole number from {low}{bound}",
-            errors=[{"name": name, "message": "invalid"}],
+            message % {"name": name, "low": low, "high": high},
+            errors=[{"name": name, "message": str(_("invalid"))}],
         )
     return int(raw)
 

@@ -146,8 +146,9 @@ def log_filters(params) -> dict:
     if value:
         if value not in ExecutionStatus.values:
             raise ValidationFailed(
-                f"status must be one of {', '.join(ExecutionStatus.values)}",
-                errors=[{"name": "status", "message": "invalid"}],
+                _("status must be one of %(choices)s")
+                % {"choices": ", ".join(ExecutionStatus.values)},
+                errors=[{"name": "status", "message": str(_("invalid"))}],
             )
         out["status"] = value
     if params.get("action"):
@@ -155,8 +156,10 @@ def log_filters(params) -> dict:
     value = params.get("contact")
     if value:
         if not is_id_text(value):
-            raise ValidationFailed("contact must be a contact id",
-                                   errors=[{"name": "contact", "message": "invalid"}])  # fmt: skip
+            raise ValidationFailed(
+                str(_("contact must be a contact id")),
+                errors=[{"name": "contact", "message": str(_("invalid"))}],
+            )
         out["contact_id"] = int(value)
     for name in ("since", "until"):
         value = params.get(name)
@@ -165,8 +168,10 @@ def log_filters(params) -> dict:
             if moment is None and parse_date(value) is not None:
                 moment = parse_datetime(value + "T00:00:00+00:00")
             if moment is None:
-                raise ValidationFailed(f"{name} must be an ISO date or date-time",
-                                       errors=[{"name": name, "message": "invalid"}])  # fmt: skip
+                raise ValidationFailed(
+                    _("%(name)s must be an ISO date or date-time") % {"name": name},
+                    errors=[{"name": name, "message": str(_("invalid"))}],
+                )
             if timezone.is_naive(moment):
                 moment = timezone.make_aware(moment, dt.UTC)
             out[name] = moment

@@ -1,3 +1,4 @@
+from django.utils import translation
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -201,4 +202,6 @@ class SyncSkipOutput(serializers.Serializer):
     def get_hint(self, skip) -> str:
         from marketing_events.rules import FIX_HINTS
 
-        return FIX_HINTS.get(skip.reason, "")
+        # Part of the payload: English whatever the request's language (rule L2).
+        with translation.override("en"):
+            return str(FIX_HINTS.get(skip.reason, ""))

@@ -33,7 +33,7 @@ class ZoomView(APIView):
 def _connection(connection_id) -> ZoomConnection:
     connection = ZoomConnection.objects.select_related("brand").filter(pk=connection_id).first()
     if connection is None:
-        raise NotFound(f"Zoom connection {connection_id} does not exist.")
+        raise NotFound(_("Zoom connection %(id)s does not exist.") % {"id": connection_id})
     return connection
 
 
@@ -113,7 +113,10 @@ class ConnectionRefreshView(ZoomView):
         if not connection.is_active:
             from crm.errors import Conflict
 
-            raise Conflict(f"The connection is {connection.status}: connect it first.")
+            raise Conflict(
+                _("The connection is %(status)s: connect it first.")
+                % {"status": connection.get_status_display()}
+            )
         connection_metadata_refresh_queue(connection=connection)
         connection.refresh_from_db()
         return Response(s.ConnectionOutput(connection).data, status=status.HTTP_202_ACCEPTED)
@@ -148,7 +151,10 @@ class ZoomUserDetailView(ZoomView):
             connection_id=connection_id, zoom_user_id=zoom_user_id
         ).first()
         if user is None:
-            raise NotFound(f"Zoom user {zoom_user_id} is not known on connection {connection_id}.")
+            raise NotFound(
+                _("Zoom user %(user)s is not known on connection %(id)s.")
+                % {"user": zoom_user_id, "id": connection_id}
+            )
         return user
 
     @extend_schema(responses=s.ZoomUserOutput)
@@ -192,8 +198,8 @@ class ZoomWebinarListView(ZoomView):
                 from crm.errors import ValidationFailed
 
                 raise ValidationFailed(
-                    f"{name} must be true or false.",
-                    errors=[{"name": name, "message": "Use true or false."}],
+                    _("%(name)s must be true or false.") % {"name": name},
+                    errors=[{"name": name, "message": str(_("Use true or false."))}],
                 )
         if params.get("ended") is not None:
             ended = params["ended"].lower() == "true"
@@ -210,7 +216,10 @@ class ZoomWebinarDetailView(ZoomView):
             connection_id=connection_id, zoom_webinar_id=zoom_webinar_id
         ).first()
         if webinar is None:
-            raise NotFound(f"Webinar {zoom_webinar_id} is not known on connection {connection_id}.")
+            raise NotFound(
+                _("Webinar %(webinar)s is not known on connection %(id)s.")
+                % {"webinar": zoom_webinar_id, "id": connection_id}
+            )
         return webinar
 
     @extend_schema(responses=s.ZoomWebinarOutput)
@@ -257,7 +266,7 @@ class SyncRunDetailView(ZoomView):
     def get(self, request, run_id: int):
         run = SyncRun.objects.filter(pk=run_id).first()
         if run is None:
-            raise NotFound(f"Sync run {run_id} does not exist.")
+            raise NotFound(_("Sync run %(id)s does not exist.") % {"id": run_id})
         return Response(s.SyncRunOutput(run).data)
 
 
@@ -271,7 +280,7 @@ class SyncRunSkipsView(ZoomView):
 
         run = SyncRun.objects.filter(pk=run_id).first()
         if run is None:
-            raise NotFound(f"Sync run {run_id} does not exist.")
+            raise NotFound(_("Sync run %(id)s does not exist.") % {"id": run_id})
         skips = SyncSkip.objects.filter(run=run)
         if request.query_params.get("reason"):
             skips = skips.filter(reason=request.query_params["reason"])

@@ -9,6 +9,7 @@ import logging
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from ..client import OAuthApp, TokenSet, ZoomAuthError, ZoomClient
 from ..client.oauth import RefreshingTokenSource
@@ -63,7 +64,7 @@ def connection_token_source(connection: ZoomConnection) -> RefreshingTokenSource
             ):
                 return stored  # another worker renewed it meanwhile
             if row.status == ConnectionStatus.DISCONNECTED:
-                raise ZoomAuthError("The Zoom connection is disconnected.")
+                raise ZoomAuthError(gettext("The Zoom connection is disconnected."))
             app = oauth_app(client_id=row.client_id, client_secret=row.client_secret)
             try:
                 if row.kind == ConnectionKind.S2S:

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from crm.errors import ApplicationError, Conflict, NotFound, ValidationFailed
 from crm.models import Brand, User
@@ -45,21 +46,24 @@ class ZoomUnavailable(ApplicationError):
 
 def _require(**fields: str) -> None:
     errors = [
-        {"name": name, "message": "This field is required."}
+        {"name": name, "message": _("This field is required.")}
         for name, value in fields.items()
         if not (value or "").strip()
     ]
     if errors:
-        raise ValidationFailed("Missing: " + ", ".join(e["name"] for e in errors), errors=errors)
+        raise ValidationFailed(
+            _("Missing: %(fields)s") % {"fields": ", ".join(e["name"] for e in errors)},
+            errors=errors,
+        )
     # Zoom's ids and secrets are printable ASCII; anything else cannot even be sent (HTTP Basic
     # authentication is Latin-1), and was a 500.
     bad = [name for name, value in fields.items() if not CREDENTIAL.fullmatch(value.strip())]
     if bad:
         raise ValidationFailed(
-            "Zoom credentials are letters, digits and punctuation, without spaces: "
-            + ", ".join(bad),
+            _("Zoom credentials are letters, digits and punctuation, without spaces: %(fields)s")
+            % {"fields": ", ".join(bad)},
             errors=[
-                {"name": name, "message": "Letters, digits and punctuation only, no spaces."}
+                {"name": name, "message": _("Letters, digits and punctuation only, no spaces.")}
                 for name in bad
             ],
         )
@@ -70,8 +74,11 @@ def _reusable_connection(brand: Brand) -> ZoomConnection | None:
     existing = ZoomConnection.objects.filter(brand=brand).first()
     if existing is not None and existing.status == ConnectionStatus.CONNECTED:
         raise Conflict(
-            f"The brand {brand.name} is already connected to Zoom account "
-            f"{existing.zoom_account_id}; disconnect it first.",
+            _(
+                "The brand %(brand)s is already connected to Zoom account %(account)s; "
+                "disconnect it first."
+            )
+            % {"brand": brand.name, "account": existing.zoom_account_id},
             connection_id=existing.pk,
         )
     return existing
@@ -87,8 +94,11 @@ def _check_account_not_taken(zoom_account_id: str, brand: Brand) -> None:
     )
     if other is not None:
         raise Conflict(
-            f"Zoom account {zoom_account_id} is already connected to the brand "
-            f"{other.brand.name}: each brand connects its own Zoom account."
+            _(
+                "Zoom account %(account)s is already connected to the brand %(brand)s: each "
+                "brand connects its own Zoom account."
+            )
+            % {"account": zoom_account_id, "brand": other.brand.name}
         )
 
 
@@ -119,7 +129,7 @@ def _write(connection: ZoomConnection, fields: tuple[str, ...] | list[str]) -> N
     connection.updated_at = timezone.now()
     values = {name: getattr(connection, name) for name in (*fields, "updated_at")}
     if not ZoomConnection.objects.filter(pk=connection.pk).update(**values):
-        raise NotFound(f"Zoom connection {connection.pk} does not exist any more.")
+        raise NotFound(_("Zoom connection %(id)s does not exist any more.") % {"id": connection.pk})
 
 
 def _who_authorized(tokens: TokenSet) -> dict:
@@ -131,9 +141,11 @@ def _who_authorized(tokens: TokenSet) -> dict:
     try:
         return client.get_user("me")
     except ZoomTransientError as exc:
-        raise ZoomUnavailable(f"Zoom could not be reached: {exc}")
+        raise ZoomUnavailable(_("Zoom could not be reached: %(error)s") % {"error": exc})
     except ZoomError as exc:
-        raise ValidationFailed(f"Zoom refused to describe the connected user: {exc}")
+        raise ValidationFailed(
+            _("Zoom refused to describe the connected user: %(error)s") % {"error": exc}
+        )
 
 
 def connection_create_s2s(
@@ -159,7 +171,7 @@ def connection_create_s2s(
             exc.message, errors=[{"name": "client_secret", "message": exc.message}]
         )
     except ZoomTransientError as exc:
-        raise ZoomUnavailable(f"Zoom could not be reached: {exc}")
+        raise ZoomUnavailable(_("Zoom could not be reached: %(error)s") % {"error": exc})
     me = _who_authorized(tokens)
     with transaction.atomic():
         connection = existing or ZoomConnection(brand=brand)
@@ -228,21 +240,25 @@ def connection_start_oauth(
 def connection_complete_oauth(*, state: str, code: str) -> ZoomConnection:
     """The OAuth callback: swaps the code for tokens, records who authorized, connects."""
     if not state or not code:
-        raise ValidationFailed("The Zoom authorization answer lacks its code or state.")
+        raise ValidationFailed(_("The Zoom authorization answer lacks its code or state."))
     connection = ZoomConnection.objects.filter(oauth_state=state).select_related("brand").first()
     if connection is None:
         raise NotFound(
-            "This Zoom authorization is unknown or was already used; start again "
-            "from Settings > Integrations > Zoom."
+            _(
+                "This Zoom authorization is unknown or was already used; start again "
+                "from Settings > Integrations > Zoom."
+            )
         )
     app = oauth_app(client_id=connection.client_id, client_secret=connection.client_secret)
     try:
         tokens = app.exchange_code(code=code)
     except ZoomAuthError as exc:
         ZoomConnection.objects.filter(pk=connection.pk).update(last_error=exc.message)
-        raise ValidationFailed(f"Zoom refused the authorization: {exc.message}")
+        raise ValidationFailed(
+            _("Zoom refused the authorization: %(error)s") % {"error": exc.message}
+        )
     except ZoomTransientError as exc:
-        raise ZoomUnavailable(f"Zoom could not be reached: {exc}")
+        raise ZoomUnavailable(_("Zoom could not be reached: %(error)s") % {"error": exc})
     me = _who_authorized(tokens)
     account_id = me.get("account_id", "")
     _check_account_not_taken(account_id, connection.brand)
@@ -297,18 +313,19 @@ def connection_settings_update(*, connection: ZoomConnection, **changes: Any) ->
     written: tokens and status stay as other processes left them (`_write`)."""
     allowed = {"sync_webinar_data", "recordings_sync", "zoom_plan", *SETTINGS_DOMAIN_FIELDS}
     unknown = sorted(set(changes) - allowed)
-    errors: list[dict] = [{"name": name, "message": "Unknown setting."} for name in unknown]
+    errors: list[dict] = [{"name": name, "message": _("Unknown setting.")} for name in unknown]
     cleaned: dict[str, Any] = {}
     if changes.get("sync_webinar_data") is not None:
         if not isinstance(changes["sync_webinar_data"], bool):
-            errors.append({"name": "sync_webinar_data", "message": "Must be true or false."})
+            errors.append({"name": "sync_webinar_data", "message": _("Must be true or false.")})
         cleaned["sync_webinar_data"] = changes["sync_webinar_data"]
     if changes.get("recordings_sync") is not None:
         if changes["recordings_sync"] not in RecordingsSync.values:
             errors.append(
                 {
                     "name": "recordings_sync",
-                    "message": "Choose one of: " + ", ".join(RecordingsSync.values),
+                    "message": _("Choose one of: %(choices)s")
+                    % {"choices": ", ".join(RecordingsSync.values)},
                 }
             )
         cleaned["recordings_sync"] = changes["recordings_sync"]
@@ -316,7 +333,11 @@ def connection_settings_update(*, connection: ZoomConnection, **changes: Any) ->
         # The plan sets the client-side rate limits (zoom-api.md §5).
         if changes["zoom_plan"] not in ZoomPlan.values:
             errors.append(
-                {"name": "zoom_plan", "message": "Choose one of: " + ", ".join(ZoomPlan.values)}
+                {
+                    "name": "zoom_plan",
+                    "message": _("Choose one of: %(choices)s")
+                    % {"choices": ", ".join(ZoomPlan.values)},
+                }
             )
         cleaned["zoom_plan"] = changes["zoom_plan"]
     for name in SETTINGS_DOMAIN_FIELDS:
@@ -326,7 +347,7 @@ def connection_settings_update(*, connection: ZoomConnection, **changes: Any) ->
         if isinstance(value, str):
             value = value.replace(",", "\n").splitlines()
         if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
-            errors.append({"name": name, "message": "Must be a list of domains."})
+            errors.append({"name": name, "message": _("Must be a list of domains.")})
             continue
         domains, problems = normalize_domains(value)
         errors.extend({"name": name, "message": problem} for problem in problems)
@@ -355,8 +376,8 @@ def zoom_user_update(
         if value is not None:
             if not isinstance(value, bool):
                 raise ValidationFailed(
-                    f"{name} must be true or false.",
-                    errors=[{"name": name, "message": "Must be true or false."}],
+                    _("%(name)s must be true or false.") % {"name": name},
+                    errors=[{"name": name, "message": _("Must be true or false.")}],
                 )
             setattr(zoom_user, name, value)
     zoom_user.save(update_fields=["sync_new_webinars_by_default", "sync_recordings"])
@@ -366,8 +387,8 @@ def zoom_user_update(
 def zoom_webinar_update(*, webinar: ZoomWebinar, sync_enabled: bool) -> ZoomWebinar:
     if not isinstance(sync_enabled, bool):
         raise ValidationFailed(
-            "sync_enabled must be true or false.",
-            errors=[{"name": "sync_enabled", "message": "Must be true or false."}],
+            _("%(name)s must be true or false.") % {"name": "sync_enabled"},
+            errors=[{"name": "sync_enabled", "message": _("Must be true or false.")}],
         )
     webinar.sync_enabled = sync_enabled
     webinar.save(update_fields=["sync_enabled"])

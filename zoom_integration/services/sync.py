@@ -11,6 +11,7 @@ from datetime import timedelta
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from crm.errors import Conflict
 from crm.models import User
@@ -37,9 +38,9 @@ def sync_run_request(
     """Records a queued run and queues its task on commit. 409 when the connection is not
     connected, or when a run of it is already queued or running (naming that run)."""
     if connection.status == ConnectionStatus.DISCONNECTED:
-        raise Conflict("This Zoom connection is disconnected: connect it again to sync.")
+        raise Conflict(_("This Zoom connection is disconnected: connect it again to sync."))
     if connection.status != ConnectionStatus.CONNECTED:
-        raise Conflict("This Zoom connection needs re-authorization before it can sync.")
+        raise Conflict(_("This Zoom connection needs re-authorization before it can sync."))
     try:
         with transaction.atomic():
             active = connection.sync_runs.filter(status__in=ACTIVE_SYNC_STATUSES).first()
@@ -55,9 +56,11 @@ def sync_run_request(
 
 def _already_running(active: SyncRun | None) -> Conflict:
     if active is None:
-        return Conflict("A sync of this connection is already under way.")
+        return Conflict(_("A sync of this connection is already under way."))
     return Conflict(
-        f"A sync of this connection is already {active.status}: run {active.pk}.", run_id=active.pk
+        _("A sync of this connection is already %(status)s: run %(id)s.")
+        % {"status": active.get_status_display().lower(), "id": active.pk},
+        run_id=active.pk,
     )
 
 
@@ -109,8 +112,11 @@ def sync_run_execute(*, run_id: int, resume: bool = False) -> SyncRun:
             run,
             SyncStatus.FAILED,
             errors=[
-                f"Zoom refused the connection's credentials ({exc}). Reconnect Zoom in "
-                "Settings > Integrations > Zoom."
+                _(
+                    "Zoom refused the connection's credentials (%(error)s). Reconnect Zoom in "
+                    "Settings > Integrations > Zoom."
+                )
+                % {"error": exc}
             ],
         )
     except ZoomError as exc:
@@ -119,14 +125,22 @@ def sync_run_execute(*, run_id: int, resume: bool = False) -> SyncRun:
             run,
             SyncStatus.FAILED,
             errors=[
-                f"Zoom answered with an error: {exc}. Transient errors were retried; run the sync "
-                "again later, or check the connection in Settings > Integrations > Zoom."
+                _(
+                    "Zoom answered with an error: %(error)s. Transient errors were retried; run "
+                    "the sync again later, or check the connection in Settings > Integrations > "
+                    "Zoom."
+                )
+                % {"error": exc}
             ],
         )
     except Exception as exc:
         # Never leave a run "running" forever: record the failure, then let it surface.
         logger.exception("zoom.sync.crashed", extra={"run": run.pk})
-        _finish(run, SyncStatus.FAILED, errors=[f"Unexpected error: {exc.__class__.__name__}"])
+        _finish(
+            run,
+            SyncStatus.FAILED,
+            errors=[_("Unexpected error: %(error)s") % {"error": exc.__class__.__name__}],
+        )
         raise
 
 

@@ -37,7 +37,9 @@ COUNTED_REASONS = frozenset(
 
 
 def _reject(connection_id: int, status: int, reason: str, message: str) -> JsonResponse:
-    """Refuses a delivery to a connection that exists, and counts it for its health panel."""
+    """Refuses a delivery to a connection that exists, and counts it for its health panel.
+    `message` is read by Zoom's servers, not by people: English, like the logs (the health
+    panel shows each `reason` in the reader's language)."""
     logger.warning("zoom.webhook.rejected", extra={"connection": connection_id, "reason": reason})
     if reason in COUNTED_REASONS:  # a fixed set: never a value taken from the request
         key = _rejections_key(connection_id)
