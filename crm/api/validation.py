@@ -24,7 +24,14 @@ def _json_type(field) -> tuple[tuple[type, ...], str] | None:
     """The JSON type a field's value must have, for the fields whose schema names exactly one
     (DRF would otherwise turn `0` into "0" and "yes" into true). Fields that accept several on
     purpose (ids, property values, free JSON) are left to themselves."""
-    if type(field) in (serializers.CharField, serializers.EmailField, serializers.URLField):
+    if type(field) in (
+        serializers.CharField,
+        serializers.EmailField,
+        serializers.URLField,
+        serializers.RegexField,
+        serializers.SlugField,
+        serializers.ChoiceField,
+    ):
         return (str,), "string"
     if type(field) is serializers.BooleanField:
         return (bool,), "boolean"

@@ -552,3 +552,15 @@ def test_the_service_refuses_such_credentials_too():
             webhook_secret_token="", actor=None,
         )  # fmt: skip
     assert refused.value.errors[0]["name"] == "client_id"
+
+
+@pytest.mark.django_db
+def test_a_credential_that_is_not_a_string_is_a_400(admin_api):
+    """Found by the API fuzzer: pattern-checked fields took numbers and turned them into text."""
+    from crm.models import Brand
+
+    brand = Brand.objects.create(name="Acme", is_primary=True)
+    body = {"brand": brand.pk, "client_id": "id", "client_secret": 12345}
+    response = admin_api.post("/api/v1/zoom/connections/oauth/", body, format="json")
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["name"] == "client_secret"
