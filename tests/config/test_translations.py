@@ -71,11 +71,6 @@ def _untranslated(entry: polib.POEntry) -> bool:
     return not entry.msgstr
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="translations in progress (issue 20): the pt_BR and fr catalogues are being "
-    "written; remove this mark once they are complete",
-)
 @pytest.mark.parametrize("domain", DOMAINS)
 @pytest.mark.parametrize("locale", LOCALES)
 def test_every_string_the_code_marks_is_translated(extracted, locale, domain):
