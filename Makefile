@@ -29,15 +29,17 @@ install: $(VENV)/.installed compilemessages
 
 # The translations (rule L1): each .mo is built from its .po whenever the .po is newer, so the
 # demo and the tests always speak the catalogues as they are; .mo files are not committed.
-# msgfmt is GNU gettext's, as Django's compilemessages uses (same --check-format).
+# GNU gettext's msgfmt when the machine has it (as Django's compilemessages, same
+# --check-format); otherwise polib (a dev dependency) writes the same .mo, so that a machine
+# with only Python and make runs the demo and the tests in every language.
 PO_FILES := $(wildcard locale/*/LC_MESSAGES/*.po)
 MO_FILES := $(PO_FILES:.po=.mo)
 
 compilemessages: $(MO_FILES)
 
-locale/%.mo: locale/%.po
-	@command -v msgfmt >/dev/null 2>&1 || { echo "msgfmt not found: install GNU gettext (Debian/Ubuntu: apt-get install gettext; macOS: brew install gettext)"; exit 1; }
-	msgfmt --check-format -o $@ $<
+locale/%.mo: locale/%.po | $(VENV)/.installed
+	@if command -v msgfmt >/dev/null 2>&1; then msgfmt --check-format -o $@ $<; \
+	else $(PY) -c 'import sys, polib; polib.pofile(sys.argv[1]).save_as_mofile(sys.argv[2])' $< $@; fi
 
 # Re-extracts the strings marked in Python, templates and static JavaScript into the .po files
 # (new strings come with an empty translation; tests/config/test_translations.py lists them).
