@@ -19,6 +19,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import number_format
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
@@ -191,9 +192,12 @@ def count_phrases(counts: dict) -> list[str]:
         if not isinstance(value, int):
             continue
         if key in COUNT_PHRASES:
-            phrases.append(COUNT_PHRASES[key](value) % {"n": value})
+            # The plural form follows the number; the number is written the locale's way.
+            phrases.append(
+                COUNT_PHRASES[key](value) % {"n": number_format(value, force_grouping=True)}
+            )
         else:
-            phrases.append(f"{value} {key.replace('_', ' ')}")
+            phrases.append(f"{number_format(value, force_grouping=True)} {key.replace('_', ' ')}")
     return phrases
 
 

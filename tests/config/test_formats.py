@@ -68,3 +68,31 @@ def test_the_events_list_shows_a_start_and_a_count_in_the_languages_format(reade
     assert '<td class="num" data-col="attended">999</td>' in row
     # The id, in an attribute and in a URL, is not a number to read: plain digits.
     assert 'href="/marketing-events/12345/"' in row
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [("pt-br", "6 de dezembro de 2026"), ("fr", "6 décembre 2026"), ("en", "Dec. 6, 2026")],
+)
+def test_month_names_inside_dates_are_written_as_each_language_does(language, expected):
+    # rule L1: Django's own catalogue capitalises Brazilian Portuguese months ("Dezembro");
+    # the project's catalogue writes them as Portuguese does, inside a date.
+    import datetime as dt
+
+    from django.utils import translation
+    from django.utils.formats import date_format
+
+    with translation.override(language):
+        assert date_format(dt.date(2026, 12, 6), "DATE_FORMAT") == expected
+
+
+def test_run_counts_are_grouped_the_languages_way():
+    from django.utils import translation
+
+    from zoom_integration.views import count_phrases
+
+    counts = {"registrations": 9000, "zoom_records": 15376}
+    with translation.override("en"):
+        assert count_phrases(counts) == ["9,000 registrations", "15,376 records read from Zoom"]
+    with translation.override("pt-br"):
+        assert count_phrases(counts)[0] == "9.000 registros"
