@@ -3,8 +3,6 @@ violation (tests/browser/conftest.py collects them), and the behaviours that use
 handlers work from static/js/ui.js: confirmations, copy buttons, and the progress and funnel
 bars, now drawn in SVG."""
 
-import re
-
 import pytest
 from django.utils import timezone
 from playwright.sync_api import Page, expect
@@ -13,19 +11,12 @@ from crm.models import Account, Brand, Role, Tier
 from segments.services import segment_create
 from tests.factories import ContactFactory, UserFactory
 from tests.marketing_events.test_live_event import join, live_event
+from tests.support.browser import log_in as _log_in
 from tests.zoom_integration.test_webhook_health import make_connection
 from workflows.services import workflow_create
 from zoom_integration.models import SyncRun
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def _log_in(page: Page, live_server, email: str) -> None:
-    page.goto(live_server.url + "/accounts/login/")
-    page.get_by_label("E-mail").fill(email)
-    page.get_by_label("Password").fill("password")
-    page.get_by_role("button", name="Log in").click()
-    expect(page).to_have_url(re.compile(r"/contacts/$"))
 
 
 def test_the_watch_sees_a_violation(live_server, page: Page, csp_violations):

@@ -20,6 +20,7 @@ from crm.models import Brand, Role
 from marketing_events.models import MarketingEvent, Participation
 from tests.factories import UserFactory
 from tests.marketing_events.test_live_event import join, live_event
+from tests.support.browser import log_in as _log_in
 from tests.zoom_integration.test_webhooks import SECRET, independent_signature
 from zoom_integration.models import ConnectionStatus, ZoomConnection
 
@@ -33,14 +34,6 @@ def _shot(page: Page, name: str) -> None:
     SCREENSHOTS.mkdir(exist_ok=True)
     page.evaluate("window.scrollTo(0, 0)")
     page.screenshot(path=str(SCREENSHOTS / f"live-{name}.png"), full_page=True)
-
-
-def _log_in(page: Page, live_server, email: str) -> None:
-    page.goto(live_server.url + "/accounts/login/")
-    page.get_by_label("E-mail").fill(email)
-    page.get_by_label("Password").fill("password")
-    page.get_by_role("button", name="Log in").click()
-    expect(page).to_have_url(re.compile(r"/contacts/$"))
 
 
 def _counter(page: Page, name: str):

@@ -15,6 +15,7 @@ from marketing_events.plan import NewContact, OccurrenceFact, Plan, Registration
 from marketing_events.services import plan_apply
 from tests.factories import UserFactory
 from tests.marketing_events.test_views import WEBINAR, at, make_event, populate
+from tests.support.browser import log_in as _log_in
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "screenshots"
 
@@ -24,14 +25,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 def _shot(page: Page, name: str) -> None:
     SCREENSHOTS.mkdir(exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"me-{name}.png"), full_page=True)
-
-
-def _log_in(page: Page, live_server, email: str) -> None:
-    page.goto(live_server.url + "/accounts/login/")
-    page.get_by_label("E-mail").fill(email)
-    page.get_by_label("Password").fill("password")
-    page.get_by_role("button", name="Log in").click()
-    expect(page).to_have_url(re.compile(r"/contacts/$"))
 
 
 def test_marketer_reads_an_event_and_a_participants_timeline(live_server, page: Page):

@@ -14,6 +14,7 @@ from playwright.sync_api import Page, expect
 from crm.models import Brand, Role
 from marketing_events.rules import FIX_HINTS
 from tests.factories import UserFactory
+from tests.support.browser import log_in as _log_in
 from tests.zoom_integration.scenario import ACME, ENDED_ID, EVENTS_ID, S2S
 from zoom_integration.models import SyncRun
 from zoom_integration.services.connections import (
@@ -30,14 +31,6 @@ def _shot(page: Page, name: str) -> None:
     SCREENSHOTS.mkdir(exist_ok=True)
     page.evaluate("window.scrollTo(0, 0)")  # the sticky top bar stays on top in the shot
     page.screenshot(path=str(SCREENSHOTS / f"sync-{name}.png"), full_page=True)
-
-
-def _log_in(page: Page, live_server, email: str) -> None:
-    page.goto(live_server.url + "/accounts/login/")
-    page.get_by_label("E-mail").fill(email)
-    page.get_by_label("Password").fill("password")
-    page.get_by_role("button", name="Log in").click()
-    expect(page).to_have_url(re.compile(r"/contacts/$"))
 
 
 def test_admin_syncs_and_follows_the_data(

@@ -13,6 +13,7 @@ from playwright.sync_api import Page, expect
 
 from crm.models import Account, Brand, Role, Tier
 from tests.factories import ContactFactory, UserFactory
+from tests.support.browser import log_in as _log_in
 from tests.zoom_integration.scenario import ACME, RECURRING_ID, S2S, UPCOMING_ID
 from workflows.models import ActionExecution, Workflow
 from zoom_integration.models import ZoomWebinar
@@ -26,14 +27,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 def _shot(page: Page, name: str) -> None:
     SCREENSHOTS.mkdir(exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"wf-{name}.png"), full_page=True)
-
-
-def _log_in(page: Page, live_server, email: str) -> None:
-    page.goto(live_server.url + "/accounts/login/")
-    page.get_by_label("E-mail").fill(email)
-    page.get_by_label("Password").fill("password")
-    page.get_by_role("button", name="Log in").click()
-    expect(page).to_have_url(re.compile(r"/contacts/$"))
 
 
 def _create_workflow(page: Page, name: str, *, pick: str | None = None, typed: str = "") -> None:

@@ -12,6 +12,7 @@ from playwright.sync_api import Page, expect
 
 from crm.models import Brand, Role
 from tests.factories import UserFactory
+from tests.support.browser import log_in as _log_in
 from tests.zoom_integration.scenario import ACME, ENDED_ID, S2S
 from zoom_integration.models import ZoomConnection, ZoomWebinar
 
@@ -27,14 +28,6 @@ def _shot(page: Page, name: str, *, full_page: bool = True) -> None:
     if full_page:
         page.evaluate("window.scrollTo(0, 0)")
     page.screenshot(path=str(SCREENSHOTS / f"zoom-{name}.png"), full_page=full_page)
-
-
-def _log_in(page: Page, live_server, email: str) -> None:
-    page.goto(live_server.url + "/accounts/login/")
-    page.get_by_label("E-mail").fill(email)
-    page.get_by_label("Password").fill("password")
-    page.get_by_role("button", name="Log in").click()
-    expect(page).to_have_url(re.compile(r"/contacts/$"))
 
 
 def _connection() -> ZoomConnection:
