@@ -6,8 +6,8 @@ An action type:
 - `clean(config)` validates an action's configuration when a workflow is saved and returns it
   normalized, or raises `ActionInvalid` naming the field;
 - `run(ctx)` performs it for one contact and returns an `ActionResult`
-  (succeeded / failed / skipped, a message, an output), or raises `ActionRetry` for a
-  transient failure (429, 5xx, timeouts): the runner retries with back-off. `run` must be
+  (succeeded / failed / skipped, an untranslated message, an output), or raises `ActionRetry`
+  for a transient failure (429, 5xx, timeouts): the runner retries with back-off. `run` must be
   idempotent: it may be called again after a crash or a retry.
 """
 
@@ -26,9 +26,10 @@ class ActionInvalid(ValueError):
 
 
 class ActionRetry(Exception):
-    """A transient failure: try again after `delay` seconds (None: the runner's back-off)."""
+    """A transient failure: try again after `delay` seconds (None: the runner's back-off).
+    `message` is a stored text (`crm.stored_text`) or a plain string, as for `ActionResult`."""
 
-    def __init__(self, message: str, *, delay: float | None = None):
+    def __init__(self, message: str | dict, *, delay: float | None = None):
         super().__init__(message)
         self.message = message
         self.delay = delay
@@ -36,20 +37,24 @@ class ActionRetry(Exception):
 
 @dataclass(frozen=True)
 class ActionResult:
+    """`message` is read later, by people in their language and by API clients in English: a
+    stored text (`crm.stored_text.stored_text`, its id marked with `gettext_noop`), or a plain
+    string kept as it is (rule L1)."""
+
     status: str  # "succeeded" | "failed" | "skipped"
-    message: str = ""
+    message: str | dict = ""
     output: dict = field(default_factory=dict)
 
     @classmethod
-    def succeeded(cls, message: str = "", **output) -> ActionResult:
+    def succeeded(cls, message: str | dict = "", **output) -> ActionResult:
         return cls("succeeded", message, output)
 
     @classmethod
-    def failed(cls, message: str, **output) -> ActionResult:
+    def failed(cls, message: str | dict, **output) -> ActionResult:
         return cls("failed", message, output)
 
     @classmethod
-    def skipped(cls, message: str) -> ActionResult:
+    def skipped(cls, message: str | dict) -> ActionResult:
         return cls("skipped", message, {})
 
 

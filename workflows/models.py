@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from crm.models import Contact
+from crm.stored_text import render_stored
 
 
 class TriggerType(models.TextChoices):
@@ -125,7 +126,10 @@ class ActionExecution(models.Model):
     status = models.CharField(
         max_length=10, choices=ExecutionStatus.choices, default=ExecutionStatus.QUEUED
     )
+    # `message` in English, as the API gives it (rule L2); `message_text` the same message as a
+    # message id with its parameters, translated for whoever reads the log (rule L1).
     message = models.TextField(blank=True)
+    message_text = models.JSONField(null=True, blank=True)
     output = models.JSONField(default=dict, blank=True)
     attempts = models.PositiveIntegerField(default=0)
     # While a worker runs it: no other worker takes it before this moment.
@@ -148,3 +152,9 @@ class ActionExecution(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action_type} for {self.contact_id}: {self.status}"
+
+    @property
+    def message_for_reader(self) -> str:
+        if self.message_text is not None:
+            return render_stored(self.message_text)
+        return self.message

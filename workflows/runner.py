@@ -11,7 +11,9 @@ import logging
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
+
+from crm.stored_text import is_stored_text, render_english, stored_text
 
 from .actions import REGISTRY, ActionContext, ActionResult, ActionRetry
 from .models import (
@@ -57,7 +59,10 @@ def enrollment_run(enrollment_id: int) -> float | None:
                 return _finish(enrollment, EnrollmentStatus.FAILED, after=index)
             continue
         if not workflow.enabled:
-            _record(execution, ActionResult.skipped(_("The workflow was turned off")))
+            _record(
+                execution,
+                ActionResult.skipped(stored_text(gettext_noop("The workflow was turned off"))),
+            )
             continue
         if not _claim(execution):
             return None  # another worker holds it; it will carry on from there
@@ -65,7 +70,10 @@ def enrollment_run(enrollment_id: int) -> float | None:
         action_type = REGISTRY.get(config.get("type"))
         if action_type is None:
             result = ActionResult.failed(
-                _("The action %(type)s is not available") % {"type": repr(config.get("type"))}
+                stored_text(
+                    gettext_noop("The action %(type)s is not available"),
+                    type=repr(config.get("type")),
+                )
             )
         else:
             ctx = ActionContext(
@@ -80,8 +88,11 @@ def enrollment_run(enrollment_id: int) -> float | None:
             except ActionRetry as exc:
                 if execution.attempts >= MAX_ATTEMPTS:
                     result = ActionResult.failed(
-                        _("Gave up after %(n)s attempts: %(message)s")
-                        % {"n": execution.attempts, "message": exc.message}
+                        stored_text(
+                            gettext_noop("Gave up after %(n)s attempts: %(message)s"),
+                            n=execution.attempts,
+                            message=exc.message,
+                        )
                     )
                 else:
                     delay = (
@@ -94,7 +105,9 @@ def enrollment_run(enrollment_id: int) -> float | None:
                     "workflows.action.crashed",
                     extra={"execution": execution.pk, "action": config.get("type")},
                 )
-                result = ActionResult.failed(_("The action failed unexpectedly; see the logs"))
+                result = ActionResult.failed(
+                    stored_text(gettext_noop("The action failed unexpectedly; see the logs"))
+                )
         _record(execution, result)
         if result.status == ExecutionStatus.FAILED:
             return _finish(enrollment, EnrollmentStatus.FAILED, after=index)
@@ -113,12 +126,23 @@ def _claim(execution: ActionExecution) -> bool:
     return claimed == 1
 
 
-def _retrying(execution: ActionExecution, message: str, delay: float) -> None:
+def _message_fields(message: str | dict) -> dict:
+    """The log row's message: English for the API, the stored text for the page (L1, L2)."""
+    if is_stored_text(message):
+        return {"message": render_english(message), "message_text": message}
+    return {"message": message, "message_text": None}
+
+
+def _retrying(execution: ActionExecution, message: str | dict, delay: float) -> None:
     now = timezone.now()
+    note = stored_text(
+        gettext_noop("%(message)s — retrying in %(seconds)s s"),
+        message=message,
+        seconds=int(delay),
+    )
     ActionExecution.objects.filter(pk=execution.pk).update(
         status=ExecutionStatus.RETRYING,
-        message=_("%(message)s — retrying in %(seconds)s s")
-        % {"message": message, "seconds": int(delay)},
+        **_message_fields(note),
         lease_until=None,
         updated_at=now,
     )
@@ -128,7 +152,7 @@ def _record(execution: ActionExecution, result: ActionResult) -> None:
     now = timezone.now()
     ActionExecution.objects.filter(pk=execution.pk).update(
         status=result.status,
-        message=result.message,
+        **_message_fields(result.message),
         output=result.output,
         lease_until=None,
         updated_at=now,
@@ -151,7 +175,10 @@ def _finish(enrollment: Enrollment, status: str, *, after: int | None) -> None:
                     },
                 )
                 if execution.status not in FINAL_STATUSES:
-                    _record(execution, ActionResult.skipped(_("An earlier action failed")))
+                    _record(
+                        execution,
+                        ActionResult.skipped(stored_text(gettext_noop("An earlier action failed"))),
+                    )
         Enrollment.objects.filter(pk=enrollment.pk).update(
             status=status, finished_at=timezone.now()
         )

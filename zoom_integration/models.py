@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from crm.models import Brand
+from crm.stored_text import decode, render_stored
 
 from .crypto import EncryptedTextField
 
@@ -92,6 +93,11 @@ class ZoomConnection(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status == ConnectionStatus.CONNECTED
+
+    @property
+    def last_error_text(self) -> str:
+        """`last_error` in the reader's language (a worker stores it as a message id)."""
+        return render_stored(decode(self.last_error))
 
 
 class ZoomUser(models.Model):

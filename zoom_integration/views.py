@@ -26,6 +26,7 @@ from django.views.decorators.http import require_POST
 
 from crm.errors import ApplicationError, Conflict, NotFound, ValidationFailed
 from crm.models import Brand
+from crm.stored_text import render_stored
 from crm.views.access import settings_admin_required
 from marketing_events.rules import FIX_HINTS, SkipReason
 
@@ -114,6 +115,13 @@ RUN_ERRORS = {
     "sync_disabled": _("Sync webinar data is off, so only users and webinars were refreshed."),
     "disconnected": _("The connection was disconnected."),
 }
+
+
+def _run_error_text(error) -> str:
+    """A run's recorded error in the reader's language: a code, or a stored sentence."""
+    if isinstance(error, str) and error in RUN_ERRORS:
+        return str(RUN_ERRORS[error])
+    return render_stored(error)
 
 
 # Reading --------------------------------------------------------------------------------------
@@ -206,7 +214,7 @@ def _run_rows(connection: ZoomConnection) -> list:
     for run in runs:
         run.count_items = count_phrases(run.counts)
         run.skip_total = sum(v for v in run.skips.values() if isinstance(v, int))
-        run.error_texts = [str(RUN_ERRORS.get(e, e)) for e in run.errors]
+        run.error_texts = [_run_error_text(e) for e in run.errors]
         run.is_active = run.status in ACTIVE_SYNC_STATUSES
     return runs
 
@@ -421,7 +429,7 @@ def _skip_sections(request, run: SyncRun) -> list[dict]:
 
 def _run_context(request, run: SyncRun) -> dict:
     run.is_active = run.status in ACTIVE_SYNC_STATUSES
-    run.error_texts = [str(RUN_ERRORS.get(e, e)) for e in run.errors]
+    run.error_texts = [_run_error_text(e) for e in run.errors]
     end = run.finished_at or (timezone.now() if run.is_active else None)
     duration = (
         duration_text((end - run.started_at).total_seconds()) if run.started_at and end else ""

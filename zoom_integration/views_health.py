@@ -18,7 +18,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
 
 from .models import DeliveryStatus, WebhookDelivery, ZoomConnection
-from .views import _fragment, _get_connection
+from .views import SKIP_TITLES, _fragment, _get_connection
 from .webhooks.receiver import recent_rejections
 
 RECENT_WINDOW = dt.timedelta(hours=24)
@@ -79,12 +79,17 @@ OUTCOME_PREFIXES = {
 
 
 def outcome_text(outcome: str) -> str:
-    """A recorded outcome in the reader's language (unknown ones as recorded)."""
+    """A recorded outcome in the reader's language (unknown ones as recorded). A skip names its
+    reason code first ("skipped: no_email ana@example.com"): the reason's title replaces it."""
     if outcome in OUTCOME_TEXTS:
         return str(OUTCOME_TEXTS[outcome])
     for start, text in OUTCOME_PREFIXES.items():
         if outcome.startswith(start):
-            return text % {"detail": outcome[len(start) :]}
+            detail = outcome[len(start) :]
+            reason, _space, who = detail.partition(" ")
+            if start == "skipped: " and reason in SKIP_TITLES:
+                detail = f"{SKIP_TITLES[reason]} ({who})" if who else str(SKIP_TITLES[reason])
+            return text % {"detail": detail}
     return outcome
 
 

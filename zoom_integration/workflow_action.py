@@ -27,6 +27,7 @@ from crm.filter_schema import REQUEST
 from crm.hubspot.serializers import property_value
 from crm.models import Brand, normalize_email
 from crm.properties import all_property_specs, spec_label
+from crm.stored_text import stored_text
 from marketing_events.models import Participation, ParticipationState
 from marketing_events.plan import Plan, RegistrationFact
 from marketing_events.services import plan_apply
@@ -146,7 +147,7 @@ def describe(config: dict) -> str:
 class _Stop(Exception):
     """Ends the run with a final failure message."""
 
-    def __init__(self, message: str):
+    def __init__(self, message: dict):
         super().__init__(message)
         self.message = message
 
@@ -157,20 +158,31 @@ def _webinar_id(config: dict, contact) -> str:
     name = config["webinar_id_property"]
     spec = all_property_specs().get(name)
     if spec is None:
-        raise _Stop(_("The contact property %(name)s no longer exists") % {"name": repr(name)})
+        raise _Stop(
+            stored_text(
+                gettext_noop("The contact property %(name)s no longer exists"), name=repr(name)
+            )
+        )
     value = (property_value(contact, spec) or "").strip()
     if not value:
         raise _Stop(
-            _("The contact's property “%(property)s” is empty: no webinar to register to")
-            % {"property": spec_label(spec)}
+            stored_text(
+                gettext_noop(
+                    "The contact's property “%(property)s” is empty: no webinar to register to"
+                ),
+                property=str(spec_label(spec)),
+            )
         )
     if not WEBINAR_ID.fullmatch(value):
         raise _Stop(
-            _(
-                "The contact's property “%(property)s” holds %(value)s, which is not a Zoom "
-                "webinar id (9 to 12 digits, no spaces or dashes)"
+            stored_text(
+                gettext_noop(
+                    "The contact's property “%(property)s” holds %(value)s, which is not a Zoom "
+                    "webinar id (9 to 12 digits, no spaces or dashes)"
+                ),
+                property=str(spec_label(spec)),
+                value=repr(value),
             )
-            % {"property": spec_label(spec), "value": repr(value)}
         )
     return value
 
@@ -179,7 +191,9 @@ def _primary_connection() -> tuple[Brand, ZoomConnection]:
     """Rule W4: the primary brand's connection, and only it."""
     brand = Brand.objects.filter(is_primary=True).first()
     if brand is None:
-        raise _Stop(_("There is no primary brand: choose one in Settings > Brands"))
+        raise _Stop(
+            stored_text(gettext_noop("There is no primary brand: choose one in Settings > Brands"))
+        )
     connection = (
         ZoomConnection.objects.filter(brand=brand)
         .exclude(status=ConnectionStatus.DISCONNECTED)
@@ -187,11 +201,13 @@ def _primary_connection() -> tuple[Brand, ZoomConnection]:
     )
     if connection is None or connection.status != ConnectionStatus.CONNECTED:
         raise _Stop(
-            _(
-                "The primary brand (%(brand)s) has no working Zoom connection: connect it in "
-                "Settings > Integrations > Zoom"
+            stored_text(
+                gettext_noop(
+                    "The primary brand (%(brand)s) has no working Zoom connection: connect it in "
+                    "Settings > Integrations > Zoom"
+                ),
+                brand=brand.name,
             )
-            % {"brand": brand.name}
         )
     return brand, connection
 
@@ -220,9 +236,17 @@ def run(ctx):
     try:
         webinar_id = _webinar_id(ctx.config, contact)
         if not contact.email:
-            raise _Stop(_("The contact has no primary e-mail to register with"))
+            raise _Stop(
+                stored_text(gettext_noop("The contact has no primary e-mail to register with"))
+            )
         if not contact.first_name.strip():
-            raise _Stop(_("Zoom needs a first name to register someone; the contact has none"))
+            raise _Stop(
+                stored_text(
+                    gettext_noop(
+                        "Zoom needs a first name to register someone; the contact has none"
+                    )
+                )
+            )
         brand, connection = _primary_connection()
         known_here = ZoomWebinar.objects.filter(
             connection=connection, zoom_webinar_id=int(webinar_id)
@@ -230,29 +254,33 @@ def run(ctx):
         other = None if known_here else _other_brand_owner(connection, webinar_id)
         if other is not None:
             raise _Stop(
-                _(
-                    "Webinar %(webinar)s belongs to the Zoom account of brand “%(brand)s”; only "
-                    "webinars of the primary brand (“%(primary)s”) can be used"
+                stored_text(
+                    gettext_noop(
+                        "Webinar %(webinar)s belongs to the Zoom account of brand “%(brand)s”; "
+                        "only webinars of the primary brand (“%(primary)s”) can be used"
+                    ),
+                    webinar=webinar_id,
+                    brand=other.connection.brand.name,
+                    primary=brand.name,
                 )
-                % {
-                    "webinar": webinar_id,
-                    "brand": other.connection.brand.name,
-                    "primary": brand.name,
-                }
             )
         return _register(ctx, brand, connection, webinar_id)
     except _Stop as stop:
         return actions.ActionResult.failed(stop.message)
     except (ZoomRateLimited, ZoomTransientError) as exc:
         delay = exc.retry_after if isinstance(exc, ZoomRateLimited) else None
-        raise actions.ActionRetry(_("Zoom is busy: %(error)s") % {"error": exc}, delay=delay)
+        raise actions.ActionRetry(
+            stored_text(gettext_noop("Zoom is busy: %(error)s"), error=str(exc)), delay=delay
+        )
     except ZoomAuthError as exc:
         return actions.ActionResult.failed(
-            _(
-                "Zoom refused the primary brand's credentials (%(error)s): reconnect Zoom in "
-                "Settings > Integrations > Zoom"
+            stored_text(
+                gettext_noop(
+                    "Zoom refused the primary brand's credentials (%(error)s): reconnect Zoom in "
+                    "Settings > Integrations > Zoom"
+                ),
+                error=exc.message,
             )
-            % {"error": exc.message}
         )
 
 
@@ -276,7 +304,7 @@ def _register(ctx, brand: Brand, connection: ZoomConnection, webinar_id: str):
         host_email = host.email
     blocked = {normalize_email(host_email), normalize_email(connection.connected_user_email)}
     if normalize_email(contact.email) in blocked - {""}:
-        raise _Stop(_(HOST_MESSAGE))
+        raise _Stop(stored_text(HOST_MESSAGE))
 
     # Already registered (a re-enrollment, or a retry after the answer was recorded).
     existing = (
@@ -289,8 +317,10 @@ def _register(ctx, brand: Brand, connection: ZoomConnection, webinar_id: str):
     )
     if existing is not None:
         return actions.ActionResult.succeeded(
-            _("Already registered to “%(webinar)s”")
-            % {"webinar": webinar.get("topic", webinar_id)},
+            stored_text(
+                gettext_noop("Already registered to “%(webinar)s”"),
+                webinar=webinar.get("topic", webinar_id),
+            ),
             registrant_id=existing.external_registrant_id,
             join_url=existing.join_url,
         )
@@ -303,8 +333,13 @@ def _register(ctx, brand: Brand, connection: ZoomConnection, webinar_id: str):
     ] + [q.get("title", "") for q in questions.get("custom_questions") or [] if q.get("required")]
     if extra:
         raise _Stop(
-            _("Webinar %(webinar)s requires fields a workflow cannot fill: %(fields)s")
-            % {"webinar": webinar_id, "fields": ", ".join(extra)}
+            stored_text(
+                gettext_noop(
+                    "Webinar %(webinar)s requires fields a workflow cannot fill: %(fields)s"
+                ),
+                webinar=webinar_id,
+                fields=", ".join(extra),
+            )
         )
 
     answer = None
@@ -318,22 +353,34 @@ def _register(ctx, brand: Brand, connection: ZoomConnection, webinar_id: str):
             answer = _call(limiter, "light", lambda: client.add_registrant(webinar_id, body))
         except ZoomValidationError as exc:
             if exc.code == ZOOM_HOST_CODE:
-                raise _Stop(_(HOST_MESSAGE))
+                raise _Stop(stored_text(HOST_MESSAGE))
             fields = [e.get("field") for e in exc.errors if e.get("field")]
             if fields:
                 raise _Stop(
-                    _("Zoom refused the registration; it needs: %(fields)s")
-                    % {"fields": ", ".join(fields)}
+                    stored_text(
+                        gettext_noop("Zoom refused the registration; it needs: %(fields)s"),
+                        fields=", ".join(fields),
+                    )
                 )
-            raise _Stop(_("Zoom refused the registration: %(error)s") % {"error": exc.message})
+            raise _Stop(
+                stored_text(
+                    gettext_noop("Zoom refused the registration: %(error)s"), error=exc.message
+                )
+            )
         except ZoomNotFound:
             raise _Stop(
-                _("Webinar %(webinar)s was not found in the primary brand's Zoom account")
-                % {"webinar": webinar_id}
+                stored_text(
+                    gettext_noop(
+                        "Webinar %(webinar)s was not found in the primary brand's Zoom account"
+                    ),
+                    webinar=webinar_id,
+                )
             )
     _record(connection, webinar, contact, answer)
     return actions.ActionResult.succeeded(
-        _("Registered to “%(webinar)s”") % {"webinar": webinar.get("topic", webinar_id)},
+        stored_text(
+            gettext_noop("Registered to “%(webinar)s”"), webinar=webinar.get("topic", webinar_id)
+        ),
         registrant_id=str(answer.get("registrant_id") or answer.get("id") or ""),
         join_url=answer.get("join_url", ""),
     )
@@ -350,11 +397,14 @@ def _webinar_facts(client, limiter, connection, brand, webinar_id: str) -> tuple
         webinar = _call(limiter, "light", lambda: client.get_webinar(webinar_id))
     except ZoomNotFound:
         raise _Stop(
-            _(
-                "Webinar %(webinar)s was not found in the Zoom account of the primary brand "
-                "(“%(brand)s”)"
+            stored_text(
+                gettext_noop(
+                    "Webinar %(webinar)s was not found in the Zoom account of the primary brand "
+                    "(“%(brand)s”)"
+                ),
+                webinar=webinar_id,
+                brand=brand.name,
             )
-            % {"webinar": webinar_id, "brand": brand.name}
         )
     questions = _call(limiter, "light", lambda: client.registration_questions(webinar_id))
     cache.set(key, (webinar, questions), FACTS_TTL_SECONDS)

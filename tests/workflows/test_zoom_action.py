@@ -285,3 +285,57 @@ def test_log_filters(connected, marketer_api, django_capture_on_commit_callbacks
     assert bad.status_code == 400
     assert ActionExecution.objects.count() == 2
     assert Contact.objects.filter(pk=ok.pk).exists()
+
+
+# The log in the reader's language (rule L1), the API in English (rule L2) --------------------
+
+LOG_MESSAGES = {
+    "pt-br": "pertence à conta do Zoom da marca “Beta”",
+    "fr": "appartient au compte Zoom de la marque «\xa0Beta\xa0»",
+}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("language", ["pt-br", "fr"])
+def test_the_log_speaks_its_readers_language_and_the_api_english(
+    connected, marketer, marketer_api, client, django_capture_on_commit_callbacks, language
+):
+    # The worker runs in English; the message is stored as an id with its parameters.
+    cy = ContactFactory(first_name="Cy")
+    workflow_id = create(marketer_api, {"webinar_id": str(BETA_WEBINAR_ID)})
+    enroll(marketer_api, workflow_id, [cy], django_capture_on_commit_callbacks)
+    row = log(marketer_api, workflow_id)[0]
+    assert row["message"].startswith(f"Webinar {BETA_WEBINAR_ID} belongs to the Zoom account")
+    execution = ActionExecution.objects.get(workflow_id=workflow_id)
+    assert execution.message_text["params"] == {
+        "webinar": str(BETA_WEBINAR_ID), "brand": "Beta", "primary": "Acme",
+    }  # fmt: skip
+    marketer.language = language
+    marketer.save(update_fields=["language"])
+    client.force_login(marketer)
+    html = client.get(f"/workflows/{workflow_id}/").content.decode()
+    assert LOG_MESSAGES[language] in html
+    assert "belongs to the Zoom account" not in html
+
+
+@pytest.mark.django_db
+def test_a_given_up_note_wraps_the_actions_own_message_in_the_readers_language(
+    connected, marketer, marketer_api, client, django_capture_on_commit_callbacks
+):
+    # Two stored texts, one inside the other: "Gave up after 6 attempts: Zoom is busy: …"
+    connected.post(
+        "/_sandbox/faults",
+        json={"rules": [{"method": "POST", "path": "/registrants$", "status": 503, "times": 10}]},
+    ).raise_for_status()
+    eve = ContactFactory(first_name="Eve")
+    workflow_id = create(marketer_api, {"webinar_id": str(UPCOMING_ID)})
+    enroll(marketer_api, workflow_id, [eve], django_capture_on_commit_callbacks)
+    row = log(marketer_api, workflow_id)[0]
+    assert row["status"] == "failed"
+    assert row["message"].startswith("Gave up after 6 attempts: Zoom is busy: ")
+    marketer.language = "pt-br"
+    marketer.save(update_fields=["language"])
+    client.force_login(marketer)
+    html = client.get(f"/workflows/{workflow_id}/").content.decode()
+    assert "Desistiu após 6 tentativas: O Zoom está ocupado: " in html
+    assert "Gave up" not in html and "Zoom is busy" not in html

@@ -19,6 +19,7 @@ from tests.zoom_integration.scenario import (
     S2S,
     UPCOMING_ID,
 )
+from tests.zoom_integration.test_views import page_url
 from zoom_integration.models import (
     ConnectionStatus,
     SyncRun,
@@ -458,6 +459,12 @@ def test_refresh_tokens_rotate_and_a_refused_refresh_needs_reauthorization(
     assert "Invalid Token!" in connection.last_error
     body = admin_api.get(f"/api/v1/zoom/connections/{connection_id}/").json()
     assert body["status"] == "needs_reauth"
+    # Zoom's words inside a sentence: English in the API (rule L2), the reader's on the page (L1).
+    assert body["last_error"] == "Zoom refused the credentials: Invalid Token!"
+    admin_user.language = "pt-br"
+    admin_user.save(update_fields=["language"])
+    page = client.get(page_url(brands[0])).content.decode()
+    assert "O Zoom recusou as credenciais: Invalid Token!" in page
     assert admin_api.post(f"/api/v1/zoom/connections/{connection_id}/sync/").status_code == 409
 
 

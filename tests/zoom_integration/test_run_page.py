@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from crm.models import Brand
+from crm.stored_text import stored_text
 from marketing_events.rules import FIX_HINTS
 from tests.factories import UserFactory
 from tests.zoom_integration.test_views import make_connection, page_url
@@ -237,6 +238,37 @@ def test_errors_are_shown_in_plain_words(client, connection, viewer):
     assert "Why it failed" in html and "Reconnect Zoom." in html.replace("&#x27;", "'")
     assert 'data-testid="run-percent">25%</span>' in html
     assert "2 of 8 steps done" in html
+
+
+@pytest.mark.parametrize(
+    "language, expected",
+    [
+        ("pt-br", "O Zoom respondeu com um erro: Invalid access token (HTTP 401)."),
+        ("fr", "Zoom a répondu par une erreur : Invalid access token (HTTP 401)."),
+    ],
+)
+def test_a_workers_error_is_read_in_the_readers_language_and_english_in_the_api(
+    client, connection, viewer, admin_api, language, expected
+):
+    # rules L1, L2: the worker stored a message id and its parameters, not its own English
+    error = stored_text(
+        "Zoom answered with an error: %(error)s. Transient errors were retried; run the sync "
+        "again later, or check the connection in Settings > Integrations > Zoom.",
+        error="Invalid access token (HTTP 401)",
+    )
+    failed = make_run(connection, status="failed", errors=[error])
+    viewer.language = language
+    viewer.save(update_fields=["language"])
+    client.force_login(viewer)
+    html = html_of(client.get(run_url(failed))).replace("\xa0", " ")
+    assert expected in html
+    assert "Zoom answered" not in html
+    body = admin_api.get(f"/api/v1/zoom/sync-runs/{failed.pk}/").json()
+    assert body["errors"] == [
+        "Zoom answered with an error: Invalid access token (HTTP 401). Transient errors were "
+        "retried; run the sync again later, or check the connection in Settings > Integrations "
+        "> Zoom."
+    ]
 
 
 # Live progress ---------------------------------------------------------------------------------

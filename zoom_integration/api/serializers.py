@@ -3,6 +3,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from crm.api.validation import INT64_MAX, StrictInput
+from crm.stored_text import decode, render_english
 from marketing_events.rules import SkipReason
 
 from ..models import (
@@ -30,8 +31,11 @@ class ConnectionOutput(serializers.Serializer):
     connected_user = ConnectedUserOutput(source="*")
     status = serializers.ChoiceField(choices=ConnectionStatus.choices)
     webhook_url = serializers.CharField()
-    last_error = serializers.CharField()
+    last_error = serializers.SerializerMethodField()
     metadata_refreshed_at = serializers.DateTimeField(allow_null=True)
+
+    def get_last_error(self, connection) -> str:
+        return render_english(decode(connection.last_error))  # rule L2
 
 
 # Zoom's ids and secrets: printable ASCII, no spaces (padding spaces are trimmed).
@@ -168,7 +172,11 @@ class SyncSkipsField(serializers.JSONField):
     }
 )
 class SyncErrorsField(serializers.JSONField):
-    pass
+    """Codes as recorded, sentences in English (rule L2): the run stores its sentences as
+    message ids with parameters, so that each page reader gets them in their language."""
+
+    def to_representation(self, value):
+        return [render_english(error) for error in value or []]
 
 
 class SyncRunOutput(serializers.Serializer):

@@ -28,9 +28,14 @@ class ZoomAuthError(ZoomError):
     """The credentials or tokens were refused. `needs_reauthorization` is true when only a
     person can fix it (a refresh token rejected, the app deauthorized, bad client secret)."""
 
-    def __init__(self, message: str, *, needs_reauthorization: bool = False, **kwargs):
+    def __init__(
+        self, message: str, *, needs_reauthorization: bool = False, reason: str = "", **kwargs
+    ):
         super().__init__(message, **kwargs)
         self.needs_reauthorization = needs_reauthorization
+        # Zoom's own words for the refusal, when it gave some (shown to people inside a
+        # sentence in their language).
+        self.reason = reason
 
 
 class ZoomRateLimited(ZoomError):

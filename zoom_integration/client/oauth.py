@@ -106,6 +106,7 @@ class OAuthApp:
             )
             raise ZoomAuthError(
                 f"Zoom refused the credentials: {reason}",
+                reason=str(reason),
                 needs_reauthorization=True,
                 status=response.status_code,
                 body=body,

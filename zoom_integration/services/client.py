@@ -9,7 +9,9 @@ import logging
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_noop
+
+from crm.stored_text import encode, stored_text
 
 from ..client import OAuthApp, TokenSet, ZoomAuthError, ZoomClient
 from ..client.oauth import RefreshingTokenSource
@@ -88,21 +90,22 @@ def connection_token_source(connection: ZoomConnection) -> RefreshingTokenSource
                     ]
                 )
                 return tokens
-        connection_mark_needs_reauth(connection_id=connection_id, reason=failure.message)
+        connection_mark_needs_reauth(connection_id=connection_id, failure=failure)
         raise failure
 
     return RefreshingTokenSource(renew=renew, load=load)
 
 
-def connection_mark_needs_reauth(*, connection_id: int, reason: str) -> None:
+def connection_mark_needs_reauth(*, connection_id: int, failure: ZoomAuthError) -> None:
     logger.warning(
-        "zoom.connection.needs_reauth", extra={"connection": connection_id, "reason": reason}
+        "zoom.connection.needs_reauth",
+        extra={"connection": connection_id, "reason": failure.message},
     )
     ZoomConnection.objects.filter(pk=connection_id).exclude(
         status=ConnectionStatus.DISCONNECTED
     ).update(
         status=ConnectionStatus.NEEDS_REAUTH,
-        last_error=reason[:2000],
+        last_error=refusal_text(failure),
         access_token="",
         updated_at=timezone.now(),
     )
@@ -113,4 +116,17 @@ def zoom_client(connection: ZoomConnection) -> ZoomClient:
         base_url=settings.ZOOM_API_BASE_URL,
         token_source=connection_token_source(connection),
         account_label=connection.zoom_account_id,
+    )
+
+
+def refusal_text(failure: ZoomAuthError) -> str:
+    """What Zoom said when it refused the credentials, for `last_error`: a message id with Zoom's
+    own words, translated when a person reads it (rule L1)."""
+    if not failure.reason:
+        return failure.message[:2000]
+    return encode(
+        stored_text(
+            gettext_noop("Zoom refused the credentials: %(reason)s"),
+            reason=failure.reason[:1000],
+        )
     )

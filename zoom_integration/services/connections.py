@@ -34,7 +34,7 @@ from ..models import (
     ZoomUser,
     ZoomWebinar,
 )
-from .client import oauth_app
+from .client import oauth_app, refusal_text
 
 CREDENTIAL = re.compile(r"[\x21-\x7e]+")
 
@@ -253,7 +253,7 @@ def connection_complete_oauth(*, state: str, code: str) -> ZoomConnection:
     try:
         tokens = app.exchange_code(code=code)
     except ZoomAuthError as exc:
-        ZoomConnection.objects.filter(pk=connection.pk).update(last_error=exc.message)
+        ZoomConnection.objects.filter(pk=connection.pk).update(last_error=refusal_text(exc))
         raise ValidationFailed(
             _("Zoom refused the authorization: %(error)s") % {"error": exc.message}
         )

@@ -12,9 +12,11 @@ from datetime import timedelta
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from crm.errors import Conflict
 from crm.models import User
+from crm.stored_text import stored_text
 
 from ..client import ZoomAuthError, ZoomError
 from ..models import (
@@ -112,11 +114,13 @@ def sync_run_execute(*, run_id: int, resume: bool = False) -> SyncRun:
             run,
             SyncStatus.FAILED,
             errors=[
-                _(
-                    "Zoom refused the connection's credentials (%(error)s). Reconnect Zoom in "
-                    "Settings > Integrations > Zoom."
+                stored_text(
+                    gettext_noop(
+                        "Zoom refused the connection's credentials (%(error)s). Reconnect Zoom "
+                        "in Settings > Integrations > Zoom."
+                    ),
+                    error=str(exc),
                 )
-                % {"error": exc}
             ],
         )
     except ZoomError as exc:
@@ -125,12 +129,14 @@ def sync_run_execute(*, run_id: int, resume: bool = False) -> SyncRun:
             run,
             SyncStatus.FAILED,
             errors=[
-                _(
-                    "Zoom answered with an error: %(error)s. Transient errors were retried; run "
-                    "the sync again later, or check the connection in Settings > Integrations > "
-                    "Zoom."
+                stored_text(
+                    gettext_noop(
+                        "Zoom answered with an error: %(error)s. Transient errors were retried; "
+                        "run the sync again later, or check the connection in Settings > "
+                        "Integrations > Zoom."
+                    ),
+                    error=str(exc),
                 )
-                % {"error": exc}
             ],
         )
     except Exception as exc:
@@ -139,7 +145,11 @@ def sync_run_execute(*, run_id: int, resume: bool = False) -> SyncRun:
         _finish(
             run,
             SyncStatus.FAILED,
-            errors=[_("Unexpected error: %(error)s") % {"error": exc.__class__.__name__}],
+            errors=[
+                stored_text(
+                    gettext_noop("Unexpected error: %(error)s"), error=exc.__class__.__name__
+                )
+            ],
         )
         raise
 
@@ -161,7 +171,7 @@ def sync_run_share(*, run_id: int, share: str) -> None:
         logger.exception("zoom.sync.share_failed", extra={"run": run_id, "share": share})
 
 
-def _finish(run: SyncRun, status: str, *, errors: list[str] | None = None) -> SyncRun:
+def _finish(run: SyncRun, status: str, *, errors: list[str | dict] | None = None) -> SyncRun:
     run.refresh_from_db(fields=["counts", "skips", "progress_done", "progress_total"])
     run.status = status
     run.errors = errors or []
