@@ -34,6 +34,8 @@ class Account(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name = _("account")
+        verbose_name_plural = _("accounts")
         constraints = [models.CheckConstraint(condition=Q(pk=1), name="account_is_singleton")]
 
     def __str__(self) -> str:
@@ -46,6 +48,8 @@ class Brand(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        verbose_name = _("brand")
+        verbose_name_plural = _("brands")
         ordering = ["-is_primary", "name"]
         constraints = [
             # At most one primary in the database; services keep it exactly one (rule A1).
@@ -104,6 +108,8 @@ class User(AbstractBaseUser, PermissionsMixin):
     objects = UserManager()
 
     class Meta:
+        verbose_name = _("CRM user")
+        verbose_name_plural = _("CRM users")
         ordering = ["email"]
 
     def __str__(self) -> str:
@@ -179,6 +185,8 @@ class Contact(models.Model):
     archived_at = models.DateTimeField(null=True, blank=True, db_index=True)
 
     class Meta:
+        verbose_name = _("contact")
+        verbose_name_plural = _("contacts")
         constraints = [
             models.UniqueConstraint(
                 fields=["email"],
@@ -216,6 +224,8 @@ class SecondaryEmail(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        verbose_name = _("secondary e-mail")
+        verbose_name_plural = _("secondary e-mails")
         ordering = ["email"]
         constraints = [
             models.CheckConstraint(
@@ -239,6 +249,8 @@ class Tombstone(models.Model):
     deleted_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL)
 
     class Meta:
+        verbose_name = _("deleted contact's e-mail")
+        verbose_name_plural = _("deleted contacts' e-mails")
         ordering = ["-deleted_at"]
 
     def __str__(self) -> str:
@@ -270,6 +282,8 @@ class PropertyDefinition(models.Model):
     updated_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        verbose_name = _("contact property")
+        verbose_name_plural = _("contact properties")
         ordering = ["name"]
 
     def __str__(self) -> str:
@@ -297,6 +311,8 @@ class TimelineEvent(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        verbose_name = _("timeline activity")
+        verbose_name_plural = _("timeline activities")
         ordering = ["-occurred_at", "-id"]
         indexes = [
             models.Index(fields=["contact", "-occurred_at"], name="timeline_contact_idx"),
@@ -326,6 +342,8 @@ class ApiToken(models.Model):
     revoked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
         ordering = ["-created_at"]
 
     def __str__(self) -> str:

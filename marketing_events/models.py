@@ -8,6 +8,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from crm.models import Brand, Contact
 
@@ -39,6 +40,8 @@ class MarketingEvent(models.Model):
     updated_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        verbose_name = _("marketing event")
+        verbose_name_plural = _("marketing events")
         ordering = ["-starts_at", "-id"]
         constraints = [
             models.UniqueConstraint(
@@ -66,6 +69,8 @@ class EventOccurrence(models.Model):
     ends_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("occurrence")
+        verbose_name_plural = _("occurrences")
         ordering = ["starts_at", "id"]
         constraints = [
             models.UniqueConstraint(
@@ -84,8 +89,8 @@ class EventOccurrence(models.Model):
 
 
 class ParticipationState(models.TextChoices):
-    REGISTERED = "REGISTERED", _("Registered")
-    ATTENDED = "ATTENDED", _("Attended")
+    REGISTERED = "REGISTERED", pgettext_lazy("participation state", "Registered")
+    ATTENDED = "ATTENDED", pgettext_lazy("participation state", "Attended")
     CANCELLED = "CANCELLED", _("Cancelled")
 
 
@@ -121,6 +126,8 @@ class Participation(models.Model):
     updated_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        verbose_name = _("participation")
+        verbose_name_plural = _("participations")
         ordering = ["-updated_at", "-id"]
         constraints = [
             models.UniqueConstraint(
@@ -166,6 +173,8 @@ class OccurrenceAttendance(models.Model):
     attendance_percent = models.DecimalField(max_digits=4, decimal_places=1, default=0)
 
     class Meta:
+        verbose_name = _("occurrence attendance")
+        verbose_name_plural = _("occurrence attendances")
         constraints = [
             models.UniqueConstraint(
                 fields=["participation", "occurrence"], name="one_attendance_per_occurrence"
@@ -194,6 +203,8 @@ class AttendanceSession(models.Model):
     email = models.CharField(max_length=254, blank=True)
 
     class Meta:
+        verbose_name = _("attendance session")
+        verbose_name_plural = _("attendance sessions")
         ordering = ["join_at", "id"]
         constraints = [
             models.UniqueConstraint(

@@ -26,6 +26,7 @@ from django.db.models import (
 )
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from crm.models import Contact
 
@@ -34,8 +35,8 @@ from .models import EventOccurrence, MarketingEvent, Participation, Participatio
 NO_SHOW = "NO_SHOW"
 STATE_FILTERS = ("REGISTERED", "ATTENDED", "NO_SHOW", "CANCELLED")
 STATE_LABELS = {
-    "REGISTERED": _("Registered"),
-    "ATTENDED": _("Attended"),
+    "REGISTERED": pgettext_lazy("participation state", "Registered"),
+    "ATTENDED": pgettext_lazy("participation state", "Attended"),
     "NO_SHOW": _("No-show"),
     "CANCELLED": _("Cancelled"),
 }
@@ -177,8 +178,8 @@ def funnel(stats: EventStats) -> list[dict]:
     """Registered → attended, each step with its count, its share of the registrants, and the
     bar width (a plain string, safe in CSS whatever the locale)."""
     steps = [
-        ("registered", _("Registered"), stats.registered),
-        ("attended", _("Attended"), stats.attended),
+        ("registered", pgettext_lazy("people", "Registered"), stats.registered),
+        ("attended", pgettext_lazy("people", "Attended"), stats.attended),
     ]
     rows = []
     for key, label, count in steps:

@@ -19,7 +19,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from crm.csv_export import csv_lines
@@ -31,8 +31,8 @@ PAGE_SIZE = 25
 PARTICIPANTS_PAGE_SIZE = 25
 TABS = (
     ("", _("All")),
-    ("REGISTERED", _("Registered")),
-    ("ATTENDED", _("Attended")),
+    ("REGISTERED", pgettext_lazy("people", "Registered")),
+    ("ATTENDED", pgettext_lazy("people", "Attended")),
     ("NO_SHOW", _("No-shows")),
     ("CANCELLED", _("Cancelled")),
 )

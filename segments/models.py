@@ -34,6 +34,8 @@ class Segment(models.Model):
     updated_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        verbose_name = _("segment")
+        verbose_name_plural = _("segments")
         ordering = ["name"]
 
     def __str__(self) -> str:
@@ -52,6 +54,8 @@ class SegmentMember(models.Model):
     added_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        verbose_name = _("segment member")
+        verbose_name_plural = _("segment members")
         constraints = [
             models.UniqueConstraint(
                 fields=["segment", "contact"], name="one_membership_per_contact"

@@ -36,6 +36,8 @@ class Workflow(models.Model):
     last_run_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("workflow")
+        verbose_name_plural = _("workflows")
         ordering = ["name"]
 
     def __str__(self) -> str:
@@ -74,6 +76,8 @@ class Enrollment(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("enrollment")
+        verbose_name_plural = _("enrollments")
         ordering = ["-created_at", "-id"]
         constraints = [
             models.UniqueConstraint(
@@ -96,6 +100,8 @@ class TriggerMatch(models.Model):
     matched_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        verbose_name = _("trigger match")
+        verbose_name_plural = _("trigger matches")
         constraints = [
             models.UniqueConstraint(fields=["workflow", "contact"], name="one_match_per_contact")
         ]
@@ -139,6 +145,8 @@ class ActionExecution(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("action execution")
+        verbose_name_plural = _("action executions")
         ordering = ["-created_at", "-id"]
         constraints = [
             models.UniqueConstraint(

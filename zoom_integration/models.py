@@ -80,6 +80,8 @@ class ZoomConnection(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name = _("Zoom connection")
+        verbose_name_plural = _("Zoom connections")
         ordering = ["-brand__is_primary", "brand__name"]
 
     def __str__(self) -> str:
@@ -122,6 +124,8 @@ class ZoomUser(models.Model):
     last_seen_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        verbose_name = _("Zoom user")
+        verbose_name_plural = _("Zoom users")
         ordering = ["email"]
         constraints = [
             models.UniqueConstraint(
@@ -184,6 +188,8 @@ class ZoomWebinar(models.Model):
     size_hint = models.PositiveIntegerField(default=0)
 
     class Meta:
+        verbose_name = _("Zoom webinar")
+        verbose_name_plural = _("Zoom webinars")
         ordering = ["-start_time", "zoom_webinar_id"]
         constraints = [
             models.UniqueConstraint(
@@ -249,6 +255,8 @@ class SyncRun(models.Model):
     shares = models.JSONField(default=dict, blank=True)
 
     class Meta:
+        verbose_name = _("sync run")
+        verbose_name_plural = _("sync runs")
         ordering = ["-created_at", "-id"]
         constraints = [
             # Only one run per connection at a time.
@@ -281,6 +289,8 @@ class SyncSkip(models.Model):
     webinar_id = models.CharField(max_length=40, blank=True)
 
     class Meta:
+        verbose_name = _("skipped record")
+        verbose_name_plural = _("skipped records")
         ordering = ["reason", "email", "id"]
         constraints = [
             models.UniqueConstraint(
@@ -306,6 +316,8 @@ class ZoomRecording(models.Model):
     synced_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        verbose_name = _("Zoom recording")
+        verbose_name_plural = _("Zoom recordings")
         ordering = ["-start_time"]
         constraints = [
             models.UniqueConstraint(
@@ -344,6 +356,8 @@ class WebhookDelivery(models.Model):
     processed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("webhook delivery")
+        verbose_name_plural = _("webhook deliveries")
         ordering = ["-received_at", "-id"]
         constraints = [
             models.UniqueConstraint(

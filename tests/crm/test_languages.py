@@ -272,3 +272,24 @@ def test_pages_load_the_catalogue_of_their_language_before_their_scripts(
     catalogue = html.index(f'<script src="/jsi18n/{language}/"></script>')
     assert catalogue < html.index("<script src=", catalogue + 1)
     assert catalogue < html.index("segments/sizes.js")
+
+
+# Model names (rule L1): they appear in messages such as what keeps a brand from being deleted
+
+
+@pytest.mark.parametrize(
+    "language, expected",
+    [
+        ("en", "3 sync runs"),
+        ("pt-br", "3 execuções de sincronização"),
+        ("fr", "3 synchronisations"),
+    ],
+)
+def test_a_records_kind_is_named_in_the_readers_language(language, expected):
+    from django.utils import translation
+
+    from crm.hooks import brand_holder_words
+    from zoom_integration.models import SyncRun
+
+    with translation.override(language):
+        assert brand_holder_words(SyncRun, 3) == expected

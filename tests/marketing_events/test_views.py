@@ -613,3 +613,26 @@ def test_anonymous_is_sent_to_log_in(client, event):
 def test_participation_count_matches_data(event):
     # Guards the fixture: 7 attendees + 2 no-shows + 1 cancelled.
     assert Participation.objects.filter(event=event).count() == 10
+
+
+@pytest.mark.parametrize(
+    "language, people, state",
+    [
+        ("pt-br", ("Registrados", "Participantes"), "Participou"),
+        ("fr", ("Inscrits", "Participants"), "A participé"),
+    ],
+)
+def test_counts_of_people_and_a_persons_state_read_as_the_language_says_them(
+    admin_client, admin_user, event, language, people, state
+):
+    # rule L1: "Attended" heads a count of people and is also one person's state; the two
+    # read differently in Portuguese and French (translation contexts)
+    admin_user.language = language
+    admin_user.save(update_fields=["language"])
+    html = html_of(admin_client.get(reverse("marketing_events:detail", args=[event.pk])))
+    labels = re.findall(r'me-stat__label">([^<]+)<', html)
+    assert labels[:2] == list(people)
+    participants = html_of(
+        admin_client.get(reverse("marketing_events:detail", args=[event.pk]), {"state": "ATTENDED"})
+    )
+    assert f'data-state="ATTENDED">{state}<' in participants
