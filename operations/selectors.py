@@ -50,17 +50,23 @@ def _json_int(field: str, key: str):
     return Coalesce(Sum(Cast(KT(f"{field}__{key}"), IntegerField())), 0)
 
 
-def _histogram(queryset, bounds: Sequence[float]) -> Histogram:
-    """`queryset` annotated with `duration`: one aggregate query."""
+def _histogram_aggregates(bounds: Sequence[float], among: Q) -> dict:
+    """Aggregates of a histogram over the rows matching `among`, on a queryset annotated with
+    `duration`: its count, sum and one cumulative count per bucket."""
     aggregates = {
-        f"le_{i}": Count("pk", filter=Q(duration__lte=timedelta(seconds=bound)))
+        f"h_le_{i}": Count("pk", filter=among & Q(duration__lte=timedelta(seconds=bound)))
         for i, bound in enumerate(bounds)
     }
-    row = queryset.aggregate(count=Count("pk"), total=Sum("duration"), **aggregates)
+    aggregates["h_count"] = Count("pk", filter=among)
+    aggregates["h_sum"] = Sum("duration", filter=among)
+    return aggregates
+
+
+def _histogram(row: dict, bounds: Sequence[float]) -> Histogram:
     return Histogram(
-        buckets={bound: row[f"le_{i}"] for i, bound in enumerate(bounds)},
-        count=row["count"],
-        sum_seconds=row["total"].total_seconds() if row["total"] else 0.0,
+        buckets={bound: row[f"h_le_{i}"] for i, bound in enumerate(bounds)},
+        count=row["h_count"],
+        sum_seconds=row["h_sum"].total_seconds() if row["h_sum"] else 0.0,
     )
 
 
@@ -68,22 +74,23 @@ def sync_figures() -> SyncFigures:
     """Runs by status; records read and written, skips by reason (sums over every run's
     counts, running ones included: their counts only grow); durations of finished runs."""
     by_status = dict(SyncRun.objects.order_by().values_list("status").annotate(n=Count("pk")))
-    sums = SyncRun.objects.aggregate(
-        read=_json_int("counts", "zoom_records"),
-        **{f"written_{kind}": _json_int("counts", kind) for kind in WRITTEN_KINDS},
-        **{f"skip_{reason}": _json_int("skips", reason) for reason in SKIP_REASONS},
-    )
-    finished = SyncRun.objects.filter(
+    finished = Q(
         status__in=(SyncStatus.SUCCEEDED, SyncStatus.FAILED),
         started_at__isnull=False,
         finished_at__isnull=False,
-    ).annotate(duration=_duration("started_at", "finished_at"))
+    )
+    row = SyncRun.objects.annotate(duration=_duration("started_at", "finished_at")).aggregate(
+        read=_json_int("counts", "zoom_records"),
+        **{f"written_{kind}": _json_int("counts", kind) for kind in WRITTEN_KINDS},
+        **{f"skip_{reason}": _json_int("skips", reason) for reason in SKIP_REASONS},
+        **_histogram_aggregates(SYNC_DURATION_BUCKETS, finished),
+    )
     return SyncFigures(
         runs_by_status={status: by_status.get(status, 0) for status in SyncStatus.values},
-        records_read=sums["read"],
-        records_written={kind: sums[f"written_{kind}"] for kind in WRITTEN_KINDS},
-        skips={reason: sums[f"skip_{reason}"] for reason in SKIP_REASONS},
-        duration=_histogram(finished, SYNC_DURATION_BUCKETS),
+        records_read=row["read"],
+        records_written={kind: row[f"written_{kind}"] for kind in WRITTEN_KINDS},
+        skips={reason: row[f"skip_{reason}"] for reason in SKIP_REASONS},
+        duration=_histogram(row, SYNC_DURATION_BUCKETS),
     )
 
 
@@ -94,10 +101,12 @@ def webhook_deliveries_by_status() -> dict[str, int]:
 
 def webhook_apply_latency() -> Histogram:
     """From receipt to applied, for the deliveries that were applied."""
-    applied = WebhookDelivery.objects.filter(
-        status=DeliveryStatus.APPLIED, processed_at__isnull=False
-    ).annotate(duration=_duration("received_at", "processed_at"))
-    return _histogram(applied, WEBHOOK_LATENCY_BUCKETS)
+    row = (
+        WebhookDelivery.objects.filter(status=DeliveryStatus.APPLIED, processed_at__isnull=False)
+        .annotate(duration=_duration("received_at", "processed_at"))
+        .aggregate(**_histogram_aggregates(WEBHOOK_LATENCY_BUCKETS, Q()))
+    )
+    return _histogram(row, WEBHOOK_LATENCY_BUCKETS)
 
 
 def workflow_executions_by_status() -> dict[str, int]:
