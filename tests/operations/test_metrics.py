@@ -71,7 +71,7 @@ def test_every_family_is_there_on_an_empty_database(scrape):
     assert samples[("zoomcrm_workflow_executions_total", (("status", "failed"),))] == 0
     assert samples[("zoomcrm_zoom_api_calls_total", (("label", "heavy"),))] == 0
     assert samples[("zoomcrm_sync_skips_total", (("reason", "no_email"),))] == 0
-    # The test settings' broker is kombu's filesystem broker: its folder is counted.
+    # The tests' broker (kombu's filesystem broker, or Redis in CI) is read.
     assert samples[("zoomcrm_celery_queue_length_known", ())] == 1
     assert ("zoomcrm_celery_queue_length", (("queue", "celery"),)) in samples
 
@@ -239,7 +239,6 @@ def test_shared_counters_on_redis_are_seen_by_every_process(settings, scrape):
 
     from crm.counters import counter_incr, counter_key
 
-    cache.clear()
     before = scrape()
     counter_incr("zoom_api_calls", "heavy")
     counter_incr("zoom_api_calls", "heavy", 2)
@@ -248,7 +247,6 @@ def test_shared_counters_on_redis_are_seen_by_every_process(settings, scrape):
     redis.Redis.from_url(url).incrby(cache.make_key(counter_key("zoom_api_calls", "heavy")), 4)
     after = scrape()
     assert delta(before, after, "zoomcrm_zoom_api_calls_total", label="heavy") == 7
-    cache.clear()
 
 
 def test_queue_depth_on_redis_counts_every_priority_list(settings, scrape):
@@ -258,14 +256,15 @@ def test_queue_depth_on_redis_counts_every_priority_list(settings, scrape):
     import redis
 
     client = redis.Redis.from_url(url)
-    client.flushdb()
+    queues = ("celery", "celery\x06\x166")
+    client.delete(*queues)
     client.lpush("celery", json.dumps({"a": 1}), json.dumps({"a": 2}))
     client.lpush("celery\x06\x166", json.dumps({"a": 3}))
     settings.CELERY_BROKER_URL = url
     try:
         samples = scrape()
     finally:
-        client.flushdb()
+        client.delete(*queues)
     assert samples[("zoomcrm_celery_queue_length", (("queue", "celery"),))] == 3
     assert samples[("zoomcrm_celery_queue_length_known", ())] == 1
 
@@ -273,6 +272,7 @@ def test_queue_depth_on_redis_counts_every_priority_list(settings, scrape):
 def test_queue_depth_on_the_filesystem_broker_counts_message_files(settings, scrape, tmp_path):
     for name in ("1_a.celery.msg", "2_b.celery.msg", "3_c.other.msg", "notes.txt"):
         (tmp_path / name).write_text("{}")
+    settings.CELERY_BROKER_URL = "filesystem://"
     settings.CELERY_BROKER_TRANSPORT_OPTIONS = {"data_folder_in": str(tmp_path)}
     samples = scrape()
     assert samples[("zoomcrm_celery_queue_length", (("queue", "celery"),))] == 2
