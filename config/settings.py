@@ -110,9 +110,13 @@ INSTALLED_APPS = [
     "segments",
     "workflows",
     "zoom_integration",
+    # Probes, metrics, request ids: the top layer (pyproject.toml's layers contract).
+    "operations",
 ]
 
 MIDDLEWARE = [
+    # First: every log record of a request, the other middleware's included, carries its id.
+    "operations.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "config.csp.ContentSecurityPolicyMiddleware",
@@ -385,18 +389,37 @@ CONTENT_SECURITY_POLICY = {
     },
 }
 
+# text (default): `time level logger event key=value …`; json: one JSON object per line
+# (python-json-logger). Both carry the request id inside a request and the task id in a task.
+LOG_FORMAT = setting("LOG_FORMAT", "text").lower()
+if LOG_FORMAT not in ("text", "json"):
+    raise ImproperlyConfigured(f"LOG_FORMAT={LOG_FORMAT!r}: expected text or json.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"context": {"()": "config.logs.ContextFilter"}},
     "formatters": {
-        "plain": {
+        "text": {
             "()": "config.logs.KeyValueFormatter",
             "format": "%(asctime)s %(levelname)s %(name)s %(message)s",
+        },
+        "json": {"()": "config.logs.json_formatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["context"],
         }
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": setting("LOG_LEVEL", "INFO")},
 }
+# In JSON, a worker's own lines (start-up, task received and succeeded) go through the same
+# handler instead of Celery's text format.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = LOG_FORMAT != "json"
+
+# /metrics answers only `Authorization: Bearer <METRICS_TOKEN>`; empty, /metrics is a 404.
+METRICS_TOKEN = setting("METRICS_TOKEN")
 
 if PRODUCTION:
     SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=True)
@@ -407,6 +430,9 @@ if PRODUCTION:
 # terminates TLS, SECURE_PROXY_SSL_HEADER names the header by which it says a request came over
 # HTTPS; without it such a proxy's requests look like plain HTTP and are redirected for ever.
 SECURE_SSL_REDIRECT = flag("SECURE_SSL_REDIRECT", PRODUCTION)
+# Probes and scrapes come over plain HTTP from inside the cluster (config/wsgi.py already sends
+# them past SecurityMiddleware; this keeps the test client and other entry points alike).
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 SECURE_PROXY_SSL_HEADER = proxy_ssl_header(setting("SECURE_PROXY_SSL_HEADER"))
 # The proxy's X-Forwarded-Host as the request's host (absolute URLs such as the API's `next`).
 USE_X_FORWARDED_HOST = flag("USE_X_FORWARDED_HOST", False)

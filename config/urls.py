@@ -12,6 +12,8 @@ handler404 = "crm.api.exceptions.page_not_found"
 handler500 = "crm.api.exceptions.server_error"
 
 urlpatterns = [
+    # /healthz, /readyz, /metrics (for machines: no login, no language).
+    path("", include("operations.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # Swagger UI from drf-spectacular-sidecar; its start-up script is a second request to this
     # URL (`?script`), not an inline script, so the Content-Security-Policy needs no exception.

@@ -9,3 +9,8 @@ application = get_wsgi_application()
 from zoom_integration.webhooks.wsgi import with_webhook_path  # noqa: E402
 
 application = with_webhook_path(application)
+
+# Probes and scrapes skip the middleware that serves people (operations/wsgi.py).
+from operations.wsgi import with_probe_paths  # noqa: E402
+
+application = with_probe_paths(application)

@@ -38,6 +38,7 @@ from .client import (
     ZoomRateLimited,
     ZoomTransientError,
     ZoomValidationError,
+    rate_label,
 )
 from .legacy import contacts_recompute_legacy
 from .models import ConnectionStatus, ZoomConnection, ZoomUser, ZoomWebinar
@@ -224,7 +225,8 @@ def _other_brand_owner(connection: ZoomConnection, webinar_id: str) -> ZoomWebin
 def _call(limiter: AccountRateLimiter, label: str, fn):
     limiter.acquire(label)
     try:
-        return fn()
+        with rate_label(label):
+            return fn()
     except ZoomRateLimited as exc:
         limiter.block(exc.retry_after)
         raise

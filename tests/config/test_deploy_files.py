@@ -179,3 +179,36 @@ def test_the_build_context_leaves_out_secrets_state_and_artefacts(path):
 )
 def test_the_build_context_keeps_what_the_image_needs(path):
     assert not _excluded(path, _dockerignore_rules()), path
+
+
+# -- healthchecks (issue 22) ----------------------------------------------------------------
+
+
+def test_the_web_is_healthy_when_readyz_says_so():
+    check = _compose()["services"]["web"]["healthcheck"]
+    assert check["test"][:2] == ["CMD", "python"]
+    assert "http://127.0.0.1:8000/readyz" in check["test"][-1]
+    assert "status != 200" in check["test"][-1]
+
+
+def test_the_worker_is_healthy_when_it_answers_a_ping():
+    check = _compose()["services"]["worker"]["healthcheck"]
+    assert "celery -A config inspect ping --destination celery@$$HOSTNAME" in check["test"][1]
+
+
+def test_the_compose_file_validates_against_composes_schema():
+    # Debian's docker-compose checks the file, healthchecks included, without a Docker daemon
+    # (.ci/run installs it and runs the same check).
+    import shutil
+    import subprocess
+
+    if shutil.which("docker-compose") is None:
+        pytest.skip("docker-compose is not installed (apt-get install docker-compose)")
+    run = subprocess.run(
+        ["docker-compose", "-f", str(ROOT / "docker-compose.yml"), "config", "-q"],
+        env={"SECRET_KEY": "x", "FIELD_ENCRYPTION_KEY": "y", "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert run.returncode == 0, run.stderr

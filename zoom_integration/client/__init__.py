@@ -1,7 +1,7 @@
 """The Zoom API client: one `requests.Session` per connection, typed errors, pagination as
 generators, no retries (the tasks decide). See shared/reference/zoom-api.md."""
 
-from .api import ZoomClient, encode_uuid
+from .api import ZoomClient, encode_uuid, rate_label
 from .errors import (
     ZoomAuthError,
     ZoomError,
@@ -27,4 +27,5 @@ __all__ = [
     "ZoomTransientError",
     "ZoomValidationError",
     "encode_uuid",
+    "rate_label",
 ]

@@ -12,11 +12,15 @@ import email.utils
 import logging
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any, Protocol
 from urllib.parse import quote
 
 import orjson
 import requests
+
+from crm.counters import counter_key, counters_add
 
 from .errors import (
     ZoomAuthError,
@@ -35,6 +39,36 @@ MAX_PAGE_SIZE = 300
 MAX_USERS_PAGE_SIZE = 2000
 # Zoom sends no Retry-After on per-second 429s; back off this long (zoom-api.md §5).
 DEFAULT_RETRY_AFTER = 1.0
+
+# Calls and 429s are counted by rate-limit label (zoom-api.md §5) in the shared counters that
+# `/metrics` reads: the label the caller's limiter reserved the call under (`rate_label`), else
+# the one Zoom's answer names (`X-RateLimit-Category`), else "unlabelled".
+RATE_LABELS = frozenset({"light", "medium", "heavy"})
+CALLS_COUNTER = "zoom_api_calls"
+RATE_LIMITED_COUNTER = "zoom_api_rate_limited"
+_rate_label: ContextVar[str] = ContextVar("zoom_rate_label", default="")
+
+
+@contextmanager
+def rate_label(label: str) -> Iterator[None]:
+    """The calls made inside are counted under this rate-limit label."""
+    token = _rate_label.set(label)
+    try:
+        yield
+    finally:
+        _rate_label.reset(token)
+
+
+def _count_call(response: requests.Response) -> None:
+    label = _rate_label.get()
+    if label not in RATE_LABELS:
+        label = response.headers.get("X-RateLimit-Category", "").lower()
+        if label not in RATE_LABELS:
+            label = "unlabelled"
+    increments = {counter_key(CALLS_COUNTER, label): 1}
+    if response.status_code == 429:
+        increments[counter_key(RATE_LIMITED_COUNTER, label)] = 1
+    counters_add(increments)
 
 
 class TokenSource(Protocol):
@@ -154,6 +188,7 @@ class ZoomClient:
                 extra={"method": method, "path": path, "account": self.account_label},
             )
             raise ZoomTransientError(f"Could not reach Zoom: {exc}")
+        _count_call(response)
         logger.info(
             "zoom.api.request",
             extra={

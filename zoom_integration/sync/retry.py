@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
-from ..client import ZoomRateLimited, ZoomTransientError
+from ..client import ZoomRateLimited, ZoomTransientError, rate_label
 from .ratelimit import AccountRateLimiter
 
 logger = logging.getLogger(__name__)
@@ -29,7 +29,8 @@ def call_zoom(
     for attempt in range(1, MAX_ATTEMPTS + 1):
         limiter.acquire(label)
         try:
-            return fn()
+            with rate_label(label):
+                return fn()
         except ZoomRateLimited as exc:
             if attempt == MAX_ATTEMPTS:
                 raise

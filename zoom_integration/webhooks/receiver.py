@@ -23,6 +23,8 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from crm.counters import counter_incr
+
 from ..models import ConnectionStatus, DeliveryStatus, WebhookDelivery, ZoomConnection
 from .signature import signature_valid, timestamp_fresh, url_validation_answer
 
@@ -35,6 +37,10 @@ COUNTED_REASONS = frozenset(
     {"bad_signature", "stale_timestamp", "malformed_body", "wrong_account", "account_unknown"}
 )
 
+# Refused deliveries by reason, in the shared counters that /metrics reads (no row holds them).
+REFUSED_COUNTER = "webhook_refused"
+METRIC_REASONS = (*sorted(COUNTED_REASONS), "unknown_connection")
+
 
 def _reject(connection_id: int, status: int, reason: str, message: str) -> JsonResponse:
     """Refuses a delivery to a connection that exists, and counts it for its health panel.
@@ -42,6 +48,7 @@ def _reject(connection_id: int, status: int, reason: str, message: str) -> JsonR
     panel shows each `reason` in the reader's language)."""
     logger.warning("zoom.webhook.rejected", extra={"connection": connection_id, "reason": reason})
     if reason in COUNTED_REASONS:  # a fixed set: never a value taken from the request
+        counter_incr(REFUSED_COUNTER, reason)  # for /metrics, all connections together
         key = _rejections_key(connection_id)
         recent = cache.get(key) or []
         recent.insert(0, {"at": timezone.now().isoformat(), "reason": reason, "status": status})
@@ -52,6 +59,7 @@ def _reject(connection_id: int, status: int, reason: str, message: str) -> JsonR
 def _unknown_connection(connection_id: int) -> JsonResponse:
     """No such connection: answered, logged, and nothing kept (see the module's docstring)."""
     logger.info("zoom.webhook.unknown_connection", extra={"connection": connection_id})
+    counter_incr(REFUSED_COUNTER, "unknown_connection")  # one key, whatever the id
     return JsonResponse(
         {"error": "unknown_connection", "message": "No Zoom connection has this webhook URL."},
         status=404,

@@ -1,0 +1,168 @@
+"""`/metrics`' figures as Prometheus metric families, gathered at scrape time by one custom
+collector: the tables' figures through `selectors` (a bounded number of aggregate queries), the
+events no table holds from the shared counters (`crm.counters`: Zoom calls and 429s by
+rate-limit label, refused webhook deliveries, segment count timings), and Celery's queue depth
+from the broker. No figure is a per-process counter: the web process that answers a scrape
+reports what every process did.
+
+Every name starts with `zoomcrm_`; labels take values from fixed sets only."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from prometheus_client.core import (
+    CollectorRegistry,
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+)
+from prometheus_client.registry import Collector
+
+from crm.counters import counter_key, counters_read, histogram_keys
+from segments.selectors import COUNT_BUCKETS, COUNT_KINDS, COUNT_LATENCY
+from zoom_integration.client.api import CALLS_COUNTER, RATE_LABELS, RATE_LIMITED_COUNTER
+from zoom_integration.webhooks.receiver import METRIC_REASONS, REFUSED_COUNTER
+
+from . import selectors
+from .queues import queue_depths
+
+ZOOM_LABELS = (*sorted(RATE_LABELS), "unlabelled")
+
+
+def _buckets(histogram: selectors.Histogram) -> list[tuple[str, float]]:
+    rows = [(_bound(bound), float(n)) for bound, n in histogram.buckets.items()]
+    return [*rows, ("+Inf", float(histogram.count))]
+
+
+def _bound(bound: float) -> str:
+    return repr(float(bound))
+
+
+class CrmCollector(Collector):
+    def collect(self) -> Iterator:
+        yield from self._sync()
+        yield from self._webhooks()
+        yield from self._workflows()
+        yield from self._shared_counters()
+        yield from self._queues()
+
+    def _sync(self):
+        figures = selectors.sync_figures()
+        runs = CounterMetricFamily(
+            "zoomcrm_sync_runs",
+            "Sync runs by status (queued and running ones too).",
+            labels=["status"],
+        )
+        for status, n in figures.runs_by_status.items():
+            runs.add_metric([status], n)
+        yield runs
+        yield CounterMetricFamily(
+            "zoomcrm_sync_records_read",
+            "Records read from Zoom by sync runs (registrants and participants).",
+            value=figures.records_read,
+        )
+        written = CounterMetricFamily(
+            "zoomcrm_sync_records_written",
+            "What sync runs wrote, by kind.",
+            labels=["kind"],
+        )
+        for kind, n in figures.records_written.items():
+            written.add_metric([kind], n)
+        yield written
+        skips = CounterMetricFamily(
+            "zoomcrm_sync_skips",
+            "People and webinars sync runs skipped, by reason (rule Z9).",
+            labels=["reason"],
+        )
+        for reason, n in figures.skips.items():
+            skips.add_metric([reason], n)
+        yield skips
+        duration = HistogramMetricFamily(
+            "zoomcrm_sync_run_duration_seconds",
+            "How long finished (succeeded or failed) sync runs took, start to finish.",
+        )
+        duration.add_metric([], _buckets(figures.duration), figures.duration.sum_seconds)
+        yield duration
+
+    def _webhooks(self):
+        deliveries = CounterMetricFamily(
+            "zoomcrm_webhook_deliveries",
+            "Accepted Zoom webhook deliveries by status.",
+            labels=["status"],
+        )
+        for status, n in selectors.webhook_deliveries_by_status().items():
+            deliveries.add_metric([status], n)
+        yield deliveries
+        latency = selectors.webhook_apply_latency()
+        family = HistogramMetricFamily(
+            "zoomcrm_webhook_apply_latency_seconds",
+            "From a webhook delivery's receipt to its being applied.",
+        )
+        family.add_metric([], _buckets(latency), latency.sum_seconds)
+        yield family
+
+    def _workflows(self):
+        family = CounterMetricFamily(
+            "zoomcrm_workflow_executions",
+            "Workflow action executions by status.",
+            labels=["status"],
+        )
+        for status, n in selectors.workflow_executions_by_status().items():
+            family.add_metric([status], n)
+        yield family
+
+    def _shared_counters(self):
+        calls = {label: counter_key(CALLS_COUNTER, label) for label in ZOOM_LABELS}
+        limited = {label: counter_key(RATE_LIMITED_COUNTER, label) for label in ZOOM_LABELS}
+        refused = {reason: counter_key(REFUSED_COUNTER, reason) for reason in METRIC_REASONS}
+        timings = {kind: histogram_keys(COUNT_LATENCY, kind, COUNT_BUCKETS) for kind in COUNT_KINDS}
+        keys = [*calls.values(), *limited.values(), *refused.values()]
+        keys += [key for per_kind in timings.values() for key in per_kind.values()]
+        values = counters_read(keys)  # one round trip
+
+        for name, help_text, source in (
+            ("zoomcrm_zoom_api_calls", "Zoom API calls by rate-limit label.", calls),
+            ("zoomcrm_zoom_api_rate_limited", "Zoom API 429 answers by rate-limit label.", limited),
+        ):
+            family = CounterMetricFamily(name, help_text, labels=["label"])
+            for label, key in source.items():
+                family.add_metric([label], values[key])
+            yield family
+        family = CounterMetricFamily(
+            "zoomcrm_webhook_refused",
+            "Zoom webhook deliveries refused before being stored, by reason.",
+            labels=["reason"],
+        )
+        for reason, key in refused.items():
+            family.add_metric([reason], values[key])
+        yield family
+        family = HistogramMetricFamily(
+            "zoomcrm_segment_count_duration_seconds",
+            "How long counting a segment's contacts took in the database, by kind.",
+            labels=["kind"],
+        )
+        for kind, per_kind in timings.items():
+            buckets = [(_bound(b), float(values[per_kind[f"le={b}"]])) for b in COUNT_BUCKETS]
+            buckets.append(("+Inf", float(values[per_kind["count"]])))
+            family.add_metric([kind], buckets, values[per_kind["sum_us"]] / 1_000_000)
+        yield family
+
+    def _queues(self):
+        depths = queue_depths()
+        known = GaugeMetricFamily(
+            "zoomcrm_celery_queue_length_known",
+            "1 when the broker's queue lengths can be read (Redis, filesystem), else 0.",
+            value=0 if depths is None else 1,
+        )
+        yield known
+        family = GaugeMetricFamily(
+            "zoomcrm_celery_queue_length", "Messages waiting in a Celery queue.", labels=["queue"]
+        )
+        for queue, n in (depths or {}).items():
+            family.add_metric([queue], n)
+        yield family
+
+
+registry = CollectorRegistry(auto_describe=False)
+registry.register(CrmCollector())

@@ -1,0 +1,41 @@
+"""Probes and scrapes skip the middleware that serves people: `/healthz`, `/readyz` and
+`/metrics` (GET) go through the request id only. Kubernetes' kubelet calls a pod by its address
+(not a host name in ALLOWED_HOSTS) and over plain HTTP; host validation, the HTTPS redirect,
+sessions, CSRF, language and rate limits would turn its probe into a 400 or a redirect, and do
+nothing for it. Everything else goes on to the site as before."""
+
+from __future__ import annotations
+
+from django.core.handlers.exception import convert_exception_to_response
+from django.core.handlers.wsgi import WSGIHandler
+from django.utils.module_loading import import_string
+
+PROBE_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+PROBE_MIDDLEWARE = ("operations.middleware.RequestIdMiddleware",)
+
+
+class ProbeHandler(WSGIHandler):
+    """Django's WSGI handler (URL routing, request signals, so database connections handled as
+    usual) with only PROBE_MIDDLEWARE."""
+
+    def load_middleware(self, is_async: bool = False) -> None:
+        self._view_middleware = []
+        self._template_response_middleware = []
+        self._exception_middleware = []
+        handler = convert_exception_to_response(self._get_response)
+        for dotted in reversed(PROBE_MIDDLEWARE):
+            handler = convert_exception_to_response(import_string(dotted)(handler))
+        self._middleware_chain = handler
+
+
+def with_probe_paths(application):
+    probes = ProbeHandler()
+
+    def dispatch(environ, start_response):
+        if environ.get("REQUEST_METHOD") in ("GET", "HEAD") and (
+            environ.get("PATH_INFO", "") in PROBE_PATHS
+        ):
+            return probes(environ, start_response)
+        return application(environ, start_response)
+
+    return dispatch
