@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from .actions import REGISTRY, ActionContext, ActionResult, ActionRetry
+from .alerts import alerts_after_execution
 from .models import (
     FINAL_STATUSES,
     ActionExecution,
@@ -96,6 +97,12 @@ def enrollment_run(enrollment_id: int) -> float | None:
                 )
                 result = ActionResult.failed(_("The action failed unexpectedly; see the logs"))
         _record(execution, result)
+        alerts_after_execution(
+            workflow_id=workflow.pk,
+            workflow_name=workflow.name,
+            status=result.status,
+            message=result.message or "",
+        )
         if result.status == ExecutionStatus.FAILED:
             return _finish(enrollment, EnrollmentStatus.FAILED, after=index)
     return _finish(enrollment, EnrollmentStatus.COMPLETED, after=None)

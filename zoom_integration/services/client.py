@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext
 
+from ..alerts import alert_needs_reauth
 from ..client import OAuthApp, TokenSet, ZoomAuthError, ZoomClient
 from ..client.oauth import RefreshingTokenSource
 from ..models import ConnectionKind, ConnectionStatus, ZoomConnection
@@ -98,14 +99,18 @@ def connection_mark_needs_reauth(*, connection_id: int, reason: str) -> None:
     logger.warning(
         "zoom.connection.needs_reauth", extra={"connection": connection_id, "reason": reason}
     )
-    ZoomConnection.objects.filter(pk=connection_id).exclude(
-        status=ConnectionStatus.DISCONNECTED
-    ).update(
-        status=ConnectionStatus.NEEDS_REAUTH,
-        last_error=reason[:2000],
-        access_token="",
-        updated_at=timezone.now(),
+    marked = (
+        ZoomConnection.objects.filter(pk=connection_id)
+        .exclude(status=ConnectionStatus.DISCONNECTED)
+        .update(
+            status=ConnectionStatus.NEEDS_REAUTH,
+            last_error=reason[:2000],
+            access_token="",
+            updated_at=timezone.now(),
+        )
     )
+    if marked:
+        alert_needs_reauth(connection_id=connection_id, reason=reason)
 
 
 def zoom_client(connection: ZoomConnection) -> ZoomClient:
