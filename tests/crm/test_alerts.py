@@ -150,7 +150,7 @@ def test_texts_are_written_in_the_readers_language():  # rule L1
     with translation.override("fr"):
         text = alert_text(SYNC_FAILED, params)
     assert text.title == "Une synchronisation Zoom de Acme a échoué"
-    assert text.description == "L’exécution de synchronisation 12 a échoué : boom"
+    assert text.description == "La synchronisation nº 12 a échoué\u00a0: boom"
     assert text.hint.startswith("Ouvrez Paramètres > Intégrations > Zoom")
     with translation.override("en"):
         assert alert_text(SYNC_FAILED, params).hint.startswith("Open Settings > Integrations")

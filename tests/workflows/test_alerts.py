@@ -69,8 +69,11 @@ def test_a_workflow_failing_in_a_row(
     assert alert.link == f"/workflows/{workflow_id}/"
     assert sent() == [
         ("admin@crm.test", "[CRM alert] Workflow “Register leads” keeps failing"),
-        ("bruno@crm.test", "[Alerta do CRM] O fluxo de trabalho “Register leads” continua falhando"),
-    ]  # fmt: skip
+        (
+            "bruno@crm.test",
+            "[Alerta do CRM] O fluxo de trabalho “Register leads” continua falhando",
+        ),
+    ]
 
     enroll_new_contact(admin_api, workflow_id, capture, 3)
     assert Alert.objects.get().occurrences == 2

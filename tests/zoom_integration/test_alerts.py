@@ -150,8 +150,11 @@ def test_scheduled_runs_failing_in_a_row(
     ]
     assert sent() == [
         ("ana@crm.test", "[CRM alert] Scheduled Zoom syncs of Acme keep failing"),
-        ("bruno@crm.test", "[Alerta do CRM] As sincronizações agendadas do Zoom de Acme continuam falhando"),
-    ]  # fmt: skip
+        (
+            "bruno@crm.test",
+            "[Alerta do CRM] As sincronizações agendadas do Zoom de Acme continuam falhando",
+        ),
+    ]
     alert = Alert.objects.get(key=failing)
     assert (alert.params["count"], alert.params["run"], alert.params["cause"]) == (
         3,
