@@ -151,6 +151,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "crm.context_processors.roles",
+                "crm.context_processors.notifications",
             ],
         },
     },
@@ -269,7 +270,39 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "workflows.tasks.sweep_workflows",
         "schedule": 60,
     },
+    # Alerts: webhooks refused at a high rate are raised, and cleared when the rate drops.
+    "zoom-check-webhook-refusals": {
+        "task": "zoom_integration.tasks.check_webhook_refusals",
+        "schedule": 60,
+    },
 }
+
+# Alerts (Settings > Profile has each super admin's "E-mail me about alerts"): how many
+# scheduled sync runs of a connection must fail in a row, how many webhook deliveries refused
+# within ALERT_WEBHOOK_WINDOW_MINUTES, and how many executions of a workflow in a row.
+ALERT_FAILED_RUNS_IN_A_ROW = max(1, number("ALERT_FAILED_RUNS_IN_A_ROW", 3))
+# The receiver keeps the last 50 refusals of a connection: a higher threshold could never be met.
+ALERT_WEBHOOK_REFUSALS = min(50, max(1, number("ALERT_WEBHOOK_REFUSALS", 20)))
+ALERT_WEBHOOK_WINDOW_MINUTES = max(1, number("ALERT_WEBHOOK_WINDOW_MINUTES", 10))
+ALERT_WORKFLOW_FAILURES_IN_A_ROW = max(1, number("ALERT_WORKFLOW_FAILURES_IN_A_ROW", 5))
+
+# E-mail (alerts): printed on the console unless an SMTP server is given.
+EMAIL_HOST = setting("EMAIL_HOST")
+EMAIL_BACKEND = setting(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.smtp.EmailBackend"
+    if EMAIL_HOST
+    else "django.core.mail.backends.console.EmailBackend",
+)
+EMAIL_PORT = number("EMAIL_PORT", 587)
+EMAIL_HOST_USER = setting("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = setting("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = flag("EMAIL_USE_TLS", True)
+EMAIL_USE_SSL = flag("EMAIL_USE_SSL", False)
+if EMAIL_USE_SSL:
+    EMAIL_USE_TLS = False  # Django refuses both at once
+EMAIL_TIMEOUT = number("EMAIL_TIMEOUT", 30)
+DEFAULT_FROM_EMAIL = setting("DEFAULT_FROM_EMAIL", "CRM <crm@localhost>")
 
 # Fernet key for secrets and tokens at rest. The development default is derived from SECRET_KEY.
 FIELD_ENCRYPTION_KEY = setting("FIELD_ENCRYPTION_KEY")

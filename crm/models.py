@@ -1,5 +1,6 @@
 """The CRM's core records: account, brands, users and roles, contacts and their e-mails,
-tombstones of deleted contacts, custom property definitions, the contact timeline, API tokens.
+tombstones of deleted contacts, custom property definitions, the contact timeline, API tokens,
+alerts about operational problems and in-app notifications.
 
 Invariants live in the database where they can: one primary brand, one live contact per
 normalized primary e-mail, one owner per secondary e-mail, one tombstone per e-mail.
@@ -100,6 +101,8 @@ class User(AbstractBaseUser, PermissionsMixin):
     # A code of settings.LANGUAGES, or blank: follow the browser (rule L1). No `choices` here,
     # so that adding a language needs no migration; crm.services.accounts checks the value.
     language = models.CharField(_("language"), max_length=10, blank=True, default="")
+    # Super admins receive alerts in the app always, and by e-mail unless they turn this off.
+    alert_emails = models.BooleanField(_("E-mail me about alerts"), default=True)
 
     USERNAME_FIELD = "email"
     EMAIL_FIELD = "email"
@@ -348,3 +351,79 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
+
+
+class Alert(models.Model):
+    """An operational problem (a connection needing re-authorization, failing syncs, refused
+    webhooks, a failing workflow), named by a stable `key` such as `connection:12:needs_reauth`.
+
+    At most one alert per key is open at a time (a partial unique constraint); raising an open
+    one only counts it again. Its text is never stored: `kind` and `params` are, and the kind's
+    title, description and fix hint are translated when shown (rule L1; `crm.alerts`)."""
+
+    key = models.CharField(max_length=200)
+    kind = models.CharField(max_length=60)
+    params = models.JSONField(default=dict, blank=True)
+    # The object it is about ("zoom_connection", "workflow", ...) and where to see it.
+    object_type = models.CharField(max_length=60, blank=True)
+    object_id = models.CharField(max_length=60, blank=True)
+    link = models.CharField(max_length=500, blank=True)
+    first_seen_at = models.DateTimeField(default=timezone.now)
+    last_seen_at = models.DateTimeField(default=timezone.now)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    occurrences = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        verbose_name = _("alert")
+        verbose_name_plural = _("alerts")
+        ordering = ["-first_seen_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["key"], condition=Q(resolved_at__isnull=True), name="one_open_alert_per_key"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key} ({'resolved' if self.resolved_at else 'open'})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.resolved_at is None
+
+
+class Notification(models.Model):
+    """Something shown to one user under the bell: an alert (its text comes from the alert), or
+    a message of its own (`title`, `body`), e.g. from a workflow step. Read or unread."""
+
+    recipient = models.ForeignKey(
+        User, on_delete=models.CASCADE, related_name="notifications", db_index=False
+    )
+    alert = models.ForeignKey(
+        Alert, null=True, blank=True, on_delete=models.CASCADE, related_name="notifications"
+    )
+    title = models.CharField(max_length=300, blank=True)
+    body = models.TextField(blank=True)
+    link = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["recipient", "-created_at"], name="notification_recipient_idx"),
+            # The bell's count on every page: the unread rows of one person only.
+            models.Index(
+                fields=["recipient"],
+                condition=Q(read_at__isnull=True),
+                name="notification_unread_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.recipient_id}: {self.alert_id or self.title}"
+
+    @property
+    def is_read(self) -> bool:
+        return self.read_at is not None

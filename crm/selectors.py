@@ -6,7 +6,7 @@ from django.db.models import Prefetch, Q, QuerySet
 from django.utils.translation import gettext as _
 
 from .errors import NotFound
-from .models import ApiToken, Brand, Contact, SecondaryEmail, TimelineEvent, User
+from .models import ApiToken, Brand, Contact, Notification, SecondaryEmail, TimelineEvent, User
 
 
 def contact_list(
@@ -74,3 +74,16 @@ def user_list() -> QuerySet[User]:
 
 def token_list(*, user: User) -> QuerySet[ApiToken]:
     return ApiToken.objects.filter(user=user)
+
+
+def notification_unread_count(*, user: User) -> int:
+    """The bell's count: one query on the partial index of unread notifications."""
+    return Notification.objects.filter(recipient=user, read_at__isnull=True).count()
+
+
+def notification_list(*, user: User, unread_only: bool = False) -> QuerySet[Notification]:
+    """`user`'s notifications, newest first, each with its alert (one query per page)."""
+    rows = Notification.objects.filter(recipient=user).select_related("alert")
+    if unread_only:
+        rows = rows.filter(read_at__isnull=True)
+    return rows.order_by("-created_at", "-id")

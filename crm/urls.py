@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from .views import auth, contacts, settings
+from .views import auth, contacts, notifications, settings
 
 app_name = "crm"
 urlpatterns = [
@@ -24,6 +24,18 @@ urlpatterns = [
         "contacts/<int:contact_id>/emails/remove/",
         contacts.contact_email_remove,
         name="contact_email_remove",
+    ),
+    # Notifications (the bell)
+    path("notifications/", notifications.notification_list, name="notifications"),
+    path(
+        "notifications/read-all/",
+        notifications.notification_read_all,
+        name="notifications_read_all",
+    ),
+    path(
+        "notifications/<int:notification_id>/read/",
+        notifications.notification_read,
+        name="notification_read",
     ),
     # Settings
     path("settings/", settings.settings_index, name="settings"),

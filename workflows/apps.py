@@ -18,3 +18,7 @@ class WorkflowsConfig(AppConfig):
         from .tasks import queue_sweep_for
 
         on_contacts_changed(queue_sweep_for)
+
+        from .alerts import register as register_alert_kinds
+
+        register_alert_kinds()

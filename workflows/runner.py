@@ -16,6 +16,7 @@ from django.utils.translation import gettext_noop
 from crm.stored_text import is_stored_text, render_english, stored_text
 
 from .actions import REGISTRY, ActionContext, ActionResult, ActionRetry
+from .alerts import alerts_after_execution
 from .models import (
     FINAL_STATUSES,
     ActionExecution,
@@ -109,6 +110,12 @@ def enrollment_run(enrollment_id: int) -> float | None:
                     stored_text(gettext_noop("The action failed unexpectedly; see the logs"))
                 )
         _record(execution, result)
+        alerts_after_execution(
+            workflow_id=workflow.pk,
+            workflow_name=workflow.name,
+            status=result.status,
+            message=result.message or "",
+        )
         if result.status == ExecutionStatus.FAILED:
             return _finish(enrollment, EnrollmentStatus.FAILED, after=index)
     return _finish(enrollment, EnrollmentStatus.COMPLETED, after=None)

@@ -23,6 +23,10 @@ class ZoomIntegrationConfig(AppConfig):
 
         register_workflow_action()
 
+        from .alerts import register as register_alert_kinds
+
+        register_alert_kinds()
+
         for spec in LEGACY_PROPERTIES:
             register_property(spec)
 

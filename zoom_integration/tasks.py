@@ -130,3 +130,12 @@ def drain_webhooks() -> int:
         while applied := deliveries_process_pending(connection_id=connection_id):
             done += applied
     return done
+
+
+@shared_task
+def check_webhook_refusals() -> list[int]:
+    """Celery beat: raises the webhook-refusals alert of connections refused at a high rate,
+    clears it where the rate dropped."""
+    from .alerts import check_webhook_refusals as check
+
+    return check()

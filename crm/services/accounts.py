@@ -280,6 +280,14 @@ def user_set_language(*, user: User, language: str) -> User:
     return user
 
 
+def user_set_alert_emails(*, user: User, enabled: bool) -> User:
+    """Whether `user` receives alert e-mails (in-app notifications always come). Idempotent."""
+    if user.alert_emails != bool(enabled):
+        user.alert_emails = bool(enabled)
+        user.save(update_fields=["alert_emails"])
+    return user
+
+
 __all__ = [
     "account_get",
     "account_update",
@@ -291,4 +299,5 @@ __all__ = [
     "user_update",
     "user_get",
     "user_set_language",
+    "user_set_alert_emails",
 ]

@@ -270,9 +270,20 @@ class ProfileForm(forms.Form):
     """The signed-in person's own preferences (Settings > Profile)."""
 
     language = forms.ChoiceField(label=_("Language"), required=False)
+    alert_emails = forms.BooleanField(
+        label=_("E-mail me about alerts"),
+        required=False,
+        help_text=_(
+            "Alerts tell super admins when a Zoom connection needs re-authorization, syncs fail, "
+            "webhooks are refused or a workflow keeps failing. They always appear under the "
+            "bell; this sends one e-mail when a problem starts, in your language."
+        ),
+    )
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, with_alerts: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
+        if not with_alerts:  # only super admins receive alerts
+            del self.fields["alert_emails"]
         # Built per form, not at import: settings.LANGUAGES is read when the page is shown.
         self.fields["language"].choices = [
             ("", gettext("The browser’s language")),

@@ -52,17 +52,26 @@ def settings_index(request):
 
 @login_required
 def settings_profile(request):
-    """Everyone's own language (rule L1). Saving also sets the language cookie (or clears it
+    """Everyone's own language (rule L1) and, for super admins, whether alerts are e-mailed to
+    them. Saving also sets the language cookie (or clears it
     for the browser's language), so that the login page speaks it after logging out."""
+    with_alerts = request.user.can_manage_settings
     if request.method != "POST":
-        form = ProfileForm(initial={"language": request.user.language})
+        form = ProfileForm(
+            initial={"language": request.user.language, "alert_emails": request.user.alert_emails},
+            with_alerts=with_alerts,
+        )
         return _render(request, "crm/settings/profile.html", "profile", {"form": form})
-    form = ProfileForm(request.POST)
+    form = ProfileForm(request.POST, with_alerts=with_alerts)
     if form.is_valid():
         try:
             user = account_services.user_set_language(
                 user=request.user, language=form.cleaned_data["language"]
             )
+            if with_alerts:
+                account_services.user_set_alert_emails(
+                    user=user, enabled=form.cleaned_data["alert_emails"]
+                )
         except ValidationFailed as exc:
             _service_errors(form, exc, {})
         else:

@@ -11,8 +11,9 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext, gettext_noop
 
-from crm.stored_text import encode, stored_text
+from crm.stored_text import decode, encode, stored_text
 
+from ..alerts import alert_needs_reauth
 from ..client import OAuthApp, TokenSet, ZoomAuthError, ZoomClient
 from ..client.oauth import RefreshingTokenSource
 from ..models import ConnectionKind, ConnectionStatus, ZoomConnection
@@ -101,14 +102,19 @@ def connection_mark_needs_reauth(*, connection_id: int, failure: ZoomAuthError) 
         "zoom.connection.needs_reauth",
         extra={"connection": connection_id, "reason": failure.message},
     )
-    ZoomConnection.objects.filter(pk=connection_id).exclude(
-        status=ConnectionStatus.DISCONNECTED
-    ).update(
-        status=ConnectionStatus.NEEDS_REAUTH,
-        last_error=refusal_text(failure),
-        access_token="",
-        updated_at=timezone.now(),
+    last_error = refusal_text(failure)
+    marked = (
+        ZoomConnection.objects.filter(pk=connection_id)
+        .exclude(status=ConnectionStatus.DISCONNECTED)
+        .update(
+            status=ConnectionStatus.NEEDS_REAUTH,
+            last_error=last_error,
+            access_token="",
+            updated_at=timezone.now(),
+        )
     )
+    if marked:
+        alert_needs_reauth(connection_id=connection_id, reason=decode(last_error))
 
 
 def zoom_client(connection: ZoomConnection) -> ZoomClient:

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from crm.errors import ApplicationError, Conflict, NotFound, ValidationFailed
 from crm.models import Brand, User
 
+from ..alerts import clear_connection_alerts, clear_needs_reauth
 from ..client import (
     StaticTokenSource,
     TokenSet,
@@ -186,6 +187,7 @@ def connection_create_s2s(
             ("kind", "zoom_account_id", "client_id", "client_secret", "refresh_token")
             + CONNECTED_FIELDS,
         )
+        clear_needs_reauth(connection_id=connection.pk)
     _queue_metadata_refresh(connection)
     return connection
 
@@ -267,6 +269,7 @@ def connection_complete_oauth(*, state: str, code: str) -> ZoomConnection:
         connection.refresh_token = tokens.refresh_token
         _mark_connected(connection, tokens, me, "")
         _write(connection, ("zoom_account_id", "refresh_token") + CONNECTED_FIELDS)
+        clear_needs_reauth(connection_id=connection.pk)
     _queue_metadata_refresh(connection)
     return connection
 
@@ -297,6 +300,8 @@ def connection_disconnect(
         connection.sync_runs.filter(status__in=ACTIVE_SYNC_STATUSES).update(
             status=SyncStatus.SKIPPED, errors=["disconnected"], finished_at=timezone.now()
         )
+        # Disconnected on purpose: nothing of it is a problem to be told about any more.
+        clear_connection_alerts(connection_id=connection.pk)
     return connection
 
 

@@ -18,6 +18,7 @@ from crm.errors import Conflict
 from crm.models import User
 from crm.stored_text import stored_text
 
+from ..alerts import alerts_after_run
 from ..client import ZoomAuthError, ZoomError
 from ..models import (
     ACTIVE_SYNC_STATUSES,
@@ -113,6 +114,8 @@ def sync_run_execute(*, run_id: int, resume: bool = False) -> SyncRun:
         return _finish(
             run,
             SyncStatus.FAILED,
+            cause="auth",
+            detail=str(exc),
             errors=[
                 stored_text(
                     gettext_noop(
@@ -128,6 +131,8 @@ def sync_run_execute(*, run_id: int, resume: bool = False) -> SyncRun:
         return _finish(
             run,
             SyncStatus.FAILED,
+            cause="zoom",
+            detail=str(exc),
             errors=[
                 stored_text(
                     gettext_noop(
@@ -145,6 +150,8 @@ def sync_run_execute(*, run_id: int, resume: bool = False) -> SyncRun:
         _finish(
             run,
             SyncStatus.FAILED,
+            cause="crash",
+            detail=exc.__class__.__name__,
             errors=[
                 stored_text(
                     gettext_noop("Unexpected error: %(error)s"), error=exc.__class__.__name__
@@ -171,7 +178,16 @@ def sync_run_share(*, run_id: int, share: str) -> None:
         logger.exception("zoom.sync.share_failed", extra={"run": run_id, "share": share})
 
 
-def _finish(run: SyncRun, status: str, *, errors: list[str | dict] | None = None) -> SyncRun:
+def _finish(
+    run: SyncRun,
+    status: str,
+    *,
+    errors: list[str | dict] | None = None,
+    cause: str = "",
+    detail: str = "",
+) -> SyncRun:
+    """Ends the run, then raises or clears its connection's sync alerts (`cause` and `detail`
+    name a failure in words that are not translated yet: the alert writes them per reader)."""
     run.refresh_from_db(fields=["counts", "skips", "progress_done", "progress_total"])
     run.status = status
     run.errors = errors or []
@@ -180,4 +196,5 @@ def _finish(run: SyncRun, status: str, *, errors: list[str | dict] | None = None
         run.progress_done = max(run.progress_done, run.progress_total)
     run.save(update_fields=["status", "errors", "counts", "finished_at", "progress_done"])
     logger.info("zoom.sync.finished", extra={"run": run.pk, "status": status})
+    alerts_after_run(run=run, cause=cause, error=detail)
     return run
