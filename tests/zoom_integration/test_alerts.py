@@ -14,6 +14,7 @@ from crm.models import Alert, Brand, Notification, Role
 from tests.factories import UserFactory
 from tests.zoom_integration.scenario import ACME, S2S, acme_account
 from zoom_integration.alerts import check_webhook_refusals
+from zoom_integration.client import ZoomAuthError
 from zoom_integration.models import SyncRun, SyncTrigger, ZoomConnection
 from zoom_integration.services.client import connection_mark_needs_reauth
 from zoom_integration.services.connections import (
@@ -101,7 +102,9 @@ def test_needs_reauthorization_and_a_failed_run(
 
     # Seen again while open: counted, nothing sent.
     with capture(execute=True):
-        connection_mark_needs_reauth(connection_id=acme.pk, reason="refused again")
+        connection_mark_needs_reauth(
+            connection_id=acme.pk, failure=ZoomAuthError("refused again", reason="invalid_client")
+        )
     assert Alert.objects.get(key=reauth).occurrences == 2
     assert sent() == []
     assert Notification.objects.count() == 4

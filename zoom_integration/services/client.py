@@ -11,7 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext, gettext_noop
 
-from crm.stored_text import decode, encode, stored_text
+from crm.stored_text import encode, stored_text
 
 from ..alerts import alert_needs_reauth
 from ..client import OAuthApp, TokenSet, ZoomAuthError, ZoomClient
@@ -114,7 +114,7 @@ def connection_mark_needs_reauth(*, connection_id: int, failure: ZoomAuthError) 
         )
     )
     if marked:
-        alert_needs_reauth(connection_id=connection_id, reason=decode(last_error))
+        alert_needs_reauth(connection_id=connection_id, reason=failure.reason or failure.message)
 
 
 def zoom_client(connection: ZoomConnection) -> ZoomClient:
