@@ -125,6 +125,7 @@ MIDDLEWARE = [
     # After LocaleMiddleware (cookie, then Accept-Language) and the user: a signed-in person's
     # profile language wins on pages; API paths keep Accept-Language (rule L2).
     "crm.middleware.UserLanguageMiddleware",
+    "crm.middleware.AuditChannelMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",

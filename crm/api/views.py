@@ -29,7 +29,9 @@ class AccountView(APIView):
     @extend_schema(request=s.AccountInput, responses=s.AccountOutput)
     def patch(self, request):
         data = valid_input(s.AccountInput, request.data)
-        account = accounts.account_update(name=data.get("name"), tier=data.get("tier"))
+        account = accounts.account_update(
+            name=data.get("name"), tier=data.get("tier"), actor=request.user
+        )
         return Response(s.AccountOutput(account).data)
 
 
@@ -49,7 +51,9 @@ class BrandListView(APIView):
     @extend_schema(request=s.BrandInput, responses={201: s.BrandOutput})
     def post(self, request):
         data = valid_input(s.BrandInput, request.data)
-        brand = accounts.brand_create(name=data["name"], is_primary=data["is_primary"])
+        brand = accounts.brand_create(
+            name=data["name"], is_primary=data["is_primary"], actor=request.user
+        )
         return Response(s.BrandOutput(brand).data, status=status.HTTP_201_CREATED)
 
 
@@ -70,6 +74,7 @@ class BrandDetailView(APIView):
             brand=selectors.brand_get(brand_id=brand_id),
             name=data.get("name"),
             is_primary=data.get("is_primary"),
+            actor=request.user,
         )
         return Response(s.BrandOutput(brand).data)
 
@@ -86,7 +91,7 @@ class BrandDetailView(APIView):
         }
     )
     def delete(self, request, brand_id: int):
-        accounts.brand_delete(brand=selectors.brand_get(brand_id=brand_id))
+        accounts.brand_delete(brand=selectors.brand_get(brand_id=brand_id), actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -106,7 +111,7 @@ class UserListView(APIView):
     @extend_schema(request=s.UserInput, responses={201: s.UserOutput})
     def post(self, request):
         data = valid_input(s.UserInput, request.data)
-        user = accounts.user_create(**data)
+        user = accounts.user_create(**data, actor=request.user)
         return Response(s.UserOutput(user).data, status=status.HTTP_201_CREATED)
 
 
@@ -125,7 +130,9 @@ class UserDetailView(APIView):
     @extend_schema(request=s.UserUpdateInput, responses=s.UserOutput)
     def patch(self, request, user_id: int):
         data = valid_input(s.UserUpdateInput, request.data)
-        user = accounts.user_update(user=accounts.user_get(user_id=user_id), **data)
+        user = accounts.user_update(
+            user=accounts.user_get(user_id=user_id), **data, actor=request.user
+        )
         return Response(s.UserOutput(user).data)
 
 
@@ -163,7 +170,7 @@ class TokenListView(_OwnTokensView):
     def post(self, request):
         data = valid_input(s.TokenInput, request.data)
         token, clear = tokens.api_token_create(
-            user=request.user, name=data["name"], scopes=data.get("scopes")
+            user=request.user, name=data["name"], scopes=data.get("scopes"), actor=request.user
         )
         body = dict(s.TokenOutput(token).data, token=clear)
         return Response(body, status=status.HTTP_201_CREATED)
@@ -175,7 +182,7 @@ class TokenDetailView(_OwnTokensView):
     @extend_schema(responses={204: None})
     def delete(self, request, token_id: int):
         token = get_object_or_404(ApiToken, pk=token_id, user=request.user)
-        tokens.api_token_revoke(token=token)
+        tokens.api_token_revoke(token=token, actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
