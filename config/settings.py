@@ -349,6 +349,8 @@ SPECTACULAR_SETTINGS = {
         "IdPropertyEnum": ["hs_object_id", "email"],
         "UpsertIdPropertyEnum": ["email"],
         "SegmentKindEnum": "segments.models.SegmentKind",
+        "AuditKindEnum": "crm.models.AuditKind",
+        "AuditViaEnum": "crm.models.AuditVia",
         "ConnectionKindEnum": "zoom_integration.models.ConnectionKind",
         "ConnectionStatusEnum": "zoom_integration.models.ConnectionStatus",
         "SyncStatusEnum": "zoom_integration.models.SyncStatus",
