@@ -50,8 +50,9 @@ def _moment(raw: str, *, end_of_day: bool) -> dt.datetime | None:
     """An ISO-8601 date or date-time. A date is a whole day in the display time zone: as
     `until` it includes that day. A date-time without an offset is in the display time zone."""
     try:
-        moment = parse_datetime(raw)
-        day = None if moment is not None else parse_date(raw)
+        # A bare date first: Python's ISO parser would read it as midnight, a date-time.
+        day = parse_date(raw) if len(raw) == 10 else None
+        moment = None if day is not None else parse_datetime(raw)
     except ValueError:  # well-formed but impossible, e.g. 2026-02-30
         return None
     if day is not None:
