@@ -64,12 +64,22 @@ def _moment(raw: str, *, end_of_day: bool) -> dt.datetime | None:
     return moment
 
 
-def audit_filters_parse(params: Mapping[str, str]) -> AuditFilters:
+def audit_filters_parse(params: Mapping[str, str], *, strict: bool = False) -> AuditFilters:
     """The filters from query parameters `actor` (a user id), `kind` (an `AuditKind` value),
     `since` and `until` (ISO-8601 dates or date-times); empty ones are ignored. Anything else
     raises `ValidationFailed` naming each bad parameter (a 400 in the API, an inline error on
-    the page)."""
+    the page). `strict` (the API): a parameter given is taken as sent, so an empty or padded
+    one is an error too, as the OpenAPI schema says."""
     errors: list[dict] = []
+    if strict:
+        for name in ("actor", "kind", "since", "until"):
+            value = params.get(name)
+            if value is not None and (not value or value != value.strip()):
+                errors.append(
+                    {"name": name, "message": _("%(name)s is empty or padded.") % {"name": name}}
+                )
+        if errors:
+            raise ValidationFailed("; ".join(e["message"] for e in errors), errors=errors)
     actor_id = kind = since = until = None
     raw_actor = (params.get("actor") or "").strip()
     if raw_actor:

@@ -268,7 +268,7 @@ class AuditLogView(APIView):
 
     @paged_list(s.AuditEntryOutput, parameters=AUDIT_FILTER_PARAMETERS)
     def get(self, request):
-        filters = audit_filters_parse(request.query_params)
+        filters = audit_filters_parse(request.query_params, strict=True)
         paginator = AuditCursorPagination()
         page = paginator.paginate_queryset(audit_entries(filters), request, view=self)
         return paginator.get_paginated_response(

@@ -237,3 +237,10 @@ def test_the_audit_scope_is_offered_to_super_admins_only(people):
     assert "crm.audit.read" in scopes_for_role(Role.SUPER_ADMIN)
     assert "crm.audit.read" not in scopes_for_role(Role.MARKETING)
     assert "crm.audit.read" not in scopes_for_role(Role.VIEWER)
+
+
+@pytest.mark.parametrize("params", [{"until": ""}, {"actor": " 5"}, {"kind": ""}])
+def test_api_empty_or_padded_filters_are_400s(admin_api, people, params):
+    response = admin_api.get(API, params)
+    assert response.status_code == 400
+    assert [e["name"] for e in response.json()["errors"]] == list(params)

@@ -307,3 +307,22 @@ def test_zoom_saves_that_change_nothing_write_no_entry(case, local, ui, admin_ap
 @pytest.fixture
 def capture(django_capture_on_commit_callbacks):
     return django_capture_on_commit_callbacks
+
+
+def test_restarting_oauth_on_a_pending_connection_lists_only_what_it_changes(
+    admin_api, brand, zoom_sandbox, settings
+):
+    _oauth_connect(admin_api, brand, zoom_sandbox, settings)
+    before_id = _last_id()
+    response = admin_api.post(
+        "/api/v1/zoom/connections/oauth/",
+        {"brand": brand.pk, "client_id": "other-app", "client_secret": OAUTH["client_secret"]},
+        format="json",
+    )
+    assert response.status_code == 201, response.json()
+    entry = _only_entry(before_id)
+    assert (entry.kind, entry.before, entry.after) == (
+        "zoom.authorization_started",
+        {"client_id": OAUTH["client_id"]},
+        {"client_id": "other-app"},
+    )

@@ -155,8 +155,9 @@ def _connection_audit(
     kind: str, connection: ZoomConnection, *, before: dict, actor: User | None, fields=None
 ) -> None:
     after = _connection_fields(connection)
-    if fields is not None:
+    if fields is not None:  # the action touches only these: compare only them
         after = {name: after[name] for name in fields}
+        before = {name: value for name, value in before.items() if name in fields}
     audit_record(
         kind=kind,
         target_type="zoom_connection",
