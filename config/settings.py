@@ -129,6 +129,7 @@ MIDDLEWARE = [
     # After LocaleMiddleware (cookie, then Accept-Language) and the user: a signed-in person's
     # profile language wins on pages; API paths keep Accept-Language (rule L2).
     "crm.middleware.UserLanguageMiddleware",
+    "crm.middleware.AuditChannelMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -385,6 +386,8 @@ SPECTACULAR_SETTINGS = {
         "IdPropertyEnum": ["hs_object_id", "email"],
         "UpsertIdPropertyEnum": ["email"],
         "SegmentKindEnum": "segments.models.SegmentKind",
+        "AuditKindEnum": "crm.models.AuditKind",
+        "AuditViaEnum": "crm.models.AuditVia",
         "ConnectionKindEnum": "zoom_integration.models.ConnectionKind",
         "ConnectionStatusEnum": "zoom_integration.models.ConnectionStatus",
         "SyncStatusEnum": "zoom_integration.models.SyncStatus",

@@ -1,12 +1,16 @@
 """Requests the database could never serve: a NUL character in the path or the query string
 (PostgreSQL's text cannot hold one, so any lookup with it would fail as a 500); the signed-in
-person's language (rule L1)."""
+person's language (rule L1); how a request's changes came, for the audit trail."""
+
+import re
 
 from django.http import HttpResponseBadRequest, JsonResponse
 from django.utils import translation
 from django.utils.translation import gettext as _
 
 from .api.exceptions import error_body, is_api_path
+from .models import AuditVia
+from .services.audit import audit_channel
 
 
 class RefuseNulCharactersMiddleware:
@@ -53,3 +57,26 @@ class UserLanguageMiddleware:
                 translation.activate(language)
                 request.LANGUAGE_CODE = translation.get_language()
         return self.get_response(request)
+
+
+# A request id from the proxy in front (or an earlier middleware), kept if it looks like one.
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+
+
+def request_id_of(request) -> str:
+    value = getattr(request, "request_id", "") or request.META.get("HTTP_X_REQUEST_ID", "")
+    return value if isinstance(value, str) and _REQUEST_ID.fullmatch(value) else ""
+
+
+class AuditChannelMiddleware:
+    """Tells the audit trail how this request's changes came (crm/services/audit.py): the web
+    UI, or the API (its bearer-token authentication adds which token), with the request id
+    when there is one. Reset at the end, so nothing leaks into the next request."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        via = AuditVia.API if is_api_path(request.path) else AuditVia.UI
+        with audit_channel(via=via, request_id=request_id_of(request)):
+            return self.get_response(request)

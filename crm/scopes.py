@@ -11,6 +11,9 @@ SCHEMAS_READ = "crm.schemas.contacts.read"
 SCHEMAS_WRITE = "crm.schemas.contacts.write"
 ACCOUNT_READ = "account.read"
 ACCOUNT_WRITE = "account.write"
+AUDIT_READ = "crm.audit.read"
+# Scopes only a super admin's token may hold.
+SUPER_ADMIN_SCOPES = (ACCOUNT_WRITE, AUDIT_READ)
 
 # Scopes are registered here by apps (marketing events, Zoom, segments, workflows) as they
 # arrive: name -> (description, needs a role that can write). Descriptions are lazy: they are
@@ -22,6 +25,7 @@ SCOPES: dict[str, tuple[str, bool]] = {
     SCHEMAS_WRITE: (_("Create contact property definitions"), True),
     ACCOUNT_READ: (_("Read the account, brands and users"), False),
     ACCOUNT_WRITE: (_("Change the account, brands and users (super admins)"), True),
+    AUDIT_READ: (_("Read the audit log (super admins)"), False),
 }
 
 
@@ -36,7 +40,7 @@ def scopes_for_role(role: str) -> list[str]:
 
     allowed = []
     for name, (_description, write) in SCOPES.items():
-        if name == ACCOUNT_WRITE and role != Role.SUPER_ADMIN:
+        if name in SUPER_ADMIN_SCOPES and role != Role.SUPER_ADMIN:
             continue
         if write and role == Role.VIEWER:
             continue

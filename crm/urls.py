@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from .views import auth, contacts, notifications, settings
+from .views import audit, auth, contacts, notifications, settings
 
 app_name = "crm"
 urlpatterns = [
@@ -75,6 +75,12 @@ urlpatterns = [
         "settings/api-tokens/<int:token_id>/revoke/",
         settings.settings_token_revoke,
         name="settings_token_revoke",
+    ),
+    path("settings/audit-log/", audit.settings_audit_log, name="settings_audit_log"),
+    path(
+        "settings/audit-log/export.csv",
+        audit.settings_audit_log_csv,
+        name="settings_audit_log_csv",
     ),
     path(
         "settings/integrations/",

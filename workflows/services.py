@@ -23,7 +23,8 @@ from django.utils.translation import gettext_noop
 from crm.contact_filters import FilterContext
 from crm.errors import Conflict, NameTaken, PermissionRefused, ValidationFailed
 from crm.ids import is_id_text
-from crm.models import Account, Contact, Tier, User
+from crm.models import Account, AuditKind, Contact, Tier, User
+from crm.services.audit import audit_record
 from segments.compiler import matching_contacts
 from segments.services import clean_filters
 
@@ -145,8 +146,28 @@ def workflow_create(
             created_by=actor,
         )
         if enabled:
-            workflow_set_enabled(workflow=workflow, enabled=True, enroll_existing=enroll_existing)
+            # Part of the creation: its one audit entry says it was created on.
+            _set_enabled(workflow=workflow, enabled=True, enroll_existing=enroll_existing)
+        _workflow_audit(
+            AuditKind.WORKFLOW_CREATED, workflow, after=_workflow_fields(workflow), actor=actor
+        )
     return workflow
+
+
+def _workflow_fields(workflow: Workflow) -> dict:
+    return {"name": workflow.name, "trigger": workflow.trigger_type, "enabled": workflow.enabled}
+
+
+def _workflow_audit(kind: str, workflow: Workflow, *, before=None, after=None, actor=None):
+    audit_record(
+        kind=kind,
+        target_type="workflow",
+        target_id=workflow.pk,
+        target_label=workflow.name,
+        before=before,
+        after=after,
+        actor=actor,
+    )
 
 
 def workflow_update(
@@ -174,12 +195,31 @@ def workflow_update(
 
 
 def workflow_set_enabled(
-    *, workflow: Workflow, enabled: bool, enroll_existing: bool = False
+    *,
+    workflow: Workflow,
+    enabled: bool,
+    enroll_existing: bool = False,
+    actor: User | None = None,
 ) -> Workflow:
     """Turns a workflow on or off. Turning a filter workflow on enrolls the contacts that
     already match only with `enroll_existing`; otherwise they count as matching already and
-    only contacts that start matching later are enrolled."""
+    only contacts that start matching later are enrolled. Turning it to the state it is in
+    records nothing in the audit trail."""
     require_tier()
+    with transaction.atomic():
+        was = workflow.enabled
+        _set_enabled(workflow=workflow, enabled=enabled, enroll_existing=enroll_existing)
+        _workflow_audit(
+            AuditKind.WORKFLOW_TURNED_ON if enabled else AuditKind.WORKFLOW_TURNED_OFF,
+            workflow,
+            before={"enabled": was},
+            after={"enabled": workflow.enabled},
+            actor=actor,
+        )
+    return workflow
+
+
+def _set_enabled(*, workflow: Workflow, enabled: bool, enroll_existing: bool) -> None:
     if enabled and not workflow.actions:
         _fail("actions", _("Add at least one action before turning the workflow on"))
     with transaction.atomic():
@@ -195,7 +235,6 @@ def workflow_set_enabled(
                 transaction.on_commit(lambda: _queue_sweep(workflow.pk))
             else:
                 _remember_matches(workflow)
-    return workflow
 
 
 def _queue_sweep(workflow_id: int) -> None:
@@ -213,9 +252,13 @@ def _remember_matches(workflow: Workflow) -> int:
     return len(rows)
 
 
-def workflow_delete(*, workflow: Workflow) -> None:
+def workflow_delete(*, workflow: Workflow, actor: User | None = None) -> None:
     require_tier()
-    workflow.delete()
+    with transaction.atomic():
+        before, workflow_id = _workflow_fields(workflow), workflow.pk
+        workflow.delete()
+        workflow.pk = workflow_id  # the entry names the workflow that was
+        _workflow_audit(AuditKind.WORKFLOW_DELETED, workflow, before=before, actor=actor)
 
 
 @dataclass

@@ -271,6 +271,7 @@ def workflow_toggle(request, workflow_id: int):
             workflow=workflow,
             enabled=enabled,
             enroll_existing=bool(request.POST.get("enroll_existing")),
+            actor=request.user,
         )
     except ApplicationError as exc:
         messages.error(request, exc.message)
@@ -286,7 +287,7 @@ def workflow_toggle(request, workflow_id: int):
 @require_POST
 def workflow_delete(request, workflow_id: int):
     workflow = _workflow_or_404(workflow_id)
-    services.workflow_delete(workflow=workflow)
+    services.workflow_delete(workflow=workflow, actor=request.user)
     messages.success(request, _("Workflow “%(name)s” deleted.") % {"name": workflow.name})
     return redirect("workflows:list")
 

@@ -571,7 +571,9 @@ def oauth_callback(request):
         return redirect("zoom_integration:settings")
     try:
         connection = connection_complete_oauth(
-            state=request.GET.get("state", ""), code=request.GET.get("code", "")
+            state=request.GET.get("state", ""),
+            code=request.GET.get("code", ""),
+            actor=request.user,
         )
     except ApplicationError as exc:
         messages.error(request, exc.message)
@@ -664,7 +666,7 @@ def settings_update(request, connection_id: int):
             changes = dict(form.cleaned_data)
             if not changes.get("zoom_plan"):
                 changes.pop("zoom_plan", None)
-            connection_settings_update(connection=connection, **changes)
+            connection_settings_update(connection=connection, actor=request.user, **changes)
         except NotFound:  # deleted since this request read it
             raise Http404(gettext("This Zoom connection does not exist."))
         except ValidationFailed as exc:
@@ -727,7 +729,9 @@ def domain_add(request, connection_id: int, name: str):
         return _domain_response(request, connection, name, form, ok=False)
     before = list(getattr(connection, name))
     try:
-        connection_settings_update(connection=connection, **{name: [*before, raw]})
+        connection_settings_update(
+            connection=connection, actor=request.user, **{name: [*before, raw]}
+        )
     except NotFound:  # deleted since this request read it
         raise Http404(gettext("This Zoom connection does not exist."))
     except ValidationFailed:
@@ -754,7 +758,7 @@ def domain_remove(request, connection_id: int, name: str):
     domain = request.POST.get("domain", "")
     remaining = [d for d in getattr(connection, name) if d != domain]
     try:
-        connection_settings_update(connection=connection, **{name: remaining})
+        connection_settings_update(connection=connection, actor=request.user, **{name: remaining})
     except NotFound:  # deleted since this request read it
         raise Http404(gettext("This Zoom connection does not exist."))
     notice = gettext("Removed %(domain)s.") % {"domain": domain}
@@ -819,6 +823,7 @@ def user_update(request, connection_id: int, zoom_user_id: str):
         zoom_user=zoom_user,
         sync_new_webinars_by_default=form.cleaned_data["sync_new_webinars_by_default"],
         sync_recordings=form.cleaned_data["sync_recordings"],
+        actor=request.user,
     )
     if not request.htmx:
         messages.success(request, gettext("User settings saved."))
@@ -842,7 +847,7 @@ def webinar_toggle(request, connection_id: int, zoom_webinar_id: int):
     if webinar is None:
         raise Http404(gettext("This webinar does not exist."))
     enabled = request.POST.get("sync_enabled") in ("1", "on", "true")
-    zoom_webinar_update(webinar=webinar, sync_enabled=enabled)
+    zoom_webinar_update(webinar=webinar, sync_enabled=enabled, actor=request.user)
     if not request.htmx:
         messages.success(request, gettext("Webinar setting saved."))
         host_id = webinar.host.zoom_user_id if webinar.host else None

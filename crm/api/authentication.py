@@ -2,6 +2,7 @@ from django.utils.translation import gettext as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
+from ..services.audit import audit_channel_use_token
 from ..services.tokens import api_token_authenticate
 
 
@@ -26,6 +27,7 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
             raise exceptions.AuthenticationFailed(
                 _("The access token is invalid, revoked or belongs to an inactive user.")
             )
+        audit_channel_use_token(token_id=token.pk, token_name=token.name)
         return token.user, token
 
     def authenticate_header(self, request):

@@ -3,7 +3,7 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from ..models import Role, Tier
+from ..models import AuditKind, AuditVia, Role, Tier
 from ..scopes import SCOPES
 from .validation import StrictInput
 
@@ -89,3 +89,37 @@ class TimelineEventOutput(serializers.Serializer):
     kind = serializers.CharField()
     occurred_at = serializers.DateTimeField()
     data = TimelineDataField()
+
+
+@extend_schema_field({"type": "object", "additionalProperties": {}})
+class AuditValuesField(serializers.JSONField):
+    """Field name → value; only the fields that changed. Secrets read "(set)" or "(changed)"."""
+
+
+class AuditActorOutput(serializers.Serializer):
+    id = serializers.IntegerField(allow_null=True, help_text="Null once the user is deleted")
+    email = serializers.CharField()
+
+
+class AuditTokenOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+class AuditTargetOutput(serializers.Serializer):
+    type = serializers.CharField()
+    id = serializers.CharField()
+    label = serializers.CharField(help_text="As it was when the change was made")
+
+
+class AuditEntryOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    occurred_at = serializers.DateTimeField()
+    kind = serializers.ChoiceField(choices=AuditKind.values)
+    actor = AuditActorOutput(allow_null=True, help_text="Null for the system's own changes")
+    via = serializers.ChoiceField(choices=AuditVia.values)
+    token = AuditTokenOutput(allow_null=True, help_text="The API token used, if any")
+    target = AuditTargetOutput()
+    before = AuditValuesField()
+    after = AuditValuesField()
+    request_id = serializers.CharField(allow_blank=True)

@@ -10,6 +10,7 @@ urlpatterns = [
     path("users/<int:user_id>/", views.UserDetailView.as_view(), name="api-user-detail"),
     path("tokens/", views.TokenListView.as_view(), name="api-token-list"),
     path("tokens/<int:token_id>/", views.TokenDetailView.as_view(), name="api-token-detail"),
+    path("audit-log/", views.AuditLogView.as_view(), name="api-audit-log"),
     path(
         "contacts/<int:contact_id>/timeline/",
         views.ContactTimelineView.as_view(),

@@ -11,8 +11,9 @@ from django.utils.translation import gettext
 from ..errors import Conflict, NotFound, ValidationFailed
 from ..hooks import brand_holder_words
 from ..languages import language_codes
-from ..models import Account, Brand, Role, Tier, User, normalize_email
+from ..models import Account, AuditKind, Brand, Role, Tier, User, normalize_email
 from ..properties import STANDARD_BY_NAME, PropertyValueError, clean_value
+from .audit import audit_record
 
 
 def account_get() -> Account:
@@ -20,7 +21,9 @@ def account_get() -> Account:
     return account
 
 
-def account_update(*, name: str | None = None, tier: str | None = None) -> Account:
+def account_update(
+    *, name: str | None = None, tier: str | None = None, actor: User | None = None
+) -> Account:
     errors = []
     if name is not None and not name.strip():
         errors.append({"name": "name", "message": gettext("The account name cannot be empty.")})
@@ -34,16 +37,47 @@ def account_update(*, name: str | None = None, tier: str | None = None) -> Accou
         )
     if errors:
         raise ValidationFailed("; ".join(e["message"] for e in errors), errors=errors)
-    account = account_get()
-    if name is not None:
-        account.name = name.strip()
-    if tier is not None:
-        account.tier = tier
-    account.save()
+    with transaction.atomic():
+        account = account_get()
+        before = _account_fields(account)
+        if name is not None:
+            account.name = name.strip()
+        if tier is not None:
+            account.tier = tier
+        account.save()
+        audit_record(
+            kind=AuditKind.ACCOUNT_CHANGED,
+            target_type="account",
+            target_id=account.pk,
+            target_label=account.name,
+            before=before,
+            after=_account_fields(account),
+            actor=actor,
+        )
     return account
 
 
-def brand_create(*, name: str, is_primary: bool = False) -> Brand:
+def _account_fields(account: Account) -> dict:
+    return {"name": account.name, "tier": account.tier}
+
+
+def _brand_fields(brand: Brand) -> dict:
+    return {"name": brand.name, "is_primary": brand.is_primary}
+
+
+def _brand_audit(kind: str, brand: Brand, *, before=None, after=None, actor=None) -> None:
+    audit_record(
+        kind=kind,
+        target_type="brand",
+        target_id=brand.pk,
+        target_label=brand.name,
+        before=before,
+        after=after,
+        actor=actor,
+    )
+
+
+def brand_create(*, name: str, is_primary: bool = False, actor: User | None = None) -> Brand:
     """Creates a brand. The first brand is always primary; making a new brand primary
     demotes the previous one in the same transaction (exactly one primary, rule A1)."""
     name = (name or "").strip()
@@ -58,17 +92,29 @@ def brand_create(*, name: str, is_primary: bool = False) -> Brand:
         if is_primary:
             Brand.objects.filter(is_primary=True).update(is_primary=False)
         try:
-            return Brand.objects.create(name=name, is_primary=is_primary)
+            with transaction.atomic():
+                brand = Brand.objects.create(name=name, is_primary=is_primary)
         except IntegrityError:
             raise Conflict(_brand_name_taken(name))
+        _brand_audit(AuditKind.BRAND_CREATED, brand, after=_brand_fields(brand), actor=actor)
+        return brand
 
 
 def _brand_name_taken(name: str) -> str:
     return gettext("A brand named %(name)s already exists.") % {"name": repr(name)}
 
 
-def brand_update(*, brand: Brand, name: str | None = None, is_primary: bool | None = None) -> Brand:
+def brand_update(
+    *,
+    brand: Brand,
+    name: str | None = None,
+    is_primary: bool | None = None,
+    actor: User | None = None,
+) -> Brand:
+    """Renames a brand or makes it the primary one (one audit entry: "made primary" when it
+    became primary, "edited" otherwise; none when nothing changed)."""
     with transaction.atomic():
+        before = _brand_fields(brand)
         if name is not None:
             name = name.strip()
             if not name:
@@ -91,6 +137,13 @@ def brand_update(*, brand: Brand, name: str | None = None, is_primary: bool | No
                 ],
             )
         brand.save()
+        after = _brand_fields(brand)
+        kind = (
+            AuditKind.BRAND_MADE_PRIMARY
+            if after["is_primary"] and not before["is_primary"]
+            else AuditKind.BRAND_CHANGED
+        )
+        _brand_audit(kind, brand, before=before, after=after, actor=actor)
     return brand
 
 
@@ -114,7 +167,7 @@ def _in_words(items: list[str]) -> str:
     return gettext("%(items)s and %(last)s") % {"items": ", ".join(items[:-1]), "last": items[-1]}
 
 
-def brand_delete(*, brand: Brand) -> None:
+def brand_delete(*, brand: Brand, actor: User | None = None) -> None:
     """Deletes a brand that holds nothing. The primary brand, and a brand that still has data
     (a Zoom connection, marketing events: protected foreign keys, never deleted with it), are
     a `Conflict` saying what holds it; nothing is deleted then."""
@@ -126,7 +179,10 @@ def brand_delete(*, brand: Brand) -> None:
     if not holders:
         try:
             with transaction.atomic():
+                before, brand_id = _brand_fields(brand), brand.pk
                 brand.delete()
+                brand.pk = brand_id  # the entry names the brand that was
+                _brand_audit(AuditKind.BRAND_DELETED, brand, before=before, actor=actor)
             return
         except (ProtectedError, IntegrityError):  # something was attached to it meanwhile
             holders = brand_holders(brand) or [gettext("data added meanwhile")]
@@ -173,6 +229,7 @@ def user_create(
     role: str = Role.VIEWER,
     first_name: str = "",
     last_name: str = "",
+    actor: User | None = None,
 ) -> User:
     """Creates a user; without a password, the user cannot log in until one is set. A password
     must pass Django's validators (checked against the new user's e-mail and names)."""
@@ -200,10 +257,45 @@ def user_create(
         else:
             user.set_unusable_password()
         try:
-            user.save()
+            with transaction.atomic():
+                user.save()
         except IntegrityError:
             raise Conflict(_user_email_taken(email))
+        after = {"email": user.email, **_user_fields(user)}
+        if password:
+            after["password"] = user.password  # shown as a marker, never as a value
+        _user_audit(AuditKind.USER_CREATED, user, after=after, actor=actor)
     return user
+
+
+def _user_fields(user: User) -> dict:
+    return {
+        "first_name": user.first_name,
+        "last_name": user.last_name,
+        "role": user.role,
+        "is_active": user.is_active,
+    }
+
+
+def _user_audit(kind: str, user: User, *, before=None, after=None, actor=None) -> None:
+    audit_record(
+        kind=kind,
+        target_type="user",
+        target_id=user.pk,
+        target_label=user.email,
+        before=before,
+        after=after,
+        actor=actor,
+    )
+
+
+def _user_change_kind(before: dict, after: dict) -> str:
+    """One entry per save: (de)activation says most, then a role change, then any edit."""
+    if before["is_active"] != after["is_active"]:
+        return AuditKind.USER_ACTIVATED if after["is_active"] else AuditKind.USER_DEACTIVATED
+    if before["role"] != after["role"]:
+        return AuditKind.USER_ROLE_CHANGED
+    return AuditKind.USER_CHANGED
 
 
 def _user_email_taken(email: str) -> str:
@@ -222,6 +314,7 @@ def user_update(
     last_name: str | None = None,
     is_active: bool | None = None,
     password: str | None = None,
+    actor: User | None = None,
 ) -> User:
     """Changes a user. The last active super admin cannot be demoted or deactivated, so the
     account never locks itself out. A new password must pass Django's validators."""
@@ -241,6 +334,7 @@ def user_update(
             and user.is_active
             and ((role is not None and role != Role.SUPER_ADMIN) or is_active is False)
         )
+        before = {**_user_fields(user), "password": user.password}
         if losing_admin and _other_active_super_admins(user) == 0:
             raise Conflict(
                 gettext("This is the last super admin: make another user super admin first.")
@@ -257,6 +351,8 @@ def user_update(
         if password:
             user.set_password(password)
         user.save()
+        after = {**_user_fields(user), "password": user.password}
+        _user_audit(_user_change_kind(before, after), user, before=before, after=after, actor=actor)
     return user
 
 

@@ -18,7 +18,7 @@ from django.utils.translation import gettext
 
 from ..errors import Conflict, ContactAlreadyExists, ValidationFailed
 from ..hooks import contacts_changed
-from ..models import Contact, SecondaryEmail, Tombstone, User, normalize_email
+from ..models import AuditKind, Contact, SecondaryEmail, Tombstone, User, normalize_email
 from ..properties import (
     STANDARD_BY_NAME,
     PropertySpec,
@@ -26,6 +26,7 @@ from ..properties import (
     all_property_specs,
     clean_value,
 )
+from .audit import audit_record
 from .timeline import timeline_event_add
 
 
@@ -318,7 +319,20 @@ def contact_archive(*, contact: Contact, actor: User | None = None) -> Contact:
                 defaults={"contact": contact, "deleted_at": now, "deleted_by": actor},
             )
         timeline_event_add(contact=contact, kind="contact_deleted", occurred_at=now, actor=actor)
+        _contact_audit(AuditKind.CONTACT_DELETED, contact, archived=True, actor=actor)
     return contact
+
+
+def _contact_audit(kind: str, contact: Contact, *, archived: bool, actor: User | None) -> None:
+    audit_record(
+        kind=kind,
+        target_type="contact",
+        target_id=contact.pk,
+        target_label=str(contact),
+        before={"archived": not archived},
+        after={"archived": archived},
+        actor=actor,
+    )
 
 
 def contact_restore(*, contact: Contact, actor: User | None = None) -> Contact:
@@ -338,6 +352,7 @@ def contact_restore(*, contact: Contact, actor: User | None = None) -> Contact:
             timeline_event_add(
                 contact=contact, kind="contact_restored", occurred_at=now, actor=actor
             )
+            _contact_audit(AuditKind.CONTACT_RESTORED, contact, archived=False, actor=actor)
             contacts_changed([contact.pk])
     except ContactAlreadyExists as exc:
         raise Conflict(

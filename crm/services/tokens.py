@@ -8,8 +8,9 @@ from django.utils import timezone
 from django.utils.translation import gettext, ngettext
 
 from ..errors import ValidationFailed
-from ..models import ApiToken, User
+from ..models import ApiToken, AuditKind, User
 from ..scopes import SCOPES, scopes_for_role
+from .audit import audit_record
 
 TOKEN_PREFIX = "crm_"
 
@@ -19,7 +20,7 @@ def hash_token(clear: str) -> str:
 
 
 def api_token_create(
-    *, user: User, name: str, scopes: list[str] | None = None
+    *, user: User, name: str, scopes: list[str] | None = None, actor: User | None = None
 ) -> tuple[ApiToken, str]:
     """Creates a token and returns it with its clear value, which is shown once and never
     stored (only its SHA-256 is). Without `scopes`, it gets every scope the user's role allows."""
@@ -62,13 +63,41 @@ def api_token_create(
             token_hash=hash_token(clear),
             scopes=requested,
         )
+        # The owner and scopes; the value and its hash never enter the audit trail.
+        _token_audit(
+            AuditKind.API_TOKEN_CREATED,
+            token,
+            after={"user": user.email, "scopes": requested},
+            actor=actor,
+        )
     return token, clear
 
 
-def api_token_revoke(*, token: ApiToken) -> ApiToken:
+def _token_audit(kind: str, token: ApiToken, *, before=None, after=None, actor=None) -> None:
+    audit_record(
+        kind=kind,
+        target_type="api_token",
+        target_id=token.pk,
+        target_label=token.name,
+        before=before,
+        after=after,
+        actor=actor,
+    )
+
+
+def api_token_revoke(*, token: ApiToken, actor: User | None = None) -> ApiToken:
+    """Revokes a token. Idempotent: revoking a revoked token changes (and records) nothing."""
     if token.revoked_at is None:
-        token.revoked_at = timezone.now()
-        token.save(update_fields=["revoked_at"])
+        with transaction.atomic():
+            token.revoked_at = timezone.now()
+            token.save(update_fields=["revoked_at"])
+            _token_audit(
+                AuditKind.API_TOKEN_REVOKED,
+                token,
+                before={"revoked": False},
+                after={"revoked": True},
+                actor=actor,
+            )
     return token
 
 

@@ -123,7 +123,9 @@ def settings_account_update(request):
     if form.is_valid():
         try:
             account_services.account_update(
-                name=form.cleaned_data["name"], tier=form.cleaned_data["tier"]
+                name=form.cleaned_data["name"],
+                tier=form.cleaned_data["tier"],
+                actor=request.user,
             )
         except ValidationFailed as exc:
             _service_errors(form, exc, {"name": gettext("The account name cannot be empty.")})
@@ -152,7 +154,7 @@ def settings_user_create(request):
     form = UserCreateForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
-            user = account_services.user_create(**form.cleaned_data)
+            user = account_services.user_create(**form.cleaned_data, actor=request.user)
         except ValidationFailed as exc:
             # Password errors are Django's validator messages, already translated.
             _service_errors(form, exc, {"email": gettext("Enter a valid e-mail address.")})
@@ -203,6 +205,7 @@ def settings_user_edit(request, user_id: int):
                 last_name=data["last_name"],
                 is_active=data["is_active"],
                 password=data["password"] or None,
+                actor=request.user,
             )
         except ValidationFailed as exc:
             # Password errors are Django's validator messages, already translated.
@@ -229,7 +232,7 @@ def settings_user_set_active(request, user_id: int):
     person = _get_user(user_id)
     active = request.POST.get("active") == "1"
     try:
-        account_services.user_update(user=person, is_active=active)
+        account_services.user_update(user=person, is_active=active, actor=request.user)
     except Conflict:
         messages.error(request, _last_admin_message())
     else:
@@ -269,7 +272,9 @@ def settings_brand_create(request):
     form = BrandForm(request.POST)
     if form.is_valid():
         try:
-            brand = account_services.brand_create(name=form.cleaned_data["name"])
+            brand = account_services.brand_create(
+                name=form.cleaned_data["name"], actor=request.user
+            )
         except ValidationFailed as exc:
             _service_errors(form, exc, {"name": gettext("A brand needs a name.")})
         except Conflict:
@@ -295,7 +300,9 @@ def settings_brand_edit(request, brand_id: int):
     )
     if request.method == "POST" and form.is_valid():
         try:
-            account_services.brand_update(brand=brand, name=form.cleaned_data["name"])
+            account_services.brand_update(
+                brand=brand, name=form.cleaned_data["name"], actor=request.user
+            )
         except ValidationFailed as exc:
             _service_errors(form, exc, {"name": gettext("A brand needs a name.")})
         except Conflict:
@@ -318,7 +325,7 @@ def settings_brand_edit(request, brand_id: int):
 @require_POST
 def settings_brand_make_primary(request, brand_id: int):
     brand = _get_brand(brand_id)
-    account_services.brand_update(brand=brand, is_primary=True)
+    account_services.brand_update(brand=brand, is_primary=True, actor=request.user)
     messages.success(
         request, gettext("“%(name)s” is now the primary brand.") % {"name": brand.name}
     )
@@ -330,7 +337,7 @@ def settings_brand_make_primary(request, brand_id: int):
 def settings_brand_delete(request, brand_id: int):
     brand = _get_brand(brand_id)
     try:
-        account_services.brand_delete(brand=brand)
+        account_services.brand_delete(brand=brand, actor=request.user)
     except Conflict as exc:  # the primary brand, or a brand that still has data
         messages.error(request, exc.message)
     else:
@@ -376,6 +383,7 @@ def settings_token_create(request):
                 user=request.user,
                 name=form.cleaned_data["name"],
                 scopes=form.cleaned_data["scopes"],
+                actor=request.user,
             )
         except ValidationFailed:
             form.add_error("scopes", gettext("Your role cannot hold one of these scopes."))
@@ -396,7 +404,7 @@ def settings_token_revoke(request, token_id: int):
     token = selectors.token_list(user=request.user).filter(pk=token_id).first()
     if token is None:
         raise Http404(gettext("This token does not exist."))
-    token_services.api_token_revoke(token=token)
+    token_services.api_token_revoke(token=token, actor=request.user)
     messages.success(
         request, gettext("Token “%(name)s” revoked: it no longer works.") % {"name": token.name}
     )

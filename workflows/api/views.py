@@ -82,13 +82,18 @@ class WorkflowDetailView(_WorkflowsView):
         )
         if "enabled" in data:
             workflow = services.workflow_set_enabled(
-                workflow=workflow, enabled=data["enabled"], enroll_existing=data["enroll_existing"]
+                workflow=workflow,
+                enabled=data["enabled"],
+                enroll_existing=data["enroll_existing"],
+                actor=request.user,
             )
         return Response(_output(workflow))
 
     @extend_schema(responses={204: None})
     def delete(self, request, workflow_id: int):
-        services.workflow_delete(workflow=selectors.workflow_get(workflow_id=workflow_id))
+        services.workflow_delete(
+            workflow=selectors.workflow_get(workflow_id=workflow_id), actor=request.user
+        )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

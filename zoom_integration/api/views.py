@@ -131,7 +131,7 @@ class SettingsView(ZoomView):
     def patch(self, request, connection_id: int):
         data = valid_input(s.SettingsInput, request.data)
         connection = services.connection_settings_update(
-            connection=_connection(connection_id), **data
+            connection=_connection(connection_id), actor=request.user, **data
         )
         return Response(s.SettingsOutput(connection).data)
 
@@ -164,7 +164,9 @@ class ZoomUserDetailView(ZoomView):
     @extend_schema(request=s.ZoomUserInput, responses=s.ZoomUserOutput)
     def patch(self, request, connection_id: int, zoom_user_id: str):
         data = valid_input(s.ZoomUserInput, request.data)
-        user = services.zoom_user_update(zoom_user=self._user(connection_id, zoom_user_id), **data)
+        user = services.zoom_user_update(
+            zoom_user=self._user(connection_id, zoom_user_id), actor=request.user, **data
+        )
         return Response(s.ZoomUserOutput(user).data)
 
 
@@ -230,7 +232,7 @@ class ZoomWebinarDetailView(ZoomView):
     def patch(self, request, connection_id: int, zoom_webinar_id: int):
         data = valid_input(s.ZoomWebinarInput, request.data)
         webinar = services.zoom_webinar_update(
-            webinar=self._webinar(connection_id, zoom_webinar_id), **data
+            webinar=self._webinar(connection_id, zoom_webinar_id), actor=request.user, **data
         )
         return Response(s.ZoomWebinarOutput(webinar).data)
 

@@ -12,7 +12,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from crm.errors import ApplicationError, Conflict, NotFound, ValidationFailed
-from crm.models import Brand, User
+from crm.models import AuditKind, Brand, User
+from crm.services.audit import audit_record
 
 from ..alerts import clear_connection_alerts, clear_needs_reauth
 from ..client import (
@@ -133,6 +134,49 @@ def _write(connection: ZoomConnection, fields: tuple[str, ...] | list[str]) -> N
         raise NotFound(_("Zoom connection %(id)s does not exist any more.") % {"id": connection.pk})
 
 
+# What the audit trail shows of a connection (secrets as markers: crm.services.audit).
+AUDITED_CONNECTION_FIELDS = (
+    "kind",
+    "status",
+    "zoom_account_id",
+    "client_id",
+    "client_secret",
+    "webhook_secret_token",
+    "connected_user_email",
+)
+
+
+def _connection_fields(connection: ZoomConnection | None) -> dict:
+    if connection is None:
+        return {}
+    return {name: getattr(connection, name) for name in AUDITED_CONNECTION_FIELDS}
+
+
+def _connection_audit(
+    kind: str, connection: ZoomConnection, *, before: dict, actor: User | None, fields=None
+) -> None:
+    after = _connection_fields(connection)
+    if fields is not None:  # the action touches only these: compare only them
+        after = {name: after[name] for name in fields}
+        before = {name: value for name, value in before.items() if name in fields}
+    audit_record(
+        kind=kind,
+        target_type="zoom_connection",
+        target_id=connection.pk,
+        target_label=connection.brand.name,
+        before=before,
+        after=after,
+        actor=actor,
+    )
+
+
+def _connect_kind(before: dict) -> str:
+    """Connecting a connection that needed re-authorization is a re-authorization."""
+    if before.get("status") == ConnectionStatus.NEEDS_REAUTH:
+        return AuditKind.ZOOM_REAUTHORIZED
+    return AuditKind.ZOOM_CONNECTED
+
+
 def _who_authorized(tokens: TokenSet) -> dict:
     from django.conf import settings
 
@@ -175,6 +219,7 @@ def connection_create_s2s(
         raise ZoomUnavailable(_("Zoom could not be reached: %(error)s") % {"error": exc})
     me = _who_authorized(tokens)
     with transaction.atomic():
+        before = _connection_fields(existing)
         connection = existing or ZoomConnection(brand=brand)
         connection.kind = ConnectionKind.S2S
         connection.zoom_account_id = me.get("account_id") or account_id
@@ -188,6 +233,7 @@ def connection_create_s2s(
             + CONNECTED_FIELDS,
         )
         clear_needs_reauth(connection_id=connection.pk)
+        _connection_audit(_connect_kind(before), connection, before=before, actor=actor)
     _queue_metadata_refresh(connection)
     return connection
 
@@ -221,6 +267,7 @@ def connection_start_oauth(
     _require(client_id=client_id, client_secret=client_secret)
     existing = _reusable_connection(brand)
     with transaction.atomic():
+        before = _connection_fields(existing)
         connection = existing or ZoomConnection(brand=brand)
         connection.kind = ConnectionKind.OAUTH
         connection.client_id = client_id.strip()
@@ -235,11 +282,20 @@ def connection_start_oauth(
             connection,
             ("kind", "client_id", "client_secret", "status", "oauth_state", "webhook_secret_token"),
         )
+        _connection_audit(
+            AuditKind.ZOOM_AUTHORIZATION_STARTED,
+            connection,
+            before=before,
+            actor=actor,
+            fields=("kind", "status", "client_id", "client_secret", "webhook_secret_token"),
+        )
     app = oauth_app(client_id=connection.client_id, client_secret=connection.client_secret)
     return connection, app.authorize_url(state=connection.oauth_state)
 
 
-def connection_complete_oauth(*, state: str, code: str) -> ZoomConnection:
+def connection_complete_oauth(
+    *, state: str, code: str, actor: User | None = None
+) -> ZoomConnection:
     """The OAuth callback: swaps the code for tokens, records who authorized, connects."""
     if not state or not code:
         raise ValidationFailed(_("The Zoom authorization answer lacks its code or state."))
@@ -265,11 +321,13 @@ def connection_complete_oauth(*, state: str, code: str) -> ZoomConnection:
     account_id = me.get("account_id", "")
     _check_account_not_taken(account_id, connection.brand)
     with transaction.atomic():
+        before = _connection_fields(connection)
         connection.zoom_account_id = account_id
         connection.refresh_token = tokens.refresh_token
         _mark_connected(connection, tokens, me, "")
         _write(connection, ("zoom_account_id", "refresh_token") + CONNECTED_FIELDS)
         clear_needs_reauth(connection_id=connection.pk)
+        _connection_audit(_connect_kind(before), connection, before=before, actor=actor)
     _queue_metadata_refresh(connection)
     return connection
 
@@ -278,8 +336,10 @@ def connection_disconnect(
     *, connection: ZoomConnection, actor: User | None = None
 ) -> ZoomConnection:
     """Stops all syncing and keeps the data: tokens are dropped, cached users, webinars and
-    synced records stay. Queued runs are ended as skipped. Idempotent."""
+    synced records stay. Queued runs are ended as skipped. Idempotent (disconnecting a
+    disconnected connection records nothing)."""
     with transaction.atomic():
+        before = {"status": connection.status}
         connection.status = ConnectionStatus.DISCONNECTED
         connection.disconnected_at = timezone.now()
         connection.access_token = ""
@@ -302,6 +362,9 @@ def connection_disconnect(
         )
         # Disconnected on purpose: nothing of it is a problem to be told about any more.
         clear_connection_alerts(connection_id=connection.pk)
+        _connection_audit(
+            AuditKind.ZOOM_DISCONNECTED, connection, before=before, actor=actor, fields=["status"]
+        )
     return connection
 
 
@@ -312,10 +375,13 @@ SETTINGS_DOMAIN_FIELDS = (
 )
 
 
-def connection_settings_update(*, connection: ZoomConnection, **changes: Any) -> ZoomConnection:
+def connection_settings_update(
+    *, connection: ZoomConnection, actor: User | None = None, **changes: Any
+) -> ZoomConnection:
     """Changes the global settings (S1-S5). Domains are normalized (S7); any bad value raises
     `ValidationFailed` naming its field and nothing is saved. Only the settings changed are
-    written: tokens and status stay as other processes left them (`_write`)."""
+    written: tokens and status stay as other processes left them (`_write`). One audit entry
+    lists the settings whose values changed; a save that changes nothing records nothing."""
     allowed = {"sync_webinar_data", "recordings_sync", "zoom_plan", *SETTINGS_DOMAIN_FIELDS}
     unknown = sorted(set(changes) - allowed)
     errors: list[dict] = [{"name": name, "message": _("Unknown setting.")} for name in unknown]
@@ -361,9 +427,20 @@ def connection_settings_update(*, connection: ZoomConnection, **changes: Any) ->
         raise ValidationFailed(
             "; ".join(f"{e['name']}: {e['message']}" for e in errors), errors=errors
         )
-    for name, value in cleaned.items():
-        setattr(connection, name, value)
-    _write(connection, list(cleaned))
+    before = {name: getattr(connection, name) for name in cleaned}
+    with transaction.atomic():
+        for name, value in cleaned.items():
+            setattr(connection, name, value)
+        _write(connection, list(cleaned))
+        audit_record(
+            kind=AuditKind.ZOOM_SETTINGS_CHANGED,
+            target_type="zoom_connection",
+            target_id=connection.pk,
+            target_label=connection.brand.name,
+            before=before,
+            after=cleaned,
+            actor=actor,
+        )
     return connection
 
 
@@ -372,8 +449,11 @@ def zoom_user_update(
     zoom_user: ZoomUser,
     sync_new_webinars_by_default: bool | None = None,
     sync_recordings: bool | None = None,
+    actor: User | None = None,
 ) -> ZoomUser:
     """Per-user settings (S6). Changing the default does not touch webinars already seen."""
+    fields = ("sync_new_webinars_by_default", "sync_recordings")
+    before = {name: getattr(zoom_user, name) for name in fields}
     for name, value in (
         ("sync_new_webinars_by_default", sync_new_webinars_by_default),
         ("sync_recordings", sync_recordings),
@@ -385,18 +465,41 @@ def zoom_user_update(
                     errors=[{"name": name, "message": _("Must be true or false.")}],
                 )
             setattr(zoom_user, name, value)
-    zoom_user.save(update_fields=["sync_new_webinars_by_default", "sync_recordings"])
+    with transaction.atomic():
+        zoom_user.save(update_fields=list(fields))
+        audit_record(
+            kind=AuditKind.ZOOM_USER_CHANGED,
+            target_type="zoom_user",
+            target_id=zoom_user.zoom_user_id,
+            target_label=zoom_user.email,
+            before=before,
+            after={name: getattr(zoom_user, name) for name in fields},
+            actor=actor,
+        )
     return zoom_user
 
 
-def zoom_webinar_update(*, webinar: ZoomWebinar, sync_enabled: bool) -> ZoomWebinar:
+def zoom_webinar_update(
+    *, webinar: ZoomWebinar, sync_enabled: bool, actor: User | None = None
+) -> ZoomWebinar:
     if not isinstance(sync_enabled, bool):
         raise ValidationFailed(
             _("%(name)s must be true or false.") % {"name": "sync_enabled"},
             errors=[{"name": "sync_enabled", "message": _("Must be true or false.")}],
         )
-    webinar.sync_enabled = sync_enabled
-    webinar.save(update_fields=["sync_enabled"])
+    before = {"sync_enabled": webinar.sync_enabled}
+    with transaction.atomic():
+        webinar.sync_enabled = sync_enabled
+        webinar.save(update_fields=["sync_enabled"])
+        audit_record(
+            kind=AuditKind.ZOOM_WEBINAR_CHANGED,
+            target_type="zoom_webinar",
+            target_id=webinar.zoom_webinar_id,
+            target_label=webinar.topic,
+            before=before,
+            after={"sync_enabled": sync_enabled},
+            actor=actor,
+        )
     return webinar
 
 

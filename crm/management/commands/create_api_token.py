@@ -1,8 +1,9 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from crm.errors import ValidationFailed
-from crm.models import User, normalize_email
+from crm.models import AuditVia, User, normalize_email
 from crm.scopes import SCOPES
+from crm.services.audit import audit_channel
 from crm.services.tokens import api_token_create
 
 
@@ -29,7 +30,9 @@ class Command(BaseCommand):
         if not user.is_active:
             raise CommandError(f"The user {user.email} is deactivated.")
         try:
-            token, clear = api_token_create(user=user, name=name, scopes=scopes)
+            # The audit trail records it as the command's: who ran it is not known here.
+            with audit_channel(via=AuditVia.COMMAND):
+                token, clear = api_token_create(user=user, name=name, scopes=scopes)
         except ValidationFailed as exc:
             raise CommandError(exc.message)
         self.stderr.write(

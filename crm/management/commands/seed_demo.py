@@ -6,8 +6,9 @@ import random
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from crm.models import Contact, LifecycleStage, Role, Tier, User
+from crm.models import AuditVia, Contact, LifecycleStage, Role, Tier, User
 from crm.services import accounts, contacts
+from crm.services.audit import audit_channel
 
 FIRST_NAMES = [
     "Ana",
@@ -107,7 +108,7 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=7)
 
     def handle(self, *args, contacts: int, seed: int, **options):
-        with transaction.atomic():
+        with transaction.atomic(), audit_channel(via=AuditVia.COMMAND):
             self._seed(contacts, seed)
 
     def _seed(self, how_many: int, seed: int) -> None:

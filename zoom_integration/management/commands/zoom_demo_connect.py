@@ -8,7 +8,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from crm.errors import ApplicationError
-from crm.models import Brand
+from crm.models import AuditVia, Brand
+from crm.services.audit import audit_channel
 from zoom_integration.models import ConnectionStatus, ZoomConnection, ZoomPlan
 from zoom_integration.services.connections import (
     connection_create_s2s,
@@ -31,6 +32,10 @@ class Command(BaseCommand):
         parser.add_argument("--sandbox-url", default=settings.ZOOM_OAUTH_BASE_URL)
 
     def handle(self, *args, sandbox_url: str, **options):
+        with audit_channel(via=AuditVia.COMMAND):
+            self._connect(sandbox_url)
+
+    def _connect(self, sandbox_url: str) -> None:
         brand = Brand.objects.filter(is_primary=True).first()
         if brand is None:
             raise CommandError("No primary brand: run `manage.py seed_demo` first.")
