@@ -81,14 +81,19 @@ def _masked(name: str, value: Any, marker: str) -> Any:
     return marker if value not in (None, "") else ""
 
 
+def _empty(value: Any) -> bool:
+    return value is _MISSING or value is None or value == "" or value == []
+
+
 def audit_changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> tuple[dict, dict]:
     """Only the fields whose values differ, secrets replaced by a marker (pure).
-    A field only in `after` was added (creation); one only in `before` was removed."""
+    A field only in `after` was added (creation); one only in `before` was removed. Absent and
+    empty are the same: a creation does not list the fields it left empty."""
     old: dict[str, Any] = {}
     new: dict[str, Any] = {}
     for name in [*before, *(n for n in after if n not in before)]:
         was, now = before.get(name, _MISSING), after.get(name, _MISSING)
-        if was == now:
+        if was == now or (_empty(was) and _empty(now)):
             continue
         if was is not _MISSING:
             old[name] = _masked(name, was, SECRET_WAS_SET)

@@ -1,7 +1,8 @@
-"""Alerts in a real browser, against the sandbox (issue 22, item 3): someone rotates the Zoom
-app's client secret, an admin presses "Sync now" → the run fails → the bell in the top bar shows
-the unread count → the notifications page lists the alerts with their fix hint; marking them
-read empties the count. Screenshots go to screenshots/alerts-*.png."""
+"""Alerts and the audit trail in a real browser, against the sandbox (issue 22): an admin turns
+*Sync webinar data* on; someone rotates the Zoom app's client secret; the admin presses "Sync
+now" → the run fails → the bell in the top bar shows the unread count → the notifications page
+lists the alerts with their fix hint; marking them read empties the count → Settings > Audit log
+shows who changed the settings. Screenshots go to screenshots/alerts-*.png."""
 
 from pathlib import Path
 
@@ -14,10 +15,7 @@ from tests.factories import UserFactory
 from tests.support.browser import log_in
 from tests.zoom_integration.scenario import ACME, S2S, acme_account
 from zoom_integration.models import SyncRun
-from zoom_integration.services.connections import (
-    connection_create_s2s,
-    connection_settings_update,
-)
+from zoom_integration.services.connections import connection_create_s2s
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "screenshots"
 
@@ -37,7 +35,6 @@ def test_a_broken_connection_rings_the_bell(
     UserFactory(email="admin@crm.test", role=Role.SUPER_ADMIN, first_name="Ada")
     with django_capture_on_commit_callbacks(execute=True):
         connection = connection_create_s2s(brand=brand, account_id=ACME, **S2S)
-    connection_settings_update(connection=connection, sync_webinar_data=True)
     # Break the credentials at Zoom: the app's secret is rotated, the CRM's tokens die.
     account = acme_account(settings.PUBLIC_BASE_URL)
     next(app for app in account["apps"] if app["type"] == "s2s")["client_secret"] = "rotated"
@@ -49,7 +46,13 @@ def test_a_broken_connection_rings_the_bell(
     expect(page.get_by_test_id("bell")).to_have_attribute("aria-label", "Notifications")
     expect(page.get_by_test_id("bell-count")).to_have_count(0)
 
-    page.get_by_role("link", name="Settings").click()
+    # The admin turns the sync of webinar data on (the audit trail records it).
+    page.goto(f"{live_server.url}/integrations/zoom/?brand={brand.pk}&tab=settings")
+    page.get_by_label("Sync webinar data").check()
+    page.get_by_test_id("save-settings").click()
+    expect(page.get_by_text("Global settings saved.")).to_be_visible()
+
+    page.get_by_role("link", name="Settings", exact=True).click()
     page.get_by_role("link", name="Connected apps").click()
     page.get_by_test_id("open-zoom").click()
     page.get_by_test_id("sync-now").click()
@@ -90,3 +93,13 @@ def test_a_broken_connection_rings_the_bell(
     expect(page.get_by_test_id("bell-count")).to_have_count(0)
     page.get_by_test_id("filter-unread").click()
     expect(page.get_by_test_id("empty-state")).to_contain_text("Nothing unread")
+
+    # Who changed the settings: the audit trail.
+    page.get_by_role("link", name="Settings", exact=True).click()
+    page.get_by_test_id("nav-audit-log").click()
+    row = page.get_by_test_id("audit-row").filter(has_text="Zoom settings changed")
+    expect(row).to_have_count(1)
+    expect(row).to_contain_text("admin@crm.test")
+    expect(row).to_contain_text("Web interface")
+    expect(row).to_contain_text("sync_webinar_data: no → yes")
+    _shot(page, "03-audit")
