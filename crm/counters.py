@@ -1,7 +1,9 @@
 """Event counters shared by every process: counts of things no table holds (Zoom API calls,
-429s, refused webhook deliveries, segment count timings), kept in the default cache so that
-the web, the workers and the beat add to the same figures and `/metrics` reads them wherever
-it runs. Per-process counters would be wrong here: each process would report its own share.
+429s, refused webhook deliveries, segment count timings) or that a table would give only by
+scanning it (webhook deliveries by final status, and their latency), kept in the default cache
+so that the web, the workers and the beat add to the same figures and `/metrics` reads them
+wherever it runs. Per-process counters would be wrong here: each process would report its own
+share.
 
 On Redis an increment is one `INCRBY` (pipelined when several keys move together) on a key
 without expiry: about one local round trip. On any other cache (local memory in the embedded
@@ -67,12 +69,28 @@ def counters_read(keys: Iterable[str]) -> dict[str, int]:
 # upper bound, cumulative as Prometheus reads them), the count, and the sum in microseconds (an
 # integer, so that every cache can add it).
 def histogram_observe(name: str, label: str, seconds: float, buckets: Iterable[float]) -> None:
-    increments = {
-        counter_key(name, f"{label}:le={bound}"): 1 for bound in buckets if seconds <= bound
-    }
-    increments[counter_key(name, f"{label}:count")] = 1
-    increments[counter_key(name, f"{label}:sum_us")] = max(0, round(seconds * 1_000_000))
-    counters_add(increments)
+    counters_add(histogram_increments(name, label, [seconds], buckets))
+
+
+def histogram_increments(
+    name: str, label: str, observations: Iterable[float], buckets: Iterable[float]
+) -> dict[str, int]:
+    """What observing each of `observations` adds to one labelled histogram, as increments for
+    `counters_add` (so that a batch of observations moves it in one round trip). Pure."""
+    buckets = tuple(buckets)
+    increments: dict[str, int] = {}
+    count = sum_us = 0
+    for seconds in observations:
+        for bound in buckets:
+            if seconds <= bound:
+                key = counter_key(name, f"{label}:le={bound}")
+                increments[key] = increments.get(key, 0) + 1
+        count += 1
+        sum_us += max(0, round(seconds * 1_000_000))
+    if count:
+        increments[counter_key(name, f"{label}:count")] = count
+        increments[counter_key(name, f"{label}:sum_us")] = sum_us
+    return increments
 
 
 def histogram_keys(name: str, label: str, buckets: Iterable[float]) -> dict[str, str]:

@@ -1,9 +1,10 @@
 """`/metrics`' figures as Prometheus metric families, gathered at scrape time by one custom
 collector: the tables' figures through `selectors` (a bounded number of aggregate queries), the
-events no table holds from the shared counters (`crm.counters`: Zoom calls and 429s by
-rate-limit label, refused webhook deliveries, segment count timings), and Celery's queue depth
-from the broker. No figure is a per-process counter: the web process that answers a scrape
-reports what every process did.
+events no table holds, or that only a scan of the deliveries table would give, from the shared
+counters (`crm.counters`: Zoom calls and 429s by rate-limit label, refused webhook deliveries,
+webhook deliveries by final status and their latency, segment count timings), and Celery's
+queue depth from the broker. No figure is a per-process counter: the web process that answers
+a scrape reports what every process did.
 
 Every name starts with `zoomcrm_`; labels take values from fixed sets only."""
 
@@ -22,6 +23,13 @@ from prometheus_client.registry import Collector
 from crm.counters import counter_key, counters_read, histogram_keys
 from segments.selectors import COUNT_BUCKETS, COUNT_KINDS, COUNT_LATENCY
 from zoom_integration.client.api import CALLS_COUNTER, RATE_LABELS, RATE_LIMITED_COUNTER
+from zoom_integration.webhooks.counting import (
+    DELIVERIES_COUNTER,
+    FINAL_STATUSES,
+    LATENCY_BUCKETS,
+    LATENCY_HISTOGRAM,
+    LATENCY_LABEL,
+)
 from zoom_integration.webhooks.receiver import METRIC_REASONS, REFUSED_COUNTER
 
 from . import selectors
@@ -37,6 +45,16 @@ def _buckets(histogram: selectors.Histogram) -> list[tuple[str, float]]:
 
 def _bound(bound: float) -> str:
     return repr(float(bound))
+
+
+def _counted_buckets(keys: dict[str, str], bounds, values: dict[str, int]):
+    """A histogram kept in the shared counters (`crm.counters.histogram_keys`), as buckets."""
+    rows = [(_bound(b), float(values[keys[f"le={b}"]])) for b in bounds]
+    return [*rows, ("+Inf", float(values[keys["count"]]))]
+
+
+def _sum(keys: dict[str, str], values: dict[str, int]) -> float:
+    return values[keys["sum_us"]] / 1_000_000
 
 
 class CrmCollector(Collector):
@@ -86,20 +104,13 @@ class CrmCollector(Collector):
         yield duration
 
     def _webhooks(self):
-        deliveries = CounterMetricFamily(
-            "zoomcrm_webhook_deliveries",
-            "Accepted Zoom webhook deliveries by status.",
+        family = GaugeMetricFamily(
+            "zoomcrm_webhook_deliveries_open",
+            "Accepted Zoom webhook deliveries not applied yet, by status.",
             labels=["status"],
         )
-        for status, n in selectors.webhook_deliveries_by_status().items():
-            deliveries.add_metric([status], n)
-        yield deliveries
-        latency = selectors.webhook_apply_latency()
-        family = HistogramMetricFamily(
-            "zoomcrm_webhook_apply_latency_seconds",
-            "From a webhook delivery's receipt to its being applied.",
-        )
-        family.add_metric([], _buckets(latency), latency.sum_seconds)
+        for status, n in selectors.webhook_deliveries_open().items():
+            family.add_metric([status], n)
         yield family
 
     def _workflows(self):
@@ -117,8 +128,11 @@ class CrmCollector(Collector):
         limited = {label: counter_key(RATE_LIMITED_COUNTER, label) for label in ZOOM_LABELS}
         refused = {reason: counter_key(REFUSED_COUNTER, reason) for reason in METRIC_REASONS}
         timings = {kind: histogram_keys(COUNT_LATENCY, kind, COUNT_BUCKETS) for kind in COUNT_KINDS}
-        keys = [*calls.values(), *limited.values(), *refused.values()]
+        ended = {status: counter_key(DELIVERIES_COUNTER, status) for status in FINAL_STATUSES}
+        latency = histogram_keys(LATENCY_HISTOGRAM, LATENCY_LABEL, LATENCY_BUCKETS)
+        keys = [*calls.values(), *limited.values(), *refused.values(), *ended.values()]
         keys += [key for per_kind in timings.values() for key in per_kind.values()]
+        keys += latency.values()
         values = counters_read(keys)  # one round trip
 
         for name, help_text, source in (
@@ -137,15 +151,31 @@ class CrmCollector(Collector):
         for reason, key in refused.items():
             family.add_metric([reason], values[key])
         yield family
+        family = CounterMetricFamily(
+            "zoomcrm_webhook_deliveries",
+            "Accepted Zoom webhook deliveries that reached a final status, by that status.",
+            labels=["status"],
+        )
+        for status, key in ended.items():
+            family.add_metric([str(status)], values[key])
+        yield family
+        family = HistogramMetricFamily(
+            "zoomcrm_webhook_apply_latency_seconds",
+            "From a webhook delivery's receipt to its being applied.",
+        )
+        family.add_metric(
+            [], _counted_buckets(latency, LATENCY_BUCKETS, values), _sum(latency, values)
+        )
+        yield family
         family = HistogramMetricFamily(
             "zoomcrm_segment_count_duration_seconds",
             "How long counting a segment's contacts took in the database, by kind.",
             labels=["kind"],
         )
         for kind, per_kind in timings.items():
-            buckets = [(_bound(b), float(values[per_kind[f"le={b}"]])) for b in COUNT_BUCKETS]
-            buckets.append(("+Inf", float(values[per_kind["count"]])))
-            family.add_metric([kind], buckets, values[per_kind["sum_us"]] / 1_000_000)
+            family.add_metric(
+                [kind], _counted_buckets(per_kind, COUNT_BUCKETS, values), _sum(per_kind, values)
+            )
         yield family
 
     def _queues(self):

@@ -367,6 +367,13 @@ class WebhookDelivery(models.Model):
         indexes = [
             models.Index(fields=["connection", "-received_at"], name="webhook_connection_idx"),
             models.Index(fields=["connection", "status"], name="webhook_status_idx"),
+            # The few deliveries still open, whatever the size of the table: /metrics counts
+            # them at every scrape, and the beat's drain looks for stale ones.
+            models.Index(
+                fields=["status", "received_at"],
+                condition=Q(status__in=["received", "waiting"]),
+                name="webhook_open_idx",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -38,7 +38,7 @@ def test_the_dashboard_is_importable():
     dashboard = json.loads(DASHBOARD.read_text())
     assert dashboard["uid"] == "zoomcrm-operations"
     ids = [panel["id"] for panel in dashboard["panels"]]
-    assert len(ids) == len(set(ids)) == 11
+    assert len(ids) == len(set(ids)) == 12
     for panel in dashboard["panels"]:
         assert panel["datasource"] == {"type": "prometheus", "uid": "${datasource}"}
         assert panel["targets"], panel["title"]

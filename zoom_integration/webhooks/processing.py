@@ -27,6 +27,7 @@ from ..sync.planner import (
     webinar_gate,
 )
 from ..sync.records import Instance, Participant, Registrant, WebinarInfo, parse_time
+from .counting import OPEN_STATUSES, DeliveryTally
 
 logger = logging.getLogger(__name__)
 
@@ -40,9 +41,18 @@ class Outcome(Exception):
         self.reason = reason
 
 
-def delivery_process(*, delivery_id: int) -> str:
+def delivery_process(*, delivery_id: int, tally: DeliveryTally | None = None) -> str:
+    """Applies one open (received or waiting) delivery and sets its status; a final one is left
+    as it is. Its final status is counted for /metrics with the caller's `tally` (a batch counts
+    once), or on its own after the commit when no tally is given."""
+    if tally is None:
+        tally = DeliveryTally()
+        try:
+            return delivery_process(delivery_id=delivery_id, tally=tally)
+        finally:
+            tally.count_on_commit()
     delivery = WebhookDelivery.objects.select_related("connection").filter(pk=delivery_id).first()
-    if delivery is None or delivery.status in (DeliveryStatus.APPLIED, DeliveryStatus.IGNORED):
+    if delivery is None or delivery.status not in OPEN_STATUSES:
         return delivery.status if delivery else "missing"
     connection = delivery.connection
     try:
@@ -60,11 +70,15 @@ def delivery_process(*, delivery_id: int) -> str:
         status, reason = DeliveryStatus.APPLIED, ""
     except Outcome as outcome:
         status, reason = outcome.status, outcome.reason
-    WebhookDelivery.objects.filter(pk=delivery.pk).update(
-        status=status, outcome=reason[:300], processed_at=timezone.now()
-    )
+    now = timezone.now()
+    # Only while it is still open: a worker that applied it meanwhile has set (and counted) its
+    # final status, and this one neither overwrites nor counts it again.
+    if WebhookDelivery.objects.filter(pk=delivery.pk, status__in=OPEN_STATUSES).update(
+        status=status, outcome=reason[:300], processed_at=now
+    ):
+        tally.add(status, [delivery], now)
     if delivery.event == "webinar.participant_joined" and status == DeliveryStatus.APPLIED:
-        _release_waiting_leaves(delivery)
+        _release_waiting_leaves(delivery, tally)
     return status
 
 
@@ -220,7 +234,7 @@ def on_participant(delivery: WebhookDelivery) -> None:
     _apply(plan, webinar, delivery)
 
 
-def _release_waiting_leaves(joined: WebhookDelivery) -> None:
+def _release_waiting_leaves(joined: WebhookDelivery, tally: DeliveryTally) -> None:
     pid = str(
         ((joined.payload.get("object") or {}).get("participant") or {}).get("participant_user_id")
         or ""
@@ -233,7 +247,7 @@ def _release_waiting_leaves(joined: WebhookDelivery) -> None:
     for delivery in waiting:
         raw = (delivery.payload.get("object") or {}).get("participant") or {}
         if str(raw.get("participant_user_id") or raw.get("id") or "") == pid:
-            delivery_process(delivery_id=delivery.pk)
+            delivery_process(delivery_id=delivery.pk, tally=tally)
 
 
 def on_started(delivery: WebhookDelivery) -> None:
@@ -400,10 +414,12 @@ def deliveries_process_pending(*, connection_id: int) -> int:
     """Applies the connection's pending deliveries: registrations in one plan per webinar
     (the bulk path of the sync: a flood of sign-ups costs a few queries per batch, not per
     person), the others one by one in arrival order. Rows are locked with SKIP LOCKED, so
-    several workers share the backlog without applying anything twice."""
+    several workers share the backlog without applying anything twice. The statuses the batch
+    sets are counted for /metrics together, in one round trip after they are committed."""
     from django.db import connection as db
 
     skip_locked = db.features.has_select_for_update_skip_locked
+    tally = DeliveryTally()
     with transaction.atomic():
         batch = list(
             WebhookDelivery.objects.select_for_update(skip_locked=skip_locked)
@@ -415,9 +431,11 @@ def deliveries_process_pending(*, connection_id: int) -> int:
             return 0
         foreign = [d.pk for d in batch if not from_its_account(d)]
         if foreign:
+            now = timezone.now()
             WebhookDelivery.objects.filter(pk__in=foreign).update(
-                status=DeliveryStatus.IGNORED, outcome=WRONG_ACCOUNT, processed_at=timezone.now()
+                status=DeliveryStatus.IGNORED, outcome=WRONG_ACCOUNT, processed_at=now
             )
+            tally.add(DeliveryStatus.IGNORED, [d for d in batch if d.pk in foreign], now)
         own = [d for d in batch if d.pk not in foreign]
         registrations = [d for d in own if d.event in REGISTRATION_EVENTS]
         others = [d for d in own if d.event not in REGISTRATION_EVENTS]
@@ -426,13 +444,18 @@ def deliveries_process_pending(*, connection_id: int) -> int:
             key = str((delivery.payload.get("object") or {}).get("id"))
             by_webinar.setdefault(key, []).append(delivery)
         for group in by_webinar.values():
-            _apply_registration_group(group)
-    for delivery in others:
-        delivery_process(delivery_id=delivery.pk)
+            _apply_registration_group(group, tally)
+    # Committed: what the block above tallied is counted even if one of the others fails (an
+    # exception in the block rolls it back and leaves this function before anything is counted).
+    try:
+        for delivery in others:
+            delivery_process(delivery_id=delivery.pk, tally=tally)
+    finally:
+        tally.count_on_commit()
     return len(batch)
 
 
-def _apply_registration_group(group: list[WebhookDelivery]) -> None:
+def _apply_registration_group(group: list[WebhookDelivery], tally: DeliveryTally) -> None:
     connection = group[0].connection
     now = timezone.now()
     if connection.status != ConnectionStatus.CONNECTED or not connection.sync_webinar_data:
@@ -442,6 +465,7 @@ def _apply_registration_group(group: list[WebhookDelivery]) -> None:
         WebhookDelivery.objects.filter(pk__in=[d.pk for d in group]).update(
             status=DeliveryStatus.IGNORED, outcome=reason, processed_at=now
         )
+        tally.add(DeliveryStatus.IGNORED, group, now)
         return
     try:
         webinar, event, info, settings, _obj = _context(group[0])
@@ -449,6 +473,7 @@ def _apply_registration_group(group: list[WebhookDelivery]) -> None:
         WebhookDelivery.objects.filter(pk__in=[d.pk for d in group]).update(
             status=outcome.status, outcome=outcome.reason[:300], processed_at=now
         )
+        tally.add(outcome.status, group, now)
         return
     registrants, owners, pending = [], {}, []
     for delivery in group:
@@ -487,7 +512,7 @@ def _apply_registration_group(group: list[WebhookDelivery]) -> None:
     ).values_list("email", flat=True)
     for email in blanks:
         _fill_blank_names(email, named[email])
-    applied = [d.pk for d in group if d.pk not in skipped and d.pk not in pending]
+    applied = {d.pk for d in group if d.pk not in skipped and d.pk not in pending}
     WebhookDelivery.objects.filter(pk__in=applied).update(
         status=DeliveryStatus.APPLIED, outcome="", processed_at=now
     )
@@ -498,3 +523,7 @@ def _apply_registration_group(group: list[WebhookDelivery]) -> None:
         WebhookDelivery.objects.filter(
             pk__in=[pk for pk, r in skipped.items() if r == reason]
         ).update(status=DeliveryStatus.IGNORED, outcome=reason, processed_at=now)
+    # The rows are locked by the batch: these are their only status changes.
+    ignored = set(pending) | set(skipped)
+    tally.add(DeliveryStatus.APPLIED, [d for d in group if d.pk in applied], now)
+    tally.add(DeliveryStatus.IGNORED, [d for d in group if d.pk in ignored], now)

@@ -26,6 +26,7 @@ from django.views.decorators.http import require_POST
 from crm.counters import counter_incr
 
 from ..models import ConnectionStatus, DeliveryStatus, WebhookDelivery, ZoomConnection
+from .counting import count_ended_at_receipt
 from .signature import signature_valid, timestamp_fresh, url_validation_answer
 
 logger = logging.getLogger(__name__)
@@ -172,6 +173,7 @@ def webhook(request, connection_id: int):
         return _unknown_connection(connection_id)
     if not stored:
         return JsonResponse({"status": "duplicate"})  # a replay: already stored, no effect
+    count_ended_at_receipt(status)  # for /metrics: stored ignored, it ends here
     if status == DeliveryStatus.RECEIVED:
         transaction.on_commit(lambda: _enqueue(connection_id))
     if outcome:
