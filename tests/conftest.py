@@ -127,6 +127,17 @@ def _celery_runs_tasks_inline():
 
 
 @pytest.fixture(autouse=True)
+def _english_between_tests():
+    """A request by a reader of another language leaves that language active in the thread
+    (Django's locale middleware does not undo it): each test starts in the default language."""
+    from django.utils import translation
+
+    translation.deactivate()
+    yield
+    translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
 def _fresh_cache():
     """Each test starts with an empty cache (Redis in CI): no flag or counter leaks between
     tests or runs."""

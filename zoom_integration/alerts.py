@@ -162,7 +162,7 @@ def clear_connection_alerts(*, connection_id: int) -> None:
 # 2 and 3. Sync runs ----------------------------------------------------------------------
 
 
-def alerts_after_run(*, run: SyncRun, cause: str = "", error: str = "") -> None:
+def alerts_after_run(*, run: SyncRun, cause: str = "", error: str | dict = "") -> None:
     """Called when a run ends. A failed run raises `sync_failed`, and, when it is the last of
     ALERT_FAILED_RUNS_IN_A_ROW scheduled runs that all failed, `sync_failing`; a run that
     succeeded clears both. Skipped runs (sync off, disconnected) change nothing."""
@@ -174,7 +174,13 @@ def alerts_after_run(*, run: SyncRun, cause: str = "", error: str = "") -> None:
     if run.status != SyncStatus.FAILED:
         return
     brand = _brand_name(connection_id)
-    params = {"brand": brand, "run": run.pk, "error": error[:500], "cause": cause}
+    # `error` is Zoom's words, or a stored text (crm.stored_text) read in each reader's language
+    params = {
+        "brand": brand,
+        "run": run.pk,
+        "error": error if isinstance(error, dict) else error[:500],
+        "cause": cause,
+    }
     link = reverse("zoom_integration:sync_run", args=[run.pk])
     alert_raise(
         key=_key(connection_id, "sync_failed"),

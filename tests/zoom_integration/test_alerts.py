@@ -243,3 +243,19 @@ def test_disconnecting_clears_the_connections_alerts(
     assert len(open_alerts()) == 2
     connection_disconnect(connection=ZoomConnection.objects.get(pk=acme.pk))
     assert open_alerts() == []
+
+
+def test_a_refusal_reads_in_the_readers_language_around_zooms_own_words(
+    acme, zoom_sandbox, settings, client, django_capture_on_commit_callbacks
+):
+    # rule L1: the worker stores message ids; Zoom's reason is quoted as Zoom gave it
+    reader = UserFactory(email="claire@crm.test", role=Role.SUPER_ADMIN, language="fr")
+    set_client_secret(zoom_sandbox, settings, "rotated")
+    run = sync(acme, django_capture_on_commit_callbacks)
+    assert run.status == "failed"
+    client.force_login(reader)
+    page = client.get("/notifications/").content.decode().replace("\xa0", " ")
+    assert "Zoom a refusé les identifiants : Invalid client_id or client_secret" in page
+    assert "Zoom refused" not in page
+    run_page = client.get(f"/integrations/zoom/sync-runs/{run.pk}/").content.decode()
+    assert "Zoom refused" not in run_page

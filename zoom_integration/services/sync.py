@@ -115,14 +115,14 @@ def sync_run_execute(*, run_id: int, resume: bool = False) -> SyncRun:
             run,
             SyncStatus.FAILED,
             cause="auth",
-            detail=str(exc),
+            detail=refusal_detail(exc),
             errors=[
                 stored_text(
                     gettext_noop(
                         "Zoom refused the connection's credentials (%(error)s). Reconnect Zoom "
                         "in Settings > Integrations > Zoom."
                     ),
-                    error=str(exc),
+                    error=exc.reason or str(exc),  # Zoom's words when it gave some
                 )
             ],
         )
@@ -184,7 +184,7 @@ def _finish(
     *,
     errors: list[str | dict] | None = None,
     cause: str = "",
-    detail: str = "",
+    detail: str | dict = "",
 ) -> SyncRun:
     """Ends the run, then raises or clears its connection's sync alerts (`cause` and `detail`
     name a failure in words that are not translated yet: the alert writes them per reader)."""
@@ -198,3 +198,13 @@ def _finish(
     logger.info("zoom.sync.finished", extra={"run": run.pk, "status": status})
     alerts_after_run(run=run, cause=cause, error=detail)
     return run
+
+
+def refusal_detail(exc: ZoomAuthError) -> str | dict:
+    """Why Zoom refused, for the alert: Zoom's own words inside a sentence in the reader's
+    language when Zoom gave a reason (rule L1), else the error as it came."""
+    if exc.reason:
+        return stored_text(
+            gettext_noop("Zoom refused the credentials: %(reason)s"), reason=exc.reason[:500]
+        )
+    return str(exc)
