@@ -12,10 +12,41 @@ from dataclasses import dataclass
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from .errors import ValidationFailed
 from .models import AuditEntry, AuditKind
+
+# The fields an entry's before/after name, as the page shows them (the API and the CSV keep the
+# names). Apps add theirs from `AppConfig.ready()`; a name without a label is shown as it is.
+_FIELD_LABELS: dict[str, Promise] = {
+    "name": gettext_lazy("Name"),
+    "email": gettext_lazy("E-mail"),
+    "first_name": gettext_lazy("First name"),
+    "last_name": gettext_lazy("Last name"),
+    "role": gettext_lazy("Role"),
+    "is_active": gettext_lazy("Active"),
+    "password": gettext_lazy("Password"),
+    "language": gettext_lazy("Language"),
+    "tier": gettext_lazy("Subscription tier"),
+    "is_primary": gettext_lazy("Primary brand"),
+    "scopes": gettext_lazy("Scopes"),
+    "revoked": gettext_lazy("Revoked"),
+    "archived": gettext_lazy("Deleted"),
+    "status": gettext_lazy("Status"),
+}
+
+
+def register_audit_field_labels(labels: Mapping[str, Promise]) -> None:
+    _FIELD_LABELS.update(labels)
+
+
+def audit_field_label(name: str) -> str:
+    label = _FIELD_LABELS.get(name)
+    return str(label) if label is not None else name
+
 
 CSV_HEADER = [
     "occurred_at",

@@ -22,3 +22,14 @@ class WorkflowsConfig(AppConfig):
         from .alerts import register as register_alert_kinds
 
         register_alert_kinds()
+
+        from crm.audit import register_audit_field_labels
+
+        register_audit_field_labels(
+            {
+                "trigger": _("Trigger"),
+                "enabled": _("On"),
+                "reenrollment": _("Re-enrollment"),
+                "actions": _("Actions"),
+            }
+        )

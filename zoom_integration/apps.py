@@ -41,6 +41,29 @@ class ZoomIntegrationConfig(AppConfig):
             lambda n: ngettext("%(n)s Zoom connection", "%(n)s Zoom connections", n) % {"n": n},
         )
 
+        from crm.audit import register_audit_field_labels
+
+        register_audit_field_labels(
+            {
+                "kind": _("App type"),
+                "client_id": _("Client ID"),
+                "client_secret": _("Client secret"),
+                "account_id": _("Account ID"),
+                "zoom_account_id": _("Zoom account ID"),
+                "connected_user_email": _("Connected user"),
+                "webhook_secret_token": _("Webhook secret token"),
+                "sync_webinar_data": _("Sync webinar data"),
+                "recordings_sync": _("Sync recordings and transcripts of webinars"),
+                "zoom_plan": _("Zoom plan of the account"),
+                "webinar_exclusion_domains": _("Exclusions"),
+                "recording_exclusion_domains": _("Recording exclusions"),
+                "contact_exclusion_domains": _("Contact exclusions"),
+                "sync_new_webinars_by_default": _("Sync new webinars by default"),
+                "sync_recordings": _("Sync recordings"),
+                "sync_enabled": _("Sync this webinar"),
+            }
+        )
+
         register_scope(
             "zoom.read",
             _("Read Zoom connections, settings, users, webinars and syncs"),

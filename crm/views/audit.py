@@ -11,7 +11,13 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 
 from .. import selectors
-from ..audit import AuditFilters, audit_csv_rows, audit_entries, audit_filters_parse
+from ..audit import (
+    AuditFilters,
+    audit_csv_rows,
+    audit_entries,
+    audit_field_label,
+    audit_filters_parse,
+)
 from ..csv_export import csv_lines
 from ..errors import ValidationFailed
 from ..models import AuditEntry, AuditKind, AuditVia
@@ -46,6 +52,7 @@ def change_lines(entry: AuditEntry) -> list[dict]:
     return [
         {
             "field": name,
+            "label": audit_field_label(name),
             "before": _value_text(entry.before[name]) if name in entry.before else "—",
             "after": _value_text(entry.after[name]) if name in entry.after else "—",
         }

@@ -101,5 +101,5 @@ def test_a_broken_connection_rings_the_bell(
     expect(row).to_have_count(1)
     expect(row).to_contain_text("admin@crm.test")
     expect(row).to_contain_text("Web interface")
-    expect(row).to_contain_text("sync_webinar_data: no → yes")
+    expect(row).to_contain_text("Sync webinar data: no → yes")
     _shot(page, "03-audit")

@@ -35,7 +35,7 @@ def test_a_zoom_setting_change_shows_in_the_audit_log(live_server, page: Page):
     expect(row).to_contain_text("Web interface")
     expect(row).to_contain_text("Zoom settings changed")
     expect(row).to_contain_text("Acme")
-    expect(row).to_contain_text("sync_webinar_data: no → yes")
+    expect(row).to_contain_text("Sync webinar data: no → yes")
     SCREENSHOTS.mkdir(exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "audit-log.png"), full_page=True)
 

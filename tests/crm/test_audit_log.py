@@ -70,8 +70,11 @@ def test_the_page_shows_who_what_when_and_the_change(ui, people):
     assert "admin@crm.test" in html
     assert "Paramètres Zoom modifiés" in html and "Acme" in html  # the kind, translated
     assert "12/05/2026 14:30" in html  # the locale's format (rule L1)
-    assert "<code>sync_webinar_data</code>: non → oui" in html
-    assert "<code>client_secret</code>: (défini) → (modifié)" in html
+    assert (
+        '<span title="sync_webinar_data" data-field="sync_webinar_data">'
+        "Synchroniser les données de webinar</span>: non → oui"
+    ) in html
+    assert "Client Secret</span>: (défini) → (modifié)" in html
 
 
 def test_filters_by_person_kind_and_dates(ui, people):
@@ -244,3 +247,33 @@ def test_api_empty_or_padded_filters_are_400s(admin_api, people, params):
     response = admin_api.get(API, params)
     assert response.status_code == 400
     assert [e["name"] for e in response.json()["errors"]] == list(params)
+
+
+@pytest.mark.parametrize(
+    "language, expected",
+    [
+        ("en", "Sync webinar data</span>: no → yes"),
+        ("pt-br", "Sincronizar dados da webinar</span>: não → sim"),
+        ("fr", "Synchroniser les données de webinar</span>: non → oui"),
+    ],
+)
+def test_a_changed_field_is_named_in_the_readers_language(client, language, expected):
+    # rule L1: the page names fields as the settings screens do; the API and CSV keep the names
+    from crm.models import AuditEntry, AuditKind, Role
+    from tests.factories import UserFactory
+
+    admin = UserFactory(email="lang-admin@crm.test", role=Role.SUPER_ADMIN, language=language)
+    AuditEntry.objects.create(
+        actor=admin,
+        actor_email=admin.email,
+        kind=AuditKind.ZOOM_SETTINGS_CHANGED,
+        target_type="zoom_connection",
+        target_id="1",
+        target_label="Acme",
+        before={"sync_webinar_data": False},
+        after={"sync_webinar_data": True},
+    )
+    client.force_login(admin)
+    html = client.get("/settings/audit-log/").content.decode()
+    assert expected in html
+    assert 'data-field="sync_webinar_data"' in html
