@@ -26,11 +26,12 @@ from crm.contact_filters import FilterContext
 from crm.errors import ApplicationError, NotFound, ValidationFailed
 from crm.ids import is_id_text
 from crm.models import Brand, Contact, normalize_email
+from crm.paging import numbered_pager
 from crm.properties import all_property_specs, spec_label
 from crm.views.access import write_required
+from segments import builder as segment_builder
 from segments import selectors as segment_selectors
 from segments.tree import describe_tree
-from segments.views import _catalogue, _labels_for
 
 from . import selectors, services
 from .actions import REGISTRY
@@ -82,7 +83,12 @@ def _workflow_or_404(workflow_id: int) -> Workflow:
 @tier_required
 def workflow_list(request):
     page = Paginator(selectors.workflow_list(), PAGE_SIZE).get_page(request.GET.get("page"))
-    context = {"active_nav": "workflows", "page": page, "can_write": request.user.can_write}
+    context = {
+        "active_nav": "workflows",
+        "page": page,
+        "pager": numbered_pager(page, lambda n: f"?page={n}"),
+        "can_write": request.user.can_write,
+    }
     return render(request, "workflows/list.html", context)
 
 
@@ -101,7 +107,6 @@ def _zoom_webinars() -> dict:
 
 def _editor(request, *, workflow: Workflow | None, state: EditorState, status=200):
     specs = all_property_specs()
-    filters = state.filters if isinstance(state.filters, dict) else {}
     context = {
         "active_nav": "workflows",
         "workflow": workflow,
@@ -118,8 +123,8 @@ def _editor(request, *, workflow: Workflow | None, state: EditorState, status=20
         "source_webinar": SOURCE_WEBINAR,
         "source_property": SOURCE_PROPERTY,
         # The segment builder, reused as is (static/segments/builder.js).
-        "catalogue": _catalogue(),
-        "labels": _labels_for(filters),
+        "catalogue": segment_builder.catalogue(),
+        "labels": segment_builder.tree_labels(state.filters),
         "errors_for_js": state.filter_errors,
     }
     return render(request, "workflows/editor.html", context, status=status)
@@ -225,11 +230,16 @@ def _log_context(request, workflow: Workflow) -> dict:
         row.action_label = action_type.label if action_type else row.action_type
     query = request.GET.copy()
     query.pop("page", None)
+
+    def url_for(number: int) -> str:
+        query["page"] = number
+        return f"?{query.urlencode()}"
+
     return {
         "log_page": page,
+        "log_pager": numbered_pager(page, url_for),
         "log_filters": values,
         "log_errors": errors,
-        "log_query": query.urlencode(),
         "log_filtered": any(values.values()),
         "log_pending": ActionExecution.objects.filter(
             workflow=workflow, status__in=PENDING
