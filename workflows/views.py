@@ -34,11 +34,10 @@ from segments import selectors as segment_selectors
 from segments.tree import describe_tree
 
 from . import selectors, services
-from .actions import REGISTRY
+from .actions import REGISTRY, editor_action
 from .forms import (
     SOURCE_PROPERTY,
     SOURCE_WEBINAR,
-    ZOOM_ACTION,
     EditorState,
     editor_from_post,
     editor_from_workflow,
@@ -95,31 +94,36 @@ def workflow_list(request):
 # ---- editor -------------------------------------------------------------------------------
 
 
-def _zoom_webinars() -> dict:
-    """The webinars the Zoom action may use, for the editor's picker. The Zoom integration
+def _zoom_webinars(action) -> dict:
+    """The webinars the editor's action may use, for its picker. The Zoom integration
     provides them through its action's `choices` hook: this app does not import it."""
     brand = Brand.objects.filter(is_primary=True).first()
-    action = REGISTRY.get(ZOOM_ACTION)
-    if action is None or action.choices is None:
+    if action is None:
         return {"brand": brand, "connected": False, "webinars": []}
     return {"brand": brand, **action.choices()}
 
 
+def _action_label(row_type: str, action) -> str:
+    """The name of a row's action: its registered type's, else the editor's action's."""
+    registered = REGISTRY.get(row_type) or action
+    return str(registered.label) if registered is not None else row_type
+
+
 def _editor(request, *, workflow: Workflow | None, state: EditorState, status=200):
     specs = all_property_specs()
+    action = editor_action()
+    row_type = state.actions[0].type if state.actions else ""
     context = {
         "active_nav": "workflows",
         "workflow": workflow,
         "state": state,
         "trigger_types": TriggerType.choices,
-        "zoom": _zoom_webinars(),
+        "zoom": _zoom_webinars(action),
         "properties": sorted(
             ((s.name, spec_label(s)) for s in specs.values()), key=lambda p: p[1].lower()
         ),
-        "action_label": REGISTRY[state.actions[0].type].label
-        if state.actions and state.actions[0].type in REGISTRY
-        else _("Add contact to Zoom webinar"),
-        "action_type": ZOOM_ACTION,
+        "action_label": _action_label(row_type, action),
+        "action_type": action.type if action is not None else "",
         "source_webinar": SOURCE_WEBINAR,
         "source_property": SOURCE_PROPERTY,
         # The segment builder, reused as is (static/segments/builder.js).
