@@ -14,7 +14,7 @@ from django import forms
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Exists, OuterRef
-from django.http import Http404, StreamingHttpResponse
+from django.http import Http404
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
@@ -22,7 +22,8 @@ from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
-from crm.csv_export import csv_lines
+from crm.csv_export import csv_response
+from crm.paging import numbered_pager
 
 from . import selectors_ui
 from .models import MarketingEvent, Participation
@@ -66,13 +67,6 @@ def _query(**params) -> str:
     return "?" + urlencode(clean) if clean else ""
 
 
-def _page_links(page, url_for) -> list[dict]:
-    return [
-        {"number": n, "url": url_for(n) if n != Paginator.ELLIPSIS else None}
-        for n in page.paginator.get_elided_page_range(page.number, on_each_side=2, on_ends=1)
-    ]
-
-
 def _partial(request, target: str) -> bool:
     htmx = getattr(request, "htmx", None)
     return bool(htmx and not htmx.history_restore_request and htmx.target == target)
@@ -105,9 +99,7 @@ def event_list(request):
         "page": page,
         "events": list(page.object_list),
         "filtered": any(filters.values()),
-        "page_links": _page_links(page, url_for),
-        "prev_url": url_for(page.number - 1) if page.has_previous() else None,
-        "next_url": url_for(page.number + 1) if page.has_next() else None,
+        "pager": numbered_pager(page, url_for),
         "list_url": base_url,
         "active_nav": "marketing_events",
     }
@@ -182,9 +174,7 @@ def _participants_context(request, event, stats) -> dict:
         "tabs": tabs,
         "participants_page": page,
         "participants": rows,
-        "page_links": _page_links(page, url_for),
-        "prev_url": url_for(page.number - 1) if page.has_previous() else None,
-        "next_url": url_for(page.number + 1) if page.has_next() else None,
+        "pager": numbered_pager(page, url_for),
         "csv_url": reverse("marketing_events:participants_csv", args=[event.pk])
         + _query(state=state),
     }
@@ -239,10 +229,6 @@ def participants_csv(request, event_id: int):
     event = _get_event(event_id)
     state = _state_param(request)
     rows = selectors_ui.participant_csv_rows(event, state=state)
-    # Names and e-mails are typed by registrants: the shared writer keeps formulas out.
-    response = StreamingHttpResponse(csv_lines(rows), content_type="text/csv; charset=utf-8")
     suffix = f"-{state.lower()}" if state else ""
-    response["Content-Disposition"] = (
-        f'attachment; filename="marketing-event-{event.pk}-participants{suffix}.csv"'
-    )
-    return response
+    # Names and e-mails are typed by registrants: the shared writer keeps formulas out.
+    return csv_response(rows, filename=f"marketing-event-{event.pk}-participants{suffix}.csv")

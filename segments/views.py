@@ -5,6 +5,7 @@ remove, snapshot, legacy conversion B9), and the pickers the builder searches.""
 from __future__ import annotations
 
 import json
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -14,32 +15,25 @@ from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from crm.contact_filters import MAX_TEXT_LENGTH, REGISTRY, FilterContext
+from crm.contact_filters import FilterContext
 from crm.errors import ApplicationError, NotFound, ValidationFailed
 from crm.ids import is_id_text
 from crm.models import Contact
-from crm.properties import all_property_specs, option_label, spec_label
-from crm.property_filter import property_kind
+from crm.paging import keyset_pager, numbered_pager
 from crm.search_text import MAX_SEARCH_LENGTH, clean_search
 from crm.views.access import write_required
 from marketing_events.models import MarketingEvent
 
-from . import selectors, services
-from .api.views import export_response
+from . import builder, selectors, services
+from .exports import export_response
 from .models import Segment, SegmentKind
 from .tree import describe_tree
 
 PAGE_SIZE = 25
 MEMBERS_PAGE_SIZE = 50
 PICKER_LIMIT = 20
-FILTER_GROUPS = {
-    "contact": gettext_lazy("Contact"),
-    "marketing_events": gettext_lazy("Marketing events"),
-    "zoom": gettext_lazy("Zoom"),
-}
 
 
 def _segment_or_404(segment_id: int) -> Segment:
@@ -61,6 +55,7 @@ def segment_list(request):
     context = {
         "active_nav": "segments",
         "page": page,
+        "pager": numbered_pager(page, lambda n: _list_page_url(search, n)),
         "search": search,
         "search_error": search_error,
         "max_search_length": MAX_SEARCH_LENGTH,
@@ -69,6 +64,10 @@ def segment_list(request):
     }
     template = "segments/_results.html" if request.htmx else "segments/list.html"
     return render(request, template, context)
+
+
+def _list_page_url(search: str, number: int) -> str:
+    return "?" + urlencode({"page": number, "q": search} if search else {"page": number})
 
 
 def _search(request) -> tuple[str, str | None]:
@@ -92,62 +91,6 @@ def segment_sizes(request):
     return JsonResponse({str(k): v for k, v in selectors.segment_counts(segments=segments).items()})
 
 
-def _catalogue() -> dict:
-    """What the builder needs to offer: filter types, properties with their kinds and options."""
-    specs = all_property_specs()
-    properties = [
-        {
-            "name": spec.name,
-            "label": spec_label(spec),
-            "kind": property_kind(spec),
-            "options": [
-                {"value": v, "label": option_label(spec, label)} for v, label in spec.options
-            ]
-            if spec.type != "bool"
-            else [{"value": "true", "label": _("Yes")}, {"value": "false", "label": _("No")}],
-            "group": "legacy"
-            if spec.group_name == "zoom_legacy"
-            else ("custom" if spec.custom else "standard"),
-        }
-        for spec in sorted(specs.values(), key=lambda s: spec_label(s).lower())
-    ]
-    types = [{"type": t.name, "label": str(t.label), "group": t.group} for t in REGISTRY.values()]
-    return {
-        "types": types,
-        "groups": {k: str(v) for k, v in FILTER_GROUPS.items()},
-        "properties": properties,
-        "limits": {"search": MAX_SEARCH_LENGTH, "text": MAX_TEXT_LENGTH},
-        "urls": {
-            "preview": reverse("api-segment-preview"),
-            "convert": reverse("api-segment-convert"),
-            "events": reverse("segments:pick_events"),
-            "webinars": reverse("segments:pick_webinars"),
-        },
-    }
-
-
-def _labels_for(tree: dict) -> dict:
-    """Names of the events and webinars a tree refers to, so the builder shows them."""
-    event_ids, webinar_ids = set(), set()
-    for group in tree.get("or") or []:
-        for node in group.get("and") or []:
-            if node.get("event_id"):
-                event_ids.add(node["event_id"])
-            if node.get("webinar_id"):
-                webinar_ids.add(str(node["webinar_id"]))
-    events = {
-        str(pk): name
-        for pk, name in MarketingEvent.objects.filter(pk__in=event_ids).values_list("pk", "name")
-    }
-    webinars = {
-        ext: name
-        for ext, name in MarketingEvent.objects.filter(
-            source="zoom", external_event_id__in=webinar_ids
-        ).values_list("external_event_id", "name")
-    }
-    return {"events": events, "webinars": webinars}
-
-
 def _builder(request, *, segment: Segment | None, filters, name: str, kind: str, errors=(),
              notes=(), status=200):  # fmt: skip
     context = {
@@ -160,8 +103,8 @@ def _builder(request, *, segment: Segment | None, filters, name: str, kind: str,
         "errors": list(errors),
         "errors_for_js": [e for e in errors if e.get("path")],
         "notes": list(notes),
-        "catalogue": _catalogue(),
-        "labels": _labels_for(filters if isinstance(filters, dict) else {}),
+        "catalogue": builder.catalogue(),
+        "labels": builder.tree_labels(filters),
     }
     return render(request, "segments/builder.html", context, status=status)
 
@@ -252,6 +195,10 @@ def segment_detail(request, segment_id: int):
         "members": rows,
         "next_after": next_after,
         "is_first_page": after_id is None,
+        "pager": keyset_pager(
+            first_url=None if after_id is None else reverse("segments:detail", args=[segment.pk]),
+            next_url=f"?after={next_after}" if next_after else None,
+        ),
         "can_write": request.user.can_write,
         "uses_legacy": services.filters_use_legacy(segment.filters),
     }

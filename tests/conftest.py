@@ -9,6 +9,7 @@ import os
 import shutil
 
 import pytest
+from django.utils import translation
 from rest_framework.test import APIClient
 
 from crm.models import Role
@@ -57,6 +58,15 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
             red=True,
             bold=True,
         )
+
+
+@pytest.fixture(autouse=True)
+def _default_language_after_each_test():
+    """A request as a user with a profile language activates it for the thread, and nothing
+    deactivates it (Django's LocaleMiddleware does the same): without this, the tests that run
+    next in the same worker would speak that language (rule L1 tests then fail by order)."""
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture(scope="session")
@@ -124,17 +134,6 @@ def _celery_runs_tasks_inline():
         task_eager_propagates=True,
     )
     yield
-
-
-@pytest.fixture(autouse=True)
-def _english_between_tests():
-    """A request by a reader of another language leaves that language active in the thread
-    (Django's locale middleware does not undo it): each test starts in the default language."""
-    from django.utils import translation
-
-    translation.deactivate()
-    yield
-    translation.deactivate()
 
 
 @pytest.fixture(autouse=True)

@@ -87,3 +87,14 @@ REGISTRY: dict[str, ActionType] = {}
 
 def register_action(action_type: ActionType) -> None:
     REGISTRY[action_type.type] = action_type
+
+
+def editor_action() -> ActionType | None:
+    """The action the editor's rows configure: the registered one that offers its choices to
+    pick from (the Zoom integration's webinars), or None while no app has registered one."""
+    return next((action for action in REGISTRY.values() if action.choices is not None), None)
+
+
+def editor_action_type() -> str:
+    action = editor_action()
+    return action.type if action is not None else ""

@@ -12,9 +12,9 @@ import json
 import re
 from dataclasses import dataclass, field
 
+from .actions import editor_action_type
 from .models import TriggerType, Workflow
 
-ZOOM_ACTION = "zoom.add_contact_to_webinar"  # registered by the Zoom integration
 SOURCE_WEBINAR, SOURCE_PROPERTY = "webinar", "property"
 _ROW_KEY = re.compile(r"^action-(\d+)-source$")
 _ACTION_PATH = re.compile(r"^actions\[(\d+)\](?:\.(\w+))?")
@@ -32,7 +32,9 @@ class ActionRow:
     source: str = SOURCE_WEBINAR
     webinar_id: str = ""
     prop: str = ""
-    type: str = ZOOM_ACTION
+    # Read from the action registry when the row is made (the app that registers it is not
+    # imported here).
+    type: str = field(default_factory=editor_action_type)
     errors: dict[str, list[str]] = field(default_factory=dict)  # "webinar" | "property" | "row"
 
     def config(self) -> dict:
@@ -122,7 +124,7 @@ def _row_from_post(data, i: int) -> ActionRow:
         # A typed id wins over the picker: the picker fills the box when JavaScript runs.
         webinar_id=typed or data.get(prefix + "webinar_pick", "").strip(),
         prop=data.get(prefix + "property", "").strip(),
-        type=data.get(prefix + "type") or ZOOM_ACTION,
+        type=data.get(prefix + "type") or editor_action_type(),
     )
 
 
@@ -132,7 +134,7 @@ def editor_from_workflow(workflow: Workflow) -> EditorState:
             source=SOURCE_PROPERTY if config.get("webinar_id_property") else SOURCE_WEBINAR,
             webinar_id=str(config.get("webinar_id") or ""),
             prop=config.get("webinar_id_property") or "",
-            type=config.get("type") or ZOOM_ACTION,
+            type=config.get("type") or editor_action_type(),
         )
         for config in workflow.actions
     ]

@@ -26,18 +26,18 @@ from crm.contact_filters import FilterContext
 from crm.errors import ApplicationError, NotFound, ValidationFailed
 from crm.ids import is_id_text
 from crm.models import Brand, Contact, normalize_email
+from crm.paging import numbered_pager
 from crm.properties import all_property_specs, spec_label
 from crm.views.access import write_required
+from segments import builder as segment_builder
 from segments import selectors as segment_selectors
 from segments.tree import describe_tree
-from segments.views import _catalogue, _labels_for
 
 from . import selectors, services
-from .actions import REGISTRY
+from .actions import REGISTRY, editor_action
 from .forms import (
     SOURCE_PROPERTY,
     SOURCE_WEBINAR,
-    ZOOM_ACTION,
     EditorState,
     editor_from_post,
     editor_from_workflow,
@@ -82,44 +82,53 @@ def _workflow_or_404(workflow_id: int) -> Workflow:
 @tier_required
 def workflow_list(request):
     page = Paginator(selectors.workflow_list(), PAGE_SIZE).get_page(request.GET.get("page"))
-    context = {"active_nav": "workflows", "page": page, "can_write": request.user.can_write}
+    context = {
+        "active_nav": "workflows",
+        "page": page,
+        "pager": numbered_pager(page, lambda n: f"?page={n}"),
+        "can_write": request.user.can_write,
+    }
     return render(request, "workflows/list.html", context)
 
 
 # ---- editor -------------------------------------------------------------------------------
 
 
-def _zoom_webinars() -> dict:
-    """The webinars the Zoom action may use, for the editor's picker. The Zoom integration
+def _zoom_webinars(action) -> dict:
+    """The webinars the editor's action may use, for its picker. The Zoom integration
     provides them through its action's `choices` hook: this app does not import it."""
     brand = Brand.objects.filter(is_primary=True).first()
-    action = REGISTRY.get(ZOOM_ACTION)
-    if action is None or action.choices is None:
+    if action is None:
         return {"brand": brand, "connected": False, "webinars": []}
     return {"brand": brand, **action.choices()}
 
 
+def _action_label(row_type: str, action) -> str:
+    """The name of a row's action: its registered type's, else the editor's action's."""
+    registered = REGISTRY.get(row_type) or action
+    return str(registered.label) if registered is not None else row_type
+
+
 def _editor(request, *, workflow: Workflow | None, state: EditorState, status=200):
     specs = all_property_specs()
-    filters = state.filters if isinstance(state.filters, dict) else {}
+    action = editor_action()
+    row_type = state.actions[0].type if state.actions else ""
     context = {
         "active_nav": "workflows",
         "workflow": workflow,
         "state": state,
         "trigger_types": TriggerType.choices,
-        "zoom": _zoom_webinars(),
+        "zoom": _zoom_webinars(action),
         "properties": sorted(
             ((s.name, spec_label(s)) for s in specs.values()), key=lambda p: p[1].lower()
         ),
-        "action_label": REGISTRY[state.actions[0].type].label
-        if state.actions and state.actions[0].type in REGISTRY
-        else _("Add contact to Zoom webinar"),
-        "action_type": ZOOM_ACTION,
+        "action_label": _action_label(row_type, action),
+        "action_type": action.type if action is not None else "",
         "source_webinar": SOURCE_WEBINAR,
         "source_property": SOURCE_PROPERTY,
         # The segment builder, reused as is (static/segments/builder.js).
-        "catalogue": _catalogue(),
-        "labels": _labels_for(filters),
+        "catalogue": segment_builder.catalogue(),
+        "labels": segment_builder.tree_labels(state.filters),
         "errors_for_js": state.filter_errors,
     }
     return render(request, "workflows/editor.html", context, status=status)
@@ -225,11 +234,16 @@ def _log_context(request, workflow: Workflow) -> dict:
         row.action_label = action_type.label if action_type else row.action_type
     query = request.GET.copy()
     query.pop("page", None)
+
+    def url_for(number: int) -> str:
+        query["page"] = number
+        return f"?{query.urlencode()}"
+
     return {
         "log_page": page,
+        "log_pager": numbered_pager(page, url_for),
         "log_filters": values,
         "log_errors": errors,
-        "log_query": query.urlencode(),
         "log_filtered": any(values.values()),
         "log_pending": ActionExecution.objects.filter(
             workflow=workflow, status__in=PENDING

@@ -23,6 +23,7 @@ from crm.alerts import AlertKind, Severity, register_alert_kind
 from crm.services.alerts import alert_clear, alert_raise
 
 from .models import ConnectionStatus, SyncRun, SyncStatus, SyncTrigger, ZoomConnection
+from .presentation import REJECTION_HINTS, rejection_text
 
 NEEDS_REAUTH = "zoom.connection_needs_reauth"
 SYNC_FAILED = "zoom.sync_failed"
@@ -52,16 +53,11 @@ def _sync_hint(params: Mapping[str, Any]):
 
 
 def _refusal_hint(params: Mapping[str, Any]):
-    from .views_health import REJECTION_HINTS
-
     return REJECTION_HINTS.get(params.get("reason", ""), "")
 
 
 def _refusal_words(params: Mapping[str, Any]) -> dict:
-    from .views_health import REJECTION_REASONS
-
-    reason = str(params.get("reason", ""))
-    return {"reason_text": str(REJECTION_REASONS.get(reason, reason.replace("_", " ")))}
+    return {"reason_text": rejection_text(str(params.get("reason", "")))}
 
 
 KINDS = (

@@ -18,9 +18,10 @@ from ..audit import (
     audit_field_label,
     audit_filters_parse,
 )
-from ..csv_export import csv_lines
+from ..csv_export import csv_response
 from ..errors import ValidationFailed
 from ..models import AuditEntry, AuditKind, AuditVia
+from ..paging import numbered_pager
 from ..services.audit import SECRET_CHANGED, SECRET_WAS_SET
 from .access import settings_admin_required
 
@@ -79,20 +80,12 @@ def settings_audit_log(request):
         entries = entries.none()  # said next to the filter at fault; no query runs
     page = Paginator(entries, PAGE_SIZE).get_page(request.GET.get("page"))
     rows = [{"entry": entry, "changes": change_lines(entry)} for entry in page.object_list]
-    page_links = [
-        {"number": n, "url": _query({**raw, "page": n}) or "?"}
-        if n != Paginator.ELLIPSIS
-        else {"number": n, "url": None}
-        for n in page.paginator.get_elided_page_range(page.number, on_each_side=2, on_ends=1)
-    ]
     context = {
         "active_nav": "settings",
         "settings_section": "audit",
         "rows": rows,
         "page": page,
-        "page_links": page_links,
-        "prev_url": _query({**raw, "page": page.number - 1}) if page.has_previous() else None,
-        "next_url": _query({**raw, "page": page.number + 1}) if page.has_next() else None,
+        "pager": numbered_pager(page, lambda n: _query({**raw, "page": n})),
         "filters": raw,
         "filter_errors": errors,
         "filtered": any(raw.values()),
@@ -113,8 +106,4 @@ def settings_audit_log_csv(request):
         return StreamingHttpResponse(
             [exc.message], status=400, content_type="text/plain; charset=utf-8"
         )
-    response = StreamingHttpResponse(
-        csv_lines(audit_csv_rows(filters)), content_type="text/csv; charset=utf-8"
-    )
-    response["Content-Disposition"] = 'attachment; filename="audit-log.csv"'
-    return response
+    return csv_response(audit_csv_rows(filters), filename="audit-log.csv")

@@ -20,6 +20,7 @@ from django.views.decorators.http import require_POST
 from .. import selectors
 from ..errors import Conflict, ContactAlreadyExists, NotFound, ValidationFailed
 from ..models import PropertyType
+from ..paging import numbered_pager
 from ..properties import all_property_specs, parse_datetime_value
 from ..search_text import MAX_SEARCH_LENGTH, clean_search
 from ..services import contacts as contact_services
@@ -113,12 +114,6 @@ def _contact_list(request, *, deleted: bool):
                 "url": base_url + _query(q=search, sort=next_sort),
             }
         )
-    page_links = [
-        {"number": n, "url": base_url + _query(q=search, sort=sort, page=n)}
-        if n != Paginator.ELLIPSIS
-        else {"number": n, "url": None}
-        for n in page.paginator.get_elided_page_range(page.number, on_each_side=2, on_ends=1)
-    ]
     context = {
         "page": page,
         "contacts": page.object_list,
@@ -127,13 +122,7 @@ def _contact_list(request, *, deleted: bool):
         "max_search_length": MAX_SEARCH_LENGTH,
         "sort": sort,
         "headers": headers,
-        "page_links": page_links,
-        "prev_url": base_url + _query(q=search, sort=sort, page=page.number - 1)
-        if page.has_previous()
-        else None,
-        "next_url": base_url + _query(q=search, sort=sort, page=page.number + 1)
-        if page.has_next()
-        else None,
+        "pager": numbered_pager(page, lambda n: base_url + _query(q=search, sort=sort, page=n)),
         "deleted": deleted,
         "list_url": base_url,
         "active_nav": "contacts",

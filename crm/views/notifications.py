@@ -18,6 +18,7 @@ from django.views.decorators.http import require_POST
 
 from .. import selectors
 from ..alerts import alert_text
+from ..paging import numbered_pager
 from ..services import alerts as alert_services
 
 PAGE_SIZE = 25
@@ -47,8 +48,7 @@ def notification_list(request):
         "unread": unread,
         "all_url": _list_url(unread=False),
         "unread_url": _list_url(unread=True),
-        "prev_url": _list_url(unread=unread, page=page.number - 1) if page.has_previous() else "",
-        "next_url": _list_url(unread=unread, page=page.number + 1) if page.has_next() else "",
+        "pager": numbered_pager(page, lambda n: _list_url(unread=unread, page=n)),
         "active_nav": "notifications",
     }
     return render(request, "crm/notifications/list.html", context)

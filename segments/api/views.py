@@ -1,8 +1,6 @@
 """`/api/v1/segments/` (shapes in DESIGN.md "Own API shapes"). Thin views over the segments
 services and selectors."""
 
-from django.http import StreamingHttpResponse
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
@@ -22,7 +20,7 @@ from crm.properties import (
 )
 
 from .. import selectors, services
-from ..exports import csv_lines, member_row, prefetch_for, requested_properties
+from ..exports import export_response, member_row, prefetch_for, requested_properties
 from . import serializers as s
 
 READ, WRITE = "segments.read", "segments.write"
@@ -166,17 +164,6 @@ class SegmentExportView(APIView):
     def get(self, request, segment_id: int):
         segment = selectors.segment_get(segment_id=segment_id)
         return export_response(segment, request.query_params.get("properties"))
-
-
-def export_response(segment, properties) -> StreamingHttpResponse:
-    names, specs = requested_properties(properties)
-    contacts = selectors.iter_members(
-        selectors.segment_contacts(segment=segment), prefetch=prefetch_for(names)
-    )
-    response = StreamingHttpResponse(csv_lines(contacts, names, specs), content_type="text/csv")
-    stamp = timezone.now().strftime("%Y%m%d")
-    response["Content-Disposition"] = f'attachment; filename="segment-{segment.pk}-{stamp}.csv"'
-    return response
 
 
 class SegmentMembersAddView(APIView):

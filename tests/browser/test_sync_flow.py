@@ -136,7 +136,7 @@ def test_a_running_run_updates_live_and_pages_its_skips(live_server, page: Page)
 
     from tests.zoom_integration.test_views import make_connection
     from zoom_integration.models import SyncSkip
-    from zoom_integration.views import SKIPS_PER_PAGE
+    from zoom_integration.views.runs import SKIPS_PER_PAGE
 
     brand = Brand.objects.create(name="Acme", is_primary=True)
     connection = make_connection(brand, users=1)

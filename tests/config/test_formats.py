@@ -89,7 +89,7 @@ def test_month_names_inside_dates_are_written_as_each_language_does(language, ex
 def test_run_counts_are_grouped_the_languages_way():
     from django.utils import translation
 
-    from zoom_integration.views import count_phrases
+    from zoom_integration.presentation import count_phrases
 
     counts = {"registrations": 9000, "zoom_records": 15376}
     with translation.override("en"):

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from crm.csv_export import csv_lines, safe_cell
+from crm.csv_export import csv_lines, csv_response, safe_cell
 
 
 @pytest.mark.parametrize(
@@ -39,3 +39,21 @@ def test_csv_lines_make_every_cell_safe():
         ["'=1+2@evil.example", "'@x"],
         ["a@b.co", "Ana"],
     ]
+
+
+def test_csv_response_streams_a_named_utf8_download_of_safe_cells():
+    # The one download helper of the audit log, the participants and the segment exports.
+    consumed = []
+
+    def rows():
+        for row in (["email", "name"], ["=1+2@evil.example", "Zoë"]):
+            consumed.append(row)
+            yield row
+
+    response = csv_response(rows(), filename="segment-3-20260101.csv")
+    assert consumed == []  # nothing is read before the response is streamed
+    assert response.streaming
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    assert response["Content-Disposition"] == 'attachment; filename="segment-3-20260101.csv"'
+    body = b"".join(response.streaming_content).decode("utf-8")
+    assert body == "email,name\r\n'=1+2@evil.example,Zoë\r\n"

@@ -5,7 +5,7 @@ import pytest
 from django.utils import translation
 
 from crm.stored_text import decode, encode, render_english, render_stored, stored_text
-from zoom_integration.views_health import outcome_text
+from zoom_integration.presentation import outcome_text
 
 GAVE_UP = stored_text(
     "Gave up after %(n)s attempts: %(message)s",

@@ -103,6 +103,26 @@ def test_empty_list_says_what_to_do(client, professional):
     assert reverse("workflows:create") in html
 
 
+def test_the_editor_configures_the_action_the_registry_offers(client, professional, monkeypatch):
+    # Rule W1 UI: the editor's rows take their action type from the action registry (the app
+    # that registers it is not imported), never from a name written into the workflows app.
+    from workflows.actions import REGISTRY, ActionResult, ActionType
+
+    offered = ActionType(
+        type="test.register_somewhere",
+        label="Register somewhere",
+        clean=lambda config: config,
+        run=lambda ctx: ActionResult.succeeded(),
+        choices=lambda: {"connected": True, "webinars": []},
+    )
+    monkeypatch.delitem(REGISTRY, ACTION)
+    monkeypatch.setitem(REGISTRY, offered.type, offered)
+    login(client)
+    html = client.get(reverse("workflows:create")).content.decode()
+    assert '<input type="hidden" name="action-0-type" value="test.register_somewhere">' in html
+    assert "<strong>Register somewhere</strong>" in html
+
+
 @pytest.mark.django_db
 @pytest.mark.parametrize("tier", [Tier.FREE, Tier.STARTER])
 def test_below_professional_every_page_explains_and_posts_are_refused(client, tier):

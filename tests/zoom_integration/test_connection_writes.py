@@ -13,7 +13,6 @@ from django.urls import reverse
 from django.utils import timezone
 
 from crm.models import Brand
-from zoom_integration import views as zoom_views
 from zoom_integration.api import views as zoom_api_views
 from zoom_integration.models import ConnectionStatus, ZoomConnection
 from zoom_integration.services.connections import (
@@ -21,6 +20,7 @@ from zoom_integration.services.connections import (
     connection_settings_update,
     connection_start_oauth,
 )
+from zoom_integration.views import settings as zoom_views
 
 pytestmark = pytest.mark.django_db
 
@@ -123,7 +123,7 @@ def test_settings_update_of_a_deleted_connection_is_not_found(connection):
 def test_ui_global_settings_form_keeps_a_rotated_token(
     client, admin_user, connection, rotate_after_read
 ):
-    seen = rotate_after_read(zoom_views, "_get_connection")
+    seen = rotate_after_read(zoom_views, "connection_or_404")
     client.force_login(admin_user)
     response = client.post(
         reverse("zoom_integration:settings_update", args=[connection.pk]),
@@ -139,7 +139,7 @@ def test_ui_domain_forms_keep_a_rotated_token(
     client, admin_user, connection, rotate_after_read, action
 ):
     ZoomConnection.objects.filter(pk=connection.pk).update(contact_exclusion_domains=["old.test"])
-    seen = rotate_after_read(zoom_views, "_get_connection")
+    seen = rotate_after_read(zoom_views, "connection_or_404")
     client.force_login(admin_user)
     url = reverse(f"zoom_integration:{action}", args=[connection.pk, "contact_exclusion_domains"])
     data = {"contact_exclusion_domains-domain": "new.test"} if action == "domain_add" else {}

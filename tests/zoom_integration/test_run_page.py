@@ -15,7 +15,7 @@ from marketing_events.rules import FIX_HINTS
 from tests.factories import UserFactory
 from tests.zoom_integration.test_views import make_connection, page_url
 from zoom_integration.models import SyncRun, SyncSkip
-from zoom_integration.views import SKIPS_PER_PAGE
+from zoom_integration.views.runs import SKIPS_PER_PAGE
 
 pytestmark = pytest.mark.django_db
 

@@ -15,6 +15,7 @@ from crm.api.validation import valid_input
 from crm.errors import NotFound
 from crm.search_text import clean_search
 
+from .. import selectors
 from ..models import SyncRun, SyncTrigger, ZoomConnection, ZoomUser, ZoomWebinar
 from ..services import connections as services
 from ..services.metadata import connection_metadata_refresh_queue
@@ -31,10 +32,7 @@ class ZoomView(APIView):
 
 
 def _connection(connection_id) -> ZoomConnection:
-    connection = ZoomConnection.objects.select_related("brand").filter(pk=connection_id).first()
-    if connection is None:
-        raise NotFound(_("Zoom connection %(id)s does not exist.") % {"id": connection_id})
-    return connection
+    return selectors.connection_get(connection_id=connection_id)
 
 
 def _page(view, request, queryset, serializer_class, ordering):
