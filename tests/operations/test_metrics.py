@@ -5,6 +5,7 @@ scanning their table at every scrape (issue 22 follow-up)."""
 
 import json
 import time
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -471,7 +472,14 @@ def test_shared_counters_on_redis_are_seen_by_every_process(settings, scrape):
     url = reachable_redis_url(11)
     if url is None:
         pytest.skip("needs Redis")
-    settings.CACHES = {"default": {"BACKEND": "crm.cache.ReusedClientRedisCache", "LOCATION": url}}
+    # A prefix of its own: another test run on the same Redis database counts elsewhere.
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "crm.cache.ReusedClientRedisCache",
+            "LOCATION": url,
+            "KEY_PREFIX": f"test-{uuid.uuid4().hex}",
+        }
+    }
     from django.core.cache import cache
 
     from crm.counters import counter_incr, counter_key
