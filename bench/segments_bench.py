@@ -40,7 +40,7 @@ os.environ.setdefault("DEBUG", "false")
 import psycopg  # noqa: E402
 
 # Bump when the generated data changes, so that an old database is rebuilt.
-DATA_VERSION = 1
+DATA_VERSION = 2
 META_TABLE = "bench_segments_meta"
 CONTACT = "crm_contact"
 EVENT = "marketing_events_marketingevent"
@@ -132,7 +132,18 @@ SELECT i,
     END,
     (ARRAY['Ana','Bo','Cy','Di','Ed','Fay','Gus','Hal','Ida','Jo'])[1 + h % 10],
     (ARRAY['Smith','Jones','Garcia','Müller','Rossi','Dubois','Kim','Silva'])[1 + h % 8],
-    '', '', '', '', '', '', '', '', '', '', '', '', '{{}}',
+    '', '',
+    -- Companies: a name and one of 25 kinds; one kind in 25 is a bank ("… Bank").
+    CASE WHEN i % 7 = 0 THEN '' ELSE
+        (ARRAY['Acme','Globex','Initech','Umbrella','Stark','Wayne','Hooli','Vandelay',
+               'Soylent','Tyrell','Cyberdyne','Wonka','Gringotts','Oscorp','Aperture',
+               'Massive','Dunder','Pied Piper','Monarch','Nakatomi'])[1 + (h / 10) % 20]
+        || ' ' || (ARRAY['Labs','Group','Inc','Partners','Holdings','Foods','Motors',
+               'Systems','Bank','Media','Health','Energy','Logistics','Consulting','Retail',
+               'Capital','Insurance','Software','Studios','Airlines','Farms','Textiles',
+               'Mining','Hotels','Telecom'])[1 + (h / 200) % 25]
+    END,
+    '', '', '', '', '', '', '', '', '', '{{}}',
     now() - (i % 1500) * interval '1 day', now() - (i % 90) * interval '1 day',
     CASE WHEN i % 200 = 7 THEN now() - interval '3 days' END
 FROM (
