@@ -233,10 +233,24 @@ class Contact(models.Model):
         indexes = [
             models.Index(fields=["last_name", "first_name"], name="contact_name_idx"),
             models.Index(fields=["email"], name="contact_email_idx"),
+            # Segments read these (always with "live") without visiting the table: "e-mail
+            # ends with @domain" and "attended any" together, the total attended, "registered
+            # and never attended". A trigram index on the company serves "contains" (crm
+            # migration 0009, PostgreSQL).
             models.Index(
-                fields=["email_domain"],
+                fields=["email_domain", "events_attended"],
                 condition=Q(archived_at__isnull=True),
                 name="contact_live_email_domain_idx",
+            ),
+            models.Index(
+                fields=["attended_seconds"],
+                condition=Q(archived_at__isnull=True),
+                name="contact_live_attended_secs_idx",
+            ),
+            models.Index(
+                fields=["events_attended", "events_registered"],
+                condition=Q(archived_at__isnull=True),
+                name="contact_live_events_idx",
             ),
         ]
 

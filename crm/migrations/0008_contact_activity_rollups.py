@@ -53,8 +53,4 @@ class Migration(migrations.Migration):
             name='last_registered_at',
             field=models.DateTimeField(blank=True, null=True),
         ),
-        migrations.AddIndex(
-            model_name='contact',
-            index=models.Index(condition=models.Q(('archived_at__isnull', True)), fields=['email_domain'], name='contact_live_email_domain_idx'),
-        ),
     ]
