@@ -37,28 +37,36 @@ ROLLUP_FIELDS = (
 )
 
 # The rollups of the contacts whose ids the array parameter lists, as (id, *ROLLUP_FIELDS);
-# contacts without participations get zeros and NULLs. Shared with the filling migration.
+# contacts without participations get zeros and NULLs. One aggregate per contact (LATERAL),
+# so each reads its own participations through the (contact) index whatever the planner
+# believes of the table's size: during a first sync its statistics lag far behind, and a join
+# of the ids with the whole table (a hash join over a sequential scan) would read every
+# participation for every page.
 AGGREGATE_SQL = """
-SELECT i.id,
-    count(p.id) FILTER (WHERE p.state IN ('REGISTERED', 'ATTENDED')),
-    count(p.id) FILTER (WHERE p.state = 'ATTENDED'),
-    count(p.id) FILTER (WHERE p.state = 'CANCELLED'),
-    coalesce(sum(p.duration_seconds) FILTER (WHERE p.state = 'ATTENDED'), 0),
-    min(p.first_join_at) FILTER (WHERE p.state = 'ATTENDED'),
-    max(p.first_join_at) FILTER (WHERE p.state = 'ATTENDED'),
-    max(p.registered_at)
+SELECT i.id, a.registered, a.attended, a.cancelled, a.seconds, a.first_at, a.last_at,
+    a.registered_at
 FROM unnest(%s::bigint[]) AS i(id)
-LEFT JOIN marketing_events_participation p ON p.contact_id = i.id
-GROUP BY i.id
+CROSS JOIN LATERAL (
+    SELECT count(*) FILTER (WHERE p.state IN ('REGISTERED', 'ATTENDED')) AS registered,
+        count(*) FILTER (WHERE p.state = 'ATTENDED') AS attended,
+        count(*) FILTER (WHERE p.state = 'CANCELLED') AS cancelled,
+        coalesce(sum(p.duration_seconds) FILTER (WHERE p.state = 'ATTENDED'), 0) AS seconds,
+        min(p.first_join_at) FILTER (WHERE p.state = 'ATTENDED') AS first_at,
+        max(p.first_join_at) FILTER (WHERE p.state = 'ATTENDED') AS last_at,
+        max(p.registered_at) AS registered_at
+    FROM marketing_events_participation p
+    WHERE p.contact_id = i.id
+) AS a
 """
 
+_STORED = ", ".join(f"c.{name}" for name in ROLLUP_FIELDS)
+_FRESH = "s.registered, s.attended, s.cancelled, s.seconds, s.first_at, s.last_at, s.registered_at"
+# `c.id = ANY(…)` too: the contacts are found by primary key, not by scanning the table.
 UPDATE_SQL = f"""
-UPDATE crm_contact AS c SET ({", ".join(ROLLUP_FIELDS)}) = (
-    s.registered, s.attended, s.cancelled, s.seconds, s.first_at, s.last_at, s.registered_at)
+UPDATE crm_contact AS c SET ({", ".join(ROLLUP_FIELDS)}) = ({_FRESH})
 FROM ({AGGREGATE_SQL}) AS s(id, registered, attended, cancelled, seconds, first_at, last_at,
     registered_at)
-WHERE c.id = s.id AND ({", ".join(f"c.{name}" for name in ROLLUP_FIELDS)}) IS DISTINCT FROM (
-    s.registered, s.attended, s.cancelled, s.seconds, s.first_at, s.last_at, s.registered_at)
+WHERE c.id = ANY(%s::bigint[]) AND c.id = s.id AND ({_STORED}) IS DISTINCT FROM ({_FRESH})
 """
 
 
@@ -82,7 +90,7 @@ def contacts_recompute_activity(contact_ids: Iterable[int]) -> None:
         "SELECT id FROM crm_contact WHERE id = ANY(%b::bigint[]) ORDER BY id FOR NO KEY UPDATE",
         [ids],
     )
-    pg_fetch(UPDATE_SQL.replace("%s::bigint[]", "%b::bigint[]"), [ids])
+    pg_fetch(UPDATE_SQL.replace("%s::bigint[]", "%b::bigint[]"), [ids, ids])
 
 
 def fresh_values(contact_ids: list[int]) -> dict[int, tuple]:
@@ -170,14 +178,12 @@ def _rebuild_batch(ids: list[int], drift: Drift, *, fix: bool) -> None:
                 "FOR NO KEY UPDATE",
                 [ids],
             )
-        stored = ", ".join(f"c.{name}" for name in ROLLUP_FIELDS)
         rows = pg_fetch(
-            f"SELECT c.id, {stored}, s.* FROM crm_contact c JOIN "
+            f"SELECT c.id, {_STORED}, s.* FROM crm_contact c JOIN "
             f"({AGGREGATE_SQL.replace('%s::bigint[]', '%b::bigint[]')}) AS s(id, registered, "
             "attended, cancelled, seconds, first_at, last_at, registered_at) ON s.id = c.id "
-            f"WHERE ({stored}) IS DISTINCT FROM (s.registered, s.attended, s.cancelled, "
-            "s.seconds, s.first_at, s.last_at, s.registered_at)",
-            [ids],
+            f"WHERE c.id = ANY(%b::bigint[]) AND ({_STORED}) IS DISTINCT FROM ({_FRESH})",
+            [ids, ids],
         )
         found = {row[0]: (row[1:8], row[9:16]) for row in rows}
     else:
