@@ -2,6 +2,13 @@
 participations (2,000 events x 2,500), our compiled queries against hand-written SQL.
 
     flock /tmp/bench.lock .venv/bin/python bench/segments_bench.py [--rebuild] [--explain]
+    flock /tmp/bench.lock .venv/bin/python bench/segments_bench.py --scale 5  # 5M / 25M
+
+Our queries read the contacts' rollups and stored e-mail domain (issue 21); the hand-written
+forms do not (they read participations and e-mails, with every index the schema has), which
+is the comparison the issue asks for: ours against the best SQL without data kept ready.
+`--scale N` multiplies contacts and participations per event by N, in a database of its own
+(`…_xN`), to show how each count grows.
 
 The scratch database is BENCH_DATABASE_URL (default
 postgres://postgres@127.0.0.1:5432/crm_segments_bench); never DATABASE_URL, which may name real
@@ -15,6 +22,7 @@ to the best hand-written form; then members pages by keyset against OFFSET.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import math
 import os
@@ -40,15 +48,16 @@ os.environ.setdefault("DEBUG", "false")
 import psycopg  # noqa: E402
 
 # Bump when the generated data changes, so that an old database is rebuilt.
-DATA_VERSION = 1
+DATA_VERSION = 3
 META_TABLE = "bench_segments_meta"
 CONTACT = "crm_contact"
 EVENT = "marketing_events_marketingevent"
 PARTICIPATION = "marketing_events_participation"
 
-# Targets from the issue.
-RATIO_TARGET = 1.5
-COUNT_TARGET_MS = {"a": 50.0, "b": 50.0, "c": 500.0}
+# Targets from the issues (segments; segments at scale: every count under 100 ms and at or
+# below the best hand-written SQL without rollups).
+RATIO_TARGET = 1.0
+COUNT_TARGET_MS = 100.0
 PAGE_TARGET_MS = 20.0
 
 
@@ -132,7 +141,18 @@ SELECT i,
     END,
     (ARRAY['Ana','Bo','Cy','Di','Ed','Fay','Gus','Hal','Ida','Jo'])[1 + h % 10],
     (ARRAY['Smith','Jones','Garcia','Müller','Rossi','Dubois','Kim','Silva'])[1 + h % 8],
-    '', '', '', '', '', '', '', '', '', '', '', '', '{{}}',
+    '', '',
+    -- Companies: a name and one of 25 kinds; one kind in 25 is a bank ("… Bank").
+    CASE WHEN i % 7 = 0 THEN '' ELSE
+        (ARRAY['Acme','Globex','Initech','Umbrella','Stark','Wayne','Hooli','Vandelay',
+               'Soylent','Tyrell','Cyberdyne','Wonka','Gringotts','Oscorp','Aperture',
+               'Massive','Dunder','Pied Piper','Monarch','Nakatomi'])[1 + (h / 10) % 20]
+        || ' ' || (ARRAY['Labs','Group','Inc','Partners','Holdings','Foods','Motors',
+               'Systems','Bank','Media','Health','Energy','Logistics','Consulting','Retail',
+               'Capital','Insurance','Software','Studios','Airlines','Farms','Textiles',
+               'Mining','Hotels','Telecom'])[1 + (h / 200) % 25]
+    END,
+    '', '', '', '', '', '', '', '', '', '{{}}',
     now() - (i % 1500) * interval '1 day', now() - (i % 90) * interval '1 day',
     CASE WHEN i % 200 = 7 THEN now() - interval '3 days' END
 FROM (
@@ -252,12 +272,24 @@ def fill(url: str, params: dict) -> None:
             conn.execute(bind(sql, {**params, **shape}))
             print(f"  {label}: {time.perf_counter() - started:.1f} s", flush=True)
         started = time.perf_counter()
-        for table, (constraints, indexes) in saved.items():
-            for name, definition in constraints:
-                conn.execute(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
-            for _name, definition in indexes:
-                conn.execute(definition)
-        print(f"  indexes: {time.perf_counter() - started:.1f} s", flush=True)
+        restore_indexes(conn, PARTICIPATION, saved[PARTICIPATION])
+        print(f"  participation indexes: {time.perf_counter() - started:.1f} s", flush=True)
+        started = time.perf_counter()
+        fill_rollups(conn)
+        print(
+            f"  contact rollups (as the migration fills them): "
+            f"{time.perf_counter() - started:.1f} s",
+            flush=True,
+        )
+        # Rewritten compact, as a table filled over time is, not twice its size after a
+        # million updates of freshly loaded rows.
+        conn.commit()
+        conn.autocommit = True
+        started = time.perf_counter()
+        conn.execute(f"VACUUM FULL {CONTACT}")
+        restore_indexes(conn, CONTACT, saved[CONTACT])
+        conn.autocommit = False
+        print(f"  contact indexes: {time.perf_counter() - started:.1f} s", flush=True)
         conn.execute(COUNTERS_SQL)
         for table in (CONTACT, EVENT, PARTICIPATION):
             conn.execute(
@@ -272,6 +304,23 @@ def fill(url: str, params: dict) -> None:
         started = time.perf_counter()
         conn.execute("VACUUM (ANALYZE)")
         print(f"  vacuum analyze: {time.perf_counter() - started:.1f} s", flush=True)
+
+
+def restore_indexes(conn, table: str, saved) -> None:
+    constraints, indexes = saved
+    for name, definition in constraints:
+        conn.execute(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
+    for _name, definition in indexes:
+        conn.execute(definition)
+
+
+def fill_rollups(conn) -> None:
+    """The contacts' rollups, by the statements of the migration that fills them."""
+    migration = importlib.import_module("marketing_events.migrations.0005_fill_contact_activity")
+    highest = conn.execute(f"SELECT coalesce(max(contact_id), 0) FROM {PARTICIPATION}")
+    highest = highest.fetchone()[0]
+    for low in range(0, highest + 1, migration.BATCH):
+        conn.execute(migration.FILL_SQL, [low, low + migration.BATCH])
 
 
 # ---- Timing ---------------------------------------------------------------------------------
@@ -304,6 +353,14 @@ class Case:
     hand: dict[str, str]  # form name -> SQL returning one count
 
 
+def node(filter_type: str, **fields) -> dict:
+    return {"type": filter_type, **fields}
+
+
+def one_group(*nodes: dict) -> dict:
+    return {"or": [{"and": list(nodes)}]}
+
+
 def cases(x: int, y: int, domain: str) -> list[Case]:
     live = "c.archived_at IS NULL"
     attended_x = f"p.event_id = {x} AND p.state = 'ATTENDED'"
@@ -320,6 +377,19 @@ def cases(x: int, y: int, domain: str) -> list[Case]:
         return f"SELECT p.contact_id FROM {PARTICIPATION} p WHERE {where}"
 
     count = f"SELECT count(*) FROM {CONTACT} c WHERE {live}"
+    attended = node("event_attended", event_id=None)
+    gmail = node("property", property="email", operator="ends_with", value=f"@{domain}")
+    bank = node("property", property="company", operator="contains", value="bank")
+    recent = node("property", property="createdate", operator="gte", value={"days_ago": 30})
+    this_year = node("property", property="createdate", operator="gte", value={"days_ago": 365})
+    # Relative dates count whole days from the start of today (UTC here).
+    since = "date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'"
+    total_hour = (
+        f"SELECT p.contact_id FROM {PARTICIPATION} p WHERE {attended_any} "
+        "GROUP BY p.contact_id HAVING sum(p.duration_seconds) >= 3600"
+    )
+    registered_any = "p.state IN ('REGISTERED', 'ATTENDED')"
+    company = "c.company ILIKE '%bank%'"
     return [
         Case(
             "a",
@@ -389,6 +459,68 @@ def cases(x: int, y: int, domain: str) -> list[Case]:
                 "IN (subquery)": f"{count} AND {like} AND c.id IN ({ids(attended_any)})",
             },
         ),
+        Case(
+            "d",
+            "(d) attended any event for >= 60 min in total",
+            one_group(
+                node(
+                    "event_attendance_duration",
+                    event_id=None,
+                    total=True,
+                    operator="gte",
+                    value=3600,
+                )
+            ),  # fmt: skip
+            {
+                "IN (GROUP BY … HAVING)": f"{count} AND c.id IN ({total_hour})",
+                "JOIN (GROUP BY … HAVING)": f"SELECT count(*) FROM ({total_hour}) t "
+                f"JOIN {CONTACT} c ON c.id = t.contact_id WHERE {live}",
+            },
+        ),
+        Case(
+            "e",
+            "(e) registered for any event and never attended",
+            one_group(
+                node("event_registered", event_id=None),
+                node("event_attended", event_id=None, negate=True),
+            ),
+            {
+                "EXISTS AND NOT EXISTS": f"{count} AND {exists(registered_any)} "
+                f"AND NOT {exists(attended_any)}",
+                "IN (EXCEPT)": f"{count} AND c.id IN (({ids(registered_any)}) "
+                f"EXCEPT ({ids(attended_any)}))",
+                "IN (GROUP BY … HAVING)": f"{count} AND c.id IN (SELECT p.contact_id FROM "
+                f"{PARTICIPATION} p GROUP BY p.contact_id HAVING bool_or({registered_any}) "
+                f"AND NOT bool_or({attended_any}))",
+            },
+        ),
+        Case(
+            "f",
+            '(f) company contains "bank"',
+            one_group(bank),
+            {
+                "ILIKE": f"{count} AND {company}",
+                "UPPER LIKE (trigram index)": f"{count} AND UPPER(c.company) LIKE '%BANK%'",
+            },
+        ),
+        Case(
+            "g",
+            "(g) created in the last 30 days",
+            one_group(recent),
+            {"range": f"{count} AND c.created_at >= {since} - interval '30 days'"},
+        ),
+        Case(
+            "h",
+            f"(h) attended any AND @{domain} AND created in the last 365 days AND company "
+            'contains "bank"',
+            one_group(attended, gmail, this_year, bank),
+            {
+                "EXISTS": f"{count} AND {like} AND {company} AND c.created_at >= {since} - "
+                f"interval '365 days' AND {exists(attended_any)}",
+                "IN (subquery)": f"{count} AND {like} AND {company} AND c.created_at >= "
+                f"{since} - interval '365 days' AND c.id IN ({ids(attended_any)})",
+            },
+        ),
     ]
 
 
@@ -405,12 +537,25 @@ def main() -> int:
     parser.add_argument("--contacts", type=int, default=1_000_000)
     parser.add_argument("--events", type=int, default=2000)
     parser.add_argument("--per-event", type=int, default=2500, help="participations per event")
+    parser.add_argument(
+        "--scale",
+        type=int,
+        default=1,
+        help="multiply contacts and participations per event (5: 5M / 25M), in a database "
+        "of its own",
+    )
     parser.add_argument("--domain", default="gmail.com", help="the e-mail domain of count (c)")
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--warmups", type=int, default=2)
     parser.add_argument("--rebuild", action="store_true", help="refill even if the data fits")
     parser.add_argument("--explain", action="store_true", help="EXPLAIN ANALYZE our queries")
     args = parser.parse_args()
+    global URL
+    if args.scale != 1:
+        args.contacts *= args.scale
+        args.per_event *= args.scale
+        URL = urlparse(URL)._replace(path=f"/{database_name(URL)}_x{args.scale}").geturl()
+        os.environ["DATABASE_URL"] = URL
     if not URL.startswith("postgres"):
         print("bench/segments_bench.py measures PostgreSQL: BENCH_DATABASE_URL=postgres://…")
         return 2
@@ -433,8 +578,20 @@ def main() -> int:
     django.setup()
     from django.core.management import call_command
     from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
 
+    pending = MigrationExecutor(connection).migration_plan(
+        MigrationExecutor(connection).loader.graph.leaf_nodes()
+    )
+    started = time.perf_counter()
     call_command("migrate", verbosity=0)
+    if pending and not rebuild:
+        # Migrations applied to the data already there (the rollups' filling, say): timed,
+        # then a vacuum as autovacuum would run after them.
+        names = ", ".join(f"{m.app_label}.{m.name}" for m, _backwards in pending)
+        print(f"  migrated ({names}): {time.perf_counter() - started:.1f} s", flush=True)
+        with psycopg.connect(URL, autocommit=True) as conn:
+            conn.execute("VACUUM (ANALYZE)")
     if rebuild:
         started = time.perf_counter()
         fill(URL, params)
@@ -518,10 +675,10 @@ def main() -> int:
                 f"{ms / t.median_ms:>9.2f}x"
             )
         ratio = ms / best.median_ms
-        ok = ratio <= RATIO_TARGET and ms < COUNT_TARGET_MS[case.key]
+        ok = ratio <= RATIO_TARGET and ms < COUNT_TARGET_MS
         print(
             f"  => ours/best = {ratio:.2f}x (target <= {RATIO_TARGET}x), "
-            f"{ms:.1f} ms (target < {COUNT_TARGET_MS[case.key]:.0f} ms): "
+            f"{ms:.1f} ms (target < {COUNT_TARGET_MS:.0f} ms): "
             f"{'met' if ok else 'MISSED'}\n"
         )
         if not ok:

@@ -135,15 +135,25 @@ class FilterContext:
     specs: Mapping[str, PropertySpec]
     # Lets a filter check references (events, webinars) when a filter is saved.
     check_references: bool = True
+    # Filters that a contact's stored rollups answer exactly (its e-mail domain, "attended any
+    # event"…) read them; off, they read the tables the rollups summarize (tests compare both).
+    rollups: bool = True
 
     @classmethod
-    def build(cls, *, now: dt.datetime | None = None, check_references: bool = True):
+    def build(
+        cls,
+        *,
+        now: dt.datetime | None = None,
+        check_references: bool = True,
+        rollups: bool = True,
+    ):
         from .properties import all_property_specs
 
         return cls(
             now=now or timezone.now(),
             specs=all_property_specs(),
             check_references=check_references,
+            rollups=rollups,
         )
 
 

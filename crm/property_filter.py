@@ -147,7 +147,7 @@ def _positive(target, spec, kind, op, comparison: Comparison, ctx) -> Q:
     if op == "is_known":
         return target.positive("HAS_PROPERTY")
     if op in SUBSTRING_LOOKUPS:
-        return _substring(target, op, str(value))
+        return _substring(target, op, str(value), ctx)
     if op == "in":
         return target.positive("IN", values=[_convert(v, kind, ctx, spec) for v in value])
     if op == "between":
@@ -185,12 +185,18 @@ def _whole_day_text(target, op: str, day: str) -> Q:
     }[op]
 
 
-def _substring(target, op: str, value: str) -> Q:
+def _substring(target, op: str, value: str, ctx: FilterContext) -> Q:
     if isinstance(target, SecondaryEmailTarget):
-        return target._exists(_substring(target.inner, op, value))
+        return target._exists(_substring(target.inner, op, value, ctx))
     if isinstance(target, TextColumnTarget):
         column = target.column
         lookup = {"contains": "contains", "starts_with": "startswith", "ends_with": "endswith"}[op]
+        domain = value.strip().lower()[1:] if value.strip().startswith("@") else ""
+        own = target.spec.name == "email"  # not a secondary e-mail's column
+        if own and op == "ends_with" and ctx.rollups and domain and "@" not in domain:
+            # "@gmail.com" ends an e-mail exactly when it is the part after the last "@": the
+            # stored domain column and its index (contact_live_email_domain_idx).
+            return Q(email_domain=domain)
         if column == "email" and op == "ends_with" and connection.vendor == "postgresql":
             # A prefix of the reversed e-mail: served by contact_email_reversed_idx (crm
             # migration), where LIKE '%@domain' would read every contact.

@@ -68,6 +68,11 @@ def _array_type(field: models.Field) -> str:
     return "text" if isinstance(field, models.JSONField) else field.db_type(connection)
 
 
+def _inserted_fields(model: type[models.Model]) -> list[models.Field]:
+    # Neither the primary key nor a column the database computes (the contact's e-mail domain).
+    return [f for f in model._meta.concrete_fields if not (f.primary_key or f.generated)]
+
+
 @cache
 def _insert_parts(
     model: type[models.Model], varying: tuple[str, ...], folded: frozenset[str]
@@ -75,7 +80,7 @@ def _insert_parts(
     """(column list, `unnest(…) AS v(…)`, select list) for
     `INSERT INTO t (columns) SELECT select_list FROM unnest(…) AS v(…)`: varying columns come
     from the arrays, every other one from a parameter (see `_insert_select`)."""
-    fields = {f.attname: f for f in model._meta.concrete_fields if not f.primary_key}
+    fields = {f.attname: f for f in _inserted_fields(model)}
     columns, selects = [], []
     for name, field in fields.items():
         columns.append(_qn(field.column))
@@ -122,8 +127,8 @@ def _insert_select(
         del folded[name]
     columns, unnest, selects = _insert_parts(model, tuple(varying), frozenset(folded))
     params: list = []  # the select list's constants come first, then the arrays
-    for field in model._meta.concrete_fields:
-        if field.primary_key or field.attname in varying:
+    for field in _inserted_fields(model):
+        if field.attname in varying:
             continue
         if field.attname in folded:
             params.append(folded[field.attname])  # as its array's elements would be

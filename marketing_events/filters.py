@@ -5,14 +5,18 @@ registry by this app:
   "negate": false}` — a given event or any (`null`). "Registered" means registered and not
   cancelled; later attendance does not remove it.
 - `{"type": "event_attendance_duration", "event_id": ID | null, "operator": OP,
-  "value": SECONDS, "negate": false}` — attendees whose event-level duration compares.
+  "value": SECONDS, "negate": false}` — attendees whose event-level duration compares;
+  with `"total": true` (and no event) the seconds attended at all events together compare
+  (0 for someone who never attended).
 
 Each compiles to a set of contact ids read from participations (indexed by event and state);
-a negated filter is "not in" the positive set (rule G4)."""
+a negated filter is "not in" the positive set (rule G4). Where the contact's rollups answer a
+filter exactly (any event; the total) it reads them instead, one column of the contact row
+(`marketing_events.activity`), unless the context turns rollups off."""
 
 from __future__ import annotations
 
-from django.db.models import Q
+from django.db.models import Q, Sum
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext
 
@@ -82,7 +86,20 @@ def _state_clean(node, ctx: FilterContext) -> dict:
     }
 
 
+# The rollup counting the participations each state filter looks for (any event).
+ROLLUPS = {
+    "event_registered": "events_registered",
+    "event_cancelled": "events_cancelled",
+    "event_attended": "events_attended",
+}
+
+
 def _state_condition(node: dict, ctx: FilterContext) -> Condition:
+    if node.get("event_id") is None and ctx.rollups:
+        rollup = ROLLUPS[node["type"]]
+        if node.get("negate", False):
+            return Condition(row=Q(**{rollup: 0}))
+        return Condition(row=Q(**{f"{rollup}__gt": 0}))
     ids = Participation.objects.filter(_participations(node, STATES[node["type"]]))
     return Condition(
         ids=ids.values("contact_id"), negate=node.get("negate", False), narrow=_one_event(node)
@@ -113,18 +130,61 @@ def _state_describe(node: dict, ctx: FilterContext) -> str:
 
 
 def _duration_clean(node, ctx: FilterContext) -> dict:
-    expect_keys(node, {"event_id", "operator", "value", "negate"})
+    expect_keys(node, {"event_id", "operator", "value", "negate", "total"})
     comparison = clean_comparison(node, "number", ctx, operators=DURATION_OPERATORS)
-    return {
+    cleaned = {
         "type": node["type"],
         "event_id": clean_event_id(node, ctx),
         **comparison_json(comparison),
         "negate": clean_bool(node, "negate"),
     }
+    if clean_bool(node, "total"):
+        if cleaned["event_id"] is not None:
+            raise FilterInvalid(_("total adds up every event: it takes no event_id"), "total")
+        cleaned["total"] = True
+    return cleaned
+
+
+def _holds(op: str, value, number) -> bool:
+    """Whether `number` satisfies a clean numeric comparison."""
+    if op == "between":
+        return value[0] <= number <= value[1]
+    if op in ("in", "not_in"):
+        return (number in value) == (op == "in")
+    return {
+        "eq": number == value,
+        "neq": number != value,
+        "lt": number < value,
+        "lte": number <= value,
+        "gt": number > value,
+        "gte": number >= value,
+    }[op]
+
+
+def _total_condition(node: dict, comparison, ctx: FilterContext) -> Condition:
+    negate = node.get("negate", False)
+    if ctx.rollups:
+        matches = field_condition("attended_seconds", comparison, "number", ctx)
+        return Condition(row=~matches if negate else matches)
+    # From the participations: a contact who never attended has a total of 0, and no row to
+    # sum, so when 0 matches the set is that of the attendees whose total does not match.
+    zero_matches = _holds(comparison.operator, comparison.value, 0)
+    having = field_condition("total", comparison, "number", ctx)
+    ids = (
+        Participation.objects.filter(state=ParticipationState.ATTENDED)
+        .order_by()
+        .values("contact_id")
+        .annotate(total=Sum("duration_seconds"))
+        .filter(~having if zero_matches else having)
+        .values("contact_id")
+    )
+    return Condition(ids=ids, negate=negate != zero_matches)
 
 
 def _duration_condition(node: dict, ctx: FilterContext) -> Condition:
     comparison = clean_comparison(node, "number", ctx, operators=DURATION_OPERATORS)
+    if node.get("total"):
+        return _total_condition(node, comparison, ctx)
     ids = Participation.objects.filter(
         _participations(node, STATES["event_attended"]),
         field_condition("duration_seconds", comparison, "number", ctx),
@@ -135,8 +195,13 @@ def _duration_condition(node: dict, ctx: FilterContext) -> Condition:
 
 
 def _duration_describe(node: dict, ctx: FilterContext) -> str:
+    label = (
+        _("Total attendance duration at all events")
+        if node.get("total")
+        else _("Attendance duration at %(event)s") % {"event": _event_label(node)}
+    )
     text = describe_comparison(
-        _("Attendance duration at %(event)s") % {"event": _event_label(node)},
+        label,
         node,
         # Translators: the abbreviation of "minutes" after a number.
         unit=" " + pgettext("abbreviation of minutes", "min"),
@@ -167,6 +232,10 @@ def _duration_schema(direction: str) -> dict:
         "operator": fs.operator_enum(DURATION_OPERATORS),
         "value": fs.comparison_value(fs.number_item(direction), DURATION_OPERATORS, direction),
         "negate": fs.negate(),
+        "total": {
+            "type": "boolean",
+            "description": "true: the seconds attended at all events together (event_id null)",
+        },
     }
     return fs.node(
         "event_attendance_duration",

@@ -17,6 +17,7 @@ from crm.db import bulk_update_values
 from crm.hooks import contacts_changed
 
 from . import bulk
+from .activity import contacts_recompute_activity
 from .attendance import event_level, merged_seconds, percent_of
 from .bulk import PARTICIPATION_FIELDS
 from .models import MarketingEvent, Participation, ParticipationState
@@ -256,6 +257,11 @@ def plan_apply(
         again = _merge_raced(plan, contacts, raced, timeline_kind, timeline_data, now)
         for key in ("participations_changed", "sessions"):
             counts[key] += again[key]
+    if changed or raced:
+        # 8. The contacts' rollups, from their participations (exact under concurrent
+        # writers: `activity`). All the page's contacts are locked, the set that legacy
+        # properties lock next (`contacts_recompute_legacy`): one order, no deadlock.
+        contacts_recompute_activity(by_contact)
     if recompute_counters:
         event_recompute_counters([event_id])
     counts["contact_ids"] = sorted(by_contact)

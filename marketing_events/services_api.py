@@ -18,7 +18,8 @@ from django.utils.translation import gettext as _
 from crm.errors import Conflict, NotFound, ValidationFailed
 from crm.models import Contact
 
-from .models import AttendanceSession, MarketingEvent
+from .activity import contacts_recompute_activity
+from .models import AttendanceSession, MarketingEvent, Participation
 from .plan import NewContact, OccurrenceFact, Plan, RegistrationFact, SessionFact, Skip
 from .rules import FIX_HINTS, CrmSnapshot, SkipReason, normalize, resolve_person
 from .selectors import crm_snapshot
@@ -171,20 +172,30 @@ def event_update(*, event: MarketingEvent, fields: Mapping) -> MarketingEvent:
 
 @transaction.atomic
 def event_delete(*, event: MarketingEvent) -> None:
-    """Deletes the event with its occurrences, participations and sessions."""
-    event.delete()
+    """Deletes the event with its occurrences, participations and sessions; its
+    participants' rollups follow."""
+    _delete_events([event])
 
 
 @transaction.atomic
 def events_delete_batch(*, keys: Iterable[tuple[str, str]]) -> int:
     """Deletes the events with these (account id, event id); unknown ones are ignored."""
-    deleted = 0
+    events = []
     for account_id, event_id in keys:
         event = event_find_external(external_account_id=account_id, external_event_id=event_id)
         if event is not None:
-            event.delete()
-            deleted += 1
-    return deleted
+            events.append(event)
+    _delete_events(events)
+    return len(events)
+
+
+def _delete_events(events: list[MarketingEvent]) -> None:
+    contact_ids = set(
+        Participation.objects.filter(event__in=events).values_list("contact_id", flat=True)
+    )
+    for event in events:
+        event.delete()
+    contacts_recompute_activity(contact_ids)
 
 
 @transaction.atomic

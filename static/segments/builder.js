@@ -32,6 +32,12 @@
       chooseType: gettext("Choose a filter…"),
       chooseProperty: gettext("Choose a property…"),
       anyEvent: gettext("Any event"),
+      // Translators: an attendance duration measured at one event (whichever) …
+      atOneEvent: gettext("at one event"),
+      // Translators: … or added up over all the events the contact attended.
+      inTotal: gettext("in total, all events"),
+      // Translators: accessible name of the choice between the two.
+      durationScope: gettext("Duration at one event or in total"),
       anyWebinar: gettext("Any webinar"),
       search: gettext("Search…"),
       // Translators: a segment filter on an activity: the contact "has" (or "has not") attended, registered…
@@ -402,10 +408,21 @@
     var type = node.type;
     if (type === "property") return propertyEditor(node);
     if (type === "event_attendance_duration") {
-      return [
-        picker(catalogue.urls.events, node.event_id, t.anyEvent, labels.events, function (v) { node.event_id = v === null ? null : Number(v); changed(false); }),
-        comparison(topAccess(node), "number", { ops: MEASURE_OPS, minutes: true, label: t.duration })
+      var parts = [
+        picker(catalogue.urls.events, node.event_id, t.anyEvent, labels.events, function (v) {
+          node.event_id = v === null ? null : Number(v);
+          if (node.event_id !== null) delete node.total;  // a total adds up every event
+          changed(true);
+        })
       ];
+      if (node.event_id === null || node.event_id === undefined) {
+        parts.push(select([["one", t.atOneEvent], ["total", t.inTotal]], node.total ? "total" : "one", function (v) {
+          if (v === "total") node.total = true; else delete node.total;
+          changed(false);
+        }, { class: "seg-input", "data-testid": "duration-scope", "aria-label": t.durationScope }));
+      }
+      parts.push(comparison(topAccess(node), "number", { ops: MEASURE_OPS, minutes: true, label: t.duration }));
+      return parts;
     }
     if (type.indexOf("event_") === 0) {
       return [negateSelect(node), picker(catalogue.urls.events, node.event_id, t.anyEvent, labels.events, function (v) { node.event_id = v === null ? null : Number(v); changed(false); })];

@@ -11,6 +11,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from crm.models import Role
+from marketing_events.activity import activity_rebuild
 from marketing_events.models import MarketingEvent, Participation
 from tests.factories import ContactFactory, UserFactory
 
@@ -47,6 +48,7 @@ def _world():
     part("came", v, "ATTENDED", 900)
     part("both", w, "ATTENDED", 1800)
     part("both", v, "ATTENDED", 300)
+    activity_rebuild()  # written without the services: the contacts' rollups, as the command
     return w, v, people
 
 
@@ -126,6 +128,36 @@ def test_marketer_builds_counts_saves_and_exports_a_segment(live_server, page: P
     expect(table.locator("[data-segment-size]")).to_have_text("3")
     expect(page).to_have_url(re.compile(r"/segments/$"))
     _shot(page, "04-list")
+
+
+def test_attendance_in_total_over_all_events(live_server, page: Page):
+    # issue 21: "attended any event for at least N minutes in total" (the contacts' rollups)
+    UserFactory(email="marketer@crm.test", role=Role.MARKETING)
+    _w, _v, people = _world()
+    page.set_viewport_size({"width": 1380, "height": 700})
+    page.goto(live_server.url + "/accounts/login/")
+    page.get_by_label("E-mail").fill("marketer@crm.test")
+    page.get_by_label("Password").fill("password")
+    page.get_by_role("button", name="Log in").click()
+    page.goto(live_server.url + "/segments/new/")
+    page.get_by_test_id("segment-name-input").fill("Long watchers")
+    count = page.get_by_test_id("live-count")
+    row = page.get_by_test_id("filter-row").nth(0)
+    row.get_by_test_id("filter-type").select_option("event_attendance_duration")
+    row = page.get_by_test_id("filter-row").nth(0)
+    row.get_by_label("duration", exact=True).select_option("gte")
+    row = page.get_by_test_id("filter-row").nth(0)
+    row.get_by_label("duration value").fill("32")
+    expect(count).to_have_text("1")  # at one event: only "long" (40 min at W)
+    row.get_by_test_id("duration-scope").select_option("total")
+    expect(count).to_have_text("2")  # in total: "long" (40) and "both" (30 + 5)
+    expect(page.get_by_test_id("preview-list")).to_contain_text(people["both"].email)
+    _shot(page, "05-total-duration")
+    page.get_by_test_id("save-segment").click()
+    expect(page.get_by_test_id("segment-count")).to_have_text("2")
+    expect(page.get_by_test_id("segment-filters")).to_contain_text(
+        "Total attendance duration at all events is at least 32 min"
+    )
 
 
 def test_property_filters_search_types_and_server_errors(live_server, page: Page):

@@ -1,6 +1,7 @@
 """The filter-tree compiler (rules G1, G2, G4) against an independent Python computation over
 the same fixture data. Every case is evaluated by the database (both query shapes where the
-database has both) and by plain Python over the rows read back, and the two must agree."""
+database has both, each reading the contacts' rollups and the tables they summarize) and by
+plain Python over the rows read back, and they must all agree."""
 
 from __future__ import annotations
 
@@ -13,12 +14,14 @@ from django.utils import timezone
 
 from crm.contact_filters import FilterContext
 from crm.models import Contact, PropertyDefinition, SecondaryEmail, TimelineEvent
+from marketing_events.activity import activity_rebuild
 from marketing_events.models import MarketingEvent, Participation
 from segments.compiler import choose_strategy, matching_contacts, tree_conditions
-from segments.tree import clean_tree
+from segments.tree import TreeInvalid, clean_tree
 
 NOW = dt.datetime(2026, 6, 15, 12, 0, tzinfo=dt.UTC)
-STRATEGIES = ["exists", "sets"]
+# A query shape, and "-tables" where the filters read participations instead of the rollups.
+STRATEGIES = ["exists", "sets", "exists-tables", "sets-tables"]
 
 
 class World:
@@ -83,6 +86,8 @@ class World:
                 duration_seconds=duration,
                 attendance_percent=Decimal(percent) if percent else None,
             )  # fmt: skip
+        # Written here without the services: the rollups are rebuilt, as the command does.
+        activity_rebuild()
         for key, event, url, day in [
             ("ana", "W1", "https://zoom.us/rec/share/abc", NOW - dt.timedelta(days=2)),
             ("cy", "W2", "https://zoom.us/rec/share/xyz", NOW - dt.timedelta(days=40)),
@@ -134,9 +139,10 @@ def world(db):
 
 
 def evaluate(tree, strategy):
+    strategy, _, source = strategy.partition("-")
     if strategy == "sets" and connection.vendor != "postgresql":
         pytest.skip("the set-operation shape is PostgreSQL's")
-    ctx = FilterContext.build(now=NOW)
+    ctx = FilterContext.build(now=NOW, rollups=source != "tables")
     clean = clean_tree(tree, ctx)
     return set(matching_contacts(clean, ctx, strategy=strategy).values_list("pk", flat=True))
 
@@ -397,6 +403,37 @@ def test_attendance_duration(world, strategy, op, value, event):
     assert evaluate(tree, strategy) == expected
 
 
+@pytest.mark.django_db
+@pytest.mark.parametrize("strategy", STRATEGIES)
+@pytest.mark.parametrize("negate", [False, True])
+@pytest.mark.parametrize(
+    ("op", "value"),
+    [("gte", 3600), ("lt", 1800), ("between", [0, 1799]), ("eq", 0), ("neq", 5400),
+     ("in", [1800, 2399])],
+)  # fmt: skip
+def test_total_attendance_duration(world, strategy, negate, op, value):
+    # issue 21: seconds attended at all events together; 0 for someone who never attended
+    tree = {"or": [{"and": [{"type": "event_attendance_duration", "event_id": None,
+                             "total": True, "operator": op, "value": value,
+                             "negate": negate}]}]}  # fmt: skip
+    totals = dict.fromkeys(everyone(world), 0)
+    for p in world.participations:
+        if p["state"] == "ATTENDED" and p["contact"] in totals:
+            totals[p["contact"]] += p["duration"]
+    positive = {pk for pk, total in totals.items() if _number_match(total, op, value)}
+    expected = everyone(world) - positive if negate else positive
+    assert evaluate(tree, strategy) == expected
+
+
+@pytest.mark.django_db
+def test_total_takes_no_event(world):
+    node = {"type": "event_attendance_duration", "event_id": world.id("W1"), "total": True,
+            "operator": "gte", "value": 60}  # fmt: skip
+    with pytest.raises(TreeInvalid) as info:
+        clean_tree({"or": [{"and": [node]}]}, FilterContext.build(now=NOW))
+    assert [e.path for e in info.value.errors] == ["or[0].and[0].total"]
+
+
 # ---- Zoom filters ---------------------------------------------------------------------------
 
 
@@ -582,8 +619,8 @@ def test_narrow_sets_with_broad_ones_in_the_same_group(world, strategy):
     assert expected == {world.contacts[k].pk for k in ("ana", "fay", "ed")}
 
 
-def _conditions(*groups):
-    ctx = FilterContext(now=NOW, specs={}, check_references=False)
+def _conditions(*groups, rollups=False):
+    ctx = FilterContext(now=NOW, specs={}, check_references=False, rollups=rollups)
     return tree_conditions({"or": [{"and": list(group)} for group in groups]}, ctx)
 
 
@@ -616,6 +653,28 @@ def test_filters_say_whether_their_set_is_narrow(node, narrow):
     ((condition,),) = _conditions([node])
     assert condition.is_set
     assert condition.narrow is narrow
+
+
+@pytest.mark.parametrize(
+    ("node", "row"),
+    [
+        (ATTENDED_ANY, "events_attended__gt"),
+        ({**ATTENDED_ANY, "negate": True}, "events_attended"),
+        ({**ATTENDED_ANY, "type": "event_registered"}, "events_registered__gt"),
+        ({**ATTENDED_ANY, "type": "event_cancelled", "negate": True}, "events_cancelled"),
+        ({**DURATION_ONE, "event_id": None, "total": True}, "attended_seconds__gte"),
+        (ATTENDED_ONE, None),  # one event: its participations, not a rollup
+        ({**DURATION_ONE, "event_id": None}, None),  # some one event's duration: likewise
+    ],
+)
+def test_rollups_answer_the_any_event_filters_as_one_column(node, row):
+    # issue 21: "attended any event" reads the contact's rollup, not 5M participations
+    ((condition,),) = _conditions([node], rollups=True)
+    if row is None:
+        assert condition.is_set
+    else:
+        assert not condition.is_set
+        assert row in str(condition.row)
 
 
 @pytest.mark.parametrize(
@@ -664,21 +723,51 @@ def test_the_result_can_be_a_sub_query(world, strategy):
 
 
 @pytest.mark.django_db
-def test_email_ends_with_uses_the_reversed_email_index_on_postgresql(world):
-    # A rare domain is found through contact_email_reversed_idx instead of a full scan.
-    if connection.vendor != "postgresql":
+@pytest.mark.parametrize(
+    ("value", "rollups", "shape"),
+    [
+        # "@domain" is the stored e-mail domain (contact_live_email_domain_idx), anywhere
+        ("@ACME.com", True, "email_domain"),
+        # another ending, or rollups off: a prefix of the reversed e-mail on PostgreSQL
+        ("cme.com", True, "REVERSE"),
+        ("@ACME.com", False, "REVERSE"),
+    ],
+)
+def test_email_ends_with_reads_an_index(world, value, rollups, shape):
+    # A rare domain is found through an index instead of a full scan.
+    if shape == "REVERSE" and connection.vendor != "postgresql":
         pytest.skip("the reversed-e-mail index is PostgreSQL's")
-    ctx = FilterContext.build(now=NOW)
+    ctx = FilterContext.build(now=NOW, rollups=rollups)
     tree = clean_tree(
         {"or": [{"and": [{"type": "property", "property": "email", "operator": "ends_with",
-                          "value": "@ACME.com"}]}]},
+                          "value": value}]}]},
         ctx,
     )  # fmt: skip
     queryset = matching_contacts(tree, ctx)
-    assert "REVERSE" in str(queryset.query)
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_indexes WHERE indexname = 'contact_email_reversed_idx'")
-        assert cursor.fetchone() == (1,)
+    assert shape in str(queryset.query)
+    index = {
+        "REVERSE": "contact_email_reversed_idx",
+        "email_domain": "contact_live_email_domain_idx",
+    }
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1 FROM pg_indexes WHERE indexname = %s", [index[shape]])
+            assert cursor.fetchone() == (1,)
     assert set(queryset.values_list("pk", flat=True)) == oracle_property(
-        world, "email", "ends_with", "@ACME.com"
+        world, "email", "ends_with", value
     )
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("email", "domain"),
+    [
+        ("ana@acme.com", "acme.com"),
+        ('"a@b"@mail.example.org', "mail.example.org"),  # after the last "@"
+        ("no-at-sign", None),
+        (None, None),
+    ],
+)
+def test_the_database_keeps_the_email_domain(email, domain):
+    contact = Contact.objects.create(email=email)
+    assert Contact.objects.values_list("email_domain", flat=True).get(pk=contact.pk) == domain

@@ -16,6 +16,7 @@ from django.db import connection as db_connection
 
 from crm.models import Contact
 from crm.stored_text import render_english, stored_text
+from marketing_events.activity import activity_rebuild
 from marketing_events.models import Participation
 from zoom_integration.models import SyncRun, ZoomConnection, ZoomWebinar
 from zoom_integration.services.sync import sync_run_execute, sync_run_request
@@ -66,6 +67,7 @@ def test_two_apply_threads_end_where_one_does(generated, connection, settings, a
     assert run.status == "succeeded", run.errors
     assert len({n for n in applying_threads if n.startswith("zoom-apply")}) == 2
     assert synced() == oracle(state, now)
+    assert activity_rebuild(fix=False).drifted == 0  # issue 21, pages applied side by side
     side_by_side = world()
     counts = {k: run.counts[k] for k in ("registrations", "attendance_rows", "webinars_synced")}
 

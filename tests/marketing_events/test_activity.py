@@ -1,0 +1,179 @@
+"""Contact rollups (issue 21): every writer of participations leaves them equal to a
+recomputation from scratch, in its own transaction; two writers of one contact at once keep
+them exact (PostgreSQL, two transactions really at once); the rebuild command reports and
+repairs drift."""
+
+import io
+import threading
+import time
+
+import pytest
+from django.core.management import call_command
+from django.db import connection, connections, transaction
+
+from crm.models import Contact
+from crm.services.contacts import contact_archive, contact_restore
+from marketing_events.activity import ROLLUP_FIELDS, activity_rebuild, fresh_values
+from marketing_events.models import Participation
+from marketing_events.plan import Plan, RegistrationFact
+from marketing_events.services import event_upsert, plan_apply
+from marketing_events.services_api import event_delete
+
+from .test_plan_apply import at, attendance, registration
+
+pytestmark = pytest.mark.django_db
+
+
+def make_event(external_id: str, name: str = "Webinar"):
+    return event_upsert(
+        source="zoom",
+        external_account_id="acct",
+        external_event_id=external_id,
+        defaults={"name": name, "starts_at": at(0), "ends_at": at(60)},
+    )
+
+
+def stored(contact_id: int) -> tuple:
+    return Contact.objects.values_list(*ROLLUP_FIELDS).get(pk=contact_id)
+
+
+def assert_exact() -> None:
+    """Every contact's stored rollups equal a recomputation from its participations."""
+    ids = list(Contact.objects.values_list("pk", flat=True))
+    fresh = fresh_values(ids)
+    assert {pk: stored(pk) for pk in ids} == fresh
+
+
+def test_plan_apply_keeps_the_rollups():
+    first, second, third = make_event("81"), make_event("82"), make_event("83")
+    plan_apply(registration(first, registered_at=at(-60)))
+    plan_apply(attendance(first, [("p1", at(5), at(35)), ("p1", at(40), at(50))]))
+    plan_apply(registration(second, registered_at=at(-30)))
+    plan_apply(registration(third, registered_at=at(-20), cancelled_at=at(-10)))
+    ana = Contact.objects.get(email="ana@example.com")
+    # registered 81 (attended, 40 min) and 82, cancelled 83
+    assert stored(ana.pk) == (2, 1, 1, 2400, at(5), at(5), at(-20))
+    assert_exact()
+
+
+def test_out_of_order_facts_converge_to_the_same_rollups():
+    # webhooks delivered out of order: attendance first, then the registration, then a rejoin
+    event = make_event("81")
+    plan_apply(attendance(event, [("p1", at(40), at(50))]))
+    plan_apply(registration(event, registered_at=at(-60)))
+    plan_apply(attendance(event, [("p1", at(5), at(35))]))
+    ana = Contact.objects.get(email="ana@example.com")
+    assert stored(ana.pk) == (1, 1, 0, 2400, at(5), at(5), at(-60))
+    assert_exact()
+
+
+def test_an_unchanged_page_writes_no_rollup():
+    event = make_event("81")
+    plan_apply(registration(event, registered_at=at(-60)))
+    ana = Contact.objects.get(email="ana@example.com")
+    Contact.objects.filter(pk=ana.pk).update(events_registered=7)  # would be repaired if read
+    plan_apply(registration(event, registered_at=at(-60)))  # nothing new: nothing recomputed
+    assert stored(ana.pk)[0] == 7
+
+
+def test_deleting_an_event_recomputes_its_participants():
+    kept, deleted = make_event("81"), make_event("82")
+    plan_apply(attendance(kept, [("p1", at(5), at(35))]))
+    plan_apply(attendance(deleted, [("p1", at(5), at(15))]))
+    ana = Contact.objects.get(email="ana@example.com")
+    assert stored(ana.pk)[:4] == (2, 2, 0, 2400)
+    event_delete(event=deleted)
+    assert stored(ana.pk)[:4] == (1, 1, 0, 1800)
+    assert_exact()
+
+
+def test_a_contact_deleted_and_restored_keeps_exact_rollups():
+    event = make_event("81")
+    plan_apply(attendance(event, [("p1", at(5), at(35))]))
+    ana = Contact.objects.get(email="ana@example.com")
+    before = stored(ana.pk)
+    contact_archive(contact=ana)
+    assert_exact()
+    contact_restore(contact=Contact.objects.get(pk=ana.pk))
+    assert stored(ana.pk) == before == (1, 1, 0, 1800, at(5), at(5), None)
+    assert_exact()
+
+
+def test_the_rebuild_command_reports_and_repairs_drift():
+    event = make_event("81")
+    plan_apply(attendance(event, [("p1", at(5), at(35))]))
+    plan_apply(registration(event, email="bo@example.com", registered_at=at(-5)))
+    ana = Contact.objects.get(email="ana@example.com")
+    bo = Contact.objects.get(email="bo@example.com")
+    # Written behind the services' back: drift.
+    Contact.objects.filter(pk=ana.pk).update(attended_seconds=1, events_attended=0)
+    Participation.objects.filter(contact=bo).update(state="CANCELLED")
+
+    out = io.StringIO()
+    with pytest.raises(SystemExit) as exit_info:
+        call_command("contacts_rebuild_activity", "--check", stdout=out)
+    assert exit_info.value.code == 1
+    report = out.getvalue()
+    assert "2 contacts checked" in report and "2 drifted (not repaired: --check)" in report
+    assert "  attended_seconds: 1\n" in report
+    assert "  events_attended: 1\n" in report
+    assert "  events_cancelled: 1\n" in report
+    assert "  events_registered: 1\n" in report
+    assert stored(ana.pk)[3] == 1  # --check changed nothing
+
+    out = io.StringIO()
+    call_command("contacts_rebuild_activity", "--batch-size", "1", stdout=out)
+    assert "2 drifted (repaired)" in out.getvalue()
+    assert_exact()
+    assert activity_rebuild(fix=False).drifted == 0
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks, concurrent writers")
+def test_two_writers_of_one_contact_at_once_keep_the_rollups_exact():
+    # The sync applies Ana's registration to webinar 81 while a webhook applies her
+    # registration to webinar 82, each in its own transaction, at the same time. Each counts
+    # only its own participation plus what was committed when it read: without the lock the
+    # one that commits last would store 1 registration, not 2.
+    first, second = make_event("81"), make_event("82")
+    ana = Contact.objects.create(email="ana@example.com", first_name="Ana", last_name="Silva")
+    failure = []
+
+    def other_writer():
+        try:
+            with transaction.atomic():
+                # Ana is known already (no insert of her to wait on): only the rollups' lock
+                # orders the two writers.
+                plan_apply(
+                    Plan(
+                        event_id=second.pk,
+                        registrations=[RegistrationFact("ana@example.com", registered_at=at(-30))],
+                    )
+                )
+        except BaseException as exc:  # handed to the test
+            failure.append(exc)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=other_writer)
+    with transaction.atomic():
+        plan_apply(registration(first, registered_at=at(-60)))  # Ana's row is locked now
+        thread.start()
+        # The other transaction has written its participation and waits for Ana's lock.
+        deadline = time.monotonic() + 20
+        waiting = 0
+        while not waiting and time.monotonic() < deadline:
+            with connection.cursor() as cursor:
+                # Activity is read once per transaction unless the snapshot is cleared.
+                cursor.execute("SELECT pg_stat_clear_snapshot()")
+                cursor.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                    "AND datname = current_database() AND pid <> pg_backend_pid()"
+                )
+                waiting = cursor.fetchone()[0]
+            time.sleep(0.02)
+        assert waiting == 1, "the other writer never waited on the contact's lock"
+    thread.join(timeout=30)
+    assert not thread.is_alive() and not failure, failure
+    assert stored(ana.pk) == (2, 0, 0, 0, None, None, at(-30))
+    assert_exact()
