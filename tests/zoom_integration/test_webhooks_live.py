@@ -31,8 +31,8 @@ def worker(tmp_path, zoom_sandbox_url):
     Redis when CELERY_BROKER_URL says so; the worker inherits the environment). Tasks stop
     running inline for the test."""
     env = {"ZOOM_API_BASE_URL": f"{zoom_sandbox_url}/v2", "ZOOM_OAUTH_BASE_URL": zoom_sandbox_url}
-    with running_worker(tmp_path / "worker.log", env) as log:
-        yield log
+    with running_worker(tmp_path / "worker.log", env):
+        yield tmp_path / "worker.log"
 
 
 def test_live_simulation_reaches_the_crm_through_a_real_worker(
