@@ -81,8 +81,11 @@ def test_a_run_is_a_row_per_webinar_summed_into_the_run(connection):
     records = sum(SyncRunWebinar.objects.filter(run=run).values_list("records_done", flat=True))
     assert run.counts["zoom_records"] == records > 100
     # Progress: every webinar and every Zoom record Zoom announced, all done.
-    assert run.progress_done == run.progress_total == len(webinars) + sum(
-        SyncRunWebinar.objects.filter(run=run).values_list("records_total", flat=True)
+    assert (
+        run.progress_done
+        == run.progress_total
+        == len(webinars)
+        + sum(SyncRunWebinar.objects.filter(run=run).values_list("records_total", flat=True))
     )
 
 
