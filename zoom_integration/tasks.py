@@ -86,24 +86,15 @@ def resume_stale_runs() -> list[int]:
 
 
 @shared_task(acks_late=True)
-def process_webhook(delivery_id: int | None = None, connection_id: int | None = None) -> int:
+def process_webhook(connection_id: int) -> int:
     """Applies the connection's pending deliveries in batches, then hands its drain flag back
     (`receiver._enqueue`). A drain reads one batch at a time and goes on only while batches come
     full: what arrives meanwhile is left to the next drain, queued when this one ends, so a
     steady flow is applied in batches rather than one delivery at a time. Safe to run twice:
     rows are locked with SKIP LOCKED and each is applied once (`deliveries_process_pending`)."""
-    from .models import WebhookDelivery
     from .webhooks.processing import BATCH_SIZE, deliveries_process_pending
     from .webhooks.receiver import drain_finished
 
-    if connection_id is None:  # queued by an earlier version, with a delivery id
-        connection_id = (
-            WebhookDelivery.objects.filter(pk=delivery_id)
-            .values_list("connection_id", flat=True)
-            .first()
-        )
-        if connection_id is None:
-            return 0
     done = 0
     try:
         while applied := deliveries_process_pending(connection_id=connection_id):
