@@ -457,7 +457,7 @@ def _record(connection: ZoomConnection, webinar: dict, contact, answer: dict) ->
             "source": "workflow",
         },
     )
-    contacts_recompute_legacy(result["contact_ids"] or [contact.pk])
+    contacts_recompute_legacy(result.contact_ids or [contact.pk])
 
 
 PICKER_WEBINARS = 200

@@ -337,12 +337,12 @@ class WebinarSync:
                         contacts=contacts,
                     )
                     if legacy_affected(plan):
-                        contacts_recompute_legacy(result["contact_ids"])  # rules P1-P5
+                        contacts_recompute_legacy(result.contact_ids)  # rules P1-P5
                     self._insert_skips(plan.skips)
                     counts = self.counts.copy()
                     counts[kind] += len(plan.registrations) + len(plan.sessions)
                     counts["zoom_records"] += records
-                    counts["contacts_created"] += result["contacts_created"]
+                    counts["contacts_created"] += result.contacts_created
                     self._save_row(records=records, counts=counts)
                 self.counts = counts
                 self.row.pages_done += 1

@@ -133,7 +133,7 @@ def _apply(plan: Plan, webinar: ZoomWebinar, delivery: WebhookDelivery) -> None:
         plan,
         timeline_data={"webinar_id": str(webinar.zoom_webinar_id), "webinar_name": webinar.topic},
     )
-    contacts_recompute_legacy(result["contact_ids"])
+    contacts_recompute_legacy(result.contact_ids)
     if plan.skips:
         skip = plan.skips[0]
         WebhookDelivery.objects.filter(pk=delivery.pk).update(
@@ -461,7 +461,7 @@ def _apply_registration_group(group: list[WebhookDelivery], tally: DeliveryTally
         plan,
         timeline_data={"webinar_id": str(webinar.zoom_webinar_id), "webinar_name": webinar.topic},
     )
-    contacts_recompute_legacy(result["contact_ids"])
+    contacts_recompute_legacy(result.contact_ids)
     skipped: dict[int, str] = {}
     for skip in plan.skips:
         for delivery_id in owners.get(skip.email, []):
