@@ -153,6 +153,13 @@ def _cursor():
     connection.ensure_connection()
     cursor = ServerBindingCursor(connection.connection)
     cursor.format = Format.BINARY  # what `connection.cursor(binary=True)` sets
+    # A private API on purpose: Django's public switch (OPTIONS "server_side_binding") binds
+    # every query of the site server-side, and the raw psycopg cursor would skip Django's
+    # execute wrappers (query counts asserted by the tests, the bench's per-statement times).
+    # `_prepare_cursor` wraps this one cursor as `connection.cursor()` wraps its own. The cost
+    # it avoids: client-side binding renders each array element into the SQL text, which
+    # took longer than the statements themselves on a 300-record page (the sync bench's
+    # statement times, commit ff35268).
     return connection._prepare_cursor(cursor)
 
 
