@@ -381,3 +381,17 @@ def test_a_page_naming_a_contact_deleted_meanwhile_is_planned_again(connection, 
     again = Contact.objects.get(email=victim.email)
     assert again.pk != victim.pk
     assert Participation.objects.filter(contact=again).exists()
+
+
+def test_the_beat_restarts_a_run_whose_steps_were_lost(connection, monkeypatch):
+    from zoom_integration.tasks import resume_stale_runs
+
+    run = started_run(connection, monkeypatch)  # its steps never queued (lost)
+    assert resume_stale_runs() == []  # just started: its steps may be on their way
+    SyncRun.objects.filter(pk=run.pk).update(
+        heartbeat_at=timezone.now() - STALE - dt.timedelta(seconds=1)
+    )
+    assert resume_stale_runs() == [run.pk]  # tasks inline: the steps ran
+    run.refresh_from_db()
+    assert run.status == "succeeded", run.errors
+    assert {state for _w, state, _a in rows(run)} <= {"done", "skipped"}

@@ -333,6 +333,26 @@ def runs_reclaim() -> list[int]:
         for _ in range(min(n, tasks_per_run())):
             step_task.delay(run_id)
         acted.append(run_id)
+    # Rows waiting with no step left to claim them (a step's task was lost before it queued
+    # the next one: the broker or the database down at that moment).
+    recent = now - STALE
+    orphaned = (
+        SyncRun.objects.filter(status=SyncStatus.RUNNING, heartbeat_at__lt=recent)
+        .filter(Exists(SyncRunWebinar.objects.filter(run_id=OuterRef("pk"), state="pending")))
+        .exclude(
+            Exists(
+                SyncRunWebinar.objects.filter(
+                    Q(heartbeat_at__gte=recent) | Q(finished_at__gte=recent),
+                    run_id=OuterRef("pk"),
+                )
+            )
+        )
+        .exclude(pk__in=acted)
+    )
+    for run_id in orphaned.values_list("pk", flat=True):
+        for _ in range(tasks_per_run()):
+            step_task.delay(run_id)
+        acted.append(run_id)
     unfinished = SyncRun.objects.filter(
         status=SyncStatus.RUNNING, finished_at__isnull=True, webinar_rows__isnull=False
     ).exclude(Exists(SyncRunWebinar.objects.filter(_OPEN, run_id=OuterRef("pk"))))
