@@ -10,8 +10,10 @@ connections' runs share the workers.
   steps that claim rows, not one task per webinar queued up front: a run of a thousand
   webinars would put a thousand tasks ahead of every other connection's run, and a webinar
   whose worker died would wait for the broker's visibility timeout (an hour on Redis) instead
-  of being claimed again by the next step. Measured on `make bench-sync` (README): the steps
-  keep the workers as busy as the former in-process apply threads did.
+  of being claimed again by the next step. Measured on `make bench-sync` (README, 2026-12-06,
+  alternately): 4 pool processes claiming rows synced 10,873 and 9,097 records/s where the
+  former run, shared by one helper process with two apply threads each, did 11,265 and 8,511;
+  the per-row claim and heartbeat cost one statement per page, lost in the noise.
 - **Liveness.** A claimed row carries the worker's heartbeat (every page, and every few
   seconds while waiting for Zoom). A row whose heartbeat is older than `STALE` is claimable
   again: by the run's next step, or by the beat's sweep (`runs_reclaim`, every 15 s), so a
