@@ -79,7 +79,8 @@ bench: bench-sandbox bench-sync bench-segments bench-webhooks bench-workflows
 bench-sandbox: install
 	$(PY) bench/sandbox_registrants.py
 
-# Needs PostgreSQL: DATABASE_URL names a scratch database, dropped and created anew.
+# Needs PostgreSQL and Redis: DATABASE_URL names a scratch database, dropped and created anew; a
+# real Celery worker syncs (REDIS_URL: cache, default database 14; CELERY_BROKER_URL: broker, 15).
 bench-sync: install
 	DATABASE_URL=$${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/crm_bench} $(PY) bench/sync_bench.py
 

@@ -169,14 +169,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     )
     DATABASES["default"]["OPTIONS"].setdefault("transaction_mode", "IMMEDIATE")
     DATABASES["default"]["OPTIONS"].setdefault("timeout", 20)
-    # A file, not memory, so that tests can share their database with a real worker process;
-    # one per test process, so that concurrent test runs never share it.
-    import os
-    import tempfile
-
-    DATABASES["default"].setdefault(
-        "TEST", {"NAME": os.path.join(tempfile.gettempdir(), f"crm-test-{os.getpid()}.sqlite3")}
-    )
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=0))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -223,11 +215,6 @@ LOGIN_REDIRECT_URL = "crm:contact_list"
 LOGOUT_REDIRECT_URL = "login"
 
 REDIS_URL = setting("REDIS_URL")
-# Under pytest-xdist each test process gets a Redis database of its own (10, 11, …), so that one
-# process clearing its cache never pulls the rug from under another.
-_xdist_worker = env.str("PYTEST_XDIST_WORKER", default="")
-if REDIS_URL and _xdist_worker.startswith("gw") and _xdist_worker[2:].isdigit():
-    REDIS_URL = re.sub(r"(/\d+)?$", f"/{10 + int(_xdist_worker[2:])}", REDIS_URL, count=1)
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "crm.cache.ReusedClientRedisCache", "LOCATION": REDIS_URL}}
 else:
@@ -260,7 +247,9 @@ CELERY_BEAT_SCHEDULE: dict = {
     },
     "zoom-resume-stale-runs": {
         "task": "zoom_integration.tasks.resume_stale_runs",
-        "schedule": 60,
+        # A webinar whose worker died is claimed again within a minute (heartbeats lapse
+        # after 30 s: zoom_integration/services/sync_webinars.py).
+        "schedule": 15,
     },
     "zoom-drain-webhooks": {
         "task": "zoom_integration.tasks.drain_webhooks",
@@ -315,13 +304,10 @@ ZOOM_SANDBOX_CONTROL_TOKEN = setting("ZOOM_SANDBOX_CONTROL_TOKEN")
 # Client-side Zoom API rate limits, requests per second by label, over those of each
 # connection's Zoom plan: "light=80,medium=60,heavy=40"; 0 = none. Parsed in zoom_integration.
 ZOOM_RATE_LIMITS = setting("ZOOM_RATE_LIMITS")
-# Webinars a sync run applies at once on PostgreSQL, each apply thread with its own database
-# connection (zoom_integration/sync/pipeline.py). 1 applies them one by one.
-ZOOM_SYNC_APPLY_THREADS = env.int("ZOOM_SYNC_APPLY_THREADS", default=2)
-# Worker processes a sync run is shared between (its own and helper tasks), each applying
-# webinars with its apply threads: Python plans pages in every process at once. Takes effect
-# on PostgreSQL with a cache the workers share (REDIS_URL) and tasks sent to workers.
-ZOOM_SYNC_PROCESSES = env.int("ZOOM_SYNC_PROCESSES", default=2)
+# Step tasks a sync run keeps queued or running at once, each syncing one webinar at a time
+# (zoom_integration/services/sync_webinars.py): how many workers one run can keep busy, and
+# how the workers are shared between connections' runs.
+ZOOM_SYNC_TASKS_PER_RUN = env.int("ZOOM_SYNC_TASKS_PER_RUN", default=4)
 # Empty keeps the legacy properties live (rule B9), so this one is read as given.
 ZOOM_LEGACY_PROPERTIES_CUTOFF = env.str("ZOOM_LEGACY_PROPERTIES_CUTOFF", default="2025-01-08")
 

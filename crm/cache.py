@@ -11,9 +11,13 @@ from __future__ import annotations
 
 import threading
 
+import redis
+from django.conf import settings
 from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 
 
+# Subclasses Django's RedisCacheClient and uses its private pool attributes on purpose, for the
+# measured cost above; `tests/crm` checks the cache still works on each Django upgrade.
 class ReusedClientRedisCacheClient(RedisCacheClient):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -42,3 +46,23 @@ class ReusedClientRedisCache(RedisCache):
     def __init__(self, server, params):
         super().__init__(server, params)
         self._class = ReusedClientRedisCacheClient
+
+
+_redis_clients: dict[str, redis.Redis] = {}
+_redis_clients_lock = threading.Lock()
+
+
+def redis_client(alias: str = "default") -> redis.Redis:
+    """A redis-py client on the server of a Redis cache (its first LOCATION), one per process
+    and server, for what Django's cache API has no call for: INCRBY in a pipeline (the shared
+    counters), a Lua script (the Zoom rate limiter). Keys go through the cache's public
+    `make_and_validate_key`, so both see the same keys; redis-py's pool reconnects in a forked
+    worker by itself."""
+    location = settings.CACHES[alias]["LOCATION"]
+    if isinstance(location, list | tuple):
+        location = location[0]
+    client = _redis_clients.get(location)
+    if client is None:
+        with _redis_clients_lock:
+            client = _redis_clients.setdefault(location, redis.Redis.from_url(location))
+    return client

@@ -22,6 +22,8 @@ from collections.abc import Iterable, Mapping
 from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
 
+from .cache import redis_client
+
 logger = logging.getLogger(__name__)
 PREFIX = "metrics"
 _local_lock = threading.Lock()
@@ -37,7 +39,7 @@ def counters_add(increments: Mapping[str, int]) -> None:
     backend = caches["default"]
     try:
         if isinstance(backend, RedisCache):
-            client = backend._cache.get_client(write=True)
+            client = redis_client()
             if len(increments) == 1:
                 ((key, amount),) = increments.items()
                 client.incrby(backend.make_and_validate_key(key), amount)

@@ -4,11 +4,12 @@ their triggers, rule W1)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection
 
 from django.utils.translation import gettext
 
-ContactsChanged = Callable[[list[int]], None]
+# Called (inside the writer's transaction) when at least one contact changed.
+ContactsChanged = Callable[[], None]
 _CONTACTS_CHANGED: list[ContactsChanged] = []
 
 
@@ -17,14 +18,14 @@ def on_contacts_changed(listener: ContactsChanged) -> None:
         _CONTACTS_CHANGED.append(listener)
 
 
-def contacts_changed(contact_ids: Iterable[int]) -> None:
+def contacts_changed(contact_ids: Collection[int]) -> None:
     """Called by writers (inside their transaction) with the contacts whose properties or
-    activity changed. Listeners must be cheap: they queue work on commit."""
-    ids = sorted(set(contact_ids))
-    if not ids:
+    activity changed; listeners are told when there is at least one. They must be cheap: they
+    queue work on commit."""
+    if not contact_ids:
         return
     for listener in _CONTACTS_CHANGED:
-        listener(ids)
+        listener()
 
 
 # What of a higher app's data keeps a brand from being deleted (a protected foreign key), in

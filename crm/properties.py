@@ -335,3 +335,26 @@ def format_datetime(value: dt.datetime | None) -> str:
     if value is None:
         return ""
     return value.astimezone(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def property_value(contact, spec: PropertySpec) -> str | None:
+    """One property of a contact (a `crm.models.Contact`) as HubSpot renders it: a string, or
+    null when it has no value. The API, the exports and workflow steps read it the same way."""
+    if spec.name == "hs_object_id":
+        return str(contact.pk)
+    if spec.name == "createdate":
+        return format_datetime(contact.created_at)
+    if spec.name == "lastmodifieddate":
+        return format_datetime(contact.updated_at)
+    if spec.name == "hs_additional_emails":
+        emails = [s.email for s in contact.secondary_emails.all()]  # prefetched by selectors
+        return ";".join(sorted(emails)) or None
+    if spec.column:
+        value = getattr(contact, spec.column)
+    else:
+        value = (contact.properties or {}).get(spec.name)
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)

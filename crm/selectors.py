@@ -46,13 +46,6 @@ def contact_get(*, contact_id, include_archived: bool = True) -> Contact:
     return contact
 
 
-def contact_get_by_email(*, email: str, include_archived: bool = False) -> Contact | None:
-    from .models import normalize_email
-
-    qs = contact_list(include_archived=include_archived).filter(email=normalize_email(email))
-    return qs.order_by("archived_at").first()
-
-
 def timeline_for_contact(*, contact: Contact) -> QuerySet[TimelineEvent]:
     return TimelineEvent.objects.filter(contact=contact).select_related("actor")
 

@@ -16,6 +16,19 @@ class MarketingEventsConfig(AppConfig):
         for filter_type in FILTER_TYPES:
             register_filter(filter_type)
 
+        from crm.timeline import register_participation_kinds
+
+        from .services_api import TIMELINE_KIND
+
+        register_participation_kinds(
+            TIMELINE_KIND,
+            {
+                "registered": _("Registered for a marketing event"),
+                "attended": _("Attended a marketing event"),
+                "cancelled": _("Cancelled a marketing event registration"),
+            },
+        )
+
         from django.utils.translation import ngettext
 
         from crm.hooks import word_brand_holder

@@ -16,10 +16,12 @@ Both give the same results; `tests/marketing_events/test_bulk.py` checks them ag
 from __future__ import annotations
 
 import datetime as dt
+from collections import namedtuple
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache
+from typing import Any, NamedTuple
 
 import orjson
 from django.db import connection, models, transaction
@@ -46,6 +48,8 @@ PARTICIPATION_FIELDS = (
     "attendance_percent",
     "provisional",
 )
+# A participation to write: its contact, then the values of PARTICIPATION_FIELDS.
+ParticipationRow = namedtuple("ParticipationRow", ("contact_id", *PARTICIPATION_FIELDS))
 
 
 def on_postgresql() -> bool:
@@ -154,6 +158,13 @@ def _cursor():
     connection.ensure_connection()
     cursor = ServerBindingCursor(connection.connection)
     cursor.format = Format.BINARY  # what `connection.cursor(binary=True)` sets
+    # A private API on purpose: Django's public switch (OPTIONS "server_side_binding") binds
+    # every query of the site server-side, and the raw psycopg cursor would skip Django's
+    # execute wrappers (query counts asserted by the tests, the bench's per-statement times).
+    # `_prepare_cursor` wraps this one cursor as `connection.cursor()` wraps its own. The cost
+    # it avoids: client-side binding renders each array element into the SQL text, which
+    # took longer than the statements themselves on a 300-record page (the sync bench's
+    # statement times, commit ff35268).
     return connection._prepare_cursor(cursor)
 
 
@@ -282,12 +293,26 @@ def _contacts_ensure_orm(wanted, new, now, created_entry):
 
 # -- occurrences ---------------------------------------------------------------------------------
 
-Occurrence = tuple[int, dt.datetime | None, dt.datetime | None]  # id, starts_at, ends_at
+
+class OccurrenceRow(NamedTuple):
+    """An occurrence to write, by its external key."""
+
+    key: str
+    starts_at: dt.datetime | None
+    ends_at: dt.datetime | None
+
+
+class Occurrence(NamedTuple):
+    """A stored occurrence."""
+
+    id: int
+    starts_at: dt.datetime | None
+    ends_at: dt.datetime | None
 
 
 def occurrences_upsert(
     event_id: int,
-    occurrences: Sequence[tuple[str, dt.datetime | None, dt.datetime | None]],
+    occurrences: Sequence[OccurrenceRow],
     keys: Collection[str],
 ) -> dict[str, Occurrence]:
     """Upserts (external id, starts, ends) of the event and returns id, starts and ends of these
@@ -308,7 +333,7 @@ def occurrences_upsert(
                 update_fields=["starts_at", "ends_at"],
             )
         return {
-            key: (pk, starts, ends)
+            key: Occurrence(pk, starts, ends)
             for pk, key, starts, ends in EventOccurrence.objects.filter(
                 event_id=event_id, external_id__in=wanted
             ).values_list("pk", "external_id", "starts_at", "ends_at")
@@ -335,13 +360,13 @@ def occurrences_upsert(
         "AND id NOT IN (SELECT id FROM up)",
         [*params, event_id, wanted],
     )
-    found = {key: (pk, starts, ends) for pk, key, starts, ends in rows}
+    found = {key: Occurrence(pk, starts, ends) for pk, key, starts, ends in rows}
     if late := [key for key in wanted if key not in found]:
         # Inserted by a concurrent transaction (another page of the same instance) that
         # committed while this statement waited on it: this statement's snapshot does not
         # show that row and, unchanged, the upsert did not return it. A new statement does.
         found.update(
-            (key, (pk, starts, ends))
+            (key, Occurrence(pk, starts, ends))
             for pk, key, starts, ends in _fetch(
                 f"SELECT id, external_id, starts_at, ends_at FROM {table} "
                 "WHERE event_id = %s AND external_id = ANY(%b::text[])",
@@ -376,10 +401,10 @@ def participations_fetch(event_id: int, contact_ids: Collection[int]) -> list[tu
 
 def participations_upsert(
     event_id: int,
-    rows: Sequence[tuple],
+    rows: Sequence[ParticipationRow],
     now: dt.datetime,
     *,
-    timeline: Iterable[tuple] = (),
+    timeline: Iterable[TimelineRow] = (),
     new: Collection[int] = (),
 ) -> dict[int, int]:
     """Writes (contact_id, *PARTICIPATION_FIELDS) rows of the event, by the (contact, event)
@@ -452,18 +477,60 @@ def participations_upsert(
 
 # -- sessions and attendance ---------------------------------------------------------------------
 
-# participation_id, occurrence_id, external_participant_id, join_at, leave_at, name, email,
-# and the occurrence's starts_at, ends_at.
-SessionRow = tuple
+
+class SessionRow(NamedTuple):
+    """A raw join/leave session to write, by its natural key (the first four)."""
+
+    participation_id: int
+    occurrence_id: int
+    external_participant_id: str
+    join_at: dt.datetime
+    leave_at: dt.datetime | None
+    name: str
+    email: str
 
 
-def sessions_of(participation_ids: Collection[int]) -> list[SessionRow]:
+class StoredSession(NamedTuple):
+    """A stored session, with its occurrence's start and end."""
+
+    participation_id: int
+    occurrence_id: int
+    external_participant_id: str
+    join_at: dt.datetime
+    leave_at: dt.datetime | None
+    name: str
+    email: str
+    starts_at: dt.datetime | None
+    ends_at: dt.datetime | None
+
+
+class AttendanceRow(NamedTuple):
+    """A participation's attendance of one occurrence."""
+
+    participation_id: int
+    occurrence_id: int
+    first_join_at: dt.datetime
+    last_leave_at: dt.datetime | None
+    duration_seconds: int
+    attendance_percent: Decimal | None
+
+
+class TimelineRow(NamedTuple):
+    contact_id: int
+    kind: str
+    occurred_at: dt.datetime
+    data: dict[str, Any]
+    dedupe_key: str
+
+
+def sessions_of(participation_ids: Collection[int]) -> list[StoredSession]:
     """Every raw session of these participations, with its occurrence's start and end."""
     if not participation_ids:
         return []
     if not on_postgresql():
-        return list(
-            AttendanceSession.objects.filter(participation_id__in=participation_ids)
+        return [
+            StoredSession(*row)
+            for row in AttendanceSession.objects.filter(participation_id__in=participation_ids)
             .order_by()
             .values_list(
                 "participation_id",
@@ -476,17 +543,18 @@ def sessions_of(participation_ids: Collection[int]) -> list[SessionRow]:
                 "occurrence__starts_at",
                 "occurrence__ends_at",
             )
-        )
-    return _fetch(
+        ]
+    rows = _fetch(
         "SELECT s.participation_id, s.occurrence_id, s.external_participant_id, s.join_at, "
         "s.leave_at, s.name, s.email, o.starts_at, o.ends_at "
         f"FROM {_table(AttendanceSession)} s JOIN {_table(EventOccurrence)} o "
         "ON o.id = s.occurrence_id WHERE s.participation_id = ANY(%b::bigint[])",
         [sorted(participation_ids)],
     )
+    return [StoredSession(*row) for row in rows]
 
 
-def sessions_upsert(rows: Sequence[tuple]) -> None:
+def sessions_upsert(rows: Sequence[SessionRow]) -> None:
     """Writes (participation_id, occurrence_id, external_participant_id, join_at, leave_at,
     name, email) rows by their natural key (the first four)."""
     if not rows:
@@ -535,7 +603,7 @@ def sessions_upsert(rows: Sequence[tuple]) -> None:
 ATTENDANCE_FIELDS = ("first_join_at", "last_leave_at", "duration_seconds", "attendance_percent")
 
 
-def attendance_upsert(rows: Sequence[tuple]) -> None:
+def attendance_upsert(rows: Sequence[AttendanceRow]) -> None:
     """Writes (participation_id, occurrence_id, first_join_at, last_leave_at, duration_seconds,
     attendance_percent) rows by (participation, occurrence); unchanged rows are not written."""
     if not rows:
@@ -594,7 +662,7 @@ def _json_text(value) -> str:
     return orjson.dumps(value, default=_json_default, option=_JSON_OPTIONS).decode()
 
 
-def timeline_upsert(rows: Iterable[tuple[int, str, dt.datetime, dict, str]]) -> None:
+def timeline_upsert(rows: Iterable[TimelineRow]) -> None:
     """Writes (contact_id, kind, occurred_at, data, dedupe_key) timeline rows, idempotent by
     dedupe key (an existing entry takes the new kind, moment and data; unchanged ones are not
     written)."""
@@ -649,7 +717,14 @@ def _timeline_statement(rows: list[tuple], *, where: str = "") -> tuple[str, lis
 __all__ = [
     "ATTENDANCE_FIELDS",
     "PARTICIPATION_FIELDS",
+    "AttendanceRow",
     "ContactRow",
+    "Occurrence",
+    "OccurrenceRow",
+    "ParticipationRow",
+    "SessionRow",
+    "StoredSession",
+    "TimelineRow",
     "attendance_upsert",
     "contacts_ensure",
     "occurrences_upsert",

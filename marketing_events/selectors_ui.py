@@ -83,10 +83,6 @@ def event_list(
     ).order_by(F("starts_at").desc(nulls_last=True), "-pk")
 
 
-def event_get(*, event_id: int) -> MarketingEvent | None:
-    return MarketingEvent.objects.select_related("brand").filter(pk=event_id).first()
-
-
 @dataclass(frozen=True)
 class Bucket:
     low: int

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from operator import attrgetter, itemgetter
 
 from django.db import transaction
@@ -91,6 +91,19 @@ _NEW_PARTICIPATION = (ParticipationState.REGISTERED, None, None, "", "", None, N
 
 
 @dataclass(frozen=True)
+class PlanApplied:
+    """What applying a plan changed: contacts created, participations created and changed
+    (those whose values did not change are not written), sessions written, and the contacts
+    of the plan's participations (sorted)."""
+
+    contacts_created: int = 0
+    participations_created: int = 0
+    participations_changed: int = 0
+    sessions: int = 0
+    contact_ids: list[int] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
 class PlanContacts:
     """The contacts of a plan's people: ids by e-mail, and those just created."""
 
@@ -129,9 +142,9 @@ def plan_apply(
     now: dt.datetime | None = None,
     recompute_counters: bool = True,
     contacts: PlanContacts | None = None,
-) -> dict:
+) -> PlanApplied:
     """Writes a plan. Re-applying the same plan changes nothing; plans of the same facts in
-    any order converge. Returns counts of what changed. `contacts`: step 1 already done by
+    any order converge. Returns what changed (`PlanApplied`). `contacts`: step 1 already done by
     the caller (`plan_contacts_ensure`), else it is done here, in the same transaction.
 
     A constant number of statements whatever the page size, each a set-based read or upsert of
@@ -153,7 +166,7 @@ def plan_apply(
     # 2. Occurrences.
     occurrences = bulk.occurrences_upsert(
         event_id,
-        [(o.key, o.starts_at, o.ends_at) for o in plan.occurrences],
+        [bulk.OccurrenceRow(o.key, o.starts_at, o.ends_at) for o in plan.occurrences],
         {s.occurrence_key for s in plan.sessions},
     )
 
@@ -185,7 +198,7 @@ def plan_apply(
         occurrence = occurrences.get(fact.occurrence_key)
         if contact_id not in by_contact or occurrence is None:
             continue
-        key = (contact_id, occurrence[0], fact.external_participant_id, fact.join_at)
+        key = (contact_id, occurrence.id, fact.external_participant_id, fact.join_at)
         page_sessions[key] = (fact.leave_at, fact.name[:300], fact.email)
         counts["sessions"] += 1
     touched = {key[0] for key in page_sessions}
@@ -199,11 +212,15 @@ def plan_apply(
         for c in touched
         if by_contact[c].original is not None and by_contact[c].original[_FIRST_JOIN] is not None
     ]
-    for pid, oid, external_id, join, leave, name, email, starts, ends in bulk.sessions_of(
-        stored_ids
-    ):
-        sessions[(contact_of[pid], oid, external_id, join)] = (leave, name, email)
-        lengths.setdefault(oid, (starts, ends))
+    for stored in bulk.sessions_of(stored_ids):
+        key = (
+            contact_of[stored.participation_id],
+            stored.occurrence_id,
+            stored.external_participant_id,
+            stored.join_at,
+        )
+        sessions[key] = (stored.leave_at, stored.name, stored.email)
+        lengths.setdefault(stored.occurrence_id, (stored.starts_at, stored.ends_at))
     new_sessions = [key for key, values in page_sessions.items() if sessions.get(key) != values]
     sessions.update(page_sessions)
 
@@ -230,7 +247,7 @@ def plan_apply(
     believed_new = {p.contact_id for p in changed if p.id is None}
     ids = bulk.participations_upsert(
         event_id,
-        [(p.contact_id, *p.values()) for p in changed],
+        [bulk.ParticipationRow(p.contact_id, *p.values()) for p in changed],
         now,
         timeline=timeline,
         new=believed_new,
@@ -245,18 +262,22 @@ def plan_apply(
     counts["participations_changed"] = len(changed)
     bulk.sessions_upsert(
         [
-            (by_contact[c].id, o, x, j, *sessions[(c, o, x, j)])
+            bulk.SessionRow(by_contact[c].id, o, x, j, *sessions[(c, o, x, j)])
             for c, o, x, j in new_sessions
             if c not in raced
         ]
     )
     bulk.attendance_upsert(
-        [(by_contact[c].id, o, *values) for (c, o), values in attendance if c not in raced]
+        [
+            bulk.AttendanceRow(by_contact[c].id, o, *values)
+            for (c, o), values in attendance
+            if c not in raced
+        ]
     )
     if raced:
         again = _merge_raced(plan, contacts, raced, timeline_kind, timeline_data, now)
-        for key in ("participations_changed", "sessions"):
-            counts[key] += again[key]
+        counts["participations_changed"] += again.participations_changed
+        counts["sessions"] += again.sessions
     if changed or raced:
         # 8. The contacts' rollups, from their participations (exact under concurrent
         # writers: `activity`). All the page's contacts are locked, the set that legacy
@@ -264,13 +285,12 @@ def plan_apply(
         contacts_recompute_activity(by_contact)
     if recompute_counters:
         event_recompute_counters([event_id])
-    counts["contact_ids"] = sorted(by_contact)
     # Workflows whose triggers read participations look at these contacts again.
     contacts_changed({p.contact_id for p in changed} | set(created_ids))
-    return counts
+    return PlanApplied(**counts, contact_ids=sorted(by_contact))
 
 
-def _merge_raced(plan, contacts, raced, timeline_kind, timeline_data, now) -> dict:
+def _merge_raced(plan, contacts, raced, timeline_kind, timeline_data, now) -> PlanApplied:
     """Applies the plan's facts about `raced` contacts again, now that their participations
     (created by another transaction after this one read them) can be read, and locked."""
     emails = {email for email, contact_id in contacts.items() if contact_id in raced}
@@ -281,7 +301,7 @@ def _merge_raced(plan, contacts, raced, timeline_kind, timeline_data, now) -> di
         sessions=[s for s in plan.sessions if s.email in emails],
         event_over=plan.event_over,
     )
-    counts = plan_apply(
+    applied = plan_apply(
         sub_plan,
         timeline_kind=timeline_kind,
         timeline_data=timeline_data,
@@ -289,8 +309,8 @@ def _merge_raced(plan, contacts, raced, timeline_kind, timeline_data, now) -> di
         recompute_counters=False,
         contacts=PlanContacts(ids={e: contacts[e] for e in emails}, created=[]),
     )
-    counts["sessions"] -= len(sub_plan.sessions)  # counted by the first pass already
-    return counts
+    # Its sessions were counted by the first pass already.
+    return replace(applied, sessions=applied.sessions - len(sub_plan.sessions))
 
 
 def _attendance(sessions, by_contact, touched, lengths, *, provisional: bool, now) -> list:
@@ -344,7 +364,7 @@ _ATTENDED_BEFORE = itemgetter(
 
 
 def _timeline_rows(event_id: int, participation: _Participation, kind: str, base: dict):
-    """(contact_id, kind, occurred_at, data, dedupe_key) of the entries whose facts changed:
+    """Timeline rows (`bulk.TimelineRow`) of the entries whose facts changed:
     registered, cancelled (a fact of history, whatever came after), attended."""
     key = f"{kind}:{event_id}:{participation.contact_id}"
     contact_id = participation.contact_id
@@ -352,7 +372,7 @@ def _timeline_rows(event_id: int, participation: _Participation, kind: str, base
     if participation.registered_at is not None and (
         participation.registered_at != before[_REGISTERED]
     ):
-        yield (
+        yield bulk.TimelineRow(
             contact_id,
             f"{kind}_registered",
             participation.registered_at,
@@ -362,7 +382,7 @@ def _timeline_rows(event_id: int, participation: _Participation, kind: str, base
     if participation.cancelled_at is not None and (
         participation.cancelled_at != before[_CANCELLED]
     ):
-        yield (
+        yield bulk.TimelineRow(
             contact_id,
             f"{kind}_cancelled",
             participation.cancelled_at,
@@ -373,7 +393,7 @@ def _timeline_rows(event_id: int, participation: _Participation, kind: str, base
         _ATTENDED(participation) != _ATTENDED_BEFORE(before)
     ):
         last = participation.last_leave_at
-        yield (
+        yield bulk.TimelineRow(
             contact_id,
             f"{kind}_attended",
             participation.first_join_at,

@@ -6,26 +6,18 @@ nothing for it. Everything else goes on to the site as before."""
 
 from __future__ import annotations
 
-from django.core.handlers.exception import convert_exception_to_response
-from django.core.handlers.wsgi import WSGIHandler
-from django.utils.module_loading import import_string
+from crm.handlers import PartialMiddlewareHandler
 
 PROBE_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 PROBE_MIDDLEWARE = ("operations.middleware.RequestIdMiddleware",)
 
 
-class ProbeHandler(WSGIHandler):
+class ProbeHandler(PartialMiddlewareHandler):
     """Django's WSGI handler (URL routing, request signals, so database connections handled as
     usual) with only PROBE_MIDDLEWARE."""
 
-    def load_middleware(self, is_async: bool = False) -> None:
-        self._view_middleware = []
-        self._template_response_middleware = []
-        self._exception_middleware = []
-        handler = convert_exception_to_response(self._get_response)
-        for dotted in reversed(PROBE_MIDDLEWARE):
-            handler = convert_exception_to_response(import_string(dotted)(handler))
-        self._middleware_chain = handler
+    def middleware(self) -> list[str]:
+        return list(PROBE_MIDDLEWARE)
 
 
 def with_probe_paths(application):

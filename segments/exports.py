@@ -11,9 +11,13 @@ from django.utils.translation import gettext as _
 
 from crm.csv_export import csv_response
 from crm.errors import ValidationFailed
-from crm.hubspot.serializers import property_value
 from crm.models import Contact
-from crm.properties import PropertySpec, all_property_specs, requested_property_names
+from crm.properties import (
+    PropertySpec,
+    all_property_specs,
+    property_value,
+    requested_property_names,
+)
 
 from . import selectors
 from .models import Segment

@@ -15,9 +15,9 @@ class WorkflowsConfig(AppConfig):
 
         from crm.hooks import on_contacts_changed
 
-        from .tasks import queue_sweep_for
+        from .tasks import queue_sweep_soon
 
-        on_contacts_changed(queue_sweep_for)
+        on_contacts_changed(queue_sweep_soon)
 
         from .alerts import register as register_alert_kinds
 

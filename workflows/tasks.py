@@ -40,7 +40,7 @@ SWEEP_SOON_KEY = "workflows:sweep-soon"
 SWEEP_DELAY_SECONDS = 2
 
 
-def queue_sweep_for(contact_ids: list[int]) -> None:
+def queue_sweep_soon() -> None:
     """Contacts changed (crm.hooks): once the change is committed, filter workflows look
     again. A flood of changes (a sync writes hundreds of pages) coalesces into one sweep every
     couple of seconds, which looks at every contact; the task finds out whether any workflow

@@ -27,6 +27,22 @@ class ZoomIntegrationConfig(AppConfig):
 
         register_alert_kinds()
 
+        from crm.timeline import RECORDING, register_participation_kinds, timeline_kind_register
+
+        from .services.recordings import RECORDING_AVAILABLE
+
+        register_participation_kinds(
+            "zoom_webinar",
+            {
+                "registered": _("Registered for a Zoom webinar"),
+                "attended": _("Attended a Zoom webinar"),
+                "cancelled": _("Cancelled a Zoom webinar registration"),
+            },
+        )
+        timeline_kind_register(
+            RECORDING_AVAILABLE, label=_("Zoom webinar recording available"), activity=RECORDING
+        )
+
         for spec in LEGACY_PROPERTIES:
             register_property(spec)
 

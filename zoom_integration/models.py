@@ -183,8 +183,7 @@ class ZoomWebinar(models.Model):
     registrants_synced_at = models.DateTimeField(null=True, blank=True)
     participants_synced_at = models.DateTimeField(null=True, blank=True)
     # Participants Zoom's report history counted for it, over the instances the last metadata
-    # refreshes saw: a run applies the largest webinars first, so that none is left for the
-    # end to be applied alone while the other threads have nothing to do.
+    # refreshes saw: a run's rows are claimed largest first (`SyncRunWebinar.position`).
     size_hint = models.PositiveIntegerField(default=0)
 
     class Meta:
@@ -243,16 +242,11 @@ class SyncRun(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
-    # Liveness and resumption: a run whose worker died is picked up again, skipping the
-    # webinars it had finished (their writes are idempotent anyway).
+    # Liveness of the run's start (metadata refresh, planning its rows): a run whose worker
+    # died before its rows were planned is started again. Its webinars' liveness is on their
+    # rows (`SyncRunWebinar.heartbeat_at`).
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     attempts = models.IntegerField(default=0)
-    done_webinars = models.JSONField(default=list, blank=True)
-    # Sharing a run between worker processes (ZOOM_SYNC_PROCESSES): which process applies
-    # which webinar ({zoom webinar id: share}), and when each helper process last reported
-    # ({share: epoch seconds}). A webinar claimed by a helper gone silent is taken back.
-    claims = models.JSONField(default=dict, blank=True)
-    shares = models.JSONField(default=dict, blank=True)
 
     class Meta:
         verbose_name = _("sync run")
@@ -277,6 +271,74 @@ class SyncRun(models.Model):
         if not self.progress_total:
             return 0
         return min(100, int(self.progress_done * 100 / self.progress_total))
+
+
+class WebinarSyncState(models.TextChoices):
+    PENDING = "pending", _("Waiting")
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Done")
+    SKIPPED = "skipped", _("Skipped")
+    FAILED = "failed", _("Failed")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+# A webinar row in one of these is finished: the run ends when all of its rows are.
+FINAL_WEBINAR_STATES = (
+    WebinarSyncState.DONE,
+    WebinarSyncState.SKIPPED,
+    WebinarSyncState.FAILED,
+    WebinarSyncState.CANCELLED,
+)
+
+
+class SyncRunWebinar(models.Model):
+    """A webinar in a run's plan of work: claimed by a worker task, synced page by page, and
+    counted here (zoom_integration/services/sync_webinars.py). The run's progress and counts
+    are sums over its rows."""
+
+    run = models.ForeignKey(SyncRun, on_delete=models.CASCADE, related_name="webinar_rows")
+    webinar = models.ForeignKey(ZoomWebinar, on_delete=models.CASCADE, related_name="+")
+    # Claim order within the run: the largest webinars first (`ZoomWebinar.size_hint`), so
+    # that none is left for the end to be synced alone while the other workers sit idle.
+    position = models.PositiveIntegerField(default=0)
+    state = models.CharField(
+        max_length=20, choices=WebinarSyncState.choices, default=WebinarSyncState.PENDING
+    )
+    pages_done = models.IntegerField(default=0)
+    records_done = models.IntegerField(default=0)
+    # As Zoom counts its listings (`total_records`), known once their first pages came.
+    records_total = models.IntegerField(default=0)
+    counts = models.JSONField(default=dict, blank=True)
+    # A stored text (crm.stored_text), with the failure's cause and Zoom's own words (alerts).
+    error = models.JSONField(null=True, blank=True)
+    error_cause = models.CharField(max_length=20, blank=True)
+    error_detail = models.CharField(max_length=500, blank=True)
+    attempts = models.IntegerField(default=0)
+    # Who holds the row (a task's id): writes of a worker that lost its claim are refused.
+    claimed_by = models.CharField(max_length=64, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("sync run webinar")
+        verbose_name_plural = _("sync run webinars")
+        ordering = ["run", "position", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "webinar"], name="one_row_per_run_webinar")
+        ]
+        indexes = [
+            models.Index(fields=["run", "state", "position"], name="sync_row_claim_idx"),
+            # The reclaim sweep: rows being synced, by heartbeat.
+            models.Index(
+                fields=["heartbeat_at"],
+                condition=Q(state="running"),
+                name="sync_row_running_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Run {self.run_id}, webinar {self.webinar_id} ({self.state})"
 
 
 class SyncSkip(models.Model):

@@ -27,16 +27,25 @@ def refresh_connection_metadata(connection_id: int) -> dict:
 
 @shared_task(acks_late=True)
 def run_sync(run_id: int) -> str:
+    """A run's start: metadata, then its rows and the step tasks that sync them."""
     from .services.sync import sync_run_execute
 
     return sync_run_execute(run_id=run_id).status
 
 
-@shared_task(acks_late=True)
-def run_sync_share(run_id: int, share: str) -> None:
-    from .services.sync import sync_run_share
+# acks_late and reject_on_worker_lost: a step whose worker process dies is delivered again (a
+# pool process killed: at once; the whole worker: after the broker's visibility timeout); its
+# row is claimed again once its heartbeat lapses, by this step or another (`sync_webinars`).
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def sync_run_step(run_id: int) -> bool:
+    """Syncs one webinar of the run, then queues the run's next step behind the tasks already
+    queued (fairness between connections' runs). The chain stops when no row is left."""
+    from .services.sync_webinars import sync_run_step as step
 
-    sync_run_share(run_id=run_id, share=share)
+    did = step(run_id=run_id)
+    if did:
+        sync_run_step.delay(run_id)
+    return did
 
 
 @shared_task
@@ -62,38 +71,30 @@ def schedule_syncs() -> int:
 
 @shared_task
 def resume_stale_runs() -> list[int]:
-    """Celery beat: runs whose worker died (no heartbeat for a while) are queued again; they
-    resume where they stopped."""
+    """Celery beat (every 15 s): runs whose start died are started again; webinars whose worker
+    stopped beating are queued again (`sync_webinars.runs_reclaim`). Returns the runs."""
     from .models import SyncRun, SyncStatus
     from .services.sync import sync_run_is_stale
+    from .services.sync_webinars import runs_reclaim
 
     resumed = []
-    for run in SyncRun.objects.filter(status=SyncStatus.RUNNING):
+    for run in SyncRun.objects.filter(status=SyncStatus.RUNNING, finished_at__isnull=True):
         if sync_run_is_stale(run):
             run_sync.delay(run.pk)
             resumed.append(run.pk)
-    return resumed
+    return resumed + [pk for pk in runs_reclaim() if pk not in resumed]
 
 
 @shared_task(acks_late=True)
-def process_webhook(delivery_id: int | None = None, connection_id: int | None = None) -> int:
+def process_webhook(connection_id: int) -> int:
     """Applies the connection's pending deliveries in batches, then hands its drain flag back
     (`receiver._enqueue`). A drain reads one batch at a time and goes on only while batches come
     full: what arrives meanwhile is left to the next drain, queued when this one ends, so a
     steady flow is applied in batches rather than one delivery at a time. Safe to run twice:
     rows are locked with SKIP LOCKED and each is applied once (`deliveries_process_pending`)."""
-    from .models import WebhookDelivery
     from .webhooks.processing import BATCH_SIZE, deliveries_process_pending
     from .webhooks.receiver import drain_finished
 
-    if connection_id is None:  # queued by an earlier version, with a delivery id
-        connection_id = (
-            WebhookDelivery.objects.filter(pk=delivery_id)
-            .values_list("connection_id", flat=True)
-            .first()
-        )
-        if connection_id is None:
-            return 0
     done = 0
     try:
         while applied := deliveries_process_pending(connection_id=connection_id):

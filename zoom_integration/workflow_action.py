@@ -24,9 +24,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, gettext_noop
 
 from crm.filter_schema import REQUEST
-from crm.hubspot.serializers import property_value
 from crm.models import Brand, normalize_email
-from crm.properties import all_property_specs, spec_label
+from crm.properties import all_property_specs, property_value, spec_label
 from crm.stored_text import stored_text
 from marketing_events.models import Participation, ParticipationState
 from marketing_events.plan import Plan, RegistrationFact
@@ -457,7 +456,7 @@ def _record(connection: ZoomConnection, webinar: dict, contact, answer: dict) ->
             "source": "workflow",
         },
     )
-    contacts_recompute_legacy(result["contact_ids"] or [contact.pk])
+    contacts_recompute_legacy(result.contact_ids or [contact.pk])
 
 
 PICKER_WEBINARS = 200

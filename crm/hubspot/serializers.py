@@ -18,6 +18,7 @@ from ..properties import (
     MAX_REQUESTED_PROPERTIES,
     PropertySpec,
     format_datetime,
+    property_value,
 )
 from .search import MAX_FILTERS, MAX_FILTERS_PER_GROUP, MAX_GROUPS
 
@@ -271,28 +272,6 @@ def returned_names(requested: Iterable[str] | None, default: Iterable[str]) -> l
         if name not in names:
             names.append(name)
     return list(dict.fromkeys(names))
-
-
-def property_value(contact: Contact, spec: PropertySpec) -> str | None:
-    """One property as HubSpot renders it: a string, or null when it has no value."""
-    if spec.name == "hs_object_id":
-        return str(contact.pk)
-    if spec.name == "createdate":
-        return format_datetime(contact.created_at)
-    if spec.name == "lastmodifieddate":
-        return format_datetime(contact.updated_at)
-    if spec.name == "hs_additional_emails":
-        emails = [s.email for s in contact.secondary_emails.all()]  # prefetched by selectors
-        return ";".join(sorted(emails)) or None
-    if spec.column:
-        value = getattr(contact, spec.column)
-    else:
-        value = (contact.properties or {}).get(spec.name)
-    if value is None or value == "":
-        return None
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
 
 
 def simple_public_object(

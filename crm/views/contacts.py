@@ -24,6 +24,7 @@ from ..paging import numbered_pager
 from ..properties import all_property_specs, parse_datetime_value
 from ..search_text import MAX_SEARCH_LENGTH, clean_search
 from ..services import contacts as contact_services
+from ..timeline import timeline_label
 from .access import write_required
 from .forms import (
     PROPERTY_SECTIONS,
@@ -178,15 +179,6 @@ def _property_sections(contact, specs):
     return sections
 
 
-TIMELINE_LABELS = {
-    "contact_created": _("Contact created"),
-    "contact_deleted": _("Contact deleted"),
-    "contact_restored": _("Contact restored"),
-    "zoom_webinar_registered": _("Registered for a Zoom webinar"),
-    "zoom_webinar_attended": _("Attended a Zoom webinar"),
-    "zoom_webinar_cancelled": _("Cancelled a Zoom webinar registration"),
-    "zoom_recording_available": _("Zoom webinar recording available"),
-}
 # Data keys rendered by the generic timeline entry with a readable label.
 TIMELINE_DATA_LABELS = {
     "source": _("Source"),
@@ -223,7 +215,7 @@ def _duration(seconds) -> str:
 
 
 def _timeline_entry(event) -> dict:
-    label = TIMELINE_LABELS.get(event.kind) or event.kind.replace("_", " ").capitalize()
+    label = timeline_label(event.kind)
     details = []
     for key, value in (event.data or {}).items():
         if value in (None, "", [], {}):

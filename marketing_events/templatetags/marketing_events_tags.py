@@ -16,6 +16,8 @@ from django.utils.html import escape, format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext
 
+from crm.timeline import timeline_kind
+
 from .. import selectors_ui
 
 register = template.Library()
@@ -89,16 +91,6 @@ def contact_participations(context, contact):
 
 # Timeline (rule M4) ---------------------------------------------------------------------------
 
-TIMELINE_KINDS = {
-    "zoom_webinar_registered": "registered",
-    "zoom_webinar_attended": "attended",
-    "zoom_webinar_cancelled": "cancelled",
-    "zoom_recording_available": "recording",
-    "marketing_event_registered": "registered",
-    "marketing_event_attended": "attended",
-    "marketing_event_cancelled": "cancelled",
-}
-
 
 def _when(value) -> dt.datetime | None:
     if isinstance(value, dt.datetime):
@@ -147,8 +139,9 @@ def _sentence(message: str, **parts) -> str:
 def timeline_activity(event) -> dict | None:
     """A readable sentence for webinar / marketing-event timeline entries, or None for other
     kinds (the contact page then renders them generically)."""
-    verb = TIMELINE_KINDS.get(getattr(event, "kind", ""))
-    if verb is None:
+    kind = timeline_kind(getattr(event, "kind", ""))
+    verb = kind.activity if kind is not None else ""
+    if not verb:
         return None
     data = event.data if isinstance(event.data, dict) else {}
     webinar = _event_link(data)

@@ -143,10 +143,10 @@ def test_an_unchanged_page_writes_nothing(path, event):
         plan.registrations.append(RegistrationFact(email=email, registered_at=at(-60)))
         plan.sessions.append(SessionFact(email, "u", f"pu{n}", at(0), at(10 + n)))
     first = plan_apply(plan, recompute_counters=False)
-    assert (first["contacts_created"], first["participations_changed"]) == (5, 5)
+    assert (first.contacts_created, first.participations_changed) == (5, 5)
     with CaptureQueriesContext(connection) as queries:
         again = plan_apply(plan, recompute_counters=False)
-    assert (again["contacts_created"], again["participations_changed"]) == (0, 0)
+    assert (again.contacts_created, again.participations_changed) == (0, 0)
     writes = [
         q["sql"]
         for q in queries.captured_queries
@@ -194,7 +194,7 @@ def test_attendance_applied_to_registrations_updates_no_index():
     for page in attendance:
         with transaction.atomic():
             before = update_counts()
-            changed += plan_apply(page, recompute_counters=False)["participations_changed"]
+            changed += plan_apply(page, recompute_counters=False).participations_changed
             after = update_counts()
         first = first or (after[0] - before[0], after[1] - before[1])
     assert changed == 300

@@ -14,7 +14,7 @@ from marketing_events.models import (
     Participation,
 )
 from marketing_events.plan import NewContact, OccurrenceFact, Plan, RegistrationFact, SessionFact
-from marketing_events.services import event_upsert, plan_apply
+from marketing_events.services import PlanApplied, event_upsert, plan_apply
 
 pytestmark = pytest.mark.django_db
 T0 = dt.datetime(2026, 9, 10, 15, 0, tzinfo=dt.UTC)
@@ -89,13 +89,13 @@ def test_registration_creates_contact_participation_timeline_and_counters(event)
         timeline_data={"webinar_id": "81", "webinar_name": "Q3 roadmap"},
     )
     contact = Contact.objects.get()
-    assert counts == {
-        "contacts_created": 1,
-        "participations_created": 1,
-        "sessions": 0,
-        "participations_changed": 1,
-        "contact_ids": [contact.pk],
-    }
+    assert counts == PlanApplied(
+        contacts_created=1,
+        participations_created=1,
+        participations_changed=1,
+        sessions=0,
+        contact_ids=[contact.pk],
+    )
     participation = Participation.objects.get()
     assert (participation.state, participation.external_registrant_id) == ("REGISTERED", "r1")
     kinds = sorted(TimelineEvent.objects.values_list("kind", flat=True))

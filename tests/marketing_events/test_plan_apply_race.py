@@ -81,7 +81,7 @@ def test_a_participation_created_by_another_writer_meanwhile_keeps_its_facts(eve
         .values_list("kind", "occurred_at")
     )
     assert kinds == [("zoom_webinar_attended", at(5)), ("zoom_webinar_registered", at(-60))]
-    assert counts["participations_created"] == 0 and counts["sessions"] == 1
+    assert counts.participations_created == 0 and counts.sessions == 1
 
 
 def test_a_writer_waits_for_another_holding_the_participation(event):
@@ -136,7 +136,7 @@ def test_an_occurrence_another_page_inserts_meanwhile_keeps_this_pages_sessions(
     with transaction.atomic():
         counts = plan_apply(attendance(event, [("p1", at(5), at(35))]))
     other.join(10)
-    assert counts["sessions"] == 1
+    assert counts.sessions == 1
     ana = Participation.objects.get(contact__email="ana@example.com")
     assert (ana.state, ana.duration_seconds) == ("ATTENDED", 1800)
     assert ana.sessions.count() == 1

@@ -41,17 +41,21 @@ def wait_for(condition, *, timeout=30.0, log=None):
 
 
 @contextlib.contextmanager
-def running_worker(log_path: Path, env: dict[str, str]) -> Iterator[Path]:
+def running_worker(
+    log_path: Path, env: dict[str, str], *, args: tuple[str, ...] = (), locked: bool = True
+) -> Iterator[subprocess.Popen]:
     """A worker (solo pool) on the broker this process uses, on this test's database, with
-    `env` on top of this process's environment; tasks stop running inline meanwhile. Yields
-    the log's path."""
+    `env` on top of this process's environment and `args` on its command line; tasks stop
+    running inline meanwhile. Yields the process (its log is `log_path`). `locked=False`: a
+    second worker inside a test that holds the lock already."""
     from config.celery import app
 
     LOCK.parent.mkdir(parents=True, exist_ok=True)
     with open(LOCK, "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        app.conf.update(task_always_eager=False, CELERY_TASK_ALWAYS_EAGER=False)
-        app.control.purge()
+        if locked:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            app.conf.update(task_always_eager=False, CELERY_TASK_ALWAYS_EAGER=False)
+            app.control.purge()
         full_env = {
             **os.environ,
             "DATABASE_URL": database_url(),
@@ -61,7 +65,7 @@ def running_worker(log_path: Path, env: dict[str, str]) -> Iterator[Path]:
         with open(log_path, "w") as log:
             process = subprocess.Popen(
                 [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo"]
-                + ["--loglevel=INFO", "--without-gossip", "--without-mingle"],
+                + ["--loglevel=INFO", "--without-gossip", "--without-mingle", *args],
                 cwd=ROOT,
                 env=full_env,
                 stdout=log,
@@ -69,11 +73,13 @@ def running_worker(log_path: Path, env: dict[str, str]) -> Iterator[Path]:
             )
             try:
                 wait_for(lambda: "ready." in log_path.read_text(), log=log_path)
-                yield log_path
+                yield process
             finally:
-                process.terminate()
-                process.wait(timeout=20)
-                app.conf.update(task_always_eager=True, CELERY_TASK_ALWAYS_EAGER=True)
+                if process.poll() is None:
+                    process.terminate()
+                    process.wait(timeout=20)
+                if locked:
+                    app.conf.update(task_always_eager=True, CELERY_TASK_ALWAYS_EAGER=True)
 
 
 def reachable_redis_url(db: int) -> str | None:

@@ -19,7 +19,7 @@ from zoom_integration.services.connections import (
 )
 from zoom_integration.services.sync import sync_run_execute, sync_run_request
 from zoom_integration.sync import pipeline as pipeline_module
-from zoom_integration.sync.pipeline import Pipeline
+from zoom_integration.sync.pipeline import WebinarSync
 from zoom_integration.sync.prefetch import InlinePages
 
 pytestmark = pytest.mark.django_db
@@ -209,7 +209,7 @@ def test_a_run_killed_half_way_resumes_and_converges(connection, monkeypatch):
     run_sync(connection)
     clean = world()
     reset_crm()
-    real_apply = Pipeline._apply
+    real_apply = WebinarSync._apply
     calls = {"n": 0}
 
     def dying_apply(self, *args, **kwargs):
@@ -218,13 +218,13 @@ def test_a_run_killed_half_way_resumes_and_converges(connection, monkeypatch):
             raise WorkerKilled
         return real_apply(self, *args, **kwargs)
 
-    monkeypatch.setattr(Pipeline, "_apply", dying_apply)
+    monkeypatch.setattr(WebinarSync, "_apply", dying_apply)
     run = sync_run_request(connection=ZoomConnection.objects.get(pk=connection.pk))
     with pytest.raises(WorkerKilled):
         sync_run_execute(run_id=run.pk)
     run.refresh_from_db()
     assert run.status == "running" and run.progress_done > 0
-    monkeypatch.setattr(Pipeline, "_apply", real_apply)
+    monkeypatch.setattr(WebinarSync, "_apply", real_apply)
     # A fresh execution is refused while the worker may still be alive...
     assert sync_run_execute(run_id=run.pk).status == "running"
     # ...and resumes once it is known dead (stale heartbeat, or an explicit resume).
@@ -252,14 +252,14 @@ def test_queries_per_page_do_not_grow_with_the_page(
         )
     connection_settings_update(connection=connection, sync_webinar_data=True)
     per_page = []
-    real_apply = Pipeline._apply
+    real_apply = WebinarSync._apply
 
     def counting_apply(self, *args, **kwargs):
         with CaptureQueriesContext(db_connection) as queries:
             real_apply(self, *args, **kwargs)
         per_page.append(len(queries))
 
-    monkeypatch.setattr(Pipeline, "_apply", counting_apply)
+    monkeypatch.setattr(WebinarSync, "_apply", counting_apply)
     assert run_sync(connection).status == "succeeded"
     assert per_page and max(per_page) <= 36, per_page
 

@@ -16,13 +16,12 @@ from tests.zoom_integration.scenario import (
     UPCOMING_ID,
 )
 from zoom_integration.models import SyncRun, SyncSkip, ZoomConnection, ZoomUser
-from zoom_integration.services.client import zoom_client
 from zoom_integration.services.connections import (
     connection_create_s2s,
     connection_settings_update,
 )
 from zoom_integration.services.sync import sync_run_execute, sync_run_request
-from zoom_integration.sync.pipeline import Pipeline
+from zoom_integration.sync.pipeline import WebinarSync, rate_limiter
 
 pytestmark = pytest.mark.django_db
 
@@ -295,25 +294,24 @@ def test_the_rate_limiter_follows_the_connection_plan(acme, settings, plan, limi
     settings.ZOOM_RATE_LIMITS = ""
     acme.zoom_plan = plan
     acme.save(update_fields=["zoom_plan"])
-    run = SyncRun.objects.create(connection=acme)
-    assert Pipeline(run, acme, zoom_client(acme)).limiter.limits == limits
+    assert rate_limiter(acme).limits == limits
 
 
 def test_the_largest_webinars_are_applied_first(acme, monkeypatch):
     # By the participants Zoom's report history counted (`size_hint`), so that no large
-    # webinar is left for the end of a run, applied alone while other threads sit idle.
+    # webinar is left for the end of a run, synced alone while other workers sit idle.
     from zoom_integration.models import ZoomWebinar
 
     sizes = {UPCOMING_ID: 0, ENDED_ID: 2, RECURRING_ID: 40, EVENTS_ID: 7}
     for webinar_id, size in sizes.items():
         ZoomWebinar.objects.filter(zoom_webinar_id=webinar_id).update(size_hint=size)
     order = []
-    real = Pipeline.sync_webinar
+    real = WebinarSync.execute
 
-    def recording(self, webinar, fetch=None):
-        order.append(webinar.zoom_webinar_id)
-        return real(self, webinar, fetch)
+    def recording(self):
+        order.append(self.webinar.zoom_webinar_id)
+        return real(self)
 
-    monkeypatch.setattr(Pipeline, "sync_webinar", recording)
+    monkeypatch.setattr(WebinarSync, "execute", recording)
     assert sync(acme).status == "succeeded"
     assert order == [RECURRING_ID, EVENTS_ID, ENDED_ID, UPCOMING_ID]

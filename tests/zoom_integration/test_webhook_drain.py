@@ -181,15 +181,6 @@ def test_a_failing_drain_hands_the_flag_back_without_looping(
     assert WebhookDelivery.objects.filter(status="received").count() == 2
 
 
-def test_a_drain_queued_with_a_delivery_id_still_applies(
-    client, connection, queued, django_capture_on_commit_callbacks
-):
-    deliver(client, connection, range(2), django_capture_on_commit_callbacks)
-    first = WebhookDelivery.objects.order_by("id").first()
-    assert tasks.process_webhook(first.pk) == 2
-    assert tasks.process_webhook(123456789) == 0  # a delivery since deleted: nothing to do
-
-
 def test_without_a_shared_cache_every_delivery_queues_its_drain(
     client, connection, queued, django_capture_on_commit_callbacks, monkeypatch
 ):

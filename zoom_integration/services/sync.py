@@ -1,7 +1,8 @@
 """Sync runs: requested by "Sync now", the API or the schedule; one per connection at a time.
 
 A run always refreshes the Zoom users and webinars (rule A2). With *Sync webinar data* off
-(rule S1) it then ends as `skipped` with `errors: ["sync_disabled"]`.
+(rule S1) it then ends as `skipped` with `errors: ["sync_disabled"]`. Otherwise its webinars
+become rows that worker tasks claim and sync (`sync_webinars`).
 """
 
 from __future__ import annotations
@@ -26,11 +27,18 @@ from ..models import (
     SyncRun,
     SyncStatus,
     SyncTrigger,
+    WebinarSyncState,
     ZoomConnection,
 )
-from ..sync.pipeline import Pipeline
-from .client import zoom_client
 from .metadata import connection_metadata_refresh
+from .sync_webinars import (
+    auth_failure,
+    sync_run_end_if_done,
+    sync_run_progress_save,
+    sync_run_rows_plan,
+    sync_run_step,
+    tasks_per_run,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -73,26 +81,47 @@ def _enqueue(run_id: int) -> None:
     run_sync.delay(run_id)
 
 
+# A run whose start (metadata refresh, planning its rows) has not beaten for this long is
+# started again by the beat; once its rows are planned, their heartbeats tell (`sync_webinars`).
 STALE_AFTER = timedelta(minutes=3)
 
 
 def sync_run_is_stale(run: SyncRun, *, now=None) -> bool:
-    """A running run whose worker stopped beating (killed, crashed) may be resumed."""
+    """A running run whose start stopped (worker killed before its rows were planned)."""
     now = now or timezone.now()
     beat = run.heartbeat_at or run.started_at or run.created_at
-    return run.status == SyncStatus.RUNNING and beat < now - STALE_AFTER
+    return (
+        run.status == SyncStatus.RUNNING
+        and beat < now - STALE_AFTER
+        and not run.webinar_rows.exists()
+    )
 
 
-def sync_run_execute(*, run_id: int, resume: bool = False) -> SyncRun:
-    """Executes a queued run, or resumes a running one whose worker died (`resume`, or a stale
-    heartbeat). Resuming skips the webinars the run had finished; every write is an idempotent
-    upsert, so a resumed run ends in the same state as an uninterrupted one."""
+def _runs_inline() -> bool:
+    """Steps run in the calling process when tasks run eagerly (tests, unless a test starts
+    a real worker) or inside a caller's transaction, whose rows no worker could see."""
+    from celery import current_app
+
+    return bool(current_app.conf.task_always_eager) or transaction.get_connection().in_atomic_block
+
+
+def sync_run_execute(*, run_id: int, resume: bool = False, **step_options) -> SyncRun:
+    """Starts a queued run: refreshes the Zoom users and webinars (rule A2), then plans the run
+    as a row per webinar and queues `ZOOM_SYNC_TASKS_PER_RUN` step tasks that share them
+    (`sync_webinars`). With tasks run inline, the steps run here, one after the other, and the
+    run returned has ended. `resume` starts a running run again (its rows done stay done;
+    every write is an idempotent upsert, so it ends as an uninterrupted run would)."""
     with transaction.atomic():
         run = SyncRun.objects.select_for_update().select_related("connection").get(pk=run_id)
         if run.status == SyncStatus.RUNNING and (resume or sync_run_is_stale(run)):
             pass
         elif run.status != SyncStatus.QUEUED:
             return run
+        if resume:
+            # Its workers are known dead: their webinars are free at once.
+            run.webinar_rows.filter(state=WebinarSyncState.RUNNING).update(
+                state=WebinarSyncState.PENDING, claimed_by=""
+            )
         run.status = SyncStatus.RUNNING
         run.started_at = run.started_at or timezone.now()
         run.heartbeat_at = timezone.now()
@@ -108,24 +137,11 @@ def sync_run_execute(*, run_id: int, resume: bool = False) -> SyncRun:
             return _finish(run, SyncStatus.SKIPPED, errors=["disconnected"])
         if not connection.sync_webinar_data:
             return _finish(run, SyncStatus.SKIPPED, errors=["sync_disabled"])
-        Pipeline(run, connection, zoom_client(connection)).execute()
-        return _finish(run, SyncStatus.SUCCEEDED)
+        sync_run_rows_plan(run=run)
+        sync_run_progress_save(run_id=run.pk)
     except ZoomAuthError as exc:
-        return _finish(
-            run,
-            SyncStatus.FAILED,
-            cause="auth",
-            detail=refusal_detail(exc),
-            errors=[
-                stored_text(
-                    gettext_noop(
-                        "Zoom refused the connection's credentials (%(error)s). Reconnect Zoom "
-                        "in Settings > Integrations > Zoom."
-                    ),
-                    error=exc.reason or str(exc),  # Zoom's words when it gave some
-                )
-            ],
-        )
+        cause, detail, text = auth_failure(exc)
+        return _finish(run, SyncStatus.FAILED, cause=cause, detail=detail, errors=[text])
     except ZoomError as exc:
         logger.warning("zoom.sync.failed", extra={"run": run.pk, "error": str(exc)})
         return _finish(
@@ -159,23 +175,21 @@ def sync_run_execute(*, run_id: int, resume: bool = False) -> SyncRun:
             ],
         )
         raise
+    if _runs_inline():
+        while sync_run_step(run_id=run.pk, **step_options):
+            pass
+        sync_run_end_if_done(run_id=run.pk)  # a run without webinars
+    else:
+        transaction.on_commit(lambda: _enqueue_steps(run.pk, tasks_per_run()))
+    run.refresh_from_db()
+    return run
 
 
-def sync_run_share(*, run_id: int, share: str) -> None:
-    """A helper's share of a run under way (`ZOOM_SYNC_PROCESSES`): webinars claimed on the
-    run's row and applied in this process. It never ends the run: a failure here is logged,
-    and the webinars it held go back to the run's main share, which then meets the error
-    itself if it lasts (and records it) or applies them."""
-    run = SyncRun.objects.select_related("connection").filter(pk=run_id).first()
-    if run is None or run.status != SyncStatus.RUNNING:
-        return
-    connection = run.connection
-    if connection.status != ConnectionStatus.CONNECTED or not connection.sync_webinar_data:
-        return
-    try:
-        Pipeline(run, connection, zoom_client(connection), share=share).help()
-    except Exception:
-        logger.exception("zoom.sync.share_failed", extra={"run": run_id, "share": share})
+def _enqueue_steps(run_id: int, count: int) -> None:
+    from ..tasks import sync_run_step as step_task
+
+    for _step in range(count):
+        step_task.delay(run_id)
 
 
 def _finish(
@@ -186,25 +200,15 @@ def _finish(
     cause: str = "",
     detail: str | dict = "",
 ) -> SyncRun:
-    """Ends the run, then raises or clears its connection's sync alerts (`cause` and `detail`
-    name a failure in words that are not translated yet: the alert writes them per reader)."""
-    run.refresh_from_db(fields=["counts", "skips", "progress_done", "progress_total"])
-    run.status = status
-    run.errors = errors or []
-    run.finished_at = timezone.now()
-    if status == SyncStatus.SUCCEEDED:
-        run.progress_done = max(run.progress_done, run.progress_total)
-    run.save(update_fields=["status", "errors", "counts", "finished_at", "progress_done"])
-    logger.info("zoom.sync.finished", extra={"run": run.pk, "status": status})
-    alerts_after_run(run=run, cause=cause, error=detail)
+    """Ends a run that stopped before its rows were planned (skipped, or its start failed),
+    then raises or clears its connection's sync alerts (`cause` and `detail` name a failure in
+    words that are not translated yet: the alert writes them per reader). Runs with rows end
+    through `sync_webinars.sync_run_end_if_done`, exactly once."""
+    updated = SyncRun.objects.filter(pk=run.pk, finished_at__isnull=True).update(
+        status=status, errors=errors or [], finished_at=timezone.now()
+    )
+    run.refresh_from_db()
+    if updated:
+        logger.info("zoom.sync.finished", extra={"run": run.pk, "status": status})
+        alerts_after_run(run=run, cause=cause, error=detail)
     return run
-
-
-def refusal_detail(exc: ZoomAuthError) -> str | dict:
-    """Why Zoom refused, for the alert: Zoom's own words inside a sentence in the reader's
-    language when Zoom gave a reason (rule L1), else the error as it came."""
-    if exc.reason:
-        return stored_text(
-            gettext_noop("Zoom refused the credentials: %(reason)s"), reason=exc.reason[:500]
-        )
-    return str(exc)

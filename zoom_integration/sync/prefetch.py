@@ -95,6 +95,7 @@ class PrefetchedPages:
     thread (one of `threads`, else its own), at most `depth` items ahead of the consumer. Items
     come out in order; an error raised by the generator is raised to the consumer where it
     happened. `close()` stops the fetch (at its next request) when the consumer gives up early.
+    `idle` is called in the consuming thread while it waits for the next item.
     """
 
     def __init__(
@@ -105,8 +106,10 @@ class PrefetchedPages:
         depth: int = 6,
         name: str = "",
         threads: FetchThreads | None = None,
+        idle: Callable[[], None] | None = None,
     ):
         self._main = client
+        self._idle = idle or (lambda: None)
         self._name = name
         self._queue: queue.Queue = queue.Queue(maxsize=depth)
         self._closed = threading.Event()
@@ -139,6 +142,7 @@ class PrefetchedPages:
             except queue.Empty:
                 if self._closed.is_set():  # by another thread: its fetch puts nothing more
                     return
+                self._idle()  # waiting for Zoom: the worker's heartbeat
                 continue
             if kind == _ITEM:
                 yield value

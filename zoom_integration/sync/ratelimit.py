@@ -15,6 +15,8 @@ from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
 from django.core.exceptions import ImproperlyConfigured
 
+from crm.cache import redis_client
+
 logger = logging.getLogger(__name__)
 
 LABELS = ("light", "medium", "heavy")
@@ -89,7 +91,7 @@ class _RedisCounters:
 
     def __init__(self, backend: RedisCache):
         self.backend = backend
-        self.client = backend._cache.get_client(write=True)
+        self.client = redis_client()
 
     def reserve(self, keys: list[str], now: float, now_slot: int, slot_length: float):
         global _reserve_script

@@ -133,7 +133,7 @@ def _apply(plan: Plan, webinar: ZoomWebinar, delivery: WebhookDelivery) -> None:
         plan,
         timeline_data={"webinar_id": str(webinar.zoom_webinar_id), "webinar_name": webinar.topic},
     )
-    contacts_recompute_legacy(result["contact_ids"])
+    contacts_recompute_legacy(result.contact_ids)
     if plan.skips:
         skip = plan.skips[0]
         WebhookDelivery.objects.filter(pk=delivery.pk).update(
@@ -337,50 +337,14 @@ def on_webinar_changed(delivery: WebhookDelivery) -> None:
 
 
 def on_recording(delivery: WebhookDelivery) -> None:
-    from crm.models import TimelineEvent
-
-    from ..models import ZoomRecording
+    from ..services.recordings import recording_upsert
 
     webinar, event, _info, _settings, obj = _context(delivery)
     connection = delivery.connection
     if not recordings_wanted(connection, webinar):
         raise Outcome(DeliveryStatus.IGNORED, "recordings not synced for this host (S2/S4)")
-    uuid = str(obj.get("uuid") or "")
-    files = obj.get("recording_files") or []
-    recording, _created = ZoomRecording.objects.get_or_create(
-        webinar=webinar,
-        instance_uuid=uuid,
-        defaults={
-            "topic": obj.get("topic") or webinar.topic,
-            "start_time": parse_time(obj.get("start_time")),
-            "share_url": obj.get("share_url") or "",
-        },
-    )
-    kinds = {f.get("file_type") for f in files} | {f["file_type"] for f in recording.files}
-    recording.files = [{"file_type": k} for k in sorted(k for k in kinds if k)]
-    recording.has_transcript = "TRANSCRIPT" in kinds
-    recording.share_url = obj.get("share_url") or recording.share_url
-    recording.save()
-    contact_ids = Participation.objects.filter(event=event).values_list("contact_id", flat=True)
-    TimelineEvent.objects.bulk_create(
-        [
-            TimelineEvent(
-                contact_id=cid,
-                kind="zoom_recording_available",
-                occurred_at=recording.start_time or timezone.now(),
-                data={
-                    "webinar_id": str(webinar.zoom_webinar_id),
-                    "webinar_name": webinar.topic,
-                    "recording_url": recording.share_url,
-                    "event_id": event.pk,
-                },
-                dedupe_key=f"zoom_recording:{recording.pk}:{cid}",
-            )
-            for cid in contact_ids
-        ],
-        update_conflicts=True,
-        unique_fields=["dedupe_key"],
-        update_fields=["data"],
+    recording_upsert(
+        webinar=webinar, instance_uuid=str(obj.get("uuid") or ""), body=obj, event=event
     )
 
 
@@ -497,7 +461,7 @@ def _apply_registration_group(group: list[WebhookDelivery], tally: DeliveryTally
         plan,
         timeline_data={"webinar_id": str(webinar.zoom_webinar_id), "webinar_name": webinar.topic},
     )
-    contacts_recompute_legacy(result["contact_ids"])
+    contacts_recompute_legacy(result.contact_ids)
     skipped: dict[int, str] = {}
     for skip in plan.skips:
         for delivery_id in owners.get(skip.email, []):

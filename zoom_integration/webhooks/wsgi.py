@@ -11,10 +11,8 @@ from __future__ import annotations
 import re
 
 from django.conf import settings
-from django.core.exceptions import MiddlewareNotUsed
-from django.core.handlers.exception import convert_exception_to_response
-from django.core.handlers.wsgi import WSGIHandler
-from django.utils.module_loading import import_string
+
+from crm.handlers import PartialMiddlewareHandler
 
 # `config/urls.py` routes the receiver here (name "zoom_webhook"); a test keeps the two agreeing.
 WEBHOOK_PATH = re.compile(r"/integrations/zoom/webhooks/\d+/")
@@ -37,28 +35,11 @@ BROWSER_MIDDLEWARE = frozenset(
 )
 
 
-class WebhookHandler(WSGIHandler):
-    """Django's WSGI handler with MIDDLEWARE less the browser-only middleware. The chain is
-    built as Django's `BaseHandler.load_middleware` builds it for synchronous middleware."""
+class WebhookHandler(PartialMiddlewareHandler):
+    """Django's WSGI handler with MIDDLEWARE less the browser-only middleware."""
 
-    def load_middleware(self, is_async: bool = False) -> None:
-        self._view_middleware = []
-        self._template_response_middleware = []
-        self._exception_middleware = []
-        handler = convert_exception_to_response(self._get_response)
-        for path in reversed(webhook_middleware()):
-            try:
-                middleware = import_string(path)(handler)
-            except MiddlewareNotUsed:
-                continue
-            if hasattr(middleware, "process_view"):
-                self._view_middleware.insert(0, middleware.process_view)
-            if hasattr(middleware, "process_template_response"):
-                self._template_response_middleware.append(middleware.process_template_response)
-            if hasattr(middleware, "process_exception"):
-                self._exception_middleware.append(middleware.process_exception)
-            handler = convert_exception_to_response(middleware)
-        self._middleware_chain = handler
+    def middleware(self) -> list[str]:
+        return webhook_middleware()
 
 
 def webhook_middleware() -> list[str]:
