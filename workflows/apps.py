@@ -22,3 +22,12 @@ class WorkflowsConfig(AppConfig):
         from .alerts import register as register_alert_kinds
 
         register_alert_kinds()
+
+        from crm.properties import register_property
+
+        from .steps import register as register_steps
+        from .steps.notify import OWNER_SPEC
+
+        register_steps()
+        # The `notify` step's "contact owner" (HubSpot's name), a CRM user's id.
+        register_property(OWNER_SPEC)

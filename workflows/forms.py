@@ -12,6 +12,7 @@ import json
 import re
 from dataclasses import dataclass, field
 
+from .graph import straight_line
 from .models import TriggerType, Workflow
 
 ZOOM_ACTION = "zoom.add_contact_to_webinar"  # registered by the Zoom integration
@@ -134,7 +135,7 @@ def editor_from_workflow(workflow: Workflow) -> EditorState:
             prop=config.get("webinar_id_property") or "",
             type=config.get("type") or ZOOM_ACTION,
         )
-        for config in workflow.actions
+        for config in straight_line(workflow.steps, workflow.start) or []
     ]
     return EditorState(
         name=workflow.name,

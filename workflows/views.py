@@ -252,7 +252,7 @@ def workflow_detail(request, workflow_id: int):
             "groups": describe_tree(workflow.filters, ctx)
             if workflow.trigger_type == TriggerType.FILTERS
             else [],
-            "action_texts": [_describe_action(config) for config in workflow.actions],
+            "action_texts": [_describe_action(config) for config in workflow.steps],
             "enrolled": workflow.enrollments.count(),
             "can_write": request.user.can_write,
         }

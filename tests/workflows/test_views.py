@@ -30,6 +30,9 @@ def professional(db):
     Account.objects.update_or_create(pk=1, defaults={"tier": Tier.PROFESSIONAL})
 
 
+from tests.workflows.conftest import create_enrollment, create_workflow  # noqa: E402
+
+
 def login(client, role=Role.MARKETING):
     user = UserFactory(role=role)
     client.force_login(user)
@@ -38,7 +41,7 @@ def login(client, role=Role.MARKETING):
 
 def make_workflow(name="Register", *, enabled=True, trigger_type=TriggerType.MANUAL, filters=None,
                   reenrollment=False):  # fmt: skip
-    return Workflow.objects.create(
+    return create_workflow(
         name=name, enabled=enabled, trigger_type=trigger_type, filters=filters or {},
         reenrollment=reenrollment, actions=[{"type": ACTION, "webinar_id": WEBINAR}],
     )  # fmt: skip
@@ -60,11 +63,9 @@ def editor_post(**overrides):
 
 
 def log_row(workflow, contact, status, *, when=None, number=1, message="", output=None):
-    enrollment = Enrollment.objects.create(
-        workflow=workflow, contact=contact, number=number, source="manual"
-    )
+    enrollment = create_enrollment(workflow, contact, number=number, source="manual")
     return ActionExecution.objects.create(
-        enrollment=enrollment, workflow=workflow, contact=contact, action_index=0,
+        enrollment=enrollment, workflow=workflow, contact=contact, action_index=0, step_id="s1",
         action_type=ACTION, status=status, message=message, output=output or {},
         attempts=1, created_at=when or timezone.now(),
     )  # fmt: skip
@@ -327,11 +328,11 @@ def test_toggle_on_and_off(client, professional):
     client.post(url, {"enabled": "0"})
     workflow.refresh_from_db()
     assert not workflow.enabled
-    empty = Workflow.objects.create(name="Empty", actions=[])
+    empty = create_workflow(name="Empty")
     html = client.post(
         reverse("workflows:toggle", args=[empty.pk]), {"enabled": "1"}, follow=True
     ).content.decode()
-    assert "Add at least one action" in html
+    assert "Add at least one step" in html
 
 
 @pytest.mark.django_db
