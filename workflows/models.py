@@ -114,7 +114,7 @@ OPEN_ENROLLMENT = (EnrollmentStatus.RUNNING, EnrollmentStatus.WAITING)
 class Enrollment(models.Model):
     workflow = models.ForeignKey(Workflow, on_delete=models.CASCADE, related_name="enrollments")
     version = models.ForeignKey(
-        WorkflowVersion, on_delete=models.PROTECT, related_name="enrollments"
+        WorkflowVersion, on_delete=models.CASCADE, related_name="enrollments"
     )
     contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="enrollments")
     number = models.PositiveIntegerField(default=1)

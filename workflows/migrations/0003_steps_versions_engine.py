@@ -94,7 +94,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="enrollment",
             name="version",
-            field=models.ForeignKey(null=True, on_delete=django.db.models.deletion.PROTECT, related_name="enrollments", to="workflows.workflowversion"),
+            field=models.ForeignKey(null=True, on_delete=django.db.models.deletion.CASCADE, related_name="enrollments", to="workflows.workflowversion"),
         ),
         migrations.AddField(
             model_name="enrollment",
@@ -131,7 +131,7 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name="enrollment",
             name="version",
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name="enrollments", to="workflows.workflowversion"),
+            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name="enrollments", to="workflows.workflowversion"),
         ),
         migrations.RemoveConstraint(
             model_name="actionexecution",
