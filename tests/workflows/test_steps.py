@@ -7,7 +7,6 @@ import json
 
 import pytest
 from django.core import mail
-from django.utils import timezone
 
 from crm.errors import ValidationFailed
 from crm.models import Account, Notification, Role, Tier
@@ -135,8 +134,8 @@ def test_a_delay_on_an_unknown_webinar_fails_saying_so(
 
 @pytest.mark.django_db
 def test_branch_filters_are_checked_with_the_segments_grammar(professional):
-    path, message = refused({"type": "branch", "filters": {"or": [{"and": [
-        {"type": "property", "property": "company", "operator": "sounds_like", "value": "x"}]}]}})  # fmt: skip
+    bad = {"type": "property", "property": "company", "operator": "sounds_like", "value": "x"}
+    path, message = refused({"type": "branch", "filters": {"or": [{"and": [bad]}]}})
     assert path == "steps[0].filters.or[0].and[0].operator"
     assert "sounds_like" in message
     assert refused({"type": "branch", "filters": {"or": []}}) == (

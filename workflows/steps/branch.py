@@ -57,6 +57,20 @@ def describe(config: dict) -> str:
     }
 
 
+def schema(direction: str) -> dict:
+    """The settings alone; the API's step schema refers to the Filter JSON's components for
+    `filters` (`workflows.api.schema.step_schema_components`)."""
+    return {
+        "type": "object",
+        "properties": {
+            "type": {"type": "string", "enum": [TYPE]},
+            "filters": {"type": "object", "description": "A Filter JSON tree"},
+        },
+        "required": ["type", "filters"],
+        "additionalProperties": False,
+    }
+
+
 def action_types():
     return [
         ActionType(
@@ -65,7 +79,7 @@ def action_types():
             clean=clean,
             run=run,
             describe=describe,
-            schema=None,  # the API's schema builds it from the Filter JSON's components
+            schema=schema,
             outcomes=("yes", "no"),
             fields=(
                 {
