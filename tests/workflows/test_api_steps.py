@@ -105,8 +105,8 @@ def test_bad_steps_are_a_400_naming_the_part(professional, marketer_api, body, n
 @pytest.mark.django_db
 def test_turning_on_an_invalid_workflow_is_a_400_saying_why(professional, marketer_api):
     segment = Segment.objects.create(name="Gone soon", kind="static")
-    created = marketer_api.post(URL, {"name": "Keep", "steps": [
-        {"id": "keep", "type": "segment.add", "segment_id": segment.pk}]}, format="json").json()  # fmt: skip
+    keep = {"id": "keep", "type": "segment.add", "segment_id": segment.pk}
+    created = marketer_api.post(URL, {"name": "Keep", "steps": [keep]}, format="json").json()
     segment.delete()
     response = marketer_api.patch(f"{URL}{created['id']}/", {"enabled": True}, format="json")
     assert response.status_code == 400
