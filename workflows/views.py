@@ -124,7 +124,8 @@ def flow_catalogue(zoom: dict) -> dict:
         ),
         "segments": list(Segment.objects.filter(kind=SegmentKind.STATIC).order_by("name")
                          .values("id", "name")[:500]),
-        "users": [{"id": u.pk, "label": f"{u.first_name} {u.last_name}".strip() or u.email, "email": u.email}
+        "users": [{"id": u.pk, "email": u.email,
+                   "label": f"{u.first_name} {u.last_name}".strip() or u.email}
                   for u in User.objects.filter(is_active=True).order_by("email")[:500]],
         "webinars": [{"id": w["id"], "topic": w["topic"], "upcoming": w["upcoming"],
                       "start": w["start_time"].isoformat() if w["start_time"] else None}
@@ -356,7 +357,7 @@ def enrollment_detail(request, workflow_id: int, enrollment_id: int):
     rows = []
     for execution in selectors.enrollment_path(enrollment):
         step = version_steps.get(execution.step_id, {"type": execution.action_type})
-        label = _step_labels([{"id": "x", **step}])["x"]
+        label = _step_labels([{**step, "id": execution.step_id}])[execution.step_id]
         rows.append({"execution": execution, "label": label, "text": _describe_action(step),
                      "path": execution.output.get("path")})  # fmt: skip
     context = {
