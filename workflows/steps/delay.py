@@ -171,14 +171,12 @@ def describe(config: dict) -> str:
 def duration_text(seconds: int) -> str:
     from django.utils.translation import ngettext
 
-    for size, one, many in (
-        (86400, "%(n)d day", "%(n)d days"),
-        (3600, "%(n)d hour", "%(n)d hours"),
-        (60, "%(n)d minute", "%(n)d minutes"),
-    ):
-        if seconds % size == 0:
-            n = seconds // size
-            return ngettext(one, many, n) % {"n": n}
+    if seconds % 86400 == 0:
+        return ngettext("%(n)d day", "%(n)d days", seconds // 86400) % {"n": seconds // 86400}
+    if seconds % 3600 == 0:
+        return ngettext("%(n)d hour", "%(n)d hours", seconds // 3600) % {"n": seconds // 3600}
+    if seconds % 60 == 0:
+        return ngettext("%(n)d minute", "%(n)d minutes", seconds // 60) % {"n": seconds // 60}
     return ngettext("%(n)d second", "%(n)d seconds", seconds) % {"n": seconds}
 
 
