@@ -245,7 +245,14 @@
       return hit ? hit[1] : value;
     }
     if (field.kind === "duration") return (Number(value) < 0 ? "−" : "") + durationText(Number(value));
-    if (field.kind === "filters") return gettext("conditions set");
+    if (field.kind === "filters") {
+      var node = value.or && value.or.length === 1 && value.or[0].and.length === 1 ? value.or[0].and[0] : null;
+      if (node && node.type === "zoom_webinar_attendance" && node.duration) {
+        return interpolate(gettext("attended webinar %(webinar)s for %(minutes)s minutes or more"),
+                           {webinar: node.webinar_id, minutes: node.duration.value / 60}, true);
+      }
+      return gettext("conditions set");
+    }
     return String(value);
   };
 
