@@ -95,23 +95,13 @@ def enrollment_run(enrollment_id: int) -> float | None:
 def _advance(enrollment: Enrollment) -> float | None:
     workflow = enrollment.workflow
     steps = {step["id"]: step for step in enrollment.version.steps}
-    position = ActionExecution.objects.filter(enrollment=enrollment).count()
     step_id = enrollment.current_step
+    first = True
     while step_id:
         step = steps.get(step_id)
         if step is None:  # versions never change; a hand-edited row is not worth a crash
             return _finish(enrollment, EnrollmentStatus.FAILED)
-        execution, created = ActionExecution.objects.get_or_create(
-            enrollment=enrollment,
-            step_id=step_id,
-            defaults={
-                "workflow": workflow,
-                "contact": enrollment.contact,
-                "action_index": position,
-                "action_type": step.get("type", ""),
-            },
-        )
-        position += created
+        execution = _execution(enrollment, step)
         if execution.status in FINAL_DONE:
             step_id = _move(enrollment, following(step, execution.output.get("path", "next")))
             continue
@@ -123,7 +113,8 @@ def _advance(enrollment: Enrollment) -> float | None:
                 ActionResult.skipped(stored_text(gettext_noop("The workflow was turned off"))),
             )
             return _finish(enrollment, EnrollmentStatus.STOPPED)
-        result, delay = _run_step(enrollment, step, execution)
+        result, delay = _run_step(enrollment, step, execution, renew_lease=not first)
+        first = False
         if result is None:  # retrying
             _release(enrollment, due=timezone.now() + dt.timedelta(seconds=delay) + rescue())
             return delay
@@ -139,21 +130,42 @@ def _advance(enrollment: Enrollment) -> float | None:
         )
         if result.status == ExecutionStatus.FAILED:
             return _finish(enrollment, EnrollmentStatus.FAILED)
-        step_id = _move(enrollment, following(step, result.path))
+        following_id = following(step, result.path)
+        # The last step: `_finish` clears the step in the same statement.
+        step_id = _move(enrollment, following_id) if following_id else None
     return _finish(enrollment, EnrollmentStatus.COMPLETED)
 
 
+def _execution(enrollment: Enrollment, step: dict) -> ActionExecution:
+    """The step's log row, made when the enrollment first reaches the step. Only the lease's
+    holder writes an enrollment's rows, so a read then an insert cannot race."""
+    execution = ActionExecution.objects.filter(enrollment=enrollment, step_id=step["id"]).first()
+    if execution is None:
+        execution = ActionExecution.objects.create(
+            enrollment=enrollment,
+            step_id=step["id"],
+            workflow=enrollment.workflow,
+            contact=enrollment.contact,
+            action_index=ActionExecution.objects.filter(enrollment=enrollment).count(),
+            action_type=step.get("type", ""),
+        )
+    return execution
+
+
 def _run_step(
-    enrollment: Enrollment, step: dict, execution: ActionExecution
+    enrollment: Enrollment, step: dict, execution: ActionExecution, *, renew_lease: bool
 ) -> tuple[ActionResult | None, float]:
     now = timezone.now()
-    # Counted before it runs: a crash inside leaves attempts > the tries that finished.
+    # Counted before it runs: a crash inside leaves attempts > the tries that finished. The
+    # lease's holder is the only writer, so the count read before is the count now.
     ActionExecution.objects.filter(pk=execution.pk).update(
         attempts=F("attempts") + 1, updated_at=now
     )
-    Enrollment.objects.filter(pk=enrollment.pk).update(lease_until=now + lease(),
-                                                       due_at=now + lease())  # fmt: skip
-    execution.refresh_from_db(fields=["attempts"])
+    execution.attempts += 1
+    if renew_lease:  # the claim gave the first step its lease
+        Enrollment.objects.filter(pk=enrollment.pk).update(
+            lease_until=now + lease(), due_at=now + lease()
+        )
     action_type = REGISTRY.get(step.get("type"))
     if action_type is None:
         return ActionResult.failed(
