@@ -416,6 +416,16 @@ SPECTACULAR_SETTINGS = {
         "SyncTriggerEnum": "zoom_integration.models.SyncTrigger",
         "SkipReasonEnum": "zoom_integration.api.serializers.SKIP_REASONS",
         "ExecutionStatusEnum": "workflows.models.ExecutionStatus",
+        "EnrollmentStatusEnum": "workflows.models.EnrollmentStatus",
+        # A step type's `type`, the same in its step and its older action form (W12).
+        "ZoomAddContactToWebinarTypeEnum": ["zoom.add_contact_to_webinar"],
+        "ZoomCancelRegistrationTypeEnum": ["zoom.cancel_registration"],
+        "DelayTypeEnum": ["delay"],
+        "SetPropertyTypeEnum": ["set_property"],
+        "SegmentAddTypeEnum": ["segment.add"],
+        "SegmentRemoveTypeEnum": ["segment.remove"],
+        "NotifyTypeEnum": ["notify"],
+        "WebhookTypeEnum": ["webhook"],
         # The operators of the Filter JSON's comparisons.
         "PropertyOperatorEnum": "crm.property_filter.PROPERTY_OPERATORS",
         "TextOperatorEnum": "crm.contact_filters.TEXT_OPERATORS",
