@@ -260,6 +260,11 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "workflows.tasks.sweep_workflows",
         "schedule": 60,
     },
+    # The workflow engine's scan (rule W10): delays that are due, runs whose worker died.
+    "workflows-tick": {
+        "task": "workflows.tasks.tick",
+        "schedule": max(1, number("WORKFLOW_TICK_SECONDS", 15)),
+    },
     # Alerts: webhooks refused at a high rate are raised, and cleared when the rate drops.
     "zoom-check-webhook-refusals": {
         "task": "zoom_integration.tasks.check_webhook_refusals",
@@ -275,6 +280,23 @@ ALERT_FAILED_RUNS_IN_A_ROW = max(1, number("ALERT_FAILED_RUNS_IN_A_ROW", 3))
 ALERT_WEBHOOK_REFUSALS = min(50, max(1, number("ALERT_WEBHOOK_REFUSALS", 20)))
 ALERT_WEBHOOK_WINDOW_MINUTES = max(1, number("ALERT_WEBHOOK_WINDOW_MINUTES", 10))
 ALERT_WORKFLOW_FAILURES_IN_A_ROW = max(1, number("ALERT_WORKFLOW_FAILURES_IN_A_ROW", 5))
+
+# The workflow engine (rule W10). A worker holds an enrollment's step for at most
+# WORKFLOW_STEP_LEASE_SECONDS (longer than any step's outside call); a run that has not reported
+# WORKFLOW_RESCUE_SECONDS after it was queued is queued again by the scan.
+WORKFLOW_STEP_LEASE_SECONDS = max(1, number("WORKFLOW_STEP_LEASE_SECONDS", 120))
+WORKFLOW_RESCUE_SECONDS = max(1, number("WORKFLOW_RESCUE_SECONDS", 300))
+WORKFLOW_WEBHOOK_TIMEOUT_SECONDS = max(1, number("WORKFLOW_WEBHOOK_TIMEOUT_SECONDS", 10))
+# Hosts (host or host:port) a `webhook` step may reach although they are local or private, over
+# plain http too: for tests and demos only, refused in production (SSRF guard).
+WORKFLOW_WEBHOOK_TEST_HOSTS = [
+    h.strip() for h in setting("WORKFLOW_WEBHOOK_TEST_HOSTS").split(",") if h.strip()
+]
+if PRODUCTION and WORKFLOW_WEBHOOK_TEST_HOSTS:
+    raise ImproperlyConfigured(
+        "DJANGO_ENV=production refuses WORKFLOW_WEBHOOK_TEST_HOSTS: workflow webhooks must not "
+        "reach local or private addresses. Unset it. See .env.example."
+    )
 
 # E-mail (alerts): printed on the console unless an SMTP server is given.
 EMAIL_HOST = setting("EMAIL_HOST")
@@ -380,6 +402,16 @@ SPECTACULAR_SETTINGS = {
         "SyncTriggerEnum": "zoom_integration.models.SyncTrigger",
         "SkipReasonEnum": "zoom_integration.api.serializers.SKIP_REASONS",
         "ExecutionStatusEnum": "workflows.models.ExecutionStatus",
+        "EnrollmentStatusEnum": "workflows.models.EnrollmentStatus",
+        # A step type's `type`, the same in its step and its older action form (W12).
+        "ZoomAddContactToWebinarTypeEnum": ["zoom.add_contact_to_webinar"],
+        "ZoomCancelRegistrationTypeEnum": ["zoom.cancel_registration"],
+        "DelayTypeEnum": ["delay"],
+        "SetPropertyTypeEnum": ["set_property"],
+        "SegmentAddTypeEnum": ["segment.add"],
+        "SegmentRemoveTypeEnum": ["segment.remove"],
+        "NotifyTypeEnum": ["notify"],
+        "WebhookTypeEnum": ["webhook"],
         # The operators of the Filter JSON's comparisons.
         "PropertyOperatorEnum": "crm.property_filter.PROPERTY_OPERATORS",
         "TextOperatorEnum": "crm.contact_filters.TEXT_OPERATORS",

@@ -1,6 +1,7 @@
-"""The action registry (rule W1). `workflows` imports no integration: apps register their
-actions here from `AppConfig.ready()` (the Zoom integration registers
-`zoom.add_contact_to_webinar`).
+"""The action registry (rules W1, W9): the only way step types are known. `workflows` imports
+no integration: apps register their step types here from `AppConfig.ready()` (workflows its
+own: `delay`, `branch`, `set_property`, `segment.add`, `segment.remove`, `notify`, `webhook`;
+the Zoom integration `zoom.add_contact_to_webinar` and `zoom.cancel_registration`).
 
 An action type:
 - `clean(config)` validates an action's configuration when a workflow is saved and returns it
@@ -8,11 +9,17 @@ An action type:
 - `run(ctx)` performs it for one contact and returns an `ActionResult`
   (succeeded / failed / skipped, an untranslated message, an output), or raises `ActionRetry`
   for a transient failure (429, 5xx, timeouts): the runner retries with back-off. `run` must be
-  idempotent: it may be called again after a crash or a retry.
+  idempotent: it may be called again after a crash or a retry (`ctx.attempt` > 1); a side
+  effect outside the CRM carries `ctx.idempotency_key`, one per enrollment and step (W10).
+- `outcomes`: the exits of a step: `("next",)`, or `("yes", "no")` for a branch, whose result
+  names the one taken (`ActionResult.path`).
+- A step that waits (a delay) answers `ActionResult.waiting(until)`: the enrollment waits as
+  a row with that due time, taken by the engine's scan when due (no long Celery ETA).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -41,13 +48,23 @@ class ActionResult:
     stored text (`crm.stored_text.stored_text`, its id marked with `gettext_noop`), or a plain
     string kept as it is (rule L1)."""
 
-    status: str  # "succeeded" | "failed" | "skipped"
+    status: str  # "succeeded" | "failed" | "skipped" | "waiting"
     message: str | dict = ""
     output: dict = field(default_factory=dict)
+    path: str = "next"  # the outcome followed (a branch: "yes" or "no")
+    wait_until: dt.datetime | None = None
 
     @classmethod
     def succeeded(cls, message: str | dict = "", **output) -> ActionResult:
         return cls("succeeded", message, output)
+
+    @classmethod
+    def branch(cls, path: str, message: str | dict = "", **output) -> ActionResult:
+        return cls("succeeded", message, {**output, "path": path}, path=path)
+
+    @classmethod
+    def waiting(cls, until: dt.datetime, message: str | dict = "") -> ActionResult:
+        return cls("waiting", message, {"until": until.isoformat()}, wait_until=until)
 
     @classmethod
     def failed(cls, message: str | dict, **output) -> ActionResult:
@@ -65,6 +82,11 @@ class ActionContext:
     workflow: Any  # workflows.models.Workflow
     enrollment: Any  # workflows.models.Enrollment
     attempt: int  # 1 on the first try
+    step_id: str = ""
+    # The same on every try of one step of one enrollment (rule W10).
+    idempotency_key: str = ""
+    # When the enrollment reached this step (a delay counts from it).
+    arrived_at: dt.datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -80,6 +102,9 @@ class ActionType:
     # The OpenAPI schema of its configuration, `type` included, per direction: "request" = what
     # `clean` accepts, "response" = what it returns (stored and sent back by the API).
     schema: Callable[[str], dict] | None = None
+    outcomes: tuple[str, ...] = ("next",)
+    # The editor's side panel: the settings' fields (see static/workflows/editor.js).
+    fields: tuple = ()
 
 
 REGISTRY: dict[str, ActionType] = {}

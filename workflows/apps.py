@@ -23,6 +23,15 @@ class WorkflowsConfig(AppConfig):
 
         register_alert_kinds()
 
+        from crm.properties import register_property
+
+        from .steps import register as register_steps
+        from .steps.notify import OWNER_SPEC
+
+        register_steps()
+        # The `notify` step's "contact owner" (HubSpot's name), a CRM user's id.
+        register_property(OWNER_SPEC)
+
         from crm.audit import register_audit_field_labels
 
         register_audit_field_labels(

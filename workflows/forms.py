@@ -1,10 +1,12 @@
-"""The workflow editor's fields, read from a POST and written back on a re-render (rule W1 UI).
+"""The workflow editor's fields, read from a POST and written back on a re-render (rules W1,
+W9, W12 UI).
 
-The editor posts plain fields (name, trigger kind, the builder's Filter JSON, re-enrollment and
-one group of fields per action); this module turns them into the `trigger` and `actions` the
-services take, and spreads a `ValidationFailed`'s errors (paths such as `name`,
-`actions[0].webinar_id`, `trigger.filters.or[0].and[1]`) back onto the fields they name.
-Presentation only: every rule is checked by `workflows.services`."""
+The editor posts plain fields (name, trigger kind, the segment builder's Filter JSON,
+re-enrollment) and the steps graph as one JSON field, `graph` (`{"steps", "start"}`, kept by
+static/workflows/flow.js). This module turns them into what the services take and spreads a
+`ValidationFailed`'s errors (paths such as `name`, `steps[2].webinar_id`,
+`trigger.filters.or[0].and[1]`) back onto the fields and steps they name. Presentation only:
+every rule is checked by `workflows.services`."""
 
 from __future__ import annotations
 
@@ -12,35 +14,13 @@ import json
 import re
 from dataclasses import dataclass, field
 
-from .actions import editor_action_type
 from .models import TriggerType, Workflow
 
-SOURCE_WEBINAR, SOURCE_PROPERTY = "webinar", "property"
-_ROW_KEY = re.compile(r"^action-(\d+)-source$")
-_ACTION_PATH = re.compile(r"^actions\[(\d+)\](?:\.(\w+))?")
+_STEP_PATH = re.compile(r"^steps\[(\d+)\](?:\.(\w+))?")
 _FILTERS_PREFIX = "trigger.filters."
 # Errors on one filter are shown on its row by the builder; the others (too many filters in
 # all, an empty group) under the trigger.
 _FILTER_NODE = re.compile(r"^or\[\d+\]\.and\[\d+\]")
-# Errors on these configuration keys are shown in the pane the row shows (a row posts only
-# the key of its chosen source, so an error on either is about the field on screen).
-_SOURCE_KEYS = {"webinar_id", "webinar_id_property"}
-
-
-@dataclass
-class ActionRow:
-    source: str = SOURCE_WEBINAR
-    webinar_id: str = ""
-    prop: str = ""
-    # Read from the action registry when the row is made (the app that registers it is not
-    # imported here).
-    type: str = field(default_factory=editor_action_type)
-    errors: dict[str, list[str]] = field(default_factory=dict)  # "webinar" | "property" | "row"
-
-    def config(self) -> dict:
-        if self.source == SOURCE_PROPERTY:
-            return {"type": self.type, "webinar_id_property": self.prop}
-        return {"type": self.type, "webinar_id": self.webinar_id}
 
 
 @dataclass
@@ -49,33 +29,38 @@ class EditorState:
     trigger_type: str = TriggerType.MANUAL
     filters: object = field(default_factory=lambda: {"or": [{"and": []}]})
     reenrollment: bool = False
-    actions: list[ActionRow] = field(default_factory=lambda: [ActionRow()])
-    errors: dict[str, list[str]] = field(default_factory=dict)  # "name" | "trigger" | ...
+    steps: list = field(default_factory=list)
+    start: str = ""
+    errors: dict[str, list[str]] = field(default_factory=dict)  # "name" | "trigger" | "steps"
     filter_errors: list[dict] = field(default_factory=list)  # for the builder, paths `or[i]…`
+    # {step id: {setting or "": [messages]}}, for the flow's side panel.
+    step_errors: dict[str, dict[str, list[str]]] = field(default_factory=dict)
     filters_unreadable: bool = False
+    graph_unreadable: bool = False
 
     @property
     def filters_json(self) -> str:
         return json.dumps(self.filters)
 
     @property
+    def graph(self) -> dict:
+        return {"steps": self.steps, "start": self.start or None}
+
+    @property
     def has_errors(self) -> bool:
-        return bool(self.errors or self.filter_errors or any(row.errors for row in self.actions))
+        return bool(self.errors or self.filter_errors or self.step_errors)
 
     def trigger(self) -> dict:
         if self.trigger_type == TriggerType.FILTERS:
             return {"type": TriggerType.FILTERS.value, "filters": self.filters}
         return {"type": TriggerType.MANUAL.value}
 
-    def action_configs(self) -> list[dict]:
-        return [row.config() for row in self.actions]
-
     def add_errors(self, errors: list[dict]) -> None:
-        """Puts each service error next to the field its path names; the rest go on top."""
+        """Puts each service error next to the field or step its path names; the rest on top."""
         for error in errors:
             path = error.get("path") or error.get("name") or ""
             message = error.get("message") or ""
-            match = _ACTION_PATH.match(path)
+            match = _STEP_PATH.match(path)
             if path == "name":
                 self.errors.setdefault("name", []).append(message)
             elif path.startswith(_FILTERS_PREFIX) and _FILTER_NODE.match(
@@ -86,12 +71,16 @@ class EditorState:
                 )
             elif path.startswith("trigger"):
                 self.errors.setdefault("trigger", []).append(message)
-            elif match and int(match.group(1)) < len(self.actions):
-                row = self.actions[int(match.group(1))]
-                where = row.source if match.group(2) in _SOURCE_KEYS else "row"
-                row.errors.setdefault(where, []).append(message)
-            elif path.startswith("actions"):
-                self.errors.setdefault("actions", []).append(message)
+            elif match and int(match.group(1)) < len(self.steps):
+                step = self.steps[int(match.group(1))]
+                step_id = step.get("id") if isinstance(step, dict) else None
+                if isinstance(step_id, str):
+                    where = self.step_errors.setdefault(step_id, {})
+                    where.setdefault(match.group(2) or "", []).append(message)
+                else:
+                    self.errors.setdefault("steps", []).append(message)
+            elif path.startswith(("steps", "start")):
+                self.errors.setdefault("steps", []).append(message)
             else:
                 self.errors.setdefault("form", []).append(message)
 
@@ -110,34 +99,19 @@ def editor_from_post(data) -> EditorState:
         state.filters = json.loads(data.get("filters") or '{"or": []}')
     except ValueError:
         state.filters, state.filters_unreadable = {"or": []}, True
-    indices = sorted(int(m.group(1)) for key in data if (m := _ROW_KEY.match(key)))
-    state.actions = [_row_from_post(data, i) for i in indices]
+    try:
+        graph = json.loads(data.get("graph") or "{}")
+    except ValueError:
+        graph, state.graph_unreadable = {}, True
+    if not isinstance(graph, dict) or not isinstance(graph.get("steps", []), list):
+        graph, state.graph_unreadable = {}, True
+    state.steps = graph.get("steps") or []
+    start = graph.get("start")
+    state.start = start if isinstance(start, str) else ""
     return state
 
 
-def _row_from_post(data, i: int) -> ActionRow:
-    prefix = f"action-{i}-"
-    source = data.get(prefix + "source")
-    typed = data.get(prefix + "webinar_id", "").strip()
-    return ActionRow(
-        source=SOURCE_PROPERTY if source == SOURCE_PROPERTY else SOURCE_WEBINAR,
-        # A typed id wins over the picker: the picker fills the box when JavaScript runs.
-        webinar_id=typed or data.get(prefix + "webinar_pick", "").strip(),
-        prop=data.get(prefix + "property", "").strip(),
-        type=data.get(prefix + "type") or editor_action_type(),
-    )
-
-
 def editor_from_workflow(workflow: Workflow) -> EditorState:
-    rows = [
-        ActionRow(
-            source=SOURCE_PROPERTY if config.get("webinar_id_property") else SOURCE_WEBINAR,
-            webinar_id=str(config.get("webinar_id") or ""),
-            prop=config.get("webinar_id_property") or "",
-            type=config.get("type") or editor_action_type(),
-        )
-        for config in workflow.actions
-    ]
     return EditorState(
         name=workflow.name,
         trigger_type=workflow.trigger_type,
@@ -145,5 +119,6 @@ def editor_from_workflow(workflow: Workflow) -> EditorState:
         if workflow.trigger_type == TriggerType.FILTERS
         else {"or": [{"and": []}]},
         reenrollment=workflow.reenrollment,
-        actions=rows or [ActionRow()],
+        steps=workflow.steps,
+        start=workflow.start,
     )

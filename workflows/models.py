@@ -1,13 +1,16 @@
-"""Workflows (rules W1–W8): a trigger (a filter tree, or manual enrollment only), an ordered
-list of actions, on/off and a re-enrollment option. Enrollments are recorded once per
-(workflow, contact, number) and every action execution once per (enrollment, action), so a
-retried task or a repeated request never runs anything twice by accident."""
+"""Workflows (rules W1–W12): a trigger (a filter tree, or manual enrollment only), a graph of
+steps (W9), on/off and a re-enrollment option. Enrollments are recorded once per
+(workflow, contact, number), each on the version of the steps it started with (W11), at one
+step at a time (W10); every step an enrollment reaches is one execution row per
+(enrollment, step), so a retried task or a repeated request never runs anything twice by
+accident."""
 
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from crm.crypto import EncryptedTextField
 from crm.models import Contact
 from crm.stored_text import render_stored
 
@@ -25,8 +28,14 @@ class Workflow(models.Model):
     )
     filters = models.JSONField(default=dict, blank=True)
     reenrollment = models.BooleanField(_("re-enrollment"), default=False)
-    # [{"type": "zoom.add_contact_to_webinar", ...config}, ...], in order.
-    actions = models.JSONField(default=list, blank=True)
+    # The steps being edited (rule W12's shape): [{"id", "type", …settings, "next"} |
+    # {"id", "type": "branch", "filters", "yes", "no"}], entered at `start`. `version` is the
+    # number of the published `WorkflowVersion` holding the same steps.
+    steps = models.JSONField(default=list, blank=True)
+    start = models.CharField(max_length=40, blank=True)
+    version = models.PositiveIntegerField(_("version"), default=1)
+    # Signs the `webhook` steps' requests (HMAC-SHA256); encrypted at rest like Zoom's secrets.
+    webhook_secret = EncryptedTextField(blank=True, default="")
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
     )
@@ -44,10 +53,46 @@ class Workflow(models.Model):
         return self.name
 
     @property
+    def actions(self) -> list[dict] | None:
+        """The steps as the older `actions` list when they are a straight line (rule W12)."""
+        from .graph import straight_line
+
+        return straight_line(self.steps, self.start)
+
+    @property
+    def webhook_secret_set(self) -> bool:
+        return bool(self.webhook_secret)
+
+    @property
     def trigger(self) -> dict:
         if self.trigger_type == TriggerType.FILTERS:
             return {"type": "filters", "filters": self.filters}
         return {"type": "manual"}
+
+
+class WorkflowVersion(models.Model):
+    """The steps of a workflow as published (rule W11). Saving a workflow whose current version
+    has enrollments publishes a new one; enrollments finish on the version they started."""
+
+    workflow = models.ForeignKey(Workflow, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField()
+    steps = models.JSONField(default=list, blank=True)
+    start = models.CharField(max_length=40, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("workflow version")
+        verbose_name_plural = _("workflow versions")
+        ordering = ["workflow", "-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["workflow", "number"], name="one_version_per_number")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.workflow_id} v{self.number}"
 
 
 class EnrollmentSource(models.TextChoices):
@@ -57,18 +102,33 @@ class EnrollmentSource(models.TextChoices):
 
 class EnrollmentStatus(models.TextChoices):
     RUNNING = "running", _("Running")
+    WAITING = "waiting", _("Waiting")
     COMPLETED = "completed", _("Completed")
     FAILED = "failed", _("Failed")
+    STOPPED = "stopped", _("Stopped")
+
+
+OPEN_ENROLLMENT = (EnrollmentStatus.RUNNING, EnrollmentStatus.WAITING)
 
 
 class Enrollment(models.Model):
     workflow = models.ForeignKey(Workflow, on_delete=models.CASCADE, related_name="enrollments")
+    version = models.ForeignKey(
+        WorkflowVersion, on_delete=models.CASCADE, related_name="enrollments"
+    )
     contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="enrollments")
     number = models.PositiveIntegerField(default=1)
     source = models.CharField(max_length=10, choices=EnrollmentSource.choices)
     status = models.CharField(
         max_length=10, choices=EnrollmentStatus.choices, default=EnrollmentStatus.RUNNING
     )
+    # The step it is at (rule W10); empty once finished.
+    current_step = models.CharField(max_length=40, blank=True)
+    # When the engine looks at it next: a delay's due time while waiting; while running, when
+    # a run that has not reported by then is taken again (a worker died, a message was lost).
+    due_at = models.DateTimeField(null=True, blank=True)
+    # While a worker runs its steps: no other worker runs them before this moment.
+    lease_until = models.DateTimeField(null=True, blank=True)
     enrolled_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
     )
@@ -84,7 +144,15 @@ class Enrollment(models.Model):
                 fields=["workflow", "contact", "number"], name="one_enrollment_per_number"
             )
         ]
-        indexes = [models.Index(fields=["workflow", "status"], name="enrollment_status_idx")]
+        indexes = [
+            models.Index(fields=["workflow", "status"], name="enrollment_status_idx"),
+            # The engine's scan (rule W10): open enrollments by due time, nothing else.
+            models.Index(
+                fields=["due_at"],
+                condition=models.Q(status__in=["running", "waiting"]),
+                name="enrollment_due_idx",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.workflow_id}/{self.contact_id}#{self.number}"
@@ -113,6 +181,7 @@ class TriggerMatch(models.Model):
 class ExecutionStatus(models.TextChoices):
     QUEUED = "queued", _("Queued")
     RETRYING = "retrying", _("Retrying")
+    WAITING = "waiting", _("Waiting")
     SUCCEEDED = "succeeded", _("Succeeded")
     FAILED = "failed", _("Failed")
     SKIPPED = "skipped", _("Skipped")
@@ -122,11 +191,13 @@ FINAL_STATUSES = (ExecutionStatus.SUCCEEDED, ExecutionStatus.FAILED, ExecutionSt
 
 
 class ActionExecution(models.Model):
-    """The log (rule W7): one row per (enrollment, action), updated through retries."""
+    """The log (rules W7, W10): one row per (enrollment, step) the enrollment reached, updated
+    through retries; `action_index` is its place on the enrollment's path (0 = first)."""
 
     enrollment = models.ForeignKey(Enrollment, on_delete=models.CASCADE, related_name="executions")
     workflow = models.ForeignKey(Workflow, on_delete=models.CASCADE, related_name="executions")
     contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="+")
+    step_id = models.CharField(max_length=40)
     action_index = models.PositiveIntegerField()
     action_type = models.CharField(max_length=60)
     status = models.CharField(
@@ -138,8 +209,6 @@ class ActionExecution(models.Model):
     message_text = models.JSONField(null=True, blank=True)
     output = models.JSONField(default=dict, blank=True)
     attempts = models.PositiveIntegerField(default=0)
-    # While a worker runs it: no other worker takes it before this moment.
-    lease_until = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -149,9 +218,7 @@ class ActionExecution(models.Model):
         verbose_name_plural = _("action executions")
         ordering = ["-created_at", "-id"]
         constraints = [
-            models.UniqueConstraint(
-                fields=["enrollment", "action_index"], name="one_execution_per_action"
-            )
+            models.UniqueConstraint(fields=["enrollment", "step_id"], name="one_execution_per_step")
         ]
         indexes = [
             models.Index(fields=["workflow", "-created_at"], name="execution_workflow_idx"),

@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 
 from crm.errors import NotFound
 
-from .models import ActionExecution, Workflow
+from .models import ActionExecution, Enrollment, Workflow
 
 
 def workflow_list() -> QuerySet[Workflow]:
@@ -47,3 +47,26 @@ def execution_log(
     if until:
         log = log.filter(created_at__lt=until)
     return log.order_by("-created_at", "-id")
+
+
+def enrollment_list(*, workflow: Workflow, status: str | None = None) -> QuerySet[Enrollment]:
+    enrollments = Enrollment.objects.filter(workflow=workflow).select_related("contact", "version")
+    if status:
+        enrollments = enrollments.filter(status=status)
+    return enrollments.order_by("-created_at", "-id")
+
+
+def enrollment_get(*, workflow: Workflow, enrollment_id) -> Enrollment:
+    enrollment = (
+        Enrollment.objects.filter(workflow=workflow, pk=enrollment_id)
+        .select_related("contact", "version")
+        .first()
+    )
+    if enrollment is None:
+        raise NotFound(_("Enrollment %(id)s does not exist") % {"id": enrollment_id})
+    return enrollment
+
+
+def enrollment_path(enrollment: Enrollment) -> list[ActionExecution]:
+    """The steps an enrollment reached, in the order it reached them (rule W12)."""
+    return list(ActionExecution.objects.filter(enrollment=enrollment).order_by("action_index"))

@@ -1,4 +1,14 @@
-"""Writes of workflows (rules W1, W7): create, change, turn on/off, delete, enroll.
+"""Writes of workflows (rules W1, W7, W9–W12): create, change, publish versions, turn on/off,
+delete, enroll, rotate the webhook secret.
+
+- Steps (W9, W12) come as a graph (`steps` with ids and exits, `start`) or as the older
+  `actions` list, read as a straight line of steps; each step's settings are cleaned by its
+  type in the action registry, the graph by `workflows.graph`.
+- Versions (W11): saving other steps while the current version has enrollments publishes a new
+  version; enrollments finish on the version they started. Without enrollments the current
+  version is changed in place.
+- A workflow that does not validate now (a step's segment, user or property went away since
+  it was saved) cannot be turned on: the refusal lists every problem.
 
 - Workflows need the Professional or Enterprise tier (W1); below it every write is refused
   with that reason.
@@ -11,6 +21,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -29,7 +40,16 @@ from segments.compiler import matching_contacts
 from segments.services import clean_filters
 
 from .actions import REGISTRY, ActionInvalid
-from .models import Enrollment, EnrollmentSource, TriggerMatch, TriggerType, Workflow
+from .graph import GraphInvalid, clean_graph, steps_from_actions
+from .models import (
+    Enrollment,
+    EnrollmentSource,
+    TriggerMatch,
+    TriggerType,
+    Workflow,
+    WorkflowVersion,
+)
+from .runner import rescue
 
 ALLOWED_TIERS = (Tier.PROFESSIONAL, Tier.ENTERPRISE)
 MAX_ENROLL_IDS = 1000
@@ -103,11 +123,107 @@ def clean_actions(actions) -> list[dict]:
                 f"{path}.type",
                 message % {"type": repr(config.get("type")), "types": ", ".join(sorted(REGISTRY))},
             )
+        if action_type.outcomes != ("next",):
+            _fail(f"{path}.type", _("a branch needs the steps form, with its yes and no exits"))
         try:
             cleaned.append({"type": action_type.type, **action_type.clean(config)})
         except ActionInvalid as exc:
             _fail(f"{path}.{exc.field}" if exc.field else path, exc.message)
     return cleaned
+
+
+def _clean_step_settings(i: int, settings: dict) -> dict:
+    path = f"steps[{i}]"
+    action_type = REGISTRY.get(settings.get("type"))
+    if action_type is None:
+        _fail(
+            f"{path}.type",
+            _("Unknown step type %(type)s; use one of %(types)s")
+            % {"type": repr(settings.get("type")), "types": ", ".join(sorted(REGISTRY))},
+        )
+    try:
+        return {"type": action_type.type, **action_type.clean(settings)}
+    except ActionInvalid as exc:
+        _fail(f"{path}.{exc.field}" if exc.field else path, exc.message)
+
+
+def _outcomes_of(type_name) -> tuple[str, ...] | None:
+    action_type = REGISTRY.get(type_name) if isinstance(type_name, str) else None
+    return action_type.outcomes if action_type else None
+
+
+def clean_steps(steps, start) -> tuple[list[dict], str]:
+    """A valid graph of steps, normalized (rules W9, W12), or `ValidationFailed` naming the
+    bad part (`steps[2].next`, `steps[0].webinar_id`, `start`)."""
+    try:
+        return clean_graph(
+            steps, start, outcomes_of=_outcomes_of, clean_settings=_clean_step_settings
+        )
+    except GraphInvalid as exc:
+        _fail(exc.path, exc.message)
+
+
+def clean_step_input(*, steps=None, start=None, actions=None) -> tuple[list[dict], str] | None:
+    """`steps` (+ `start`), or the older `actions` read as a straight line (W12); None when
+    the request gives neither."""
+    if steps is not None and actions is not None:
+        _fail("actions", _("Give either steps or actions, not both"))
+    if actions is not None:
+        return steps_from_actions(clean_actions(actions))
+    if steps is not None:
+        return clean_steps(steps, start)
+    if start is not None:
+        _fail("start", _("start goes with steps"))
+    return None
+
+
+def workflow_problems(workflow: Workflow) -> list[dict]:
+    """Why the workflow cannot be turned on, as `[{"path", "message"}]` (empty: it can)."""
+    if not workflow.steps:
+        return [{"path": "steps", "message": str(_("Add at least one step"))}]
+    try:
+        clean_steps(workflow.steps, workflow.start)
+    except ValidationFailed as exc:
+        return [
+            {"path": e.get("path") or "", "message": e.get("message") or exc.message}
+            for e in exc.errors or [{"path": "", "message": exc.message}]
+        ]
+    return []
+
+
+def _publish(workflow: Workflow, steps: list[dict], start: str, actor: User | None) -> bool:
+    """Rule W11: new steps become a new version when the current one has enrollments; else
+    they replace the current one. Returns whether a version was published."""
+    current = WorkflowVersion.objects.filter(workflow=workflow, number=workflow.version).first()
+    workflow.steps, workflow.start = steps, start
+    if current is not None and not current.enrollments.exists():
+        current.steps, current.start = steps, start
+        current.save(update_fields=["steps", "start"])
+        return False
+    workflow.version = (current.number + 1) if current else 1
+    WorkflowVersion.objects.create(
+        workflow=workflow, number=workflow.version, steps=steps, start=start, created_by=actor
+    )
+    return current is not None
+
+
+def _needs_secret(steps: list[dict]) -> bool:
+    return any(step.get("type") == "webhook" for step in steps)
+
+
+def new_webhook_secret() -> str:
+    return "whsec_" + secrets.token_urlsafe(32)
+
+
+def workflow_webhook_secret_rotate(*, workflow: Workflow) -> str:
+    """A new secret for the workflow's webhook steps; returns it in clear, the only time it is
+    shown (it is stored encrypted)."""
+    require_tier()
+    secret = new_webhook_secret()
+    workflow.webhook_secret = secret
+    workflow.updated_at = timezone.now()
+    workflow.save(update_fields=["webhook_secret", "updated_at"])
+    return secret
 
 
 def _clean_name(name, *, exclude_id=None) -> str:
@@ -128,23 +244,36 @@ def workflow_create(
     *,
     name: str,
     trigger,
-    actions,
+    actions=None,
+    steps=None,
+    start=None,
     reenrollment: bool = False,
     enabled: bool = False,
     enroll_existing: bool = False,
     actor: User | None,
 ) -> Workflow:
+    """A new workflow with its version 1. A workflow with webhook steps gets a secret, readable
+    once as `workflow.new_webhook_secret`."""
     require_tier()
     trigger_type, filters = clean_trigger(trigger)
+    graph = clean_step_input(steps=steps, start=start, actions=actions) or ([], "")
     with transaction.atomic():
         workflow = Workflow.objects.create(
             name=_clean_name(name),
             trigger_type=trigger_type,
             filters=filters,
             reenrollment=bool(reenrollment),
-            actions=clean_actions(actions),
+            steps=graph[0],
+            start=graph[1],
             created_by=actor,
         )
+        WorkflowVersion.objects.create(
+            workflow=workflow, number=1, steps=graph[0], start=graph[1], created_by=actor
+        )
+        workflow.new_webhook_secret = None
+        if _needs_secret(workflow.steps):
+            workflow.webhook_secret = workflow.new_webhook_secret = new_webhook_secret()
+            workflow.save(update_fields=["webhook_secret"])
         if enabled:
             # Part of the creation: its one audit entry says it was created on.
             _set_enabled(workflow=workflow, enabled=True, enroll_existing=enroll_existing)
@@ -171,9 +300,22 @@ def _workflow_audit(kind: str, workflow: Workflow, *, before=None, after=None, a
 
 
 def workflow_update(
-    *, workflow: Workflow, name=None, trigger=None, actions=None, reenrollment=None
+    *,
+    workflow: Workflow,
+    name=None,
+    trigger=None,
+    actions=None,
+    steps=None,
+    start=None,
+    reenrollment=None,
+    actor: User | None = None,
 ) -> Workflow:
+    """Changes what is given. Other steps publish a new version when the current one has
+    enrollments (rule W11); `workflow.published` says whether this call did."""
     require_tier()
+    graph = clean_step_input(steps=steps, start=start, actions=actions)
+    workflow.published = False
+    workflow.new_webhook_secret = None
     with transaction.atomic():
         if name is not None:
             workflow.name = _clean_name(name, exclude_id=workflow.pk)
@@ -185,8 +327,10 @@ def workflow_update(
                 TriggerMatch.objects.filter(workflow=workflow).delete()
                 if workflow.enabled and trigger_type == TriggerType.FILTERS:
                     _remember_matches(workflow)
-        if actions is not None:
-            workflow.actions = clean_actions(actions)
+        if graph is not None and graph != (workflow.steps, workflow.start):
+            workflow.published = _publish(workflow, graph[0], graph[1], actor)
+            if _needs_secret(workflow.steps) and not workflow.webhook_secret:
+                workflow.webhook_secret = workflow.new_webhook_secret = new_webhook_secret()
         if reenrollment is not None:
             workflow.reenrollment = bool(reenrollment)
         workflow.updated_at = timezone.now()
@@ -220,8 +364,19 @@ def workflow_set_enabled(
 
 
 def _set_enabled(*, workflow: Workflow, enabled: bool, enroll_existing: bool) -> None:
-    if enabled and not workflow.actions:
-        _fail("actions", _("Add at least one action before turning the workflow on"))
+    if enabled and not workflow.enabled:
+        problems = workflow_problems(workflow)
+        if problems:
+            message = _("The workflow cannot be turned on: %(problems)s") % {
+                "problems": "; ".join(
+                    f"{p['path']}: {p['message']}" if p["path"] else p["message"] for p in problems
+                )
+            }
+            raise ValidationFailed(
+                message,
+                errors=[{"name": p["path"], "path": p["path"], "message": p["message"]}
+                        for p in problems],
+            )  # fmt: skip
     with transaction.atomic():
         was = workflow.enabled
         workflow.enabled = enabled
@@ -315,6 +470,7 @@ def enroll_contacts(
         .annotate(n=Max("number"))
     )
     now = timezone.now()
+    version = WorkflowVersion.objects.get(workflow=workflow, number=workflow.version)
     wanted: dict[int, int] = {}  # contact -> the enrollment number to create
     for contact_id in contact_ids:
         previous = last.get(contact_id)
@@ -327,8 +483,9 @@ def enroll_contacts(
         # (workflow, contact, number) decides) and reported as skipped.
         Enrollment.objects.bulk_create(
             [
-                Enrollment(workflow=workflow, contact_id=cid, number=number, source=source,
-                           enrolled_by=actor, created_at=now)
+                Enrollment(workflow=workflow, version=version, contact_id=cid, number=number,
+                           source=source, enrolled_by=actor, created_at=now,
+                           current_step=version.start, due_at=now + rescue())
                 for cid, number in wanted.items()
             ],
             batch_size=1000,

@@ -14,6 +14,31 @@ def run_enrollment(enrollment_id: int) -> None:
 
 
 @shared_task(ignore_result=True)
+def tick() -> int:
+    """The engine's scan (rule W10, beat every WORKFLOW_TICK_SECONDS): due delays and silent
+    runs are taken (SKIP LOCKED) and queued, a batch at a time until none is left."""
+    from .runner import TICK_BATCH
+    from .runner import tick as take_due
+
+    taken = 0
+    while True:
+        ids = take_due()
+        for enrollment_id in ids:
+            run_enrollment.delay(enrollment_id)
+        taken += len(ids)
+        if len(ids) < TICK_BATCH:
+            return taken
+
+
+@shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=30, max_retries=5)
+def send_notification_email(notification_id: int) -> bool:
+    """A `notify` step's e-mail (an unreachable SMTP server is tried again with back-off)."""
+    from .steps.notify import notification_email_send
+
+    return notification_email_send(notification_id=notification_id)
+
+
+@shared_task(ignore_result=True)
 def sweep_workflow(workflow_id: int, contact_ids: list[int] | None = None) -> None:
     from .models import Workflow
     from .services import workflow_sweep

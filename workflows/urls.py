@@ -13,6 +13,16 @@ urlpatterns = [
     path("<int:workflow_id>/toggle/", views.workflow_toggle, name="toggle"),
     path("<int:workflow_id>/enroll/", views.workflow_enroll, name="enroll"),
     path("<int:workflow_id>/delete/", views.workflow_delete, name="delete"),
+    path(
+        "<int:workflow_id>/enrollments/<int:enrollment_id>/",
+        views.enrollment_detail,
+        name="enrollment",
+    ),
+    path(
+        "<int:workflow_id>/webhook-secret/",
+        views.workflow_webhook_secret,
+        name="webhook_secret",
+    ),
     path("enroll/contact/<int:contact_id>/", views.enroll_contact, name="enroll_contact"),
     path("enroll/segment/<int:segment_id>/", views.enroll_segment, name="enroll_segment"),
 ]

@@ -25,23 +25,18 @@ from django.views.decorators.http import require_POST
 from crm.contact_filters import FilterContext
 from crm.errors import ApplicationError, NotFound, ValidationFailed
 from crm.ids import is_id_text
-from crm.models import Brand, Contact, normalize_email
+from crm.models import Brand, Contact, User, normalize_email
 from crm.paging import numbered_pager
 from crm.properties import all_property_specs, spec_label
 from crm.views.access import write_required
 from segments import builder as segment_builder
 from segments import selectors as segment_selectors
+from segments.models import Segment, SegmentKind
 from segments.tree import describe_tree
 
 from . import selectors, services
 from .actions import REGISTRY, editor_action
-from .forms import (
-    SOURCE_PROPERTY,
-    SOURCE_WEBINAR,
-    EditorState,
-    editor_from_post,
-    editor_from_workflow,
-)
+from .forms import EditorState, editor_from_post, editor_from_workflow
 from .models import ActionExecution, ExecutionStatus, TriggerType, Workflow
 
 PAGE_SIZE = 25
@@ -94,41 +89,77 @@ def workflow_list(request):
 # ---- editor -------------------------------------------------------------------------------
 
 
-def _zoom_webinars(action) -> dict:
-    """The webinars the editor's action may use, for its picker. The Zoom integration
+def _zoom_webinars() -> dict:
+    """The webinars the Zoom steps may use, for the editor's pickers. The Zoom integration
     provides them through its action's `choices` hook: this app does not import it."""
     brand = Brand.objects.filter(is_primary=True).first()
+    action = editor_action()  # the registered step that offers webinars to pick from
     if action is None:
         return {"brand": brand, "connected": False, "webinars": []}
     return {"brand": brand, **action.choices()}
 
 
-def _action_label(row_type: str, action) -> str:
-    """The name of a row's action: its registered type's, else the editor's action's."""
-    registered = REGISTRY.get(row_type) or action
-    return str(registered.label) if registered is not None else row_type
+def _lazy_to_text(value):
+    """The registry's field specs with their lazy labels rendered (for json_script)."""
+    if isinstance(value, dict):
+        return {k: _lazy_to_text(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_lazy_to_text(v) for v in value]
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    return str(value)
+
+
+def flow_catalogue(zoom: dict) -> dict:
+    """What the flow editor offers (static/workflows/flow.js): the step types from the action
+    registry (label, exits, settings fields) and the choices their fields pick from."""
+    specs = all_property_specs()
+    return {
+        "types": [
+            {"type": t.type, "label": str(t.label), "outcomes": list(t.outcomes),
+             "fields": _lazy_to_text(t.fields)}
+            for t in sorted(REGISTRY.values(), key=lambda t: STEP_ORDER.index(t.type)
+                            if t.type in STEP_ORDER else len(STEP_ORDER))
+        ],
+        "properties": sorted(
+            ({"name": s.name, "label": str(spec_label(s)), "type": s.type,
+              "writable": not s.read_only and s.name not in ("email", "hs_additional_emails")}
+             for s in specs.values()),
+            key=lambda p: p["label"].lower(),
+        ),
+        "segments": list(Segment.objects.filter(kind=SegmentKind.STATIC).order_by("name")
+                         .values("id", "name")[:500]),
+        "users": [{"id": u.pk, "email": u.email,
+                   "label": f"{u.first_name} {u.last_name}".strip() or u.email}
+                  for u in User.objects.filter(is_active=True).order_by("email")[:500]],
+        "webinars": [{"id": w["id"], "topic": w["topic"], "upcoming": w["upcoming"],
+                      "start": w["start_time"].isoformat() if w["start_time"] else None}
+                     for w in zoom["webinars"]],
+    }  # fmt: skip
+
+
+# The order the editor's menu lists step types in (others follow, as registered).
+STEP_ORDER = [
+    "zoom.add_contact_to_webinar", "delay", "branch", "set_property", "notify", "webhook",
+    "segment.add", "segment.remove", "zoom.cancel_registration",
+]  # fmt: skip
 
 
 def _editor(request, *, workflow: Workflow | None, state: EditorState, status=200):
-    specs = all_property_specs()
-    action = editor_action()
-    row_type = state.actions[0].type if state.actions else ""
+    filters = state.filters if isinstance(state.filters, dict) else {}
+    zoom = _zoom_webinars()
     context = {
         "active_nav": "workflows",
         "workflow": workflow,
         "state": state,
         "trigger_types": TriggerType.choices,
-        "zoom": _zoom_webinars(action),
-        "properties": sorted(
-            ((s.name, spec_label(s)) for s in specs.values()), key=lambda p: p[1].lower()
-        ),
-        "action_label": _action_label(row_type, action),
-        "action_type": action.type if action is not None else "",
-        "source_webinar": SOURCE_WEBINAR,
-        "source_property": SOURCE_PROPERTY,
+        "zoom": zoom,
+        "flow_catalogue": flow_catalogue(zoom),
+        "flow_graph": state.graph,
+        "flow_errors": state.step_errors,
         # The segment builder, reused as is (static/segments/builder.js).
         "catalogue": segment_builder.catalogue(),
-        "labels": segment_builder.tree_labels(state.filters),
+        "labels": segment_builder.tree_labels(filters),
         "errors_for_js": state.filter_errors,
     }
     return render(request, "workflows/editor.html", context, status=status)
@@ -139,12 +170,16 @@ def _save(request, *, workflow: Workflow | None):
     if state.filters_unreadable and state.trigger_type == TriggerType.FILTERS:
         state.errors["trigger"] = [_("The filters could not be read.")]
         return _editor(request, workflow=workflow, state=state, status=400)
+    if state.graph_unreadable:
+        state.errors["steps"] = [_("The steps could not be read.")]
+        return _editor(request, workflow=workflow, state=state, status=400)
     try:
         if workflow is None:
             workflow = services.workflow_create(
                 name=state.name,
                 trigger=state.trigger(),
-                actions=state.action_configs(),
+                steps=state.steps,
+                start=state.start or None,
                 reenrollment=state.reenrollment,
                 actor=request.user,
             )
@@ -153,8 +188,10 @@ def _save(request, *, workflow: Workflow | None):
                 workflow=workflow,
                 name=state.name,
                 trigger=state.trigger(),
-                actions=state.action_configs(),
+                steps=state.steps,
+                start=state.start or None,
                 reenrollment=state.reenrollment,
+                actor=request.user,
             )
     except ValidationFailed as exc:
         state.add_errors(exc.errors or [{"path": "", "message": exc.message}])
@@ -162,7 +199,22 @@ def _save(request, *, workflow: Workflow | None):
             workflow.refresh_from_db()
         return _editor(request, workflow=workflow, state=state, status=400)
     messages.success(request, _("Workflow “%(name)s” saved.") % {"name": workflow.name})
+    if getattr(workflow, "published", False):
+        messages.info(
+            request,
+            _(
+                "Version %(n)s published: contacts already enrolled finish on the version "
+                "they started."
+            )
+            % {"n": workflow.version},
+        )
+    if getattr(workflow, "new_webhook_secret", None):
+        _show_secret_once(request, workflow.new_webhook_secret)
     return redirect("workflows:detail", workflow_id=workflow.pk)
+
+
+def _show_secret_once(request, secret: str) -> None:
+    request.session["workflow_webhook_secret"] = secret
 
 
 @write_required
@@ -261,17 +313,82 @@ def workflow_detail(request, workflow_id: int):
     if request.htmx and not request.htmx.boosted:
         return render(request, "workflows/_log.html", context)
     ctx = FilterContext.build(check_references=False)
+    enrollments = list(selectors.enrollment_list(workflow=workflow)[:ENROLLMENTS_SHOWN])
     context.update(
         {
             "groups": describe_tree(workflow.filters, ctx)
             if workflow.trigger_type == TriggerType.FILTERS
             else [],
-            "action_texts": [_describe_action(config) for config in workflow.actions],
+            "flow_catalogue": {
+                "types": [
+                    {
+                        "type": t.type,
+                        "label": str(t.label),
+                        "outcomes": list(t.outcomes),
+                        "fields": [],
+                    }
+                    for t in REGISTRY.values()
+                ]
+            },  # fmt: skip
+            "flow_graph": {"steps": workflow.steps, "start": workflow.start or None},
+            "flow_descriptions": {step["id"]: _describe_action(step) for step in workflow.steps},
+            "step_labels": _step_labels(workflow.steps),
+            "enrollments": enrollments,
             "enrolled": workflow.enrollments.count(),
+            "problems": [] if workflow.enabled else services.workflow_problems(workflow),
+            "webhook_secret": request.session.pop("workflow_webhook_secret", None),
+            "has_webhook": any(s.get("type") == "webhook" for s in workflow.steps),
             "can_write": request.user.can_write,
         }
     )
     return render(request, "workflows/detail.html", context)
+
+
+ENROLLMENTS_SHOWN = 25
+
+
+def _step_labels(steps: list[dict]) -> dict[str, str]:
+    return {
+        step["id"]: str(REGISTRY[step["type"]].label) if step.get("type") in REGISTRY
+        else step.get("type", "")
+        for step in steps
+    }  # fmt: skip
+
+
+@tier_required
+def enrollment_detail(request, workflow_id: int, enrollment_id: int):
+    """One contact's path through the steps (rule W12), with times and outcomes."""
+    workflow = _workflow_or_404(workflow_id)
+    try:
+        enrollment = selectors.enrollment_get(workflow=workflow, enrollment_id=enrollment_id)
+    except NotFound:
+        raise Http404
+    version_steps = {step["id"]: step for step in enrollment.version.steps}
+    rows = []
+    for execution in selectors.enrollment_path(enrollment):
+        step = version_steps.get(execution.step_id, {"type": execution.action_type})
+        label = _step_labels([{**step, "id": execution.step_id}])[execution.step_id]
+        rows.append({"execution": execution, "label": label, "text": _describe_action(step),
+                     "path": execution.output.get("path")})  # fmt: skip
+    context = {
+        "active_nav": "workflows",
+        "workflow": workflow,
+        "enrollment": enrollment,
+        "rows": rows,
+        "waiting_step": version_steps.get(enrollment.current_step),
+    }
+    return render(request, "workflows/enrollment.html", context)
+
+
+@write_required
+@tier_required
+@require_POST
+def workflow_webhook_secret(request, workflow_id: int):
+    """Makes a new signing secret for the webhook steps and shows it once."""
+    workflow = _workflow_or_404(workflow_id)
+    _show_secret_once(request, services.workflow_webhook_secret_rotate(workflow=workflow))
+    messages.success(request, _("A new webhook secret was made: the old one no longer signs."))
+    return redirect("workflows:detail", workflow_id=workflow.pk)
 
 
 @write_required

@@ -23,6 +23,10 @@ class ZoomIntegrationConfig(AppConfig):
 
         register_workflow_action()
 
+        from .workflow_cancel import register as register_cancel_action
+
+        register_cancel_action()
+
         from .alerts import register as register_alert_kinds
 
         register_alert_kinds()

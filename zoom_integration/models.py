@@ -7,10 +7,9 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from crm.crypto import EncryptedTextField
 from crm.models import Brand
 from crm.stored_text import decode, render_stored
-
-from .crypto import EncryptedTextField
 
 
 class ConnectionKind(models.TextChoices):

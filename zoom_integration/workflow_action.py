@@ -507,6 +507,32 @@ def register() -> None:
             describe=describe,
             choices=webinar_choices,
             schema=schema,
+            fields=(
+                {
+                    "name": "mode",
+                    "kind": "mode",
+                    "label": gettext_lazy("Webinar"),
+                    "virtual": True,
+                    "choices": [
+                        ["webinar_id", gettext_lazy("A webinar")],
+                        ["webinar_id_property", gettext_lazy("The webinar in a contact property")],
+                    ],
+                },
+                {
+                    "name": "webinar_id",
+                    "kind": "webinar",
+                    "label": gettext_lazy("Webinar"),
+                    "required": True,
+                    "when": "webinar_id",
+                },
+                {
+                    "name": "webinar_id_property",
+                    "kind": "property",
+                    "label": gettext_lazy("Contact property"),
+                    "required": True,
+                    "when": "webinar_id_property",
+                },
+            ),  # fmt: skip
         )
     )
 

@@ -228,9 +228,13 @@ class Gateway:
             if await self._fault(rule, scope, send, entry, page_token):
                 return
 
+        answer_delay = rule.answer_delay_ms if rule is not None else 0
+
         async def logging_send(message: Message) -> None:
             if message["type"] == "http.response.start":
                 entry["status"] = message["status"]
+                if answer_delay:  # done, but the answer is slow to come back
+                    await asyncio.sleep(answer_delay / 1000)
             await send(message)
 
         await self.app(scope, receive, logging_send)

@@ -8,6 +8,8 @@ A rule does one of:
 - ``"status": 503`` (optionally ``"retry_after": 2`` → ``Retry-After: 2``): answer that status with
   a Zoom-shaped body ``{"code": <status>, "message": …}``; a 429 carries the QPS rate-limit headers;
 - ``"delay_ms": 500``: wait, then answer normally (or with ``status`` if both are given);
+- ``"answer_delay_ms": 3000``: handle the request (a registration is made), then hold its answer
+  that long: a client that dies meanwhile never learns what was done;
 - ``"drop_connection": true``: close the TCP connection without any answer;
 - ``"expire_token": true``: the presented access token expires now → ``401 {"code":124,…}``;
 - ``"expire_page_token": true``: the presented ``next_page_token`` expires now →
@@ -23,7 +25,14 @@ from typing import Any
 
 from .errors import ScenarioError
 
-_KINDS = ("status", "delay_ms", "drop_connection", "expire_token", "expire_page_token")
+_KINDS = (
+    "status",
+    "delay_ms",
+    "answer_delay_ms",
+    "drop_connection",
+    "expire_token",
+    "expire_page_token",
+)
 
 
 @dataclass(slots=True)
@@ -34,6 +43,7 @@ class FaultRule:
     status: int | None = None
     retry_after: str | None = None
     delay_ms: int = 0
+    answer_delay_ms: int = 0
     drop_connection: bool = False
     expire_token: bool = False
     expire_page_token: bool = False
@@ -49,6 +59,8 @@ class FaultRule:
             return "expire_page_token"
         if self.status is not None:
             return f"status_{self.status}"
+        if self.answer_delay_ms and not self.delay_ms:
+            return "answer_delay"
         return "delay"
 
 
@@ -69,6 +81,7 @@ def parse_rule(raw: Any) -> FaultRule:
         status=int(raw["status"]) if raw.get("status") else None,
         retry_after=str(retry_after) if retry_after is not None else None,
         delay_ms=int(raw.get("delay_ms", 0)),
+        answer_delay_ms=int(raw.get("answer_delay_ms", 0)),
         drop_connection=bool(raw.get("drop_connection")),
         expire_token=bool(raw.get("expire_token")),
         expire_page_token=bool(raw.get("expire_page_token")),

@@ -14,6 +14,7 @@ from playwright.sync_api import Page, expect
 from crm.models import Account, Brand, Role, Tier
 from tests.factories import ContactFactory, UserFactory
 from tests.support.browser import log_in as _log_in
+from tests.workflows.conftest import create_enrollment, create_workflow
 from tests.zoom_integration.scenario import ACME, RECURRING_ID, S2S, UPCOMING_ID
 from workflows.models import ActionExecution, Workflow
 from zoom_integration.models import ZoomWebinar
@@ -35,12 +36,14 @@ def _create_workflow(page: Page, name: str, *, pick: str | None = None, typed: s
     page.get_by_test_id("workflow-name-input").fill(name)
     expect(page.get_by_test_id("trigger-manual")).to_be_checked()
     expect(page.get_by_test_id("segment-builder")).to_be_hidden()
-    row = page.get_by_test_id("action-row").first
+    page.get_by_test_id("add-step").first.click()
+    page.get_by_test_id("step-menu").locator("[data-type='zoom.add_contact_to_webinar']").click()
+    panel = page.get_by_test_id("step-panel")
     if pick:
-        row.get_by_test_id("webinar-picker").select_option(pick)
-        expect(row.get_by_test_id("webinar-id-input")).to_have_value(pick)  # the picker fills it
+        panel.get_by_test_id("field-webinar_id").select_option(pick)
+        expect(panel.get_by_test_id("typed-webinar_id")).to_have_value(pick)  # the picker fills it
     if typed:
-        row.get_by_test_id("webinar-id-input").fill(typed)
+        panel.get_by_test_id("typed-webinar_id").fill(typed)
 
 
 def test_marketer_registers_contacts_through_a_workflow(live_server, page: Page, zoom_sandbox):
@@ -58,36 +61,39 @@ def test_marketer_registers_contacts_through_a_workflow(live_server, page: Page,
     expect(page.get_by_test_id("workflows-empty")).to_be_visible()
     _shot(page, "01-empty-list")
 
-    # The editor: a bad id first (the error sits next to the field and the input is kept).
+    # The editor: a bad id first (the side panel says why, the step is marked, nothing is sent).
     _create_workflow(page, "Register for Roadmap", typed="8400-000")
+    panel = page.get_by_test_id("step-panel")
+    expect(panel).to_contain_text("without spaces or dashes")
     page.get_by_test_id("save-workflow").click()
-    expect(page.get_by_test_id("form-errors")).to_be_visible()
-    row = page.get_by_test_id("action-row").first
-    expect(row).to_contain_text("without spaces or dashes")
-    expect(row.get_by_test_id("webinar-id-input")).to_have_value("8400-000")
+    expect(page.get_by_test_id("flow-invalid")).to_be_visible()
+    expect(page.get_by_test_id("step").first).to_have_class(re.compile("wf-step--invalid"))
+    expect(panel.get_by_test_id("typed-webinar_id")).to_have_value("8400-000")
     expect(page.get_by_test_id("workflow-name-input")).to_have_value("Register for Roadmap")
     _shot(page, "02-editor-error")
 
     # Pick the webinar in the picker (it replaces the typed id), glance at the filter trigger.
-    row.get_by_test_id("webinar-picker").select_option(str(UPCOMING_ID))
-    expect(row.get_by_test_id("webinar-id-input")).to_have_value(str(UPCOMING_ID))
-    expect(row.get_by_test_id("webinar-picker")).to_contain_text("Roadmap 2027")
+    panel.get_by_test_id("field-webinar_id").select_option(str(UPCOMING_ID))
+    expect(panel.get_by_test_id("typed-webinar_id")).to_have_value(str(UPCOMING_ID))
+    expect(panel.get_by_test_id("field-webinar_id")).to_contain_text("Roadmap 2027")
+    expect(page.get_by_test_id("step").first).not_to_have_class(re.compile("wf-step--invalid"))
     page.get_by_test_id("trigger-filters").check()
     expect(page.get_by_test_id("segment-builder")).to_be_visible()
     expect(page.get_by_test_id("filter-row")).to_have_count(1)
     _shot(page, "03-editor-filters-trigger")
     page.get_by_test_id("trigger-manual").check()
     expect(page.get_by_test_id("segment-builder")).to_be_hidden()
-    # A second action can be added and removed again.
-    page.get_by_test_id("add-action").click()
-    expect(page.get_by_test_id("action-row")).to_have_count(2)
-    page.get_by_test_id("action-row").nth(1).get_by_test_id("remove-action").click()
-    expect(page.get_by_test_id("action-row")).to_have_count(1)
+    # A second step can be added after it and removed again.
+    page.get_by_test_id("add-step").nth(1).click()
+    page.get_by_test_id("step-menu").locator("[data-type='delay']").click()
+    expect(page.get_by_test_id("step")).to_have_count(2)
+    page.get_by_test_id("step-panel").get_by_test_id("remove-step").click()
+    expect(page.get_by_test_id("step")).to_have_count(1)
     _shot(page, "04-editor-picked")
     page.get_by_test_id("save-workflow").click()
 
     expect(page.get_by_test_id("workflow-name")).to_have_text("Register for Roadmap")
-    expect(page.get_by_test_id("workflow-actions")).to_contain_text(
+    expect(page.get_by_test_id("workflow-steps")).to_contain_text(
         f"Add contact to Zoom webinar {UPCOMING_ID}"
     )
     expect(page.get_by_test_id("log-empty")).to_be_visible()
@@ -160,7 +166,7 @@ def test_segment_page_offers_enrollment_and_lower_tiers_get_the_reason(live_serv
     UserFactory(email="admin@crm.test", role=Role.SUPER_ADMIN)
     segment = Segment.objects.create(name="Hand-picked", kind=SegmentKind.STATIC)
     SegmentMember.objects.create(segment=segment, contact=ContactFactory())
-    Workflow.objects.create(
+    create_workflow(
         name="Register for Roadmap", enabled=True,
         actions=[{"type": "zoom.add_contact_to_webinar", "webinar_id": str(UPCOMING_ID)}],
     )  # fmt: skip
@@ -173,13 +179,11 @@ def test_segment_page_offers_enrollment_and_lower_tiers_get_the_reason(live_serv
     _shot(page, "11-segment-enroll-form")
 
     # A queued run: the log polls every 3 s until the row is final, then stops.
-    from workflows.models import Enrollment
-
     workflow = Workflow.objects.get()
     contact = ContactFactory(email="queued@client.example")
-    enrollment = Enrollment.objects.create(workflow=workflow, contact=contact, source="manual")
+    enrollment = create_enrollment(workflow, contact, source="manual")
     execution = ActionExecution.objects.create(
-        enrollment=enrollment, workflow=workflow, contact=contact, action_index=0,
+        enrollment=enrollment, workflow=workflow, contact=contact, action_index=0, step_id="s1",
         action_type="zoom.add_contact_to_webinar", status="queued",
     )  # fmt: skip
     page.goto(live_server.url + f"/workflows/{workflow.pk}/")

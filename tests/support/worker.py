@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -80,6 +81,69 @@ def running_worker(
                     process.wait(timeout=20)
                 if locked:
                     app.conf.update(task_always_eager=True, CELERY_TASK_ALWAYS_EAGER=True)
+
+
+class Workers:
+    """Worker processes a test starts, kills (SIGKILL, as a crash) and starts again."""
+
+    def __init__(self, log_dir: Path, env: dict[str, str]):
+        self.log_dir, self.env, self.processes = log_dir, env, []
+
+    def start(self, *, beat: bool = False) -> Path:
+        log_path = self.log_dir / f"worker{len(self.processes) + 1}.log"
+        args = [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo",
+                "--loglevel=INFO", "--without-gossip", "--without-mingle"]  # fmt: skip
+        if beat:
+            args += ["-B", "--schedule", str(self.log_dir / "beat-schedule")]
+        with open(log_path, "w") as log:
+            process = subprocess.Popen(
+                args,
+                cwd=ROOT,
+                env={**os.environ, "DATABASE_URL": database_url(), "PYTHONUNBUFFERED": "1",
+                     **self.env},
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )  # fmt: skip
+        self.processes.append(process)
+        wait_for(lambda: "ready." in log_path.read_text(), log=log_path)
+        return log_path
+
+    def kill(self) -> None:
+        """SIGKILL the newest worker (and its beat child, in its process group)."""
+        process = self.processes[-1]
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=20)
+
+    def stop_all(self) -> None:
+        for process in self.processes:
+            if process.poll() is None:
+                process.terminate()
+                try:
+                    process.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    os.killpg(process.pid, signal.SIGKILL)
+                    process.wait(timeout=20)
+
+
+@contextlib.contextmanager
+def worker_processes(log_dir: Path, env: dict[str, str]) -> Iterator[Workers]:
+    """As `running_worker`, for tests that kill a worker and start another: yields `Workers`
+    (none started yet); tasks stop running inline meanwhile."""
+    from config.celery import app
+
+    LOCK.parent.mkdir(parents=True, exist_ok=True)
+    with open(LOCK, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        app.conf.update(task_always_eager=False, CELERY_TASK_ALWAYS_EAGER=False)
+        app.control.purge()
+        workers = Workers(log_dir, env)
+        try:
+            yield workers
+        finally:
+            workers.stop_all()
+            app.control.purge()
+            app.conf.update(task_always_eager=True, CELERY_TASK_ALWAYS_EAGER=True)
 
 
 def reachable_redis_url(db: int) -> str | None:

@@ -41,3 +41,25 @@ def connected(sandbox, db, django_capture_on_commit_callbacks):
             brand=beta, account_id=BETA, client_id="beta-s2s", client_secret="beta-s2s-secret"
         )
     return sandbox
+
+
+def create_workflow(*, actions=(), steps=None, start=None, **fields):
+    """A workflow row with its version 1, written directly (no service checks): for tests of
+    pages and logs. `actions` become a straight line of steps, as the API reads them."""
+    from workflows.graph import steps_from_actions
+    from workflows.models import Workflow, WorkflowVersion
+
+    if steps is None:
+        steps, start = steps_from_actions(actions)
+    workflow = Workflow.objects.create(steps=steps, start=start or "", **fields)
+    WorkflowVersion.objects.create(workflow=workflow, number=1, steps=steps, start=start or "")
+    return workflow
+
+
+def create_enrollment(workflow, contact, **fields):
+    from workflows.models import Enrollment
+
+    version = workflow.versions.get(number=workflow.version)
+    return Enrollment.objects.create(
+        workflow=workflow, version=version, contact=contact, current_step=version.start, **fields
+    )

@@ -30,6 +30,9 @@ def professional(db):
     Account.objects.update_or_create(pk=1, defaults={"tier": Tier.PROFESSIONAL})
 
 
+from tests.workflows.conftest import create_enrollment, create_workflow  # noqa: E402
+
+
 def login(client, role=Role.MARKETING):
     user = UserFactory(role=role)
     client.force_login(user)
@@ -38,33 +41,34 @@ def login(client, role=Role.MARKETING):
 
 def make_workflow(name="Register", *, enabled=True, trigger_type=TriggerType.MANUAL, filters=None,
                   reenrollment=False):  # fmt: skip
-    return Workflow.objects.create(
+    return create_workflow(
         name=name, enabled=enabled, trigger_type=trigger_type, filters=filters or {},
         reenrollment=reenrollment, actions=[{"type": ACTION, "webinar_id": WEBINAR}],
     )  # fmt: skip
 
 
-def editor_post(**overrides):
+def editor_post(steps=None, start=None, **overrides):
+    """What the editor posts: plain fields and the flow's graph (static/workflows/flow.js)."""
+    if steps is None:
+        steps = [{"id": "s1", "type": ACTION, "webinar_id": WEBINAR, "next": None}]
     data = {
         "name": "Register for the launch",
         "trigger_type": "manual",
         "filters": json.dumps({"or": []}),
-        "action-0-type": ACTION,
-        "action-0-source": "webinar",
-        "action-0-webinar_pick": WEBINAR,
-        "action-0-webinar_id": "",
-        "action-0-property": "",
+        "graph": json.dumps({"steps": steps, "start": start}),
     }
     data.update(overrides)
     return data
 
 
+def json_script(html: str, element_id: str):
+    return json.loads(html.split(f'id="{element_id}" type="application/json">')[1].split("<")[0])
+
+
 def log_row(workflow, contact, status, *, when=None, number=1, message="", output=None):
-    enrollment = Enrollment.objects.create(
-        workflow=workflow, contact=contact, number=number, source="manual"
-    )
+    enrollment = create_enrollment(workflow, contact, number=number, source="manual")
     return ActionExecution.objects.create(
-        enrollment=enrollment, workflow=workflow, contact=contact, action_index=0,
+        enrollment=enrollment, workflow=workflow, contact=contact, action_index=0, step_id="s1",
         action_type=ACTION, status=status, message=message, output=output or {},
         attempts=1, created_at=when or timezone.now(),
     )  # fmt: skip
@@ -184,44 +188,45 @@ def test_create_with_manual_trigger_from_the_form(client, professional):
 
 
 @pytest.mark.django_db
-def test_create_with_filter_trigger_and_ordered_actions(client, professional):
+def test_create_with_filter_trigger_and_a_branching_flow(client, professional):
     login(client)
     tree = {"or": [{"and": [{"type": "property", "property": "company", "operator": "eq",
                              "value": "Acme"}]}]}  # fmt: skip
-    data = editor_post(trigger_type="filters", filters=json.dumps(tree))
-    # A second action (its row numbered 3: rows are read in their numeric order), typed id
-    # beats the picker.
-    data.update({"action-3-type": ACTION, "action-3-source": "property",
-                 "action-3-property": "company", "action-0-webinar_id": "84000000002"})  # fmt: skip
+    steps = [
+        {"id": "s1", "type": "branch", "filters": tree, "yes": "s2", "no": "s3"},
+        {"id": "s2", "type": ACTION, "webinar_id": "84000000002", "next": None},
+        {"id": "s3", "type": ACTION, "webinar_id_property": "company", "next": None},
+    ]
+    data = editor_post(steps, "s1", trigger_type="filters", filters=json.dumps(tree))
     response = client.post(reverse("workflows:create"), data)
     assert response.status_code == 302
     workflow = Workflow.objects.get()
     assert workflow.trigger_type == TriggerType.FILTERS
     assert workflow.filters["or"][0]["and"][0]["property"] == "company"
-    assert workflow.actions == [
-        {"type": ACTION, "webinar_id": "84000000002"},
-        {"type": ACTION, "webinar_id_property": "company"},
-    ]
+    assert (workflow.start, [s["id"] for s in workflow.steps]) == ("s1", ["s1", "s2", "s3"])
+    assert workflow.steps[0]["yes"] == "s2" and workflow.steps[0]["no"] == "s3"
     html = client.get(reverse("workflows:detail", args=[workflow.pk])).content.decode()
     assert "Contacts who start matching" in html
     assert "Acme" in html
-    assert "Add contact to the Zoom webinar in property “company”" in html
+    descriptions = json_script(html, "wf-descriptions")
+    assert descriptions["s3"] == "Add contact to the Zoom webinar in property “company”"
+    assert descriptions["s1"] == "If Company name is Acme"
 
 
 @pytest.mark.django_db
-def test_bad_webinar_id_is_shown_next_to_its_field_and_the_input_is_kept(client, professional):
+def test_bad_webinar_id_is_shown_on_its_step_and_the_input_is_kept(client, professional):
     login(client)
-    data = editor_post(**{"action-0-webinar_pick": "", "action-0-webinar_id": "8400-000"})
-    response = client.post(reverse("workflows:create"), data)
+    steps = [{"id": "s1", "type": ACTION, "webinar_id": "8400-000", "next": None}]
+    response = client.post(reverse("workflows:create"), editor_post(steps))
     assert response.status_code == 400
     html = response.content.decode()
     assert "Nothing was saved" in html
-    assert "without spaces or dashes" in html
-    assert 'value="8400-000"' in html and 'value="Register for the launch"' in html
-    # The message sits inside the action's webinar field, marked as an error.
-    row = html[html.index('data-testid="action-row"') :]
-    webinar_field = row[row.index("wf-webinar field field--error") :]
-    assert webinar_field.index("without spaces or dashes") < webinar_field.index("</div>")
+    assert 'value="Register for the launch"' in html
+    # The message is the step's, on its field, for the side panel; the graph is kept.
+    errors = json_script(html, "wf-errors")
+    assert list(errors) == ["s1"] and list(errors["s1"]) == ["webinar_id"]
+    assert "without spaces or dashes" in errors["s1"]["webinar_id"][0]
+    assert json_script(html, "wf-initial")["steps"][0]["webinar_id"] == "8400-000"
     assert not Workflow.objects.exists()
 
 
@@ -245,7 +250,7 @@ def test_name_and_filter_errors_go_next_to_their_fields(client, professional):
     )
     assert response.status_code == 400
     html = response.content.decode()
-    errors = json.loads(html.split('id="seg-errors" type="application/json">')[1].split("<")[0])
+    errors = json_script(html, "seg-errors")
     assert len(errors) == 1 and errors[0]["path"].startswith("or[0].and[1]")
     assert "no_such_prop" in html  # the tree is kept for the builder
 
@@ -270,17 +275,16 @@ def test_a_filter_tree_too_large_is_said_under_the_trigger(client, professional)
 
 
 @pytest.mark.django_db
-def test_missing_webinar_and_property_says_what_to_give(client, professional):
+def test_graph_errors_and_unreadable_graphs_are_said_above_the_flow(client, professional):
     login(client)
-    data = editor_post(**{"action-0-webinar_pick": "", "action-0-source": "property"})
-    html = client.post(reverse("workflows:create"), data).content.decode()
-    # Shown in the property pane, the one on screen.
-    pane = html[html.index('data-pane="property"') :]
-    assert pane.index("Give either a webinar id") < pane.index("</li>")
-    data = editor_post(**{"action-0-webinar_pick": ""})
-    html = client.post(reverse("workflows:create"), data).content.decode()
-    pane = html[html.index('data-pane="webinar"') :]
-    assert pane.index("Give either a webinar id") < pane.index('data-pane="property"')
+    steps = [{"id": "s1", "type": ACTION, "webinar_id": WEBINAR, "next": "s9"}]
+    html = client.post(reverse("workflows:create"), editor_post(steps)).content.decode()
+    assert json_script(html, "wf-errors") == {"s1": {"next": ["'s9' is not the id of a step"]}}
+    response = client.post(reverse("workflows:create"), editor_post(graph="{not json"))
+    assert response.status_code == 400
+    steps_card = response.content.decode().split('data-testid="steps-card"')[1]
+    assert "The steps could not be read." in steps_card
+    assert not Workflow.objects.exists()
 
 
 @pytest.mark.django_db
@@ -288,15 +292,20 @@ def test_edit_prefills_and_saves(client, professional):
     login(client)
     workflow = make_workflow()
     html = client.get(reverse("workflows:edit", args=[workflow.pk])).content.decode()
-    assert 'value="Register"' in html and f'value="{WEBINAR}"' in html
+    assert 'value="Register"' in html
+    assert json_script(html, "wf-initial") == {
+        "steps": [{"id": "s1", "type": ACTION, "webinar_id": WEBINAR, "next": None}],
+        "start": "s1",
+    }
+    steps = [{"id": "s1", "type": ACTION, "webinar_id": "84000000003", "next": None}]
     response = client.post(
-        reverse("workflows:edit", args=[workflow.pk]),
-        editor_post(name="Renamed", **{"action-0-webinar_pick": "84000000003"}),
+        reverse("workflows:edit", args=[workflow.pk]), editor_post(steps, name="Renamed")
     )
     assert response.status_code == 302
     workflow.refresh_from_db()
     assert workflow.name == "Renamed"
     assert workflow.actions == [{"type": ACTION, "webinar_id": "84000000003"}]
+    assert workflow.version == 1  # nobody enrolled: the version changes in place
 
 
 @pytest.mark.django_db
@@ -326,10 +335,12 @@ def test_webinar_picker_lists_the_primary_brands_webinars_upcoming_first(client,
     html = client.get(reverse("workflows:create")).content.decode()
     assert "has no working Zoom connection" not in html
     assert "Beta's" not in html
-    first = html.index('data-testid="webinar-picker"')
-    picker = html[first : html.index("</select>", first)]
-    assert picker.index("Soon one") < picker.index("Later one") < picker.index("Past one")
-    assert "84000000013" in picker
+    webinars = json_script(html, "wf-catalogue")["webinars"]
+    assert [(w["topic"], w["id"], w["upcoming"]) for w in webinars] == [
+        ("Soon one", "84000000013", True),
+        ("Later one", "84000000012", True),
+        ("Past one", "84000000011", False),
+    ]
 
 
 # ---- on/off and enrollment ----------------------------------------------------------------
@@ -347,11 +358,11 @@ def test_toggle_on_and_off(client, professional):
     client.post(url, {"enabled": "0"})
     workflow.refresh_from_db()
     assert not workflow.enabled
-    empty = Workflow.objects.create(name="Empty", actions=[])
+    empty = create_workflow(name="Empty")
     html = client.post(
         reverse("workflows:toggle", args=[empty.pk]), {"enabled": "1"}, follow=True
     ).content.decode()
-    assert "Add at least one action" in html
+    assert "Add at least one step" in html
 
 
 @pytest.mark.django_db
@@ -467,7 +478,7 @@ def test_log_rows_details_and_filters(client, professional):
     log_row(workflow, bo, "failed", when=old,
             message="Webinar host cannot register to the webinar")  # fmt: skip
     url = reverse("workflows:detail", args=[workflow.pk])
-    html = client.get(url).content.decode()
+    html = client.get(url).content.decode().split('data-testid="execution-log"')[1]
     assert html.index("ana@client.example") < html.index("bo@client.example")  # newest first
     assert '<a href="https://zoom.example/j/1"' in html
     assert "r-1" in html and "Attempts" in html and "#1" in html

@@ -43,9 +43,12 @@ def action_component_name(action_type: str) -> str:
 
 
 def action_schema_components(direction: str) -> tuple[dict, dict]:
-    """One action's configuration, `{"type", ...}`, from the action registry."""
+    """One action's configuration, `{"type", ...}`, from the action registry (the older
+    `actions` list: a straight line, so every type but a branch)."""
     components, mapping = {}, {}
     for name, action_type in sorted(REGISTRY.items()):
+        if action_type.outcomes != ("next",):
+            continue  # a branch needs the steps form
         component = fs.component_name(action_component_name(name), direction)
         components[component] = (
             action_type.schema(direction) if action_type.schema else fs.generic_node(name)
@@ -57,3 +60,48 @@ def action_schema_components(direction: str) -> tuple[dict, dict]:
         "discriminator": {"propertyName": "type", "mapping": mapping},
     }
     return fs.ref(action), components
+
+
+STEP_ID_SCHEMA = {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,40}$"}
+
+
+def _exit_schema(direction: str) -> dict:
+    return {**STEP_ID_SCHEMA, "nullable": True, "description": "The next step's id; null: end"}
+
+
+def step_schema_components(direction: str) -> tuple[dict, dict]:
+    """One step (rule W12): its type's settings (from the action registry) with `id` and its
+    exits: `next`, or `yes` / `no` for a branch (its `filters` a Filter JSON tree)."""
+    components, mapping = {}, {}
+    for name, action_type in sorted(REGISTRY.items()):
+        component = fs.component_name(action_component_name(name).removesuffix("Action") + "Step",
+                                      direction)  # fmt: skip
+        if action_type.outcomes == ("next",):
+            base = action_type.schema(direction) if action_type.schema else fs.generic_node(name)
+        else:
+            tree, tree_components = tree_schema_components(direction, min_groups=1)
+            components.update(tree_components)
+            base = {
+                "type": "object",
+                "properties": {"type": {"type": "string", "enum": [name]},
+                               "filters": fs.ref(tree)},
+                "required": ["type", "filters"],
+                "additionalProperties": False,
+            }  # fmt: skip
+        exits = {outcome: _exit_schema(direction) for outcome in action_type.outcomes}
+        schema = {
+            **base,
+            "properties": {"id": STEP_ID_SCHEMA, **base.get("properties", {}), **exits},
+            "required": ["id", *base.get("required", [])]
+            + ([*action_type.outcomes] if direction != fs.REQUEST else []),
+        }
+        schema.pop("minProperties", None)
+        schema.pop("maxProperties", None)
+        components[component] = schema
+        mapping[name] = fs.ref(component)["$ref"]
+    step = fs.component_name("WorkflowStep", direction)
+    components[step] = {
+        "oneOf": [{"$ref": target} for target in mapping.values()],
+        "discriminator": {"propertyName": "type", "mapping": mapping},
+    }
+    return fs.ref(step), components

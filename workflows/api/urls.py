@@ -13,4 +13,19 @@ urlpatterns = [
         views.WorkflowExecutionsView.as_view(),
         name="api-workflow-executions",
     ),
+    path(
+        "<int:workflow_id>/webhook-secret/",
+        views.WorkflowWebhookSecretView.as_view(),
+        name="api-workflow-webhook-secret",
+    ),
+    path(
+        "<int:workflow_id>/enrollments/",
+        views.WorkflowEnrollmentsView.as_view(),
+        name="api-workflow-enrollments",
+    ),
+    path(
+        "<int:workflow_id>/enrollments/<int:enrollment_id>/",
+        views.WorkflowEnrollmentView.as_view(),
+        name="api-workflow-enrollment",
+    ),
 ]

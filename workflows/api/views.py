@@ -18,7 +18,7 @@ from crm.errors import ValidationFailed
 from crm.ids import is_id_text
 
 from .. import selectors, services
-from ..models import ExecutionStatus
+from ..models import EnrollmentStatus, ExecutionStatus
 from . import serializers as s
 
 READ_SCOPE, WRITE_SCOPE = "automation.read", "automation"
@@ -27,6 +27,8 @@ READ_SCOPE, WRITE_SCOPE = "automation.read", "automation"
 def _output(workflow) -> dict:
     body = s.WorkflowOutput(workflow).data
     body["trigger"] = workflow.trigger
+    body["steps"] = workflow.steps
+    body["start"] = workflow.start or None
     return body
 
 
@@ -54,7 +56,9 @@ class WorkflowListView(_WorkflowsView):
         workflow = services.workflow_create(
             name=data["name"],
             trigger=data["trigger"],
-            actions=data["actions"],
+            actions=data.get("actions"),
+            steps=data.get("steps"),
+            start=data.get("start"),
             reenrollment=data["reenrollment"],
             enabled=data["enabled"],
             enroll_existing=data["enroll_existing"],
@@ -78,7 +82,10 @@ class WorkflowDetailView(_WorkflowsView):
             name=data.get("name"),
             trigger=data.get("trigger"),
             actions=data.get("actions"),
+            steps=data.get("steps"),
+            start=data.get("start"),
             reenrollment=data.get("reenrollment"),
+            actor=request.user,
         )
         if "enabled" in data:
             workflow = services.workflow_set_enabled(
@@ -181,3 +188,58 @@ def log_filters(params) -> dict:
                 moment = timezone.make_aware(moment, dt.UTC)
             out[name] = moment
     return out
+
+
+class WorkflowWebhookSecretView(_WorkflowsView):
+    """A new signing secret for the workflow's webhook steps, shown in this answer only."""
+
+    @extend_schema(request=None, responses=s.WebhookSecretOutput)
+    def post(self, request, workflow_id: int):
+        workflow = selectors.workflow_get(workflow_id=workflow_id)
+        return Response({"secret": services.workflow_webhook_secret_rotate(workflow=workflow)})
+
+
+class EnrollmentPagination(IdCursorPagination):
+    ordering = ("-created_at", "-id")
+
+
+class WorkflowEnrollmentsView(_WorkflowsView):
+    """The workflow's enrollments, newest first, with the version and step each is at."""
+
+    @paged_list(
+        s.EnrollmentOutput,
+        parameters=[OpenApiParameter("status", str, enum=EnrollmentStatus.values)],
+    )
+    def get(self, request, workflow_id: int):
+        workflow = selectors.workflow_get(workflow_id=workflow_id)
+        value = request.query_params.get("status")
+        if value and value not in EnrollmentStatus.values:
+            raise ValidationFailed(
+                _("status must be one of %(choices)s")
+                % {"choices": ", ".join(EnrollmentStatus.values)},
+                errors=[{"name": "status", "message": str(_("invalid"))}],
+            )
+        enrollments = selectors.enrollment_list(workflow=workflow, status=value or None)
+        paginator = EnrollmentPagination()
+        page = paginator.paginate_queryset(enrollments, request, view=self)
+        return paginator.get_paginated_response(
+            [_enrollment(e) for e in s.EnrollmentOutput(page, many=True).data]
+        )
+
+
+def _enrollment(body: dict) -> dict:
+    body["current_step"] = body["current_step"] or None
+    return body
+
+
+class WorkflowEnrollmentView(_WorkflowsView):
+    """One enrollment and its path (rule W12): each step it reached, in order, with times and
+    outcomes."""
+
+    @extend_schema(responses=s.EnrollmentPathOutput)
+    def get(self, request, workflow_id: int, enrollment_id: int):
+        workflow = selectors.workflow_get(workflow_id=workflow_id)
+        enrollment = selectors.enrollment_get(workflow=workflow, enrollment_id=enrollment_id)
+        body = s.EnrollmentOutput(enrollment).data
+        body["path"] = s.PathStepOutput(selectors.enrollment_path(enrollment), many=True).data
+        return Response(_enrollment(body))

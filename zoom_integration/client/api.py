@@ -297,6 +297,14 @@ class ZoomClient:
             "POST", f"/webinars/{encode_uuid(webinar_id)}/registrants", json=registrant
         )
 
+    def cancel_registrants(self, webinar_id: int | str, registrants: list[dict]) -> None:
+        """`PUT /webinars/{id}/registrants/status` with `action: cancel` (at most 30)."""
+        self.request(
+            "PUT",
+            f"/webinars/{encode_uuid(webinar_id)}/registrants/status",
+            json={"action": "cancel", "registrants": registrants},
+        )
+
     def get_registrant(self, webinar_id: int | str, registrant_id: str) -> dict:
         return self.get(
             f"/webinars/{encode_uuid(webinar_id)}/registrants/{quote(registrant_id, safe='')}"
