@@ -107,9 +107,10 @@ def test_empty_list_says_what_to_do(client, professional):
     assert reverse("workflows:create") in html
 
 
-def test_the_editor_configures_the_action_the_registry_offers(client, professional, monkeypatch):
-    # Rule W1 UI: the editor's rows take their action type from the action registry (the app
-    # that registers it is not imported), never from a name written into the workflows app.
+def test_the_editor_offers_the_steps_the_registry_holds(client, professional, monkeypatch):
+    # Rule W1 UI: the flow editor's step types and its webinar picker come from the action
+    # registry (the app that registers them is not imported), never from a name written into
+    # the workflows app.
     from workflows.actions import REGISTRY, ActionResult, ActionType
 
     offered = ActionType(
@@ -117,14 +118,22 @@ def test_the_editor_configures_the_action_the_registry_offers(client, profession
         label="Register somewhere",
         clean=lambda config: config,
         run=lambda ctx: ActionResult.succeeded(),
-        choices=lambda: {"connected": True, "webinars": []},
+        choices=lambda: {
+            "connected": True,
+            "webinars": [
+                {"id": "123456789", "topic": "Offered", "upcoming": True, "start_time": None}
+            ],
+        },
     )
-    monkeypatch.delitem(REGISTRY, ACTION)
+    for name in [name for name, action in REGISTRY.items() if action.choices is not None]:
+        monkeypatch.delitem(REGISTRY, name)
     monkeypatch.setitem(REGISTRY, offered.type, offered)
     login(client)
     html = client.get(reverse("workflows:create")).content.decode()
-    assert '<input type="hidden" name="action-0-type" value="test.register_somewhere">' in html
-    assert "<strong>Register somewhere</strong>" in html
+    assert '"type": "test.register_somewhere"' in html
+    assert '"label": "Register somewhere"' in html
+    assert ACTION not in html
+    assert "Offered" in html
 
 
 @pytest.mark.django_db
