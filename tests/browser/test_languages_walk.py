@@ -18,8 +18,8 @@ from playwright.sync_api import Page, expect
 from crm.models import Account, Brand, Contact, Role, Tier
 from tests.factories import UserFactory
 from tests.marketing_events.test_views import make_event, populate
+from tests.workflows.conftest import create_workflow
 from tests.zoom_integration.test_views import make_connection
-from workflows.models import Workflow
 from zoom_integration.models import SyncRun, SyncSkip
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "screenshots"
@@ -63,7 +63,7 @@ PHRASES: dict[str, list[str]] = {
         "Cancelled",
     ],
     "builder": [*NAV, "Add filter", "Save", "Cancel", "contacts", "Add OR group"],
-    "workflow": [*NAV, "Edit", "Delete", "Enrollment", "Actions", "Execution log"],
+    "workflow": [*NAV, "Edit", "Delete", "Enrollment", "Steps", "Version", "Execution log"],
     "zoom-home": [
         *NAV,
         "Home",
@@ -98,7 +98,7 @@ PHRASES: dict[str, list[str]] = {
 }
 # The same word in the language, by the glossary (locale/GLOSSARY.md): not English left over.
 SAME_WORD = {
-    "fr": {"Contacts", "Segments", "Workflows", "Actions"},
+    "fr": {"Contacts", "Segments", "Workflows", "Actions", "Version"},
     "pt-br": set(),
 }
 
@@ -134,7 +134,7 @@ def _world(language: str):
     populate(event)
     make_event("2", "Hiring webinar")
     connection = make_connection(brand, users=1)
-    workflow = Workflow.objects.create(
+    workflow = create_workflow(
         name="Register for Roadmap",
         enabled=True,
         actions=[{"type": "zoom.add_contact_to_webinar", "webinar_id": "84000000002"}],
