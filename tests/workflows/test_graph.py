@@ -2,6 +2,7 @@
 reading order."""
 
 import pytest
+from django.utils import translation
 
 from workflows.graph import (
     GraphInvalid,
@@ -15,12 +16,13 @@ OUTCOMES = {"branch": ("yes", "no"), "delay": ("next",), "notify": ("next",)}
 
 
 def clean(steps, start=None):
-    return clean_graph(
-        steps,
-        start,
-        outcomes_of=OUTCOMES.get,
-        clean_settings=lambda i, settings: settings,
-    )
+    with translation.override("en"):  # the messages are read in English here
+        return clean_graph(
+            steps,
+            start,
+            outcomes_of=OUTCOMES.get,
+            clean_settings=lambda i, settings: settings,
+        )
 
 
 EXAMPLE = [
