@@ -375,3 +375,78 @@ def test_the_webhook_secret_is_stored_encrypted(professional, settings):
     new = services.workflow_webhook_secret_rotate(workflow=workflow)
     workflow.refresh_from_db()
     assert workflow.webhook_secret == new != workflow.new_webhook_secret
+
+
+@pytest.mark.django_db(transaction=True)
+def test_notify_a_crash_between_sending_and_recording_never_sends_twice(
+    professional, monkeypatch
+):
+    # rule W10 (committed for real, as in a worker: the e-mail is queued when the send commits): the notification is stored under the step's idempotency key.
+    from workflows import runner
+    from workflows.models import NotificationSent
+
+    bruno = UserFactory(email="bruno@crm.test")
+    workflow = save({"type": "notify", "user_id": bruno.pk, "message": "Call her today"})
+    real_record = runner._record
+
+    def crash(execution, result):  # the worker dies after the send, before the step is marked
+        raise SystemExit("killed")
+
+    monkeypatch.setattr(runner, "_record", crash)
+    mail.outbox.clear()
+    with pytest.raises(SystemExit):
+        services.workflow_enroll(workflow=workflow, contact_ids=[ContactFactory().pk], actor=None)
+    (enrollment,) = workflow.enrollments.all()
+    assert Notification.objects.filter(recipient=bruno).count() == 1
+    assert len(mail.outbox) == 1
+    assert ActionExecution.objects.get(enrollment=enrollment).status == "queued"
+    # The engine takes it again (its lease ended): the step runs again and sends nothing.
+    monkeypatch.setattr(runner, "_record", real_record)
+    type(enrollment).objects.filter(pk=enrollment.pk).update(lease_until=None)
+    runner.enrollment_run(enrollment.pk)
+    enrollment.refresh_from_db()
+    step = ActionExecution.objects.get(enrollment=enrollment)
+    assert (enrollment.status, step.status, step.attempts) == ("completed", "succeeded", 2)
+    assert Notification.objects.filter(recipient=bruno).count() == 1
+    assert len(mail.outbox) == 1
+    (sent,) = NotificationSent.objects.all()
+    assert sent.key == f"wf{workflow.pk}-e{enrollment.pk}-only"
+    assert step.output["notification_id"] == sent.notification_id
+
+
+@pytest.mark.django_db
+def test_notify_a_retry_is_not_mistaken_for_another_steps_identical_notification(
+    professional, django_capture_on_commit_callbacks, monkeypatch
+):
+    # Two workflows send Bruno the same message about the same contact. The second one's
+    # first try dies before it sends; meanwhile the first one sends. The retry must still send
+    # its own notification (an earlier guess by recipient, link and text found the other one).
+    from workflows import runner
+    from workflows.steps import notify
+
+    bruno = UserFactory(email="bruno@crm.test")
+    contact = ContactFactory()
+    first = save({"type": "notify", "user_id": bruno.pk, "message": "Call her today"})
+    second = services.workflow_create(
+        name="Other", trigger={"type": "manual"}, enabled=True, actor=None,
+        steps=[{"id": "only", "type": "notify", "user_id": bruno.pk,
+                "message": "Call her today"}],
+    )  # fmt: skip
+    real_create = notify.notification_create
+
+    def dies(**kwargs):
+        raise SystemExit("killed")
+
+    monkeypatch.setattr(notify, "notification_create", dies)
+    with pytest.raises(SystemExit), django_capture_on_commit_callbacks(execute=True):
+        services.workflow_enroll(workflow=second, contact_ids=[contact.pk], actor=None)
+    monkeypatch.setattr(notify, "notification_create", real_create)
+    run_once(first, contact, django_capture_on_commit_callbacks)
+    (retried,) = second.enrollments.all()
+    Enrollment = type(retried)
+    Enrollment.objects.filter(pk=retried.pk).update(lease_until=None)
+    with django_capture_on_commit_callbacks(execute=True):
+        runner.enrollment_run(retried.pk)
+    step = ActionExecution.objects.get(enrollment=retried)
+    assert (step.status, step.attempts) == ("succeeded", 2)
+    assert Notification.objects.filter(recipient=bruno).count() == 2
