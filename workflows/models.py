@@ -242,9 +242,7 @@ class NotificationSent(models.Model):
     leaves neither (the retry sends it once)."""
 
     key = models.CharField(max_length=120, unique=True)
-    notification = models.ForeignKey(
-        "crm.Notification", on_delete=models.CASCADE, related_name="+"
-    )
+    notification = models.ForeignKey("crm.Notification", on_delete=models.CASCADE, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

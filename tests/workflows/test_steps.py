@@ -378,10 +378,9 @@ def test_the_webhook_secret_is_stored_encrypted(professional, settings):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_notify_a_crash_between_sending_and_recording_never_sends_twice(
-    professional, monkeypatch
-):
-    # rule W10 (committed for real, as in a worker: the e-mail is queued when the send commits): the notification is stored under the step's idempotency key.
+def test_notify_a_crash_between_sending_and_recording_never_sends_twice(professional, monkeypatch):
+    # rule W10: the notification is stored under the step's idempotency key. Committed for
+    # real, as in a worker: the e-mail is queued when the send commits.
     from workflows import runner
     from workflows.models import NotificationSent
 
