@@ -449,3 +449,73 @@ def test_notify_a_retry_is_not_mistaken_for_another_steps_identical_notification
     step = ActionExecution.objects.get(enrollment=retried)
     assert (step.status, step.attempts) == ("succeeded", 2)
     assert Notification.objects.filter(recipient=bruno).count() == 2
+
+
+@pytest.mark.django_db
+def test_webhook_connects_to_the_address_it_checked_with_tls_on_the_host_name(
+    professional, settings, django_capture_on_commit_callbacks, monkeypatch, tmp_path
+):
+    # SSRF (DNS rebinding): the name answers a public address when checked, then a private one.
+    # The request must go to the address checked, never resolve the name again, and still
+    # speak TLS to the name (SNI, and the certificate verified against it).
+    import socket
+
+    from tests.support.tls import https_server, make_ca_and_cert
+
+    public = "93.184.216.34"  # the test's "network" routes it to its server on 127.0.0.2
+    ca, cert, key = make_ca_and_cert(tmp_path, "hooks.example.com")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    real_getaddrinfo = socket.getaddrinfo
+    asked: list[str] = []
+
+    def resolver(host, port_, *args, **kwargs):
+        if host in ("hooks.example.com", "other.example.com"):
+            asked.append(host)
+            rebinds = host == "hooks.example.com" and len(asked) > 1
+            answer = "127.0.0.1" if rebinds else public
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (answer, int(port_)))]
+        if host == public:
+            return real_getaddrinfo("127.0.0.2", port_, *args, **kwargs)
+        return real_getaddrinfo(host, port_, *args, **kwargs)
+
+    settings.WORKFLOW_WEBHOOK_TEST_HOSTS = []
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(ca))
+    monkeypatch.setattr(socket, "getaddrinfo", resolver)
+    capture = django_capture_on_commit_callbacks
+    with (
+        https_server("127.0.0.2", port, cert, key) as public_hits,
+        https_server("127.0.0.1", port, cert, key) as private_hits,
+    ):
+        workflow = services.workflow_create(
+            name="Pinned", trigger={"type": "manual"}, enabled=True, actor=None,
+            steps=[{"id": "only", "type": "webhook",
+                    "url": f"https://hooks.example.com:{port}/x"}],
+        )  # fmt: skip
+        workflow.webhook_secret = "whsec_test"
+        workflow.save(update_fields=["webhook_secret"])
+        enrollment, step = run_once(workflow, ContactFactory(), capture)
+        assert (step.status, step.output) == ("succeeded", {"status_code": 200}), step.message
+        assert asked == ["hooks.example.com"]  # resolved once, by the check
+        assert private_hits == []
+        assert public_hits == [{"address": "127.0.0.2", "host": f"hooks.example.com:{port}",
+                                "sni": "hooks.example.com"}]  # fmt: skip
+        # The certificate is still checked against the name: one for another name is refused.
+        asked.clear()
+        other = services.workflow_create(
+            name="Wrong name", trigger={"type": "manual"}, enabled=True, actor=None,
+            steps=[{"id": "only", "type": "webhook",
+                    "url": f"https://other.example.com:{port}/x"}],
+        )  # fmt: skip
+        other.webhook_secret = "whsec_test"
+        other.save(update_fields=["webhook_secret"])
+        from workflows.tasks import run_enrollment
+
+        queue = run_enrollment.apply_async  # the retry is left queued, not run at once
+        later = lambda *a, **k: None if "countdown" in k else queue(*a, **k)  # noqa: E731
+        monkeypatch.setattr(run_enrollment, "apply_async", later)
+        enrollment, step = run_once(other, ContactFactory(), capture)
+        assert step.status == "retrying", step.message
+        assert "could not be reached: SSLError" in step.message
+        assert len(public_hits) == 1 and private_hits == []
