@@ -204,7 +204,16 @@ def _publish(workflow: Workflow, steps: list[dict], start: str, actor: User | No
     WorkflowVersion.objects.create(
         workflow=workflow, number=workflow.version, steps=steps, start=start, created_by=actor
     )
-    return current is not None
+    if current is None:
+        return False
+    _workflow_audit(
+        AuditKind.WORKFLOW_VERSION_PUBLISHED,
+        workflow,
+        before={"version": current.number},
+        after={"version": workflow.version},
+        actor=actor,
+    )
+    return True
 
 
 def _needs_secret(steps: list[dict]) -> bool:
