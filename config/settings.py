@@ -13,6 +13,7 @@ from pathlib import Path
 import environ
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Exchange, Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -239,6 +240,17 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# Two queues. "workflows": the engine's scan (`workflows.tasks.tick`) and the runs it releases
+# (due delays, silent runs), so a due delay never waits behind a backlog of other tasks (rule
+# W10: within 60 s of due); "celery": everything else. A worker started without -Q consumes
+# both; give a worker `-Q workflows,celery` (or a worker of its own `-Q workflows`).
+WORKFLOW_QUEUE = "workflows"
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_QUEUES = (
+    Queue(WORKFLOW_QUEUE, Exchange(WORKFLOW_QUEUE), routing_key=WORKFLOW_QUEUE),
+    Queue("celery", Exchange("celery"), routing_key="celery"),
+)
+CELERY_TASK_ROUTES = {"workflows.tasks.tick": {"queue": WORKFLOW_QUEUE}}
 ZOOM_SYNC_INTERVAL_MINUTES = env.int("ZOOM_SYNC_INTERVAL_MINUTES", default=60)
 CELERY_BEAT_SCHEDULE: dict = {
     "zoom-scheduled-syncs": {
