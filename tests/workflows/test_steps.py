@@ -519,3 +519,24 @@ def test_webhook_connects_to_the_address_it_checked_with_tls_on_the_host_name(
         assert step.status == "retrying", step.message
         assert "could not be reached: SSLError" in step.message
         assert len(public_hits) == 1 and private_hits == []
+
+
+# ---- the Zoom steps share their webinar id check --------------------------------------------
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("step_type", ["zoom.add_contact_to_webinar", "zoom.cancel_registration"])
+@pytest.mark.parametrize(
+    "raw, shown",
+    [("84-000-000", "'84-000-000'"), (True, "True"), ([1], "[1]"), (12, "12"),
+     ("8400000000000", "'8400000000000'")],
+)  # fmt: skip
+def test_both_zoom_steps_check_a_webinar_id_alike(professional, step_type, raw, shown):
+    # rule W2: one check, one message, whichever Zoom step it is.
+    assert refused({"type": step_type, "webinar_id": raw}) == (
+        "steps[0].webinar_id",
+        f"{shown} is not a Zoom webinar id: type its 9 to 12 digits without spaces or dashes "
+        "(e.g. 81234567890)",
+    )
+    path, message = refused({"type": step_type, "webinar_id": WEBINAR, "extra": 1})
+    assert (path, message) == ("steps[0].extra", "Unknown key 'extra'")
