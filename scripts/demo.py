@@ -55,7 +55,7 @@ def commands() -> list[tuple[str, list[str]]]:
                 "worker",
                 # The engine's scan and the runs it releases have their own queue.
                 "-Q",
-                "workflows,celery",
+                "workflows-scan,workflows,celery",
                 "--beat",
                 "--loglevel=INFO",
                 "--concurrency=1",

@@ -16,8 +16,9 @@ def run_enrollment(enrollment_id: int) -> None:
 @shared_task(ignore_result=True)
 def tick() -> int:
     """The engine's scan (rule W10, beat every WORKFLOW_TICK_SECONDS): due delays and silent
-    runs are taken (SKIP LOCKED) and queued, a batch at a time until none is left. It runs on
-    the `workflows` queue (CELERY_TASK_ROUTES) and queues the runs it takes there too."""
+    runs are taken (SKIP LOCKED) and queued, a batch at a time until none is left. It has a
+    queue of its own, `workflows-scan` (CELERY_TASK_ROUTES), and queues the runs it takes on
+    `workflows`: neither waits behind the other tasks, nor the scan behind its runs."""
     from django.conf import settings
 
     from .runner import TICK_BATCH

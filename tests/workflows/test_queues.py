@@ -1,6 +1,6 @@
-"""The engine's queue (rule W10: delays fire within 60 s of due): the beat's scan
-(`workflows.tasks.tick`) and the runs it releases go to the `workflows` queue, so a due delay
-is taken by a worker of that queue while the default queue holds a backlog. With a real
+"""The engine's queues (rule W10: delays fire within 60 s of due): the beat's scan
+(`workflows.tasks.tick`) goes to `workflows-scan` and the runs it releases to `workflows`, so a
+due delay is taken by a worker of those queues while the default queue holds a backlog. With a real
 worker over the broker the settings name (Redis, or the embedded demo's filesystem broker)."""
 
 import pytest
@@ -23,9 +23,11 @@ def test_the_scan_and_the_runs_it_releases_have_their_own_queue(settings):
     from config.celery import app
 
     route = app.amqp.router.route({}, "workflows.tasks.tick")
-    assert route["queue"].name == settings.WORKFLOW_QUEUE == "workflows"
+    assert route["queue"].name == settings.WORKFLOW_SCAN_QUEUE == "workflows-scan"
+    assert settings.WORKFLOW_QUEUE == "workflows"
+    # An enrollment's first run (not released by the scan) stays on the default queue.
     assert app.amqp.router.route({}, "workflows.tasks.run_enrollment")["queue"].name == "celery"
-    assert queue_names() == ["celery", "workflows"]  # both measured by /metrics
+    assert queue_names() == ["celery", "workflows", "workflows-scan"]  # measured by /metrics
 
 
 def test_a_due_delay_is_taken_past_a_backlog_on_the_default_queue(tmp_path):
@@ -44,8 +46,8 @@ def test_a_due_delay_is_taken_past_a_backlog_on_the_default_queue(tmp_path):
     with worker_processes(tmp_path, {}) as workers:
         for _ in range(BACKLOG):  # the default queue's backlog, that this worker never takes
             sweep_workflows.delay()
-        # A worker of the engine's queue only: what reaches it is the scan and its runs.
-        workers.start(queues="workflows")
+        # A worker of the engine's queues only: what reaches it is the scan and its runs.
+        workers.start(queues="workflows-scan,workflows")
         Enrollment.objects.filter(pk=enrollment.pk).update(due_at=timezone.now())
         tick.delay()  # as the beat sends it
         wait_for(lambda: Enrollment.objects.get(pk=enrollment.pk).status == "completed", timeout=60)
