@@ -34,6 +34,10 @@ class Workflow(models.Model):
     steps = models.JSONField(default=list, blank=True)
     start = models.CharField(max_length=40, blank=True)
     version = models.PositiveIntegerField(_("version"), default=1)
+    # An incomplete workflow saved as it is (a step missing its settings, a dangling exit): off,
+    # nobody can be enrolled, and `draft_problems` ([{"path", "message"}]) says what is left.
+    draft = models.BooleanField(_("draft"), default=False)
+    draft_problems = models.JSONField(default=list, blank=True)
     # Signs the `webhook` steps' requests (HMAC-SHA256); encrypted at rest like Zoom's secrets.
     webhook_secret = EncryptedTextField(blank=True, default="")
     created_by = models.ForeignKey(
