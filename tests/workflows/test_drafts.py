@@ -68,8 +68,8 @@ def test_a_draft_cannot_be_enrolled_into_nor_turned_on_until_complete(profession
     complete = incomplete()
     complete[0]["message"] = "Call them"
     complete[1]["seconds"] = "3600"
-    response = marketer_api.patch(f"{URL}{created['id']}/", {"steps": complete, "draft": True,
-                                                            "enabled": True}, format="json")  # fmt: skip
+    body = {"steps": complete, "draft": True, "enabled": True}
+    response = marketer_api.patch(f"{URL}{created['id']}/", body, format="json")
     assert response.status_code == 200, response.json()
     body = response.json()
     assert (body["enabled"], body["draft"], body["problems"]) == (True, False, [])
@@ -85,8 +85,8 @@ def test_a_workflow_that_is_on_is_not_saved_as_a_draft(professional, marketer_ap
     steps = [{"id": "wait", "type": "delay", "seconds": 60, "next": None}]
     created = marketer_api.post(URL, {"name": "Live", "steps": steps, "enabled": True},
                                 format="json").json()  # fmt: skip
-    response = marketer_api.patch(f"{URL}{created['id']}/", {"steps": incomplete(),
-                                                            "draft": True}, format="json")  # fmt: skip
+    body = {"steps": incomplete(), "draft": True}
+    response = marketer_api.patch(f"{URL}{created['id']}/", body, format="json")
     assert response.status_code == 400
     assert response.json()["errors"][0]["path"] == "draft"
     assert Workflow.objects.get(pk=created["id"]).steps == steps
