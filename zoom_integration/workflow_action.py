@@ -48,6 +48,7 @@ from .workflow_steps import (
     limiter_for,
     only_keys,
     primary_connection,
+    webinar_times,
     workflows,
     zoom_failure,
 )
@@ -423,6 +424,8 @@ def webinar_choices() -> dict:
 
 def register() -> None:
     actions = workflows()
+    # A delay relative to a webinar listed here but not synced yet still knows its times.
+    actions.register_webinar_times(webinar_times)
     actions.register_action(
         actions.ActionType(
             type=ACTION_TYPE,

@@ -15,7 +15,7 @@ from crm.models import Brand
 from crm.stored_text import stored_text
 
 from .client import ZoomAuthError, ZoomRateLimited, ZoomTransientError, rate_label
-from .models import ConnectionStatus, ZoomConnection
+from .models import ConnectionStatus, ZoomConnection, ZoomWebinar
 from .sync.ratelimit import AccountRateLimiter, configured_limits
 
 WEBINAR_ID = re.compile(r"\d{9,12}")
@@ -128,3 +128,21 @@ def zoom_failure(exc: Exception):
             )
         )
     raise exc
+
+
+def webinar_times(webinar_id: str):
+    """(start, end) of a webinar of the primary brand's connection as Zoom listed it, for a
+    `delay` relative to a webinar not synced yet (its marketing event does not exist); None
+    when the connection does not list it."""
+    if not WEBINAR_ID.fullmatch(str(webinar_id)):
+        return None
+    webinar = (
+        ZoomWebinar.objects.filter(
+            connection__brand__is_primary=True,
+            connection__status=ConnectionStatus.CONNECTED,
+            zoom_webinar_id=int(webinar_id),
+        )
+        .only("start_time", "end_time")
+        .first()
+    )
+    return (webinar.start_time, webinar.end_time) if webinar is not None else None

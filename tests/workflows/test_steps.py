@@ -540,3 +540,35 @@ def test_both_zoom_steps_check_a_webinar_id_alike(professional, step_type, raw, 
     )
     path, message = refused({"type": step_type, "webinar_id": WEBINAR, "extra": 1})
     assert (path, message) == ("steps[0].extra", "Unknown key 'extra'")
+
+
+@pytest.mark.django_db
+def test_a_delay_relative_to_a_webinar_listed_but_not_synced_yet_waits_for_its_end(
+    professional, django_capture_on_commit_callbacks
+):
+    # Found trying the demo as a new user: the editor offers the connection's webinars (listed
+    # from Zoom) before any sync made their marketing events; the delay used to fail on them.
+    from crm.models import Brand
+    from zoom_integration.models import ZoomConnection, ZoomWebinar
+
+    brand = Brand.objects.create(name="Acme", is_primary=True)
+    connection = ZoomConnection.objects.create(brand=brand, kind="s2s", status="connected",
+                                               client_id="c", client_secret="s")  # fmt: skip
+    ends = dt.datetime(2030, 5, 1, 16, 0, tzinfo=dt.UTC)
+    ZoomWebinar.objects.create(connection=connection, zoom_webinar_id=84000000099, topic="Soon",
+                               start_time=ends - dt.timedelta(hours=1), end_time=ends)  # fmt: skip
+    assert not MarketingEvent.objects.exists()
+    workflow = save({"type": "delay", "webinar_id": "84000000099", "relative_to": "end",
+                     "offset_seconds": 86400})  # fmt: skip
+    enrollment, step = run_once(workflow, ContactFactory(), django_capture_on_commit_callbacks)
+    assert (enrollment.status, step.status) == ("waiting", "waiting"), step.message
+    assert enrollment.due_at == ends + dt.timedelta(days=1)
+    # A webinar nobody lists is still refused with the reason.
+    workflow = services.workflow_create(
+        name="Unknown", trigger={"type": "manual"}, enabled=True, actor=None,
+        steps=[{"id": "only", "type": "delay", "webinar_id": "84000000098",
+                "relative_to": "end", "offset_seconds": 0}],
+    )  # fmt: skip
+    enrollment, step = run_once(workflow, ContactFactory(), django_capture_on_commit_callbacks)
+    assert step.status == "failed"
+    assert "is not known to the CRM" in step.message
