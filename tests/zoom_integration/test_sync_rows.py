@@ -395,3 +395,72 @@ def test_the_beat_restarts_a_run_whose_steps_were_lost(connection, monkeypatch):
     run.refresh_from_db()
     assert run.status == "succeeded", run.errors
     assert {state for _w, state, _a in rows(run)} <= {"done", "skipped"}
+
+
+def _live_reads(run, marketer_api, client):
+    """The run's counts and skips as the API (one run, the list) and its pages show them, with
+    the queries each took."""
+    from django.db import connection as conn
+    from django.test.utils import CaptureQueriesContext
+    from django.urls import reverse
+
+    seen, queries = {}, {}
+    with CaptureQueriesContext(conn) as ctx:
+        body = marketer_api.get(f"/api/v1/zoom/sync-runs/{run.pk}/").json()
+    seen["detail"], queries["detail"] = (body["counts"], body["skips"]), len(ctx)
+    with CaptureQueriesContext(conn) as ctx:
+        body = marketer_api.get(f"/api/v1/zoom/connections/{run.connection_id}/sync-runs/").json()
+    (listed,) = [r for r in body["results"] if r["id"] == run.pk]
+    seen["list"], queries["list"] = (listed["counts"], listed["skips"]), len(ctx)
+    with CaptureQueriesContext(conn) as ctx:
+        page = client.get(reverse("zoom_integration:sync_run", args=[run.pk]))
+    assert page.status_code == 200
+    seen["page"], queries["page"] = page.context["run"], len(ctx)
+    with CaptureQueriesContext(conn) as ctx:
+        home = client.get(
+            reverse("zoom_integration:sync_runs", args=[run.connection_id]), HTTP_HX_REQUEST="true"
+        )
+    (row,) = [r for r in home.context["runs"] if r.pk == run.pk]
+    seen["home"], queries["home"] = row, len(ctx)
+    return seen, queries
+
+
+def test_an_active_runs_counts_and_skips_are_its_rows_so_far(
+    connection, monkeypatch, marketer_api, client, viewer
+):
+    # While a run runs, the API and its pages show what its webinars did so far (sums over its
+    # rows and its listed skips), not only what its start counted; in constant queries.
+    from zoom_integration.models import SyncSkip
+
+    run = started_run(connection, monkeypatch)
+    at_start = dict(run.counts)
+    client.force_login(viewer)
+    marketer_api.get(f"/api/v1/zoom/sync-runs/{run.pk}/")  # the token's last use, recorded once
+    webinars = SyncRunWebinar.objects.filter(run=run).count()
+    assert webinars >= 3
+    reads = []
+    for steps in (1, webinars - 1):
+        while SyncRunWebinar.objects.filter(run=run, state="pending").count() > webinars - steps:
+            assert sync_run_step(run_id=run.pk)
+        run.refresh_from_db()
+        assert run.status == "running"
+        rows_so_far = SyncRunWebinar.objects.filter(run=run).values_list("counts", flat=True)
+        expected_counts = dict(at_start)
+        for key in {k for c in rows_so_far for k in c}:
+            expected_counts[key] = sum(c.get(key, 0) for c in rows_so_far)
+        expected_skips = {}
+        for reason in SyncSkip.objects.filter(run=run).values_list("reason", flat=True):
+            expected_skips[reason] = expected_skips.get(reason, 0) + 1
+        assert expected_counts.get("zoom_records", 0) > 0
+        seen, queries = _live_reads(run, marketer_api, client)
+        assert seen["detail"] == (expected_counts, expected_skips)
+        assert seen["list"] == (expected_counts, expected_skips)
+        for key in ("page", "home"):
+            assert (seen[key].counts, seen[key].skips) == (expected_counts, expected_skips), key
+        # The run page lists a page of skipped people per reason (at most eight).
+        queries["page"] -= len(expected_skips)
+        reads.append((expected_skips, queries))
+    assert reads[-1][0], "the scenario skips someone by the last step"
+    # The same queries with one webinar done as with all but one (more rows, more skips): the
+    # run (or a page of runs), its rows' counts, its skips per reason.
+    assert reads[0][1] == reads[1][1] == {"detail": 4, "list": 5, "page": 7, "home": 6}
