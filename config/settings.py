@@ -110,6 +110,7 @@ INSTALLED_APPS = [
     "segments",
     "workflows",
     "zoom_integration",
+    "zoom_integration.engagement",
     # Probes, metrics, request ids: the top layer (pyproject.toml's layers contract).
     "operations",
 ]

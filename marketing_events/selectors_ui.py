@@ -30,7 +30,13 @@ from django.utils.translation import pgettext_lazy
 
 from crm.models import Contact
 
-from .models import EventOccurrence, MarketingEvent, Participation, ParticipationState
+from .models import (
+    REGISTERED_STATES,
+    EventOccurrence,
+    MarketingEvent,
+    Participation,
+    ParticipationState,
+)
 
 NO_SHOW = "NO_SHOW"
 STATE_FILTERS = ("REGISTERED", "ATTENDED", "NO_SHOW", "CANCELLED")
@@ -147,7 +153,7 @@ def event_stats(event: MarketingEvent) -> EventStats:
     """Counters and histogram buckets of one event in ONE aggregate query."""
     attended = Q(state=ParticipationState.ATTENDED)
     aggregates = {
-        "registered": Count("id", filter=~Q(state=ParticipationState.CANCELLED)),
+        "registered": Count("id", filter=Q(state__in=REGISTERED_STATES)),
         "attended": Count("id", filter=attended),
         "cancelled": Count("id", filter=Q(state=ParticipationState.CANCELLED)),
         "waiting": Count("id", filter=Q(state=ParticipationState.REGISTERED)),
@@ -271,7 +277,7 @@ def participants(event: MarketingEvent, *, state: str = "") -> QuerySet[Particip
     """An event's participations with their contacts, filtered by `STATE_FILTERS` semantics."""
     rows = Participation.objects.filter(event=event).select_related("contact")
     if state == "REGISTERED":
-        rows = rows.exclude(state=ParticipationState.CANCELLED)
+        rows = rows.filter(state__in=REGISTERED_STATES)
     elif state in (ParticipationState.ATTENDED, ParticipationState.CANCELLED):
         rows = rows.filter(state=state)
     elif state == NO_SHOW:
