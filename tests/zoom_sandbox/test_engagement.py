@@ -35,7 +35,12 @@ def engaged_scenario() -> dict[str, Any]:
             "email": "person1@example.com",
             "name": "First1 Last1",
             "question_details": [
-                {"polling_id": "p1", "question": "When?", "answer": "This quarter", "date_time": when}
+                {
+                    "polling_id": "p1",
+                    "question": "When?",
+                    "answer": "This quarter",
+                    "date_time": when,
+                }
             ],
         },
         {
