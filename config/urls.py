@@ -26,6 +26,7 @@ urlpatterns = [
     ),
     path("api/v1/", include("crm.api.urls")),
     path("crm/v3/", include("crm.hubspot.urls")),
+    path("api/v1/zoom/engagement-weights/", include("zoom_integration.engagement.api_urls")),
     path("api/v1/zoom/", include("zoom_integration.api.urls")),
     path("api/v1/segments/", include("segments.api.urls")),
     path("api/v1/workflows/", include("workflows.api.urls")),

@@ -15,3 +15,13 @@ class EngagementConfig(AppConfig):
 
         for kind, label in TIMELINE_KINDS.items():
             timeline_kind_register(kind, label=label)
+
+        from crm.contact_filters import register_filter
+        from crm.properties import register_property
+
+        from .filters import FILTER_TYPES
+        from .services import SCORE_PROPERTY
+
+        register_property(SCORE_PROPERTY)  # rule E8: the mean over the last 10 webinars
+        for filter_type in FILTER_TYPES:
+            register_filter(filter_type)

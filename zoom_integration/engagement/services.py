@@ -11,8 +11,10 @@ from decimal import Decimal
 from django.db import transaction
 from django.db.models import Count, Min, Sum
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
-from crm.models import Contact, TimelineEvent
+from crm.models import Contact, PropertyType, TimelineEvent
+from crm.properties import PropertySpec
 from marketing_events import bulk
 from marketing_events.models import (
     EventOccurrence,
@@ -41,6 +43,18 @@ from .planner import AnswerPlan, ViewPlan
 from .score import PARTS, Facts, engagement_score
 
 CONTACT_PROPERTY = "zoom_engagement_score"
+SCORE_PROPERTY = PropertySpec(
+    CONTACT_PROPERTY,
+    gettext_noop("Zoom engagement score"),
+    PropertyType.NUMBER,
+    "number",
+    None,
+    read_only=True,
+    group_name="zoom",
+    description=gettext_noop(
+        "Mean engagement score (0-100) over the contact's last 10 webinars; a no-show counts 0."
+    ),
+)
 _FACT_FIELDS = (
     "polls_answered",
     "questions_asked",
@@ -364,24 +378,40 @@ def contacts_recompute_engagement(contact_ids: Iterable[int]) -> None:
 
 
 def weights_set(weights: dict[str, int]) -> EngagementSettings:
-    """Stores the weights (already validated) and marks a recompute as queued."""
+    """Stores the weights (`score.clean_weights` first) and queues the recompute of every
+    event's scores once committed (rule E8); its progress is on the row."""
     with transaction.atomic():
         row = EngagementSettings.objects.select_for_update().order_by("pk").first()
         if row is None:
             row = EngagementSettings()
         row.weights = weights
         row.recompute_status = "queued"
-        row.recompute_total = MarketingEvent.objects.filter(
-            pk__in=ParticipationEngagement.objects.values("event_id")
-        ).count()
+        row.recompute_total = (
+            ParticipationEngagement.objects.order_by().values("event_id").distinct().count()
+        )
         row.recompute_done = 0
         row.updated_at = timezone.now()
         row.save()
+        from .tasks import engagement_recompute_all
+
+        transaction.on_commit(engagement_recompute_all.delay)
     return row
 
 
-def all_events_recompute() -> None:
-    """Recomputes every event with engagement rows, with progress on the settings row."""
+def recompute_progress() -> dict:
+    row = EngagementSettings.objects.order_by("pk").first()
+    if row is None:
+        return {"status": "idle", "done": 0, "total": 0}
+    return {
+        "status": row.recompute_status,
+        "done": row.recompute_done,
+        "total": row.recompute_total,
+    }
+
+
+def all_events_recompute() -> int:
+    """Recomputes every event with engagement rows, with progress on the settings row.
+    Returns the events recomputed."""
     row = EngagementSettings.objects.order_by("pk").first()
     weights = weights_get()
     event_ids = list(
@@ -389,16 +419,18 @@ def all_events_recompute() -> None:
         .values_list("event_id", flat=True)
         .distinct()
     )
-    if row is not None:
-        EngagementSettings.objects.filter(pk=row.pk).update(
+    progress = EngagementSettings.objects.filter(pk=row.pk) if row is not None else None
+    if progress is not None:
+        progress.update(
             recompute_status="running", recompute_total=len(event_ids), recompute_done=0
         )
     for done, event_id in enumerate(event_ids, start=1):
         event_engagement_recompute(event_id, weights=weights)
-        if row is not None:
-            EngagementSettings.objects.filter(pk=row.pk).update(recompute_done=done)
-    if row is not None:
-        EngagementSettings.objects.filter(pk=row.pk).update(recompute_status="idle")
+        if progress is not None:
+            progress.update(recompute_done=done)
+    if progress is not None:
+        progress.update(recompute_status="idle")
+    return len(event_ids)
 
 
 __all__ = [
@@ -406,6 +438,7 @@ __all__ = [
     "all_events_recompute",
     "answers_apply",
     "contacts_recompute_engagement",
+    "recompute_progress",
     "event_engagement_recompute",
     "report_unchanged",
     "views_apply",
