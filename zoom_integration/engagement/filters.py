@@ -198,9 +198,7 @@ def _property_node(node: dict) -> dict:
 def score_clean(node, ctx: FilterContext) -> dict:
     expect_keys(node, {"webinar_id", "operator", "value"})
     comparison = clean_comparison(node, "number", ctx, operators=SCORE_OPERATORS)
-    values = (
-        comparison.value if isinstance(comparison.value, list | tuple) else [comparison.value]
-    )
+    values = comparison.value if isinstance(comparison.value, list | tuple) else [comparison.value]
     if any(v is not None and not 0 <= v <= 100 for v in values):
         raise FilterInvalid(_("a score is between 0 and 100"), "value")
     return {"type": node["type"], "webinar_id": _webinar_id(node), **comparison_json(comparison)}
