@@ -5,6 +5,8 @@ trigger and as a segment over the API."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from crm.models import Account, Tier
@@ -122,3 +124,42 @@ def test_engagement_filters_as_a_workflow_trigger_and_a_segment(admin_api):
         format="json",
     )
     assert bad.status_code == 400 and "or[0].and[0]" in bad.content.decode()
+
+
+def test_hubspot_breakdown_carries_the_engagement_facts(admin_api):
+    # rules E7, E8: added fields under `properties`; a viewer who never registered
+    from crm.models import Contact
+
+    event = MarketingEvent.objects.create(
+        source="zoom", external_account_id="acct", external_event_id="81000000009", name="W"
+    )
+    viewer = Participation.objects.create(
+        contact=Contact.objects.create(email="bo@example.com"),
+        event=event,
+        state="VIEWED_RECORDING",
+    )
+    first = dt.datetime(2026, 11, 2, 9, 0, tzinfo=dt.UTC)
+    ParticipationEngagement.objects.create(
+        participation=viewer,
+        contact_id=viewer.contact_id,
+        event=event,
+        recording_first_viewed_at=first,
+        recording_seconds=1500,
+        score=4,
+        parts={"attendance": 0, "questions": 0, "polls": 0, "survey": 0, "recording": 4},
+    )
+    base = "/marketing/v3/marketing-events/participations/acct/81000000009/breakdown"
+    body = admin_api.get(base).json()
+    properties = body["results"][0]["properties"]
+    assert properties["attendanceState"] == "VIEWED_RECORDING"
+    assert properties["recording"] == {
+        "firstViewedAt": "2026-11-02T09:00:00.000Z",
+        "secondsWatched": 1500,
+    }
+    assert properties["engagement"] == {
+        "score": 4,
+        "parts": {"attendance": 0, "questions": 0, "polls": 0, "survey": 0, "recording": 4},
+    }
+    only = admin_api.get(base, {"state": "VIEWED_RECORDING"}).json()
+    assert only["total"] == 1
+    assert admin_api.get(base, {"state": "ATTENDED"}).json()["total"] == 0
