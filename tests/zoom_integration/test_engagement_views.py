@@ -149,3 +149,22 @@ def test_participants_show_the_score_with_its_parts_and_sort_by_it(client, marke
 def test_unknown_event_is_404(client, marketer):
     client.force_login(marketer)
     assert client.get(reverse("zoom_engagement:event_sections", args=[999])).status_code == 404
+
+
+def test_weights_page_is_for_super_admins_and_validates(client, admin_user, marketer):
+    # rule E8: weights in Settings (admins); bad input re-renders with an error, changes nothing
+    url = reverse("zoom_engagement:weights")
+    client.force_login(marketer)
+    assert client.get(url).status_code == 403
+    client.force_login(admin_user)
+    page = client.get(url)
+    assert page.status_code == 200 and 'value="50"' in page.content.decode()
+    bad = {"attendance": 60, "questions": 15, "polls": 15, "survey": 10, "recording": 10}
+    answer = client.post(url, bad)
+    assert answer.status_code == 400 and 'data-testid="weights-error"' in answer.content.decode()
+    from zoom_integration.engagement.services import weights_get
+
+    assert weights_get()["attendance"] == 50
+    good = {**bad, "attendance": 40, "survey": 20}
+    assert client.post(url, good).status_code == 302
+    assert weights_get() == good

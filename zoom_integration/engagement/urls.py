@@ -7,4 +7,5 @@ from . import views
 app_name = "zoom_engagement"
 urlpatterns = [
     path("events/<int:event_id>/", views.event_sections, name="event_sections"),
+    path("weights/", views.weights_page, name="weights"),
 ]
