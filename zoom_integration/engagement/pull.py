@@ -156,7 +156,7 @@ def recording_views_pull(sync: WebinarSync, event: MarketingEvent) -> bool:
     """Rule E7: each stored recording's viewers, window by window and page by page."""
     now = sync.now
     today = now.date()
-    backfill = int(getattr(settings, "ZOOM_RECORDING_VIEWS_BACKFILL_DAYS", 90))
+    backfill = settings.ZOOM_RECORDING_VIEWS_BACKFILL_DAYS
     info = sync._info(event_id=event.pk)
     data = _timeline_data(sync, event)
     changed = False
