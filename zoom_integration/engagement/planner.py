@@ -150,7 +150,7 @@ class AnswerPlan:
     answers: list[AnswerFact] = field(default_factory=list)
     anonymous_rows: int = 0  # people (rows of the report) answering anonymously
     skips: list[Skip] = field(default_factory=list)
-    # Known people with no participation in the event (or not in the CRM): not attached.
+    # Answers of people with no participation in the event (or not in the CRM): not attached.
     unmatched: int = 0
 
 
@@ -185,11 +185,9 @@ def plan_answers(
     people the person rules refuse are skips (Z2-Z9), never answers."""
     plan = AnswerPlan()
     skips = []
-    anonymous_people: set[str] = set()
-    unmatched: set[str] = set()
+    unmatched = 0
     for record in records:
         if is_anonymous(record):
-            anonymous_people.add(record.name or ANONYMOUS_NAME)
             plan.answers.append(AnswerFact(record, None, None))
             continue
         resolution = resolve_person(
@@ -201,11 +199,11 @@ def plan_answers(
         contact = resolution.contact
         participation_id = participations.get(contact.id) if contact is not None else None
         if participation_id is None:
-            unmatched.add(resolution.email)
+            unmatched += 1
             continue
         plan.answers.append(AnswerFact(record, participation_id, contact.id))
     plan.anonymous_rows = _anonymous_rows(records)
-    plan.unmatched = len(unmatched)
+    plan.unmatched = unmatched
     plan.skips = _dedupe(skips)
     return plan
 

@@ -67,8 +67,10 @@ def _count(sync: WebinarSync, records: int, **counts: int) -> None:
     """Adds to the row's counts, in the caller's transaction, under the worker's claim."""
     updated = sync.counts.copy()
     for key, value in counts.items():
-        updated[key] += value
-    updated["zoom_records"] += records
+        if value:  # a count that stays zero is not listed
+            updated[key] += value
+    if records:
+        updated["zoom_records"] += records
     sync._save_row(records=records, counts=updated)
     sync.counts = updated
     sync.row.records_done += records
