@@ -13,6 +13,7 @@ from django.db.models import Count, Min, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
+from crm.hooks import contacts_changed
 from crm.models import Contact, PropertyType, TimelineEvent
 from crm.properties import PropertySpec
 from marketing_events import bulk
@@ -140,6 +141,8 @@ def answers_apply(
             )
         )
     bulk.timeline_upsert(rows)
+    # Filter workflows (poll answers as triggers) look at these contacts again.
+    contacts_changed(set(by_contact))
     TimelineEvent.objects.filter(
         dedupe_key__startswith=f"{timeline_kind}:{occurrence.pk}:", kind=timeline_kind
     ).exclude(dedupe_key__in=[r.dedupe_key for r in rows]).delete()
@@ -208,6 +211,8 @@ def views_apply(
         )
         for row in totals
     )
+    if added or created:
+        contacts_changed(set(contacts.values()))
     return added, len(created)
 
 
@@ -342,6 +347,7 @@ def event_engagement_recompute(event_id: int, *, weights: dict[str, int] | None 
             batch_size=1000,
         )
         contacts_recompute_engagement(r.contact_id for r in rows)
+        contacts_changed({r.contact_id for r in rows})
     return len(rows)
 
 
