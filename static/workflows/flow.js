@@ -589,7 +589,9 @@
     var form = document.getElementById("workflow-form");
     if (!form) return;
     form.addEventListener("submit", function (event) {
-      var invalid = flow.invalid();
+      // "Save as draft" keeps an incomplete workflow as it is: the server lists what is left.
+      var asDraft = event.submitter && event.submitter.name === "draft";
+      var invalid = asDraft ? [] : flow.invalid();
       if (invalid.length) {
         event.preventDefault();
         flow.selected = invalid[0];
