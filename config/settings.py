@@ -111,6 +111,7 @@ INSTALLED_APPS = [
     "segments",
     "workflows",
     "zoom_integration",
+    "zoom_integration.engagement",
     # Probes, metrics, request ids: the top layer (pyproject.toml's layers contract).
     "operations",
 ]
@@ -347,6 +348,8 @@ ZOOM_RATE_LIMITS = setting("ZOOM_RATE_LIMITS")
 ZOOM_SYNC_TASKS_PER_RUN = env.int("ZOOM_SYNC_TASKS_PER_RUN", default=4)
 # Empty keeps the legacy properties live (rule B9), so this one is read as given.
 ZOOM_LEGACY_PROPERTIES_CUTOFF = env.str("ZOOM_LEGACY_PROPERTIES_CUTOFF", default="2025-01-08")
+# Rule E7: how far back a recording's viewers are first read (days).
+ZOOM_RECORDING_VIEWS_BACKFILL_DAYS = env.int("ZOOM_RECORDING_VIEWS_BACKFILL_DAYS", default=90)
 
 # Languages (rule L1). Each language's name is written in that language, as the switchers show
 # it. A person's profile language, else the language cookie (the login page's switcher), else

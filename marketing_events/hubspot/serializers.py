@@ -8,6 +8,7 @@ import datetime as dt
 import math
 from decimal import Decimal
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
@@ -340,6 +341,29 @@ def _occurred_at(p: Participation):
     return p.registered_at or p.created_at
 
 
+def engagement_properties(p: Participation) -> dict:
+    """Added facts (rules E7, E8): `recording` (`{"firstViewedAt", "secondsWatched"}` or null)
+    and `engagement` (`{"score", "parts"}` or null). They live in the Zoom integration's
+    engagement app, reached through its reverse one-to-one `engagement` (selected with the
+    participation): this layer imports nothing of it."""
+    try:
+        engagement = p.engagement
+    except (ObjectDoesNotExist, AttributeError):
+        engagement = None
+    if engagement is None:
+        return {"recording": None, "engagement": None}
+    recording = None
+    if engagement.recording_seconds:
+        recording = {
+            "firstViewedAt": _iso(engagement.recording_first_viewed_at),
+            "secondsWatched": engagement.recording_seconds,
+        }
+    return {
+        "recording": recording,
+        "engagement": {"score": engagement.score, "parts": engagement.parts},
+    }
+
+
 def breakdown_output(p: Participation) -> dict:
     """`ParticipationBreakdown`; durations in seconds, the percent a one-decimal string."""
     percent = p.attendance_percent if p.attendance_percent is not None else Decimal("0")
@@ -352,6 +376,7 @@ def breakdown_output(p: Participation) -> dict:
             "occurredAt": _epoch_ms(_occurred_at(p)),
             "attendanceDurationSeconds": p.duration_seconds,
             "attendancePercentage": f"{Decimal(percent):.1f}",
+            **engagement_properties(p),
         },
         "associations": {
             "contact": {

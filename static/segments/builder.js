@@ -4,8 +4,6 @@
 (function () {
   "use strict";
 
-  var root, hidden, catalogue, labels, t, tree, serverErrors;
-  var previewSeq = 0, previewTimer = null;
   // Mounts a builder in `opts.root`, editing the tree held (as JSON) in `opts.hidden`:
   // {root, hidden, catalogue, labels, errors, onChange(tree), count, state, list}; the last
   // three (the live count and the first members) are optional. The segment page and a
@@ -74,6 +72,10 @@
         topic: gettext("topic"),
         startTime: gettext("start time"),
         recordingUrl: gettext("recording URL"),
+        question: gettext("question"),
+        answer: gettext("answer"),
+        timeWatched: gettext("time watched"),
+        score: gettext("score (0–100)"),
         // Translators: accessible name of the operator menu of a segment filter (is, contains, is between…).
         operator: gettext("operator"),
         // Translators: accessible name of the lower bound of an "is between" filter.
@@ -175,6 +177,7 @@
       if (type === "event_attendance_duration") return { type: type, event_id: null, operator: "gte", value: 1800, negate: false };
       if (type.indexOf("event_") === 0) return { type: type, event_id: null, negate: false };
       if (type === "zoom_recording_available") return { type: type, negate: false };
+      if (type === "zoom_engagement_score") return { type: type, webinar_id: null, operator: "gte", value: 50 };
       return { type: type, webinar_id: null, negate: false };
     }
 
@@ -443,7 +446,26 @@
           comparison(keyAccess(node, "recording_url"), "text", { optional: true, label: t.recordingUrl })
         ];
       }
-      var parts = [negateSelect(node), picker(catalogue.urls.webinars, node.webinar_id, t.anyWebinar, labels.webinars, function (v) { node.webinar_id = v; changed(false); }, true)];
+      // Engagement filters (rules E6-E8): a webinar picker and their own parts.
+      var webinarPicker = function () {
+        return picker(catalogue.urls.webinars, node.webinar_id, t.anyWebinar, labels.webinars, function (v) { node.webinar_id = v; changed(false); }, true);
+      };
+      if (type === "zoom_poll_answer" || type === "zoom_survey_answer") {
+        return [
+          negateSelect(node), webinarPicker(),
+          comparison(keyAccess(node, "question"), "text", { optional: true, label: t.question }),
+          comparison(keyAccess(node, "answer"), "text", { optional: true, label: t.answer })
+        ];
+      }
+      if (type === "zoom_asked_question") return [negateSelect(node), webinarPicker()];
+      if (type === "zoom_recording_viewed") {
+        return [negateSelect(node), webinarPicker(),
+          comparison(keyAccess(node, "duration"), "number", { optional: true, ops: MEASURE_OPS, minutes: true, label: t.timeWatched })];
+      }
+      if (type === "zoom_engagement_score") {
+        return [webinarPicker(), comparison(topAccess(node), "number", { ops: MEASURE_OPS, label: t.score })];
+      }
+      var parts = [negateSelect(node), webinarPicker()];
       parts.push(comparison(keyAccess(node, "webinar_name"), "text", { optional: true, label: t.webinarName }));
       if (type === "zoom_webinar_attendance") {
         parts.push(comparison(keyAccess(node, "duration"), "number", { optional: true, ops: MEASURE_OPS, minutes: true, label: t.duration }));
