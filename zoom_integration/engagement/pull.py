@@ -74,6 +74,7 @@ def _count(sync: WebinarSync, records: int, **counts: int) -> None:
     sync._save_row(records=records, counts=updated)
     sync.counts = updated
     sync.row.records_done += records
+    sync.row.pages_done += 1 if records else 0  # as `_save_row` wrote it
 
 
 def engagement_reports_pull(sync: WebinarSync, event: MarketingEvent) -> bool:
