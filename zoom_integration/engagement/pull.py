@@ -32,6 +32,7 @@ from .services import (
     answers_apply,
     event_engagement_recompute,
     report_unchanged,
+    retrying,
     views_apply,
     views_window_record,
 )
@@ -63,17 +64,43 @@ def _timeline_data(sync: WebinarSync, event: MarketingEvent) -> dict:
     }
 
 
-def _count(sync: WebinarSync, records: int, **counts: int) -> None:
-    """Adds to the row's counts, in the caller's transaction, under the worker's claim."""
+def _count(sync: WebinarSync, records: int, **counts: int) -> tuple:
+    """Writes the row's counts, in the caller's transaction, under the worker's claim; returns
+    what `_counted` keeps in memory once that transaction committed."""
     updated = sync.counts.copy()
     for key, value in counts.items():
         if value:  # a count that stays zero is not listed
             updated[key] += value
     if records:
         updated["zoom_records"] += records
+    # Engagement records are known only once read: the progress total grows with them.
+    sync.row.records_total += records
     sync._save_row(records=records, counts=updated)
+    return updated, records
+
+
+def _counted(sync: WebinarSync, written: tuple) -> None:
+    updated, records = written
     sync.counts = updated
     sync.row.records_done += records
+    sync.row.pages_done += 1 if records else 0  # as `_save_row` wrote it
+
+
+def _row_write(sync: WebinarSync, write):
+    """One write of the row and its facts, retried whole after a deadlock (`retrying`); the
+    in-memory row is put back as it was when a try fails, and moves on once one committed."""
+
+    def attempt():
+        total = sync.row.records_total
+        try:
+            result, written = write()
+        except BaseException:
+            sync.row.records_total = total
+            raise
+        _counted(sync, written)
+        return result
+
+    return retrying(attempt)
 
 
 def engagement_reports_pull(sync: WebinarSync, event: MarketingEvent) -> bool:
@@ -113,7 +140,8 @@ def engagement_reports_pull(sync: WebinarSync, event: MarketingEvent) -> bool:
                     EngagementReport.objects.filter(occurrence=occurrence, kind=report).update(
                         pulled_at=now
                     )
-                    _count(sync, len(records), engagement_reports_unchanged=1)
+                    written = _count(sync, len(records), engagement_reports_unchanged=1)
+                _counted(sync, written)
                 sync.heartbeat()
                 continue
             snapshot = crm_snapshot(emails_of(records))
@@ -123,23 +151,34 @@ def engagement_reports_pull(sync: WebinarSync, event: MarketingEvent) -> bool:
                 ).values_list("contact_id", "pk")
             )
             plan = plan_answers(info, records, snapshot, sync.settings, participations)
-            with transaction.atomic():
-                attached = answers_apply(
-                    occurrence=occurrence,
-                    report=report,
-                    plan=plan,
-                    digest=fingerprint,
-                    timeline_data=data,
-                    now=now,
-                )
-                sync._insert_skips(plan.skips)
-                _count(
-                    sync,
-                    len(records),
-                    **{COUNT_OF_REPORT[report]: attached},
-                    anonymous_answers=plan.anonymous_rows,
-                    engagement_unmatched=plan.unmatched,
-                )
+
+            def write(
+                occurrence=occurrence,
+                report=report,
+                plan=plan,
+                fingerprint=fingerprint,
+                records=records,
+            ):
+                with transaction.atomic():
+                    attached = answers_apply(
+                        occurrence=occurrence,
+                        report=report,
+                        plan=plan,
+                        digest=fingerprint,
+                        timeline_data=data,
+                        now=now,
+                    )
+                    sync._insert_skips(plan.skips)
+                    written = _count(
+                        sync,
+                        len(records),
+                        **{COUNT_OF_REPORT[report]: attached},
+                        anonymous_answers=plan.anonymous_rows,
+                        engagement_unmatched=plan.unmatched,
+                    )
+                return attached, written
+
+            _row_write(sync, write)
             changed = True
             sync.on_progress()
     return changed
@@ -196,12 +235,19 @@ def recording_views_pull(sync: WebinarSync, event: MarketingEvent) -> bool:
                 records = view_records(body.get("analytics_details") or [])
                 snapshot = crm_snapshot(emails_of(records))
                 plan = plan_views(info, records, snapshot, sync.settings)
-                with transaction.atomic():
-                    added, created = views_apply(
-                        occurrence=occurrence, plan=plan, timeline_data=data, now=now
-                    )
-                    sync._insert_skips(plan.skips)
-                    _count(sync, len(records), recording_views=added, contacts_created=created)
+
+                def write(occurrence=occurrence, plan=plan, records=records):
+                    with transaction.atomic():
+                        added, created = views_apply(
+                            occurrence=occurrence, plan=plan, timeline_data=data, now=now
+                        )
+                        sync._insert_skips(plan.skips)
+                        written = _count(
+                            sync, len(records), recording_views=added, contacts_created=created
+                        )
+                    return added, written
+
+                added = _row_write(sync, write)
                 changed = changed or bool(added)
                 sync.on_progress()
                 token = body.get("next_page_token") or ""

@@ -4,11 +4,12 @@ today), each in one transaction with a constant number of statements whatever th
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections import defaultdict
 from collections.abc import Iterable
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import OperationalError, transaction
 from django.db.models import Count, Min, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_noop
@@ -338,6 +339,25 @@ def event_engagement_recompute(event_id: int, *, weights: dict[str, int] | None 
             rows.append(row)  # only rows whose facts or score changed are written
     if not rows:
         return 0
+    retrying(lambda: _engagement_write(rows))
+    return len(rows)
+
+
+def retrying(write, attempts: int = 4):
+    """Runs `write` (one transaction) again after a deadlock or a serialization failure, as the
+    sync's pages are: workers syncing webinars with people in common lock the same contacts."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return write()
+        except OperationalError as exc:
+            sqlstate = getattr(exc.__cause__, "sqlstate", None)
+            if attempt == attempts or sqlstate not in ("40P01", "40001"):
+                raise
+            time.sleep(0.02 * attempt)
+    raise AssertionError("unreachable")
+
+
+def _engagement_write(rows: list[ParticipationEngagement]) -> None:
     with transaction.atomic():
         ParticipationEngagement.objects.bulk_create(
             rows,
@@ -348,7 +368,6 @@ def event_engagement_recompute(event_id: int, *, weights: dict[str, int] | None 
         )
         contacts_recompute_engagement(r.contact_id for r in rows)
         contacts_changed({r.contact_id for r in rows})
-    return len(rows)
 
 
 def contacts_recompute_engagement(contact_ids: Iterable[int]) -> None:
@@ -366,7 +385,11 @@ def contacts_recompute_engagement(contact_ids: Iterable[int]) -> None:
     for contact_id, score in rows:
         if len(recent[contact_id]) < LAST_EVENTS:
             recent[contact_id].append(score or 0)
-    contacts = list(Contact.objects.filter(pk__in=ids).select_for_update(no_key=True))
+    # Locked in id order, as the rollups and legacy properties lock them (no lock cycles
+    # between workers syncing webinars with people in common).
+    contacts = list(
+        Contact.objects.filter(pk__in=ids).order_by("pk").select_for_update(no_key=True)
+    )
     changed = []
     for contact in contacts:
         scores = recent.get(contact.pk)
@@ -445,6 +468,7 @@ __all__ = [
     "answers_apply",
     "contacts_recompute_engagement",
     "recompute_progress",
+    "retrying",
     "event_engagement_recompute",
     "report_unchanged",
     "views_apply",
