@@ -214,12 +214,8 @@ def contacts_ensure(
     # In e-mail order: transactions inserting overlapping sets of new addresses at once
     # (webinars applied side by side) wait for each other in one order, never in a cycle.
     new = sorted({c.email: c for c in new}.values(), key=lambda c: c.email)
-    # One index lookup per e-mail, whatever the table's statistics say (`selectors.crm_snapshot`).
-    existing = (
-        f"SELECT c.id, e.email, false FROM unnest(%b::text[]) AS e(email) CROSS JOIN LATERAL "
-        f"(SELECT id FROM {_table(Contact)} c WHERE c.email = e.email AND c.archived_at IS NULL "
-        "AND c.email IS NOT NULL LIMIT 1) c"
-    )
+    existing = f"SELECT id, email, false FROM {_table(Contact)} "
+    existing += "WHERE email = ANY(%b::text[]) AND archived_at IS NULL"
     if not new:
         rows = _fetch(existing, [sorted(wanted)])
     else:
@@ -396,16 +392,10 @@ def participations_fetch(event_id: int, contact_ids: Collection[int]) -> list[tu
             .order_by()
             .values_list("pk", "contact_id", *PARTICIPATION_FIELDS)
         )
-    # One lookup of the (event, contact) index per contact, locked in contact order: with
-    # `contact_id = ANY(…)` the planner, whose statistics lag during a first sync, read (and
-    # filtered) every participation of the event on each page.
-    columns = ", ".join(PARTICIPATION_FIELDS)
     return _fetch(
-        f"SELECT p.id, p.contact_id, {', '.join(f'p.{c}' for c in PARTICIPATION_FIELDS)} "
-        "FROM unnest(%b::bigint[]) AS i(id) CROSS JOIN LATERAL "
-        f"(SELECT id, contact_id, {columns} FROM {_table(Participation)} "
-        "WHERE event_id = %s AND contact_id = i.id LIMIT 1 FOR NO KEY UPDATE) p",
-        [sorted(contact_ids), event_id],
+        f"SELECT id, contact_id, {', '.join(PARTICIPATION_FIELDS)} FROM {_table(Participation)} "
+        "WHERE event_id = %s AND contact_id = ANY(%b::bigint[]) FOR NO KEY UPDATE",
+        [event_id, sorted(contact_ids)],
     )
 
 
