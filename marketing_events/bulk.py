@@ -165,7 +165,7 @@ def _cursor():
     # it avoids: client-side binding renders each array element into the SQL text. Measured
     # again on 2026-12-06 (this 2-core machine, alternately, 5 runs each): 400 page-shaped
     # statements (eight 300-element arrays: e-mails, ids, timestamps, names) through the
-    # public `connection.cursor()` took 5.3-13.9 s of loop time against 0.7-2.4 s here; whole
+    # public `connection.cursor()` took 6.2-13.9 s of loop time against 0.7-2.4 s here; whole
     # process CPU, this cursor / the public one: median 0.41.
     return connection._prepare_cursor(cursor)
 
