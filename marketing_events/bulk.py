@@ -216,12 +216,8 @@ def contacts_ensure(
     # In e-mail order: transactions inserting overlapping sets of new addresses at once
     # (webinars applied side by side) wait for each other in one order, never in a cycle.
     new = sorted({c.email: c for c in new}.values(), key=lambda c: c.email)
-    # One lookup of the e-mail index per e-mail (see `selectors.LIVE_CONTACTS_BY_EMAIL`).
-    existing = (
-        f"SELECT c.id, e.email, false FROM unnest(%b::text[]) AS e(email) CROSS JOIN LATERAL "
-        f"(SELECT id, archived_at FROM {_table(Contact)} c WHERE c.email = e.email OFFSET 0) c "
-        "WHERE c.archived_at IS NULL"
-    )
+    existing = f"SELECT id, email, false FROM {_table(Contact)} "
+    existing += "WHERE email = ANY(%b::text[]) AND archived_at IS NULL"
     if not new:
         rows = _fetch(existing, [sorted(wanted)])
     else:
