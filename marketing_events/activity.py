@@ -187,12 +187,13 @@ def activity_deltas(changes: Iterable[ParticipationChange]) -> dict[int, Activit
     return deltas
 
 
-# The page's contacts locked in id order (a sub-select with a locking clause is not merged into
-# the join, and the UPDATE reaches a row only through it, so no row is locked out of that
-# order), then each changed one's differences added. `c.id = ANY(…)` too: the contacts are
-# found by primary key. Assignments are re-evaluated on the newest version of a row another
-# transaction updated meanwhile, so the sums and extremes are exact. RETURNING: whether an
-# extreme may have moved past a lost value, i.e. needs a recomputation.
+# Each changed contact's differences added (the contacts locked first, in id order, by
+# LOCK_SQL: a locking sub-select inside this statement would be run again for every row it
+# joins). `c.id = ANY(…)`: the contacts are found by primary key. Assignments are re-evaluated
+# on the newest version of a row another transaction updated meanwhile, so the sums and
+# extremes are exact. RETURNING: whether an extreme may have moved past a lost value, i.e.
+# needs a recomputation.
+LOCK_SQL = "SELECT id FROM crm_contact WHERE id = ANY(%b::bigint[]) ORDER BY id FOR NO KEY UPDATE"
 ADD_SQL = """
 UPDATE crm_contact AS c SET
     events_registered = c.events_registered + v.registered,
@@ -202,13 +203,11 @@ UPDATE crm_contact AS c SET
     first_attended_at = least(c.first_attended_at, v.first_at),
     last_attended_at = greatest(c.last_attended_at, v.last_at),
     last_registered_at = greatest(c.last_registered_at, v.registered_at)
-FROM (
-    SELECT id FROM crm_contact WHERE id = ANY(%b::bigint[]) ORDER BY id FOR NO KEY UPDATE
-) AS l, unnest(%b::bigint[], %b::int[], %b::int[], %b::int[], %b::bigint[],
+FROM unnest(%b::bigint[], %b::int[], %b::int[], %b::int[], %b::bigint[],
     %b::timestamptz[], %b::timestamptz[], %b::timestamptz[], %b::timestamptz[],
     %b::timestamptz[], %b::timestamptz[]) AS v(id, registered, attended, cancelled, seconds,
     first_at, last_at, registered_at, lost_first, lost_last, lost_registered)
-WHERE c.id = ANY(%b::bigint[]) AND c.id = l.id AND c.id = v.id
+WHERE c.id = ANY(%b::bigint[]) AND c.id = v.id
 RETURNING c.id, (c.first_attended_at >= v.lost_first OR c.last_attended_at <= v.lost_last
     OR c.last_registered_at <= v.lost_registered)
 """
@@ -221,9 +220,9 @@ def contacts_add_activity(
     """Adds what changed participations changed to their contacts' rollups; the caller holds
     the participations' row locks (their `before` values are what was stored). `locked`: more
     contacts to lock with them (a page's whole set, which `contacts_recompute_legacy` locks
-    next), all in id order. On PostgreSQL one statement, reading no participation, plus one
-    for the contacts whose first or last moment has to be recomputed; elsewhere the contacts
-    are recomputed."""
+    next), all in id order. On PostgreSQL two statements (the lock, the update), reading no
+    participation, plus one for the contacts whose first or last moment has to be recomputed;
+    elsewhere the contacts are recomputed."""
     deltas = activity_deltas(changes)
     if not deltas:
         return
@@ -235,8 +234,8 @@ def contacts_add_activity(
     ids = sorted(deltas)
     rows = [deltas[pk].row(pk) for pk in ids]
     columns = [list(column) for column in zip(*rows, strict=True)]
-    lock = sorted(set(locked) | set(ids))
-    found = pg_fetch(ADD_SQL, [lock, *columns, ids])
+    pg_fetch(LOCK_SQL, [sorted(set(locked) | set(ids))])
+    found = pg_fetch(ADD_SQL, [*columns, ids])
     stale = sorted(pk for pk, may_move in found if may_move)
     if stale:
         # Locked by the statement above: this one's snapshot sees every other writer's
