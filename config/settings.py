@@ -13,6 +13,7 @@ from pathlib import Path
 import environ
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Exchange, Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -110,6 +111,7 @@ INSTALLED_APPS = [
     "segments",
     "workflows",
     "zoom_integration",
+    "zoom_integration.engagement",
     # Probes, metrics, request ids: the top layer (pyproject.toml's layers contract).
     "operations",
 ]
@@ -239,6 +241,20 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# The workflow engine's queues (rule W10: delays fire within 60 s of due), so that a due delay
+# never waits behind a backlog of other tasks: "workflows-scan" holds only the engine's scan
+# (`workflows.tasks.tick`, a few messages at most, so it is never behind the runs it releases),
+# "workflows" the runs it releases (due delays, silent runs); "celery" everything else. A worker
+# started without -Q consumes all three; give one `-Q workflows-scan,workflows,celery` (or
+# a worker of its own `-Q workflows-scan,workflows`).
+WORKFLOW_SCAN_QUEUE = "workflows-scan"
+WORKFLOW_QUEUE = "workflows"
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_QUEUES = tuple(
+    Queue(name, Exchange(name), routing_key=name)
+    for name in (WORKFLOW_SCAN_QUEUE, WORKFLOW_QUEUE, CELERY_TASK_DEFAULT_QUEUE)
+)
+CELERY_TASK_ROUTES = {"workflows.tasks.tick": {"queue": WORKFLOW_SCAN_QUEUE}}
 ZOOM_SYNC_INTERVAL_MINUTES = env.int("ZOOM_SYNC_INTERVAL_MINUTES", default=60)
 CELERY_BEAT_SCHEDULE: dict = {
     "zoom-scheduled-syncs": {
@@ -332,6 +348,8 @@ ZOOM_RATE_LIMITS = setting("ZOOM_RATE_LIMITS")
 ZOOM_SYNC_TASKS_PER_RUN = env.int("ZOOM_SYNC_TASKS_PER_RUN", default=4)
 # Empty keeps the legacy properties live (rule B9), so this one is read as given.
 ZOOM_LEGACY_PROPERTIES_CUTOFF = env.str("ZOOM_LEGACY_PROPERTIES_CUTOFF", default="2025-01-08")
+# Rule E7: how far back a recording's viewers are first read (days).
+ZOOM_RECORDING_VIEWS_BACKFILL_DAYS = env.int("ZOOM_RECORDING_VIEWS_BACKFILL_DAYS", default=90)
 
 # Languages (rule L1). Each language's name is written in that language, as the switchers show
 # it. A person's profile language, else the language cookie (the login page's switcher), else

@@ -26,11 +26,13 @@ urlpatterns = [
     ),
     path("api/v1/", include("crm.api.urls")),
     path("crm/v3/", include("crm.hubspot.urls")),
+    path("api/v1/zoom/engagement-weights/", include("zoom_integration.engagement.api_urls")),
     path("api/v1/zoom/", include("zoom_integration.api.urls")),
     path("api/v1/segments/", include("segments.api.urls")),
     path("api/v1/workflows/", include("workflows.api.urls")),
     # The Zoom webhook receiver: a public contract (DESIGN "Interfaces").
     path("integrations/zoom/webhooks/<int:connection_id>/", zoom_webhook, name="zoom_webhook"),
+    path("integrations/zoom/engagement/", include("zoom_integration.engagement.urls")),
     path("integrations/zoom/", include("zoom_integration.urls")),
     path("django-admin/", admin.site.urls),
     # Languages (rule L1): the login page's switcher posts to Django's set_language

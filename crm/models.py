@@ -504,6 +504,7 @@ class AuditKind(models.TextChoices):
     WORKFLOW_TURNED_ON = "workflow.turned_on", _("Workflow turned on")
     WORKFLOW_TURNED_OFF = "workflow.turned_off", _("Workflow turned off")
     WORKFLOW_DELETED = "workflow.deleted", _("Workflow deleted")
+    WORKFLOW_VERSION_PUBLISHED = "workflow.version_published", _("Workflow version published")
     CONTACT_DELETED = "contact.deleted", _("Contact deleted")
     CONTACT_RESTORED = "contact.restored", _("Contact restored")
 

@@ -37,7 +37,7 @@ from django.db.models import Count, Max, Min, Q, Sum
 
 from crm.models import Contact
 
-from .models import Participation, ParticipationState
+from .models import REGISTERED_STATES, Participation, ParticipationState
 
 ROLLUP_FIELDS = (
     "events_registered",
@@ -273,7 +273,7 @@ def fresh_values(contact_ids: list[int]) -> dict[int, tuple]:
         .order_by()
         .values("contact_id")
         .annotate(
-            registered=Count("id", filter=~Q(state=ParticipationState.CANCELLED)),
+            registered=Count("id", filter=Q(state__in=REGISTERED_STATES)),
             attended=Count("id", filter=Q(state=ParticipationState.ATTENDED)),
             cancelled=Count("id", filter=Q(state=ParticipationState.CANCELLED)),
             seconds=Sum("duration_seconds", filter=Q(state=ParticipationState.ATTENDED)),

@@ -92,6 +92,12 @@ class ParticipationState(models.TextChoices):
     REGISTERED = "REGISTERED", pgettext_lazy("participation state", "Registered")
     ATTENDED = "ATTENDED", pgettext_lazy("participation state", "Attended")
     CANCELLED = "CANCELLED", _("Cancelled")
+    # Rule E7: watched the recording without registering (no registration or attendance facts).
+    VIEWED_RECORDING = "VIEWED_RECORDING", _("Viewed the recording")
+
+
+# "Registered" counts registered and attended (not cancelled, nor a recording viewer, E7).
+REGISTERED_STATES = (ParticipationState.REGISTERED, ParticipationState.ATTENDED)
 
 
 class Participation(models.Model):

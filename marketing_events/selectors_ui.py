@@ -30,7 +30,13 @@ from django.utils.translation import pgettext_lazy
 
 from crm.models import Contact
 
-from .models import EventOccurrence, MarketingEvent, Participation, ParticipationState
+from .models import (
+    REGISTERED_STATES,
+    EventOccurrence,
+    MarketingEvent,
+    Participation,
+    ParticipationState,
+)
 
 NO_SHOW = "NO_SHOW"
 STATE_FILTERS = ("REGISTERED", "ATTENDED", "NO_SHOW", "CANCELLED")
@@ -39,6 +45,7 @@ STATE_LABELS = {
     "ATTENDED": pgettext_lazy("participation state", "Attended"),
     "NO_SHOW": _("No-show"),
     "CANCELLED": _("Cancelled"),
+    "VIEWED_RECORDING": _("Viewed the recording"),
 }
 
 # Attendance-duration histogram buckets, in minutes: [low, high); the last one is open.
@@ -147,7 +154,7 @@ def event_stats(event: MarketingEvent) -> EventStats:
     """Counters and histogram buckets of one event in ONE aggregate query."""
     attended = Q(state=ParticipationState.ATTENDED)
     aggregates = {
-        "registered": Count("id", filter=~Q(state=ParticipationState.CANCELLED)),
+        "registered": Count("id", filter=Q(state__in=REGISTERED_STATES)),
         "attended": Count("id", filter=attended),
         "cancelled": Count("id", filter=Q(state=ParticipationState.CANCELLED)),
         "waiting": Count("id", filter=Q(state=ParticipationState.REGISTERED)),
@@ -267,16 +274,22 @@ def occurrence_list(event: MarketingEvent) -> QuerySet[EventOccurrence]:
     ).order_by(F("starts_at").asc(nulls_last=True), "pk")
 
 
-def participants(event: MarketingEvent, *, state: str = "") -> QuerySet[Participation]:
-    """An event's participations with their contacts, filtered by `STATE_FILTERS` semantics."""
-    rows = Participation.objects.filter(event=event).select_related("contact")
+def participants(
+    event: MarketingEvent, *, state: str = "", sort: str = ""
+) -> QuerySet[Participation]:
+    """An event's participations with their contacts (and engagement, rule E8: `engagement` is
+    the reverse one-to-one the Zoom integration's engagement app adds), filtered by
+    `STATE_FILTERS` semantics; `sort="score"`: highest engagement score first."""
+    rows = Participation.objects.filter(event=event).select_related("contact", "engagement")
     if state == "REGISTERED":
-        rows = rows.exclude(state=ParticipationState.CANCELLED)
+        rows = rows.filter(state__in=REGISTERED_STATES)
     elif state in (ParticipationState.ATTENDED, ParticipationState.CANCELLED):
         rows = rows.filter(state=state)
     elif state == NO_SHOW:
         rows = rows.filter(state=ParticipationState.REGISTERED) if event.is_over else rows.none()
+    first = (F("engagement__score").desc(nulls_last=True),) if sort == "score" else ()
     return rows.order_by(
+        *first,
         F("contact__last_name").asc(),
         F("contact__first_name").asc(),
         "contact__email",
@@ -357,6 +370,6 @@ def contact_participations(contact: Contact, *, limit: int = 50) -> list[Partici
     """A contact's participations with their events, newest event first: one query."""
     return list(
         Participation.objects.filter(contact=contact)
-        .select_related("event")
+        .select_related("event", "engagement")
         .order_by(F("event__starts_at").desc(nulls_last=True), "-pk")[:limit]
     )

@@ -20,7 +20,7 @@ from . import bulk
 from .activity import ParticipationChange, contacts_add_activity
 from .attendance import event_level, merged_seconds, percent_of
 from .bulk import PARTICIPATION_FIELDS
-from .models import MarketingEvent, Participation, ParticipationState
+from .models import REGISTERED_STATES, MarketingEvent, Participation, ParticipationState
 from .plan import Plan
 
 
@@ -437,7 +437,7 @@ def event_recompute_counters(event_ids: Iterable[int]) -> None:
         Participation.objects.filter(event_id__in=ids)
         .values("event_id")
         .annotate(
-            registered=Count("id", filter=~Q(state=ParticipationState.CANCELLED)),
+            registered=Count("id", filter=Q(state__in=REGISTERED_STATES)),
             attended=Count("id", filter=Q(state=ParticipationState.ATTENDED)),
             cancelled=Count("id", filter=Q(state=ParticipationState.CANCELLED)),
             waiting=Count("id", filter=Q(state=ParticipationState.REGISTERED)),

@@ -147,8 +147,9 @@ def _state_param(request) -> str:
 
 def _participants_context(request, event, stats) -> dict:
     state = _state_param(request)
+    sort = "score" if request.GET.get("sort") == "score" else ""
     page = Paginator(
-        selectors_ui.participants(event, state=state), PARTICIPANTS_PAGE_SIZE
+        selectors_ui.participants(event, state=state, sort=sort), PARTICIPANTS_PAGE_SIZE
     ).get_page(request.GET.get("page"))
     rows = list(page.object_list)
     for participation in rows:
@@ -156,7 +157,7 @@ def _participants_context(request, event, stats) -> dict:
     base_url = reverse("marketing_events:detail", args=[event.pk])
 
     def url_for(number):
-        return base_url + _query(state=state, page=number)
+        return base_url + _query(state=state, page=number, sort=sort)
 
     tabs = [
         {
@@ -170,6 +171,8 @@ def _participants_context(request, event, stats) -> dict:
     ]
     return {
         "state": state,
+        "sort": sort,
+        "sort_url": base_url + _query(state=state, sort="" if sort else "score"),
         "state_label": dict(TABS)[state],
         "tabs": tabs,
         "participants_page": page,

@@ -57,6 +57,14 @@ def _sum(keys: dict[str, str], values: dict[str, int]) -> float:
     return values[keys["sum_us"]] / 1_000_000
 
 
+def _labelled(family_type, name: str, help_text: str, label: str, values: dict) -> object:
+    """A metric family with one label, one sample per (label value, figure) of `values`."""
+    family = family_type(name, help_text, labels=[label])
+    for key, n in values.items():
+        family.add_metric([str(key)], n)
+    return family
+
+
 class CrmCollector(Collector):
     def collect(self) -> Iterator:
         yield from self._sync()
@@ -67,35 +75,32 @@ class CrmCollector(Collector):
 
     def _sync(self):
         figures = selectors.sync_figures()
-        runs = CounterMetricFamily(
+        yield _labelled(
+            CounterMetricFamily,
             "zoomcrm_sync_runs",
             "Sync runs by status (queued and running ones too).",
-            labels=["status"],
+            "status",
+            figures.runs_by_status,
         )
-        for status, n in figures.runs_by_status.items():
-            runs.add_metric([status], n)
-        yield runs
         yield CounterMetricFamily(
             "zoomcrm_sync_records_read",
             "Records read from Zoom by sync runs (registrants and participants).",
             value=figures.records_read,
         )
-        written = CounterMetricFamily(
+        yield _labelled(
+            CounterMetricFamily,
             "zoomcrm_sync_records_written",
             "What sync runs wrote, by kind.",
-            labels=["kind"],
+            "kind",
+            figures.records_written,
         )
-        for kind, n in figures.records_written.items():
-            written.add_metric([kind], n)
-        yield written
-        skips = CounterMetricFamily(
+        yield _labelled(
+            CounterMetricFamily,
             "zoomcrm_sync_skips",
             "People and webinars sync runs skipped, by reason (rule Z9).",
-            labels=["reason"],
+            "reason",
+            figures.skips,
         )
-        for reason, n in figures.skips.items():
-            skips.add_metric([reason], n)
-        yield skips
         duration = HistogramMetricFamily(
             "zoomcrm_sync_run_duration_seconds",
             "How long finished (succeeded or failed) sync runs took, start to finish.",
@@ -104,24 +109,22 @@ class CrmCollector(Collector):
         yield duration
 
     def _webhooks(self):
-        family = GaugeMetricFamily(
+        yield _labelled(
+            GaugeMetricFamily,
             "zoomcrm_webhook_deliveries_open",
             "Accepted Zoom webhook deliveries not applied yet, by status.",
-            labels=["status"],
+            "status",
+            selectors.webhook_deliveries_open(),
         )
-        for status, n in selectors.webhook_deliveries_open().items():
-            family.add_metric([status], n)
-        yield family
 
     def _workflows(self):
-        family = CounterMetricFamily(
+        yield _labelled(
+            CounterMetricFamily,
             "zoomcrm_workflow_executions",
             "Workflow action executions by status.",
-            labels=["status"],
+            "status",
+            selectors.workflow_executions_by_status(),
         )
-        for status, n in selectors.workflow_executions_by_status().items():
-            family.add_metric([status], n)
-        yield family
 
     def _shared_counters(self):
         calls = {label: counter_key(CALLS_COUNTER, label) for label in ZOOM_LABELS}
@@ -135,30 +138,37 @@ class CrmCollector(Collector):
         keys += latency.values()
         values = counters_read(keys)  # one round trip
 
-        for name, help_text, source in (
-            ("zoomcrm_zoom_api_calls", "Zoom API calls by rate-limit label.", calls),
-            ("zoomcrm_zoom_api_rate_limited", "Zoom API 429 answers by rate-limit label.", limited),
-        ):
-            family = CounterMetricFamily(name, help_text, labels=["label"])
-            for label, key in source.items():
-                family.add_metric([label], values[key])
-            yield family
-        family = CounterMetricFamily(
+        def read(source: dict) -> dict:
+            return {label: values[key] for label, key in source.items()}
+
+        yield _labelled(
+            CounterMetricFamily,
+            "zoomcrm_zoom_api_calls",
+            "Zoom API calls by rate-limit label.",
+            "label",
+            read(calls),
+        )
+        yield _labelled(
+            CounterMetricFamily,
+            "zoomcrm_zoom_api_rate_limited",
+            "Zoom API 429 answers by rate-limit label.",
+            "label",
+            read(limited),
+        )
+        yield _labelled(
+            CounterMetricFamily,
             "zoomcrm_webhook_refused",
             "Zoom webhook deliveries refused before being stored, by reason.",
-            labels=["reason"],
+            "reason",
+            read(refused),
         )
-        for reason, key in refused.items():
-            family.add_metric([reason], values[key])
-        yield family
-        family = CounterMetricFamily(
+        yield _labelled(
+            CounterMetricFamily,
             "zoomcrm_webhook_deliveries",
             "Accepted Zoom webhook deliveries that reached a final status, by that status.",
-            labels=["status"],
+            "status",
+            read(ended),
         )
-        for status, key in ended.items():
-            family.add_metric([str(status)], values[key])
-        yield family
         family = HistogramMetricFamily(
             "zoomcrm_webhook_apply_latency_seconds",
             "From a webhook delivery's receipt to its being applied.",
@@ -186,12 +196,13 @@ class CrmCollector(Collector):
             value=0 if depths is None else 1,
         )
         yield known
-        family = GaugeMetricFamily(
-            "zoomcrm_celery_queue_length", "Messages waiting in a Celery queue.", labels=["queue"]
+        yield _labelled(
+            GaugeMetricFamily,
+            "zoomcrm_celery_queue_length",
+            "Messages waiting in a Celery queue.",
+            "queue",
+            depths or {},
         )
-        for queue, n in (depths or {}).items():
-            family.add_metric([queue], n)
-        yield family
 
 
 registry = CollectorRegistry(auto_describe=False)

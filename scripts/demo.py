@@ -53,6 +53,9 @@ def commands() -> list[tuple[str, list[str]]]:
                 "-A",
                 "config",
                 "worker",
+                # The engine's scan and the runs it releases have their own queue.
+                "-Q",
+                "workflows-scan,workflows,celery",
                 "--beat",
                 "--loglevel=INFO",
                 "--concurrency=1",

@@ -114,6 +114,25 @@ def register_action(action_type: ActionType) -> None:
     REGISTRY[action_type.type] = action_type
 
 
+# Where a `delay` relative to a webinar learns its times before any sync made its marketing
+# event: integrations register `times(webinar_id) -> (start, end) | None` (the Zoom integration
+# answers from the webinars it listed for the primary brand's connection).
+WEBINAR_TIMES: list[Callable[[str], tuple | None]] = []
+
+
+def register_webinar_times(times: Callable[[str], tuple | None]) -> None:
+    if times not in WEBINAR_TIMES:
+        WEBINAR_TIMES.append(times)
+
+
+def webinar_times(webinar_id: str) -> tuple | None:
+    for times in WEBINAR_TIMES:
+        found = times(webinar_id)
+        if found is not None:
+            return found
+    return None
+
+
 def editor_action() -> ActionType | None:
     """The action the editor's rows configure: the registered one that offers its choices to
     pick from (the Zoom integration's webinars), or None while no app has registered one."""

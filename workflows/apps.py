@@ -40,5 +40,6 @@ class WorkflowsConfig(AppConfig):
                 "enabled": _("On"),
                 "reenrollment": _("Re-enrollment"),
                 "actions": _("Actions"),
+                "version": _("Version"),
             }
         )

@@ -59,25 +59,7 @@ def clean_graph(
     """Checks the graph and returns it normalized: each step `{"id", …cleaned settings, exits}`
     in the order given. `outcomes_of(type)` gives a type's exits (None: unknown type);
     `clean_settings(i, settings)` cleans one step's settings or raises."""
-    if not isinstance(steps, list):
-        raise GraphInvalid("steps", _("must be a list of steps"))
-    if len(steps) > MAX_STEPS:
-        raise GraphInvalid("steps", _("at most %(max)s steps") % {"max": MAX_STEPS})
-    ids: dict[str, int] = {}
-    for i, step in enumerate(steps):
-        if not isinstance(step, dict):
-            raise GraphInvalid(f"steps[{i}]", _("a step is an object with an id and a type"))
-        step_id = step.get("id")
-        if not isinstance(step_id, str) or not STEP_ID.match(step_id):
-            raise GraphInvalid(
-                f"steps[{i}].id",
-                _("a step id is 1 to 40 letters, digits, '-' or '_'"),
-            )
-        if step_id in ids:
-            raise GraphInvalid(
-                f"steps[{i}].id", _("the id %(id)s is used twice") % {"id": repr(step_id)}
-            )
-        ids[step_id] = i
+    ids = check_ids(steps)
     cleaned = []
     for i, step in enumerate(steps):
         outcomes = outcomes_of(step.get("type"))
@@ -117,6 +99,31 @@ def clean_graph(
         )
     _check_reachable_without_loops(cleaned, ids, start)
     return cleaned, start
+
+
+def check_ids(steps) -> dict[str, int]:
+    """What any saved graph needs, a draft's too: a list of at most MAX_STEPS objects with
+    unique, well-formed ids. Returns {id: index}."""
+    if not isinstance(steps, list):
+        raise GraphInvalid("steps", _("must be a list of steps"))
+    if len(steps) > MAX_STEPS:
+        raise GraphInvalid("steps", _("at most %(max)s steps") % {"max": MAX_STEPS})
+    ids: dict[str, int] = {}
+    for i, step in enumerate(steps):
+        if not isinstance(step, dict):
+            raise GraphInvalid(f"steps[{i}]", _("a step is an object with an id and a type"))
+        step_id = step.get("id")
+        if not isinstance(step_id, str) or not STEP_ID.match(step_id):
+            raise GraphInvalid(
+                f"steps[{i}].id",
+                _("a step id is 1 to 40 letters, digits, '-' or '_'"),
+            )
+        if step_id in ids:
+            raise GraphInvalid(
+                f"steps[{i}].id", _("the id %(id)s is used twice") % {"id": repr(step_id)}
+            )
+        ids[step_id] = i
+    return ids
 
 
 def _check_reachable_without_loops(steps: list[dict], ids: dict[str, int], start: str) -> None:
@@ -183,7 +190,9 @@ def straight_line(steps: list[dict], start: str) -> list[dict] | None:
     by_id = {step["id"]: step for step in steps}
     line, step_id = [], start
     while step_id:
-        step = by_id[step_id]
+        step = by_id.get(step_id) if isinstance(step_id, str) else None
+        if step is None or len(line) > len(steps):  # a draft's dangling exit, or a loop
+            return None
         if any(key in step for key in ("yes", "no")):
             return None
         line.append(settings_of(step))

@@ -34,6 +34,10 @@ class Workflow(models.Model):
     steps = models.JSONField(default=list, blank=True)
     start = models.CharField(max_length=40, blank=True)
     version = models.PositiveIntegerField(_("version"), default=1)
+    # An incomplete workflow saved as it is (a step missing its settings, a dangling exit): off,
+    # nobody can be enrolled, and `draft_problems` ([{"path", "message"}]) says what is left.
+    draft = models.BooleanField(_("draft"), default=False)
+    draft_problems = models.JSONField(default=list, blank=True)
     # Signs the `webhook` steps' requests (HMAC-SHA256); encrypted at rest like Zoom's secrets.
     webhook_secret = EncryptedTextField(blank=True, default="")
     created_by = models.ForeignKey(
@@ -233,3 +237,21 @@ class ActionExecution(models.Model):
         if self.message_text is not None:
             return render_stored(self.message_text)
         return self.message
+
+
+class NotificationSent(models.Model):
+    """A `notify` step's notification, stored under the step's idempotency key (rule W10,
+    `wf<workflow>-e<enrollment>-<step>`): made in the same transaction as the notification, so
+    a retry after a crash finds it and sends nothing again, and a crash before the commit
+    leaves neither (the retry sends it once)."""
+
+    key = models.CharField(max_length=120, unique=True)
+    notification = models.ForeignKey("crm.Notification", on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("notification sent")
+        verbose_name_plural = _("notifications sent")
+
+    def __str__(self) -> str:
+        return self.key

@@ -40,7 +40,7 @@ from segments.compiler import matching_contacts
 from segments.services import clean_filters
 
 from .actions import REGISTRY, ActionInvalid
-from .graph import GraphInvalid, clean_graph, steps_from_actions
+from .graph import GraphInvalid, check_ids, clean_graph, settings_of, steps_from_actions
 from .models import (
     Enrollment,
     EnrollmentSource,
@@ -147,6 +147,11 @@ def _clean_step_settings(i: int, settings: dict) -> dict:
         _fail(f"{path}.{exc.field}" if exc.field else path, exc.message)
 
 
+def clean_step_settings(step: dict) -> dict:
+    """One step's settings cleaned on their own (`type` included), or `ValidationFailed`."""
+    return _clean_step_settings(0, settings_of(step))
+
+
 def _outcomes_of(type_name) -> tuple[str, ...] | None:
     action_type = REGISTRY.get(type_name) if isinstance(type_name, str) else None
     return action_type.outcomes if action_type else None
@@ -177,18 +182,62 @@ def clean_step_input(*, steps=None, start=None, actions=None) -> tuple[list[dict
     return None
 
 
+def _problems_of(exc: ValidationFailed) -> list[dict]:
+    return [
+        {"path": e.get("path") or "", "message": e.get("message") or exc.message}
+        for e in exc.errors or [{"path": "", "message": exc.message}]
+    ]
+
+
+def steps_problems(steps: list[dict], start) -> list[dict]:
+    """Every problem of a graph of steps, as `[{"path", "message"}]` (empty: it validates):
+    each step's settings, then the graph's own (exits, reachability, loops)."""
+    if not steps:
+        return [{"path": "steps", "message": str(_("Add at least one step"))}]
+    problems: list[dict] = []
+    for i, step in enumerate(steps):
+        try:
+            _clean_step_settings(i, settings_of(step))
+        except ValidationFailed as exc:
+            problems += _problems_of(exc)
+    try:
+        clean_steps(steps, start)
+    except ValidationFailed as exc:
+        seen = {p["path"] for p in problems}
+        problems += [p for p in _problems_of(exc) if p["path"] not in seen]
+    return problems
+
+
 def workflow_problems(workflow: Workflow) -> list[dict]:
     """Why the workflow cannot be turned on, as `[{"path", "message"}]` (empty: it can)."""
-    if not workflow.steps:
-        return [{"path": "steps", "message": str(_("Add at least one step"))}]
+    return steps_problems(workflow.steps, workflow.start)
+
+
+def clean_draft_input(*, steps=None, start=None, actions=None):
+    """A draft's steps (rule W11's drafts): kept as given whatever their settings, so long as
+    they can be stored and drawn (a list of objects with unique ids, a start that is an id or
+    empty). Returns (steps, start, problems); a graph without problems comes back cleaned.
+    None when the request gives no steps."""
+    if steps is None and actions is None:
+        return clean_step_input(steps=steps, start=start, actions=actions)
+    if actions is not None:
+        if steps is not None:
+            _fail("actions", _("Give either steps or actions, not both"))
+        if not isinstance(actions, list):
+            _fail("actions", _("must be a list of actions"))
+        steps, start = steps_from_actions(a for a in actions if isinstance(a, dict))
     try:
-        clean_steps(workflow.steps, workflow.start)
-    except ValidationFailed as exc:
-        return [
-            {"path": e.get("path") or "", "message": e.get("message") or exc.message}
-            for e in exc.errors or [{"path": "", "message": exc.message}]
-        ]
-    return []
+        ids = check_ids(steps)
+    except GraphInvalid as exc:
+        _fail(exc.path, exc.message)
+    if start in (None, ""):
+        start = steps[0]["id"] if steps else ""
+    elif not isinstance(start, str) or start not in ids:
+        _fail("start", _("%(target)s is not the id of a step") % {"target": repr(start)})
+    problems = steps_problems(steps, start)
+    if not problems:
+        return (*clean_steps(steps, start), [])
+    return [dict(step) for step in steps], start, problems
 
 
 def _publish(workflow: Workflow, steps: list[dict], start: str, actor: User | None) -> bool:
@@ -204,7 +253,16 @@ def _publish(workflow: Workflow, steps: list[dict], start: str, actor: User | No
     WorkflowVersion.objects.create(
         workflow=workflow, number=workflow.version, steps=steps, start=start, created_by=actor
     )
-    return current is not None
+    if current is None:
+        return False
+    _workflow_audit(
+        AuditKind.WORKFLOW_VERSION_PUBLISHED,
+        workflow,
+        before={"version": current.number},
+        after={"version": workflow.version},
+        actor=actor,
+    )
+    return True
 
 
 def _needs_secret(steps: list[dict]) -> bool:
@@ -250,13 +308,21 @@ def workflow_create(
     reenrollment: bool = False,
     enabled: bool = False,
     enroll_existing: bool = False,
+    draft: bool = False,
     actor: User | None,
 ) -> Workflow:
     """A new workflow with its version 1. A workflow with webhook steps gets a secret, readable
-    once as `workflow.new_webhook_secret`."""
+    once as `workflow.new_webhook_secret`. With `draft`, incomplete steps are saved as they are
+    (a draft: off, its problems listed; turning it on validates fully)."""
     require_tier()
     trigger_type, filters = clean_trigger(trigger)
-    graph = clean_step_input(steps=steps, start=start, actions=actions) or ([], "")
+    problems: list[dict] = []
+    if draft:
+        graph = clean_draft_input(steps=steps, start=start, actions=actions)
+        graph, problems = (graph[:2], graph[2]) if graph else (None, [])
+    else:
+        graph = clean_step_input(steps=steps, start=start, actions=actions)
+    graph = graph or ([], "")
     with transaction.atomic():
         workflow = Workflow.objects.create(
             name=_clean_name(name),
@@ -265,6 +331,8 @@ def workflow_create(
             reenrollment=bool(reenrollment),
             steps=graph[0],
             start=graph[1],
+            draft=bool(problems),
+            draft_problems=problems,
             created_by=actor,
         )
         WorkflowVersion.objects.create(
@@ -308,12 +376,22 @@ def workflow_update(
     steps=None,
     start=None,
     reenrollment=None,
+    draft: bool = False,
     actor: User | None = None,
 ) -> Workflow:
     """Changes what is given. Other steps publish a new version when the current one has
-    enrollments (rule W11); `workflow.published` says whether this call did."""
+    enrollments (rule W11); `workflow.published` says whether this call did. With `draft`,
+    incomplete steps are saved as they are (the workflow must be off: one that is on keeps
+    steps that validate)."""
     require_tier()
-    graph = clean_step_input(steps=steps, start=start, actions=actions)
+    problems: list[dict] = []
+    if draft:
+        graph = clean_draft_input(steps=steps, start=start, actions=actions)
+        graph, problems = (graph[:2], graph[2]) if graph else (None, [])
+        if problems and workflow.enabled:
+            _fail("draft", _("Turn the workflow off before saving it as a draft"))
+    else:
+        graph = clean_step_input(steps=steps, start=start, actions=actions)
     workflow.published = False
     workflow.new_webhook_secret = None
     with transaction.atomic():
@@ -327,6 +405,8 @@ def workflow_update(
                 TriggerMatch.objects.filter(workflow=workflow).delete()
                 if workflow.enabled and trigger_type == TriggerType.FILTERS:
                     _remember_matches(workflow)
+        if graph is not None:
+            workflow.draft, workflow.draft_problems = bool(problems), problems
         if graph is not None and graph != (workflow.steps, workflow.start):
             workflow.published = _publish(workflow, graph[0], graph[1], actor)
             if _needs_secret(workflow.steps) and not workflow.webhook_secret:
@@ -378,6 +458,13 @@ def _set_enabled(*, workflow: Workflow, enabled: bool, enroll_existing: bool) ->
                         for p in problems],
             )  # fmt: skip
     with transaction.atomic():
+        if enabled and workflow.draft:
+            # A draft that validates now: its steps as the engine reads them, in its version.
+            workflow.steps, workflow.start = clean_steps(workflow.steps, workflow.start)
+            workflow.draft, workflow.draft_problems = False, []
+            WorkflowVersion.objects.filter(workflow=workflow, number=workflow.version).update(
+                steps=workflow.steps, start=workflow.start
+            )
         was = workflow.enabled
         workflow.enabled = enabled
         workflow.updated_at = timezone.now()
@@ -449,6 +536,8 @@ def workflow_enroll(
 ) -> EnrollOutcome:
     """Manual enrollment (needs the workflow on: 409 otherwise)."""
     require_tier()
+    if workflow.draft:
+        raise Conflict(_("The workflow is a draft: complete it and turn it on to enroll contacts"))
     if not workflow.enabled:
         raise Conflict(_("The workflow is off: turn it on to enroll contacts"))
     return enroll_contacts(

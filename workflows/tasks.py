@@ -16,7 +16,11 @@ def run_enrollment(enrollment_id: int) -> None:
 @shared_task(ignore_result=True)
 def tick() -> int:
     """The engine's scan (rule W10, beat every WORKFLOW_TICK_SECONDS): due delays and silent
-    runs are taken (SKIP LOCKED) and queued, a batch at a time until none is left."""
+    runs are taken (SKIP LOCKED) and queued, a batch at a time until none is left. It has a
+    queue of its own, `workflows-scan` (CELERY_TASK_ROUTES), and queues the runs it takes on
+    `workflows`: neither waits behind the other tasks, nor the scan behind its runs."""
+    from django.conf import settings
+
     from .runner import TICK_BATCH
     from .runner import tick as take_due
 
@@ -24,7 +28,8 @@ def tick() -> int:
     while True:
         ids = take_due()
         for enrollment_id in ids:
-            run_enrollment.delay(enrollment_id)
+            # The scan's own queue: a due delay does not wait behind other queued tasks.
+            run_enrollment.apply_async((enrollment_id,), queue=settings.WORKFLOW_QUEUE)
         taken += len(ids)
         if len(ids) < TICK_BATCH:
             return taken

@@ -173,6 +173,7 @@ def _save(request, *, workflow: Workflow | None):
     if state.graph_unreadable:
         state.errors["steps"] = [_("The steps could not be read.")]
         return _editor(request, workflow=workflow, state=state, status=400)
+    as_draft = request.POST.get("draft") == "1"
     try:
         if workflow is None:
             workflow = services.workflow_create(
@@ -181,6 +182,7 @@ def _save(request, *, workflow: Workflow | None):
                 steps=state.steps,
                 start=state.start or None,
                 reenrollment=state.reenrollment,
+                draft=as_draft,
                 actor=request.user,
             )
         else:
@@ -191,6 +193,7 @@ def _save(request, *, workflow: Workflow | None):
                 steps=state.steps,
                 start=state.start or None,
                 reenrollment=state.reenrollment,
+                draft=as_draft,
                 actor=request.user,
             )
     except ValidationFailed as exc:
@@ -198,7 +201,14 @@ def _save(request, *, workflow: Workflow | None):
         if workflow is not None:
             workflow.refresh_from_db()
         return _editor(request, workflow=workflow, state=state, status=400)
-    messages.success(request, _("Workflow “%(name)s” saved.") % {"name": workflow.name})
+    if workflow.draft:
+        messages.info(
+            request,
+            _("Workflow “%(name)s” saved as a draft: it stays off until what is listed is fixed.")
+            % {"name": workflow.name},
+        )
+    else:
+        messages.success(request, _("Workflow “%(name)s” saved.") % {"name": workflow.name})
     if getattr(workflow, "published", False):
         messages.info(
             request,
@@ -240,6 +250,15 @@ def workflow_edit(request, workflow_id: int):
 def _describe_action(config: dict) -> str:
     action_type = REGISTRY.get(config.get("type"))
     return action_type.describe(config) if action_type else str(config.get("type"))
+
+
+def _describe_draft_step(step: dict) -> str:
+    """A draft's step: described when its settings are complete, else what it lacks."""
+    try:
+        return _describe_action(services.clean_step_settings(step))
+    except ValidationFailed as exc:
+        problem = (exc.errors or [{"message": exc.message}])[0]
+        return _("Incomplete: %(problem)s") % {"problem": problem.get("message") or exc.message}
 
 
 def _log_filters(params) -> tuple[dict, dict, dict]:
@@ -331,7 +350,10 @@ def workflow_detail(request, workflow_id: int):
                 ]
             },  # fmt: skip
             "flow_graph": {"steps": workflow.steps, "start": workflow.start or None},
-            "flow_descriptions": {step["id"]: _describe_action(step) for step in workflow.steps},
+            "flow_descriptions": {
+                step["id"]: _describe_draft_step(step) if workflow.draft else _describe_action(step)
+                for step in workflow.steps
+            },
             "step_labels": _step_labels(workflow.steps),
             "enrollments": enrollments,
             "enrolled": workflow.enrollments.count(),

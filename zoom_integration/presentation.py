@@ -58,6 +58,20 @@ COUNT_PHRASES = {
     "webinars_synced": lambda n: ngettext("%(n)s webinar synced", "%(n)s webinars synced", n),
     "webinars_skipped": lambda n: ngettext("%(n)s webinar skipped", "%(n)s webinars skipped", n),
     "recordings": lambda n: ngettext("%(n)s recording", "%(n)s recordings", n),
+    # Engagement (rules E6, E7).
+    "poll_answers": lambda n: ngettext("%(n)s poll answer", "%(n)s poll answers", n),
+    "questions": lambda n: ngettext("%(n)s question asked", "%(n)s questions asked", n),
+    "survey_answers": lambda n: ngettext("%(n)s survey answer", "%(n)s survey answers", n),
+    "anonymous_answers": lambda n: ngettext("%(n)s anonymous answer", "%(n)s anonymous answers", n),
+    "recording_views": lambda n: ngettext("%(n)s recording view", "%(n)s recording views", n),
+    "engagement_reports_unchanged": lambda n: ngettext(
+        "%(n)s engagement report unchanged", "%(n)s engagement reports unchanged", n
+    ),
+    "engagement_unmatched": lambda n: ngettext(
+        "%(n)s answer of a person without a participation",
+        "%(n)s answers of people without a participation",
+        n,
+    ),
     "zoom_records": lambda n: ngettext(
         "%(n)s record read from Zoom", "%(n)s records read from Zoom", n
     ),

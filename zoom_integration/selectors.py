@@ -5,6 +5,8 @@ panel. Each read has a fixed number of queries, whatever the number of rows."""
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter, defaultdict
+from collections.abc import Iterable
 
 from django.db.models import Count, Q, QuerySet, Value
 from django.db.models.functions import Lower, StrIndex, Substr
@@ -16,8 +18,10 @@ from crm.models import Brand
 
 from .domains import email_domain
 from .models import (
+    ACTIVE_SYNC_STATUSES,
     DeliveryStatus,
     SyncRun,
+    SyncRunWebinar,
     SyncSkip,
     WebhookDelivery,
     ZoomConnection,
@@ -116,11 +120,15 @@ def webinar_get(*, connection: ZoomConnection, zoom_webinar_id) -> ZoomWebinar:
 
 
 def recent_sync_runs(*, connection: ZoomConnection, limit: int) -> list[SyncRun]:
-    return list(connection.sync_runs.select_related("requested_by")[:limit])
+    """The latest runs, an active one with its counts and skips so far."""
+    return sync_runs_with_live_totals(
+        list(connection.sync_runs.select_related("requested_by")[:limit])
+    )
 
 
 def sync_run_get(*, run_id) -> SyncRun:
-    """One run with its connection, brand and requester."""
+    """One run with its connection, brand and requester; while it runs, with its counts and
+    skips so far."""
     run = (
         SyncRun.objects.select_related("connection__brand", "requested_by")
         .filter(pk=run_id)
@@ -128,7 +136,42 @@ def sync_run_get(*, run_id) -> SyncRun:
     )
     if run is None:
         raise NotFound(_("Sync run %(id)s does not exist.") % {"id": run_id})
-    return run
+    return sync_runs_with_live_totals([run])[0]
+
+
+def row_counts_sum(row_counts: Iterable[dict | None]) -> dict[str, int]:
+    """The counts of a run's webinar rows, added up key by key (integers only)."""
+    total: Counter = Counter()
+    for counts in row_counts:
+        total.update({k: v for k, v in (counts or {}).items() if isinstance(v, int)})
+    return dict(total)
+
+
+def sync_runs_with_live_totals(runs: list[SyncRun]) -> list[SyncRun]:
+    """Sets each active run's `counts` and `skips` to their sums so far: its rows' counts over
+    what its start counted, and its listed skips per reason. A run's own row holds them only
+    once it has ended (`services.sync_webinars.sync_run_end_if_done`), so ended runs are left
+    as stored. Two queries for any number of active runs, none when no run is active."""
+    active = {run.pk: run for run in runs if run.status in ACTIVE_SYNC_STATUSES}
+    if not active:
+        return runs
+    per_run: dict[int, list] = defaultdict(list)
+    for run_id, counts in SyncRunWebinar.objects.filter(run_id__in=active).values_list(
+        "run_id", "counts"
+    ):
+        per_run[run_id].append(counts)
+    skips: dict[int, dict[str, int]] = defaultdict(dict)
+    for run_id, reason, n in (
+        SyncSkip.objects.filter(run_id__in=active)
+        .order_by()
+        .values_list("run_id", "reason")
+        .annotate(n=Count("id"))
+    ):
+        skips[run_id][reason] = n
+    for pk, run in active.items():
+        run.counts = {**(run.counts or {}), **row_counts_sum(per_run[pk])}
+        run.skips = skips[pk]
+    return runs
 
 
 def skip_counts(*, run: SyncRun) -> dict[str, int]:

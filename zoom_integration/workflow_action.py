@@ -16,7 +16,6 @@ participation and the timeline entry at once and recomputes the legacy propertie
 from __future__ import annotations
 
 import logging
-import re
 
 from django.core.cache import cache
 from django.utils import timezone
@@ -37,40 +36,38 @@ from .client import (
     ZoomRateLimited,
     ZoomTransientError,
     ZoomValidationError,
-    rate_label,
 )
 from .legacy import contacts_recompute_legacy
 from .models import ConnectionStatus, ZoomConnection, ZoomUser, ZoomWebinar
 from .sync.events import webinar_event_ensure, webinar_from_payload
-from .sync.ratelimit import AccountRateLimiter, configured_limits
+from .workflow_steps import (
+    WEBINAR_ID,
+    Stop,
+    call,
+    clean_webinar_id,
+    limiter_for,
+    only_keys,
+    primary_connection,
+    webinar_times,
+    workflows,
+    zoom_failure,
+)
 
 logger = logging.getLogger(__name__)
 
 ACTION_TYPE = "zoom.add_contact_to_webinar"
-WEBINAR_ID = re.compile(r"\d{9,12}")
 FILLED_FIELDS = {"first_name", "last_name", "email"}
 HOST_MESSAGE = gettext_noop("Webinar host cannot register to the webinar")
 FACTS_TTL_SECONDS = 60
 ZOOM_HOST_CODE = 3027
 
 
-def _workflows():
-    # Imported late: the workflows app is optional for the Zoom integration's other parts.
-    from workflows import actions
-
-    return actions
-
-
 # ---- configuration (W2) -------------------------------------------------------------------
 
 
 def clean(config: dict) -> dict:
-    actions = _workflows()
-    unknown = sorted(set(config) - {"type", "webinar_id", "webinar_id_property"})
-    if unknown:
-        raise actions.ActionInvalid(
-            _("Unknown key %(key)s") % {"key": repr(unknown[0])}, unknown[0]
-        )
+    actions = workflows()
+    only_keys(config, {"webinar_id", "webinar_id_property"})
     raw_id = config.get("webinar_id")
     prop = config.get("webinar_id_property")
     has_id = raw_id not in (None, "")
@@ -80,19 +77,7 @@ def clean(config: dict) -> dict:
             _("Give either a webinar id or a contact property that holds one"), "webinar_id"
         )
     if has_id:
-        if isinstance(raw_id, bool) or not isinstance(raw_id, (str, int)):
-            raise actions.ActionInvalid(_("The webinar id is a string of digits"), "webinar_id")
-        text = str(raw_id)
-        if not WEBINAR_ID.fullmatch(text):
-            raise actions.ActionInvalid(
-                _(
-                    "%(value)s is not a Zoom webinar id: type its 9 to 12 digits without spaces "
-                    "or dashes (e.g. 81234567890)"
-                )
-                % {"value": repr(text)},
-                "webinar_id",
-            )
-        return {"webinar_id": text}
+        return {"webinar_id": clean_webinar_id(raw_id)}
     if not isinstance(prop, str) or prop not in all_property_specs():
         raise actions.ActionInvalid(
             _("Contact property %(name)s does not exist") % {"name": repr(prop)},
@@ -144,28 +129,20 @@ def describe(config: dict) -> str:
 # ---- running it -----------------------------------------------------------------------------
 
 
-class _Stop(Exception):
-    """Ends the run with a final failure message."""
-
-    def __init__(self, message: dict):
-        super().__init__(message)
-        self.message = message
-
-
 def _webinar_id(config: dict, contact) -> str:
     if config.get("webinar_id"):
         return config["webinar_id"]
     name = config["webinar_id_property"]
     spec = all_property_specs().get(name)
     if spec is None:
-        raise _Stop(
+        raise Stop(
             stored_text(
                 gettext_noop("The contact property %(name)s no longer exists"), name=repr(name)
             )
         )
     value = (property_value(contact, spec) or "").strip()
     if not value:
-        raise _Stop(
+        raise Stop(
             stored_text(
                 gettext_noop(
                     "The contact's property “%(property)s” is empty: no webinar to register to"
@@ -174,7 +151,7 @@ def _webinar_id(config: dict, contact) -> str:
             )
         )
     if not WEBINAR_ID.fullmatch(value):
-        raise _Stop(
+        raise Stop(
             stored_text(
                 gettext_noop(
                     "The contact's property “%(property)s” holds %(value)s, which is not a Zoom "
@@ -187,31 +164,6 @@ def _webinar_id(config: dict, contact) -> str:
     return value
 
 
-def _primary_connection() -> tuple[Brand, ZoomConnection]:
-    """Rule W4: the primary brand's connection, and only it."""
-    brand = Brand.objects.filter(is_primary=True).first()
-    if brand is None:
-        raise _Stop(
-            stored_text(gettext_noop("There is no primary brand: choose one in Settings > Brands"))
-        )
-    connection = (
-        ZoomConnection.objects.filter(brand=brand)
-        .exclude(status=ConnectionStatus.DISCONNECTED)
-        .first()
-    )
-    if connection is None or connection.status != ConnectionStatus.CONNECTED:
-        raise _Stop(
-            stored_text(
-                gettext_noop(
-                    "The primary brand (%(brand)s) has no working Zoom connection: connect it in "
-                    "Settings > Integrations > Zoom"
-                ),
-                brand=brand.name,
-            )
-        )
-    return brand, connection
-
-
 def _other_brand_owner(connection: ZoomConnection, webinar_id: str) -> ZoomWebinar | None:
     return (
         ZoomWebinar.objects.select_related("connection__brand")
@@ -221,40 +173,30 @@ def _other_brand_owner(connection: ZoomConnection, webinar_id: str) -> ZoomWebin
     )
 
 
-def _call(limiter: AccountRateLimiter, label: str, fn):
-    limiter.acquire(label)
-    try:
-        with rate_label(label):
-            return fn()
-    except ZoomRateLimited as exc:
-        limiter.block(exc.retry_after)
-        raise
-
-
 def run(ctx):
-    actions = _workflows()
+    actions = workflows()
     contact = ctx.contact
     try:
         webinar_id = _webinar_id(ctx.config, contact)
         if not contact.email:
-            raise _Stop(
+            raise Stop(
                 stored_text(gettext_noop("The contact has no primary e-mail to register with"))
             )
         if not contact.first_name.strip():
-            raise _Stop(
+            raise Stop(
                 stored_text(
                     gettext_noop(
                         "Zoom needs a first name to register someone; the contact has none"
                     )
                 )
             )
-        brand, connection = _primary_connection()
+        brand, connection = primary_connection()
         known_here = ZoomWebinar.objects.filter(
             connection=connection, zoom_webinar_id=int(webinar_id)
         ).exists()
         other = None if known_here else _other_brand_owner(connection, webinar_id)
         if other is not None:
-            raise _Stop(
+            raise Stop(
                 stored_text(
                     gettext_noop(
                         "Webinar %(webinar)s belongs to the Zoom account of brand “%(brand)s”; "
@@ -266,35 +208,19 @@ def run(ctx):
                 )
             )
         return _register(ctx, brand, connection, webinar_id)
-    except _Stop as stop:
+    except Stop as stop:
         return actions.ActionResult.failed(stop.message)
-    except (ZoomRateLimited, ZoomTransientError) as exc:
-        delay = exc.retry_after if isinstance(exc, ZoomRateLimited) else None
-        raise actions.ActionRetry(
-            stored_text(gettext_noop("Zoom is busy: %(error)s"), error=str(exc)), delay=delay
-        )
-    except ZoomAuthError as exc:
-        return actions.ActionResult.failed(
-            stored_text(
-                gettext_noop(
-                    "Zoom refused the primary brand's credentials (%(error)s): reconnect Zoom in "
-                    "Settings > Integrations > Zoom"
-                ),
-                error=exc.message,
-            )
-        )
+    except (ZoomRateLimited, ZoomTransientError, ZoomAuthError) as exc:
+        return zoom_failure(exc)
 
 
 def _register(ctx, brand: Brand, connection: ZoomConnection, webinar_id: str):
-    actions = _workflows()
+    actions = workflows()
     from .services.client import zoom_client
 
     contact = ctx.contact
     client = zoom_client(connection)
-    limiter = AccountRateLimiter(
-        connection.zoom_account_id or str(connection.pk),
-        limits=configured_limits(connection.zoom_plan),
-    )
+    limiter = limiter_for(connection)
     webinar, questions = _webinar_facts(client, limiter, connection, brand, webinar_id)
     # Rule W5: the host and the connected user cannot register.
     host_email = ""
@@ -305,7 +231,7 @@ def _register(ctx, brand: Brand, connection: ZoomConnection, webinar_id: str):
         host_email = host.email
     blocked = {normalize_email(host_email), normalize_email(connection.connected_user_email)}
     if normalize_email(contact.email) in blocked - {""}:
-        raise _Stop(stored_text(HOST_MESSAGE))
+        raise Stop(stored_text(HOST_MESSAGE))
 
     # Already registered (a re-enrollment, or a retry after the answer was recorded).
     existing = (
@@ -333,7 +259,7 @@ def _register(ctx, brand: Brand, connection: ZoomConnection, webinar_id: str):
         if q.get("required") and q.get("field_name") not in FILLED_FIELDS
     ] + [q.get("title", "") for q in questions.get("custom_questions") or [] if q.get("required")]
     if extra:
-        raise _Stop(
+        raise Stop(
             stored_text(
                 gettext_noop(
                     "Webinar %(webinar)s requires fields a workflow cannot fill: %(fields)s"
@@ -351,25 +277,25 @@ def _register(ctx, brand: Brand, connection: ZoomConnection, webinar_id: str):
         if contact.last_name:
             body["last_name"] = contact.last_name
         try:
-            answer = _call(limiter, "light", lambda: client.add_registrant(webinar_id, body))
+            answer = call(limiter, "light", lambda: client.add_registrant(webinar_id, body))
         except ZoomValidationError as exc:
             if exc.code == ZOOM_HOST_CODE:
-                raise _Stop(stored_text(HOST_MESSAGE))
+                raise Stop(stored_text(HOST_MESSAGE))
             fields = [e.get("field") for e in exc.errors if e.get("field")]
             if fields:
-                raise _Stop(
+                raise Stop(
                     stored_text(
                         gettext_noop("Zoom refused the registration; it needs: %(fields)s"),
                         fields=", ".join(fields),
                     )
                 )
-            raise _Stop(
+            raise Stop(
                 stored_text(
                     gettext_noop("Zoom refused the registration: %(error)s"), error=exc.message
                 )
             )
         except ZoomNotFound:
-            raise _Stop(
+            raise Stop(
                 stored_text(
                     gettext_noop(
                         "Webinar %(webinar)s was not found in the primary brand's Zoom account"
@@ -395,9 +321,9 @@ def _webinar_facts(client, limiter, connection, brand, webinar_id: str) -> tuple
     if cached is not None:
         return cached
     try:
-        webinar = _call(limiter, "light", lambda: client.get_webinar(webinar_id))
+        webinar = call(limiter, "light", lambda: client.get_webinar(webinar_id))
     except ZoomNotFound:
-        raise _Stop(
+        raise Stop(
             stored_text(
                 gettext_noop(
                     "Webinar %(webinar)s was not found in the Zoom account of the primary brand "
@@ -407,7 +333,7 @@ def _webinar_facts(client, limiter, connection, brand, webinar_id: str) -> tuple
                 brand=brand.name,
             )
         )
-    questions = _call(limiter, "light", lambda: client.registration_questions(webinar_id))
+    questions = call(limiter, "light", lambda: client.registration_questions(webinar_id))
     cache.set(key, (webinar, questions), FACTS_TTL_SECONDS)
     return webinar, questions
 
@@ -418,7 +344,7 @@ def _find_registrant(client, limiter, webinar_id: str, email: str) -> dict | Non
         pages = client.registrant_pages(webinar_id, status=status)
         while True:
             try:
-                page = _call(limiter, "medium", lambda pages=pages: next(pages))
+                page = call(limiter, "medium", lambda pages=pages: next(pages))
             except StopIteration:
                 break
             for registrant in page.get("registrants") or []:
@@ -497,7 +423,9 @@ def webinar_choices() -> dict:
 
 
 def register() -> None:
-    actions = _workflows()
+    actions = workflows()
+    # A delay relative to a webinar listed here but not synced yet still knows its times.
+    actions.register_webinar_times(webinar_times)
     actions.register_action(
         actions.ActionType(
             type=ACTION_TYPE,

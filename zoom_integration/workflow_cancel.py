@@ -28,38 +28,27 @@ from .client import (
     ZoomValidationError,
 )
 from .legacy import contacts_recompute_legacy
-from .sync.ratelimit import AccountRateLimiter, configured_limits
-from .workflow_action import WEBINAR_ID, _call, _primary_connection, _Stop, _workflows
+from .workflow_steps import (
+    Stop,
+    call,
+    clean_webinar_id,
+    limiter_for,
+    only_keys,
+    primary_connection,
+    workflows,
+    zoom_failure,
+)
 
 ACTION_TYPE = "zoom.cancel_registration"
 
 
 def clean(config: dict) -> dict:
-    actions = _workflows()
-    unknown = sorted(set(config) - {"type", "webinar_id"})
-    if unknown:
-        raise actions.ActionInvalid(
-            _("Unknown key %(key)s") % {"key": repr(unknown[0])}, unknown[0]
-        )
-    raw = config.get("webinar_id")
-    if (
-        isinstance(raw, bool)
-        or not isinstance(raw, (str, int))
-        or not WEBINAR_ID.fullmatch(str(raw))
-    ):
-        raise actions.ActionInvalid(
-            _(
-                "%(value)s is not a Zoom webinar id: type its 9 to 12 digits without spaces "
-                "or dashes (e.g. 81234567890)"
-            )
-            % {"value": repr(raw if raw is not None else "")},
-            "webinar_id",
-        )
-    return {"webinar_id": str(raw)}
+    only_keys(config, {"webinar_id"})
+    return {"webinar_id": clean_webinar_id(config.get("webinar_id"))}
 
 
 def run(ctx):
-    actions = _workflows()
+    actions = workflows()
     webinar_id = ctx.config["webinar_id"]
     contact = ctx.contact
     participation = (
@@ -75,19 +64,16 @@ def run(ctx):
             )
         )
     try:
-        _brand, connection = _primary_connection()
+        _brand, connection = primary_connection()
         from .services.client import zoom_client
 
         client = zoom_client(connection)
-        limiter = AccountRateLimiter(
-            connection.zoom_account_id or str(connection.pk),
-            limits=configured_limits(connection.zoom_plan),
-        )
+        limiter = limiter_for(connection)
         person = {"email": contact.email or ""}
         if participation.external_registrant_id:
             person["id"] = participation.external_registrant_id
-        _call(limiter, "medium", lambda: client.cancel_registrants(webinar_id, [person]))
-    except _Stop as stop:
+        call(limiter, "medium", lambda: client.cancel_registrants(webinar_id, [person]))
+    except Stop as stop:
         return actions.ActionResult.failed(stop.message)
     except ZoomNotFound:
         return actions.ActionResult.failed(
@@ -102,21 +88,8 @@ def run(ctx):
         return actions.ActionResult.failed(
             stored_text(gettext_noop("Zoom refused the cancellation: %(error)s"), error=exc.message)
         )
-    except (ZoomRateLimited, ZoomTransientError) as exc:
-        delay = exc.retry_after if isinstance(exc, ZoomRateLimited) else None
-        raise actions.ActionRetry(
-            stored_text(gettext_noop("Zoom is busy: %(error)s"), error=str(exc)), delay=delay
-        )
-    except ZoomAuthError as exc:
-        return actions.ActionResult.failed(
-            stored_text(
-                gettext_noop(
-                    "Zoom refused the primary brand's credentials (%(error)s): reconnect Zoom in "
-                    "Settings > Integrations > Zoom"
-                ),
-                error=exc.message,
-            )
-        )
+    except (ZoomRateLimited, ZoomTransientError, ZoomAuthError) as exc:
+        return zoom_failure(exc)
     now = timezone.now()
     plan_apply(
         Plan(
@@ -172,7 +145,7 @@ def schema(direction: str) -> dict:
 
 
 def register() -> None:
-    actions = _workflows()
+    actions = workflows()
     from .workflow_action import webinar_choices
 
     actions.register_action(

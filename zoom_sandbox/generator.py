@@ -17,6 +17,7 @@ import random
 import unicodedata
 from typing import Any
 
+from .engagement import add_engagement
 from .timeutil import format_time, parse_time
 
 DAY = 86400
@@ -394,4 +395,7 @@ class Generator:
 
 
 def generate(params: dict[str, Any], now: float) -> dict[str, Any]:
-    return Generator(params, now).scenario()
+    scenario = Generator(params, now).scenario()
+    if str(params.get("engagement", "1")).lower() not in ("0", "false", "no"):
+        add_engagement(scenario, int(params.get("seed", 1)), float(int(now)))
+    return scenario

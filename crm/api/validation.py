@@ -18,6 +18,7 @@ def valid_input(serializer_class, data):
 
 INT32_MAX = 2**31 - 1
 INT64_MAX = 2**63 - 1
+INT64_MIN = -(2**63)
 
 
 def _json_type(field) -> tuple[tuple[type, ...], str] | None:

@@ -15,7 +15,7 @@ from crm.models import normalize_email
 from ..models import MarketingEvent, Participation, ParticipationState
 from ..services_api import event_find_external
 
-BREAKDOWN_STATES = ("REGISTERED", "ATTENDED", "CANCELLED", "NO_SHOW")
+BREAKDOWN_STATES = ("REGISTERED", "ATTENDED", "CANCELLED", "NO_SHOW", "VIEWED_RECORDING")
 
 
 def events_with_counters() -> QuerySet[MarketingEvent]:
@@ -145,7 +145,7 @@ def participations_page(
     """(total, page, more): two queries whatever the page size."""
     qs = Participation.objects.filter(condition)
     total = qs.count()
-    page = qs.select_related("contact", "event").order_by("pk")
+    page = qs.select_related("contact", "event", "engagement").order_by("pk")
     if after_id is not None:
         page = page.filter(pk__gt=after_id)
     rows = list(page[: limit + 1])

@@ -5,15 +5,17 @@ Times are ISO-8601 on events, epoch milliseconds on participations (as HubSpot d
 from __future__ import annotations
 
 import datetime as dt
+import math
 from decimal import Decimal
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from crm.api.schema import NON_BLANK_TEXT
-from crm.api.validation import INT64_MAX, StrictInput
+from crm.api.validation import INT64_MAX, INT64_MIN, StrictInput
 from crm.hubspot.serializers import NULLABLE_SCALAR_SCHEMA
 from crm.properties import format_datetime, parse_datetime_value
 
@@ -51,6 +53,8 @@ class TimestampField(serializers.Field):
         if isinstance(data, bool) or not isinstance(data, str | int | float):
             self.fail("invalid", value=data)
         if isinstance(data, float):
+            if not math.isfinite(data):  # JSON's 1e400 reads as infinity
+                self.fail("invalid", value=data)
             data = int(data)
         parsed = parse_datetime_value(data)
         if parsed is None:
@@ -65,16 +69,23 @@ class TimestampField(serializers.Field):
     {
         "anyOf": [
             {"type": "string", "maxLength": 100, "pattern": NON_BLANK_TEXT},
-            {"type": "integer"},
+            {"type": "integer", "minimum": INT64_MIN, "maximum": INT64_MAX},
         ]
     }
 )
 class LenientCharField(serializers.CharField):
-    """A string; numbers are accepted and turned into strings (ids often are numbers)."""
+    """A string; integers (64-bit, as the schema says) are accepted and turned into strings
+    (ids often are numbers)."""
+
+    default_error_messages = {
+        "out_of_range": _("A number here is a 64-bit integer; give a larger one as a string.")
+    }
 
     def to_internal_value(self, data):
         if isinstance(data, bool) or not isinstance(data, str | int):
             self.fail("invalid")
+        if isinstance(data, int) and not INT64_MIN <= data <= INT64_MAX:
+            self.fail("out_of_range")
         return super().to_internal_value(str(data))
 
 
@@ -92,6 +103,8 @@ class PropertyValueInput(StrictInput):
 
     def validate_value(self, value):
         if value is not None and not isinstance(value, str | int | float | bool):
+            raise serializers.ValidationError(_("Expected a string, number, boolean or null."))
+        if isinstance(value, float) and not math.isfinite(value):  # JSON's 1e400
             raise serializers.ValidationError(_("Expected a string, number, boolean or null."))
         if isinstance(value, str) and "\x00" in value:
             raise serializers.ValidationError(_("Null characters are not allowed."))
@@ -328,6 +341,29 @@ def _occurred_at(p: Participation):
     return p.registered_at or p.created_at
 
 
+def engagement_properties(p: Participation) -> dict:
+    """Added facts (rules E7, E8): `recording` (`{"firstViewedAt", "secondsWatched"}` or null)
+    and `engagement` (`{"score", "parts"}` or null). They live in the Zoom integration's
+    engagement app, reached through its reverse one-to-one `engagement` (selected with the
+    participation): this layer imports nothing of it."""
+    try:
+        engagement = p.engagement
+    except (ObjectDoesNotExist, AttributeError):
+        engagement = None
+    if engagement is None:
+        return {"recording": None, "engagement": None}
+    recording = None
+    if engagement.recording_seconds:
+        recording = {
+            "firstViewedAt": _iso(engagement.recording_first_viewed_at),
+            "secondsWatched": engagement.recording_seconds,
+        }
+    return {
+        "recording": recording,
+        "engagement": {"score": engagement.score, "parts": engagement.parts},
+    }
+
+
 def breakdown_output(p: Participation) -> dict:
     """`ParticipationBreakdown`; durations in seconds, the percent a one-decimal string."""
     percent = p.attendance_percent if p.attendance_percent is not None else Decimal("0")
@@ -340,6 +376,7 @@ def breakdown_output(p: Participation) -> dict:
             "occurredAt": _epoch_ms(_occurred_at(p)),
             "attendanceDurationSeconds": p.duration_seconds,
             "attendancePercentage": f"{Decimal(percent):.1f}",
+            **engagement_properties(p),
         },
         "associations": {
             "contact": {

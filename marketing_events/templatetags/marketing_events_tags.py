@@ -15,6 +15,7 @@ from django.utils.formats import time_format
 from django.utils.html import escape, format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _lazy
 
 from crm.timeline import timeline_kind
 
@@ -74,6 +75,35 @@ def state_badge(state: str) -> str:
         state.lower(),
         state,
         label,
+    )
+
+
+# Rule E8's parts, as the score's tooltip names them.
+SCORE_PARTS = {
+    "attendance": _lazy("Attendance"),
+    "questions": _lazy("Questions"),
+    "polls": _lazy("Polls"),
+    "survey": _lazy("Survey"),
+    "recording": _lazy("Recording"),
+}
+
+
+@register.simple_tag
+def engagement_cell(participation) -> str:
+    """A participation's engagement score with its parts as a tooltip (rule E8); "—" before
+    the first computation. Reads `participation.engagement` (selected with it)."""
+    try:
+        engagement = participation.engagement
+    except AttributeError:  # RelatedObjectDoesNotExist is one
+        return "—"
+    parts = engagement.parts or {}
+    explained = " · ".join(f"{label} {parts.get(key, 0)}" for key, label in SCORE_PARTS.items())
+    return format_html(
+        '<span class="me-score" title="{}" data-score="{}" data-parts="{}">{}</span>',
+        explained,
+        engagement.score,
+        ",".join(f"{key}={parts.get(key, 0)}" for key in SCORE_PARTS),
+        engagement.score,
     )
 
 

@@ -522,50 +522,48 @@
     return select;
   };
 
-  // A branch's conditions: the common one (attended a webinar at least N minutes) built from
-  // fields, or any Filter JSON (the segments' grammar) typed as text.
+  // A branch's conditions: any segment filter, built with the segment builder
+  // (static/segments/builder.js, the catalogue of segments/builder.py the page carries), with
+  // a live count of the contacts who match now; or the same Filter JSON typed as text.
   Flow.prototype.filtersNode = function (step, f, wrap, id, set) {
-    var self = this;
     var value = step[f.name];
-    var node = value && value.or && value.or.length === 1 && value.or[0].and.length === 1 ? value.or[0].and[0] : null;
-    var simple = !value || (node && node.type === "zoom_webinar_attendance" && node.duration &&
-                            node.duration.operator === "gte" && Object.keys(node).length <= 4);
     var how = el("select", {id: id, "data-testid": "conditions-kind"}, [
-      el("option", {value: "attended", text: gettext("Attended a webinar at least…")}),
-      el("option", {value: "json", text: gettext("Other conditions (Filter JSON)")})
+      el("option", {value: "builder", text: gettext("Filters (as in segments)")}),
+      el("option", {value: "json", text: gettext("Filter JSON (typed)")})
     ]);
-    how.value = simple ? "attended" : "json";
+    var canBuild = !!(window.SegmentBuilder && document.getElementById("seg-catalogue"));
+    how.value = canBuild ? "builder" : "json";
     wrap.appendChild(how);
-    var box = el("div", {className: "wf-conditions"});
+    var box = el("div", {className: "wf-conditions", "data-testid": "conditions"});
     wrap.appendChild(box);
-    function attended(webinar, minutes) {
-      if (!webinar || !/^\d+$/.test(String(minutes))) return null;
-      return {or: [{and: [{type: "zoom_webinar_attendance", webinar_id: webinar,
-        duration: {operator: "gte", value: Number(minutes) * 60}}]}]};
-    }
     function draw() {
       box.textContent = "";
-      if (how.value === "attended") {
-        var current = simple && node ? node : {};
-        var picker = self.select(id + "-webinar", gettext("Choose a webinar…"), (self.catalogue.webinars || []).map(function (w) {
-          return [w.id, w.topic + " — " + w.id];
-        }), current.webinar_id, "conditions-webinar");
-        var typed = el("input", {type: "text", className: "wf-id", placeholder: "81234567890", "aria-label": gettext("or type its id"), "data-testid": "conditions-webinar-id"});
-        typed.value = current.webinar_id || "";
-        var minutes = el("input", {type: "number", min: "0", step: "1", className: "wf-amount", "data-testid": "conditions-minutes",
-          value: current.duration ? String(current.duration.value / 60) : ""});
-        var update = function () { set(attended(typed.value.trim(), minutes.value.trim())); };
-        picker.addEventListener("change", function () { typed.value = picker.value; update(); });
-        typed.addEventListener("input", update);
-        minutes.addEventListener("input", update);
-        box.appendChild(el("div", {className: "wf-conditions__row"}, [picker, typed]));
-        box.appendChild(el("label", {className: "wf-conditions__row"}, [
-          minutes, document.createTextNode(" " + gettext("minutes or more"))]));
+      if (how.value === "builder" && canBuild) {
+        var hidden = el("input", {type: "hidden"});
+        hidden.value = value ? JSON.stringify(value) : "";
+        var count = el("strong", {"data-testid": "conditions-count", text: "—"});
+        var state = el("span", {className: "muted"});
+        var list = el("ul", {className: "seg-preview wf-conditions__preview", "data-testid": "conditions-preview"});
+        var root = el("div", {className: "wf-conditions__builder", "data-testid": "conditions-builder"});
+        box.appendChild(root);
+        box.appendChild(el("p", {className: "wf-conditions__count"}, [
+          document.createTextNode(gettext("Contacts who match now:") + " "), count,
+          document.createTextNode(" "), state]));
+        box.appendChild(list);
+        window.SegmentBuilder.mount({
+          root: root, hidden: hidden, count: count, state: state, list: list,
+          catalogue: JSON.parse(document.getElementById("seg-catalogue").textContent),
+          onChange: function (tree) {
+            value = tree.or.length ? tree : null;
+            set(value);
+          }
+        });
       } else {
         var text = el("textarea", {rows: "6", className: "mono", "data-testid": "conditions-json"});
         text.value = value ? JSON.stringify(value, null, 1) : '{"or": [{"and": []}]}';
         text.addEventListener("input", function () {
-          try { set(JSON.parse(text.value)); } catch (e) { set(null); }
+          try { value = JSON.parse(text.value); } catch (e) { value = null; }
+          set(value);
         });
         box.appendChild(text);
         box.appendChild(el("p", {className: "field__help", text: gettext("The segments' Filter JSON: groups joined with OR, each an AND of filters.")}));
@@ -589,7 +587,9 @@
     var form = document.getElementById("workflow-form");
     if (!form) return;
     form.addEventListener("submit", function (event) {
-      var invalid = flow.invalid();
+      // "Save as draft" keeps an incomplete workflow as it is: the server lists what is left.
+      var asDraft = event.submitter && event.submitter.name === "draft";
+      var invalid = asDraft ? [] : flow.invalid();
       if (invalid.length) {
         event.preventDefault();
         flow.selected = invalid[0];

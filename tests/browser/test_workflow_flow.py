@@ -10,7 +10,9 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
+from crm.contact_filters import FilterContext
 from crm.models import Account, Brand, Contact, Notification, Role, Tier
+from segments.compiler import matching_contacts
 from tests.factories import UserFactory
 from tests.support.browser import log_in
 from tests.workflows.test_engine_worker import LAUNCH_ID, REPLAY_ID, add_webinars
@@ -25,6 +27,8 @@ from zoom_integration.services.connections import (
 from zoom_integration.services.metadata import connection_metadata_refresh
 from zoom_integration.services.sync import sync_run_execute, sync_run_request
 
+ATTENDED_30 = {"or": [{"and": [{"type": "zoom_webinar_attendance", "webinar_id": str(LAUNCH_ID),
+                                 "duration": {"operator": "gte", "value": 1800}}]}]}  # fmt: skip
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "screenshots"
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -76,8 +80,23 @@ def test_the_example_built_in_the_editor_runs_and_shows_its_path(
     # 2. Attended at least 30 minutes?
     add_step(page, "branch", nth=1)
     expect(panel).to_contain_text("If/then branch")
-    panel.get_by_test_id("conditions-webinar").select_option(str(LAUNCH_ID))
-    panel.get_by_test_id("conditions-minutes").fill("30")
+    # The segment builder, in the side panel: any segment filter can be the condition.
+    expect(panel.get_by_test_id("conditions-kind")).to_have_value("builder")
+    row = panel.get_by_test_id("filter-row").nth(0)
+    row.get_by_test_id("filter-type").select_option("zoom_webinar_attendance")
+    row = panel.get_by_test_id("filter-row").nth(0)
+    row.get_by_placeholder("Search…").fill("Launch")
+    row.get_by_test_id("picker-select").select_option(str(LAUNCH_ID))
+    row.get_by_label("duration", exact=True).select_option("gte")
+    row = panel.get_by_test_id("filter-row").nth(0)
+    row.get_by_label("duration value").fill("30")
+    expected = matching_contacts(ATTENDED_30, FilterContext.build()).count()
+    assert expected >= 1  # ana: 45 minutes (bruno's 5 do not count)
+    expect(panel.get_by_test_id("conditions-count")).to_have_text(str(expected))
+    expect(page.get_by_test_id("step").nth(1)).to_contain_text(
+        f"attended webinar {LAUNCH_ID} for 30 minutes or more"
+    )
+    shot(page, "00-branch-builder")
     panel.get_by_test_id("panel-done").click()
     expect(page.get_by_test_id("branch-yes")).to_be_visible()
     expect(page.get_by_test_id("branch-no")).to_be_visible()
@@ -110,6 +129,10 @@ def test_the_example_built_in_the_editor_runs_and_shows_its_path(
     assert sorted(types.values()) == sorted(
         ["delay", "branch", "set_property", "notify", "zoom.add_contact_to_webinar"]
     )
+    branch = next(s for s in workflow.steps if s["type"] == "branch")
+    assert branch["filters"] == {
+        "or": [{"and": [{**ATTENDED_30["or"][0]["and"][0], "negate": False}]}]
+    }
     delay = next(s for s in workflow.steps if s["type"] == "delay")
     settings_ = {k: v for k, v in delay.items() if k not in ("id", "next")}
     assert settings_ == {"type": "delay", "webinar_id": str(LAUNCH_ID), "relative_to": "end",

@@ -168,6 +168,21 @@ def every_filter_type(event) -> dict:
                      "recording_url": {"operator": "starts_with", "value": "https://"}},
                 ]
             },
+            {
+                # Engagement filters (rules E6-E8).
+                "and": [
+                    {"type": "zoom_poll_answer", "webinar_id": UPCOMING_ID,
+                     "question": {"operator": "contains", "value": "buy"},
+                     "answer": {"operator": "in", "value": ["This quarter", 2]}},
+                    {"type": "zoom_survey_answer", "webinar_id": None, "question": None,
+                     "answer": {"operator": "eq", "value": "5"}, "negate": True},
+                    {"type": "zoom_asked_question", "webinar_id": f"{UPCOMING_ID}"},
+                    {"type": "zoom_recording_viewed",
+                     "duration": {"operator": "gte", "value": "600"}},
+                    {"type": "zoom_engagement_score", "operator": "between",
+                     "value": [40, "90"]},
+                ]
+            },
         ]
     }  # fmt: skip
 
@@ -195,7 +210,7 @@ def test_segment_answers_match_the_schema(schema, admin_api, event):  # rules G1
     )
     # The service normalized the tree: what the response schema describes, not the input.
     nodes = [node for group in created["filters"]["or"] for node in group["and"]]
-    assert len(nodes) == 13 and {n["type"] for n in nodes} == set(FILTER_TYPES)
+    assert len(nodes) == 18 and {n["type"] for n in nodes} == set(FILTER_TYPES)
     assert nodes[0]["value"] == "42" and nodes[6]["event_id"] == event.pk
     assert nodes[10]["webinar_id"] == str(UPCOMING_ID)
     segment = f"{url}{created['id']}/"

@@ -416,6 +416,9 @@ def test_breakdown_shape(admin_api, event):
                 "occurredAt": ms(1),
                 "attendanceDurationSeconds": 35 * 60,
                 "attendancePercentage": "58.3",
+                # Engagement facts (rules E7, E8), none yet.
+                "recording": None,
+                "engagement": None,
             },
             "associations": {
                 "contact": {

@@ -494,23 +494,26 @@ def test_shared_counters_on_redis_are_seen_by_every_process(settings, scrape):
     assert delta(before, after, "zoomcrm_zoom_api_calls_total", label="heavy") == 7
 
 
-def test_queue_depth_on_redis_counts_every_priority_list(settings, scrape):
+def test_queue_depth_on_redis_counts_every_priority_list(settings, scrape, monkeypatch):
     url = reachable_redis_url(12)
     if url is None:
         pytest.skip("needs Redis")
     import redis
 
+    # A queue of this test's own: database 12 may be a parallel test worker's broker, whose
+    # "celery" list this test must neither count nor delete.
+    queue = f"metrics-test-{uuid.uuid4().hex}"
+    monkeypatch.setattr("operations.queues.queue_names", lambda: [queue])
     client = redis.Redis.from_url(url)
-    queues = ("celery", "celery\x06\x166")
-    client.delete(*queues)
-    client.lpush("celery", json.dumps({"a": 1}), json.dumps({"a": 2}))
-    client.lpush("celery\x06\x166", json.dumps({"a": 3}))
+    queues = (queue, f"{queue}\x06\x166")
+    client.lpush(queue, json.dumps({"a": 1}), json.dumps({"a": 2}))
+    client.lpush(f"{queue}\x06\x166", json.dumps({"a": 3}))
     settings.CELERY_BROKER_URL = url
     try:
         samples = scrape()
     finally:
         client.delete(*queues)
-    assert samples[("zoomcrm_celery_queue_length", (("queue", "celery"),))] == 3
+    assert samples[("zoomcrm_celery_queue_length", (("queue", queue),))] == 3
     assert samples[("zoomcrm_celery_queue_length_known", ())] == 1
 
 

@@ -89,10 +89,13 @@ class Workers:
     def __init__(self, log_dir: Path, env: dict[str, str]):
         self.log_dir, self.env, self.processes = log_dir, env, []
 
-    def start(self, *, beat: bool = False) -> Path:
+    def start(self, *, beat: bool = False, queues: str = "") -> Path:
+        """`queues`: the worker's -Q (default: every queue the settings define)."""
         log_path = self.log_dir / f"worker{len(self.processes) + 1}.log"
         args = [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo",
                 "--loglevel=INFO", "--without-gossip", "--without-mingle"]  # fmt: skip
+        if queues:
+            args += ["-Q", queues]
         if beat:
             args += ["-B", "--schedule", str(self.log_dir / "beat-schedule")]
         with open(log_path, "w") as log:

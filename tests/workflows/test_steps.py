@@ -375,3 +375,200 @@ def test_the_webhook_secret_is_stored_encrypted(professional, settings):
     new = services.workflow_webhook_secret_rotate(workflow=workflow)
     workflow.refresh_from_db()
     assert workflow.webhook_secret == new != workflow.new_webhook_secret
+
+
+@pytest.mark.django_db(transaction=True)
+def test_notify_a_crash_between_sending_and_recording_never_sends_twice(professional, monkeypatch):
+    # rule W10: the notification is stored under the step's idempotency key. Committed for
+    # real, as in a worker: the e-mail is queued when the send commits.
+    from workflows import runner
+    from workflows.models import NotificationSent
+
+    bruno = UserFactory(email="bruno@crm.test")
+    workflow = save({"type": "notify", "user_id": bruno.pk, "message": "Call her today"})
+    real_record = runner._record
+
+    def crash(execution, result):  # the worker dies after the send, before the step is marked
+        raise SystemExit("killed")
+
+    monkeypatch.setattr(runner, "_record", crash)
+    mail.outbox.clear()
+    with pytest.raises(SystemExit):
+        services.workflow_enroll(workflow=workflow, contact_ids=[ContactFactory().pk], actor=None)
+    (enrollment,) = workflow.enrollments.all()
+    assert Notification.objects.filter(recipient=bruno).count() == 1
+    assert len(mail.outbox) == 1
+    assert ActionExecution.objects.get(enrollment=enrollment).status == "queued"
+    # The engine takes it again (its lease ended): the step runs again and sends nothing.
+    monkeypatch.setattr(runner, "_record", real_record)
+    type(enrollment).objects.filter(pk=enrollment.pk).update(lease_until=None)
+    runner.enrollment_run(enrollment.pk)
+    enrollment.refresh_from_db()
+    step = ActionExecution.objects.get(enrollment=enrollment)
+    assert (enrollment.status, step.status, step.attempts) == ("completed", "succeeded", 2)
+    assert Notification.objects.filter(recipient=bruno).count() == 1
+    assert len(mail.outbox) == 1
+    (sent,) = NotificationSent.objects.all()
+    assert sent.key == f"wf{workflow.pk}-e{enrollment.pk}-only"
+    assert step.output["notification_id"] == sent.notification_id
+
+
+@pytest.mark.django_db
+def test_notify_a_retry_is_not_mistaken_for_another_steps_identical_notification(
+    professional, django_capture_on_commit_callbacks, monkeypatch
+):
+    # Two workflows send Bruno the same message about the same contact. The second one's
+    # first try dies before it sends; meanwhile the first one sends. The retry must still send
+    # its own notification (an earlier guess by recipient, link and text found the other one).
+    from workflows import runner
+    from workflows.steps import notify
+
+    bruno = UserFactory(email="bruno@crm.test")
+    contact = ContactFactory()
+    first = save({"type": "notify", "user_id": bruno.pk, "message": "Call her today"})
+    second = services.workflow_create(
+        name="Other", trigger={"type": "manual"}, enabled=True, actor=None,
+        steps=[{"id": "only", "type": "notify", "user_id": bruno.pk,
+                "message": "Call her today"}],
+    )  # fmt: skip
+    real_create = notify.notification_create
+
+    def dies(**kwargs):
+        raise SystemExit("killed")
+
+    monkeypatch.setattr(notify, "notification_create", dies)
+    with pytest.raises(SystemExit), django_capture_on_commit_callbacks(execute=True):
+        services.workflow_enroll(workflow=second, contact_ids=[contact.pk], actor=None)
+    monkeypatch.setattr(notify, "notification_create", real_create)
+    run_once(first, contact, django_capture_on_commit_callbacks)
+    (retried,) = second.enrollments.all()
+    Enrollment = type(retried)
+    Enrollment.objects.filter(pk=retried.pk).update(lease_until=None)
+    with django_capture_on_commit_callbacks(execute=True):
+        runner.enrollment_run(retried.pk)
+    step = ActionExecution.objects.get(enrollment=retried)
+    assert (step.status, step.attempts) == ("succeeded", 2)
+    assert Notification.objects.filter(recipient=bruno).count() == 2
+
+
+@pytest.mark.django_db
+def test_webhook_connects_to_the_address_it_checked_with_tls_on_the_host_name(
+    professional, settings, django_capture_on_commit_callbacks, monkeypatch, tmp_path
+):
+    # SSRF (DNS rebinding): the name answers a public address when checked, then a private one.
+    # The request must go to the address checked, never resolve the name again, and still
+    # speak TLS to the name (SNI, and the certificate verified against it).
+    import socket
+
+    from tests.support.tls import https_server, make_ca_and_cert
+
+    public = "93.184.216.34"  # the test's "network" routes it to its server on 127.0.0.2
+    ca, cert, key = make_ca_and_cert(tmp_path, "hooks.example.com")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    real_getaddrinfo = socket.getaddrinfo
+    asked: list[str] = []
+
+    def resolver(host, port_, *args, **kwargs):
+        if host in ("hooks.example.com", "other.example.com"):
+            asked.append(host)
+            rebinds = host == "hooks.example.com" and len(asked) > 1
+            answer = "127.0.0.1" if rebinds else public
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (answer, int(port_)))]
+        if host == public:
+            return real_getaddrinfo("127.0.0.2", port_, *args, **kwargs)
+        return real_getaddrinfo(host, port_, *args, **kwargs)
+
+    settings.WORKFLOW_WEBHOOK_TEST_HOSTS = []
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(ca))
+    monkeypatch.setattr(socket, "getaddrinfo", resolver)
+    capture = django_capture_on_commit_callbacks
+    with (
+        https_server("127.0.0.2", port, cert, key) as public_hits,
+        https_server("127.0.0.1", port, cert, key) as private_hits,
+    ):
+        workflow = services.workflow_create(
+            name="Pinned", trigger={"type": "manual"}, enabled=True, actor=None,
+            steps=[{"id": "only", "type": "webhook",
+                    "url": f"https://hooks.example.com:{port}/x"}],
+        )  # fmt: skip
+        workflow.webhook_secret = "whsec_test"
+        workflow.save(update_fields=["webhook_secret"])
+        enrollment, step = run_once(workflow, ContactFactory(), capture)
+        assert (step.status, step.output) == ("succeeded", {"status_code": 200}), step.message
+        assert asked == ["hooks.example.com"]  # resolved once, by the check
+        assert private_hits == []
+        assert public_hits == [{"address": "127.0.0.2", "host": f"hooks.example.com:{port}",
+                                "sni": "hooks.example.com"}]  # fmt: skip
+        # The certificate is still checked against the name: one for another name is refused.
+        asked.clear()
+        other = services.workflow_create(
+            name="Wrong name", trigger={"type": "manual"}, enabled=True, actor=None,
+            steps=[{"id": "only", "type": "webhook",
+                    "url": f"https://other.example.com:{port}/x"}],
+        )  # fmt: skip
+        other.webhook_secret = "whsec_test"
+        other.save(update_fields=["webhook_secret"])
+        from workflows.tasks import run_enrollment
+
+        queue = run_enrollment.apply_async  # the retry is left queued, not run at once
+        later = lambda *a, **k: None if "countdown" in k else queue(*a, **k)  # noqa: E731
+        monkeypatch.setattr(run_enrollment, "apply_async", later)
+        enrollment, step = run_once(other, ContactFactory(), capture)
+        assert step.status == "retrying", step.message
+        assert "could not be reached: SSLError" in step.message
+        assert len(public_hits) == 1 and private_hits == []
+
+
+# ---- the Zoom steps share their webinar id check --------------------------------------------
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("step_type", ["zoom.add_contact_to_webinar", "zoom.cancel_registration"])
+@pytest.mark.parametrize(
+    "raw, shown",
+    [("84-000-000", "'84-000-000'"), (True, "True"), ([1], "[1]"), (12, "12"),
+     ("8400000000000", "'8400000000000'")],
+)  # fmt: skip
+def test_both_zoom_steps_check_a_webinar_id_alike(professional, step_type, raw, shown):
+    # rule W2: one check, one message, whichever Zoom step it is.
+    assert refused({"type": step_type, "webinar_id": raw}) == (
+        "steps[0].webinar_id",
+        f"{shown} is not a Zoom webinar id: type its 9 to 12 digits without spaces or dashes "
+        "(e.g. 81234567890)",
+    )
+    path, message = refused({"type": step_type, "webinar_id": WEBINAR, "extra": 1})
+    assert (path, message) == ("steps[0].extra", "Unknown key 'extra'")
+
+
+@pytest.mark.django_db
+def test_a_delay_relative_to_a_webinar_listed_but_not_synced_yet_waits_for_its_end(
+    professional, django_capture_on_commit_callbacks
+):
+    # Found trying the demo as a new user: the editor offers the connection's webinars (listed
+    # from Zoom) before any sync made their marketing events; the delay used to fail on them.
+    from crm.models import Brand
+    from zoom_integration.models import ZoomConnection, ZoomWebinar
+
+    brand = Brand.objects.create(name="Acme", is_primary=True)
+    connection = ZoomConnection.objects.create(brand=brand, kind="s2s", status="connected",
+                                               client_id="c", client_secret="s")  # fmt: skip
+    ends = dt.datetime(2030, 5, 1, 16, 0, tzinfo=dt.UTC)
+    ZoomWebinar.objects.create(connection=connection, zoom_webinar_id=84000000099, topic="Soon",
+                               start_time=ends - dt.timedelta(hours=1), end_time=ends)  # fmt: skip
+    assert not MarketingEvent.objects.exists()
+    workflow = save({"type": "delay", "webinar_id": "84000000099", "relative_to": "end",
+                     "offset_seconds": 86400})  # fmt: skip
+    enrollment, step = run_once(workflow, ContactFactory(), django_capture_on_commit_callbacks)
+    assert (enrollment.status, step.status) == ("waiting", "waiting"), step.message
+    assert enrollment.due_at == ends + dt.timedelta(days=1)
+    # A webinar nobody lists is still refused with the reason.
+    workflow = services.workflow_create(
+        name="Unknown", trigger={"type": "manual"}, enabled=True, actor=None,
+        steps=[{"id": "only", "type": "delay", "webinar_id": "84000000098",
+                "relative_to": "end", "offset_seconds": 0}],
+    )  # fmt: skip
+    enrollment, step = run_once(workflow, ContactFactory(), django_capture_on_commit_callbacks)
+    assert step.status == "failed"
+    assert "is not known to the CRM" in step.message

@@ -2,6 +2,7 @@
 the ZOOM_RATE_LIMITS environment variable; and the limiter's per-second counting."""
 
 import threading
+import time
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
@@ -159,3 +160,72 @@ def test_a_retry_after_pauses_requests_of_every_label(counters):
     assert now[0] == pytest.approx(1003.5)
     limiter.acquire("heavy")
     assert now[0] < 1003.6
+
+
+def test_a_changed_limit_never_crashes_nor_exceeds_the_new_limit(counters):
+    # A worker at the Business limit leaves its label's key in the counters; a few seconds
+    # later the limit is lower (ZOOM_RATE_LIMITS changed, the account's plan changed, a worker
+    # of an older deploy still running). The key must neither crash the limiter (the slot
+    # numbers of one limit read under another were a wait of centuries: OverflowError in
+    # time.sleep) nor let the new limit be exceeded.
+    now = [time.time()]
+    granted = []
+
+    def sleep(seconds):
+        assert seconds < 1, f"a limiter asked to sleep {seconds} s"
+        now[0] += seconds
+
+    account = f"acct-change-{counters}-{time.time_ns()}"
+
+    def limiter(limit):
+        return AccountRateLimiter(
+            account, limits={"light": limit, "medium": limit, "heavy": limit},
+            clock=lambda: now[0], sleep=sleep,
+        )  # fmt: skip
+
+    fast = limiter(80)
+    for _ in range(40):
+        fast.acquire("heavy")
+    slow = limiter(10)
+    for _ in range(30):
+        slow.acquire("heavy")
+        granted.append(now[0])
+    worst = max(sum(1 for t in granted if start <= t < start + 1) for start in granted)
+    assert worst <= 10 - 1
+    assert granted[-1] - granted[0] <= 30 / (10 - 2)  # and runs near the new limit
+    faster = limiter(80)  # and back up: the lower limit's key holds it back no longer
+    before = now[0]
+    for _ in range(40):
+        faster.acquire("heavy")
+    assert now[0] - before <= 40 / (80 - 2) + 1 / (10 - 2)
+
+
+def test_a_changed_limit_with_the_real_clock_and_sleep(counters):
+    # The same with time itself: the old key made `time.sleep` raise OverflowError.
+    account = f"acct-change-real-{counters}-{time.time_ns()}"
+    AccountRateLimiter(account, limits={"light": 80, "medium": 80, "heavy": 80}).acquire("light")
+    AccountRateLimiter(account, limits={"light": 80, "medium": 80, "heavy": 80}).acquire("light")
+    started = time.monotonic()
+    AccountRateLimiter(account, limits={"light": 10, "medium": 10, "heavy": 10}).acquire("light")
+    assert time.monotonic() - started < 1
+
+
+def test_a_garbled_or_far_future_key_is_not_waited_for(counters):
+    # Whatever a key holds (a value of another format, a clock that jumped), a request never
+    # waits more than the queue of requests before it could make it wait.
+    from django.core.cache import cache
+
+    from zoom_integration.sync.ratelimit import _counters
+
+    account = f"acct-garbled-{counters}-{time.time_ns()}"
+    limiter = AccountRateLimiter(account, limits={"light": 10, "medium": 10, "heavy": 10})
+    key = limiter._slot_key("light")
+    counters_ = _counters()
+    for value in ("135000000000", "not a number", "1e300"):
+        if counters == "redis":
+            counters_.client.set(counters_.backend.make_and_validate_key(key), value, ex=30)
+        else:
+            cache.set(key, value, 30)
+        started = time.monotonic()
+        limiter.acquire("light")
+        assert time.monotonic() - started < 1, value

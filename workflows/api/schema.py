@@ -99,9 +99,20 @@ def step_schema_components(direction: str) -> tuple[dict, dict]:
         schema.pop("maxProperties", None)
         components[component] = schema
         mapping[name] = fs.ref(component)["$ref"]
-    step = fs.component_name("WorkflowStep", direction)
-    components[step] = {
+    typed = fs.component_name("WorkflowTypedStep", direction)
+    components[typed] = {
         "oneOf": [{"$ref": target} for target in mapping.values()],
         "discriminator": {"propertyName": "type", "mapping": mapping},
     }
+    # A draft's step (`draft: true`) may still lack its settings or name a step not there yet.
+    draft = fs.component_name("WorkflowDraftStep", direction)
+    components[draft] = {
+        "type": "object",
+        "properties": {"id": STEP_ID_SCHEMA, "type": {"type": "string", "maxLength": 60}},
+        "required": ["id", "type"],
+        "additionalProperties": True,
+        "description": "A step of a draft, saved as given; `problems` says what it lacks",
+    }
+    step = fs.component_name("WorkflowStep", direction)
+    components[step] = {"anyOf": [fs.ref(typed), fs.ref(draft)]}
     return fs.ref(step), components

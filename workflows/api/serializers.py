@@ -71,6 +71,11 @@ class WorkflowInput(StrictInput):
     start = StepIdField(required=False, allow_null=True, allow_blank=True, max_length=40)
     actions = serializers.ListField(child=ActionField(), required=False)
     enroll_existing = serializers.BooleanField(default=False)
+    draft = serializers.BooleanField(
+        default=False,
+        help_text="Save incomplete steps as they are: the workflow stays off, `problems` lists "
+        "what is left, and turning it on validates fully",
+    )
 
 
 class WorkflowUpdateInput(StrictInput):
@@ -82,6 +87,15 @@ class WorkflowUpdateInput(StrictInput):
     start = StepIdField(required=False, allow_null=True, allow_blank=True, max_length=40)
     actions = serializers.ListField(child=ActionField(), required=False)
     enroll_existing = serializers.BooleanField(default=False)
+    draft = serializers.BooleanField(
+        default=False,
+        help_text="Save incomplete steps as they are (the workflow must be off)",
+    )
+
+
+class ProblemOutput(serializers.Serializer):
+    path = serializers.CharField(help_text="The part at fault, e.g. steps[2].message")
+    message = serializers.CharField()
 
 
 class WorkflowOutput(serializers.Serializer):
@@ -94,6 +108,10 @@ class WorkflowOutput(serializers.Serializer):
     steps = StepsOutputField()
     start = StepIdField(allow_null=True)
     actions = ActionsOutputField()
+    draft = serializers.BooleanField(help_text="Saved incomplete: off, cannot be enrolled into")
+    problems = ProblemOutput(
+        many=True, source="draft_problems", help_text="What a draft still lacks (else empty)"
+    )
     webhook_secret_set = serializers.BooleanField()
     webhook_secret = serializers.CharField(
         source="new_webhook_secret",

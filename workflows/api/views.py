@@ -62,6 +62,7 @@ class WorkflowListView(_WorkflowsView):
             reenrollment=data["reenrollment"],
             enabled=data["enabled"],
             enroll_existing=data["enroll_existing"],
+            draft=data["draft"],
             actor=request.user,
         )
         return Response(_output(workflow), status=status.HTTP_201_CREATED)
@@ -85,6 +86,7 @@ class WorkflowDetailView(_WorkflowsView):
             steps=data.get("steps"),
             start=data.get("start"),
             reenrollment=data.get("reenrollment"),
+            draft=data.get("draft", False),
             actor=request.user,
         )
         if "enabled" in data:

@@ -26,7 +26,7 @@ from crm.properties import PropertyType, all_property_specs, parse_datetime_valu
 from crm.stored_text import stored_text
 from marketing_events.models import MarketingEvent
 
-from ..actions import ActionInvalid, ActionResult, ActionType
+from ..actions import ActionInvalid, ActionResult, ActionType, webinar_times
 from .common import given, object_schema, only_keys, whole_number
 
 TYPE = "delay"
@@ -110,6 +110,11 @@ def due_time(config: dict, contact, arrived_at: dt.datetime) -> tuple[dt.datetim
     base = None
     if event is not None:
         base = event.starts_at if config["relative_to"] == "start" else event.ends_at
+    if base is None:
+        # Not synced yet (no marketing event): the times the integration listed, if any.
+        times = webinar_times(config["webinar_id"])
+        if times is not None:
+            base = times[0] if config["relative_to"] == "start" else times[1]
     if base is None:
         raise LookupError(config["webinar_id"])
     return base + dt.timedelta(seconds=config["offset_seconds"]), {}

@@ -4,8 +4,9 @@ link to its page. The notification's title is written in the recipient's languag
 is sent by a task after the commit, in the recipient's language too (rule L1). The message is
 the workflow author's own text, sent as written.
 
-Idempotent (rule W10): a retry after a crash finds the notification it already created for
-this step of this enrollment and creates none."""
+Idempotent (rule W10): the notification is stored under the step's idempotency key
+(`NotificationSent`, one unique row per enrollment and step) in the same transaction that
+creates it, so a retry after a crash finds it and sends nothing twice."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from crm.services.alerts import notification_create
 from crm.stored_text import stored_text
 
 from ..actions import ActionInvalid, ActionResult, ActionType
+from ..models import NotificationSent
 from .common import given, id_schema, object_schema, only_keys
 
 TYPE = "notify"
@@ -95,18 +97,21 @@ def run(ctx) -> ActionResult:
             "contact": contact.full_name or contact.email or f"#{contact.pk}",
         }
     body = ctx.config["message"]
-    earlier = None
-    if ctx.attempt > 1 and ctx.arrived_at is not None:
-        earlier = Notification.objects.filter(
-            recipient=user, link=link, body=body, created_at__gte=ctx.arrived_at
-        ).first()
-    if earlier is None:
-        with transaction.atomic():
+    with transaction.atomic():
+        # Locks the key while it is made: two runs of one step cannot both create it.
+        sent = (
+            NotificationSent.objects.select_for_update()
+            .select_related("notification")
+            .filter(key=ctx.idempotency_key)
+            .first()
+        )
+        if sent is None:
             notification = notification_create(recipient=user, title=title, body=body, link=link)
+            NotificationSent.objects.create(key=ctx.idempotency_key, notification=notification)
             if user.email:
                 transaction.on_commit(lambda: _queue_email(notification.pk))
-    else:
-        notification = earlier
+        else:
+            notification = sent.notification
     return ActionResult.succeeded(
         stored_text(gettext_noop("Notified %(email)s"), email=user.email),
         user_id=user.pk,

@@ -7,8 +7,11 @@
 - Retried by the engine with back-off on 5xx, 408, 429, timeouts and network errors; another
   answer (3xx, 4xx) fails the step. Redirects are not followed.
 - SSRF guard: the host must resolve to public addresses only (no loopback, private, link-local,
-  multicast or reserved ones), checked when the step runs. `WORKFLOW_WEBHOOK_TEST_HOSTS` lets
-  named hosts through (and plain http to them) for tests and demos; production refuses it.
+  multicast or reserved ones), checked when the step runs; the request then connects to the
+  address that was checked (pinned), never resolving the name again (no DNS-rebinding window),
+  while TLS still sends the host name (SNI) and verifies the certificate against it.
+  `WORKFLOW_WEBHOOK_TEST_HOSTS` lets named hosts through (and plain http to them) for tests and
+  demos; production refuses it.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, gettext_noop
+from requests.adapters import HTTPAdapter
 
 from crm.stored_text import stored_text
 
@@ -83,11 +87,12 @@ class Refused(Exception):
     pass
 
 
-def check_destination(url: str) -> None:
-    """Raises `Refused` unless every address the host resolves to is public (SSRF guard)."""
+def check_destination(url: str) -> str | None:
+    """Raises `Refused` unless every address the host resolves to is public (SSRF guard).
+    Returns the address to connect to (None for a test host, which is not checked)."""
     parts = urlsplit(url)
     if _allowed_test_host(parts):
-        return
+        return None
     try:
         infos = socket.getaddrinfo(parts.hostname, parts.port or 443, proto=socket.IPPROTO_TCP)
     except (socket.gaierror, UnicodeError) as exc:
@@ -96,6 +101,37 @@ def check_destination(url: str) -> None:
     bad = sorted(a for a in addresses if not ipaddress.ip_address(a.split("%")[0]).is_global)
     if bad or not addresses:
         raise Refused(", ".join(bad))
+    # The first answer, as a client connecting by name would try first.
+    return infos[0][4][0].split("%")[0]
+
+
+class PinnedAdapter(HTTPAdapter):
+    """Connects to an address already checked, while TLS speaks to the host name: SNI and the
+    certificate's verification use `host`, not the address in the URL."""
+
+    def __init__(self, host: str):
+        self.host = host
+        super().__init__(max_retries=0)
+
+    def init_poolmanager(self, *args, **kwargs):
+        kwargs["server_hostname"] = self.host
+        kwargs["assert_hostname"] = self.host
+        super().init_poolmanager(*args, **kwargs)
+
+
+def pinned_post(url: str, address: str | None, **kwargs) -> requests.Response:
+    """POSTs to `url`, connecting to `address` (None: resolve the name, a test host only)."""
+    if address is None:
+        return requests.post(url, **kwargs)
+    parts = urlsplit(url)
+    host = parts.hostname.encode("idna").decode("ascii")  # checked: it resolved
+    literal = f"[{address}]" if ":" in address else address
+    netloc = literal if parts.port is None else f"{literal}:{parts.port}"
+    host_header = host if parts.port is None else f"{host}:{parts.port}"
+    headers = {**kwargs.pop("headers", {}), "Host": host_header}
+    with requests.Session() as session:
+        session.mount(f"{parts.scheme}://", PinnedAdapter(host))
+        return session.post(parts._replace(netloc=netloc).geturl(), headers=headers, **kwargs)
 
 
 def signature(secret: str, raw: bytes) -> str:
@@ -133,7 +169,7 @@ def run(ctx) -> ActionResult:
             stored_text(gettext_noop("The workflow has no webhook secret: make one on its page"))
         )
     try:
-        check_destination(url)
+        address = check_destination(url)
     except Refused as exc:
         return ActionResult.failed(
             stored_text(
@@ -151,8 +187,8 @@ def run(ctx) -> ActionResult:
     }
     timeout = settings.WORKFLOW_WEBHOOK_TIMEOUT_SECONDS
     try:
-        response = requests.post(
-            url, data=raw, headers=headers, timeout=(min(5, timeout), timeout),
+        response = pinned_post(
+            url, address, data=raw, headers=headers, timeout=(min(5, timeout), timeout),
             allow_redirects=False,
         )  # fmt: skip
     except requests.Timeout:

@@ -35,10 +35,12 @@ def _connection(connection_id) -> ZoomConnection:
     return selectors.connection_get(connection_id=connection_id)
 
 
-def _page(view, request, queryset, serializer_class, ordering):
+def _page(view, request, queryset, serializer_class, ordering, prepare=None):
     paginator = IdCursorPagination()
     paginator.ordering = ordering
     page = paginator.paginate_queryset(queryset, request, view=view)
+    if prepare is not None:
+        page = prepare(page)
     return paginator.get_paginated_response(serializer_class(page, many=True).data)
 
 
@@ -257,7 +259,12 @@ class SyncRunListView(ZoomView):
     def get(self, request, connection_id: int):
         connection = _connection(connection_id)
         return _page(
-            self, request, SyncRun.objects.filter(connection=connection), s.SyncRunOutput, "-id"
+            self,
+            request,
+            SyncRun.objects.filter(connection=connection),
+            s.SyncRunOutput,
+            "-id",
+            prepare=selectors.sync_runs_with_live_totals,
         )
 
 
@@ -267,6 +274,8 @@ class SyncRunDetailView(ZoomView):
         run = SyncRun.objects.filter(pk=run_id).first()
         if run is None:
             raise NotFound(_("Sync run %(id)s does not exist.") % {"id": run_id})
+        # While it runs, its counts and skips so far.
+        selectors.sync_runs_with_live_totals([run])
         return Response(s.SyncRunOutput(run).data)
 
 

@@ -7,7 +7,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from crm.models import TimelineEvent
-from marketing_events.models import MarketingEvent, Participation
+from marketing_events.models import MarketingEvent, Participation, ParticipationState
 
 from ..models import ZoomRecording, ZoomWebinar
 from ..sync.records import parse_time
@@ -56,7 +56,12 @@ def recording_upsert(
     )
     recording.synced_at = now
     recording.save()
-    contact_ids = Participation.objects.filter(event=event).values_list("contact_id", flat=True)
+    # Not to viewers who never registered (rule E7): they found the recording already.
+    contact_ids = (
+        Participation.objects.filter(event=event)
+        .exclude(state=ParticipationState.VIEWED_RECORDING)
+        .values_list("contact_id", flat=True)
+    )
     TimelineEvent.objects.bulk_create(
         [
             TimelineEvent(

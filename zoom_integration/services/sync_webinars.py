@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections import Counter
 from datetime import timedelta
 
 from django.conf import settings
@@ -51,6 +50,7 @@ from ..models import (
     WebinarSyncState,
     ZoomWebinar,
 )
+from ..selectors import row_counts_sum
 from ..sync.pipeline import ClaimLost, WebinarSync
 from .client import zoom_client
 
@@ -272,12 +272,11 @@ def sync_run_progress_save(*, run_id: int) -> None:
 
 def sync_run_totals(run_id: int) -> tuple[dict, dict, list, tuple[str, str]]:
     """(counts, skips, errors, (cause, detail)) of a run, summed over its rows and skips."""
-    counts: Counter = Counter()
-    errors, causes = [], []
+    per_row, errors, causes = [], [], []
     for state, row_counts, error, cause, detail in SyncRunWebinar.objects.filter(
         run_id=run_id
     ).values_list("state", "counts", "error", "error_cause", "error_detail"):
-        counts.update({k: v for k, v in (row_counts or {}).items() if isinstance(v, int)})
+        per_row.append(row_counts)
         if state == WebinarSyncState.FAILED:
             if error is not None and error not in errors:
                 errors.append(error)
@@ -290,7 +289,7 @@ def sync_run_totals(run_id: int) -> tuple[dict, dict, list, tuple[str, str]]:
     )
     # The alert names the most telling cause: refused credentials first.
     causes.sort(key=lambda c: _CAUSE_ORDER.get(c[0], len(_CAUSE_ORDER)))
-    return dict(counts), skips, errors[:RUN_ERRORS], causes[0] if causes else ("", "")
+    return row_counts_sum(per_row), skips, errors[:RUN_ERRORS], causes[0] if causes else ("", "")
 
 
 def sync_run_end_if_done(*, run_id: int) -> SyncRun | None:

@@ -34,6 +34,7 @@ from marketing_events.selectors import crm_snapshot
 from marketing_events.services import event_recompute_counters, plan_apply, plan_contacts_ensure
 
 from ..client import ZoomClient, ZoomNotFound
+from ..engagement.pull import webinar_engagement_sync
 from ..legacy import contacts_recompute_legacy, legacy_affected
 from ..models import SyncRunWebinar, SyncSkip, ZoomConnection, ZoomWebinar
 from ..services.recordings import recording_upsert
@@ -206,11 +207,20 @@ class WebinarSync:
         if fetch.registrants is not None:
             registrant_emails = self._sync_registrants(info, fetch.registrants)
             ZoomWebinar.objects.filter(pk=webinar.pk).update(registrants_synced_at=self.now)
+        reported = False
         if fetch.participants is not None:
             if self._sync_participants(info, registrant_emails, fetch.participants):
                 ZoomWebinar.objects.filter(pk=webinar.pk).update(participants_synced_at=self.now)
+                reported = True
             if recordings_wanted(self.connection, webinar):
                 self._sync_recordings(event)
+        # Rules E6-E8: polls, Q&A, surveys, recording viewers and the scores.
+        webinar_engagement_sync(
+            self,
+            event,
+            reports=reported,
+            views=recordings_wanted(self.connection, webinar),
+        )
         event_recompute_counters([event.pk])  # rule M3
         with transaction.atomic():
             self.counts["webinars_synced"] += 1

@@ -64,23 +64,35 @@ def configured_limits(plan: str = "pro") -> dict[str, int | None]:
 
 
 # Zoom counts requests over a sliding second. Fixed one-second windows would let 2 x limit
-# through across a boundary, so time is cut into slots of one request each, `limit - 2` slots a
-# second: any sliding second spans at most `limit - 1` of them, which leaves one request of
-# slack for network jitter. A request reserves the next free slot (one atomic step, whatever
-# the number of threads and workers waiting) and sleeps until it starts.
+# through across a boundary, so requests are spaced: each label keeps the time its next
+# request may start, and a request takes that time (or now, if later) and moves it on by
+# 1 / (limit - 2) s; any sliding second then holds at most `limit - 2` requests, which leaves
+# one of slack for network jitter. Reserving is one atomic step, whatever the number of
+# threads and workers waiting; the request then sleeps until its time.
+#
+# The key holds a time, not a slot number of one limit's grid: a changed limit (the plan, the
+# environment, an older worker still running) spaces the next requests by the new limit, and
+# a key of any other shape or too far ahead (`MAX_AHEAD`) is taken as absent instead of being
+# waited for.
+MAX_AHEAD = 600.0
 
 # On Redis, one round trip: KEYS[1] the account's blocked-until time, KEYS[2] (absent when the
-# label has no limit) the label's next free slot; ARGV: now, the slot now, seconds per slot.
-# Returns {blocked-until, reserved slot or -1}; nothing is reserved while the account is blocked.
+# label has no limit) the label's next free time; ARGV: now, the spacing, MAX_AHEAD.
+# Returns {blocked-until, reserved start or "-1"} as strings (a number Lua returns is cut to
+# an integer); nothing is reserved while the account is blocked.
 _RESERVE_LUA = """
+local now = tonumber(ARGV[1])
 local blocked = tonumber(redis.call('GET', KEYS[1]) or '0') or 0
-if blocked > tonumber(ARGV[1]) or #KEYS < 2 then
-  return {tostring(blocked), -1}
+if blocked > now or #KEYS < 2 then
+  return {string.format('%.6f', blocked), '-1'}
 end
-local now_slot = tonumber(ARGV[2])
-local slot = math.max(tonumber(redis.call('GET', KEYS[2]) or '0') or 0, now_slot)
-redis.call('SET', KEYS[2], slot + 1, 'EX', math.ceil((slot - now_slot) * tonumber(ARGV[3])) + 5)
-return {tostring(blocked), slot}
+local start = tonumber(redis.call('GET', KEYS[2]) or '0') or 0
+if start ~= start or start > now + tonumber(ARGV[3]) or start < now then
+  start = now
+end
+local after = start + tonumber(ARGV[2])
+redis.call('SET', KEYS[2], string.format('%.6f', after), 'EX', math.ceil(after - now) + 5)
+return {string.format('%.6f', blocked), string.format('%.6f', start)}
 """
 _reserve_script = None
 _local_lock = threading.Lock()
@@ -93,19 +105,20 @@ class _RedisCounters:
         self.backend = backend
         self.client = redis_client()
 
-    def reserve(self, keys: list[str], now: float, now_slot: int, slot_length: float):
+    def reserve(self, keys: list[str], now: float, spacing: float):
         global _reserve_script
         if _reserve_script is None:
             _reserve_script = self.client.register_script(_RESERVE_LUA)
-        blocked, slot = _reserve_script(
+        blocked, start = _reserve_script(
             keys=[self.backend.make_and_validate_key(k) for k in keys],
-            args=[repr(now), now_slot, repr(slot_length)],
+            args=[repr(now), repr(spacing), repr(MAX_AHEAD)],
             client=self.client,
         )
-        return float(blocked), (None if slot < 0 else int(slot))
+        start = float(start)
+        return float(blocked), (None if start < 0 else start)
 
     def blocked_until(self, key: str) -> float:
-        return float(self.client.get(self.backend.make_and_validate_key(key)) or 0)
+        return _as_time(self.client.get(self.backend.make_and_validate_key(key)))
 
     def block_until(self, key: str, until: float, seconds: int) -> None:
         self.client.set(self.backend.make_and_validate_key(key), repr(until), ex=seconds)
@@ -118,21 +131,32 @@ class _CacheCounters:
     def __init__(self, backend):
         self.backend = backend
 
-    def reserve(self, keys: list[str], now: float, now_slot: int, slot_length: float):
+    def reserve(self, keys: list[str], now: float, spacing: float):
         with _local_lock:
             blocked = self.blocked_until(keys[0])
             if blocked > now or len(keys) < 2:
                 return blocked, None
-            slot = max(self.backend.get(keys[1]) or 0, now_slot)
-            ttl = math.ceil((slot - now_slot) * slot_length) + 5
-            self.backend.set(keys[1], slot + 1, timeout=ttl)
-            return blocked, slot
+            start = _as_time(self.backend.get(keys[1]))
+            if not now <= start <= now + MAX_AHEAD:
+                start = now
+            after = start + spacing
+            self.backend.set(keys[1], after, timeout=math.ceil(after - now) + 5)
+            return blocked, start
 
     def blocked_until(self, key: str) -> float:
-        return float(self.backend.get(key) or 0)
+        return _as_time(self.backend.get(key))
 
     def block_until(self, key: str, until: float, seconds: int) -> None:
         self.backend.set(key, until, timeout=seconds)
+
+
+def _as_time(value) -> float:
+    """A stored time; 0 for an absent or unreadable one."""
+    try:
+        number = float(value or 0)
+    except (TypeError, ValueError):
+        return 0.0
+    return number if math.isfinite(number) else 0.0
 
 
 def _counters():
@@ -164,22 +188,25 @@ class AccountRateLimiter:
         if until > counters.blocked_until(self._blocked_key()):
             counters.block_until(self._blocked_key(), until, int(seconds) + 5)
 
+    def _slot_key(self, label: str) -> str:
+        return f"zoom-rl:{self.account_id}:{label}:next-at"
+
     def acquire(self, label: str) -> None:
         """Waits until a request of this label may go, then counts it."""
         limit = self.limits.get(label, self.limits["medium"])
         keys = [self._blocked_key()]
-        slot_length = 0.0
+        spacing = 0.0
         if limit:  # else no client-side limit for this label; a 429's pause still holds
-            keys.append(f"zoom-rl:{self.account_id}:{label}:next-slot")
-            slot_length = 1.0 / max(1, limit - 2)
+            keys.append(self._slot_key(label))
+            spacing = 1.0 / max(1, limit - 2)
         counters = _counters()
         while True:
             now = self.clock()
-            now_slot = int(now / slot_length + 1e-9) if limit else 0  # at a slot's start, it
-            blocked_until, slot = counters.reserve(keys, now, now_slot, slot_length)
+            blocked_until, start = counters.reserve(keys, now, spacing)
             if blocked_until > now:
-                self.sleep(blocked_until - now)
+                # A Retry-After is seconds; a stored pause beyond MAX_AHEAD is not one.
+                self.sleep(min(blocked_until - now, MAX_AHEAD))
                 continue
-            if slot is not None and slot > now_slot:
-                self.sleep(max(0.0, slot * slot_length - now))
+            if start is not None and start > now:
+                self.sleep(start - now)
             return

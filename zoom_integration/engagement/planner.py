@@ -1,0 +1,258 @@
+"""The pure core of the engagement pull (rules E6, E7): Zoom's report bodies → records → a plan
+of answers and views attached to participations, anonymous rows counted, skips by reason.
+No I/O: the person rules are `marketing_events.rules.resolve_person`, as for participants."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+import orjson
+
+from marketing_events.plan import NewContact, Skip
+from marketing_events.rules import CrmSnapshot, normalize, resolve_person
+
+from ..sync.planner import SyncSettings
+from ..sync.records import WebinarInfo, parse_time
+from .kinds import POLL, QUESTION, REPORT_POLLS, REPORT_QA, REPORT_SURVEY, SURVEY
+
+ANONYMOUS_NAME = "Anonymous Attendee"
+
+
+@dataclass(frozen=True)
+class AnswerRecord:
+    """One poll or survey answer, or one question asked, as a report gave it."""
+
+    kind: str
+    email: str
+    name: str
+    question_id: str
+    question: str
+    answer: str
+    status: str = ""
+    answered_by: str = ""
+    answered_at: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
+class ViewRecord:
+    email: str
+    name: str
+    viewed_at: dt.datetime
+    seconds: int
+
+
+def answer_records(report: str, body: dict | None) -> list[AnswerRecord]:
+    """Zoom's `polls`, `qa` or `survey` report body → records (its empty shape → none)."""
+    body = body or {}
+    records = []
+    if report == REPORT_POLLS:
+        for row in body.get("questions") or []:
+            for item in row.get("question_details") or []:
+                records.append(
+                    AnswerRecord(
+                        kind=POLL,
+                        email=row.get("email") or "",
+                        name=row.get("name") or "",
+                        question_id=str(item.get("polling_id") or ""),
+                        question=item.get("question") or "",
+                        answer=item.get("answer") or "",
+                        answered_at=parse_time(item.get("date_time")),
+                    )
+                )
+    elif report == REPORT_QA:
+        for row in body.get("questions") or []:
+            for item in row.get("question_details") or []:
+                answers = item.get("answer_details") or []
+                records.append(
+                    AnswerRecord(
+                        kind=QUESTION,
+                        email=row.get("email") or "",
+                        name=row.get("name") or "",
+                        question_id=str(item.get("question_id") or ""),
+                        question=item.get("question") or "",
+                        answer="\n".join(a.get("content") or "" for a in answers)
+                        or (item.get("answer") or ""),
+                        status=item.get("question_status") or "",
+                        answered_by=(answers[0].get("name") or "") if answers else "",
+                        answered_at=parse_time(item.get("create_time")),
+                    )
+                )
+    elif report == REPORT_SURVEY:
+        for row in body.get("survey_answers") or []:
+            for item in row.get("answer_details") or []:
+                records.append(
+                    AnswerRecord(
+                        kind=SURVEY,
+                        email=row.get("email") or "",
+                        name=row.get("name") or "",
+                        question_id=str(item.get("question_id") or ""),
+                        question=item.get("question") or "",
+                        answer=item.get("answer") or "",
+                        answered_at=parse_time(item.get("date_time")),
+                    )
+                )
+    return records
+
+
+def view_records(rows: Iterable[dict]) -> list[ViewRecord]:
+    out = []
+    for row in rows:
+        when = parse_time(row.get("date_time"))
+        if when is None:
+            continue
+        out.append(
+            ViewRecord(
+                email=row.get("email") or "",
+                name=row.get("name") or "",
+                viewed_at=when,
+                seconds=max(0, int(row.get("duration") or 0)),
+            )
+        )
+    return out
+
+
+def digest(records: Iterable[AnswerRecord]) -> str:
+    """What a report says, independent of row order: equal digests → nothing to write."""
+    items = sorted(
+        (
+            r.kind,
+            normalize(r.email),
+            r.name,
+            r.question_id,
+            r.question,
+            r.answer,
+            r.status,
+            r.answered_by,
+            r.answered_at.isoformat() if r.answered_at else "",
+        )
+        for r in records
+    )
+    return hashlib.sha256(orjson.dumps(items)).hexdigest()
+
+
+def is_anonymous(record: AnswerRecord | ViewRecord) -> bool:
+    """Rule E6: a row without an e-mail is an anonymous answer, as Zoom reports them."""
+    return not normalize(record.email)
+
+
+@dataclass(frozen=True)
+class AnswerFact:
+    record: AnswerRecord
+    participation_id: int | None  # None: anonymous
+    contact_id: int | None
+
+
+@dataclass
+class AnswerPlan:
+    answers: list[AnswerFact] = field(default_factory=list)
+    anonymous_rows: int = 0  # people (rows of the report) answering anonymously
+    skips: list[Skip] = field(default_factory=list)
+    # Answers of people with no participation in the event (or not in the CRM): not attached.
+    unmatched: int = 0
+
+
+def _skip(reason, email, name, webinar: WebinarInfo) -> Skip:
+    return Skip(
+        reason=reason,
+        email=normalize(email),
+        name=name.strip(),
+        webinar_id=str(webinar.zoom_webinar_id),
+    )
+
+
+def _dedupe(skips: Iterable[Skip]) -> list[Skip]:
+    seen, out = set(), []
+    for skip in skips:  # rule Z9: one per (reason, person, webinar)
+        key = (skip.reason, skip.email or skip.name, skip.webinar_id)
+        if key not in seen:
+            seen.add(key)
+            out.append(skip)
+    return out
+
+
+def plan_answers(
+    webinar: WebinarInfo,
+    records: Iterable[AnswerRecord],
+    snapshot: CrmSnapshot,
+    settings: SyncSettings,
+    participations: Mapping[int, int],
+) -> AnswerPlan:
+    """`participations`: the event's participation id by contact id, for the snapshot's
+    contacts. Anonymous answers are kept (for the event's results) and attached to no one;
+    people the person rules refuse are skips (Z2-Z9), never answers."""
+    plan = AnswerPlan()
+    skips = []
+    unmatched = 0
+    for record in records:
+        if is_anonymous(record):
+            plan.answers.append(AnswerFact(record, None, None))
+            continue
+        resolution = resolve_person(
+            record.email, snapshot, contact_exclusion_domains=settings.contact_exclusion_domains
+        )
+        if resolution.skip is not None:
+            skips.append(_skip(resolution.skip, record.email, record.name, webinar))
+            continue
+        contact = resolution.contact
+        participation_id = participations.get(contact.id) if contact is not None else None
+        if participation_id is None:
+            unmatched += 1
+            continue
+        plan.answers.append(AnswerFact(record, participation_id, contact.id))
+    plan.anonymous_rows = _anonymous_rows(records)
+    plan.unmatched = unmatched
+    plan.skips = _dedupe(skips)
+    return plan
+
+
+def _anonymous_rows(records: Iterable[AnswerRecord]) -> int:
+    """Anonymous rows of the report: a row is one person's set of answers, so rows are told
+    apart by the moment they answered (Zoom gives no other key for them)."""
+    return len({(r.name, r.answered_at) for r in records if is_anonymous(r)})
+
+
+@dataclass
+class ViewPlan:
+    views: list[tuple[str, ViewRecord]] = field(default_factory=list)  # (e-mail, view)
+    new_contacts: list[NewContact] = field(default_factory=list)
+    contact_ids: dict[str, int] = field(default_factory=dict)
+    skips: list[Skip] = field(default_factory=list)
+    anonymous: int = 0
+
+
+def plan_views(
+    webinar: WebinarInfo,
+    records: Iterable[ViewRecord],
+    snapshot: CrmSnapshot,
+    settings: SyncSettings,
+) -> ViewPlan:
+    """Rule E7: every viewer goes through the person rules; a viewer who may be created is, and
+    one who never registered gets a state-less participation (the caller's write)."""
+    plan = ViewPlan()
+    skips, new = [], {}
+    for record in records:
+        if is_anonymous(record):
+            plan.anonymous += 1
+            continue
+        resolution = resolve_person(
+            record.email, snapshot, contact_exclusion_domains=settings.contact_exclusion_domains
+        )
+        if resolution.skip is not None:
+            skips.append(_skip(resolution.skip, record.email, record.name, webinar))
+            continue
+        if resolution.contact is not None:
+            plan.contact_ids[resolution.email] = resolution.contact.id
+        elif resolution.email not in new:
+            first, _space, last = record.name.strip().partition(" ")
+            new[resolution.email] = NewContact(resolution.email, first, last)  # rule Z8
+        plan.views.append((resolution.email, record))
+    plan.new_contacts = list(new.values())
+    plan.skips = _dedupe(skips)
+    return plan
+
+
+def emails_of(records: Iterable[AnswerRecord | ViewRecord]) -> set[str]:
+    return {n for n in (normalize(r.email) for r in records) if n}

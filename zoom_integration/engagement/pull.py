@@ -1,0 +1,233 @@
+"""Pulling engagement within the sync of one webinar (rules E6, E7), under the run's row and the
+account's rate limiter (`zoom_integration.sync.pipeline.WebinarSync`).
+
+- Polls, Q&A and survey, per occurrence, once the instance has ended and while its report may
+  still change (the participants' settling window); an occurrence whose reports were read after
+  that window is final and costs no call. Polls come from `/past_webinars/{uuid}/polls`
+  (Medium); Q&A and survey only the Heavy `/report/webinars/{uuid}/qa|survey` give (Q&A with
+  its status and answers). A report whose digest did not change writes nothing.
+- Recording viewers, for webinars whose recordings sync (S2, S4), from each recording's
+  `analytics_details` in windows of at most a month: the first time back to the recording (at
+  most `ZOOM_RECORDING_VIEWS_BACKFILL_DAYS`), then from a few days before the last read.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.db import transaction
+
+from marketing_events.models import EventOccurrence, MarketingEvent, Participation
+from marketing_events.selectors import crm_snapshot
+
+from ..client import ZoomNotFound, encode_uuid
+from ..models import ZoomRecording
+from ..sync.retry import call_zoom
+from .kinds import REPORT_POLLS, REPORT_QA, REPORT_SURVEY, REPORT_VIEWS
+from .models import EngagementReport
+from .planner import answer_records, digest, emails_of, plan_answers, plan_views, view_records
+from .services import (
+    answers_apply,
+    event_engagement_recompute,
+    report_unchanged,
+    views_apply,
+    views_window_record,
+)
+
+if TYPE_CHECKING:
+    from ..sync.pipeline import WebinarSync
+
+# (report, path template, rate-limit label)
+REPORTS = (
+    (REPORT_POLLS, "/past_webinars/{}/polls", "medium"),
+    (REPORT_QA, "/report/webinars/{}/qa", "heavy"),
+    (REPORT_SURVEY, "/report/webinars/{}/survey", "heavy"),
+)
+COUNT_OF_REPORT = {
+    REPORT_POLLS: "poll_answers",
+    REPORT_QA: "questions",
+    REPORT_SURVEY: "survey_answers",
+}
+VIEWS_WINDOW_DAYS = 30  # Zoom: "Maximum duration: 1 month"
+VIEWS_OVERLAP_DAYS = 3  # late analytics rows of the days already read
+SETTLING = dt.timedelta(days=2)  # as the participants' report (sync.pipeline.REPORT_SETTLING)
+
+
+def _timeline_data(sync: WebinarSync, event: MarketingEvent) -> dict:
+    return {
+        "webinar_id": str(sync.webinar.zoom_webinar_id),
+        "webinar_name": sync.webinar.topic,
+        "event_id": event.pk,
+    }
+
+
+def _count(sync: WebinarSync, records: int, **counts: int) -> None:
+    """Adds to the row's counts, in the caller's transaction, under the worker's claim."""
+    updated = sync.counts.copy()
+    for key, value in counts.items():
+        if value:  # a count that stays zero is not listed
+            updated[key] += value
+    if records:
+        updated["zoom_records"] += records
+    sync._save_row(records=records, counts=updated)
+    sync.counts = updated
+    sync.row.records_done += records
+
+
+def engagement_reports_pull(sync: WebinarSync, event: MarketingEvent) -> bool:
+    """Polls, Q&A and survey of each ended occurrence still settling; True when something
+    was written."""
+    now = sync.now
+    occurrences = list(
+        EventOccurrence.objects.filter(event=event, ends_at__isnull=False).order_by("starts_at")
+    )
+    final = {
+        (r.occurrence_id, r.kind)
+        for r in EngagementReport.objects.filter(occurrence__in=occurrences)
+        if r.occurrence.ends_at and r.pulled_at >= r.occurrence.ends_at + SETTLING
+    }
+    info = sync._info(event_id=event.pk)
+    data = _timeline_data(sync, event)
+    changed = False
+    for occurrence in occurrences:
+        for report, template, label in REPORTS:
+            if (occurrence.pk, report) in final:
+                continue
+            path = template.format(encode_uuid(occurrence.external_id))
+            try:
+                body = call_zoom(
+                    lambda path=path: sync.client.get(path),
+                    limiter=sync.limiter,
+                    label=label,
+                    what=report,
+                    **sync._sleep_kw(),
+                )
+            except ZoomNotFound:
+                continue  # 3001: no report for this instance (yet)
+            records = answer_records(report, body)
+            fingerprint = digest(records)
+            if report_unchanged(occurrence, report, fingerprint):
+                with transaction.atomic():
+                    EngagementReport.objects.filter(occurrence=occurrence, kind=report).update(
+                        pulled_at=now
+                    )
+                    _count(sync, len(records), engagement_reports_unchanged=1)
+                sync.heartbeat()
+                continue
+            snapshot = crm_snapshot(emails_of(records))
+            participations = dict(
+                Participation.objects.filter(
+                    event=event, contact_id__in=[c.id for c in snapshot.contacts.values()]
+                ).values_list("contact_id", "pk")
+            )
+            plan = plan_answers(info, records, snapshot, sync.settings, participations)
+            with transaction.atomic():
+                attached = answers_apply(
+                    occurrence=occurrence,
+                    report=report,
+                    plan=plan,
+                    digest=fingerprint,
+                    timeline_data=data,
+                    now=now,
+                )
+                sync._insert_skips(plan.skips)
+                _count(
+                    sync,
+                    len(records),
+                    **{COUNT_OF_REPORT[report]: attached},
+                    anonymous_answers=plan.anonymous_rows,
+                    engagement_unmatched=plan.unmatched,
+                )
+            changed = True
+            sync.on_progress()
+    return changed
+
+
+def _windows(start: dt.date, end: dt.date) -> list[tuple[dt.date, dt.date]]:
+    out = []
+    while start <= end:
+        stop = min(end, start + dt.timedelta(days=VIEWS_WINDOW_DAYS))
+        out.append((start, stop))
+        start = stop + dt.timedelta(days=1)
+    return out
+
+
+def recording_views_pull(sync: WebinarSync, event: MarketingEvent) -> bool:
+    """Rule E7: each stored recording's viewers, window by window and page by page."""
+    now = sync.now
+    today = now.date()
+    backfill = settings.ZOOM_RECORDING_VIEWS_BACKFILL_DAYS
+    info = sync._info(event_id=event.pk)
+    data = _timeline_data(sync, event)
+    changed = False
+    for recording in ZoomRecording.objects.filter(webinar=sync.webinar).order_by("pk"):
+        occurrence = _occurrence_of(event, recording)
+        stored = EngagementReport.objects.filter(occurrence=occurrence, kind=REPORT_VIEWS).first()
+        start = max((recording.start_time or now).date(), today - dt.timedelta(days=backfill))
+        if stored is not None and stored.read_until is not None:
+            start = max(start, stored.read_until - dt.timedelta(days=VIEWS_OVERLAP_DAYS))
+        path = f"/meetings/{encode_uuid(recording.instance_uuid)}/recordings/analytics_details"
+        for date_from, date_to in _windows(start, today):
+            token = ""
+            while True:
+                # Each page is one call, retried by itself (a generator would not survive it).
+                query = {
+                    "type": "by_view",
+                    "from": date_from.isoformat(),
+                    "to": date_to.isoformat(),
+                    "page_size": 300,
+                    "next_page_token": token or None,
+                }
+                try:
+                    body = (
+                        call_zoom(
+                            lambda query=query, path=path: sync.client.get(path, **query),
+                            limiter=sync.limiter,
+                            label="medium",
+                            what="recording views",
+                            **sync._sleep_kw(),
+                        )
+                        or {}
+                    )
+                except ZoomNotFound:
+                    break  # 3301: no recording (any more)
+                records = view_records(body.get("analytics_details") or [])
+                snapshot = crm_snapshot(emails_of(records))
+                plan = plan_views(info, records, snapshot, sync.settings)
+                with transaction.atomic():
+                    added, created = views_apply(
+                        occurrence=occurrence, plan=plan, timeline_data=data, now=now
+                    )
+                    sync._insert_skips(plan.skips)
+                    _count(sync, len(records), recording_views=added, contacts_created=created)
+                changed = changed or bool(added)
+                sync.on_progress()
+                token = body.get("next_page_token") or ""
+                if not token:
+                    break
+        views_window_record(occurrence, today, now)
+    return changed
+
+
+def _occurrence_of(event: MarketingEvent, recording: ZoomRecording) -> EventOccurrence:
+    occurrence, _created = EventOccurrence.objects.get_or_create(
+        event=event,
+        external_id=recording.instance_uuid,
+        defaults={"starts_at": recording.start_time},
+    )
+    return occurrence
+
+
+def webinar_engagement_sync(
+    sync: WebinarSync, event: MarketingEvent, *, reports: bool, views: bool
+) -> None:
+    """The engagement part of one webinar's sync, then its scores: recomputed from the stored
+    facts every time (registrations and attendance change them too), only changed rows
+    written."""
+    if reports:
+        engagement_reports_pull(sync, event)
+    if views:
+        recording_views_pull(sync, event)
+    event_engagement_recompute(event.pk)

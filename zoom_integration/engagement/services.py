@@ -1,0 +1,454 @@
+"""Writes of engagement facts (rules E6-E8): one service per fact for every caller (the sync
+today), each in one transaction with a constant number of statements whatever the page size."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import Count, Min, Sum
+from django.utils import timezone
+from django.utils.translation import gettext_noop
+
+from crm.hooks import contacts_changed
+from crm.models import Contact, PropertyType, TimelineEvent
+from crm.properties import PropertySpec
+from marketing_events import bulk
+from marketing_events.models import (
+    EventOccurrence,
+    MarketingEvent,
+    Participation,
+    ParticipationState,
+)
+
+from .kinds import (
+    ANSWER_KIND_OF_REPORT,
+    POLL,
+    QUESTION,
+    RECORDING_VIEWED,
+    SURVEY,
+    TIMELINE_KIND_OF,
+)
+from .models import (
+    DEFAULT_WEIGHTS,
+    EngagementAnswer,
+    EngagementReport,
+    EngagementSettings,
+    ParticipationEngagement,
+    RecordingView,
+)
+from .planner import AnswerPlan, ViewPlan
+from .score import PARTS, Facts, engagement_score
+
+CONTACT_PROPERTY = "zoom_engagement_score"
+SCORE_PROPERTY = PropertySpec(
+    CONTACT_PROPERTY,
+    gettext_noop("Zoom engagement score"),
+    PropertyType.NUMBER,
+    "number",
+    None,
+    read_only=True,
+    group_name="zoom",
+    description=gettext_noop(
+        "Mean engagement score (0-100) over the contact's last 10 webinars; a no-show counts 0."
+    ),
+)
+_FACT_FIELDS = (
+    "polls_answered",
+    "questions_asked",
+    "survey_answered",
+    "recording_first_viewed_at",
+    "recording_seconds",
+    "score",
+    "parts",
+)
+LAST_EVENTS = 10  # rule E8: the mean over the contact's last 10 webinars
+
+
+def _timeline_key(kind: str, occurrence_id: int, contact_id: int) -> str:
+    return f"{kind}:{occurrence_id}:{contact_id}"
+
+
+@transaction.atomic
+def answers_apply(
+    *,
+    occurrence: EventOccurrence,
+    report: str,
+    plan: AnswerPlan,
+    digest: str,
+    timeline_data: dict,
+    now: dt.datetime | None = None,
+) -> int:
+    """Replaces the answers of one report of one occurrence by the plan's (idempotent: the
+    same report gives the same rows), with one timeline entry per contact, occurrence and
+    kind listing its items (rule E6); entries of people no longer in the report go. Returns
+    the number of answers attached to someone."""
+    now = now or timezone.now()
+    kind = ANSWER_KIND_OF_REPORT[report]
+    EngagementAnswer.objects.filter(occurrence=occurrence, kind=kind).delete()
+    EngagementAnswer.objects.bulk_create(
+        [
+            EngagementAnswer(
+                event_id=occurrence.event_id,
+                occurrence=occurrence,
+                participation_id=fact.participation_id,
+                kind=kind,
+                question_id=fact.record.question_id[:200],
+                question=fact.record.question,
+                answer=fact.record.answer,
+                status=fact.record.status[:20],
+                answered_by=fact.record.answered_by[:300],
+                answered_at=fact.record.answered_at,
+            )
+            for fact in plan.answers
+        ],
+        batch_size=1000,
+    )
+    EngagementReport.objects.update_or_create(
+        occurrence=occurrence,
+        kind=report,
+        defaults={
+            "digest": digest,
+            "rows": len(plan.answers),
+            "anonymous_count": plan.anonymous_rows,
+            "pulled_at": now,
+        },
+    )
+    timeline_kind = TIMELINE_KIND_OF[kind]
+    by_contact: dict[int, list] = defaultdict(list)
+    for fact in plan.answers:
+        if fact.contact_id is not None:
+            by_contact[fact.contact_id].append(fact.record)
+    rows = []
+    for contact_id, records in by_contact.items():
+        items = []
+        for record in records:
+            item = {"question": record.question, "answer": record.answer}
+            if kind == QUESTION:
+                item["status"] = record.status
+            items.append(item)
+        moments = [r.answered_at for r in records if r.answered_at is not None]
+        rows.append(
+            bulk.TimelineRow(
+                contact_id,
+                timeline_kind,
+                min(moments) if moments else (occurrence.ends_at or now),
+                {**timeline_data, "occurrence": occurrence.external_id, "items": items},
+                _timeline_key(timeline_kind, occurrence.pk, contact_id),
+            )
+        )
+    bulk.timeline_upsert(rows)
+    # Filter workflows (poll answers as triggers) look at these contacts again.
+    contacts_changed(set(by_contact))
+    TimelineEvent.objects.filter(
+        dedupe_key__startswith=f"{timeline_kind}:{occurrence.pk}:", kind=timeline_kind
+    ).exclude(dedupe_key__in=[r.dedupe_key for r in rows]).delete()
+    return sum(1 for f in plan.answers if f.participation_id is not None)
+
+
+def report_unchanged(occurrence: EventOccurrence, report: str, digest: str) -> bool:
+    return EngagementReport.objects.filter(
+        occurrence=occurrence, kind=report, digest=digest
+    ).exists()
+
+
+@transaction.atomic
+def views_apply(
+    *, occurrence: EventOccurrence, plan: ViewPlan, timeline_data: dict, now: dt.datetime
+) -> tuple[int, int]:
+    """Rule E7: the viewers' contacts (new ones where the rules allow), their participations
+    (state-less `VIEWED_RECORDING` for viewers who never registered), the views (idempotent by
+    participation, occurrence and moment) and one timeline entry per viewer and recording.
+    Returns (views added, contacts created)."""
+    if not plan.views:
+        return 0, 0
+    emails = {email for email, _view in plan.views}
+    ids, created = bulk.contacts_ensure(
+        {e for e in emails if e not in plan.contact_ids},
+        [bulk.ContactRow(c.email, c.first_name, c.last_name) for c in plan.new_contacts],
+        now,
+        created_entry=("contact_created", {"source": "zoom"}),
+    )
+    contacts = {**plan.contact_ids, **ids}
+    participations = _participations_ensure(occurrence.event_id, set(contacts.values()), now)
+    views = [
+        RecordingView(
+            occurrence=occurrence,
+            participation_id=participations[contacts[email]],
+            viewed_at=view.viewed_at,
+            seconds=view.seconds,
+        )
+        for email, view in plan.views
+        if email in contacts
+    ]
+    before = RecordingView.objects.filter(occurrence=occurrence).count()
+    RecordingView.objects.bulk_create(views, ignore_conflicts=True, batch_size=1000)
+    added = RecordingView.objects.filter(occurrence=occurrence).count() - before
+    totals = (
+        RecordingView.objects.filter(
+            occurrence=occurrence, participation_id__in=set(participations.values())
+        )
+        .values("participation_id")
+        .annotate(first=Min("viewed_at"), seconds=Sum("seconds"), views=Count("id"))
+    )
+    contact_of = {p: c for c, p in participations.items()}
+    bulk.timeline_upsert(
+        bulk.TimelineRow(
+            contact_of[row["participation_id"]],
+            RECORDING_VIEWED,
+            row["first"],
+            {
+                **timeline_data,
+                "occurrence": occurrence.external_id,
+                "first_viewed_at": row["first"].isoformat(),
+                "seconds_watched": row["seconds"],
+                "views": row["views"],
+            },
+            _timeline_key(RECORDING_VIEWED, occurrence.pk, contact_of[row["participation_id"]]),
+        )
+        for row in totals
+    )
+    if added or created:
+        contacts_changed(set(contacts.values()))
+    return added, len(created)
+
+
+def _participations_ensure(event_id: int, contact_ids: set[int], now) -> dict[int, int]:
+    """Participation id by contact id; the missing ones created state-less (rule E7)."""
+    found = dict(
+        Participation.objects.filter(event_id=event_id, contact_id__in=contact_ids).values_list(
+            "contact_id", "pk"
+        )
+    )
+    missing = sorted(contact_ids - found.keys())
+    if missing:
+        Participation.objects.bulk_create(
+            [
+                Participation(
+                    event_id=event_id,
+                    contact_id=contact_id,
+                    state=ParticipationState.VIEWED_RECORDING,
+                    created_at=now,
+                    updated_at=now,
+                )
+                for contact_id in missing
+            ],
+            ignore_conflicts=True,  # one created meanwhile by another writer is kept
+        )
+        found.update(
+            Participation.objects.filter(event_id=event_id, contact_id__in=missing).values_list(
+                "contact_id", "pk"
+            )
+        )
+    return found
+
+
+def views_window_record(occurrence: EventOccurrence, read_until: dt.date, now) -> None:
+    EngagementReport.objects.update_or_create(
+        occurrence=occurrence,
+        kind="views",
+        defaults={"read_until": read_until, "pulled_at": now},
+    )
+
+
+# -- the score (rule E8) -------------------------------------------------------------------
+
+
+def weights_get() -> dict[str, int]:
+    stored = EngagementSettings.objects.order_by("pk").values_list("weights", flat=True).first()
+    if stored and set(stored) == set(PARTS):
+        return dict(stored)
+    return dict(DEFAULT_WEIGHTS)
+
+
+def event_engagement_recompute(event_id: int, *, weights: dict[str, int] | None = None) -> int:
+    """Recomputes every participation's facts and score of one event from the stored facts
+    (never incremented), then the contacts' `zoom_engagement_score`. A constant number of
+    statements whatever the event's size. Returns the participations written."""
+    weights = weights or weights_get()
+    event = MarketingEvent.objects.filter(pk=event_id).first()
+    if event is None:
+        return 0
+    lengths = [o.length_seconds for o in EventOccurrence.objects.filter(event_id=event_id)]
+    length = max(lengths, default=0) or (
+        int((event.ends_at - event.starts_at).total_seconds())
+        if event.ends_at and event.starts_at
+        else 0
+    )
+    answers = defaultdict(dict)
+    for row in (
+        EngagementAnswer.objects.filter(event_id=event_id, participation__isnull=False)
+        .values("participation_id", "kind")
+        .annotate(n=Count("id"))
+    ):
+        answers[row["participation_id"]][row["kind"]] = row["n"]
+    poll_questions = (
+        EngagementAnswer.objects.filter(event_id=event_id, kind=POLL)
+        .values("occurrence_id", "question_id", "question")
+        .distinct()
+        .count()
+    )
+    occurrences = max(1, len(lengths))
+    views = {
+        row["participation_id"]: row
+        for row in RecordingView.objects.filter(participation__event_id=event_id)
+        .values("participation_id")
+        .annotate(first=Min("viewed_at"), seconds=Sum("seconds"))
+    }
+    stored = {
+        row[0]: row[1:]
+        for row in ParticipationEngagement.objects.filter(event_id=event_id).values_list(
+            "participation_id", *_FACT_FIELDS
+        )
+    }
+    rows = []
+    now = timezone.now()
+    for pk, contact_id, percent in Participation.objects.filter(event_id=event_id).values_list(
+        "pk", "contact_id", "attendance_percent"
+    ):
+        counts = answers.get(pk, {})
+        view = views.get(pk)
+        facts = Facts(
+            attendance_percent=float(percent or Decimal(0)),
+            questions_asked=counts.get(QUESTION, 0),
+            polls_answered=counts.get(POLL, 0),
+            poll_questions=poll_questions,
+            survey_answered=counts.get(SURVEY, 0) > 0,
+            recording_seconds=view["seconds"] if view else 0,
+            length_seconds=length * occurrences,
+        )
+        score, parts = engagement_score(facts, weights)
+        row = ParticipationEngagement(
+            participation_id=pk,
+            contact_id=contact_id,
+            event_id=event_id,
+            polls_answered=facts.polls_answered,
+            questions_asked=facts.questions_asked,
+            survey_answered=facts.survey_answered,
+            recording_first_viewed_at=view["first"] if view else None,
+            recording_seconds=facts.recording_seconds,
+            score=score,
+            parts=parts,
+            updated_at=now,
+        )
+        if stored.get(pk) != tuple(getattr(row, f) for f in _FACT_FIELDS):
+            rows.append(row)  # only rows whose facts or score changed are written
+    if not rows:
+        return 0
+    with transaction.atomic():
+        ParticipationEngagement.objects.bulk_create(
+            rows,
+            update_conflicts=True,
+            unique_fields=["participation"],
+            update_fields=["contact_id", "event", *_FACT_FIELDS, "updated_at"],
+            batch_size=1000,
+        )
+        contacts_recompute_engagement(r.contact_id for r in rows)
+        contacts_changed({r.contact_id for r in rows})
+    return len(rows)
+
+
+def contacts_recompute_engagement(contact_ids: Iterable[int]) -> None:
+    """`zoom_engagement_score`: the mean score over the contact's 10 most recent events with a
+    participation of any state (a participation without a score, e.g. a no-show, counts 0)."""
+    ids = sorted(set(contact_ids))
+    if not ids:
+        return
+    recent: dict[int, list[int]] = defaultdict(list)
+    rows = (
+        Participation.objects.filter(contact_id__in=ids)
+        .order_by("contact_id", "-event__starts_at", "-event_id")
+        .values_list("contact_id", "engagement__score")
+    )
+    for contact_id, score in rows:
+        if len(recent[contact_id]) < LAST_EVENTS:
+            recent[contact_id].append(score or 0)
+    contacts = list(Contact.objects.filter(pk__in=ids).select_for_update(no_key=True))
+    changed = []
+    for contact in contacts:
+        scores = recent.get(contact.pk)
+        value = round(sum(scores) / len(scores)) if scores else None
+        properties = dict(contact.properties or {})
+        if value is None:
+            properties.pop(CONTACT_PROPERTY, None)
+        else:
+            properties[CONTACT_PROPERTY] = str(value)
+        if properties != (contact.properties or {}):
+            contact.properties = properties
+            changed.append(contact)
+    if changed:
+        Contact.objects.bulk_update(changed, ["properties"], batch_size=1000)
+
+
+def weights_set(weights: dict[str, int]) -> EngagementSettings:
+    """Stores the weights (`score.clean_weights` first) and queues the recompute of every
+    event's scores once committed (rule E8); its progress is on the row."""
+    with transaction.atomic():
+        row = EngagementSettings.objects.select_for_update().order_by("pk").first()
+        if row is None:
+            row = EngagementSettings()
+        row.weights = weights
+        row.recompute_status = "queued"
+        row.recompute_total = (
+            ParticipationEngagement.objects.order_by().values("event_id").distinct().count()
+        )
+        row.recompute_done = 0
+        row.updated_at = timezone.now()
+        row.save()
+        from .tasks import engagement_recompute_all
+
+        transaction.on_commit(engagement_recompute_all.delay)
+    return row
+
+
+def recompute_progress() -> dict:
+    row = EngagementSettings.objects.order_by("pk").first()
+    if row is None:
+        return {"status": "idle", "done": 0, "total": 0}
+    return {
+        "status": row.recompute_status,
+        "done": row.recompute_done,
+        "total": row.recompute_total,
+    }
+
+
+def all_events_recompute() -> int:
+    """Recomputes every event with engagement rows, with progress on the settings row.
+    Returns the events recomputed."""
+    row = EngagementSettings.objects.order_by("pk").first()
+    weights = weights_get()
+    event_ids = list(
+        ParticipationEngagement.objects.order_by("event_id")
+        .values_list("event_id", flat=True)
+        .distinct()
+    )
+    progress = EngagementSettings.objects.filter(pk=row.pk) if row is not None else None
+    if progress is not None:
+        progress.update(
+            recompute_status="running", recompute_total=len(event_ids), recompute_done=0
+        )
+    for done, event_id in enumerate(event_ids, start=1):
+        event_engagement_recompute(event_id, weights=weights)
+        if progress is not None:
+            progress.update(recompute_done=done)
+    if progress is not None:
+        progress.update(recompute_status="idle")
+    return len(event_ids)
+
+
+__all__ = [
+    "CONTACT_PROPERTY",
+    "all_events_recompute",
+    "answers_apply",
+    "contacts_recompute_engagement",
+    "recompute_progress",
+    "event_engagement_recompute",
+    "report_unchanged",
+    "views_apply",
+    "views_window_record",
+    "weights_get",
+    "weights_set",
+]
