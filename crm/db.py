@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import logging
+import time
+from collections.abc import Callable, Iterable, Sequence
+from typing import TypeVar
 
+from django.db import OperationalError, models, transaction
 from django.db import connection as default_connection
-from django.db import models
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 def bulk_update_values(
@@ -55,3 +61,33 @@ def bulk_update_values(
             cursor.execute(sql, params)
             total += cursor.rowcount
     return total
+
+
+# A transaction that lost a deadlock, or a serialization conflict: nothing it did stays, and
+# the same work done again succeeds.
+RETRYABLE_SQLSTATES = frozenset({"40P01", "40001"})
+
+
+def lost_a_conflict(exc: BaseException) -> bool:
+    """Whether a database error is a deadlock or serialization failure (worth a retry)."""
+    return getattr(exc.__cause__, "sqlstate", None) in RETRYABLE_SQLSTATES
+
+
+def atomic_retried(work: Callable[[], T], *, attempts: int = 4, label: str = "") -> T:
+    """`work()` in a transaction of its own, run again (after a short pause) when that
+    transaction lost a deadlock or a serialization conflict; other errors, and the last
+    attempt's, propagate. `work` must be safe to run again: everything it wrote was rolled
+    back."""
+    for attempt in range(1, attempts + 1):
+        try:
+            with transaction.atomic():
+                return work()
+        except OperationalError as exc:
+            if attempt == attempts or not lost_a_conflict(exc):
+                raise
+            logger.info(
+                "db.transaction_retried",
+                extra={"label": label, "attempt": attempt, "sqlstate": exc.__cause__.sqlstate},
+            )
+            time.sleep(0.01 * attempt)
+    raise AssertionError("unreachable")

@@ -204,7 +204,7 @@ class Contact(models.Model):
         expression=EMAIL_DOMAIN, output_field=models.CharField(max_length=254), db_persist=True
     )
     # Rollups of the contact's participations in marketing events, kept by marketing_events
-    # in the transaction of every write that changes them (`contacts_recompute_activity`;
+    # in the transaction of every write that changes them (`marketing_events.activity`;
     # `manage.py contacts_rebuild_activity` checks them): events registered for (and not
     # cancelled, attended ones included), attended, cancelled; seconds attended in all; the
     # first and last time they joined an attended event; their last registration.

@@ -3,15 +3,28 @@ attended, cancelled; seconds attended in all; first and last attended; last regi
 on the contact row (`crm.models.Contact`) so that segments on "attended any event" read one
 column instead of millions of participations.
 
-Every writer of participations calls `contacts_recompute_activity` in its own transaction,
-after its writes (`plan_apply`, which the sync, webhooks, the attendance API and the workflow
-action all go through; deleting an event). The values are recomputed from the participations,
-never incremented, so they are exact whatever the order of the facts; two transactions
-writing one contact's participations at once stay exact because each locks the contact row
-first and reads the participations in a statement of its own, started once the lock is held:
-under READ COMMITTED that statement sees whatever the other transaction committed before it
-let the lock go. `activity_rebuild` recomputes everything in batches and reports drift (the
-management command `contacts_rebuild_activity`; the migration that fills the columns).
+Two ways to keep them, both in the writer's own transaction:
+
+* `contacts_add_activity` (`plan_apply`, which the sync, webhooks, the attendance API and the
+  workflow action all go through): each written participation's difference, old values to
+  new ones, added to its contact in one UPDATE per page, reading no participation. The
+  writer holds the participation's row lock (`bulk.participations_fetch`), so its old values
+  are exact; sums of differences commute, and so do `greatest`/`least` of new values, and
+  PostgreSQL re-evaluates an UPDATE's assignments on the newest row version when another
+  transaction changed the row meanwhile: two writers of one contact stay exact without
+  reading each other's participations. A maximum (or minimum) can only fall (rise) when the
+  participation that held it moves away from it; only those contacts are recomputed, in a
+  second statement started once the first one holds their locks.
+* `contacts_recompute_activity` (deleting an event, a contact's delete and restore, the
+  rebuild): recomputed from the participations under the contacts' locks. Under READ
+  COMMITTED the statement that reads the participations, started once the locks are held,
+  sees whatever another writer of these contacts committed before it let its lock go; a
+  writer still holding a participation's lock adds its difference on top afterwards.
+
+Contacts are locked in id order, the order `zoom_integration.legacy` locks them in, so two
+pages touching the same people never deadlock on them. `activity_rebuild` recomputes
+everything in batches and reports drift (the management command `contacts_rebuild_activity`;
+the migration that fills the columns).
 """
 
 from __future__ import annotations
@@ -68,6 +81,166 @@ FROM ({AGGREGATE_SQL}) AS s(id, registered, attended, cancelled, seconds, first_
     registered_at)
 WHERE c.id = ANY(%s::bigint[]) AND c.id = s.id AND ({_STORED}) IS DISTINCT FROM ({_FRESH})
 """
+
+
+# What one participation adds to its contact's rollups, from its
+# (state, registered_at, first_join_at, duration_seconds): registered, attended, cancelled,
+# seconds, the first-joined moment (for the first and last attended) and the registration.
+_COUNTED = (ParticipationState.REGISTERED, ParticipationState.ATTENDED)
+
+
+@dataclass(frozen=True)
+class ParticipationChange:
+    """A participation as it was (None: created) and as it is now, each as
+    (state, registered_at, first_join_at, duration_seconds)."""
+
+    contact_id: int
+    before: tuple | None
+    after: tuple
+
+
+def _share(values: tuple | None) -> tuple:
+    if values is None:
+        return (0, 0, 0, 0, None, None)
+    state, registered_at, first_join_at, duration = values
+    attended = state == ParticipationState.ATTENDED
+    return (
+        int(state in _COUNTED),
+        int(attended),
+        int(state == ParticipationState.CANCELLED),
+        (duration or 0) if attended else 0,
+        first_join_at if attended else None,
+        registered_at,
+    )
+
+
+def _lost_max(before, after):
+    """The value a maximum loses when a contributor moves from `before` to `after` (None
+    when it cannot fall)."""
+    return before if before is not None and (after is None or after < before) else None
+
+
+def _lost_min(before, after):
+    return before if before is not None and (after is None or after > before) else None
+
+
+def _extreme(pick, *values):
+    present = [v for v in values if v is not None]
+    return pick(present) if present else None
+
+
+@dataclass
+class ActivityDelta:
+    """What a page's changed participations add to one contact: differences of the counts
+    and seconds, new candidates for the extremes (first attended: a minimum; last attended
+    and last registered: maxima), and the values the extremes lose (a contact whose stored
+    extreme equals a lost one is recomputed)."""
+
+    registered: int = 0
+    attended: int = 0
+    cancelled: int = 0
+    seconds: int = 0
+    first_at: object = None
+    last_at: object = None
+    registered_at: object = None
+    lost_first: object = None
+    lost_last: object = None
+    lost_registered: object = None
+
+    def row(self, contact_id: int) -> tuple:
+        return (contact_id, *(getattr(self, name) for name in _DELTA_COLUMNS))
+
+
+_DELTA_COLUMNS = (
+    "registered",
+    "attended",
+    "cancelled",
+    "seconds",
+    "first_at",
+    "last_at",
+    "registered_at",
+    "lost_first",
+    "lost_last",
+    "lost_registered",
+)
+
+
+def activity_deltas(changes: Iterable[ParticipationChange]) -> dict[int, ActivityDelta]:
+    """{contact id: what its changed participations add} (pure). Participations whose share
+    of the rollups did not change add nothing and are left out."""
+    deltas: dict[int, ActivityDelta] = {}
+    for change in changes:
+        old, new = _share(change.before), _share(change.after)
+        if old == new:
+            continue
+        d = deltas.setdefault(change.contact_id, ActivityDelta())
+        d.registered += new[0] - old[0]
+        d.attended += new[1] - old[1]
+        d.cancelled += new[2] - old[2]
+        d.seconds += new[3] - old[3]
+        d.first_at = _extreme(min, d.first_at, new[4])
+        d.last_at = _extreme(max, d.last_at, new[4])
+        d.registered_at = _extreme(max, d.registered_at, new[5])
+        d.lost_first = _extreme(min, d.lost_first, _lost_min(old[4], new[4]))
+        d.lost_last = _extreme(max, d.lost_last, _lost_max(old[4], new[4]))
+        d.lost_registered = _extreme(max, d.lost_registered, _lost_max(old[5], new[5]))
+    return deltas
+
+
+# Each changed contact's differences added (the contacts locked first, in id order, by
+# LOCK_SQL: a locking sub-select inside this statement would be run again for every row it
+# joins). `c.id = ANY(…)`: the contacts are found by primary key. Assignments are re-evaluated
+# on the newest version of a row another transaction updated meanwhile, so the sums and
+# extremes are exact. RETURNING: whether an extreme may have moved past a lost value, i.e.
+# needs a recomputation.
+LOCK_SQL = "SELECT id FROM crm_contact WHERE id = ANY(%b::bigint[]) ORDER BY id FOR NO KEY UPDATE"
+ADD_SQL = """
+UPDATE crm_contact AS c SET
+    events_registered = c.events_registered + v.registered,
+    events_attended = c.events_attended + v.attended,
+    events_cancelled = c.events_cancelled + v.cancelled,
+    attended_seconds = c.attended_seconds + v.seconds,
+    first_attended_at = least(c.first_attended_at, v.first_at),
+    last_attended_at = greatest(c.last_attended_at, v.last_at),
+    last_registered_at = greatest(c.last_registered_at, v.registered_at)
+FROM unnest(%b::bigint[], %b::int[], %b::int[], %b::int[], %b::bigint[],
+    %b::timestamptz[], %b::timestamptz[], %b::timestamptz[], %b::timestamptz[],
+    %b::timestamptz[], %b::timestamptz[]) AS v(id, registered, attended, cancelled, seconds,
+    first_at, last_at, registered_at, lost_first, lost_last, lost_registered)
+WHERE c.id = ANY(%b::bigint[]) AND c.id = v.id
+RETURNING c.id, (c.first_attended_at >= v.lost_first OR c.last_attended_at <= v.lost_last
+    OR c.last_registered_at <= v.lost_registered)
+"""
+
+
+@transaction.atomic(savepoint=False)  # within a caller's transaction: theirs
+def contacts_add_activity(
+    *, changes: Iterable[ParticipationChange], locked: Iterable[int] = ()
+) -> None:
+    """Adds what changed participations changed to their contacts' rollups; the caller holds
+    the participations' row locks (their `before` values are what was stored). `locked`: more
+    contacts to lock with them (a page's whole set, which `contacts_recompute_legacy` locks
+    next), all in id order. On PostgreSQL two statements (the lock, the update), reading no
+    participation, plus one for the contacts whose first or last moment has to be recomputed;
+    elsewhere the contacts are recomputed."""
+    deltas = activity_deltas(changes)
+    if not deltas:
+        return
+    if connection.vendor != "postgresql":
+        _recompute_orm(sorted(deltas))
+        return
+    from .bulk import pg_fetch
+
+    ids = sorted(deltas)
+    rows = [deltas[pk].row(pk) for pk in ids]
+    columns = [list(column) for column in zip(*rows, strict=True)]
+    pg_fetch(LOCK_SQL, [sorted(set(locked) | set(ids))])
+    found = pg_fetch(ADD_SQL, [*columns, ids])
+    stale = sorted(pk for pk, may_move in found if may_move)
+    if stale:
+        # Locked by the statement above: this one's snapshot sees every other writer's
+        # committed participations.
+        pg_fetch(UPDATE_SQL.replace("%s::bigint[]", "%b::bigint[]"), [stale, stale])
 
 
 @transaction.atomic(savepoint=False)  # within a caller's transaction: theirs
@@ -205,9 +378,13 @@ def _rebuild_batch(ids: list[int], drift: Drift, *, fix: bool) -> None:
 
 __all__ = [
     "AGGREGATE_SQL",
+    "ActivityDelta",
     "Drift",
+    "ParticipationChange",
     "ROLLUP_FIELDS",
+    "activity_deltas",
     "activity_rebuild",
+    "contacts_add_activity",
     "contacts_recompute_activity",
     "fresh_values",
 ]

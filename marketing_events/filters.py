@@ -3,7 +3,9 @@ registry by this app:
 
 - `{"type": "event_registered" | "event_cancelled" | "event_attended", "event_id": ID | null,
   "negate": false}` — a given event or any (`null`). "Registered" means registered and not
-  cancelled; later attendance does not remove it.
+  cancelled; later attendance does not remove it. With `"count": {"operator": OP, "value": N}`
+  (and no event) the number of events the contact is in that state for compares ("attended
+  at least 3 events": `{"operator": "gte", "value": 3}`; 0 for someone with none).
 - `{"type": "event_attendance_duration", "event_id": ID | null, "operator": OP,
   "value": SECONDS, "negate": false}` — attendees whose event-level duration compares;
   with `"total": true` (and no event) the seconds attended at all events together compare
@@ -16,7 +18,7 @@ filter exactly (any event; the total) it reads them instead, one column of the c
 
 from __future__ import annotations
 
-from django.db.models import Q, Sum
+from django.db.models import Count, Q, Sum
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext
 
@@ -44,6 +46,7 @@ STATES = {
     "event_attended": (ParticipationState.ATTENDED,),
 }
 DURATION_OPERATORS = tuple(op for op in NUMBER_OPERATORS if op not in NO_VALUE)
+COUNT_OPERATORS = DURATION_OPERATORS
 
 
 def clean_event_id(node, ctx: FilterContext) -> int | None:
@@ -77,13 +80,28 @@ def _one_event(node: dict) -> bool:
     return node.get("event_id") is not None
 
 
+def _count_comparison(node, ctx: FilterContext):
+    if node.get("count") is None:
+        return None
+    return clean_comparison(node["count"], "number", ctx, prefix="count", operators=COUNT_OPERATORS)
+
+
 def _state_clean(node, ctx: FilterContext) -> dict:
-    expect_keys(node, {"event_id", "negate"})
-    return {
+    expect_keys(node, {"event_id", "negate", "count"})
+    cleaned = {
         "type": node["type"],
         "event_id": clean_event_id(node, ctx),
         "negate": clean_bool(node, "negate"),
     }
+    count = _count_comparison(node, ctx)
+    if count is not None:
+        if cleaned["event_id"] is not None:
+            raise FilterInvalid(_("count counts every event: it takes no event_id"), "count")
+        values = count.value if isinstance(count.value, tuple) else (count.value,)
+        if any(v < 0 or v != v.to_integral() for v in values):
+            raise FilterInvalid(_("a number of events is a whole number, 0 or more"), "count.value")
+        cleaned["count"] = comparison_json(count)
+    return cleaned
 
 
 # The rollup counting the participations each state filter looks for (any event).
@@ -94,7 +112,31 @@ ROLLUPS = {
 }
 
 
+def _count_condition(node: dict, comparison, ctx: FilterContext) -> Condition:
+    """The number of events in that state compares: the rollup counting them, or the participations
+    counted per contact (someone without any has 0 and no row to count: when 0 matches, the
+    set is that of the contacts with some whose number does not match, as for totals)."""
+    negate = node.get("negate", False)
+    if ctx.rollups:
+        matches = field_condition(ROLLUPS[node["type"]], comparison, "number", ctx)
+        return Condition(row=~matches if negate else matches)
+    zero_matches = _holds(comparison.operator, comparison.value, 0)
+    having = field_condition("events", comparison, "number", ctx)
+    ids = (
+        Participation.objects.filter(state__in=list(STATES[node["type"]]))
+        .order_by()
+        .values("contact_id")
+        .annotate(events=Count("id"))
+        .filter(~having if zero_matches else having)
+        .values("contact_id")
+    )
+    return Condition(ids=ids, negate=negate != zero_matches)
+
+
 def _state_condition(node: dict, ctx: FilterContext) -> Condition:
+    count = _count_comparison(node, ctx)
+    if count is not None:
+        return _count_condition(node, count, ctx)
     if node.get("event_id") is None and ctx.rollups:
         rollup = ROLLUPS[node["type"]]
         if node.get("negate", False):
@@ -126,7 +168,15 @@ def _state_describe(node: dict, ctx: FilterContext) -> str:
         ),
         "event_attended": (_("Attended %(event)s"), _("Did not attend %(event)s")),
     }[node["type"]][1 if node.get("negate") else 0]
-    return sentence % {"event": _event_label(node)}
+    text = sentence % {"event": _event_label(node)}
+    if node.get("count"):
+        # Translators: a filter's name, then how many events, e.g. "Attended any event:
+        # number of events is at least 3".
+        text = _("%(filter)s: %(conditions)s") % {
+            "filter": text,
+            "conditions": describe_comparison(str(_("number of events")), node["count"]),
+        }
+    return text
 
 
 def _duration_clean(node, ctx: FilterContext) -> dict:
@@ -220,7 +270,16 @@ def _event_id(direction: str) -> dict:
 
 def _state_schema(type_name: str):
     def schema(direction: str) -> dict:
-        properties = {"event_id": _event_id(direction), "negate": fs.negate()}
+        properties = {
+            "event_id": _event_id(direction),
+            "negate": fs.negate(),
+            "count": {
+                "allOf": [fs.ref("MeasureComparison", direction)],
+                **({"nullable": True} if direction == fs.REQUEST else {}),
+                "description": "With event_id null: the number of events the contact is in "
+                "this state for compares (whole numbers, 0 or more)",
+            },
+        }
         return fs.node(type_name, direction, properties, always=["event_id", "negate"])
 
     return schema

@@ -17,7 +17,7 @@ from crm.db import bulk_update_values
 from crm.hooks import contacts_changed
 
 from . import bulk
-from .activity import contacts_recompute_activity
+from .activity import ParticipationChange, contacts_add_activity
 from .attendance import event_level, merged_seconds, percent_of
 from .bulk import PARTICIPATION_FIELDS
 from .models import REGISTERED_STATES, MarketingEvent, Participation, ParticipationState
@@ -274,15 +274,22 @@ def plan_apply(
             if c not in raced
         ]
     )
+    if changed or raced:
+        # 8. The contacts' rollups: each written participation's difference added (exact
+        # under concurrent writers: `activity`). All the page's contacts are locked, in id
+        # order, the set that legacy properties lock next (`contacts_recompute_legacy`) and
+        # before the raced ones' second pass locks its part of it: one order, no deadlock.
+        contacts_add_activity(
+            changes=[
+                ParticipationChange(p.contact_id, _rollup_share(p.original), _ROLLUP_SHARE(p))
+                for p in changed
+            ],
+            locked=by_contact,
+        )
     if raced:
         again = _merge_raced(plan, contacts, raced, timeline_kind, timeline_data, now)
         counts["participations_changed"] += again.participations_changed
         counts["sessions"] += again.sessions
-    if changed or raced:
-        # 8. The contacts' rollups, from their participations (exact under concurrent
-        # writers: `activity`). All the page's contacts are locked, the set that legacy
-        # properties lock next (`contacts_recompute_legacy`): one order, no deadlock.
-        contacts_recompute_activity(by_contact)
     if recompute_counters:
         event_recompute_counters([event_id])
     # Workflows whose triggers read participations look at these contacts again.
@@ -348,6 +355,20 @@ def _attendance(sessions, by_contact, touched, lengths, *, provisional: bool, no
         participation.last_leave_at = max(lasts) if lasts else None
         participation.provisional = provisional
     return rows
+
+
+# A participation's share of its contact's rollups (`activity.ParticipationChange`).
+_ROLLUP_SHARE = attrgetter("state", "registered_at", "first_join_at", "duration_seconds")
+_ROLLUP_INDEXES = itemgetter(
+    *(
+        PARTICIPATION_FIELDS.index(n)
+        for n in ("state", "registered_at", "first_join_at", "duration_seconds")
+    )
+)
+
+
+def _rollup_share(original: tuple | None) -> tuple | None:
+    return None if original is None else _ROLLUP_INDEXES(original)
 
 
 _NO_VALUES = (None,) * len(PARTICIPATION_FIELDS)

@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from django.db import connection
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import BigIntegerField, BooleanField, Exists, F, Func, OuterRef, Q, QuerySet
 from django.db.models.expressions import RawSQL
 
 from crm.contact_filters import REGISTRY, Condition, FilterContext
@@ -99,10 +99,26 @@ def _group_q(group: list[Condition]) -> Q:
     return condition
 
 
+class _InArray(Func):
+    """`id = ANY(ARRAY(set))`: the set is built once (it is narrow: one event's participants)
+    and its ids are found through the primary key, in order, so a members page stops after
+    one page of them; `id IN (set)` let PostgreSQL walk every contact in id order testing each
+    against the set (tens of milliseconds a page on 1M contacts, bench/segments_bench.py)."""
+
+    output_field = BooleanField()
+
+    def as_sql(self, compiler, connection, **extra):
+        lhs, rhs = self.get_source_expressions()
+        lhs_sql, lhs_params = compiler.compile(lhs)
+        rhs_sql, rhs_params = compiler.compile(rhs)
+        return f"{lhs_sql} = ANY(ARRAY({rhs_sql}))", (*lhs_params, *rhs_params)
+
+
 def _id_in(sql: str, params) -> Q:
-    # A lookup, not raw SQL naming the table: the queryset may become a sub-query (workflows
-    # exclude known matches with it), where Django renames the contact table (U0).
-    return Q(pk__in=RawSQL(sql, params))
+    # An expression on the primary key, not raw SQL naming the table: the queryset may become
+    # a sub-query (workflows exclude known matches with it), where Django renames the contact
+    # table (U0).
+    return Q(_InArray(F("pk"), RawSQL(sql, params, output_field=BigIntegerField())))
 
 
 def _sql(queryset: QuerySet) -> tuple[str, tuple]:

@@ -43,6 +43,8 @@
         inTotal: gettext("in total, all events"),
         // Translators: accessible name of the choice between the two.
         durationScope: gettext("Duration at one event or in total"),
+        // Translators: a segment filter on any event: how many events the contact attended (registered for…).
+        eventCount: gettext("number of events"),
         anyWebinar: gettext("Any webinar"),
         search: gettext("Search…"),
         // Translators: a segment filter on an activity: the contact "has" (or "has not") attended, registered…
@@ -436,7 +438,15 @@
         return parts;
       }
       if (type.indexOf("event_") === 0) {
-        return [negateSelect(node), picker(catalogue.urls.events, node.event_id, t.anyEvent, labels.events, function (v) { node.event_id = v === null ? null : Number(v); changed(false); })];
+        var stateParts = [negateSelect(node), picker(catalogue.urls.events, node.event_id, t.anyEvent, labels.events, function (v) {
+          node.event_id = v === null ? null : Number(v);
+          if (node.event_id !== null) delete node.count;  // a count is of every event
+          changed(true);
+        })];
+        if (node.event_id === null || node.event_id === undefined) {
+          stateParts.push(comparison(keyAccess(node, "count"), "number", { optional: true, ops: MEASURE_OPS, label: t.eventCount }));
+        }
+        return stateParts;
       }
       if (type === "zoom_recording_available") {
         return [

@@ -160,6 +160,35 @@ def test_attendance_in_total_over_all_events(live_server, page: Page):
     )
 
 
+def test_attended_at_least_n_events(live_server, page: Page):
+    # issue 21: "attended at least N events" (a count on the contacts' rollups)
+    UserFactory(email="marketer@crm.test", role=Role.MARKETING)
+    _w, _v, people = _world()
+    page.set_viewport_size({"width": 1380, "height": 700})
+    page.goto(live_server.url + "/accounts/login/")
+    page.get_by_label("E-mail").fill("marketer@crm.test")
+    page.get_by_label("Password").fill("password")
+    page.get_by_role("button", name="Log in").click()
+    page.goto(live_server.url + "/segments/new/")
+    page.get_by_test_id("segment-name-input").fill("Regulars")
+    count = page.get_by_test_id("live-count")
+    row = page.get_by_test_id("filter-row").nth(0)
+    row.get_by_test_id("filter-type").select_option("event_attended")
+    expect(count).to_have_text("4")  # any event: long, short, came, both
+    row = page.get_by_test_id("filter-row").nth(0)
+    row.get_by_label("number of events", exact=True).select_option("gte")
+    row = page.get_by_test_id("filter-row").nth(0)
+    row.get_by_label("number of events value").fill("2")
+    expect(count).to_have_text("1")  # "both" attended W and V
+    expect(page.get_by_test_id("preview-list")).to_contain_text(people["both"].email)
+    _shot(page, "06-event-count")
+    page.get_by_test_id("save-segment").click()
+    expect(page.get_by_test_id("segment-count")).to_have_text("1")
+    expect(page.get_by_test_id("segment-filters")).to_contain_text(
+        "Attended any event: number of events is at least 2"
+    )
+
+
 def test_property_filters_search_types_and_server_errors(live_server, page: Page):
     # rule G2/G3: the property picker searches; inputs fit the type; a bad value is named
     UserFactory(email="marketer@crm.test", role=Role.MARKETING)

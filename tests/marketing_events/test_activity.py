@@ -10,10 +10,17 @@ import time
 import pytest
 from django.core.management import call_command
 from django.db import connection, connections, transaction
+from django.test.utils import CaptureQueriesContext
 
 from crm.models import Contact
 from crm.services.contacts import contact_archive, contact_restore
-from marketing_events.activity import ROLLUP_FIELDS, activity_rebuild, fresh_values
+from marketing_events.activity import (
+    ROLLUP_FIELDS,
+    ParticipationChange,
+    activity_deltas,
+    activity_rebuild,
+    fresh_values,
+)
 from marketing_events.models import Participation
 from marketing_events.plan import Plan, RegistrationFact
 from marketing_events.services import event_upsert, plan_apply
@@ -74,6 +81,53 @@ def test_an_unchanged_page_writes_no_rollup():
     Contact.objects.filter(pk=ana.pk).update(events_registered=7)  # would be repaired if read
     plan_apply(registration(event, registered_at=at(-60)))  # nothing new: nothing recomputed
     assert stored(ana.pk)[0] == 7
+
+
+def test_a_first_join_moved_earlier_recomputes_the_last_attended():
+    # The last attended moment is a maximum over first joins: when the participation holding
+    # it learns of an earlier session, it can fall, and only a recomputation knows to where.
+    early, late = make_event("81"), make_event("82")
+    plan_apply(attendance(early, [("p1", at(5), at(35))]))
+    plan_apply(attendance(late, [("p1", at(40), at(50))]))
+    ana = Contact.objects.get(email="ana@example.com")
+    assert stored(ana.pk)[4:6] == (at(5), at(40))
+    plan_apply(attendance(late, [("p1", at(2), at(10))]))  # an earlier session of "late"
+    assert stored(ana.pk) == (2, 2, 0, 1800 + 600 + 480, at(2), at(5), None)
+    assert_exact()
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the PostgreSQL statements")
+def test_a_page_adds_its_differences_without_reading_participations():
+    # A page's rollups cost one statement, whatever its size, and read no participation:
+    # each written participation's difference is added (rule M3: counters stay cheap too).
+    event = make_event("81")
+    plan_apply(registration(event, registered_at=at(-60)))
+    later = make_event("82")
+    with CaptureQueriesContext(connection) as queries:
+        plan_apply(attendance(later, [("p1", at(5), at(35))]))
+    rollups = [q["sql"] for q in queries if "UPDATE crm_contact" in q["sql"]]
+    assert len(rollups) == 1
+    assert "marketing_events_participation" not in rollups[0]
+    ana = Contact.objects.get(email="ana@example.com")
+    assert stored(ana.pk) == (2, 1, 0, 1800, at(5), at(5), at(-60))
+    assert_exact()
+
+
+def test_activity_deltas_are_the_differences_of_each_share():
+    # Pure: a registration cancelled, an attendance with an earlier first join, an unchanged
+    # participation (left out), a new one.
+    changes = [
+        ParticipationChange(1, ("REGISTERED", at(0), None, 0), ("CANCELLED", at(0), None, 0)),
+        ParticipationChange(2, ("ATTENDED", at(0), at(30), 600), ("ATTENDED", at(0), at(10), 900)),
+        ParticipationChange(3, ("REGISTERED", at(0), None, 0), ("REGISTERED", at(0), None, 0)),
+        ParticipationChange(4, None, ("ATTENDED", None, at(5), 60)),
+    ]
+    deltas = activity_deltas(changes)
+    assert sorted(deltas) == [1, 2, 4]
+    assert deltas[1].row(1) == (1, -1, 0, 1, 0, None, None, at(0), None, None, None)
+    # 30 → 10: a minimum can only fall (nothing lost), the maximum may have held at(30).
+    assert deltas[2].row(2) == (2, 0, 0, 0, 300, at(10), at(10), at(0), None, at(30), None)
+    assert deltas[4].row(4) == (4, 1, 1, 0, 60, at(5), at(5), None, None, None, None)
 
 
 def test_deleting_an_event_recomputes_its_participants():

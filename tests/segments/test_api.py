@@ -6,6 +6,7 @@ import io
 import pytest
 
 from crm.models import Contact, PropertyDefinition, PropertyType
+from marketing_events.activity import activity_rebuild
 from marketing_events.models import MarketingEvent, Participation
 from segments.models import Segment, SegmentMember
 from tests.factories import ContactFactory
@@ -572,3 +573,30 @@ def test_the_schema_states_the_properties_bound_of_members_and_export():
             "maxLength": 60 * 101,
             "pattern": "^[A-Za-z0-9_, ]*$",
         }
+
+
+@pytest.mark.django_db
+def test_attended_at_least_n_events(marketer_api, people, event):
+    # issue 21: the count option of the event-state filters, saved as sent and answered from
+    # the contacts' rollups; a count that is not a whole number is a 400 naming it.
+    other = MarketingEvent.objects.create(
+        source="api", external_account_id="acct", external_event_id="x-2", name="Other"
+    )
+    Participation.objects.create(contact=people[0], event=other, state="ATTENDED")
+    activity_rebuild()  # written without the services
+    regulars = {"or": [{"and": [{"type": "event_attended", "event_id": None,
+                                 "count": {"operator": "gte", "value": 2}}]}]}  # fmt: skip
+    preview = marketer_api.post(f"{URL}preview/", {"filters": regulars}, format="json")
+    assert preview.status_code == 200
+    assert preview.json()["count"] == 1
+    assert [m["id"] for m in preview.json()["members"]] == [people[0].pk]
+    created = marketer_api.post(URL, {"name": "Regulars", "filters": regulars}, format="json")
+    assert created.status_code == 201, created.json()
+    node = created.json()["filters"]["or"][0]["and"][0]
+    assert node == {"type": "event_attended", "event_id": None, "negate": False,
+                    "count": {"operator": "gte", "value": 2}}  # fmt: skip
+    bad = {"or": [{"and": [{**node, "count": {"operator": "gte", "value": 1.5}}]}]}
+    refused = marketer_api.post(URL, {"name": "Bad", "filters": bad}, format="json")
+    assert refused.status_code == 400
+    assert [e["path"] for e in refused.json()["errors"]] == ["or[0].and[0].count.value"]
+    assert Segment.objects.count() == 1

@@ -129,3 +129,79 @@ def test_contact_page_shows_the_legacy_properties(admin_client):
         ("Last registered Zoom webinar", "https://zoom.test/w/9"),
     ):
         assert label in html and value in html
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_pages_with_live_legacy_properties_do_not_deadlock(settings, monkeypatch):
+    # rule P5 live (empty cutoff): a page locks its contacts for the rollups, then again for
+    # P1-P4. Webinar X's page changes Bo only (Ana was registered already), webinar Y's page
+    # changes Ana only: were the rollups to lock just the changed contacts, X's page would
+    # hold Bo and Y's Ana, each then waiting for the other's for P1-P4 — a deadlock. Both lock
+    # the whole page, in id order, before either: one waits for the other, both succeed.
+    import threading
+
+    from django.db import connection, connections, transaction
+
+    from crm.models import Contact
+    from marketing_events import services
+    from marketing_events.activity import ROLLUP_FIELDS, fresh_values
+    from marketing_events.plan import Plan, RegistrationFact
+    from marketing_events.services import event_upsert, plan_apply
+    from zoom_integration.legacy import contacts_recompute_legacy
+
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks, two transactions at once")
+    settings.ZOOM_LEGACY_PROPERTIES_CUTOFF = ""
+    at = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
+    x, y = (
+        event_upsert(
+            source="zoom",
+            external_account_id="acct",
+            external_event_id=webinar,
+            defaults={"name": webinar, "starts_at": at, "ends_at": at},
+        )
+        for webinar in ("81", "82")
+    )
+    ana = Contact.objects.create(email="ana@example.com")
+    bo = Contact.objects.create(email="bo@example.com")
+
+    def page(event, emails):
+        return Plan(
+            event_id=event.pk,
+            registrations=[RegistrationFact(e, registered_at=at) for e in emails],
+        )
+
+    plan_apply(page(x, ["ana@example.com"]))
+    plan_apply(page(y, ["bo@example.com"]))
+    both_written = threading.Barrier(2, timeout=20)
+    real = services.contacts_add_activity
+
+    def after_both_wrote(**kwargs):
+        both_written.wait()  # each page has written its participations, no contact locked
+        return real(**kwargs)
+
+    monkeypatch.setattr(services, "contacts_add_activity", after_both_wrote)
+    failures = []
+
+    def apply(event):
+        try:
+            with transaction.atomic():
+                result = plan_apply(page(event, ["ana@example.com", "bo@example.com"]))
+                contacts_recompute_legacy(result.contact_ids)
+        except BaseException as exc:  # handed to the test
+            failures.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=apply, args=(event,)) for event in (x, y)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert not failures, failures
+    for contact in (ana, bo):
+        contact.refresh_from_db()
+        assert contact.properties[P3] == "2"
+    stored = {c.pk: tuple(getattr(c, f) for f in ROLLUP_FIELDS) for c in (ana, bo)}
+    assert stored == fresh_values([ana.pk, bo.pk])
+    assert stored[ana.pk][0] == stored[bo.pk][0] == 2

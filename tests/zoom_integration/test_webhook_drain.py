@@ -16,7 +16,7 @@ from marketing_events.models import Participation
 from tests.zoom_integration.test_webhooks import independent_signature
 from zoom_integration import tasks
 from zoom_integration.models import ConnectionStatus, WebhookDelivery, ZoomConnection, ZoomUser
-from zoom_integration.webhooks import processing, receiver
+from zoom_integration.webhooks import counting, processing, receiver
 
 pytestmark = pytest.mark.django_db
 SECRET = "drain-secret"
@@ -196,3 +196,40 @@ def test_a_replay_queues_nothing(client, connection, queued, django_capture_on_c
         assert post(client, connection, registration(1)).json() == {"status": "duplicate"}
     assert len(queued) == 1
     assert WebhookDelivery.objects.get().status == "applied"
+
+
+def test_a_batch_that_lost_a_deadlock_is_applied_again_once(
+    client, connection, queued, django_capture_on_commit_callbacks, monkeypatch
+):
+    # The batch's registrations lock contacts that a sync page of another webinar locks too;
+    # PostgreSQL ends one of the two with a deadlock error. The drain's transaction is rolled
+    # back whole and the batch taken again: every delivery applied once, nothing twice.
+    import psycopg.errors
+    from django.db import OperationalError
+
+    deliver(client, connection, range(3), django_capture_on_commit_callbacks)
+    real = processing._apply_registration_group
+    attempts = []
+
+    def loses_the_first_time(group, tally):
+        attempts.append(len(group))
+        real(group, tally)  # written, then rolled back with the deadlock
+        if len(attempts) == 1:
+            error = OperationalError("deadlock detected")
+            error.__cause__ = psycopg.errors.DeadlockDetected()
+            raise error
+
+    monkeypatch.setattr(processing, "_apply_registration_group", loses_the_first_time)
+    sent = []
+    monkeypatch.setattr(counting, "counters_add", sent.append)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        assert tasks.process_webhook(connection_id=connection.pk) == 3
+    assert attempts == [3, 3]
+    assert set(WebhookDelivery.objects.values_list("status", flat=True)) == {"applied"}
+    assert Participation.objects.count() == 3
+    # The rolled-back attempt's statuses are not counted: one /metrics callback, for the last.
+    counted = [c for c in callbacks if "count_on_commit" in c.__qualname__]
+    assert len(counted) == 1
+    counted[0]()
+    applied = counting.counter_key(counting.DELIVERIES_COUNTER, "applied")
+    assert [increments[applied] for increments in sent] == [3]

@@ -8,9 +8,9 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from django.db import transaction
 from django.utils import timezone
 
+from crm.db import atomic_retried
 from marketing_events.models import AttendanceSession, EventOccurrence, Participation
 from marketing_events.plan import OccurrenceFact, Plan, SessionFact
 from marketing_events.selectors import crm_snapshot
@@ -65,8 +65,8 @@ def delivery_process(*, delivery_id: int, tally: DeliveryTally | None = None) ->
         handler = HANDLERS.get(delivery.event)
         if handler is None:
             raise Outcome(DeliveryStatus.IGNORED, "event not used by the CRM")
-        with transaction.atomic():
-            handler(delivery)
+        # A deadlock lost to a sync page or another drain: applied again (rule B4).
+        atomic_retried(lambda: handler(delivery), label="zoom.webhooks.delivery")
         status, reason = DeliveryStatus.APPLIED, ""
     except Outcome as outcome:
         status, reason = outcome.status, outcome.reason
@@ -383,8 +383,9 @@ def deliveries_process_pending(*, connection_id: int) -> int:
     from django.db import connection as db
 
     skip_locked = db.features.has_select_for_update_skip_locked
-    tally = DeliveryTally()
-    with transaction.atomic():
+
+    def apply_registrations():  # -> (batch, the other deliveries, its tally)
+        tally = DeliveryTally()
         batch = list(
             WebhookDelivery.objects.select_for_update(skip_locked=skip_locked)
             .select_related("connection")
@@ -392,7 +393,7 @@ def deliveries_process_pending(*, connection_id: int) -> int:
             .order_by("id")[:BATCH_SIZE]
         )
         if not batch:
-            return 0
+            return [], [], tally
         foreign = [d.pk for d in batch if not from_its_account(d)]
         if foreign:
             now = timezone.now()
@@ -409,6 +410,14 @@ def deliveries_process_pending(*, connection_id: int) -> int:
             by_webinar.setdefault(key, []).append(delivery)
         for group in by_webinar.values():
             _apply_registration_group(group, tally)
+        return batch, others, tally
+
+    # One transaction for the batch's registrations, which lock contacts of several webinars
+    # (their rollups, legacy properties) while sync pages and other drains lock theirs: one
+    # that lost a deadlock is rolled back whole and taken again (its tally with it).
+    batch, others, tally = atomic_retried(apply_registrations, label="zoom.webhooks.batch")
+    if not batch:
+        return 0
     # Committed: what the block above tallied is counted even if one of the others fails (an
     # exception in the block rolls it back and leaves this function before anything is counted).
     try:
