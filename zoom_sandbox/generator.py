@@ -17,6 +17,7 @@ import random
 import unicodedata
 from typing import Any
 
+from .api_tracking import add_registration_answers
 from .timeutil import format_time, parse_time
 
 DAY = 86400
@@ -125,6 +126,11 @@ class Generator:
 
     def scenario(self) -> dict[str, Any]:
         return {"accounts": [self._account(n) for n in range(1, self.accounts + 1)]}
+
+    def with_answers(self, params: dict[str, Any]) -> dict[str, Any]:
+        scenario = self.scenario()
+        add_registration_answers(scenario, params)
+        return scenario
 
     def _account(self, n: int) -> dict[str, Any]:
         brand = BRANDS[(n - 1) % len(BRANDS)] + ("" if n <= len(BRANDS) else str(n))
@@ -394,4 +400,4 @@ class Generator:
 
 
 def generate(params: dict[str, Any], now: float) -> dict[str, Any]:
-    return Generator(params, now).scenario()
+    return Generator(params, now).with_answers(params)
