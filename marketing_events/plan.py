@@ -26,6 +26,13 @@ class RegistrationFact:
     cancelled_at: dt.datetime | None = None
     external_registrant_id: str = ""
     join_url: str = ""
+    # Rules E1, E4, E5: (question, value) pairs, the tracking source, (utm key, value) pairs and
+    # the referrer; empty when the fact does not say (a cancellation), which keeps stored ones.
+    answers: tuple[tuple[str, str], ...] = ()
+    source_id: str = ""
+    source_name: str = ""
+    utm: tuple[tuple[str, str], ...] = ()
+    referrer: str = ""
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from .attendance import event_level, merged_seconds, percent_of
 from .bulk import PARTICIPATION_FIELDS
 from .models import MarketingEvent, Participation, ParticipationState
 from .plan import Plan
+from .registration_details import details_rows, details_upsert
 
 
 def event_upsert(
@@ -273,6 +274,19 @@ def plan_apply(
             for (c, o), values in attendance
             if c not in raced
         ]
+    )
+    # Rules E1, E4, E5: what the registrations said, beside their participations.
+    details_upsert(
+        event_id,
+        details_rows(
+            plan.registrations,
+            {
+                e: by_contact[c].id
+                for e, c in contacts.items()
+                if c in by_contact and c not in raced
+            },
+        ),
+        now,
     )
     if raced:
         again = _merge_raced(plan, contacts, raced, timeline_kind, timeline_data, now)

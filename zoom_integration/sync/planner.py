@@ -72,7 +72,10 @@ def plan_registrants(
     registrants: Iterable[Registrant],
     snapshot: CrmSnapshot,
     settings: SyncSettings,
+    sources: Mapping[str, str] | None = None,
 ) -> Plan:
+    """`sources`: the webinar's tracking source names by id (rule E4)."""
+    sources = sources or {}
     plan = Plan(event_id=webinar.event_id)
     skips = []
     new = {}
@@ -105,6 +108,9 @@ def plan_registrants(
                 cancelled_at=registrant.create_time if cancelled else None,
                 external_registrant_id=registrant.id,
                 join_url=registrant.join_url or webinar.join_url,
+                answers=registrant.answers,
+                source_id=registrant.source_id,
+                source_name=registrant.source_name or sources.get(registrant.source_id, ""),
             )
         )
     plan.new_contacts = list(new.values())
