@@ -31,6 +31,7 @@ from django.utils.translation import pgettext_lazy
 from crm.models import Contact
 
 from .models import EventOccurrence, MarketingEvent, Participation, ParticipationState
+from .registration_answers import event_questions
 
 NO_SHOW = "NO_SHOW"
 STATE_FILTERS = ("REGISTERED", "ATTENDED", "NO_SHOW", "CANCELLED")
@@ -269,7 +270,7 @@ def occurrence_list(event: MarketingEvent) -> QuerySet[EventOccurrence]:
 
 def participants(event: MarketingEvent, *, state: str = "") -> QuerySet[Participation]:
     """An event's participations with their contacts, filtered by `STATE_FILTERS` semantics."""
-    rows = Participation.objects.filter(event=event).select_related("contact")
+    rows = Participation.objects.filter(event=event).select_related("contact", "registration")
     if state == "REGISTERED":
         rows = rows.exclude(state=ParticipationState.CANCELLED)
     elif state in (ParticipationState.ATTENDED, ParticipationState.CANCELLED):
@@ -306,8 +307,12 @@ def participant_csv_rows(
     event: MarketingEvent, *, state: str = "", chunk_size: int = 2000
 ) -> Iterator[list]:
     """CSV rows (header first), read with a server-side iterator in chunks: memory stays flat
-    whatever the number of participants. Raw values: `crm.csv_export` makes them safe."""
-    yield list(CSV_COLUMNS)
+    whatever the number of participants. Raw values: `crm.csv_export` makes them safe. After
+    the fixed columns: the tracking source (when any registrant came through one) and a column
+    per question answered (rules E1, E4), headed by Zoom's field name or the custom question's
+    title."""
+    questions, has_sources = event_questions(event)
+    yield [*CSV_COLUMNS, *(["tracking_source"] if has_sources else []), *questions]
     over = event.is_over
     rows = (
         participants(event, state=state)
@@ -323,6 +328,8 @@ def participant_csv_rows(
             "last_leave_at",
             "duration_seconds",
             "attendance_percent",
+            "registration__source_name",
+            "registration__answers",
         )
     )
     for (
@@ -336,9 +343,12 @@ def participant_csv_rows(
         left,
         duration,
         percent,
+        source_name,
+        answers,
     ) in rows.iterator(chunk_size=chunk_size):
         if row_state == ParticipationState.REGISTERED and over:
             row_state = NO_SHOW
+        answers = answers or {}
         yield [
             contact_id,
             email or "",
@@ -350,6 +360,8 @@ def participant_csv_rows(
             _csv_when(left),
             duration,
             "" if percent is None else str(percent),
+            *([source_name or ""] if has_sources else []),
+            *(answers.get(q, "") for q in questions),
         ]
 
 
@@ -357,6 +369,6 @@ def contact_participations(contact: Contact, *, limit: int = 50) -> list[Partici
     """A contact's participations with their events, newest event first: one query."""
     return list(
         Participation.objects.filter(contact=contact)
-        .select_related("event")
+        .select_related("event", "registration")
         .order_by(F("event__starts_at").desc(nulls_last=True), "-pk")[:limit]
     )

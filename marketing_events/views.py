@@ -25,7 +25,7 @@ from django.utils.translation import gettext_lazy as _
 from crm.csv_export import csv_response
 from crm.paging import numbered_pager
 
-from . import selectors_ui
+from . import registration_answers, selectors_ui
 from .models import MarketingEvent, Participation
 
 PAGE_SIZE = 25
@@ -168,7 +168,11 @@ def _participants_context(request, event, stats) -> dict:
         }
         for key, label in TABS
     ]
+    # Rules E1, E4: a column per question the registrants answered, and their source.
+    questions, has_sources = registration_answers.event_questions(event)
     return {
+        "questions": questions,
+        "has_sources": has_sources,
         "state": state,
         "state_label": dict(TABS)[state],
         "tabs": tabs,
