@@ -36,6 +36,18 @@ class RegistrationFact:
 
 
 @dataclass(frozen=True)
+class PropertyWrite:
+    """A contact property to set from a registration answer (rule E2): `overwrite` False
+    writes only where the contact has no value (`fill_empty`)."""
+
+    email: str
+    property: str
+    value: str
+    overwrite: bool = False
+    column: str | None = None  # the Contact column of a standard property
+
+
+@dataclass(frozen=True)
 class SessionFact:
     """One join/leave row of one occurrence."""
 
@@ -76,6 +88,10 @@ class Plan:
     # up only the others (a contact deleted since makes the page fail, and the caller plans
     # it again).
     contact_ids: dict[str, int] = field(default_factory=dict)
+    # Contact properties from mapped registration answers (rule E2).
+    property_writes: list[PropertyWrite] = field(default_factory=list)
+    # Answers that could not be written (a value the property does not take), with why.
+    property_refusals: list = field(default_factory=list)
 
     @property
     def records(self) -> int:

@@ -13,6 +13,7 @@ from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
+from crm.bulk_properties import ContactPropertyWrite, contacts_write_properties
 from crm.db import bulk_update_values
 from crm.hooks import contacts_changed
 
@@ -288,6 +289,15 @@ def plan_apply(
         ),
         now,
     )
+    # Rule E2: contact properties from mapped answers, in one statement.
+    properties_changed = contacts_write_properties(
+        [
+            ContactPropertyWrite(contacts[w.email], w.property, w.column, w.value, w.overwrite)
+            for w in plan.property_writes
+            if w.email in contacts
+        ],
+        now,
+    )
     if raced:
         again = _merge_raced(plan, contacts, raced, timeline_kind, timeline_data, now)
         counts["participations_changed"] += again.participations_changed
@@ -300,7 +310,7 @@ def plan_apply(
     if recompute_counters:
         event_recompute_counters([event_id])
     # Workflows whose triggers read participations look at these contacts again.
-    contacts_changed({p.contact_id for p in changed} | set(created_ids))
+    contacts_changed({p.contact_id for p in changed} | set(created_ids) | properties_changed)
     return PlanApplied(**counts, contact_ids=sorted(by_contact))
 
 

@@ -49,6 +49,10 @@ class ZoomIntegrationConfig(AppConfig):
 
         for spec in LEGACY_PROPERTIES:
             register_property(spec)
+        from .registration.properties import REGISTRATION_PROPERTIES
+
+        for spec in REGISTRATION_PROPERTIES:  # rules E2, E5
+            register_property(spec)
 
         from django.utils.translation import ngettext
 

@@ -36,6 +36,7 @@ from marketing_events.services import event_recompute_counters, plan_apply, plan
 from ..client import ZoomClient, ZoomNotFound
 from ..legacy import contacts_recompute_legacy, legacy_affected
 from ..models import SyncRunWebinar, SyncSkip, ZoomConnection, ZoomWebinar
+from ..registration.sync import answer_mappings, log_refusals, tracking_source_names
 from ..services.recordings import recording_upsert
 from .events import recordings_wanted, webinar_event_ensure
 from .listings import NO_REPORT, participant_pages, registrant_pages
@@ -244,6 +245,9 @@ class WebinarSync:
     def _sync_registrants(self, info: WebinarInfo, pages) -> dict[str, str]:
         emails: dict[str, str] = {}
         first = True
+        # Rules E2, E4: read once per webinar, not per page.
+        mappings = answer_mappings(self.webinar)
+        sources = tracking_source_names(self.webinar)
         for page in pages:
             if first:
                 self.row.records_total += page.total_records
@@ -253,7 +257,9 @@ class WebinarSync:
 
             def plan_page(records=records):
                 snapshot = crm_snapshot(emails_of(records))
-                return plan_registrants(info, records, snapshot, self.settings)
+                return plan_registrants(
+                    info, records, snapshot, self.settings, sources=sources, mappings=mappings
+                )
 
             self._apply(plan_page, records=len(records), kind="registrations")
         return emails
@@ -343,6 +349,9 @@ class WebinarSync:
                     counts[kind] += len(plan.registrations) + len(plan.sessions)
                     counts["zoom_records"] += records
                     counts["contacts_created"] += result.contacts_created
+                    if plan.property_refusals:  # rule E2: answers a property does not take
+                        counts["answers_refused"] += len(plan.property_refusals)
+                        log_refusals(plan.property_refusals, self.webinar)
                     self._save_row(records=records, counts=counts)
                 self.counts = counts
                 self.row.pages_done += 1
