@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 
+from django.utils import timezone
+
 from ..models import ZoomWebinar
 from ..models_registration import WebinarRegistrationInfo
 from .mappings import AnswerMappings, Refusal
@@ -36,3 +38,43 @@ def log_refusals(refusals: list[Refusal], webinar: ZoomWebinar) -> None:
                 "reason": refusal.reason,
             },
         )
+
+
+def registration_form_store(webinar: ZoomWebinar, questions: dict, sources: list) -> None:
+    """Zoom's `/registrants/questions` and `/tracking_sources` answers → the stored form."""
+    items = []
+    for question in questions.get("questions") or []:
+        if isinstance(question, dict) and question.get("field_name"):
+            items.append(
+                {
+                    "question": str(question["field_name"]),
+                    "type": "standard",
+                    "required": bool(question.get("required")),
+                    "answers": [],
+                }
+            )
+    for question in questions.get("custom_questions") or []:
+        if isinstance(question, dict) and question.get("title"):
+            items.append(
+                {
+                    "question": str(question["title"]),
+                    "type": str(question.get("type") or "short"),
+                    "required": bool(question.get("required")),
+                    "answers": [str(a) for a in question.get("answers") or []],
+                }
+            )
+    tracked = [
+        {
+            "id": str(source.get("id")),
+            "name": str(source.get("source_name") or ""),
+            "url": str(source.get("tracking_url") or ""),
+            "visitor_count": int(source.get("visitor_count") or 0),
+            "registration_count": int(source.get("registration_count") or 0),
+        }
+        for source in sources
+        if isinstance(source, dict) and source.get("id")
+    ]
+    WebinarRegistrationInfo.objects.update_or_create(
+        webinar=webinar,
+        defaults={"questions": items, "tracking_sources": tracked, "fetched_at": timezone.now()},
+    )

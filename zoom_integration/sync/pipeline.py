@@ -33,10 +33,15 @@ from marketing_events.plan import Plan, Skip
 from marketing_events.selectors import crm_snapshot
 from marketing_events.services import event_recompute_counters, plan_apply, plan_contacts_ensure
 
-from ..client import ZoomClient, ZoomNotFound
+from ..client import ZoomClient, ZoomNotFound, ZoomValidationError
 from ..legacy import contacts_recompute_legacy, legacy_affected
 from ..models import SyncRunWebinar, SyncSkip, ZoomConnection, ZoomWebinar
-from ..registration.sync import answer_mappings, log_refusals, tracking_source_names
+from ..registration.sync import (
+    answer_mappings,
+    log_refusals,
+    registration_form_store,
+    tracking_source_names,
+)
 from ..services.recordings import recording_upsert
 from .events import recordings_wanted, webinar_event_ensure
 from .listings import NO_REPORT, participant_pages, registrant_pages
@@ -205,6 +210,7 @@ class WebinarSync:
         info = self._info(event_id=event.pk)
         registrant_emails: dict[str, str] = {}
         if fetch.registrants is not None:
+            self._sync_registration_form()
             registrant_emails = self._sync_registrants(info, fetch.registrants)
             ZoomWebinar.objects.filter(pk=webinar.pk).update(registrants_synced_at=self.now)
         if fetch.participants is not None:
@@ -293,6 +299,29 @@ class WebinarSync:
 
             self._apply(plan_page, records=len(records), kind="attendance_rows")
         return True
+
+    def _sync_registration_form(self) -> None:
+        """The webinar's questions and tracking sources, stored for pages, pickers and the
+        registrants' source names (rules E1, E2, E4)."""
+        webinar_id = self.webinar.zoom_webinar_id
+        try:
+            questions = call_zoom(
+                lambda: self.client.registration_questions(webinar_id),
+                limiter=self.limiter,
+                label="light",
+                what="questions",
+                **self._sleep_kw(),
+            )
+            sources = call_zoom(
+                lambda: self.client.tracking_sources(webinar_id),
+                limiter=self.limiter,
+                label="medium",
+                what="tracking_sources",
+                **self._sleep_kw(),
+            )
+        except (ZoomNotFound, ZoomValidationError):
+            return  # no registration on this webinar (Zoom's 3000), or gone
+        registration_form_store(self.webinar, questions or {}, sources or [])
 
     def _sync_recordings(self, event) -> None:
         webinar = self.webinar
