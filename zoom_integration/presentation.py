@@ -58,6 +58,10 @@ COUNT_PHRASES = {
     "webinars_synced": lambda n: ngettext("%(n)s webinar synced", "%(n)s webinars synced", n),
     "webinars_skipped": lambda n: ngettext("%(n)s webinar skipped", "%(n)s webinars skipped", n),
     "recordings": lambda n: ngettext("%(n)s recording", "%(n)s recordings", n),
+    # Rule E2: answers a mapped property could not take (too long, not an allowed option).
+    "answers_refused": lambda n: ngettext(
+        "%(n)s answer not written to its property", "%(n)s answers not written to their property", n
+    ),
     "zoom_records": lambda n: ngettext(
         "%(n)s record read from Zoom", "%(n)s records read from Zoom", n
     ),

@@ -64,6 +64,10 @@ def _rule(row: QuestionMapping) -> MappingRule:
     return MappingRule(row.question, row.property, row.policy)
 
 
+def rule_of(item: dict) -> MappingRule:
+    return MappingRule(item["question"], item["property"], item["policy"])
+
+
 def webinar_rules(webinar: ZoomWebinar) -> dict[str, MappingRule]:
     """The mappings in force for a webinar: built-ins < connection defaults < its overrides
     (one query)."""
@@ -282,6 +286,8 @@ def connection_webinar(connection: ZoomConnection, zoom_webinar_id: int) -> Zoom
 
 
 __all__: Sequence[str] = [
+    "rule_of",
+    "target_problem",
     "mapping_apply_execute",
     "mapping_apply_request",
     "mappings_list",
