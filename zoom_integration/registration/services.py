@@ -19,12 +19,13 @@ from crm.bulk_properties import ContactPropertyWrite, contacts_write_properties
 from crm.errors import ValidationFailed
 from crm.hooks import contacts_changed
 from crm.models import Contact, PropertyDefinition
-from crm.properties import all_property_specs, clean_value
+from crm.properties import all_property_specs, clean_value, property_value
 from crm.services.properties import property_definition_create
 from marketing_events.models import RegistrationDetails
 
 from ..models import ZoomConnection, ZoomWebinar
 from ..models_registration import MappingApplyRun, QuestionMapping
+from .fill import registration_fill
 from .mappings import (
     BUILTIN_MAPPINGS,
     POLICIES,
@@ -272,6 +273,29 @@ def mapping_apply_execute(run_id: int) -> MappingApplyRun:
         extra={"run": run.pk, "done": run.done, "written": run.written, "refused": run.refused},
     )
     return run
+
+
+def contact_registration_fill(
+    connection: ZoomConnection, webinar_id: str | int, questions: dict, contact
+) -> tuple[dict, list[str]]:
+    """Rule E3 for one contact: the extra registration fields its mapped properties fill, and
+    the required ones none holds (three queries: mappings, custom properties, nothing per
+    field)."""
+    webinar = ZoomWebinar.objects.filter(
+        connection=connection, zoom_webinar_id=int(webinar_id)
+    ).first()
+    if webinar is not None:
+        rules = webinar_rules(webinar)
+    else:
+        rows = QuestionMapping.objects.filter(connection=connection, webinar__isnull=True)
+        rules = effective_mappings([_rule(r) for r in rows])
+    specs = all_property_specs()
+    values = {
+        rule.property: property_value(contact, specs[rule.property])
+        for rule in rules.values()
+        if rule.property in specs
+    }
+    return registration_fill(questions, rules, values)
 
 
 def connection_webinar(connection: ZoomConnection, zoom_webinar_id: int) -> ZoomWebinar:
