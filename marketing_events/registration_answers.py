@@ -66,3 +66,76 @@ def details_of(participation) -> RegistrationDetails | None:
 def _loaded(participation) -> bool:
     # Read through select_related only: never a query per row.
     return participation._state.fields_cache.__contains__("registration")
+
+
+# -- attribution (rules E4, E5) ------------------------------------------------------------------
+
+# Functions (event) → [{"id", "name", "visitor_count", "registration_count"}] that a higher
+# app registers (the Zoom integration: the webinar's tracking sources as Zoom counts them).
+SOURCE_PROVIDERS: list = []
+
+BAR_WIDTH = 240
+
+
+def _bars(counts: dict[str, int]) -> list[dict]:
+    top = max(counts.values(), default=0)
+    rows = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    return [
+        {
+            "label": label,
+            "count": count,
+            "width": max(2, round(BAR_WIDTH * count / top)) if top else 0,
+            "y": index * 28,
+            "text_y": index * 28 + 15,
+        }
+        for index, (label, count) in enumerate(rows)
+    ]
+
+
+def event_attribution(event: MarketingEvent) -> dict:
+    """Registrations by tracking source, by `utm_source` and by `utm_campaign` (one query,
+    grouped in the database), with Zoom's visitor counts per source when known."""
+    from django.db.models import Count, F
+    from django.db.models.fields.json import KT
+
+    rows = (
+        RegistrationDetails.objects.filter(event=event)
+        .exclude(participation__state="CANCELLED")
+        .values(
+            name=F("source_name"),
+            utm_source=KT("utm__utm_source"),
+            utm_campaign=KT("utm__utm_campaign"),
+        )
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    by_source: dict[str, int] = {}
+    by_utm_source: dict[str, int] = {}
+    by_campaign: dict[str, int] = {}
+    for row in rows:
+        if row["name"]:
+            by_source[row["name"]] = by_source.get(row["name"], 0) + row["n"]
+        if row["utm_source"]:
+            by_utm_source[row["utm_source"]] = by_utm_source.get(row["utm_source"], 0) + row["n"]
+        if row["utm_campaign"]:
+            by_campaign[row["utm_campaign"]] = by_campaign.get(row["utm_campaign"], 0) + row["n"]
+    tracked = []
+    for provider in SOURCE_PROVIDERS:
+        tracked.extend(provider(event))
+    charts = [
+        (key, title, _bars(counts))
+        for key, title, counts in (
+            ("source", _("By tracking source"), by_source),
+            ("utm_source", _("By utm_source"), by_utm_source),
+            ("utm_campaign", _("By utm_campaign"), by_campaign),
+        )
+        if counts
+    ]
+    return {
+        "charts": [
+            {"key": key, "title": title, "bars": bars, "height": max(28, 28 * len(bars))}
+            for key, title, bars in charts
+        ],
+        "tracking_sources": tracked,
+        "empty": not charts and not tracked,
+    }

@@ -204,6 +204,8 @@ def event_detail(request, event_id: int):
         response = render(request, "marketing_events/_participants.html", context)
     else:
         context.update(_live_context(request, event, stats), active_nav="marketing_events")
+        # Rules E4, E5: registrations by tracking source, utm_source and utm_campaign.
+        context["attribution"] = registration_answers.event_attribution(event)
         response = render(request, "marketing_events/detail.html", context)
     patch_vary_headers(response, ["HX-Request", "HX-Target"])
     return response

@@ -53,6 +53,12 @@ class ZoomIntegrationConfig(AppConfig):
 
         for spec in REGISTRATION_PROPERTIES:  # rules E2, E5
             register_property(spec)
+        from marketing_events.registration_answers import SOURCE_PROVIDERS
+
+        from .registration.sync import event_tracking_sources
+
+        if event_tracking_sources not in SOURCE_PROVIDERS:  # rule E4, on the event page
+            SOURCE_PROVIDERS.append(event_tracking_sources)
 
         from django.utils.translation import ngettext
 

@@ -1,6 +1,8 @@
 """Rule E1/E4 on the pages: a column per question answered on the event's participants table
 and its CSV, the answers and source on the contact page; the cost per page stays constant."""
 
+import re
+
 import pytest
 from django.urls import reverse
 
@@ -104,10 +106,57 @@ def test_answers_cost_no_query_per_row(admin_client, django_assert_max_num_queri
         {f"p{i:02d}": ({"org": f"Org {i}", "Team": str(i)}, "ts", "News") for i in range(size)},
     )
     contact = Contact.objects.get(email="p00@example.com")
-    with django_assert_max_num_queries(9):  # the same bounds as without answers (test_views)
+    with django_assert_max_num_queries(11):  # the same bounds as without answers (test_views)
         html_of(admin_client.get(reverse("marketing_events:detail", args=[event.pk])))
     with django_assert_max_num_queries(5):
         response = admin_client.get(reverse("marketing_events:participants_csv", args=[event.pk]))
         assert len(csv_of(response)) == size + 1
     with django_assert_max_num_queries(9):
         html_of(admin_client.get(reverse("crm:contact_detail", args=[contact.pk])))
+
+
+def test_event_page_charts_registrations_by_source_and_utm(admin_client):  # rules E4, E5
+    event = make_event()
+    register(
+        event,
+        {
+            "ana": ({}, "ts_1", "LinkedIn"),
+            "bo": ({}, "ts_1", "LinkedIn"),
+            "cy": ({}, "ts_2", "Partner site"),
+        },
+    )
+    plan_apply(
+        Plan(
+            event_id=event.pk,
+            new_contacts=[NewContact("dee@example.com"), NewContact("eli@example.com")],
+            registrations=[
+                RegistrationFact(
+                    "dee@example.com",
+                    registered_at=at(-50),
+                    utm=(("utm_source", "newsletter"), ("utm_campaign", "spring")),
+                ),
+                RegistrationFact(
+                    "eli@example.com", registered_at=at(-50), utm=(("utm_source", "newsletter"),)
+                ),
+            ],
+        ),
+        now=at(-30),
+    )
+    html = html_of(admin_client.get(reverse("marketing_events:detail", args=[event.pk])))
+    section = html[html.index('data-testid="attribution"') :]
+
+    def bars(key):
+        chart = section[section.index(f'data-chart="{key}"') :]
+        chart = chart[: chart.index("</figure>")]
+        return re.findall(r'data-label="([^"]+)" data-count="(\d+)"', chart)
+
+    assert bars("source") == [("LinkedIn", "2"), ("Partner site", "1")]
+    assert bars("utm_source") == [("newsletter", "2")]
+    assert bars("utm_campaign") == [("spring", "1")]
+    assert "style=" not in section and "<script" not in section  # strict CSP
+
+
+def test_event_page_without_attribution_says_what_to_do(admin_client):
+    event = make_event()
+    html = html_of(admin_client.get(reverse("marketing_events:detail", args=[event.pk])))
+    assert 'data-testid="attribution-empty"' in html

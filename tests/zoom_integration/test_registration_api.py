@@ -132,3 +132,18 @@ def test_marketers_read_but_do_not_change_mappings(synced, marketer_api):
 
 def test_unknown_webinar_is_a_404(synced, admin_api):
     assert admin_api.get(f"{base(synced)}/webinars/1/questions/").status_code == 404
+
+
+def test_event_page_shows_the_tracking_sources_with_zooms_counts(synced, admin_client):  # E4
+    from django.urls import reverse
+
+    from zoom_integration.models import ZoomWebinar
+
+    event_id = ZoomWebinar.objects.get(connection=synced, zoom_webinar_id=UPCOMING_ID).event_id
+    html = admin_client.get(reverse("marketing_events:detail", args=[event_id])).content.decode()
+    table = html[html.index('data-testid="tracking-sources"') :]
+    table = table[: table.index("</table>")]
+    row = table[table.index('data-source="ts_li"') :]
+    assert '<td>LinkedIn</td><td class="num">9</td><td class="num">1</td>' in row
+    chart = html[html.index('data-chart="source"') :]
+    assert 'data-label="LinkedIn" data-count="1"' in chart

@@ -78,3 +78,10 @@ def registration_form_store(webinar: ZoomWebinar, questions: dict, sources: list
         webinar=webinar,
         defaults={"questions": items, "tracking_sources": tracked, "fetched_at": timezone.now()},
     )
+
+
+def event_tracking_sources(event) -> list[dict]:
+    """The event's webinar's tracking sources as Zoom counts them (rule E4; one query), for the
+    event page (`marketing_events.registration_answers.SOURCE_PROVIDERS`)."""
+    info = WebinarRegistrationInfo.objects.filter(webinar__event=event).first()
+    return list(info.tracking_sources) if info else []
