@@ -17,6 +17,10 @@ class ZoomIntegrationConfig(AppConfig):
 
         for filter_type in FILTER_TYPES:
             register_filter(filter_type)
+        from .registration.filters import FILTER_TYPES as REGISTRATION_FILTERS
+
+        for filter_type in REGISTRATION_FILTERS:  # rules E1, E4, E5
+            register_filter(filter_type)
         register_legacy_converters()
 
         from .workflow_action import register as register_workflow_action
