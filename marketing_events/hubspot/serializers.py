@@ -18,6 +18,7 @@ from crm.hubspot.serializers import NULLABLE_SCALAR_SCHEMA
 from crm.properties import format_datetime, parse_datetime_value
 
 from ..models import MarketingEvent, Participation, ParticipationState
+from ..registration_answers import details_of
 from . import selectors
 
 MAX_BATCH_INPUTS = 100
@@ -328,6 +329,20 @@ def _occurred_at(p: Participation):
     return p.registered_at or p.created_at
 
 
+def registration_properties(p: Participation) -> dict:
+    """Our added facts (rules E1, E4, E5): `answers`, `source` ({id, name} or null), `utm`
+    (only the keys captured) and `referrer`; read through select_related, never a query."""
+    details = details_of(p)
+    if details is None:
+        return {"answers": {}, "source": None, "utm": {}, "referrer": ""}
+    return {
+        "answers": dict(details.answers),
+        "source": details.source,
+        "utm": dict(details.utm),
+        "referrer": details.referrer,
+    }
+
+
 def breakdown_output(p: Participation) -> dict:
     """`ParticipationBreakdown`; durations in seconds, the percent a one-decimal string."""
     percent = p.attendance_percent if p.attendance_percent is not None else Decimal("0")
@@ -340,6 +355,7 @@ def breakdown_output(p: Participation) -> dict:
             "occurredAt": _epoch_ms(_occurred_at(p)),
             "attendanceDurationSeconds": p.duration_seconds,
             "attendancePercentage": f"{Decimal(percent):.1f}",
+            **registration_properties(p),
         },
         "associations": {
             "contact": {

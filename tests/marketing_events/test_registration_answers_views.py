@@ -160,3 +160,37 @@ def test_event_page_without_attribution_says_what_to_do(admin_client):
     event = make_event()
     html = html_of(admin_client.get(reverse("marketing_events:detail", args=[event.pk])))
     assert 'data-testid="attribution-empty"' in html
+
+
+def test_hubspot_breakdown_rows_carry_answers_source_and_utm(admin_api):  # rules E1, E4, E5
+    event = make_event()
+    register(event, {"ana": ({"org": "Acme"}, "ts_1", "LinkedIn"), "bo": ({}, "", "")})
+    plan_apply(
+        Plan(
+            event_id=event.pk,
+            registrations=[
+                RegistrationFact(
+                    "bo@example.com",
+                    registered_at=at(-50),
+                    utm=(("utm_source", "newsletter"),),
+                    referrer="https://news.example/",
+                )
+            ],
+        ),
+        now=at(-30),
+    )
+    response = admin_api.get(f"/marketing/v3/marketing-events/participations/{event.pk}/breakdown")
+    assert response.status_code == 200, response.content
+    rows = {
+        r["associations"]["contact"]["email"]: r["properties"] for r in response.json()["results"]
+    }
+    assert (rows["ana@example.com"]["answers"], rows["ana@example.com"]["source"]) == (
+        {"org": "Acme"},
+        {"id": "ts_1", "name": "LinkedIn"},
+    )
+    assert rows["ana@example.com"]["utm"] == {}
+    assert (rows["bo@example.com"]["utm"], rows["bo@example.com"]["referrer"]) == (
+        {"utm_source": "newsletter"},
+        "https://news.example/",
+    )
+    assert rows["bo@example.com"]["source"] is None
