@@ -416,6 +416,11 @@ def test_breakdown_shape(admin_api, event):
                 "occurredAt": ms(1),
                 "attendanceDurationSeconds": 35 * 60,
                 "attendancePercentage": "58.3",
+                # Our added facts (rules E1, E4, E5): none for this participation.
+                "answers": {},
+                "source": None,
+                "utm": {},
+                "referrer": "",
             },
             "associations": {
                 "contact": {
