@@ -98,6 +98,7 @@ def acme(db, zoom_sandbox, django_capture_on_commit_callbacks):
         ([{"question": "org", "property": "email"}], "read-only"),
         ([{"question": "org", "property": "company", "policy": "sometimes"}], "'sometimes'"),
         ([{"question": "", "property": "company"}], "[0].question"),
+        ([{"question": "org", "policy": "fill_empty"}], "[0].property"),  # found by the fuzzer
         ("not a list", "list"),
     ],
 )

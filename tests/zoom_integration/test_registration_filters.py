@@ -153,6 +153,9 @@ def test_registration_source_matches_its_oracle(world, strategy, field, op, valu
         ),
         ({"type": "registration_source", "field": "utm_x", "operator": "eq", "value": "x"},
          "field"),
+        # found by the API fuzzer: a non-numeric event id was a 500
+        ({"type": "registration_source", "field": "referrer", "event_id": "AAA",
+          "operator": "eq", "value": "x"}, "event_id"),
     ],
 )  # fmt: skip
 def test_bad_filters_name_the_bad_node(db, node, named):

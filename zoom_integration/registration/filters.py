@@ -67,6 +67,10 @@ def clean(node, ctx: FilterContext) -> dict:
                 _("field: one of %(fields)s") % {"fields": ", ".join(SOURCE_FIELDS)}, "field"
             )
         event_id = clean_id(node.get("event_id"), "event_id", required=False)
+        if event_id is not None and not event_id.isdigit():
+            raise FilterInvalid(
+                _("%(id)s is not a marketing event id") % {"id": repr(event_id)}, "event_id"
+            )
         head = {"type": kind, "event_id": int(event_id) if event_id else None, "field": field}
     return {**head, **comparison_json(_comparison(node, ctx))}
 

@@ -120,7 +120,7 @@ def mappings_replace(
             errors.append(_err(f"[{index}]", _("Each mapping is an object.")))
             continue
         question = item.get("question")
-        prop = item.get("property")
+        prop = item.get("property")  # required; "" maps the question to nothing
         policy = item.get("policy", "fill_empty")
         if not isinstance(question, str) or not question.strip() or len(question) > 300:
             errors.append(_err(f"[{index}].question", _("A question of 1 to 300 characters.")))
@@ -134,8 +134,6 @@ def mappings_replace(
                 )
             )
         seen.add(question)
-        if prop is None:
-            prop = ""
         if not isinstance(prop, str):
             errors.append(_err(f"[{index}].property", _("A property name.")))
             continue
