@@ -99,6 +99,7 @@ def acme(db, zoom_sandbox, django_capture_on_commit_callbacks):
         ([{"question": "org", "property": "company", "policy": "sometimes"}], "'sometimes'"),
         ([{"question": "", "property": "company"}], "[0].question"),
         ([{"question": "org", "policy": "fill_empty"}], "[0].property"),  # found by the fuzzer
+        ([{"question": "a\x00b", "property": "company"}], "[0].question"),  # found by the fuzzer
         ("not a list", "list"),
     ],
 )

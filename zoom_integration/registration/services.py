@@ -122,7 +122,12 @@ def mappings_replace(
         question = item.get("question")
         prop = item.get("property")  # required; "" maps the question to nothing
         policy = item.get("policy", "fill_empty")
-        if not isinstance(question, str) or not question.strip() or len(question) > 300:
+        if (
+            not isinstance(question, str)
+            or not question.strip()
+            or len(question) > 300
+            or "\x00" in question  # PostgreSQL text holds no NUL (found by the API fuzzer)
+        ):
             errors.append(_err(f"[{index}].question", _("A question of 1 to 300 characters.")))
             continue
         question = question.strip()
