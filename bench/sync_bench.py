@@ -2,7 +2,8 @@
 
     make bench-sync            # or: .venv/bin/python bench/sync_bench.py [options]
 
-Generates 20 webinars x 2,500 registrants (50,000) with 60% attendance and rejoins on a
+Generates 20 webinars x 2,500 registrants (50,000), every one with registration answers and most
+through a tracking source (`--answers`), with 60% attendance and rejoins on a
 Business-plan account, the sandbox's own rate limits off; starts a Celery worker (prefork,
 `--concurrency` pool processes, Redis as broker and as the rate limiter's shared cache),
 requests the run as "Sync now" does and times it until it ended. Prints Zoom records/s for the
@@ -306,6 +307,13 @@ def main() -> int:
     parser.add_argument("--webinars", type=int, default=20, help="per account")
     parser.add_argument("--registrants", type=int, default=2500, help="per webinar")
     parser.add_argument("--attendance", type=float, default=0.6)
+    parser.add_argument(
+        "--answers",
+        type=float,
+        default=1.0,
+        help="share of webinars whose registrants answer registration questions and come "
+        "through tracking sources (rules E1, E4); 1: every registrant",
+    )
     parser.add_argument("--connections", type=int, default=1, help="Zoom accounts synced at once")
     parser.add_argument(
         "--concurrency", type=int, default=4, help="the Celery worker's pool processes"
@@ -358,6 +366,7 @@ def main() -> int:
                 "webinars": args.webinars,
                 "registrants": args.registrants,
                 "attendance": args.attendance,
+                "answers": args.answers,
                 "seed": 1,
             },
         ).json()

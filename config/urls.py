@@ -4,6 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from crm.views.i18n import LanguageCatalog
+from zoom_integration.views.public import public_registration as zoom_public_registration
 from zoom_integration.webhooks.receiver import webhook as zoom_webhook
 
 handler400 = "crm.api.exceptions.bad_request"
@@ -34,6 +35,12 @@ urlpatterns = [
     path("integrations/zoom/webhooks/<int:connection_id>/", zoom_webhook, name="zoom_webhook"),
     path("integrations/zoom/engagement/", include("zoom_integration.engagement.urls")),
     path("integrations/zoom/", include("zoom_integration.urls")),
+    # Rule E5: the public registration page of a synced upcoming webinar.
+    path(
+        "r/<int:connection_id>/<int:webinar_id>/",
+        zoom_public_registration,
+        name="public_registration",
+    ),
     path("django-admin/", admin.site.urls),
     # Languages (rule L1): the login page's switcher posts to Django's set_language
     # (i18n/setlang/), which sets the language cookie; static scripts get their strings from

@@ -32,6 +32,8 @@ class Account(models.Model):
 
     name = models.CharField(_("name"), max_length=200, default="My company")
     tier = models.CharField(_("tier"), max_length=20, choices=Tier.choices, default=Tier.FREE)
+    # Rule E5: when not empty, the public registration page asks for this consent.
+    registration_consent_text = models.TextField(_("registration consent text"), blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

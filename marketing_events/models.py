@@ -221,3 +221,6 @@ class AttendanceSession(models.Model):
 
     def __str__(self) -> str:
         return f"{self.email or self.name}: {self.join_at} - {self.leave_at}"
+
+
+from .models_registration import RegistrationDetails  # noqa: E402, F401  (registers the model)

@@ -26,6 +26,25 @@ class RegistrationFact:
     cancelled_at: dt.datetime | None = None
     external_registrant_id: str = ""
     join_url: str = ""
+    # Rules E1, E4, E5: (question, value) pairs, the tracking source, (utm key, value) pairs and
+    # the referrer; empty when the fact does not say (a cancellation), which keeps stored ones.
+    answers: tuple[tuple[str, str], ...] = ()
+    source_id: str = ""
+    source_name: str = ""
+    utm: tuple[tuple[str, str], ...] = ()
+    referrer: str = ""
+
+
+@dataclass(frozen=True)
+class PropertyWrite:
+    """A contact property to set from a registration answer (rule E2): `overwrite` False
+    writes only where the contact has no value (`fill_empty`)."""
+
+    email: str
+    property: str
+    value: str
+    overwrite: bool = False
+    column: str | None = None  # the Contact column of a standard property
 
 
 @dataclass(frozen=True)
@@ -69,6 +88,10 @@ class Plan:
     # up only the others (a contact deleted since makes the page fail, and the caller plans
     # it again).
     contact_ids: dict[str, int] = field(default_factory=dict)
+    # Contact properties from mapped registration answers (rule E2).
+    property_writes: list[PropertyWrite] = field(default_factory=list)
+    # Answers that could not be written (a value the property does not take), with why.
+    property_refusals: list = field(default_factory=list)
 
     @property
     def records(self) -> int:

@@ -37,6 +37,7 @@ from .models import (
     Participation,
     ParticipationState,
 )
+from .registration_answers import event_questions
 
 NO_SHOW = "NO_SHOW"
 STATE_FILTERS = ("REGISTERED", "ATTENDED", "NO_SHOW", "CANCELLED")
@@ -280,7 +281,9 @@ def participants(
     """An event's participations with their contacts (and engagement, rule E8: `engagement` is
     the reverse one-to-one the Zoom integration's engagement app adds), filtered by
     `STATE_FILTERS` semantics; `sort="score"`: highest engagement score first."""
-    rows = Participation.objects.filter(event=event).select_related("contact", "engagement")
+    rows = Participation.objects.filter(event=event).select_related(
+        "contact", "engagement", "registration"
+    )
     if state == "REGISTERED":
         rows = rows.filter(state__in=REGISTERED_STATES)
     elif state in (ParticipationState.ATTENDED, ParticipationState.CANCELLED):
@@ -319,8 +322,12 @@ def participant_csv_rows(
     event: MarketingEvent, *, state: str = "", chunk_size: int = 2000
 ) -> Iterator[list]:
     """CSV rows (header first), read with a server-side iterator in chunks: memory stays flat
-    whatever the number of participants. Raw values: `crm.csv_export` makes them safe."""
-    yield list(CSV_COLUMNS)
+    whatever the number of participants. Raw values: `crm.csv_export` makes them safe. After
+    the fixed columns: the tracking source (when any registrant came through one) and a column
+    per question answered (rules E1, E4), headed by Zoom's field name or the custom question's
+    title."""
+    questions, has_sources = event_questions(event)
+    yield [*CSV_COLUMNS, *(["tracking_source"] if has_sources else []), *questions]
     over = event.is_over
     rows = (
         participants(event, state=state)
@@ -336,6 +343,8 @@ def participant_csv_rows(
             "last_leave_at",
             "duration_seconds",
             "attendance_percent",
+            "registration__source_name",
+            "registration__answers",
         )
     )
     for (
@@ -349,9 +358,12 @@ def participant_csv_rows(
         left,
         duration,
         percent,
+        source_name,
+        answers,
     ) in rows.iterator(chunk_size=chunk_size):
         if row_state == ParticipationState.REGISTERED and over:
             row_state = NO_SHOW
+        answers = answers or {}
         yield [
             contact_id,
             email or "",
@@ -363,6 +375,8 @@ def participant_csv_rows(
             _csv_when(left),
             duration,
             "" if percent is None else str(percent),
+            *([source_name or ""] if has_sources else []),
+            *(answers.get(q, "") for q in questions),
         ]
 
 
@@ -370,6 +384,6 @@ def contact_participations(contact: Contact, *, limit: int = 50) -> list[Partici
     """A contact's participations with their events, newest event first: one query."""
     return list(
         Participation.objects.filter(contact=contact)
-        .select_related("event", "engagement")
+        .select_related("event", "engagement", "registration")
         .order_by(F("event__starts_at").desc(nulls_last=True), "-pk")[:limit]
     )

@@ -13,6 +13,7 @@ from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
+from crm.bulk_properties import ContactPropertyWrite, contacts_write_properties
 from crm.db import bulk_update_values
 from crm.hooks import contacts_changed
 
@@ -22,6 +23,7 @@ from .attendance import event_level, merged_seconds, percent_of
 from .bulk import PARTICIPATION_FIELDS
 from .models import REGISTERED_STATES, MarketingEvent, Participation, ParticipationState
 from .plan import Plan
+from .registration_details import details_rows, details_upsert
 
 
 def event_upsert(
@@ -286,6 +288,28 @@ def plan_apply(
             ],
             locked=by_contact,
         )
+    # Rules E1, E4, E5: what the registrations said, beside their participations.
+    details_upsert(
+        event_id,
+        details_rows(
+            plan.registrations,
+            {
+                e: by_contact[c].id
+                for e, c in contacts.items()
+                if c in by_contact and c not in raced
+            },
+        ),
+        now,
+    )
+    # Rule E2: contact properties from mapped answers, in one statement.
+    properties_changed = contacts_write_properties(
+        [
+            ContactPropertyWrite(contacts[w.email], w.property, w.column, w.value, w.overwrite)
+            for w in plan.property_writes
+            if w.email in contacts
+        ],
+        now,
+    )
     if raced:
         again = _merge_raced(plan, contacts, raced, timeline_kind, timeline_data, now)
         counts["participations_changed"] += again.participations_changed
@@ -293,7 +317,7 @@ def plan_apply(
     if recompute_counters:
         event_recompute_counters([event_id])
     # Workflows whose triggers read participations look at these contacts again.
-    contacts_changed({p.contact_id for p in changed} | set(created_ids))
+    contacts_changed({p.contact_id for p in changed} | set(created_ids) | properties_changed)
     return PlanApplied(**counts, contact_ids=sorted(by_contact))
 
 

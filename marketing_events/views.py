@@ -25,7 +25,7 @@ from django.utils.translation import gettext_lazy as _
 from crm.csv_export import csv_response
 from crm.paging import numbered_pager
 
-from . import selectors_ui
+from . import registration_answers, selectors_ui
 from .models import MarketingEvent, Participation
 
 PAGE_SIZE = 25
@@ -169,7 +169,11 @@ def _participants_context(request, event, stats) -> dict:
         }
         for key, label in TABS
     ]
+    # Rules E1, E4: a column per question the registrants answered, and their source.
+    questions, has_sources = registration_answers.event_questions(event)
     return {
+        "questions": questions,
+        "has_sources": has_sources,
         "state": state,
         "sort": sort,
         "sort_url": base_url + _query(state=state, sort="" if sort else "score"),
@@ -203,6 +207,8 @@ def event_detail(request, event_id: int):
         response = render(request, "marketing_events/_participants.html", context)
     else:
         context.update(_live_context(request, event, stats), active_nav="marketing_events")
+        # Rules E4, E5: registrations by tracking source, utm_source and utm_campaign.
+        context["attribution"] = registration_answers.event_attribution(event)
         response = render(request, "marketing_events/detail.html", context)
     patch_vary_headers(response, ["HX-Request", "HX-Target"])
     return response

@@ -17,6 +17,10 @@ class ZoomIntegrationConfig(AppConfig):
 
         for filter_type in FILTER_TYPES:
             register_filter(filter_type)
+        from .registration.filters import FILTER_TYPES as REGISTRATION_FILTERS
+
+        for filter_type in REGISTRATION_FILTERS:  # rules E1, E4, E5
+            register_filter(filter_type)
         register_legacy_converters()
 
         from .workflow_action import register as register_workflow_action
@@ -49,6 +53,16 @@ class ZoomIntegrationConfig(AppConfig):
 
         for spec in LEGACY_PROPERTIES:
             register_property(spec)
+        from .registration.properties import REGISTRATION_PROPERTIES
+
+        for spec in REGISTRATION_PROPERTIES:  # rules E2, E5
+            register_property(spec)
+        from marketing_events.registration_answers import SOURCE_PROVIDERS
+
+        from .registration.sync import event_tracking_sources
+
+        if event_tracking_sources not in SOURCE_PROVIDERS:  # rule E4, on the event page
+            SOURCE_PROVIDERS.append(event_tracking_sources)
 
         from django.utils.translation import ngettext
 

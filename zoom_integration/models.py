@@ -439,3 +439,10 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event} ({self.status})"
+
+
+from .models_registration import (  # noqa: E402, F401  (registers the models)
+    MappingApplyRun,
+    QuestionMapping,
+    WebinarRegistrationInfo,
+)

@@ -72,6 +72,10 @@ COUNT_PHRASES = {
         "%(n)s answers of people without a participation",
         n,
     ),
+    # Rule E2: answers a mapped property could not take (too long, not an allowed option).
+    "answers_refused": lambda n: ngettext(
+        "%(n)s answer not written to its property", "%(n)s answers not written to their property", n
+    ),
     "zoom_records": lambda n: ngettext(
         "%(n)s record read from Zoom", "%(n)s records read from Zoom", n
     ),

@@ -140,3 +140,11 @@ def check_webhook_refusals() -> list[int]:
     from .alerts import check_webhook_refusals as check
 
     return check()
+
+
+@shared_task(acks_late=True)
+def apply_question_mappings(run_id: int) -> int:
+    """Rule E2: the mappings in force written into the contacts of past answers."""
+    from .registration.services import mapping_apply_execute
+
+    return mapping_apply_execute(run_id).done

@@ -3,7 +3,7 @@
 
 from django.urls import path
 
-from .views import connect, health, runs, settings, users
+from .views import connect, health, questions, runs, settings, users
 
 app_name = "zoom_integration"
 urlpatterns = [
@@ -68,5 +68,26 @@ urlpatterns = [
         "connections/<int:connection_id>/webinars/<int:zoom_webinar_id>/sync/",
         users.webinar_toggle,
         name="webinar_toggle",
+    ),
+    # Rule E2: a webinar's registration questions and their mappings.
+    path(
+        "connections/<int:connection_id>/webinars/<int:zoom_webinar_id>/questions/",
+        questions.webinar_questions,
+        name="webinar_questions",
+    ),
+    path(
+        "connections/<int:connection_id>/webinars/<int:zoom_webinar_id>/questions/save/",
+        questions.webinar_questions_save,
+        name="webinar_questions_save",
+    ),
+    path(
+        "connections/<int:connection_id>/webinars/<int:zoom_webinar_id>/questions/property/",
+        questions.webinar_question_property,
+        name="webinar_question_property",
+    ),
+    path(
+        "connections/<int:connection_id>/webinars/<int:zoom_webinar_id>/questions/apply/",
+        questions.webinar_questions_apply,
+        name="webinar_questions_apply",
     ),
 ]

@@ -39,6 +39,7 @@ from .client import (
 )
 from .legacy import contacts_recompute_legacy
 from .models import ConnectionStatus, ZoomConnection, ZoomUser, ZoomWebinar
+from .registration.services import contact_registration_fill
 from .sync.events import webinar_event_ensure, webinar_from_payload
 from .workflow_steps import (
     WEBINAR_ID,
@@ -252,20 +253,17 @@ def _register(ctx, brand: Brand, connection: ZoomConnection, webinar_id: str):
             join_url=existing.join_url,
         )
 
-    # Rule W6: only first name, last name and e-mail can be filled.
-    extra = [
-        q.get("field_name", "")
-        for q in questions.get("questions") or []
-        if q.get("required") and q.get("field_name") not in FILLED_FIELDS
-    ] + [q.get("title", "") for q in questions.get("custom_questions") or [] if q.get("required")]
-    if extra:
+    # Rules W6 and E3: the webinar's other required fields and custom questions come from the
+    # contact's mapped properties; only what none of them holds makes the registration fail.
+    extra_fields, missing = contact_registration_fill(connection, webinar_id, questions, contact)
+    if missing:
         raise Stop(
             stored_text(
                 gettext_noop(
                     "Webinar %(webinar)s requires fields a workflow cannot fill: %(fields)s"
                 ),
                 webinar=webinar_id,
-                fields=", ".join(extra),
+                fields=", ".join(missing),
             )
         )
 
@@ -273,7 +271,7 @@ def _register(ctx, brand: Brand, connection: ZoomConnection, webinar_id: str):
     if ctx.attempt > 1:  # the previous try may have registered before it failed
         answer = _find_registrant(client, limiter, webinar_id, contact.email)
     if answer is None:
-        body = {"email": contact.email, "first_name": contact.first_name}
+        body = {"email": contact.email, "first_name": contact.first_name, **extra_fields}
         if contact.last_name:
             body["last_name"] = contact.last_name
         try:

@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 from . import render
+from .api_tracking import find_source
 from .errors import ZoomError, user_not_found, webinar_not_found
 from .ratelimit import LIGHT, MEDIUM
 from .routing import Answer, Call, route
@@ -138,7 +139,18 @@ def list_registrants(call: Call) -> Answer:
     if status not in REGISTRANT_STATUSES:
         raise ZoomError(400, 300, "Invalid parameter: status.")
     fragments = webinar.registrant_fragments(status)
-    key = ("registrants", call.account.id, webinar.id, status)
+    source_id = call.query.get("tracking_source_id")
+    if source_id:  # Zoom's filter by tracking source (spec)
+        fragments = [
+            fragment
+            for fragment, registrant in zip(
+                fragments,
+                [r for r in webinar.data["registrants"] if r["status"] == status],
+                strict=True,
+            )
+            if registrant.get("source_id") == source_id
+        ]
+    key = ("registrants", call.account.id, webinar.id, status, source_id or "")
     page = call.sandbox.page_tokens.page(call.query, key, len(fragments))
     return 200, paged_json(page.envelope(), "registrants", fragments[page.offset : page.end])
 
@@ -233,6 +245,9 @@ def registration_errors(webinar: Webinar, body: dict[str, Any]) -> list[dict[str
     for question in webinar.data["custom_questions"]:
         if question.get("required") and not answers.get(question["title"]):
             errors.append({"field": question["title"], "message": "This field is required."})
+    for title, value in answers.items():
+        if len(value) > 128:  # custom_questions[].value is at most 128 characters (spec)
+            errors.append({"field": title, "message": "Invalid field."})
     return errors
 
 
@@ -262,6 +277,10 @@ def new_registrant(
     ]
     if custom:
         registrant["custom_questions"] = custom
+    source = find_source(webinar, str(body.get("source_id") or ""))
+    if source is not None:  # an unknown source id is ignored, as Zoom does
+        registrant["source_id"] = str(source["id"])
+        source["registration_count"] = int(source.get("registration_count", 0)) + 1
     registrant["status"] = "pending" if webinar.data["approval_type"] == 1 else "approved"
     registrant["create_time"] = format_time(now)
     return registrant
@@ -323,6 +342,13 @@ def registrant_event(
         person = {k: registrant.get(k, "") for k in ("id", "first_name", "last_name", "email")}
     else:
         person = webinar.registrant_api(registrant)
+        source = find_source(webinar, str(person.pop("source_id", "")))
+        if source is not None:  # webhooks carry the source as an object (spec example)
+            person["tracking_source"] = {
+                "id": str(source["id"]),
+                "source_name": str(source.get("source_name", "")),
+                "tracking_url": str(source.get("tracking_url", "")),
+            }
     obj["registrant"] = person
     if event == "webinar.registration_created":
         return {"object": obj}

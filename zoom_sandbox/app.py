@@ -18,7 +18,13 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from . import api_reports, api_webinars, control, engagement  # noqa: F401  (registers /v2 routes)
+from . import (  # noqa: F401  (registers the /v2 routes)
+    api_reports,
+    api_tracking,
+    api_webinars,
+    control,
+    engagement,
+)
 from .errors import OAuthError, ZoomError, invalid_page_token, invalid_token
 from .oauth import basic_credentials
 from .ratelimit import QPS_MESSAGE

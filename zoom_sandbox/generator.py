@@ -17,6 +17,7 @@ import random
 import unicodedata
 from typing import Any
 
+from .api_tracking import add_registration_answers
 from .engagement import add_engagement
 from .timeutil import format_time, parse_time
 
@@ -126,6 +127,11 @@ class Generator:
 
     def scenario(self) -> dict[str, Any]:
         return {"accounts": [self._account(n) for n in range(1, self.accounts + 1)]}
+
+    def with_answers(self, params: dict[str, Any]) -> dict[str, Any]:
+        scenario = self.scenario()
+        add_registration_answers(scenario, params)
+        return scenario
 
     def _account(self, n: int) -> dict[str, Any]:
         brand = BRANDS[(n - 1) % len(BRANDS)] + ("" if n <= len(BRANDS) else str(n))
@@ -395,7 +401,7 @@ class Generator:
 
 
 def generate(params: dict[str, Any], now: float) -> dict[str, Any]:
-    scenario = Generator(params, now).scenario()
+    scenario = Generator(params, now).with_answers(params)
     if str(params.get("engagement", "1")).lower() not in ("0", "false", "no"):
         add_engagement(scenario, int(params.get("seed", 1)), float(int(now)))
     return scenario

@@ -121,6 +121,8 @@ class Webinar:
         for field in STANDARD_FIELDS:
             out[field] = registrant.get(field, "")
         out["custom_questions"] = registrant.get("custom_questions", [])
+        if registrant.get("source_id"):  # the tracking source it registered through
+            out["source_id"] = registrant["source_id"]
         out["status"] = registrant["status"]
         out["create_time"] = registrant.get("create_time", "")
         out["join_url"] = self.join_url(registrant["id"])

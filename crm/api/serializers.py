@@ -11,11 +11,18 @@ from .validation import StrictInput
 class AccountOutput(serializers.Serializer):
     name = serializers.CharField()
     tier = serializers.ChoiceField(choices=Tier.choices)
+    registration_consent_text = serializers.CharField(
+        allow_blank=True,
+        help_text="Not empty: the public registration pages ask for this consent (rule E5)",
+    )
 
 
 class AccountInput(StrictInput):
     name = serializers.CharField(required=False, max_length=200)
     tier = serializers.ChoiceField(choices=Tier.choices, required=False)
+    registration_consent_text = serializers.CharField(
+        required=False, allow_blank=True, max_length=2000
+    )
 
 
 class BrandOutput(serializers.Serializer):

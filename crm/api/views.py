@@ -32,7 +32,10 @@ class AccountView(APIView):
     def patch(self, request):
         data = valid_input(s.AccountInput, request.data)
         account = accounts.account_update(
-            name=data.get("name"), tier=data.get("tier"), actor=request.user
+            name=data.get("name"),
+            tier=data.get("tier"),
+            registration_consent_text=data.get("registration_consent_text"),
+            actor=request.user,
         )
         return Response(s.AccountOutput(account).data)
 

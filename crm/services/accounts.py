@@ -22,7 +22,11 @@ def account_get() -> Account:
 
 
 def account_update(
-    *, name: str | None = None, tier: str | None = None, actor: User | None = None
+    *,
+    name: str | None = None,
+    tier: str | None = None,
+    registration_consent_text: str | None = None,
+    actor: User | None = None,
 ) -> Account:
     errors = []
     if name is not None and not name.strip():
@@ -44,6 +48,8 @@ def account_update(
             account.name = name.strip()
         if tier is not None:
             account.tier = tier
+        if registration_consent_text is not None:  # rule E5
+            account.registration_consent_text = registration_consent_text.strip()
         account.save()
         audit_record(
             kind=AuditKind.ACCOUNT_CHANGED,
@@ -58,7 +64,11 @@ def account_update(
 
 
 def _account_fields(account: Account) -> dict:
-    return {"name": account.name, "tier": account.tier}
+    return {
+        "name": account.name,
+        "tier": account.tier,
+        "registration_consent_text": account.registration_consent_text,
+    }
 
 
 def _brand_fields(brand: Brand) -> dict:

@@ -145,7 +145,7 @@ def participations_page(
     """(total, page, more): two queries whatever the page size."""
     qs = Participation.objects.filter(condition)
     total = qs.count()
-    page = qs.select_related("contact", "event", "engagement").order_by("pk")
+    page = qs.select_related("contact", "event", "engagement", "registration").order_by("pk")
     if after_id is not None:
         page = page.filter(pk__gt=after_id)
     rows = list(page[: limit + 1])

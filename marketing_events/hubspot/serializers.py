@@ -20,6 +20,7 @@ from crm.hubspot.serializers import NULLABLE_SCALAR_SCHEMA
 from crm.properties import format_datetime, parse_datetime_value
 
 from ..models import MarketingEvent, Participation, ParticipationState
+from ..registration_answers import details_of
 from . import selectors
 
 MAX_BATCH_INPUTS = 100
@@ -364,6 +365,20 @@ def engagement_properties(p: Participation) -> dict:
     }
 
 
+def registration_properties(p: Participation) -> dict:
+    """Our added facts (rules E1, E4, E5): `answers`, `source` ({id, name} or null), `utm`
+    (only the keys captured) and `referrer`; read through select_related, never a query."""
+    details = details_of(p)
+    if details is None:
+        return {"answers": {}, "source": None, "utm": {}, "referrer": ""}
+    return {
+        "answers": dict(details.answers),
+        "source": details.source,
+        "utm": dict(details.utm),
+        "referrer": details.referrer,
+    }
+
+
 def breakdown_output(p: Participation) -> dict:
     """`ParticipationBreakdown`; durations in seconds, the percent a one-decimal string."""
     percent = p.attendance_percent if p.attendance_percent is not None else Decimal("0")
@@ -377,6 +392,7 @@ def breakdown_output(p: Participation) -> dict:
             "attendanceDurationSeconds": p.duration_seconds,
             "attendancePercentage": f"{Decimal(percent):.1f}",
             **engagement_properties(p),
+            **registration_properties(p),
         },
         "associations": {
             "contact": {

@@ -183,6 +183,14 @@ def every_filter_type(event) -> dict:
                      "value": [40, "90"]},
                 ]
             },
+            {
+                "and": [  # rules E1, E4, E5
+                    {"type": "zoom_registration_answer", "webinar_id": UPCOMING_ID,
+                     "question": "Company size", "operator": "in", "value": ["1-10", "100+"]},
+                    {"type": "registration_source", "event_id": str(event.pk),
+                     "field": "utm_source", "operator": "eq", "value": "newsletter"},
+                ]
+            },
         ]
     }  # fmt: skip
 
@@ -210,7 +218,7 @@ def test_segment_answers_match_the_schema(schema, admin_api, event):  # rules G1
     )
     # The service normalized the tree: what the response schema describes, not the input.
     nodes = [node for group in created["filters"]["or"] for node in group["and"]]
-    assert len(nodes) == 18 and {n["type"] for n in nodes} == set(FILTER_TYPES)
+    assert len(nodes) == 20 and {n["type"] for n in nodes} == set(FILTER_TYPES)
     assert nodes[0]["value"] == "42" and nodes[6]["event_id"] == event.pk
     assert nodes[10]["webinar_id"] == str(UPCOMING_ID)
     segment = f"{url}{created['id']}/"

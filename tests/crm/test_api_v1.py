@@ -10,12 +10,20 @@ pytestmark = pytest.mark.django_db
 
 
 def test_account_read_and_update_by_super_admin(admin_api):
-    assert admin_api.get("/api/v1/account/").json() == {"name": "My company", "tier": "free"}
+    assert admin_api.get("/api/v1/account/").json() == {
+        "name": "My company",
+        "tier": "free",
+        "registration_consent_text": "",
+    }
     response = admin_api.patch(
         "/api/v1/account/", {"name": "Acme", "tier": "professional"}, format="json"
     )
     assert response.status_code == 200
-    assert response.json() == {"name": "Acme", "tier": "professional"}
+    assert response.json() == {
+        "name": "Acme",
+        "tier": "professional",
+        "registration_consent_text": "",
+    }
 
 
 def test_account_bad_tier_is_400_and_changes_nothing(admin_api):

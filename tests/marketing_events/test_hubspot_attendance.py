@@ -419,6 +419,11 @@ def test_breakdown_shape(admin_api, event):
                 # Engagement facts (rules E7, E8), none yet.
                 "recording": None,
                 "engagement": None,
+                # Our added facts (rules E1, E4, E5): none for this participation.
+                "answers": {},
+                "source": None,
+                "utm": {},
+                "referrer": "",
             },
             "associations": {
                 "contact": {

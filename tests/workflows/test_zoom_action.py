@@ -173,8 +173,10 @@ def test_host_and_connected_user_cannot_register(
 def test_extra_required_fields_are_named(
     connected, marketer_api, django_capture_on_commit_callbacks
 ):
-    # rule W6: Zoom's field names and the custom questions' titles
-    dee = ContactFactory(first_name="Dee", last_name="Doe")
+    # rule W6: Zoom's field names and the custom questions' titles; rule E3: only those that
+    # no mapped property of the contact holds (Dee has no job title, and nothing maps
+    # "Company size")
+    dee = ContactFactory(first_name="Dee", last_name="Doe", job_title="")
     workflow_id = create(marketer_api, {"webinar_id": str(QUESTIONS_ID)})
     enroll(marketer_api, workflow_id, [dee], django_capture_on_commit_callbacks)
     row = log(marketer_api, workflow_id)[0]
@@ -344,3 +346,43 @@ def test_a_given_up_note_wraps_the_actions_own_message_in_the_readers_language(
     html = client.get(f"/workflows/{workflow_id}/").content.decode()
     assert "Desistiu após 6 tentativas: O Zoom está ocupado: " in html
     assert "Gave up" not in html and "Zoom is busy" not in html
+
+
+@pytest.mark.django_db
+def test_required_fields_are_filled_from_mapped_properties(
+    connected, marketer_api, django_capture_on_commit_callbacks
+):
+    # rule E3: job_title through the built-in default (job_title -> jobtitle), "Company size"
+    # through a connection mapping to a custom property; Zoom gets both
+    from crm.models import PropertyDefinition
+    from zoom_integration.models import ZoomConnection
+    from zoom_integration.registration.services import mappings_replace
+
+    PropertyDefinition.objects.create(
+        name="company_size", label="Company size", type="string", field_type="text"
+    )
+    connection = ZoomConnection.objects.get(brand__is_primary=True)
+    mappings_replace(
+        connection=connection,
+        webinar=None,
+        items=[{"question": "Company size", "property": "company_size"}],
+    )
+    fay = ContactFactory(
+        first_name="Fay", last_name="Fox", job_title="CFO", properties={"company_size": "11-100"}
+    )
+    workflow_id = create(marketer_api, {"webinar_id": str(QUESTIONS_ID)})
+    enroll(marketer_api, workflow_id, [fay], django_capture_on_commit_callbacks)
+    row = log(marketer_api, workflow_id)[0]
+    assert row["status"] == "succeeded", row["message"]
+    registered = registrants(connected, QUESTIONS_ID)
+    assert [(r["email"], r["job_title"], r["custom_questions"]) for r in registered] == [
+        (fay.email, "CFO", [{"title": "Company size", "value": "11-100"}])
+    ]
+
+    # The same webinar for a contact without the custom property: refused naming only it.
+    gus = ContactFactory(first_name="Gus", last_name="Gray", job_title="CTO", properties={})
+    enroll(marketer_api, workflow_id, [gus], django_capture_on_commit_callbacks)
+    failed = next(r for r in log(marketer_api, workflow_id) if r["status"] == "failed")
+    assert failed["message"].endswith(": Company size")
+    assert "job_title" not in failed["message"]
+    assert [r["email"] for r in registrants(connected, QUESTIONS_ID)] == [fay.email]

@@ -120,6 +120,24 @@ class ZoomWebinarOutput(serializers.Serializer):
     sync_enabled = serializers.BooleanField()
 
 
+class WebinarTrackingSourceOutput(serializers.Serializer):
+    id = serializers.CharField()
+    name = serializers.CharField(allow_blank=True)
+    visitor_count = serializers.IntegerField(min_value=0)
+    registration_count = serializers.IntegerField(min_value=0)
+
+
+class ZoomWebinarDetailOutput(ZoomWebinarOutput):
+    """One webinar, with its Zoom tracking sources as the last sync stored them (rule E4)."""
+
+    tracking_sources = serializers.SerializerMethodField()
+
+    @extend_schema_field(WebinarTrackingSourceOutput(many=True))
+    def get_tracking_sources(self, webinar) -> list:
+        info = getattr(webinar, "registration_info", None)
+        return WebinarTrackingSourceOutput(info.tracking_sources if info else [], many=True).data
+
+
 class ZoomWebinarInput(StrictInput):
     sync_enabled = serializers.BooleanField()
 

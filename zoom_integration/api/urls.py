@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import registration, views
 
 urlpatterns = [
     path("connections/", views.ConnectionListView.as_view(), name="api-zoom-connections"),
@@ -55,5 +55,41 @@ urlpatterns = [
         "sync-runs/<int:run_id>/skips/",
         views.SyncRunSkipsView.as_view(),
         name="api-zoom-sync-run-skips",
+    ),
+    # Rules E1, E2, E4: registration questions, mappings, tracking sources.
+    path(
+        "connections/<int:connection_id>/question-mappings/",
+        registration.ConnectionMappingsView.as_view(),
+        name="api-zoom-question-mappings",
+    ),
+    path(
+        "connections/<int:connection_id>/question-mappings/apply/",
+        registration.ConnectionMappingsApplyView.as_view(),
+        name="api-zoom-question-mappings-apply",
+    ),
+    path(
+        "connections/<int:connection_id>/webinars/<int:zoom_webinar_id>/question-mappings/",
+        registration.WebinarMappingsView.as_view(),
+        name="api-zoom-webinar-question-mappings",
+    ),
+    path(
+        "connections/<int:connection_id>/webinars/<int:zoom_webinar_id>/question-mappings/apply/",
+        registration.WebinarMappingsApplyView.as_view(),
+        name="api-zoom-webinar-question-mappings-apply",
+    ),
+    path(
+        "connections/<int:connection_id>/webinars/<int:zoom_webinar_id>/questions/",
+        registration.WebinarQuestionsView.as_view(),
+        name="api-zoom-webinar-questions",
+    ),
+    path(
+        "connections/<int:connection_id>/webinars/<int:zoom_webinar_id>/tracking-sources/",
+        registration.WebinarTrackingSourcesView.as_view(),
+        name="api-zoom-webinar-tracking-sources",
+    ),
+    path(
+        "question-mapping-runs/<int:run_id>/",
+        registration.MappingApplyRunView.as_view(),
+        name="api-zoom-question-mapping-run",
     ),
 ]

@@ -224,9 +224,10 @@ class ZoomWebinarDetailView(ZoomView):
             )
         return webinar
 
-    @extend_schema(responses=s.ZoomWebinarOutput)
+    @extend_schema(responses=s.ZoomWebinarDetailOutput)
     def get(self, request, connection_id: int, zoom_webinar_id: int):
-        return Response(s.ZoomWebinarOutput(self._webinar(connection_id, zoom_webinar_id)).data)
+        webinar = self._webinar(connection_id, zoom_webinar_id)
+        return Response(s.ZoomWebinarDetailOutput(webinar).data)
 
     @extend_schema(request=s.ZoomWebinarInput, responses=s.ZoomWebinarOutput)
     def patch(self, request, connection_id: int, zoom_webinar_id: int):

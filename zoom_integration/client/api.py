@@ -313,6 +313,10 @@ class ZoomClient:
     def registration_questions(self, webinar_id: int | str) -> dict:
         return self.get(f"/webinars/{encode_uuid(webinar_id)}/registrants/questions")
 
+    def tracking_sources(self, webinar_id: int | str) -> list[dict]:
+        body = self.get(f"/webinars/{encode_uuid(webinar_id)}/tracking_sources") or {}
+        return body.get("tracking_sources", [])
+
     def past_instances(self, webinar_id: int | str) -> list[dict]:
         body = self.get(f"/past_webinars/{encode_uuid(webinar_id)}/instances") or {}
         return body.get("webinars", [])

@@ -33,10 +33,16 @@ from marketing_events.plan import Plan, Skip
 from marketing_events.selectors import crm_snapshot
 from marketing_events.services import event_recompute_counters, plan_apply, plan_contacts_ensure
 
-from ..client import ZoomClient, ZoomNotFound
+from ..client import ZoomClient, ZoomNotFound, ZoomValidationError
 from ..engagement.pull import webinar_engagement_sync
 from ..legacy import contacts_recompute_legacy, legacy_affected
 from ..models import SyncRunWebinar, SyncSkip, ZoomConnection, ZoomWebinar
+from ..registration.sync import (
+    answer_mappings,
+    log_refusals,
+    registration_form_store,
+    tracking_source_names,
+)
 from ..services.recordings import recording_upsert
 from .events import recordings_wanted, webinar_event_ensure
 from .listings import NO_REPORT, participant_pages, registrant_pages
@@ -205,6 +211,7 @@ class WebinarSync:
         info = self._info(event_id=event.pk)
         registrant_emails: dict[str, str] = {}
         if fetch.registrants is not None:
+            self._sync_registration_form()
             registrant_emails = self._sync_registrants(info, fetch.registrants)
             ZoomWebinar.objects.filter(pk=webinar.pk).update(registrants_synced_at=self.now)
         reported = False
@@ -254,6 +261,9 @@ class WebinarSync:
     def _sync_registrants(self, info: WebinarInfo, pages) -> dict[str, str]:
         emails: dict[str, str] = {}
         first = True
+        # Rules E2, E4: read once per webinar, not per page.
+        mappings = answer_mappings(self.webinar)
+        sources = tracking_source_names(self.webinar)
         for page in pages:
             if first:
                 self.row.records_total += page.total_records
@@ -263,7 +273,9 @@ class WebinarSync:
 
             def plan_page(records=records):
                 snapshot = crm_snapshot(emails_of(records))
-                return plan_registrants(info, records, snapshot, self.settings)
+                return plan_registrants(
+                    info, records, snapshot, self.settings, sources=sources, mappings=mappings
+                )
 
             self._apply(plan_page, records=len(records), kind="registrations")
         return emails
@@ -297,6 +309,29 @@ class WebinarSync:
 
             self._apply(plan_page, records=len(records), kind="attendance_rows")
         return True
+
+    def _sync_registration_form(self) -> None:
+        """The webinar's questions and tracking sources, stored for pages, pickers and the
+        registrants' source names (rules E1, E2, E4)."""
+        webinar_id = self.webinar.zoom_webinar_id
+        try:
+            questions = call_zoom(
+                lambda: self.client.registration_questions(webinar_id),
+                limiter=self.limiter,
+                label="light",
+                what="questions",
+                **self._sleep_kw(),
+            )
+            sources = call_zoom(
+                lambda: self.client.tracking_sources(webinar_id),
+                limiter=self.limiter,
+                label="medium",
+                what="tracking_sources",
+                **self._sleep_kw(),
+            )
+        except (ZoomNotFound, ZoomValidationError):
+            return  # no registration on this webinar (Zoom's 3000), or gone
+        registration_form_store(self.webinar, questions or {}, sources or [])
 
     def _sync_recordings(self, event) -> None:
         webinar = self.webinar
@@ -353,6 +388,9 @@ class WebinarSync:
                     counts[kind] += len(plan.registrations) + len(plan.sessions)
                     counts["zoom_records"] += records
                     counts["contacts_created"] += result.contacts_created
+                    if plan.property_refusals:  # rule E2: answers a property does not take
+                        counts["answers_refused"] += len(plan.property_refusals)
+                        log_refusals(plan.property_refusals, self.webinar)
                     self._save_row(records=records, counts=counts)
                 self.counts = counts
                 self.row.pages_done += 1

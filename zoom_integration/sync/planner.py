@@ -27,6 +27,7 @@ from marketing_events.rules import (
     resolve_person,
 )
 
+from ..registration.mappings import AnswerMappings, answer_writes
 from .records import Instance, Participant, Registrant, WebinarInfo
 
 
@@ -72,7 +73,12 @@ def plan_registrants(
     registrants: Iterable[Registrant],
     snapshot: CrmSnapshot,
     settings: SyncSettings,
+    sources: Mapping[str, str] | None = None,
+    mappings: AnswerMappings | None = None,
 ) -> Plan:
+    """`sources`: the webinar's tracking source names by id (rule E4); `mappings`: the
+    question → property mappings in force and the properties they may write (rule E2)."""
+    sources = sources or {}
     plan = Plan(event_id=webinar.event_id)
     skips = []
     new = {}
@@ -105,8 +111,17 @@ def plan_registrants(
                 cancelled_at=registrant.create_time if cancelled else None,
                 external_registrant_id=registrant.id,
                 join_url=registrant.join_url or webinar.join_url,
+                answers=registrant.answers,
+                source_id=registrant.source_id,
+                source_name=registrant.source_name or sources.get(registrant.source_id, ""),
             )
         )
+        if mappings is not None and registrant.answers and not cancelled:
+            writes, refused = answer_writes(
+                resolution.email, registrant.answers, mappings.rules, mappings.targets
+            )
+            plan.property_writes.extend(writes)
+            plan.property_refusals.extend(refused)
     plan.new_contacts = list(new.values())
     plan.skips = _dedupe(skips)
     return plan

@@ -39,9 +39,15 @@ class Registrant:
     status: str
     create_time: dt.datetime | None
     join_url: str = ""
+    # Rule E1: (question, value) pairs; rule E4: the tracking source.
+    answers: tuple[tuple[str, str], ...] = ()
+    source_id: str = ""
+    source_name: str = ""
 
     @classmethod
     def from_zoom(cls, payload: dict) -> Registrant:
+        source = payload.get("tracking_source")
+        source = source if isinstance(source, dict) else {}
         return cls(
             id=str(payload.get("id") or payload.get("registrant_id") or ""),
             email=payload.get("email") or "",
@@ -50,7 +56,45 @@ class Registrant:
             status=payload.get("status") or "approved",
             create_time=parse_time(payload.get("create_time")),
             join_url=payload.get("join_url") or "",
+            answers=registrant_answers(payload),
+            source_id=str(payload.get("source_id") or source.get("id") or ""),
+            source_name=str(source.get("source_name") or ""),
         )
+
+
+# Zoom's standard registration fields that are answers (rule E1); the name and e-mail are the
+# contact's own fields.
+ANSWER_FIELDS = (
+    "address",
+    "city",
+    "state",
+    "zip",
+    "country",
+    "phone",
+    "industry",
+    "org",
+    "job_title",
+    "purchasing_time_frame",
+    "role_in_purchase_process",
+    "no_of_employees",
+    "comments",
+)
+
+
+def registrant_answers(payload: dict) -> tuple[tuple[str, str], ...]:
+    """The non-empty standard fields, then the custom questions by title (rule E1)."""
+    answers = {}
+    for name in ANSWER_FIELDS:
+        value = payload.get(name)
+        if isinstance(value, str | int | float) and str(value).strip():
+            answers[name] = str(value).strip()
+    for item in payload.get("custom_questions") or ():
+        if not isinstance(item, dict):
+            continue
+        title, value = str(item.get("title") or "").strip(), item.get("value")
+        if title and isinstance(value, str | int | float) and str(value).strip():
+            answers[title] = str(value).strip()
+    return tuple(answers.items())
 
 
 @dataclass(frozen=True)

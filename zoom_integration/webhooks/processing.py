@@ -18,6 +18,7 @@ from marketing_events.services import plan_apply
 
 from ..legacy import contacts_recompute_legacy
 from ..models import ConnectionStatus, DeliveryStatus, WebhookDelivery, ZoomWebinar
+from ..registration.sync import answer_mappings
 from ..sync.events import recordings_wanted, webinar_event_ensure, webinar_from_payload
 from ..sync.planner import (
     SyncSettings,
@@ -160,7 +161,9 @@ def on_registration(delivery: WebhookDelivery) -> None:
     if cancelled or registrant.create_time is None:
         registrant = Registrant(**{**registrant.__dict__, "create_time": _event_time(delivery)})
     snapshot = crm_snapshot(emails_of([registrant]))
-    plan = plan_registrants(info, [registrant], snapshot, settings)
+    plan = plan_registrants(
+        info, [registrant], snapshot, settings, mappings=_answer_mappings(webinar, [registrant])
+    )
     _apply(plan, webinar, delivery)
     if plan.registrations:
         _fill_blank_names(plan.registrations[0].email, registrant)
@@ -465,7 +468,9 @@ def _apply_registration_group(group: list[WebhookDelivery], tally: DeliveryTally
         registrants.append(registrant)
         owners.setdefault(registrant.email.strip().lower(), []).append(delivery.pk)
     snapshot = crm_snapshot(emails_of(registrants))
-    plan = plan_registrants(info, registrants, snapshot, settings)
+    plan = plan_registrants(
+        info, registrants, snapshot, settings, mappings=_answer_mappings(webinar, registrants)
+    )
     result = plan_apply(
         plan,
         timeline_data={"webinar_id": str(webinar.zoom_webinar_id), "webinar_name": webinar.topic},
@@ -500,3 +505,8 @@ def _apply_registration_group(group: list[WebhookDelivery], tally: DeliveryTally
     ignored = set(pending) | set(skipped)
     tally.add(DeliveryStatus.APPLIED, [d for d in group if d.pk in applied], now)
     tally.add(DeliveryStatus.IGNORED, [d for d in group if d.pk in ignored], now)
+
+
+def _answer_mappings(webinar, registrants):
+    """Rule E2: mappings are read only when a registration carries answers."""
+    return answer_mappings(webinar) if any(r.answers for r in registrants) else None

@@ -1,0 +1,179 @@
+"""Filters on registration answers and attribution (Filter JSON, rules E1, E4, E5):
+
+- `{"type": "zoom_registration_answer", "webinar_id"?, "question": "Company size",
+  "operator": OP, "value": V}`: a registration (of that webinar, or any Zoom webinar) whose
+  answer to the question compares; `question` is Zoom's field name or the custom title.
+- `{"type": "registration_source", "event_id"?, "field": "tracking_source|utm_source|…|referrer",
+  "operator": OP, "value": V}`: a registration (for that marketing event, or any) whose source
+  field compares; `tracking_source` compares the source's name.
+
+Both read `RegistrationDetails` in the database (an EXISTS over contact ids, rule G4); text
+comparisons ignore case."""
+
+from __future__ import annotations
+
+from django.db.models import CharField, F
+from django.db.models.fields.json import KT
+from django.db.models.functions import Cast, Lower
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from crm import filter_schema as fs
+from crm.contact_filters import (
+    TEXT_OPERATORS,
+    Condition,
+    FilterContext,
+    FilterInvalid,
+    FilterType,
+    clean_comparison,
+    clean_id,
+    comparison_json,
+    describe_comparison,
+    expect_keys,
+    field_condition,
+)
+from marketing_events.models import RegistrationDetails
+from marketing_events.models_registration import UTM_FIELDS
+
+SOURCE_FIELDS = ("tracking_source", *UTM_FIELDS, "referrer")
+
+
+def _comparison(node, ctx):
+    return clean_comparison(
+        {"operator": node.get("operator"), "value": node.get("value")}, "text", ctx
+    )
+
+
+def clean(node, ctx: FilterContext) -> dict:
+    kind = node["type"]
+    if kind == "zoom_registration_answer":
+        expect_keys(node, {"webinar_id", "question", "operator", "value"})
+        webinar_id = clean_id(node.get("webinar_id"), "webinar_id", required=False)
+        if webinar_id is not None and not webinar_id.isdigit():
+            raise FilterInvalid(
+                _("%(id)s is not a Zoom webinar id (digits only, no spaces or dashes)")
+                % {"id": repr(webinar_id)},
+                "webinar_id",
+            )
+        question = node.get("question")
+        if not isinstance(question, str) or not question.strip() or len(question) > 300:
+            raise FilterInvalid(_("question: a question of 1 to 300 characters"), "question")
+        head = {"type": kind, "webinar_id": webinar_id, "question": question.strip()}
+    else:
+        expect_keys(node, {"event_id", "field", "operator", "value"})
+        field = node.get("field")
+        if field not in SOURCE_FIELDS:
+            raise FilterInvalid(
+                _("field: one of %(fields)s") % {"fields": ", ".join(SOURCE_FIELDS)}, "field"
+            )
+        event_id = clean_id(node.get("event_id"), "event_id", required=False)
+        if event_id is not None and not event_id.isdigit():
+            raise FilterInvalid(
+                _("%(id)s is not a marketing event id") % {"id": repr(event_id)}, "event_id"
+            )
+        head = {"type": kind, "event_id": int(event_id) if event_id else None, "field": field}
+    return {**head, **comparison_json(_comparison(node, ctx))}
+
+
+def _text(expression):
+    # Compared lower-cased (`field_condition(lowered=True)`): text comparisons ignore case.
+    return Lower(Cast(expression, output_field=CharField()))
+
+
+def condition(node: dict, ctx: FilterContext) -> Condition:
+    rows = RegistrationDetails.objects.all()
+    if node["type"] == "zoom_registration_answer":
+        rows = rows.annotate(compared=_text(KT(f"answers__{node['question']}"))).filter(
+            participation__event__source="zoom"
+        )
+        if node.get("webinar_id"):
+            rows = rows.filter(participation__event__external_event_id=node["webinar_id"])
+        narrow = bool(node.get("webinar_id"))
+    else:
+        field = node["field"]
+        if field == "tracking_source":
+            column = Lower("source_name")
+        elif field == "referrer":
+            column = Lower("referrer")
+        else:
+            column = _text(KT(f"utm__{field}"))
+        rows = rows.annotate(compared=column)
+        if node.get("event_id"):
+            rows = rows.filter(event_id=node["event_id"])
+        narrow = bool(node.get("event_id"))
+    where = field_condition("compared", _comparison(node, ctx), "text", ctx, lowered=True)
+    ids = rows.filter(where).annotate(contact_id=F("participation__contact_id"))
+    return Condition(ids=ids.values("contact_id"), narrow=narrow)
+
+
+def describe(node: dict, ctx: FilterContext) -> str:
+    if node["type"] == "zoom_registration_answer":
+        head = _("Zoom registration answer")
+        label = node["question"]
+        if node.get("webinar_id"):
+            label = _("%(question)s (webinar %(id)s)") % {
+                "question": label,
+                "id": node["webinar_id"],
+            }
+    else:
+        head = _("Registration source")
+        label = node["field"]
+    return _("%(filter)s: %(conditions)s") % {
+        "filter": head,
+        "conditions": describe_comparison(str(label), node),
+    }
+
+
+def _schema(kind: str):
+    def node_schema(direction: str) -> dict:
+        properties: dict = {}
+        if kind == "zoom_registration_answer":
+            properties["webinar_id"] = fs.reference_id(
+                direction,
+                response={"type": "string", "pattern": fs.DIGITS},
+                description="A Zoom webinar id; null: any webinar",
+            )
+            properties["question"] = {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": 300,
+                "description": "Zoom's field name, or the custom question's title",
+            }
+            required = ["question", "operator"]
+        else:
+            properties["event_id"] = fs.reference_id(
+                direction,
+                response={"type": "integer"},
+                description="A marketing event id; null: any event",
+            )
+            properties["field"] = {"type": "string", "enum": list(SOURCE_FIELDS)}
+            required = ["field", "operator"]
+        properties["operator"] = fs.operator_enum(TEXT_OPERATORS)
+        properties["value"] = fs.comparison_value(
+            fs.text_item(direction), TEXT_OPERATORS, direction
+        )
+        return fs.node(kind, direction, properties, required=required)
+
+    return node_schema
+
+
+FILTER_TYPES = [
+    FilterType(
+        "zoom_registration_answer",
+        gettext_lazy("Zoom registration answer"),
+        "zoom",
+        clean,
+        condition,
+        describe,
+        _schema("zoom_registration_answer"),
+    ),
+    FilterType(
+        "registration_source",
+        gettext_lazy("Registration source"),
+        "zoom",
+        clean,
+        condition,
+        describe,
+        _schema("registration_source"),
+    ),
+]

@@ -1,0 +1,138 @@
+"""Question → contact property mappings (rule E2), as pure functions over plain data.
+
+The effective mappings of a webinar: the built-in defaults for Zoom's standard fields, replaced
+question by question by the connection's defaults, then by the webinar's overrides. An answer
+becomes a property write when its question is mapped and the value fits the property (its
+type, its options, its length); one that does not fit is refused with the reason, and nothing
+is written for it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+
+from django.utils.translation import gettext
+
+from marketing_events.plan import PropertyWrite
+
+FILL_EMPTY = "fill_empty"
+OVERWRITE = "overwrite"
+POLICIES = (FILL_EMPTY, OVERWRITE)
+# Rule E2's built-in defaults (Zoom's field name → property).
+BUILTIN_MAPPINGS = {
+    "org": "company",
+    "job_title": "jobtitle",
+    "phone": "phone",
+    "city": "city",
+    "state": "state",
+    "zip": "zip",
+    "country": "country",
+    "industry": "industry",
+}
+# Properties nothing but the CRM itself writes.
+PROTECTED_PROPERTIES = frozenset({"email", "hs_additional_emails", "hs_object_id"})
+
+
+@dataclass(frozen=True)
+class MappingRule:
+    question: str
+    property: str  # "" → not mapped
+    policy: str = FILL_EMPTY
+    builtin: bool = False
+
+
+@dataclass(frozen=True)
+class PropertyTarget:
+    """What a write needs to know of a property: its column (None: kept in the contact's
+    custom values), whether it is read-only, the length its column holds, and `clean`, its
+    value check (`crm.properties.clean_value`; raises ValueError with the reason)."""
+
+    name: str
+    column: str | None
+    read_only: bool
+    max_length: int | None
+    clean: Callable[[object], str]
+
+
+@dataclass(frozen=True)
+class Refusal:
+    email: str
+    question: str
+    property: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class AnswerMappings:
+    """What the planner needs to turn answers into property writes."""
+
+    rules: Mapping[str, MappingRule]
+    targets: Mapping[str, PropertyTarget]
+
+
+def effective_mappings(
+    defaults: Iterable[MappingRule], overrides: Iterable[MappingRule] = ()
+) -> dict[str, MappingRule]:
+    rules = {q: MappingRule(q, p, FILL_EMPTY, builtin=True) for q, p in BUILTIN_MAPPINGS.items()}
+    for rule in defaults:
+        rules[rule.question] = rule
+    for rule in overrides:
+        rules[rule.question] = rule
+    return {q: r for q, r in rules.items() if r.property}
+
+
+def target_problem(name: str, targets: Mapping[str, PropertyTarget]) -> str | None:
+    """Why `name` cannot be a mapping's property (unknown or read-only), or None."""
+    target = targets.get(name)
+    if target is None:
+        return gettext("Unknown property: %(name)s.") % {"name": name}
+    if target.read_only or name in PROTECTED_PROPERTIES:
+        return gettext("The property %(name)s is read-only.") % {"name": name}
+    return None
+
+
+def answer_writes(
+    email: str,
+    answers: Iterable[tuple[str, str]],
+    rules: Mapping[str, MappingRule],
+    targets: Mapping[str, PropertyTarget],
+) -> tuple[list[PropertyWrite], list[Refusal]]:
+    """The property writes of one registrant's answers, and the answers refused (rule E2)."""
+    writes, refused = [], []
+    for question, raw in answers:
+        rule = rules.get(question)
+        if rule is None:
+            continue
+        target = targets.get(rule.property)
+        problem = target_problem(rule.property, targets)
+        if problem is not None or target is None:
+            # A built-in default whose property this CRM does not have is simply not used.
+            if not rule.builtin:
+                refused.append(Refusal(email, question, rule.property, problem or ""))
+            continue
+        try:
+            value = target.clean(raw)
+        except ValueError as error:
+            refused.append(Refusal(email, question, rule.property, str(error)))
+            continue
+        if target.max_length is not None and len(value) > target.max_length:
+            refused.append(
+                Refusal(
+                    email,
+                    question,
+                    rule.property,
+                    gettext(
+                        "The answer has %(n)s characters; the property %(name)s holds at "
+                        "most %(max)s."
+                    )
+                    % {"n": len(value), "name": rule.property, "max": target.max_length},
+                )
+            )
+            continue
+        if value == "":
+            continue
+        writes.append(
+            PropertyWrite(email, rule.property, value, rule.policy == OVERWRITE, target.column)
+        )
+    return writes, refused

@@ -1,0 +1,280 @@
+"""Rule E5: the public registration page's form and registering through it.
+
+Anyone with the link registers for a synced upcoming webinar through its connection's Zoom
+account (rules W5-W8 as the workflow action; any brand's connection). The participation keeps
+the answers, the UTM parameters and the referrer; the contact's first touch (`first_utm_*`,
+`first_referrer`) is set once and never overwritten. Registering the same e-mail again answers
+the same join URL and registers nobody new.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django import forms
+from django.core.cache import cache
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from crm.models import Account, normalize_email
+from marketing_events.models import Participation, ParticipationState
+from marketing_events.models_registration import UTM_FIELDS
+from marketing_events.plan import PropertyWrite, RegistrationFact
+from marketing_events.selectors import crm_snapshot
+from marketing_events.services import plan_apply
+
+from ..client import ZoomNotFound, ZoomValidationError
+from ..legacy import contacts_recompute_legacy
+from ..models import ConnectionStatus, ZoomWebinar
+from ..models_registration import WebinarRegistrationInfo
+from ..sync.events import webinar_event_ensure
+from ..sync.planner import SyncSettings, plan_registrants
+from ..sync.records import Registrant, WebinarInfo
+from .sync import answer_mappings, tracking_source_names
+
+RATE_LIMIT = 10  # submissions per IP address per minute (DESIGN E5)
+RATE_WINDOW = 60
+ZOOM_HOST_CODE = 3027
+STANDARD_LABELS = {
+    "last_name": _("Last name"),
+    "address": _("Address"),
+    "city": _("City"),
+    "state": _("State/Region"),
+    "zip": _("Postal code"),
+    "country": _("Country/Region"),
+    "phone": _("Phone"),
+    "industry": _("Industry"),
+    "org": _("Organization"),
+    "job_title": _("Job title"),
+    "purchasing_time_frame": _("Purchasing time frame"),
+    "role_in_purchase_process": _("Role in purchase process"),
+    "no_of_employees": _("Number of employees"),
+    "comments": _("Questions and comments"),
+}
+
+
+def public_webinar(connection_id: int, zoom_webinar_id: int) -> ZoomWebinar | None:
+    """A synced upcoming webinar of a connected connection, or None (the page is a 404)."""
+    webinar = (
+        ZoomWebinar.objects.select_related("connection")
+        .filter(
+            connection_id=connection_id,
+            zoom_webinar_id=zoom_webinar_id,
+            connection__status=ConnectionStatus.CONNECTED,
+            sync_enabled=True,
+            is_zoom_events=False,
+        )
+        .first()
+    )
+    if webinar is None or webinar.has_ended:
+        return None
+    return webinar
+
+
+def rate_limited(ip: str) -> bool:
+    """True past RATE_LIMIT submissions from this address in the current minute."""
+    key = f"public-registration:{ip}:{int(timezone.now().timestamp()) // RATE_WINDOW}"
+    cache.add(key, 0, RATE_WINDOW + 5)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # evicted between add and incr
+        cache.set(key, 1, RATE_WINDOW + 5)
+        count = 1
+    return count > RATE_LIMIT
+
+
+class RegistrationForm(forms.Form):
+    first_name = forms.CharField(label=_("First name"), max_length=64)
+    last_name = forms.CharField(label=_("Last name"), max_length=64, required=False)
+    email = forms.EmailField(label=_("Email"), max_length=128)
+    # A field people never see (hidden by the stylesheet); robots fill it.
+    website = forms.CharField(
+        required=False,
+        label=_("Leave this empty"),
+        widget=forms.TextInput(attrs={"tabindex": "-1", "autocomplete": "off"}),
+    )
+    utm_source = forms.CharField(required=False, widget=forms.HiddenInput, max_length=200)
+    utm_medium = forms.CharField(required=False, widget=forms.HiddenInput, max_length=200)
+    utm_campaign = forms.CharField(required=False, widget=forms.HiddenInput, max_length=200)
+    utm_term = forms.CharField(required=False, widget=forms.HiddenInput, max_length=200)
+    utm_content = forms.CharField(required=False, widget=forms.HiddenInput, max_length=200)
+    referrer = forms.CharField(required=False, widget=forms.HiddenInput, max_length=1000)
+
+    def __init__(self, *args, questions=(), consent_text="", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.questions = []
+        for index, question in enumerate(questions):
+            name = question["question"]
+            if name in ("first_name", "email"):
+                continue
+            if name == "last_name":
+                self.fields["last_name"].required = bool(question.get("required"))
+                continue
+            key = f"q{index}"
+            label = STANDARD_LABELS.get(name, name) if question["type"] == "standard" else name
+            required = bool(question.get("required"))
+            if question["type"] in ("single_radio", "single_dropdown") and question.get("answers"):
+                choices = [("", "—")] + [(a, a) for a in question["answers"]]
+                field = forms.ChoiceField(label=label, required=required, choices=choices)
+            else:
+                field = forms.CharField(label=label, required=required, max_length=128)
+            self.fields[key] = field
+            self.questions.append((key, question))
+        if consent_text:
+            self.fields["consent"] = forms.BooleanField(label=consent_text, required=True)
+
+    def clean_website(self):
+        if self.cleaned_data.get("website"):
+            raise forms.ValidationError(_("This field must stay empty."))
+        return ""
+
+    def answers(self) -> list[tuple[str, str, str]]:
+        """(question, kind, value) of the answered questions."""
+        out = []
+        for key, question in self.questions:
+            value = str(self.cleaned_data.get(key) or "").strip()
+            if value:
+                out.append((question["question"], question["type"], value))
+        return out
+
+
+def form_for(webinar: ZoomWebinar, data=None, initial=None) -> RegistrationForm:
+    info = WebinarRegistrationInfo.objects.filter(webinar=webinar).first()
+    account = Account.objects.filter(pk=1).first()
+    return RegistrationForm(
+        data,
+        initial=initial,
+        questions=info.questions if info else [],
+        consent_text=account.registration_consent_text if account else "",
+    )
+
+
+@dataclass
+class Registered:
+    join_url: str
+    registrant_id: str
+
+
+class RegistrationRefused(Exception):
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+def public_register(webinar: ZoomWebinar, form: RegistrationForm) -> Registered:
+    """Registers the form's person (a valid form). Idempotent by e-mail."""
+    from ..services.client import zoom_client
+
+    data = form.cleaned_data
+    email = normalize_email(data["email"])
+    connection = webinar.connection
+    # Rule W5: the host and the connected user cannot register.
+    if email in {
+        normalize_email(webinar.host_email),
+        normalize_email(connection.connected_user_email),
+    } - {""}:
+        raise RegistrationRefused(str(_("Webinar host cannot register to the webinar")), "email")
+    existing = (
+        Participation.objects.filter(
+            contact__email=email, event_id=webinar.event_id, event__isnull=False
+        )
+        .exclude(state=ParticipationState.CANCELLED)
+        .exclude(external_registrant_id="")
+        .first()
+        if webinar.event_id
+        else None
+    )
+    if existing is not None:  # never double-registers: the same join URL
+        return Registered(existing.join_url, existing.external_registrant_id)
+    body: dict = {"email": email, "first_name": data["first_name"]}
+    if data.get("last_name"):
+        body["last_name"] = data["last_name"]
+    custom = []
+    for question, kind, value in form.answers():
+        if kind == "standard":
+            body[question] = value
+        else:
+            custom.append({"title": question, "value": value})
+    if custom:
+        body["custom_questions"] = custom
+    try:
+        answer = zoom_client(connection).add_registrant(webinar.zoom_webinar_id, body)
+    except ZoomValidationError as error:
+        if error.code == ZOOM_HOST_CODE:
+            raise RegistrationRefused(
+                str(_("Webinar host cannot register to the webinar")), "email"
+            )
+        fields = [e.get("field") for e in error.errors if e.get("field")]
+        raise RegistrationRefused(
+            str(_("Zoom refused the registration: %(error)s"))
+            % {"error": ", ".join(fields) or error.message}
+        )
+    except ZoomNotFound:
+        raise RegistrationRefused(str(_("This webinar is no longer open for registration.")))
+    _record(webinar, form, email, answer)
+    return Registered(str(answer.get("join_url") or ""), str(answer.get("registrant_id") or ""))
+
+
+def _record(webinar: ZoomWebinar, form: RegistrationForm, email: str, answer: dict) -> None:
+    """Rule W8 and E5: the participation at once, with answers, UTM and referrer; mapped
+    answers and the first touch written to the contact in the same transaction."""
+    data = form.cleaned_data
+    event = webinar_event_ensure(webinar.connection, webinar)
+    info = WebinarInfo(
+        zoom_webinar_id=webinar.zoom_webinar_id,
+        topic=webinar.topic,
+        host_email=webinar.host_email,
+        is_zoom_events=webinar.is_zoom_events,
+        sync_enabled=True,
+        event_id=event.pk,
+        join_url=webinar.join_url,
+    )
+    registrant = Registrant.from_zoom(
+        {
+            "id": answer.get("registrant_id") or answer.get("id"),
+            "email": email,
+            "first_name": data["first_name"],
+            "last_name": data.get("last_name") or "",
+            "status": "approved",
+            "join_url": answer.get("join_url") or "",
+            **{q: v for q, kind, v in form.answers() if kind == "standard"},
+            "custom_questions": [
+                {"title": q, "value": v} for q, kind, v in form.answers() if kind != "standard"
+            ],
+        }
+    )
+    registrant = Registrant(**{**registrant.__dict__, "create_time": timezone.now()})
+    connection = webinar.connection
+    settings = SyncSettings(
+        webinar_exclusion_domains=tuple(connection.webinar_exclusion_domains),
+        contact_exclusion_domains=tuple(connection.contact_exclusion_domains),
+    )
+    plan = plan_registrants(
+        info,
+        [registrant],
+        crm_snapshot([email]),
+        settings,
+        sources=tracking_source_names(webinar),
+        mappings=answer_mappings(webinar),
+    )
+    utm = tuple((k, str(data[k])) for k in UTM_FIELDS if data.get(k))
+    referrer = str(data.get("referrer") or "")
+    plan.registrations = [
+        RegistrationFact(**{**fact.__dict__, "utm": utm, "referrer": referrer})
+        for fact in plan.registrations
+    ]
+    for fact in plan.registrations:  # the first touch: set once, never overwritten
+        for key, value in utm:
+            plan.property_writes.append(PropertyWrite(fact.email, f"first_{key}", value))
+        if referrer:
+            plan.property_writes.append(PropertyWrite(fact.email, "first_referrer", referrer))
+    result = plan_apply(
+        plan,
+        timeline_data={
+            "webinar_id": str(webinar.zoom_webinar_id),
+            "webinar_name": webinar.topic,
+            "source": "registration_page",
+        },
+    )
+    contacts_recompute_legacy(result.contact_ids)
