@@ -188,10 +188,12 @@ def test_query_counts_are_constant(viewer_client, django_assert_num_queries, siz
     event = live_event()
     join(event, *(f"p{i:02d}" for i in range(size)))
     # Session, user, event (with its provisional flag), counters, participant count and
-    # rows, occurrences; the whole page also counts the bell's unread notifications.
-    with django_assert_num_queries(7):
-        live(viewer_client, event)
+    # rows, the registration questions and sources asked (rules E1, E4), occurrences; the
+    # whole page also counts the bell's unread notifications, and reads the registrations by
+    # source and the webinar's tracking sources for its attribution card (rules E4, E5).
     with django_assert_num_queries(8):
+        live(viewer_client, event)
+    with django_assert_num_queries(11):
         detail(viewer_client, event)
 
 

@@ -469,7 +469,9 @@ def test_segment_counts_are_timed(scrape, admin_user):
 
 def test_shared_counters_on_redis_are_seen_by_every_process(settings, scrape):
     # Another process (a worker) counting in Redis: here a raw INCR on the key it would use.
-    url = reachable_redis_url(11)
+    # Database 15: parallel test workers use 10 + their number as their cache and may empty
+    # it (cache.clear()) between this test's counts.
+    url = reachable_redis_url(15)
     if url is None:
         pytest.skip("needs Redis")
     # A prefix of its own: another test run on the same Redis database counts elsewhere.
@@ -495,7 +497,7 @@ def test_shared_counters_on_redis_are_seen_by_every_process(settings, scrape):
 
 
 def test_queue_depth_on_redis_counts_every_priority_list(settings, scrape, monkeypatch):
-    url = reachable_redis_url(12)
+    url = reachable_redis_url(14)
     if url is None:
         pytest.skip("needs Redis")
     import redis
