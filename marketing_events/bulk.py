@@ -73,8 +73,9 @@ def _array_type(field: models.Field) -> str:
 
 
 def _inserted_fields(model: type[models.Model]) -> list[models.Field]:
-    # Neither the primary key nor a column the database computes (the contact's e-mail domain).
-    return [f for f in model._meta.concrete_fields if not (f.primary_key or f.generated)]
+    # Neither an automatic primary key nor a column the database computes (the contact's
+    # e-mail domain); a primary key that is a foreign key is written like any column.
+    return [f for f in model._meta.concrete_fields if not (f.db_returning or f.generated)]
 
 
 @cache
@@ -646,6 +647,65 @@ def attendance_upsert(rows: Sequence[AttendanceRow]) -> None:
     )
 
 
+# -- any table ----------------------------------------------------------------------------------
+
+
+def rows_insert(
+    model: type[models.Model],
+    rows: Mapping[str, list],
+    constants: Mapping[str, object] | None = None,
+    *,
+    unique: Sequence[str] = (),
+    update: Sequence[str] = (),
+) -> None:
+    """Inserts rows given as columns (`rows` maps attnames to equally long lists; `constants`
+    one value for every row; other columns take their model default) in one statement. With
+    `unique` (the attnames of a unique constraint), an existing row takes the `update` columns,
+    and only where one of them changed. Values are what the model field stores (`JSONField`:
+    any JSON value; it is encoded here)."""
+    constants = dict(constants or {})
+    count = len(next(iter(rows.values()), []))
+    if not count:
+        return
+    fields = {f.attname: f for f in model._meta.concrete_fields}
+    if not on_postgresql():
+        objects = [
+            model(**constants, **{name: values[i] for name, values in rows.items()})
+            for i in range(count)
+        ]
+        if unique:
+            model.objects.bulk_create(
+                objects,
+                update_conflicts=True,
+                unique_fields=[fields[name].name for name in unique],
+                update_fields=[fields[name].name for name in update],
+                batch_size=1000,
+            )
+        else:
+            model.objects.bulk_create(objects, batch_size=1000)
+        return
+    encoded = {
+        name: [_json_text(v) for v in values]
+        if isinstance(fields[name], models.JSONField)
+        else list(values)
+        for name, values in rows.items()
+    }
+    insert, params = _insert_select(model, encoded, constants)
+    if unique:
+        table = _table(model)
+        columns = [_qn(fields[name].column) for name in update]
+        insert += (
+            f" ON CONFLICT ({', '.join(_qn(fields[n].column) for n in unique)}) DO UPDATE SET "
+            + ", ".join(f"{c} = EXCLUDED.{c}" for c in columns)
+            + " WHERE ("
+            + ", ".join(f"{table}.{c}" for c in columns)
+            + ") IS DISTINCT FROM ("
+            + ", ".join(f"EXCLUDED.{c}" for c in columns)
+            + ")"
+        )
+    _execute(insert, params)
+
+
 # -- timeline ------------------------------------------------------------------------------------
 
 
@@ -736,6 +796,7 @@ __all__ = [
     "participations_fetch",
     "participations_upsert",
     "pg_fetch",
+    "rows_insert",
     "sessions_of",
     "sessions_upsert",
     "timeline_upsert",

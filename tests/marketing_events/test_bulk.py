@@ -206,3 +206,53 @@ def test_attendance_applied_to_registrations_updates_no_index():
     assert heap_only >= 0.9 * updated
     states = set(Participation.objects.values_list("state", flat=True))
     assert states == {ParticipationState.ATTENDED}
+
+
+def test_rows_insert_inserts_then_updates_only_what_changed(path):
+    contact = Contact.objects.create(email="r@example.com")
+    columns = {
+        "contact_id": [contact.pk, contact.pk],
+        "kind": ["a", "b"],
+        "occurred_at": [at(0), at(1)],
+        "data": [{"n": 1, "when": "x"}, {"n": 2}],
+        "dedupe_key": ["k1", "k2"],
+    }
+    bulk.rows_insert(TimelineEvent, columns, {"created_at": at(5)})
+    stored = dict(TimelineEvent.objects.values_list("dedupe_key", "data"))
+    assert stored == {"k1": {"n": 1, "when": "x"}, "k2": {"n": 2}}
+    update = ("kind", "occurred_at", "data")
+    again = {**columns, "data": [{"n": 1, "when": "x"}, {"n": 3}], "kind": ["a", "c"]}
+    with CaptureQueriesContext(connection) as queries:
+        bulk.rows_insert(
+            TimelineEvent, again, {"created_at": at(9)}, unique=("dedupe_key",), update=update
+        )
+    rows = TimelineEvent.objects.order_by("dedupe_key").values_list(
+        "dedupe_key", "kind", "data", "created_at"
+    )
+    assert list(rows) == [
+        ("k1", "a", {"n": 1, "when": "x"}, at(5)),
+        ("k2", "c", {"n": 3}, at(5)),  # created_at is not among the updated columns
+    ]
+    if path == "native" and connection.vendor == "postgresql":
+        assert len(queries.captured_queries) == 1
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT xmin::text FROM crm_timelineevent ORDER BY dedupe_key")
+            before = cursor.fetchall()
+            bulk.rows_insert(TimelineEvent, again, {}, unique=("dedupe_key",), update=update)
+            cursor.execute("SELECT xmin::text FROM crm_timelineevent ORDER BY dedupe_key")
+            assert cursor.fetchall() == before  # unchanged rows are not written
+
+
+def test_rows_insert_takes_a_single_row_of_nulls(path, event):
+    contact = Contact.objects.create(email="n@example.com")
+    bulk.rows_insert(
+        Participation,
+        {"contact_id": [contact.pk], "first_join_at": [None], "join_url": [""]},
+        {"event_id": event.pk, "state": ParticipationState.REGISTERED},
+    )
+    stored = Participation.objects.get(contact=contact)
+    assert (stored.event_id, stored.first_join_at, stored.state) == (
+        event.pk,
+        None,
+        ParticipationState.REGISTERED,
+    )

@@ -8,8 +8,9 @@ import time
 from collections import defaultdict
 from collections.abc import Iterable
 from decimal import Decimal
+from functools import lru_cache
 
-from django.db import OperationalError, transaction
+from django.db import OperationalError, connection, transaction
 from django.db.models import Count, Min, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_noop
@@ -90,23 +91,19 @@ def answers_apply(
     now = now or timezone.now()
     kind = ANSWER_KIND_OF_REPORT[report]
     EngagementAnswer.objects.filter(occurrence=occurrence, kind=kind).delete()
-    EngagementAnswer.objects.bulk_create(
-        [
-            EngagementAnswer(
-                event_id=occurrence.event_id,
-                occurrence=occurrence,
-                participation_id=fact.participation_id,
-                kind=kind,
-                question_id=fact.record.question_id[:200],
-                question=fact.record.question,
-                answer=fact.record.answer,
-                status=fact.record.status[:20],
-                answered_by=fact.record.answered_by[:300],
-                answered_at=fact.record.answered_at,
-            )
-            for fact in plan.answers
-        ],
-        batch_size=1000,
+    records = [fact.record for fact in plan.answers]
+    bulk.rows_insert(
+        EngagementAnswer,
+        {
+            "participation_id": [fact.participation_id for fact in plan.answers],
+            "question_id": [r.question_id[:200] for r in records],
+            "question": [r.question for r in records],
+            "answer": [r.answer for r in records],
+            "status": [r.status[:20] for r in records],
+            "answered_by": [r.answered_by[:300] for r in records],
+            "answered_at": [r.answered_at for r in records],
+        },
+        {"event_id": occurrence.event_id, "occurrence_id": occurrence.pk, "kind": kind},
     )
     EngagementReport.objects.update_or_create(
         occurrence=occurrence,
@@ -305,8 +302,9 @@ def event_engagement_recompute(event_id: int, *, weights: dict[str, int] | None 
             "participation_id", *_FACT_FIELDS
         )
     }
-    rows = []
-    now = timezone.now()
+    weights_key = tuple(sorted(weights.items()))
+    columns: dict[str, list] = {name: [] for name in ("participation_id", "contact_id")}
+    columns.update((name, []) for name in _FACT_FIELDS)
     for pk, contact_id, percent in Participation.objects.filter(event_id=event_id).values_list(
         "pk", "contact_id", "attendance_percent"
     ):
@@ -321,26 +319,33 @@ def event_engagement_recompute(event_id: int, *, weights: dict[str, int] | None 
             recording_seconds=view["seconds"] if view else 0,
             length_seconds=length * occurrences,
         )
-        score, parts = engagement_score(facts, weights)
-        row = ParticipationEngagement(
-            participation_id=pk,
-            contact_id=contact_id,
-            event_id=event_id,
-            polls_answered=facts.polls_answered,
-            questions_asked=facts.questions_asked,
-            survey_answered=facts.survey_answered,
-            recording_first_viewed_at=view["first"] if view else None,
-            recording_seconds=facts.recording_seconds,
-            score=score,
-            parts=parts,
-            updated_at=now,
+        score, parts = _score(facts, weights_key)
+        values = (
+            facts.polls_answered,
+            facts.questions_asked,
+            facts.survey_answered,
+            view["first"] if view else None,
+            facts.recording_seconds,
+            score,
+            parts,
         )
-        if stored.get(pk) != tuple(getattr(row, f) for f in _FACT_FIELDS):
-            rows.append(row)  # only rows whose facts or score changed are written
-    if not rows:
+        if stored.get(pk) == values:
+            continue  # only rows whose facts or score changed are written
+        columns["participation_id"].append(pk)
+        columns["contact_id"].append(contact_id)
+        for name, value in zip(_FACT_FIELDS, values, strict=True):
+            columns[name].append(value)
+    if not columns["participation_id"]:
         return 0
-    retrying(lambda: _engagement_write(rows))
-    return len(rows)
+    retrying(lambda: _engagement_write(event_id, columns))
+    return len(columns["participation_id"])
+
+
+@lru_cache(maxsize=4096)
+def _score(facts: Facts, weights: tuple[tuple[str, int], ...]) -> tuple[int, dict[str, int]]:
+    # Most participations of a webinar share their facts (every no-show, every attendee who
+    # only listened to the end): each score is computed once. Callers never change `parts`.
+    return engagement_score(facts, dict(weights))
 
 
 def retrying(write, attempts: int = 4):
@@ -357,53 +362,72 @@ def retrying(write, attempts: int = 4):
     raise AssertionError("unreachable")
 
 
-def _engagement_write(rows: list[ParticipationEngagement]) -> None:
+def _engagement_write(event_id: int, columns: dict[str, list]) -> None:
     with transaction.atomic():
-        ParticipationEngagement.objects.bulk_create(
-            rows,
-            update_conflicts=True,
-            unique_fields=["participation"],
-            update_fields=["contact_id", "event", *_FACT_FIELDS, "updated_at"],
-            batch_size=1000,
+        bulk.rows_insert(
+            ParticipationEngagement,
+            columns,
+            {"event_id": event_id, "updated_at": timezone.now()},
+            unique=("participation_id",),
+            update=("contact_id", "event_id", *_FACT_FIELDS, "updated_at"),
         )
-        contacts_recompute_engagement(r.contact_id for r in rows)
-        contacts_changed({r.contact_id for r in rows})
+        contacts = set(columns["contact_id"])
+        contacts_recompute_engagement(contacts)
+        contacts_changed(contacts)
 
 
 def contacts_recompute_engagement(contact_ids: Iterable[int]) -> None:
-    """`zoom_engagement_score`: the mean score over the contact's 10 most recent events with a
-    participation of any state (a participation without a score, e.g. a no-show, counts 0)."""
+    """`zoom_engagement_score`: the mean score, rounded half up, over the contact's 10 most
+    recent events with a participation of any state (a participation without a score, e.g. a
+    no-show, counts 0). Two statements whatever the number of contacts: the contacts locked in
+    id order (as the rollups and legacy properties lock them: no lock cycles between workers
+    syncing webinars with people in common), then the property written where it changed."""
     ids = sorted(set(contact_ids))
     if not ids:
         return
-    recent: dict[int, list[int]] = defaultdict(list)
-    rows = (
-        Participation.objects.filter(contact_id__in=ids)
-        .order_by("contact_id", "-event__starts_at", "-event_id")
-        .values_list("contact_id", "engagement__score")
+    sql, params = _engagement_property_update(ids)
+    if bulk.on_postgresql():
+        table = connection.ops.quote_name(Contact._meta.db_table)
+        bulk.pg_fetch(
+            f"SELECT id FROM {table} WHERE id = ANY(%b::bigint[]) ORDER BY id FOR NO KEY UPDATE",
+            [ids],
+        )
+        bulk.pg_fetch(sql, params)
+        return
+    with connection.cursor() as cursor:  # SQLite locks the whole database: no order to keep
+        cursor.execute(sql, params)
+
+
+def _engagement_property_update(ids: list[int]) -> tuple[str, list]:
+    qn = connection.ops.quote_name
+    contact = qn(Contact._meta.db_table)
+    means = (
+        "SELECT contact_id, CAST(ROUND(AVG(score)) AS integer) AS value FROM ("
+        "SELECT p.contact_id, COALESCE(pe.score, 0) AS score, ROW_NUMBER() OVER ("
+        "PARTITION BY p.contact_id ORDER BY e.starts_at DESC, e.id DESC) AS n "
+        f"FROM {qn(Participation._meta.db_table)} p "
+        f"JOIN {qn(MarketingEvent._meta.db_table)} e ON e.id = p.event_id "
+        f"LEFT JOIN {qn(ParticipationEngagement._meta.db_table)} pe "
+        "ON pe.participation_id = p.id WHERE p.contact_id {ids}) r "
+        f"WHERE n <= {LAST_EVENTS} GROUP BY contact_id"
     )
-    for contact_id, score in rows:
-        if len(recent[contact_id]) < LAST_EVENTS:
-            recent[contact_id].append(score or 0)
-    # Locked in id order, as the rollups and legacy properties lock them (no lock cycles
-    # between workers syncing webinars with people in common).
-    contacts = list(
-        Contact.objects.filter(pk__in=ids).order_by("pk").select_for_update(no_key=True)
+    if connection.vendor == "postgresql":
+        return (
+            f"UPDATE {contact} c SET properties = jsonb_set(COALESCE(c.properties, '{{}}'), "
+            f"'{{{CONTACT_PROPERTY}}}', to_jsonb(m.value::text)) "
+            f"FROM ({means.format(ids='= ANY(%b::bigint[])')}) m WHERE c.id = m.contact_id "
+            f"AND (c.properties ->> '{CONTACT_PROPERTY}') IS DISTINCT FROM m.value::text",
+            [ids],
+        )
+    marks = ", ".join(["%s"] * len(ids))
+    return (
+        f"UPDATE {contact} SET properties = json_set(COALESCE(properties, '{{}}'), "
+        f"'$.{CONTACT_PROPERTY}', CAST(m.value AS text)) "
+        f"FROM ({means.format(ids=f'IN ({marks})')}) m WHERE {contact}.id = m.contact_id "
+        f"AND json_extract({contact}.properties, '$.{CONTACT_PROPERTY}') "
+        "IS NOT CAST(m.value AS text)",
+        list(ids),
     )
-    changed = []
-    for contact in contacts:
-        scores = recent.get(contact.pk)
-        value = round(sum(scores) / len(scores)) if scores else None
-        properties = dict(contact.properties or {})
-        if value is None:
-            properties.pop(CONTACT_PROPERTY, None)
-        else:
-            properties[CONTACT_PROPERTY] = str(value)
-        if properties != (contact.properties or {}):
-            contact.properties = properties
-            changed.append(contact)
-    if changed:
-        Contact.objects.bulk_update(changed, ["properties"], batch_size=1000)
 
 
 def weights_set(weights: dict[str, int]) -> EngagementSettings:

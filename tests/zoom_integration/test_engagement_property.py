@@ -1,0 +1,88 @@
+"""The contact property `zoom_engagement_score` (rule E8): the mean score over the contact's
+10 most recent events, a participation without a score counting 0, rounded half up; computed
+in the database in a constant number of statements."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import ROUND_HALF_UP, Decimal
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from crm.models import Contact
+from marketing_events.models import MarketingEvent, Participation, ParticipationState
+from zoom_integration.engagement.models import ParticipationEngagement
+from zoom_integration.engagement.services import contacts_recompute_engagement
+
+pytestmark = pytest.mark.django_db
+T0 = dt.datetime(2026, 1, 5, 15, 0, tzinfo=dt.UTC)
+
+
+def _events(n: int) -> list[MarketingEvent]:
+    return [
+        MarketingEvent.objects.create(
+            name=f"W{i}",
+            source="zoom",
+            external_account_id="acct",
+            external_event_id=str(100 + i),
+            starts_at=T0 + dt.timedelta(days=7 * i),
+        )
+        for i in range(n)
+    ]
+
+
+def _participate(contact: Contact, event: MarketingEvent, score: int | None) -> None:
+    state = ParticipationState.ATTENDED if score is not None else ParticipationState.REGISTERED
+    participation = Participation.objects.create(contact=contact, event=event, state=state)
+    if score is not None:
+        ParticipationEngagement.objects.create(
+            participation=participation, contact_id=contact.pk, event=event, score=score
+        )
+
+
+def _expected(scores_by_start: list[tuple[dt.datetime, int | None]]) -> str:
+    recent = [s or 0 for _at, s in sorted(scores_by_start, reverse=True)[:10]]
+    mean = Decimal(sum(recent)) / len(recent)
+    return str(mean.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def test_the_mean_over_the_last_ten_events_rounded_half_up():  # rule E8
+    events = _events(12)
+    # The two oldest (100 each) fall out of the last ten; a no-show counts 0; the ten
+    # newest add up to 445, a mean of 44.5 (half to even would give 44).
+    scores = [100, 100, 90, None, 45, 40, 50, 60, 30, 40, 50, 40]
+    ana = Contact.objects.create(email="ana@example.com", properties={"company": "Acme"})
+    bob = Contact.objects.create(email="bob@example.com")
+    for event, score in zip(events, scores, strict=True):
+        _participate(ana, event, score)
+    _participate(bob, events[0], 70)
+    contacts_recompute_engagement([ana.pk])
+    ana.refresh_from_db()
+    bob.refresh_from_db()
+    expected = _expected([(e.starts_at, s) for e, s in zip(events, scores, strict=True)])
+    assert expected == "45"
+    assert ana.properties == {"company": "Acme", "zoom_engagement_score": "45"}
+    assert "zoom_engagement_score" not in bob.properties  # not asked for: untouched
+    contacts_recompute_engagement([ana.pk, bob.pk])
+    bob.refresh_from_db()
+    assert bob.properties["zoom_engagement_score"] == "70"
+
+
+def test_a_constant_number_of_statements_whatever_the_contacts():
+    events = _events(3)
+    contacts = [Contact.objects.create(email=f"p{n}@example.com") for n in range(30)]
+    for n, contact in enumerate(contacts):
+        for k, event in enumerate(events):
+            _participate(contact, event, (n * 7 + k * 13) % 101)
+    counts = []
+    for some in (contacts[:1], contacts):
+        with CaptureQueriesContext(connection) as queries:
+            contacts_recompute_engagement(c.pk for c in some)
+        counts.append(len(queries.captured_queries))
+    assert counts[0] == counts[1] <= 2
+    for n, contact in enumerate(contacts):
+        contact.refresh_from_db()
+        scores = [(e.starts_at, (n * 7 + k * 13) % 101) for k, e in enumerate(events)]
+        assert contact.properties["zoom_engagement_score"] == _expected(scores)
