@@ -17,6 +17,7 @@ from typing import NamedTuple
 import orjson
 from django.db import connection
 
+from .db import pg_fetch
 from .models import Contact
 from .properties import STANDARD_BY_NAME
 
@@ -54,7 +55,7 @@ def contacts_write_properties(writes: Iterable[ContactPropertyWrite], now: dt.da
             write = next((w for w in per_contact[contact_id].values() if w.column == column), None)
             values.append(write.value if write else None)
             overwrite.append(bool(write and write.overwrite))
-        arrays += ["%s::text[]", "%s::boolean[]"]
+        arrays += ["%b::text[]", "%b::boolean[]"]
         names += [f"v{index}", f"o{index}"]
         params += [values, overwrite]
     fill, over = [], []
@@ -62,7 +63,7 @@ def contacts_write_properties(writes: Iterable[ContactPropertyWrite], now: dt.da
         custom = [w for w in per_contact[contact_id].values() if not w.column]
         fill.append(orjson.dumps({w.name: w.value for w in custom if not w.overwrite}).decode())
         over.append(orjson.dumps({w.name: w.value for w in custom if w.overwrite}).decode())
-    arrays = ["%s::bigint[]", *arrays, "%s::text[]", "%s::text[]"]
+    arrays = ["%b::bigint[]", *arrays, "%b::text[]", "%b::text[]"]
     names = ["id", *names, "fill", "over"]
     params = [ids, *params, fill, over]
     table = qn(Contact._meta.db_table)
@@ -91,9 +92,8 @@ def contacts_write_properties(writes: Iterable[ContactPropertyWrite], now: dt.da
               IS DISTINCT FROM ({", ".join(f"n.{n}" for n in compared)})
         RETURNING c.id
     """
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, now])
-        return {row[0] for row in cursor.fetchall()}
+    # Arrays bound server-side (`bound_cursor`): the default cursor would render each element.
+    return {row[0] for row in pg_fetch(sql, [*params, now])}
 
 
 def _write_orm(per_contact, now) -> set:

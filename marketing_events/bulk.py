@@ -26,6 +26,7 @@ from typing import Any, NamedTuple
 import orjson
 from django.db import connection, models, transaction
 
+from crm.db import bound_cursor, pg_fetch
 from crm.models import Contact, TimelineEvent
 
 from .models import (
@@ -145,39 +146,7 @@ def _insert_select(
     return sql, params
 
 
-def _cursor():
-    """A Django cursor (execute wrappers, query logging, error mapping) over a psycopg cursor
-    that binds parameters on the server: an array parameter travels as one value instead of
-    being rendered into the SQL text element by element, as the default client-side binding
-    cursor does (that quoting costs more than the statements themselves). Arrays go as `%b`
-    (binary: no text escaping either), and results come back binary too: psycopg's C loaders
-    read them, where text timestamps go through a Python parser (Django's time-zone loader)."""
-    from django.db.backends.postgresql.base import ServerBindingCursor
-    from psycopg.pq import Format
-
-    connection.close_if_health_check_failed()
-    connection.ensure_connection()
-    cursor = ServerBindingCursor(connection.connection)
-    cursor.format = Format.BINARY  # what `connection.cursor(binary=True)` sets
-    # A private API on purpose: Django's public switch (OPTIONS "server_side_binding") binds
-    # every query of the site server-side, and the raw psycopg cursor would skip Django's
-    # execute wrappers (query counts asserted by the tests, the bench's per-statement times).
-    # `_prepare_cursor` wraps this one cursor as `connection.cursor()` wraps its own. The cost
-    # it avoids: client-side binding renders each array element into the SQL text. Measured
-    # again on 2026-12-06 (this 2-core machine, alternately, 5 runs each): 400 page-shaped
-    # statements (eight 300-element arrays: e-mails, ids, timestamps, names) through the
-    # public `connection.cursor()` took 6.2-13.9 s of loop time against 0.7-2.4 s here; whole
-    # process CPU, this cursor / the public one: median 0.41.
-    return connection._prepare_cursor(cursor)
-
-
-def pg_fetch(sql: str, params: Sequence | Mapping) -> list[tuple]:
-    """Rows of one PostgreSQL statement (parameters bound server-side)."""
-    with _cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchall() if cursor.description else []
-
-
+_cursor = bound_cursor
 _fetch = pg_fetch
 
 

@@ -15,6 +15,8 @@ from typing import NamedTuple
 import orjson
 from django.db import connection
 
+from crm.db import pg_fetch
+
 from .models_registration import RegistrationDetails
 from .plan import RegistrationFact
 
@@ -63,7 +65,7 @@ def details_upsert(event_id: int, rows: list[DetailsRow], now: dt.datetime) -> N
             (participation_id, event_id, answers, source_id, source_name, utm, referrer,
              updated_at)
         SELECT v.p, %s, v.a::jsonb, v.s, v.n, v.u::jsonb, v.r, %s
-        FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[])
+        FROM unnest(%b::bigint[], %b::text[], %b::text[], %b::text[], %b::text[], %b::text[])
             AS v(p, a, s, n, u, r)
         ON CONFLICT (participation_id) DO UPDATE SET
             answers = CASE WHEN EXCLUDED.answers = '{{}}'::jsonb THEN t.answers
@@ -93,8 +95,7 @@ def details_upsert(event_id: int, rows: list[DetailsRow], now: dt.datetime) -> N
         [orjson.dumps(r.utm).decode() for r in rows],
         [r.referrer for r in rows],
     ]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+    pg_fetch(sql, params)  # arrays bound server-side (see `crm.db.bound_cursor`)
 
 
 def _details_upsert_orm(event_id: int, rows: list[DetailsRow], now: dt.datetime) -> None:
