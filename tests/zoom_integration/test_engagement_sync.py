@@ -14,7 +14,7 @@ from django.db import connection as db_connection
 from django.test.utils import CaptureQueriesContext
 
 from crm.models import Brand, Contact, TimelineEvent
-from marketing_events.models import MarketingEvent, Participation
+from marketing_events.models import EventOccurrence, MarketingEvent, Participation
 from zoom_integration.engagement import services as engagement_services
 from zoom_integration.engagement.models import (
     EngagementAnswer,
@@ -300,12 +300,37 @@ def test_a_report_that_changes_is_replaced(zoom_sandbox, connection, generated, 
     instance = next(i for i in webinar["instances"] if i.get("polls"))
     row = next(r for r in instance["polls"] if r["email"])
     row["question_details"][0]["answer"] = "Changed my mind"
+    # Someone else's answers leave the report: their timeline entry for it goes too.
+    gone = next(
+        r
+        for r in instance["polls"]
+        if r["email"] and r["email"].strip().lower() != row["email"].strip().lower()
+    )
+    gone_email = gone["email"].strip().lower()
+    removed = sum(
+        len(r["question_details"])
+        for r in instance["polls"]
+        if (r["email"] or "").strip().lower() == gone_email
+    )
+    instance["polls"] = [
+        r for r in instance["polls"] if (r["email"] or "").strip().lower() != gone_email
+    ]
+    occurrence = EventOccurrence.objects.get(external_id=instance["uuid"])
+    entries = TimelineEvent.objects.filter(
+        dedupe_key__startswith=f"zoom_webinar_poll_answered:{occurrence.pk}:"
+    )
+    gone_entries = entries.filter(contact__email=gone_email)
+    assert gone_entries.exists()
+    kept_entries = entries.exclude(contact__email=gone_email)
+    kept = kept_entries.count()
     zoom_sandbox.post("/_sandbox/scenario", json=state).raise_for_status()
     zoom_sandbox.post("/_sandbox/settings", json={"rate_limits": False}).raise_for_status()
     polls_before = EngagementAnswer.objects.filter(kind="poll").count()
     ZoomWebinar.objects.update(participants_synced_at=None)  # its report is due again
     assert run_sync(connection).status == "succeeded"
-    assert EngagementAnswer.objects.filter(kind="poll").count() == polls_before
+    assert EngagementAnswer.objects.filter(kind="poll").count() == polls_before - removed
+    assert not gone_entries.exists()
+    assert kept_entries.count() == kept
     assert EngagementAnswer.objects.filter(
         kind="poll",
         answer="Changed my mind",

@@ -90,6 +90,11 @@ def answers_apply(
     the number of answers attached to someone."""
     now = now or timezone.now()
     kind = ANSWER_KIND_OF_REPORT[report]
+    answered_before = set(
+        EngagementAnswer.objects.filter(
+            occurrence=occurrence, kind=kind, participation__isnull=False
+        ).values_list("participation__contact_id", flat=True)
+    )
     EngagementAnswer.objects.filter(occurrence=occurrence, kind=kind).delete()
     records = [fact.record for fact in plan.answers]
     bulk.rows_insert(
@@ -141,9 +146,13 @@ def answers_apply(
     bulk.timeline_upsert(rows)
     # Filter workflows (poll answers as triggers) look at these contacts again.
     contacts_changed(set(by_contact))
-    TimelineEvent.objects.filter(
-        dedupe_key__startswith=f"{timeline_kind}:{occurrence.pk}:", kind=timeline_kind
-    ).exclude(dedupe_key__in=[r.dedupe_key for r in rows]).delete()
+    # The entries of people who answered before and no longer do, by their keys (the unique
+    # index; a prefix match would read the whole timeline).
+    gone = answered_before - by_contact.keys()
+    if gone:
+        TimelineEvent.objects.filter(
+            dedupe_key__in=[_timeline_key(timeline_kind, occurrence.pk, c) for c in gone]
+        ).delete()
     return sum(1 for f in plan.answers if f.participation_id is not None)
 
 
