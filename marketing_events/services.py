@@ -276,19 +276,9 @@ def plan_apply(
             if c not in raced
         ]
     )
-    if changed or raced:
-        # 8. The contacts' rollups: each written participation's difference added (exact
-        # under concurrent writers: `activity`). All the page's contacts are locked, in id
-        # order, the set that legacy properties lock next (`contacts_recompute_legacy`) and
-        # before the raced ones' second pass locks its part of it: one order, no deadlock.
-        contacts_add_activity(
-            changes=[
-                ParticipationChange(p.contact_id, _rollup_share(p.original), _ROLLUP_SHARE(p))
-                for p in changed
-            ],
-            locked=by_contact,
-        )
-    # Rules E1, E4, E5: what the registrations said, beside their participations.
+    # Rules E1, E4, E5: what the registrations said, beside their participations (before
+    # the contacts are locked: workers syncing webinars with people in common wait on those
+    # locks until this transaction commits, so what locks them comes last).
     details_upsert(
         event_id,
         details_rows(
@@ -301,6 +291,18 @@ def plan_apply(
         ),
         now,
     )
+    if changed or raced:
+        # 8. The contacts' rollups: each written participation's difference added (exact
+        # under concurrent writers: `activity`). All the page's contacts are locked, in id
+        # order, the set that legacy properties lock next (`contacts_recompute_legacy`) and
+        # before the raced ones' second pass locks its part of it: one order, no deadlock.
+        contacts_add_activity(
+            changes=[
+                ParticipationChange(p.contact_id, _rollup_share(p.original), _ROLLUP_SHARE(p))
+                for p in changed
+            ],
+            locked=by_contact,
+        )
     # Rule E2: contact properties from mapped answers, in one statement.
     properties_changed = contacts_write_properties(
         [

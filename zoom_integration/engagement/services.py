@@ -68,6 +68,7 @@ _FACT_FIELDS = (
     "parts",
 )
 LAST_EVENTS = 10  # rule E8: the mean over the contact's last 10 webinars
+CHUNK = 500  # participations written per transaction by the recompute
 
 
 def _timeline_key(kind: str, occurrence_id: int, contact_id: int) -> str:
@@ -274,7 +275,7 @@ def weights_get() -> dict[str, int]:
 def event_engagement_recompute(event_id: int, *, weights: dict[str, int] | None = None) -> int:
     """Recomputes every participation's facts and score of one event from the stored facts
     (never incremented), then the contacts' `zoom_engagement_score`. A constant number of
-    statements whatever the event's size. Returns the participations written."""
+    statements per `CHUNK` changed participations. Returns the participations written."""
     weights = weights or weights_get()
     event = MarketingEvent.objects.filter(pk=event_id).first()
     if event is None:
@@ -344,10 +345,19 @@ def event_engagement_recompute(event_id: int, *, weights: dict[str, int] | None 
         columns["contact_id"].append(contact_id)
         for name, value in zip(_FACT_FIELDS, values, strict=True):
             columns[name].append(value)
-    if not columns["participation_id"]:
+    total = len(columns["participation_id"])
+    if not total:
         return 0
-    retrying(lambda: _engagement_write(event_id, columns))
-    return len(columns["participation_id"])
+    # In chunks of contacts, each its own transaction (the rows of a chunk and its contacts'
+    # property together, so a crash between chunks leaves no property behind its rows): the
+    # contacts stay locked only while their chunk commits, not while the whole event does
+    # (workers syncing webinars with people in common wait on those locks).
+    order = sorted(range(total), key=columns["contact_id"].__getitem__)
+    for start in range(0, total, CHUNK):
+        picked = order[start : start + CHUNK]
+        chunk = {name: [values[i] for i in picked] for name, values in columns.items()}
+        retrying(lambda chunk=chunk: _engagement_write(event_id, chunk))
+    return total
 
 
 @lru_cache(maxsize=4096)

@@ -372,6 +372,7 @@ class WebinarSync:
                 # the same people, wait for that insert and not for this page.
                 contacts = plan_contacts_ensure(plan)
                 with transaction.atomic():
+                    self._insert_skips(plan.skips)
                     result = plan_apply(
                         plan,
                         timeline_data={
@@ -383,7 +384,6 @@ class WebinarSync:
                     )
                     if legacy_affected(plan):
                         contacts_recompute_legacy(result.contact_ids)  # rules P1-P5
-                    self._insert_skips(plan.skips)
                     counts = self.counts.copy()
                     counts[kind] += len(plan.registrations) + len(plan.sessions)
                     counts["zoom_records"] += records
