@@ -43,6 +43,9 @@ def contacts_write_properties(writes: Iterable[ContactPropertyWrite], now: dt.da
         return set()
     if connection.vendor != "postgresql":
         return _write_orm(per_contact, now)
+    _drop_unchanged(per_contact)
+    if not per_contact:
+        return set()
     ids = sorted(per_contact)
     columns = sorted(
         {w.column for props in per_contact.values() for w in props.values() if w.column}
@@ -94,6 +97,35 @@ def contacts_write_properties(writes: Iterable[ContactPropertyWrite], now: dt.da
     """
     # Arrays bound server-side (`bound_cursor`): the default cursor would render each element.
     return {row[0] for row in pg_fetch(sql, [*params, now])}
+
+
+def _drop_unchanged(per_contact: dict[int, dict[str, ContactPropertyWrite]]) -> None:
+    """Leaves out the writes that would not change what is stored, read without a lock: the
+    UPDATE locks its contacts until the caller's transaction commits, and the sync's workers
+    wait on those locks for people they have in common (the same answers, webinar after
+    webinar). A write skipped on a value that another transaction changes meanwhile is as if
+    it came first."""
+    columns = sorted({w.column for props in per_contact.values() for w in props.values()} - {None})
+    qn = connection.ops.quote_name
+    selected = ", ".join(["id", *(qn(c) for c in columns), "properties"])
+    rows = pg_fetch(
+        f"SELECT {selected} FROM {qn(Contact._meta.db_table)} WHERE id = ANY(%b::bigint[])",
+        [sorted(per_contact)],
+    )
+    for contact_id, *values, properties in rows:
+        stored = dict(zip(columns, values, strict=True))
+        if isinstance(properties, str | bytes):  # text results: Django's jsonb loader
+            properties = orjson.loads(properties)
+        properties = properties or {}
+        writes = per_contact[contact_id]
+        for name, write in list(writes.items()):
+            current = stored[write.column] if write.column else properties.get(write.name)
+            if write.overwrite or current in ("", None):
+                if current != write.value:
+                    continue
+            del writes[name]
+        if not writes:
+            del per_contact[contact_id]
 
 
 def _write_orm(per_contact, now) -> set:
