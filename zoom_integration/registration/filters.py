@@ -15,6 +15,7 @@ from __future__ import annotations
 from django.db.models import CharField, F
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast, Lower
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -157,6 +158,14 @@ def _schema(kind: str):
     return node_schema
 
 
+def _answer_pickers() -> dict[str, str]:
+    return {"questions": reverse("zoom_integration:pick_questions")}
+
+
+def _source_pickers() -> dict[str, str]:
+    return {"values": reverse("zoom_integration:pick_sources")}
+
+
 FILTER_TYPES = [
     FilterType(
         "zoom_registration_answer",
@@ -166,6 +175,7 @@ FILTER_TYPES = [
         condition,
         describe,
         _schema("zoom_registration_answer"),
+        pickers=_answer_pickers,
     ),
     FilterType(
         "registration_source",
@@ -175,5 +185,6 @@ FILTER_TYPES = [
         condition,
         describe,
         _schema("registration_source"),
+        pickers=_source_pickers,
     ),
 ]
