@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from crm.models import Account, normalize_email
 from marketing_events.models import Participation, ParticipationState
 from marketing_events.models_registration import UTM_FIELDS
-from marketing_events.plan import PropertyWrite, RegistrationFact
+from marketing_events.plan import PropertyWrite, RegistrationFact, answer_text
 from marketing_events.selectors import crm_snapshot
 from marketing_events.services import plan_apply
 
@@ -30,7 +30,9 @@ from ..models_registration import WebinarRegistrationInfo
 from ..sync.events import webinar_event_ensure
 from ..sync.planner import SyncSettings, plan_registrants
 from ..sync.records import Registrant, WebinarInfo
-from .sync import answer_mappings, tracking_source_names
+from .fill import CUSTOM_ANSWER_MAX
+from .mappings import CHOICE_SEPARATOR
+from .sync import MULTI_CHOICE_TYPE, answer_mappings, tracking_source_names
 
 RATE_LIMIT = 10  # submissions per IP address per minute (DESIGN E5)
 RATE_WINDOW = 60
@@ -116,6 +118,13 @@ class RegistrationForm(forms.Form):
             if question["type"] in ("single_radio", "single_dropdown") and question.get("answers"):
                 choices = [("", "—")] + [(a, a) for a in question["answers"]]
                 field = forms.ChoiceField(label=label, required=required, choices=choices)
+            elif question["type"] == MULTI_CHOICE_TYPE and question.get("answers"):
+                field = forms.MultipleChoiceField(
+                    label=label,
+                    required=required,
+                    choices=[(a, a) for a in question["answers"]],
+                    widget=forms.CheckboxSelectMultiple,
+                )
             else:
                 field = forms.CharField(label=label, required=required, max_length=128)
             self.fields[key] = field
@@ -128,11 +137,25 @@ class RegistrationForm(forms.Form):
             raise forms.ValidationError(_("This field must stay empty."))
         return ""
 
-    def answers(self) -> list[tuple[str, str, str]]:
-        """(question, kind, value) of the answered questions."""
+    def clean(self):
+        cleaned = super().clean()
+        for key, _question in self.questions:
+            chosen = cleaned.get(key)
+            # Zoom takes the choices in one value of at most 128 characters.
+            if isinstance(chosen, list) and len(CHOICE_SEPARATOR.join(chosen)) > CUSTOM_ANSWER_MAX:
+                self.add_error(key, _("Choose fewer answers."))
+        return cleaned
+
+    def answers(self) -> list[tuple[str, str, str | tuple[str, ...]]]:
+        """(question, kind, value) of the answered questions; the choices of a multi-choice
+        question as a tuple (rule E1)."""
         out = []
         for key, question in self.questions:
-            value = str(self.cleaned_data.get(key) or "").strip()
+            raw = self.cleaned_data.get(key)
+            if isinstance(raw, list):
+                value = tuple(str(v) for v in raw if str(v).strip())
+            else:
+                value = str(raw or "").strip()
             if value:
                 out.append((question["question"], question["type"], value))
         return out
@@ -194,8 +217,9 @@ def public_register(webinar: ZoomWebinar, form: RegistrationForm) -> Registered:
     for question, kind, value in form.answers():
         if kind == "standard":
             body[question] = value
-        else:
-            custom.append({"title": question, "value": value})
+        else:  # Zoom takes a multi-choice answer as one string
+            text = answer_text(value, separator=CHOICE_SEPARATOR)
+            custom.append({"title": question, "value": text})
     if custom:
         body["custom_questions"] = custom
     try:
