@@ -32,6 +32,7 @@ from ..sync.planner import SyncSettings, plan_registrants
 from ..sync.records import Registrant, WebinarInfo
 from .fill import CUSTOM_ANSWER_MAX
 from .mappings import CHOICE_SEPARATOR
+from .personal import TOKEN_MAX_LENGTH, known_answers
 from .sync import MULTI_CHOICE_TYPE, answer_mappings, tracking_source_names
 
 RATE_LIMIT = 10  # submissions per IP address per minute (DESIGN E5)
@@ -101,16 +102,30 @@ class RegistrationForm(forms.Form):
     utm_term = forms.CharField(required=False, widget=forms.HiddenInput, max_length=200)
     utm_content = forms.CharField(required=False, widget=forms.HiddenInput, max_length=200)
     referrer = forms.CharField(required=False, widget=forms.HiddenInput, max_length=1000)
+    # A personal link's token (`personal.py`), sent back so that the submission knows who
+    # registers; verified again on every request, never trusted as it comes.
+    c = forms.CharField(required=False, widget=forms.HiddenInput, max_length=TOKEN_MAX_LENGTH)
 
-    def __init__(self, *args, questions=(), consent_text="", **kwargs):
+    def __init__(self, *args, questions=(), consent_text="", known=None, **kwargs):
+        """`known`: what a personal link's contact already told (`personal.known_answers`):
+        those fields and questions are not asked, their values are used."""
         super().__init__(*args, **kwargs)
+        self.known = dict(known or {})
         self.questions = []
+        self.known_questions = []
+        for own in ("first_name", "last_name", "email"):
+            if self.known.get(own):
+                del self.fields[own]
         for index, question in enumerate(questions):
             name = question["question"]
             if name in ("first_name", "email"):
                 continue
             if name == "last_name":
-                self.fields["last_name"].required = bool(question.get("required"))
+                if "last_name" in self.fields:
+                    self.fields["last_name"].required = bool(question.get("required"))
+                continue
+            if self.known.get(name):
+                self.known_questions.append((question, self.known[name]))
                 continue
             key = f"q{index}"
             label = STANDARD_LABELS.get(name, name) if question["type"] == "standard" else name
@@ -139,6 +154,9 @@ class RegistrationForm(forms.Form):
 
     def clean(self):
         cleaned = super().clean()
+        for own in ("first_name", "last_name", "email"):
+            if self.known.get(own):
+                cleaned[own] = self.known[own]
         for key, _question in self.questions:
             chosen = cleaned.get(key)
             # Zoom takes the choices in one value of at most 128 characters.
@@ -158,17 +176,32 @@ class RegistrationForm(forms.Form):
                 value = str(raw or "").strip()
             if value:
                 out.append((question["question"], question["type"], value))
+        for question, value in self.known_questions:
+            value = tuple(value) if isinstance(value, list) else value
+            out.append((question["question"], question["type"], value))
         return out
 
+    def known_items(self) -> list[tuple[str, str]]:
+        """(label, value) of what is not asked because it is known, for the page to show."""
+        items = []
+        for question, value in self.known_questions:
+            name = question["question"]
+            label = STANDARD_LABELS.get(name, name) if question["type"] == "standard" else name
+            items.append((label, answer_text(value)))
+        return items
 
-def form_for(webinar: ZoomWebinar, data=None, initial=None) -> RegistrationForm:
+
+def form_for(webinar: ZoomWebinar, data=None, initial=None, contact=None) -> RegistrationForm:
+    """The page's form; with the contact of a personal link, what it knows is not asked."""
     info = WebinarRegistrationInfo.objects.filter(webinar=webinar).first()
     account = Account.objects.filter(pk=1).first()
+    questions = info.questions if info else []
     return RegistrationForm(
         data,
         initial=initial,
-        questions=info.questions if info else [],
+        questions=questions,
         consent_text=account.registration_consent_text if account else "",
+        known=known_answers(webinar, contact, questions) if contact is not None else None,
     )
 
 
