@@ -19,6 +19,7 @@ from marketing_events.services import plan_apply
 from tests.marketing_events.test_views import csv_of, html_of
 from tests.zoom_integration.scenario import ACME, UPCOMING_ID
 from tests.zoom_integration.test_connections_api import acme, brands  # noqa: F401
+from tests.zoom_integration.test_public_registration import signed
 from zoom_integration.models import QuestionMapping
 from zoom_integration.models_registration import WebinarRegistrationInfo
 from zoom_integration.registration.mappings import (
@@ -176,7 +177,7 @@ def test_the_public_page_asks_with_checkboxes_and_stores_a_list(client, synced, 
     assert html.count('type="checkbox" name="q0"') == 3
     body = {"first_name": "Nia", "last_name": "N", "email": "nia@example.com",
             "q0": ["AI", "Data"], "q1": "Yes"}  # fmt: skip
-    response = client.post(url, body)
+    response = client.post(url, signed(synced, body))
     assert response.status_code == 200, response.content.decode()
     state = zoom_sandbox.get("/_sandbox/state").json()
     webinar = next(w for a in state["accounts"] for w in a["webinars"] if w["id"] == UPCOMING_ID)
@@ -193,7 +194,7 @@ def test_the_public_page_asks_with_checkboxes_and_stores_a_list(client, synced, 
 def test_the_public_page_refuses_a_choice_not_offered(client, synced, choices, message):
     url = reverse("public_registration", args=[synced.pk, UPCOMING_ID])
     body = {"first_name": "Ola", "last_name": "O", "email": "ola@example.com", "q0": choices}
-    response = client.post(url, body)
+    response = client.post(url, signed(synced, body))
     if message is None:  # not required: nothing chosen registers without the answer
         assert response.status_code == 200
         details = RegistrationDetails.objects.filter(

@@ -18,7 +18,7 @@ from marketing_events.models import Participation, RegistrationDetails
 from tests.factories import ContactFactory
 from tests.zoom_integration.scenario import UPCOMING_ID
 from tests.zoom_integration.test_connections_api import acme, brands  # noqa: F401
-from tests.zoom_integration.test_public_registration import sandbox_registrants
+from tests.zoom_integration.test_public_registration import sandbox_registrants, signed
 from tests.zoom_integration.test_registration_api import synced  # noqa: F401
 from zoom_integration.models import QuestionMapping, ZoomWebinar
 from zoom_integration.registration.personal import SALT, personal_token, token_contact
@@ -53,7 +53,7 @@ def test_a_personal_link_asks_only_what_is_missing(client, synced, ana):  # noqa
 def test_a_personal_link_registers_with_what_is_known(client, synced, ana, zoom_sandbox):  # noqa: F811
     token = personal_token(ana)
     before = len(sandbox_registrants(zoom_sandbox))
-    response = client.post(url(synced), {"c": token, "q2": "1-10"})
+    response = client.post(url(synced), signed(synced, {"c": token, "q2": "1-10"}))
     assert response.status_code == 200, response.content.decode()
     assert 'data-testid="join-url"' in response.content.decode()
     registrants = sandbox_registrants(zoom_sandbox)
@@ -123,7 +123,7 @@ def test_a_bad_token_is_ignored_and_shows_nothing_of_anyone(client, synced, ana,
     for secret in ("ana.known@example.com", "Ana", "Silva", "Globex", 'data-testid="known-person"'):
         assert secret not in html, secret
     # Submitted with it: the form asks for what it does not know, nobody is registered.
-    response = client.post(url(synced), {"c": token, "q2": "1-10"})
+    response = client.post(url(synced), signed(synced, {"c": token, "q2": "1-10"}))
     assert response.status_code == 400
     assert "ana.known@example.com" not in response.content.decode()
     assert not Participation.objects.filter(contact=ana).exists()
@@ -142,7 +142,8 @@ def test_a_token_no_longer_works_once_the_email_changes_or_the_contact_is_gone(a
 def test_the_host_with_a_personal_link_gets_the_message_not_a_500(client, synced):  # noqa: F811
     host = ZoomWebinar.objects.get(connection=synced, zoom_webinar_id=UPCOMING_ID).host_email
     contact = ContactFactory(email=host.lower(), first_name="Host", last_name="H")
-    response = client.post(url(synced), {"c": personal_token(contact), "q1": "X", "q2": "1-10"})
+    body = {"c": personal_token(contact), "q1": "X", "q2": "1-10"}
+    response = client.post(url(synced), signed(synced, body))
     assert response.status_code == 400
     assert "Webinar host cannot register to the webinar" in response.content.decode()
 

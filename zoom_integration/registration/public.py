@@ -9,9 +9,11 @@ the same join URL and registers nobody new.
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 
 from django import forms
+from django.core import signing
 from django.core.cache import cache
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -36,6 +38,10 @@ from .personal import TOKEN_MAX_LENGTH, known_answers
 from .sync import MULTI_CHOICE_TYPE, answer_mappings, tracking_source_names
 
 RATE_LIMIT = 10  # submissions per IP address per minute (DESIGN E5)
+# The form's own token (instead of the CSRF cookie, which a browser neither keeps nor sends in
+# a third-party iframe): signed for one webinar's page, valid this long after the page was shown.
+FORM_TOKEN_SALT = "zoom_integration.registration.public-form"
+FORM_TOKEN_MAX_AGE = 24 * 3600
 RATE_WINDOW = 60
 ZOOM_HOST_CODE = 3027
 STANDARD_LABELS = {
@@ -86,6 +92,30 @@ def rate_limited(ip: str) -> bool:
     return count > RATE_LIMIT
 
 
+def form_token(webinar: ZoomWebinar) -> str:
+    """A token for one rendering of the webinar's form: signed (salted for this use), bound to
+    the connection and the webinar, timestamped."""
+    return signing.dumps(
+        {"w": [webinar.connection_id, webinar.zoom_webinar_id], "n": secrets.token_hex(8)},
+        salt=FORM_TOKEN_SALT,
+    )
+
+
+def form_token_valid(token: str | None, webinar: ZoomWebinar) -> bool:
+    """True when `token` was made by `form_token` for this webinar less than
+    FORM_TOKEN_MAX_AGE ago. Never raises."""
+    if not isinstance(token, str) or not token or len(token) > 300:
+        return False
+    try:
+        payload = signing.loads(token, salt=FORM_TOKEN_SALT, max_age=FORM_TOKEN_MAX_AGE)
+    except (signing.BadSignature, ValueError):
+        return False
+    return isinstance(payload, dict) and payload.get("w") == [
+        webinar.connection_id,
+        webinar.zoom_webinar_id,
+    ]
+
+
 class RegistrationForm(forms.Form):
     first_name = forms.CharField(label=_("First name"), max_length=64)
     last_name = forms.CharField(label=_("Last name"), max_length=64, required=False)
@@ -105,6 +135,8 @@ class RegistrationForm(forms.Form):
     # A personal link's token (`personal.py`), sent back so that the submission knows who
     # registers; verified again on every request, never trusted as it comes.
     c = forms.CharField(required=False, widget=forms.HiddenInput, max_length=TOKEN_MAX_LENGTH)
+    # The form token (`form_token`); the view checks it before reading anything else.
+    t = forms.CharField(required=False, widget=forms.HiddenInput, max_length=300)
 
     def __init__(self, *args, questions=(), consent_text="", known=None, **kwargs):
         """`known`: what a personal link's contact already told (`personal.known_answers`):

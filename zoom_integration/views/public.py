@@ -8,7 +8,7 @@ from django.http import Http404
 from django.shortcuts import render
 from django.utils.translation import gettext
 from django.views.decorators.clickjacking import xframe_options_exempt
-from django.views.decorators.csrf import csrf_protect
+from django.views.decorators.csrf import csrf_exempt
 
 from marketing_events.models_registration import UTM_FIELDS
 
@@ -16,6 +16,8 @@ from ..registration.personal import token_contact
 from ..registration.public import (
     RegistrationRefused,
     form_for,
+    form_token,
+    form_token_valid,
     public_register,
     public_webinar,
     rate_limited,
@@ -28,9 +30,22 @@ def _client_ip(request) -> str:
     return request.META.get("REMOTE_ADDR", "") or "unknown"
 
 
+def _fresh(data, webinar):
+    """The submitted data with a new form token (a form shown again can be submitted again)."""
+    data = data.copy()
+    data["t"] = form_token(webinar)
+    return data
+
+
+# Embedded in an iframe on another site, the page is a third-party context: a browser neither
+# keeps nor sends the CSRF cookie there (SameSite=Lax), so Django's CSRF check would refuse
+# every submission. The page sets no cookie and checks its own signed form token instead
+# (`form_token`): a submission must come from a form this site rendered for this webinar in
+# the last 24 hours. The form acts for no signed-in person, so a cross-site request can do
+# nothing the page itself does not let anyone do; the honeypot and the per-IP rate limit stay.
 @xframe_options_exempt
 @csp_replace({"frame-ancestors": ["*"]})
-@csrf_protect
+@csrf_exempt
 def public_registration(request, connection_id: int, webinar_id: int):
     webinar = public_webinar(connection_id, webinar_id)
     if webinar is None:
@@ -51,7 +66,16 @@ def public_registration(request, connection_id: int, webinar_id: int):
             response = render(request, TEMPLATE, context, status=429)
             response["Retry-After"] = "60"
             return response
-        form = form_for(webinar, request.POST, contact=contact)
+        if not form_token_valid(request.POST.get("t"), webinar):
+            # Forged, or the page was open too long: shown again with a fresh token and the
+            # answers kept; nobody registered.
+            context["form"] = form_for(webinar, _fresh(request.POST, webinar), contact=contact)
+            context["error"] = gettext(
+                "This form has expired or was not sent by this page. Check your answers and "
+                "submit it again."
+            )
+            return render(request, TEMPLATE, context, status=403)
+        form = form_for(webinar, _fresh(request.POST, webinar), contact=contact)
         context["form"] = form
         if not form.is_valid():
             return render(request, TEMPLATE, context, status=400)
@@ -68,5 +92,6 @@ def public_registration(request, connection_id: int, webinar_id: int):
     initial["referrer"] = request.META.get("HTTP_REFERER", "")[:1000]
     if contact is not None:
         initial["c"] = token
+    initial["t"] = form_token(webinar)
     context["form"] = form_for(webinar, initial=initial, contact=contact)
     return render(request, TEMPLATE, context)
