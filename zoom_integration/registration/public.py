@@ -38,11 +38,12 @@ from .personal import TOKEN_MAX_LENGTH, known_answers
 from .sync import MULTI_CHOICE_TYPE, answer_mappings, tracking_source_names
 
 RATE_LIMIT = 10  # submissions per IP address per minute (DESIGN E5)
+RATE_WINDOW = 60
 # The form's own token (instead of the CSRF cookie, which a browser neither keeps nor sends in
 # a third-party iframe): signed for one webinar's page, valid this long after the page was shown.
 FORM_TOKEN_SALT = "zoom_integration.registration.public-form"
 FORM_TOKEN_MAX_AGE = 24 * 3600
-RATE_WINDOW = 60
+FORM_TOKEN_MAX_LENGTH = 300
 ZOOM_HOST_CODE = 3027
 STANDARD_LABELS = {
     "last_name": _("Last name"),
@@ -104,7 +105,7 @@ def form_token(webinar: ZoomWebinar) -> str:
 def form_token_valid(token: str | None, webinar: ZoomWebinar) -> bool:
     """True when `token` was made by `form_token` for this webinar less than
     FORM_TOKEN_MAX_AGE ago. Never raises."""
-    if not isinstance(token, str) or not token or len(token) > 300:
+    if not isinstance(token, str) or not token or len(token) > FORM_TOKEN_MAX_LENGTH:
         return False
     try:
         payload = signing.loads(token, salt=FORM_TOKEN_SALT, max_age=FORM_TOKEN_MAX_AGE)
@@ -136,7 +137,7 @@ class RegistrationForm(forms.Form):
     # registers; verified again on every request, never trusted as it comes.
     c = forms.CharField(required=False, widget=forms.HiddenInput, max_length=TOKEN_MAX_LENGTH)
     # The form token (`form_token`); the view checks it before reading anything else.
-    t = forms.CharField(required=False, widget=forms.HiddenInput, max_length=300)
+    t = forms.CharField(required=False, widget=forms.HiddenInput, max_length=FORM_TOKEN_MAX_LENGTH)
 
     def __init__(self, *args, questions=(), consent_text="", known=None, **kwargs):
         """`known`: what a personal link's contact already told (`personal.known_answers`):
