@@ -29,6 +29,7 @@ urlpatterns = [
     path("crm/v3/", include("crm.hubspot.urls")),
     path("api/v1/zoom/engagement-weights/", include("zoom_integration.engagement.api_urls")),
     path("api/v1/zoom/", include("zoom_integration.api.urls")),
+    path("api/v1/marketing-events/", include("marketing_events.api.urls")),
     path("api/v1/segments/", include("segments.api.urls")),
     path("api/v1/workflows/", include("workflows.api.urls")),
     # The Zoom webhook receiver: a public contract (DESIGN "Interfaces").
