@@ -1,8 +1,9 @@
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from drf_spectacular.views import SpectacularSwaggerSplitView
 
+from crm.api.schema_view import SchemaView
 from crm.views.i18n import LanguageCatalog
 from zoom_integration.views.public import public_registration as zoom_public_registration
 from zoom_integration.webhooks.receiver import webhook as zoom_webhook
@@ -15,7 +16,7 @@ handler500 = "crm.api.exceptions.server_error"
 urlpatterns = [
     # /healthz, /readyz, /metrics (for machines: no login, no language).
     path("", include("operations.urls")),
-    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/schema/", SchemaView.as_view(), name="api-schema"),
     # Swagger UI from drf-spectacular-sidecar; its start-up script is a second request to this
     # URL (`?script`), not an inline script, so the Content-Security-Policy needs no exception.
     path(
@@ -29,6 +30,7 @@ urlpatterns = [
     path("crm/v3/", include("crm.hubspot.urls")),
     path("api/v1/zoom/engagement-weights/", include("zoom_integration.engagement.api_urls")),
     path("api/v1/zoom/", include("zoom_integration.api.urls")),
+    path("api/v1/marketing-events/", include("marketing_events.api.urls")),
     path("api/v1/segments/", include("segments.api.urls")),
     path("api/v1/workflows/", include("workflows.api.urls")),
     # The Zoom webhook receiver: a public contract (DESIGN "Interfaces").

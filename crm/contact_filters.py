@@ -188,6 +188,9 @@ class FilterType:
     condition: Callable[[dict, FilterContext], Condition]
     describe: Callable[[dict, FilterContext], str] = field(default=lambda node, ctx: node["type"])
     schema: Callable[[str], dict] | None = None
+    # The addresses of the builder's pickers for this filter's fields (`{name: url}`), filled
+    # by the app that registers it: the builder (segments) cannot know another app's URLs.
+    pickers: Callable[[], dict[str, str]] | None = None
 
 
 REGISTRY: dict[str, FilterType] = {}

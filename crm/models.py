@@ -27,6 +27,10 @@ class Tier(models.TextChoices):
     ENTERPRISE = "enterprise", _("Enterprise")
 
 
+# Rule E5: the longest consent text the account keeps (the API, the settings page, the service).
+CONSENT_TEXT_MAX = 2000
+
+
 class Account(models.Model):
     """The one CRM account of this installation (rule A1). Always the row with pk 1."""
 

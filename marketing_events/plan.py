@@ -28,11 +28,19 @@ class RegistrationFact:
     join_url: str = ""
     # Rules E1, E4, E5: (question, value) pairs, the tracking source, (utm key, value) pairs and
     # the referrer; empty when the fact does not say (a cancellation), which keeps stored ones.
-    answers: tuple[tuple[str, str], ...] = ()
+    # A multi-choice answer is a tuple of its choices (stored as a JSON list).
+    answers: tuple[tuple[str, str | tuple[str, ...]], ...] = ()
     source_id: str = ""
     source_name: str = ""
     utm: tuple[tuple[str, str], ...] = ()
     referrer: str = ""
+
+
+def answer_text(value, *, separator: str = "; ") -> str:
+    """An answer as one string (rule E1): a multi-choice answer's choices joined."""
+    if isinstance(value, list | tuple):
+        return separator.join(str(v) for v in value)
+    return "" if value is None else str(value)
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from .plan import RegistrationFact
 
 class DetailsRow(NamedTuple):
     participation_id: int
-    answers: dict[str, str]
+    answers: dict[str, str | list[str]]
     source_id: str
     source_name: str
     utm: dict[str, str]
@@ -44,7 +44,7 @@ def details_rows(
             continue
         rows[participation_id] = DetailsRow(
             participation_id,
-            dict(fact.answers),
+            {q: list(v) if isinstance(v, tuple) else v for q, v in fact.answers},
             fact.source_id[:100],
             fact.source_name[:200],
             dict(fact.utm),

@@ -3,10 +3,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.db import connection
+from django.db.models import QuerySet
+from django.utils.translation import gettext as _
 
+from crm.errors import NotFound
 from crm.models import Contact, SecondaryEmail, Tombstone, User
 
 from .bulk import on_postgresql, pg_fetch
+from .models import MarketingEvent, Participation
 from .rules import ContactRef, CrmSnapshot, normalize
 
 
@@ -70,4 +74,20 @@ def _crm_snapshot_postgresql(wanted: list[str]) -> CrmSnapshot:
         secondary_emails=secondary,
         tombstones=frozenset(tombstones),
         crm_user_emails=frozenset(users),
+    )
+
+
+def event_get(*, event_id: int) -> MarketingEvent:
+    event = MarketingEvent.objects.filter(pk=event_id).first()
+    if event is None:
+        raise NotFound(_("Marketing event %(id)s does not exist") % {"id": event_id})
+    return event
+
+
+def event_participations(*, event: MarketingEvent) -> QuerySet[Participation]:
+    """The event's participations with their contacts, registration details (rules E1, E4,
+    E5) and engagement (E7, E8) joined: one query per page. `engagement` is the Zoom
+    integration's reverse one-to-one, named, not imported (this app is below it)."""
+    return Participation.objects.filter(event=event).select_related(
+        "contact", "registration", "engagement"
     )

@@ -37,6 +37,7 @@ from .models import (
     Participation,
     ParticipationState,
 )
+from .plan import answer_text
 from .registration_answers import event_questions
 
 NO_SHOW = "NO_SHOW"
@@ -376,7 +377,7 @@ def participant_csv_rows(
             duration,
             "" if percent is None else str(percent),
             *([source_name or ""] if has_sources else []),
-            *(answers.get(q, "") for q in questions),
+            *(answer_text(answers.get(q, "")) for q in questions),
         ]
 
 

@@ -33,6 +33,8 @@ API_PARTICIPANT_ID = "api"
 TIMELINE_KIND = "marketing_event"
 
 SUBSCRIBER_STATES = ("register", "attend", "cancel")
+# The longest a session still open (no leave) may have run: no webinar lasts a month.
+MAX_OPEN_SESSION = dt.timedelta(days=31)
 
 
 def event_find_external(
@@ -122,6 +124,17 @@ def event_create(*, fields: Mapping) -> MarketingEvent:
             },
             object_id=existing.pk,
         )
+    event = _insert(fields)
+    if event is None:  # a concurrent request created it first
+        raise Conflict(
+            _("A marketing event with externalEventId %(id)s was just created by another request.")
+            % {"id": repr(fields["externalEventId"])}
+        )
+    return event
+
+
+def _insert(fields: Mapping) -> MarketingEvent | None:
+    """The new "api" event, or None when a concurrent request inserted these ids first."""
     now = timezone.now()
     try:
         with transaction.atomic():
@@ -133,23 +146,44 @@ def event_create(*, fields: Mapping) -> MarketingEvent:
                 updated_at=now,
                 **_columns(fields),
             )
-    except IntegrityError as exc:  # a concurrent request created it first
-        raise Conflict(
-            _("A marketing event with externalEventId %(id)s was just created by another request.")
-            % {"id": repr(fields["externalEventId"])}
-        ) from exc
+    except IntegrityError:
+        return None
+
+
+def _locked(event: MarketingEvent) -> MarketingEvent:
+    """The event's row as it is now, locked until the transaction ends, so that a concurrent
+    delete waits for this write (or wins before it, and this write is then a 404): the
+    instance a view read moments ago may be gone (`save(update_fields=…)` would then fail)."""
+    fresh = MarketingEvent.objects.select_for_update().filter(pk=event.pk).first()
+    if fresh is None:
+        raise NotFound(_("Marketing event %(id)s was deleted meanwhile.") % {"id": event.pk})
+    return fresh
 
 
 @transaction.atomic
 def event_upsert_external(*, fields: Mapping) -> tuple[MarketingEvent, bool]:
-    """Creates or updates by external ids; idempotent. Returns (event, created)."""
-    existing = event_find_external(
-        external_account_id=fields["externalAccountId"],
-        external_event_id=fields["externalEventId"],
+    """Creates or updates by external ids; idempotent, also against concurrent requests: an
+    event deleted meanwhile is created again, one created meanwhile is updated. Returns
+    (event, created)."""
+    key = {
+        "external_account_id": fields["externalAccountId"],
+        "external_event_id": fields["externalEventId"],
+    }
+    for _attempt in range(3):
+        existing = event_find_external(**key)
+        if existing is None:
+            created = _insert(fields)
+            if created is not None:
+                return created, True
+            continue  # created by a concurrent request: update it
+        try:
+            return event_update(event=existing, fields=fields), False
+        except NotFound:
+            continue  # deleted by a concurrent request: create it again
+    raise Conflict(
+        _("The marketing event with externalEventId %(id)s is being changed by other requests.")
+        % {"id": repr(fields["externalEventId"])}
     )
-    if existing is None:
-        return event_create(fields=fields), True
-    return event_update(event=existing, fields=fields), False
 
 
 @transaction.atomic
@@ -162,9 +196,16 @@ def events_upsert_batch(*, inputs: Sequence[Mapping]) -> list[MarketingEvent]:
 def event_update(*, event: MarketingEvent, fields: Mapping) -> MarketingEvent:
     """Updates the given fields only. Changing the end or the completed flag can turn
     registrants into no-shows, so counters are recomputed."""
+    event = _locked(event)
     columns = _columns(fields)
     for column, value in columns.items():
         setattr(event, column, value)
+    if event.starts_at and event.ends_at and event.ends_at < event.starts_at:
+        # One of the two given alone, against the other as stored (the input checks a pair).
+        message = _("endDateTime must not be before startDateTime.")
+        raise ValidationFailed(
+            message, errors=[{"name": "endDateTime", "code": "INVALID_VALUE", "message": message}]
+        )
     event.updated_at = timezone.now()
     event.save(update_fields=[*columns, "updated_at"])
     return _recount(event)
@@ -200,6 +241,7 @@ def _delete_events(events: list[MarketingEvent]) -> None:
 
 @transaction.atomic
 def event_cancel(*, event: MarketingEvent) -> MarketingEvent:
+    event = _locked(event)
     event.cancelled = True
     event.updated_at = timezone.now()
     event.save(update_fields=["cancelled", "updated_at"])
@@ -213,6 +255,7 @@ def event_complete(
     """Marks the event completed with its actual start and end. Attendance recorded through
     the API is measured against that span, so it is recomputed (final, no longer provisional),
     and registrants who never attended become no-shows. Idempotent."""
+    event = _locked(event)
     event.starts_at, event.ends_at, event.completed = starts_at, ends_at, True
     event.updated_at = timezone.now()
     event.save(update_fields=["starts_at", "ends_at", "completed", "updated_at"])
@@ -312,6 +355,29 @@ def _skip_error(reason: str, email: str) -> dict:
     }
 
 
+def _open_too_long(event: MarketingEvent, item: AttendanceInput) -> bool:
+    """A session with no leave, at an event not over, counts until now (rule B4): one that
+    began longer ago than any webinar lasts is not a live session (and its seconds would
+    overflow the 32-bit duration columns)."""
+    joined = item.joined_at or item.interaction_at
+    return item.left_at is None and not event.is_over and joined < timezone.now() - MAX_OPEN_SESSION
+
+
+def _open_session_error(item: AttendanceInput) -> dict:
+    who = item.email or str(item.contact_id)
+    return {
+        "status": "error",
+        "category": "VALIDATION_ERROR",
+        "message": _(
+            "%(who)s was not recorded: a session without properties.leftAt counts until now "
+            "while the event is not over, and this one began more than %(days)s days ago; "
+            "give properties.leftAt, or complete the event first."
+        )
+        % {"who": who, "days": MAX_OPEN_SESSION.days},
+        "context": {"emails" if item.email else "ids": [who]},
+    }
+
+
 def attendance_record(
     *, event: MarketingEvent, state: str, inputs: Sequence[AttendanceInput]
 ) -> AttendanceOutcome:
@@ -348,6 +414,9 @@ def attendance_record(
                 )
                 continue
             item = replace(item, email=email)
+        if state == "attend" and _open_too_long(event, item):
+            outcome.errors.append(_open_session_error(item))
+            continue
         resolved.append(item)
     snapshot = crm_snapshot(i.email for i in resolved)
     plan = attendance_plan(event=event, state=state, inputs=resolved, snapshot=snapshot)

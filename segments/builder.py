@@ -53,6 +53,7 @@ def catalogue() -> dict:
             "events": reverse("segments:pick_events"),
             "webinars": reverse("segments:pick_webinars"),
         },
+        "pickers": {t.name: t.pickers() for t in REGISTRY.values() if t.pickers is not None},
     }
 
 

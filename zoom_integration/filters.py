@@ -45,7 +45,11 @@ SOURCE = "zoom"
 MEASURE_OPERATORS = tuple(op for op in NUMBER_OPERATORS if op not in NO_VALUE)
 
 
-def _webinar_id(node) -> str | None:
+# -- the webinar a filter names, shared with the engagement filters -------------------------
+
+
+def webinar_id_clean(node) -> str | None:
+    """The node's `webinar_id` (a Zoom webinar id: digits), or None for any webinar."""
     webinar_id = clean_id(node.get("webinar_id"), "webinar_id", required=False)
     if webinar_id is not None and not webinar_id.isdigit():
         raise FilterInvalid(
@@ -56,7 +60,35 @@ def _webinar_id(node) -> str | None:
     return webinar_id
 
 
-def _sub(node, key: str, kind: str, ctx: FilterContext, operators=None):
+def one_webinar(node: dict) -> Q:
+    """Rows (with an `event`) of the webinar the node names; any row when it names none."""
+    if not node.get("webinar_id"):
+        return Q()
+    return Q(event__source=SOURCE, event__external_event_id=node["webinar_id"])
+
+
+def webinar_schema(direction: str) -> dict:
+    return fs.reference_id(
+        direction,
+        response={"type": "string", "pattern": fs.DIGITS},
+        description="A Zoom webinar id; null: any webinar",
+    )
+
+
+def webinar_details(node: dict) -> list[str]:
+    """The start of a description's conditions: the webinar, when the node names one."""
+    return [_("webinar %(id)s") % {"id": node["webinar_id"]}] if node.get("webinar_id") else []
+
+
+def with_details(head: str, details: list[str]) -> str:
+    if not details:
+        return head
+    # Translators: a filter's name, then its conditions, e.g. "Attended a Zoom webinar: …".
+    return _("%(filter)s: %(conditions)s") % {"filter": head, "conditions": ", ".join(details)}
+
+
+def sub_comparison(node, key: str, kind: str, ctx: FilterContext, operators=None):
+    """The node's comparison under `key` (e.g. `duration`), or None when it has none."""
     if node.get(key) is None:
         return None
     return clean_comparison(node[key], kind, ctx, prefix=key, operators=operators)
@@ -88,9 +120,9 @@ def clean(node, ctx: FilterContext) -> dict:
     expect_keys(node, set(parts) | {"negate"} | ({"webinar_id"} if with_webinar else set()))
     cleaned: dict = {"type": kind}
     if with_webinar:
-        cleaned["webinar_id"] = _webinar_id(node)
+        cleaned["webinar_id"] = webinar_id_clean(node)
     for key, (value_kind, _column, operators) in parts.items():
-        comparison = _sub(node, key, value_kind, ctx, operators)
+        comparison = sub_comparison(node, key, value_kind, ctx, operators)
         if comparison is not None:
             cleaned[key] = comparison_json(comparison)
     if kind == "zoom_webinar_attendance" and "duration_percent" in cleaned:
@@ -105,7 +137,7 @@ def clean(node, ctx: FilterContext) -> dict:
 def _where(node: dict, ctx: FilterContext) -> Q:
     condition = Q()
     for key, (value_kind, column, operators) in PARTS[node["type"]].items():
-        comparison = _sub(node, key, value_kind, ctx, operators)
+        comparison = sub_comparison(node, key, value_kind, ctx, operators)
         if comparison is not None:
             condition &= field_condition(column, comparison, value_kind, ctx)
     return condition
@@ -117,9 +149,7 @@ def condition(node: dict, ctx: FilterContext) -> Condition:
         ids = TimelineEvent.objects.filter(Q(kind=RECORDING_KIND) & _where(node, ctx))
         return Condition(ids=ids.values("contact_id"), negate=node.get("negate", False))
     states = STATES["event_attended" if kind == "zoom_webinar_attendance" else "event_registered"]
-    where = Q(state__in=list(states), event__source=SOURCE) & _where(node, ctx)
-    if node.get("webinar_id"):
-        where &= Q(event__external_event_id=node["webinar_id"])
+    where = Q(state__in=list(states), event__source=SOURCE) & _where(node, ctx) & one_webinar(node)
     ids = Participation.objects.filter(where)
     # One webinar's participations are few; a webinar name may match any number of webinars.
     return Condition(
@@ -145,15 +175,12 @@ def describe(node: dict, ctx: FilterContext) -> str:
         "start_time": (_("start time"), "", 1),
         "recording_url": (_("recording URL"), "", 1),
     }
-    details = [_("webinar %(id)s") % {"id": node["webinar_id"]}] if node.get("webinar_id") else []
+    details = webinar_details(node)
     for key in PARTS[kind]:
         if node.get(key):
             label, unit, scale = labels[key]
             details.append(describe_comparison(str(label), node[key], unit=unit, scale=scale))
-    if not details:
-        return head
-    # Translators: a filter's name, then its conditions, e.g. "Attended a Zoom webinar: …".
-    return _("%(filter)s: %(conditions)s") % {"filter": head, "conditions": ", ".join(details)}
+    return with_details(head, details)
 
 
 # Each part's comparison, as a component of `crm.filter_schema`.
@@ -172,11 +199,7 @@ def schema(kind: str):
         properties = {}
         always = ["negate"]
         if kind != "zoom_recording_available":
-            properties["webinar_id"] = fs.reference_id(
-                direction,
-                response={"type": "string", "pattern": fs.DIGITS},
-                description="A Zoom webinar id; null: any webinar",
-            )
+            properties["webinar_id"] = webinar_schema(direction)
             always.insert(0, "webinar_id")
         for key in PARTS[kind]:
             properties[key] = fs.sub_comparison(PART_SCHEMAS[key], direction)

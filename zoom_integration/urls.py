@@ -3,7 +3,7 @@
 
 from django.urls import path
 
-from .views import connect, health, questions, runs, settings, users
+from .views import connect, health, pickers, questions, runs, settings, users
 
 app_name = "zoom_integration"
 urlpatterns = [
@@ -29,6 +29,9 @@ urlpatterns = [
         name="sync_runs",
     ),
     path("sync-runs/<int:run_id>/", runs.sync_run, name="sync_run"),
+    # The segment builder's pickers for the registration filters (rules E1, E4, E5).
+    path("pick/registration-questions/", pickers.pick_questions, name="pick_questions"),
+    path("pick/registration-sources/", pickers.pick_sources, name="pick_sources"),
     path(
         "connections/<int:connection_id>/webhook-health/",
         health.webhook_health_fragment,

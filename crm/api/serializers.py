@@ -3,7 +3,7 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from ..models import AuditKind, AuditVia, Role, Tier
+from ..models import CONSENT_TEXT_MAX, AuditKind, AuditVia, Role, Tier
 from ..scopes import SCOPES
 from .validation import StrictInput
 
@@ -21,7 +21,7 @@ class AccountInput(StrictInput):
     name = serializers.CharField(required=False, max_length=200)
     tier = serializers.ChoiceField(choices=Tier.choices, required=False)
     registration_consent_text = serializers.CharField(
-        required=False, allow_blank=True, max_length=2000
+        required=False, allow_blank=True, max_length=CONSENT_TEXT_MAX
     )
 
 

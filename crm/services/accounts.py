@@ -11,7 +11,7 @@ from django.utils.translation import gettext
 from ..errors import Conflict, NotFound, ValidationFailed
 from ..hooks import brand_holder_words
 from ..languages import language_codes
-from ..models import Account, AuditKind, Brand, Role, Tier, User, normalize_email
+from ..models import CONSENT_TEXT_MAX, Account, AuditKind, Brand, Role, Tier, User, normalize_email
 from ..properties import STANDARD_BY_NAME, PropertyValueError, clean_value
 from .audit import audit_record
 
@@ -37,6 +37,17 @@ def account_update(
                 "name": "tier",
                 "message": gettext("Unknown tier %(value)s: use one of %(choices)s")
                 % {"value": repr(tier), "choices": ", ".join(Tier.values)},
+            }
+        )
+    if (
+        registration_consent_text is not None
+        and len(registration_consent_text.strip()) > CONSENT_TEXT_MAX
+    ):
+        errors.append(
+            {
+                "name": "registration_consent_text",
+                "message": gettext("The consent text has at most %(max)s characters.")
+                % {"max": CONSENT_TEXT_MAX},
             }
         )
     if errors:

@@ -11,7 +11,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from ..languages import language_choices
-from ..models import PropertyType, Role, Tier
+from ..models import CONSENT_TEXT_MAX, PropertyType, Role, Tier
 from ..properties import PropertySpec, option_label, parse_datetime_value, spec_label
 from ..scopes import SCOPES
 
@@ -176,6 +176,17 @@ class SecondaryEmailForm(forms.Form):
 class AccountForm(forms.Form):
     name = forms.CharField(label=_("Account name"), max_length=200)
     tier = forms.ChoiceField(label=_("Subscription tier"), choices=Tier.choices)
+    # Rule E5: not empty, the public registration pages ask for this consent with a checkbox.
+    registration_consent_text = forms.CharField(
+        label=_("Consent text of the public registration pages"),
+        max_length=CONSENT_TEXT_MAX,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_(
+            "When set, every public registration page shows this text with a checkbox the "
+            "person must tick to register. Leave it empty to ask for no consent."
+        ),
+    )
 
 
 class BrandForm(forms.Form):

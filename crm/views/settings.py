@@ -109,7 +109,13 @@ def settings_account(request):
     account = account_services.account_get()
     form = None
     if request.user.can_manage_settings:
-        form = AccountForm(initial={"name": account.name, "tier": account.tier})
+        form = AccountForm(
+            initial={
+                "name": account.name,
+                "tier": account.tier,
+                "registration_consent_text": account.registration_consent_text,
+            }
+        )
     return _render(
         request, "crm/settings/account.html", "account", {"account": account, "form": form}
     )
@@ -125,6 +131,7 @@ def settings_account_update(request):
             account_services.account_update(
                 name=form.cleaned_data["name"],
                 tier=form.cleaned_data["tier"],
+                registration_consent_text=form.cleaned_data["registration_consent_text"],
                 actor=request.user,
             )
         except ValidationFailed as exc:

@@ -22,7 +22,13 @@ from .views import TAGS, MarketingEventsApiView, valid
 
 BREAKDOWN_PARAMS = [
     OpenApiParameter("contactIdentifier", str),
-    OpenApiParameter("state", str, enum=list(selectors.BREAKDOWN_STATES)),
+    OpenApiParameter(
+        "state",
+        str,
+        enum=list(selectors.STATE_PARAMETER_VALUES),
+        description="The displayed state (NO_SHOW: registered, never attended, event over), in "
+        "capitals or in lower case. Empty, as absent: every state.",
+    ),
     pagination.limit_parameter(pagination.LIST_MAX_LIMIT, pagination.LIST_DEFAULT_LIMIT),
     pagination.AFTER_PARAMETER,
 ]

@@ -101,13 +101,18 @@ def _over() -> Q:
     return Q(event__completed=True) | Q(event__ends_at__lte=timezone.now())
 
 
+# What `state` takes, as the schema lists it: each state in capitals or in lower case, or an
+# empty value, which (like no `state` at all) means every state.
+STATE_PARAMETER_VALUES = (*BREAKDOWN_STATES, *(s.lower() for s in BREAKDOWN_STATES), "")
+
+
 def state_condition(raw: str | None) -> Q:
     """The `state` filter reads the displayed state: NO_SHOW is REGISTERED once the event is
     over, so REGISTERED then means registered for an event not over yet."""
     if raw is None or raw == "":
         return Q()
-    state = str(raw).strip().upper()
-    if state not in BREAKDOWN_STATES:
+    state = str(raw).upper()
+    if raw not in STATE_PARAMETER_VALUES:
         message = _("state must be one of %(choices)s; got %(value)s") % {
             "choices": ", ".join(BREAKDOWN_STATES),
             "value": repr(raw),

@@ -5,14 +5,15 @@ shape by `crm.api.exceptions` (paths under /marketing/)."""
 
 from __future__ import annotations
 
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from crm.api.schema import NON_BLANK_TEXT, search_parameter
+from crm.api.schema import NON_BLANK_TEXT, HubSpotErrorOutput, search_parameter
 from crm.errors import ValidationFailed
 from crm.hubspot import pagination
 from crm.properties import format_datetime
@@ -29,6 +30,9 @@ WRITE_SCOPE = "crm.objects.marketing_events.write"
 ACCOUNT_PARAM = OpenApiParameter(
     "externalAccountId", {"type": "string", "pattern": NON_BLANK_TEXT}, required=True
 )
+# An upsert creates an event deleted meanwhile and updates one created meanwhile; only when
+# other requests keep doing both to the same event does it give up.
+UPSERT_RACE = _("Other requests kept creating and deleting this event meanwhile; retry.")
 LIST_PARAMS = [
     pagination.limit_parameter(pagination.LIST_MAX_LIMIT, pagination.LIST_DEFAULT_LIMIT),
     pagination.AFTER_PARAMETER,
@@ -76,6 +80,14 @@ class MarketingEventsApiView(APIView):
 def _event_response(event, *, code=status.HTTP_200_OK) -> Response:
     event = selectors.event_by_object_id(event.pk)  # fresh, with counters
     return Response(s.event_output(event), status=code)
+
+
+def _written(write) -> Response:
+    """Runs a write and reads the event it returns in one transaction: the write holds the
+    event's row until the read is done, so a concurrent delete cannot slip in between (the
+    read would find nothing)."""
+    with transaction.atomic():
+        return _event_response(write())
 
 
 class EventListView(MarketingEventsApiView):
@@ -127,7 +139,7 @@ class EventCreateView(MarketingEventsApiView):
     def post(self, request):
         data = valid(s.EventCreateInput, request.data)
         # HubSpot answers 200 here, and the SDK only decodes a 200.
-        return _event_response(services.event_create(fields=data))
+        return _written(lambda: services.event_create(fields=data))
 
 
 class EventExternalView(MarketingEventsApiView):
@@ -152,7 +164,7 @@ class EventExternalView(MarketingEventsApiView):
         summary="Create or update a marketing event by external ids",
         operation_id="marketing_events_upsert",
         request=s.EventPutInput,
-        responses=o.EventOutput,
+        responses={200: o.EventOutput, 409: OpenApiResponse(HubSpotErrorOutput, UPSERT_RACE)},
     )
     def put(self, request, external_event_id: str):
         data = valid(
@@ -163,8 +175,7 @@ class EventExternalView(MarketingEventsApiView):
                 external_account_id=request.GET.get("externalAccountId"),
             ),
         )
-        event, _created = services.event_upsert_external(fields=data)
-        return _event_response(event)
+        return _written(lambda: services.event_upsert_external(fields=data)[0])
 
     @extend_schema(
         tags=TAGS,
@@ -176,8 +187,11 @@ class EventExternalView(MarketingEventsApiView):
     )
     def patch(self, request, external_event_id: str):
         data = valid(s.EventUpdateInput, request.data)
-        event = services.event_update(event=self._event(request, external_event_id), fields=data)
-        return _event_response(event)
+        return _written(
+            lambda: services.event_update(
+                event=self._event(request, external_event_id), fields=data
+            )
+        )
 
     @extend_schema(
         tags=TAGS,
@@ -212,8 +226,11 @@ class EventObjectView(MarketingEventsApiView):
     )
     def patch(self, request, object_id: int):
         data = valid(s.EventUpdateInput, request.data)
-        event = services.event_update(event=selectors.event_by_object_id(object_id), fields=data)
-        return _event_response(event)
+        return _written(
+            lambda: services.event_update(
+                event=selectors.event_by_object_id(object_id), fields=data
+            )
+        )
 
     @extend_schema(
         tags=TAGS,
@@ -227,6 +244,8 @@ class EventObjectView(MarketingEventsApiView):
 
 
 class EventBatchUpsertView(MarketingEventsApiView):
+    error_statuses = {409: UPSERT_RACE}
+
     @extend_schema(
         tags=TAGS,
         summary="Create or update a batch of marketing events by external ids (all or nothing)",
@@ -237,10 +256,13 @@ class EventBatchUpsertView(MarketingEventsApiView):
     def post(self, request):
         started_at = timezone.now()
         data = valid(s.EventBatchUpsertInput, request.data)
-        events = services.events_upsert_batch(inputs=data["inputs"])
-        fresh = {
-            e.pk: e for e in selectors.events_with_counters().filter(pk__in=[e.pk for e in events])
-        }
+        # One transaction: the events written stay locked until they are read back.
+        with transaction.atomic():
+            events = services.events_upsert_batch(inputs=data["inputs"])
+            fresh = {
+                e.pk: e
+                for e in selectors.events_with_counters().filter(pk__in=[e.pk for e in events])
+            }
         return Response(
             {
                 "status": "COMPLETE",
@@ -279,8 +301,9 @@ class EventCancelView(EventExternalView):
         responses=o.EventOutput,
     )
     def post(self, request, external_event_id: str):
-        event = services.event_cancel(event=self._event(request, external_event_id))
-        return _event_response(event)
+        return _written(
+            lambda: services.event_cancel(event=self._event(request, external_event_id))
+        )
 
 
 class EventCompleteView(EventExternalView):
@@ -298,12 +321,13 @@ class EventCompleteView(EventExternalView):
     )
     def post(self, request, external_event_id: str):
         data = valid(s.CompleteInput, request.data)
-        event = services.event_complete(
-            event=self._event(request, external_event_id),
-            starts_at=data["startDateTime"],
-            ends_at=data["endDateTime"],
+        return _written(
+            lambda: services.event_complete(
+                event=self._event(request, external_event_id),
+                starts_at=data["startDateTime"],
+                ends_at=data["endDateTime"],
+            )
         )
-        return _event_response(event)
 
 
 class EventSearchView(MarketingEventsApiView):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django import template
 
+from ..plan import answer_text
 from ..registration_answers import answers_of, details_of, question_label, question_order
 
 register = template.Library()
@@ -11,7 +12,7 @@ register = template.Library()
 
 @register.filter
 def answer(participation, question: str) -> str:
-    return str(answers_of(participation).get(question, ""))
+    return answer_text(answers_of(participation).get(question, ""))
 
 
 @register.filter
@@ -28,4 +29,4 @@ def registration_of(participation):
 def answer_items(participation) -> list[tuple]:
     """(label, value) pairs of the participation's answers, standard fields first."""
     answers = answers_of(participation)
-    return [(question_label(q), answers[q]) for q in question_order(answers)]
+    return [(question_label(q), answer_text(answers[q])) for q in question_order(answers)]

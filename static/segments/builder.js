@@ -78,6 +78,16 @@
         answer: gettext("answer"),
         timeWatched: gettext("time watched"),
         score: gettext("score (0–100)"),
+        // Translators: first choice of the question menu of a "Zoom registration answer" filter.
+        chooseQuestion: gettext("Choose a question…"),
+        // Translators: accessible name of the field menu of a "Registration source" filter (utm_source, referrer…).
+        sourceField: gettext("source field"),
+        // Translators: a field of a "Registration source" filter: the Zoom tracking source's name.
+        trackingSource: gettext("Zoom tracking source"),
+        // Translators: a field of a "Registration source" filter: the page the visitor came from.
+        referrer: gettext("Referrer"),
+        // Translators: in a value menu of a segment filter: choose this to type a value not listed.
+        otherValue: gettext("Another value…"),
         // Translators: accessible name of the operator menu of a segment filter (is, contains, is between…).
         operator: gettext("operator"),
         // Translators: accessible name of the lower bound of an "is between" filter.
@@ -161,7 +171,12 @@
     function cleanTree() {
       var groups = [];
       tree.or.forEach(function (group) {
-        var filters = group.and.filter(function (node) { return node && node.type; });
+        // Keys starting with "_" are the builder's own state (e.g. "type another value"), not Filter JSON.
+        var filters = group.and.filter(function (node) { return node && node.type; }).map(function (node) {
+          var copy = {};
+          Object.keys(node).forEach(function (key) { if (key.charAt(0) !== "_") copy[key] = node[key]; });
+          return copy;
+        });
         if (filters.length) groups.push({ and: filters });
       });
       return { or: groups };
@@ -180,6 +195,8 @@
       if (type.indexOf("event_") === 0) return { type: type, event_id: null, negate: false };
       if (type === "zoom_recording_available") return { type: type, negate: false };
       if (type === "zoom_engagement_score") return { type: type, webinar_id: null, operator: "gte", value: 50 };
+      if (type === "zoom_registration_answer") return { type: type, webinar_id: null, question: "", operator: "eq", value: "" };
+      if (type === "registration_source") return { type: type, event_id: null, field: "utm_source", operator: "eq", value: "" };
       return { type: type, webinar_id: null, negate: false };
     }
 
@@ -346,6 +363,66 @@
       return box;
     }
 
+    // ---- choices read from the server (registration questions, source values) --------------
+    // Each address is read once per page; the builder is drawn again when its answer comes.
+    var fetched = {};
+    function choicesAt(url) {
+      if (Object.prototype.hasOwnProperty.call(fetched, url)) return fetched[url] || [];
+      fetched[url] = null;
+      fetch(url, { credentials: "same-origin" })
+        .then(function (r) { return r.ok ? r.json() : { results: [] }; })
+        .then(function (body) { fetched[url] = body.results || []; render(); })
+        .catch(function () { fetched[url] = []; });
+      return [];
+    }
+    function pickerUrl(type, name, params) {
+      var base = ((catalogue.pickers || {})[type] || {})[name];
+      if (!base) return null;
+      var query = Object.keys(params).filter(function (k) { return params[k] !== null && params[k] !== undefined && params[k] !== ""; })
+        .map(function (k) { return encodeURIComponent(k) + "=" + encodeURIComponent(params[k]); }).join("&");
+      return base + (query ? "?" + query : "");
+    }
+
+    // "operator + value" on a node's top level, the value chosen among `listed` ({value, label})
+    // for the operators that compare whole values, typed otherwise or when "another value" is
+    // chosen.
+    var LISTED_OPS = ["eq", "neq", "in", "not_in"];
+    function listedComparison(node, listed, label) {
+      var box = el("span", { class: "seg-part" });
+      box.appendChild(select(OPS.text.map(function (op) { return [op, opLabel(op, "text")]; }), node.operator, function (op) {
+        node.operator = op;
+        node.value = NO_VALUE.indexOf(op) >= 0 ? undefined : ((op === "in" || op === "not_in") ? [] : "");
+        delete node._typed;
+        changed(true);
+      }, { class: "seg-input seg-input--op", "data-testid": "filter-operator", "aria-label": t.operator }));
+      if (NO_VALUE.indexOf(node.operator) >= 0) return box;
+      var valueLabel = interpolate(gettext("%(field)s value"), { field: label }, true);
+      var options = listed.slice();
+      var values = Array.isArray(node.value) ? node.value : (node.value === "" || node.value === undefined ? [] : [node.value]);
+      values.forEach(function (v) {
+        if (!options.some(function (o) { return String(o.value) === String(v); })) options.push({ value: String(v), label: String(v) });
+      });
+      if (!options.length || LISTED_OPS.indexOf(node.operator) < 0 || node._typed) {
+        var typed = valueEditor("text", node.operator, node.value, function (v, re) { node.value = v; changed(!!re); }, { valueLabel: valueLabel });
+        if (typed) { typed.setAttribute("data-testid", "filter-value"); box.appendChild(typed); }
+        return box;
+      }
+      if (node.operator === "in" || node.operator === "not_in") {
+        var multi = valueEditor("enumeration", node.operator, node.value, function (v) { node.value = v; changed(false); }, { options: options });
+        multi.setAttribute("data-testid", "filter-value");
+        multi.setAttribute("aria-label", valueLabel);
+        box.appendChild(multi);
+        return box;
+      }
+      var OTHER = "__another_value__";
+      var choices = [["", "…"]].concat(options.map(function (o) { return [o.value, o.label]; }), [[OTHER, t.otherValue]]);
+      box.appendChild(select(choices, node.value, function (v) {
+        if (v === OTHER) { node._typed = true; node.value = ""; changed(true); return; }
+        node.value = v; changed(false);
+      }, { class: "seg-input", "data-testid": "filter-value", "aria-label": valueLabel }));
+      return box;
+    }
+
     function negateSelect(node) {
       return select([["false", t.has], ["true", t.hasNot]], node.negate ? "true" : "false", function (v) {
         node.negate = v === "true"; changed(false);
@@ -474,6 +551,47 @@
       }
       if (type === "zoom_engagement_score") {
         return [webinarPicker(), comparison(topAccess(node), "number", { ops: MEASURE_OPS, label: t.score })];
+      }
+      // Registration filters (rules E1, E4, E5): questions and values as stored.
+      if (type === "zoom_registration_answer") {
+        var qUrl = pickerUrl(type, "questions", { webinar_id: node.webinar_id });
+        var questions = qUrl ? choicesAt(qUrl) : [];
+        var qOptions = [["", t.chooseQuestion]];
+        var chosen = null;
+        questions.forEach(function (q) { qOptions.push([q.question, q.label]); if (q.question === node.question) chosen = q; });
+        if (node.question && !chosen) qOptions.push([node.question, node.question]);
+        var qSelect = select(qOptions, node.question || "", function (v) {
+          node.question = v; node.value = NO_VALUE.indexOf(node.operator) >= 0 ? undefined : ((node.operator === "in" || node.operator === "not_in") ? [] : "");
+          delete node._typed;
+          changed(true);
+        }, { class: "seg-input seg-input--prop", "data-testid": "question-picker", "aria-label": t.question });
+        var answerParts = [
+          picker(catalogue.urls.webinars, node.webinar_id, t.anyWebinar, labels.webinars, function (v) { node.webinar_id = v; changed(true); }, true),
+          qSelect
+        ];
+        if (node.question) {
+          answerParts.push(listedComparison(node, (chosen ? chosen.answers : []).map(function (a) { return { value: a, label: a }; }), t.answer));
+        }
+        return answerParts;
+      }
+      if (type === "registration_source") {
+        var fields = [["tracking_source", t.trackingSource], ["utm_source", "utm_source"], ["utm_medium", "utm_medium"],
+          ["utm_campaign", "utm_campaign"], ["utm_term", "utm_term"], ["utm_content", "utm_content"], ["referrer", t.referrer]];
+        var vUrl = pickerUrl(type, "values", { field: node.field, event_id: node.event_id });
+        var known = (vUrl ? choicesAt(vUrl) : []).map(function (r) { return { value: r.value, label: r.value + " (" + r.count + ")" }; });
+        var fieldLabel = "";
+        fields.forEach(function (f) { if (f[0] === node.field) fieldLabel = f[1]; });
+        return [
+          picker(catalogue.urls.events, node.event_id, t.anyEvent, labels.events, function (v) {
+            node.event_id = v === null ? null : Number(v); changed(true);
+          }),
+          select(fields, node.field, function (v) {
+            node.field = v; node.value = NO_VALUE.indexOf(node.operator) >= 0 ? undefined : ((node.operator === "in" || node.operator === "not_in") ? [] : "");
+            delete node._typed;
+            changed(true);
+          }, { class: "seg-input", "data-testid": "source-field", "aria-label": t.sourceField }),
+          listedComparison(node, known, fieldLabel)
+        ];
       }
       var parts = [negateSelect(node), webinarPicker()];
       parts.push(comparison(keyAccess(node, "webinar_name"), "text", { optional: true, label: t.webinarName }));

@@ -4,7 +4,8 @@
    "Registration questions" page, syncs, and the contact shows the answer (rule E2).
 2. A visitor registers on the public page opened with `?utm_source=newsletter`; the contact
    page shows the participation's source; a segment `registration_source utm_source =
-   newsletter` counts them (rules E5, G2).
+   newsletter`, built with the builder's pickers (the source field and its stored values, a
+   question and its choices), counts them (rules E5, G2, G3).
 Screenshots go to screenshots/registration-*.png."""
 
 import re
@@ -14,7 +15,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from crm.models import Brand, Contact, Role
-from segments.services import segment_create
+from segments.models import Segment
 from tests.factories import UserFactory
 from tests.support.browser import log_in
 from tests.zoom_integration.scenario import ACME, S2S, UPCOMING_ID
@@ -114,14 +115,43 @@ def test_public_page_then_source_then_segment(live_server, page: Page, world):
     expect(page.locator('[data-col="utm_source"]')).to_have_text("newsletter")
     _shot(page, "05-contact-source")
 
-    segment = segment_create(
-        name="From the newsletter",
-        kind="active",
-        filters={"or": [{"and": [{"type": "registration_source", "field": "utm_source",
-                                  "operator": "eq", "value": "newsletter"}]}]},
-        actor=None,
-    )  # fmt: skip
-    page.goto(f"{live_server.url}/segments/{segment.pk}/")
+    # The segment, built with the builder's pickers: the source field, then the value among the
+    # stored ones (with its count of registrations); an answer among the question's choices.
+    page.goto(f"{live_server.url}/segments/")
+    page.get_by_test_id("new-segment").click()
+    page.get_by_test_id("segment-name-input").fill("From the newsletter")
+    count = page.get_by_test_id("live-count")
+    row = page.get_by_test_id("filter-row").nth(0)
+    row.get_by_test_id("filter-type").select_option("registration_source")
+    row = page.get_by_test_id("filter-row").nth(0)
+    row.get_by_test_id("source-field").select_option("utm_source")
+    row = page.get_by_test_id("filter-row").nth(0)
+    value = row.get_by_test_id("filter-value")
+    expect(value.locator("option", has_text="newsletter (1)")).to_have_count(1)
+    row.get_by_test_id("filter-value").select_option("newsletter")
+    expect(count).to_have_text("1")
+    page.get_by_test_id("add-filter").click()
+    row = page.get_by_test_id("filter-row").nth(1)
+    row.get_by_test_id("filter-type").select_option("zoom_registration_answer")
+    row = page.get_by_test_id("filter-row").nth(1)
+    row.get_by_test_id("picker-select").select_option(str(UPCOMING_ID))
+    row = page.get_by_test_id("filter-row").nth(1)
+    row.get_by_test_id("question-picker").select_option("Company size")
+    row = page.get_by_test_id("filter-row").nth(1)
+    row.get_by_test_id("filter-value").select_option("11-100")  # person1's answer, not Nia's
+    expect(count).to_have_text("0")
+    row.get_by_test_id("filter-value").select_option("1-10")
+    expect(count).to_have_text("1")
+    _shot(page, "06-segment-builder")
+    page.get_by_test_id("save-segment").click()
     expect(page.get_by_test_id("segment-count")).to_have_text("1")
+    expect(page.get_by_test_id("members-table")).to_contain_text("nia@example.com")
     expect(page.get_by_test_id("segment-filters")).to_contain_text("Registration source")
-    _shot(page, "06-segment")
+    segment = Segment.objects.get(name="From the newsletter")
+    assert segment.filters == {"or": [{"and": [
+        {"type": "registration_source", "event_id": None, "field": "utm_source",
+         "operator": "eq", "value": "newsletter"},
+        {"type": "zoom_registration_answer", "webinar_id": str(UPCOMING_ID),
+         "question": "Company size", "operator": "eq", "value": "1-10"},
+    ]}]}  # fmt: skip
+    _shot(page, "07-segment")

@@ -5,8 +5,9 @@ import pytest
 from django.urls import reverse
 from django.utils.html import escape
 
-from crm.models import ApiToken, Brand, Role, User
+from crm.models import CONSENT_TEXT_MAX, ApiToken, AuditEntry, AuditKind, Brand, Role, User
 from crm.services.accounts import account_get, brand_create
+from crm.services.accounts import account_update as account_services_update
 from crm.services.tokens import api_token_authenticate, api_token_create
 from tests.factories import UserFactory
 
@@ -61,6 +62,73 @@ def test_account_bad_input_inline_error_nothing_saved(admin_client, data, field)
     assert 'class="field__error"' in html[html.index(f'data-field="{field}"') :][:900]
     after = account_get()
     assert (after.name, after.tier) == (before.name, before.tier)
+
+
+# Rule E5: the public registration pages' consent text, set by super admins, audited -----
+
+
+def _account_form(**changes):
+    account = account_get()
+    return {"name": account.name, "tier": account.tier, **changes}
+
+
+def test_a_super_admin_sets_the_consent_text_and_it_is_audited(admin_client, admin_user):
+    AuditEntry.objects.all().delete()
+    text = "  I agree that Acme keeps my answers to contact me about this webinar.  "
+    response = admin_client.post(
+        reverse("crm:settings_account_update"), _account_form(registration_consent_text=text)
+    )
+    assert response.status_code == 302
+    assert account_get().registration_consent_text == text.strip()
+    entry = AuditEntry.objects.get(kind=AuditKind.ACCOUNT_CHANGED)
+    assert entry.actor == admin_user
+    assert entry.via == "ui"
+    assert entry.before == {"registration_consent_text": ""}
+    assert entry.after == {"registration_consent_text": text.strip()}
+    html = admin_client.get(reverse("crm:settings_account")).content.decode()
+    assert 'data-testid="consent-settings"' in html
+    assert f">\n{escape(text.strip())}</textarea>" in html
+
+    # Emptied: the pages ask for no consent again.
+    admin_client.post(
+        reverse("crm:settings_account_update"), _account_form(registration_consent_text="")
+    )
+    assert account_get().registration_consent_text == ""
+    assert AuditEntry.objects.filter(kind=AuditKind.ACCOUNT_CHANGED).count() == 2
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [("x" * (CONSENT_TEXT_MAX + 1), "at most"), ("I agree\x00", "Null characters")],
+)
+def test_a_bad_consent_text_is_an_inline_error_and_changes_nothing(admin_client, text, message):
+    account_services_update(registration_consent_text="Keep me")
+    AuditEntry.objects.all().delete()
+    response = admin_client.post(
+        reverse("crm:settings_account_update"), _account_form(registration_consent_text=text)
+    )
+    html = response.content.decode()
+    assert response.status_code == 400
+    field = html[html.index('data-field="registration_consent_text"') :][: len(text) + 2000]
+    assert 'class="field__error"' in field and message in field
+    assert account_get().registration_consent_text == "Keep me"
+    assert not AuditEntry.objects.exists()
+
+
+@pytest.mark.parametrize("role", [Role.MARKETING, Role.VIEWER])
+def test_only_super_admins_change_the_consent_text(client, role):
+    account_services_update(registration_consent_text="Keep me")
+    AuditEntry.objects.all().delete()
+    client.force_login(UserFactory(email="someone@crm.test", role=role))
+    html = client.get(reverse("crm:settings_account")).content.decode()
+    assert '<dd data-testid="consent-text">Keep me</dd>' in html  # read, not edited
+    assert "<textarea" not in html
+    response = client.post(
+        reverse("crm:settings_account_update"), _account_form(registration_consent_text="")
+    )
+    assert response.status_code == 403
+    assert account_get().registration_consent_text == "Keep me"
+    assert not AuditEntry.objects.exists()
 
 
 # Users ------------------------------------------------------------------------------------

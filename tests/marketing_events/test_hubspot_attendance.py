@@ -8,6 +8,7 @@ import pytest
 from django.utils import timezone
 
 from crm.models import Contact, TimelineEvent, Tombstone
+from marketing_events.hubspot.selectors import BREAKDOWN_STATES
 from marketing_events.models import AttendanceSession, MarketingEvent, Participation
 from marketing_events.services import event_upsert
 from tests.factories import ContactFactory, SecondaryEmailFactory, UserFactory
@@ -461,6 +462,8 @@ def mixed(admin_api, event):
         ("no_show", ["bo@example.com"]),
         ("CANCELLED", ["cy@example.com"]),
         ("REGISTERED", []),  # the event is over: registered-only people are no-shows
+        ("cancelled", ["cy@example.com"]),
+        # Empty, as absent: every state (documented: the schema's enum lists it).
         ("", ["ana@example.com", "bo@example.com", "cy@example.com"]),
     ],
 )
@@ -598,3 +601,37 @@ def test_sessions_and_ids_beyond_what_is_stored_are_a_400(admin_api, event, item
     response = record(admin_api, "attend", [item], by=by)
     assert response.status_code == 400, response.content
     assert not Participation.objects.exists()
+
+
+BREAKDOWN_PATHS = [
+    f"{M}/participations/{{external_account_id}}/{{external_event_id}}/breakdown",
+    f"{M}/participations/{{marketing_event_id}}/breakdown",
+    f"{M}/participations/contacts/{{contact_identifier}}/breakdown",
+]
+
+
+@pytest.mark.parametrize("path", BREAKDOWN_PATHS)
+def test_every_state_the_schema_lists_is_accepted_and_nothing_else(admin_api, mixed, path):
+    # The schema and the behaviour agree: each value of the enum (both spellings, and empty
+    # for every state) is a 200; a value outside it (mixed case, padded, unknown) a 400 that
+    # names the choices.
+    from tests.support.openapi import parameter
+
+    enum = parameter(path, "get", "state")["enum"]
+    assert set(enum) == {
+        *(s for state in BREAKDOWN_STATES for s in (state, state.lower())),
+        "",
+    }
+    ana = Contact.objects.get(email="ana@example.com")
+    url = (
+        path.replace("{external_account_id}", ACCOUNT)
+        .replace("{external_event_id}", "845")
+        .replace("{marketing_event_id}", str(MarketingEvent.objects.get().pk))
+        .replace("{contact_identifier}", str(ana.pk))
+    )
+    for state in enum:
+        assert admin_api.get(url, {"state": state}).status_code == 200, state
+    for state in ("No_Show", " ATTENDED", "GONE", "attended "):
+        response = admin_api.get(url, {"state": state})
+        assert response.status_code == 400, state
+        assert "NO_SHOW" in response.json()["message"]

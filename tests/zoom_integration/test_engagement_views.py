@@ -168,3 +168,88 @@ def test_weights_page_is_for_super_admins_and_validates(client, admin_user, mark
     good = {**bad, "attendance": 40, "survey": 20}
     assert client.post(url, good).status_code == 302
     assert weights_get() == good
+
+
+def asked(event, count: int) -> None:
+    """Replaces the event's Q&A by `count` questions, asked in turn by its participants (and
+    every fifth anonymously), one minute apart."""
+    from crm.models import Contact
+    from marketing_events.rules import ContactRef
+
+    occurrence = EventOccurrence.objects.get(event=event)
+    people = list(Contact.objects.filter(participations__event=event).order_by("pk"))
+    participations = dict(Participation.objects.filter(event=event).values_list("contact_id", "pk"))
+    snapshot = CrmSnapshot(contacts={c.email: ContactRef(id=c.pk) for c in people})
+    qa = {
+        "questions": [
+            {
+                "email": "" if n % 5 == 4 else people[n % len(people)].email,
+                "name": "Anonymous Attendee" if n % 5 == 4 else "Someone",
+                "question_details": [
+                    {
+                        "question_id": f"q{n}",
+                        "question": f"Question number {n:03d}?",
+                        "question_status": "open",
+                        "create_time": at(n).isoformat().replace("+00:00", "Z"),
+                    }
+                ],
+            }
+            for n in range(count)
+        ]
+    }
+    info = WebinarInfo(zoom_webinar_id=81234567890, topic="Q1 roadmap", event_id=event.pk)
+    plan = plan_answers(info, answer_records("qa", qa), snapshot, SyncSettings(), participations)
+    answers_apply(occurrence=occurrence, report="qa", plan=plan, digest="d", timeline_data={})
+
+
+def questions_shown(html: str) -> list[str]:
+    return re.findall(r"Question number (\d{3})\?", html)
+
+
+def test_the_qa_is_paged_in_the_order_asked(client, marketer):
+    # A big webinar's questions do not all render at once: 25 a page, like the participants.
+    event = engaged_event()
+    asked(event, 30)
+    client.force_login(marketer)
+
+    sections = client.get(reverse("zoom_engagement:event_sections", args=[event.pk]))
+    html = sections.content.decode()
+    questions_url = reverse("zoom_engagement:event_questions", args=[event.pk])
+    page_2 = client.get(questions_url, {"page": 2}).content.decode()
+
+    assert questions_shown(html) == [f"{n:03d}" for n in range(25)]
+    assert "30 questions" in html
+    assert 'id="engagement-qa"' in html
+    assert f'hx-get="{questions_url}?page=2"' in html
+    assert 'hx-target="#engagement-qa"' in html and 'hx-swap="outerHTML"' in html
+    assert questions_shown(page_2) == [f"{n:03d}" for n in range(25, 30)]
+    assert page_2.count("<section") == 1  # the Q&A section alone, swapped in place
+    assert "Anonymous" in page_2  # question 29 was asked anonymously
+    # A page past the last shows the last (as the participants' pager does).
+    assert questions_shown(client.get(questions_url, {"page": 9}).content.decode()) == (
+        questions_shown(page_2)
+    )
+
+
+def test_a_qa_page_costs_the_same_queries_however_many_questions(client, marketer):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    event = engaged_event(people=6)
+    client.force_login(marketer)
+    url = reverse("zoom_engagement:event_questions", args=[event.pk])
+    counts = []
+    for questions in (3, 80):
+        asked(event, questions)
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(url, {"page": 2 if questions > 25 else 1})
+        assert response.status_code == 200
+        assert len(questions_shown(response.content.decode())) == min(questions, 25)
+        counts.append(len(queries))
+    # session and user, the event, the page's count and its rows (askers joined)
+    assert counts[0] == counts[1] <= 5, counts
+
+
+def test_the_qa_of_an_unknown_event_is_a_404(client, marketer):
+    client.force_login(marketer)
+    assert client.get(reverse("zoom_engagement:event_questions", args=[999999])).status_code == 404

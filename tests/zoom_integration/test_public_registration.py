@@ -2,7 +2,12 @@
 participation, first touch on the contact, never a double registration; bad input, a honeypot,
 a flood from one address and a missing CSRF token register nobody."""
 
+import re
+import time
+from unittest import mock
+
 import pytest
+from django.core import signing
 from django.test import Client
 from django.urls import reverse
 
@@ -11,12 +16,20 @@ from marketing_events.models import Participation, RegistrationDetails
 from tests.zoom_integration.scenario import ENDED_ID, UPCOMING_ID
 from tests.zoom_integration.test_connections_api import acme, brands  # noqa: F401
 from tests.zoom_integration.test_registration_api import synced  # noqa: F401
+from zoom_integration.models import ZoomWebinar
+from zoom_integration.registration.public import FORM_TOKEN_MAX_AGE, form_token
 
 pytestmark = pytest.mark.django_db
 
 
 def url(connection, webinar_id=UPCOMING_ID):
     return reverse("public_registration", args=[connection.pk, webinar_id])
+
+
+def signed(connection, body, webinar_id=UPCOMING_ID):
+    """The body with the form token the page renders (as a browser sends it back)."""
+    webinar = ZoomWebinar.objects.get(connection=connection, zoom_webinar_id=webinar_id)
+    return {**body, "t": form_token(webinar)}
 
 
 def sandbox_registrants(zoom_sandbox):
@@ -57,7 +70,7 @@ def test_the_page_registers_with_utm_referrer_and_first_touch(client, synced, zo
         "utm_campaign": "spring",
         "referrer": "https://news.example/issue-7",
     }
-    response = client.post(url(synced), body)
+    response = client.post(url(synced), signed(synced, body))
     assert response.status_code == 200
     html = response.content.decode()
     assert 'data-testid="join-url"' in html
@@ -81,7 +94,9 @@ def test_the_page_registers_with_utm_referrer_and_first_touch(client, synced, zo
     assert contact.company == "Globex"  # the built-in org → company mapping (rule E2)
 
     # A second submit for the same e-mail: the same join URL, nobody new, first touch kept.
-    again = client.post(url(synced), {**body, "utm_source": "ads", "email": "nia@example.com"})
+    again = client.post(
+        url(synced), signed(synced, {**body, "utm_source": "ads", "email": "nia@example.com"})
+    )
     assert again.status_code == 200
     assert f"{UPCOMING_ID}?tk={nia['id']}" in again.content.decode()
     assert len(sandbox_registrants(zoom_sandbox)) == before + 1
@@ -105,7 +120,7 @@ def test_bad_input_re_renders_with_errors_and_registers_nobody(
     change,
 ):
     before = len(sandbox_registrants(zoom_sandbox))
-    response = client.post(url(synced), {**FORM, **change})
+    response = client.post(url(synced), signed(synced, {**FORM, **change}))
     assert response.status_code == 400
     assert "public-register__error" in response.content.decode()
     assert len(sandbox_registrants(zoom_sandbox)) == before
@@ -114,18 +129,24 @@ def test_bad_input_re_renders_with_errors_and_registers_nobody(
 
 def test_a_flood_from_one_address_is_refused(client, synced, zoom_sandbox):  # noqa: F811
     from django.core.cache import cache
+    from django.utils import timezone
 
     cache.clear()
-    for n in range(10):
-        response = client.post(url(synced), {**FORM, "email": "bad"}, REMOTE_ADDR="203.0.113.9")
-        assert response.status_code == 400, n
-    before = len(sandbox_registrants(zoom_sandbox))
-    flood = client.post(url(synced), FORM, REMOTE_ADDR="203.0.113.9")
+    # All within one minute's window (a test crossing a minute would start a new count).
+    now = timezone.now()
+    with mock.patch("zoom_integration.registration.public.timezone.now", return_value=now):
+        for n in range(10):
+            response = client.post(
+                url(synced), signed(synced, {**FORM, "email": "bad"}), REMOTE_ADDR="203.0.113.9"
+            )
+            assert response.status_code == 400, n
+        before = len(sandbox_registrants(zoom_sandbox))
+        flood = client.post(url(synced), signed(synced, FORM), REMOTE_ADDR="203.0.113.9")
     assert flood.status_code == 429
     assert flood.headers["Retry-After"] == "60"
     assert "Too many registrations" in flood.content.decode()
     assert len(sandbox_registrants(zoom_sandbox)) == before
-    other = client.post(url(synced), FORM, REMOTE_ADDR="198.51.100.1")
+    other = client.post(url(synced), signed(synced, FORM), REMOTE_ADDR="198.51.100.1")
     assert other.status_code == 200  # another address is not held back
 
 
@@ -134,15 +155,63 @@ def test_consent_is_asked_when_the_account_requires_it(client, synced, zoom_sand
         pk=1, defaults={"registration_consent_text": "I agree to be contacted."}
     )
     assert "I agree to be contacted." in open_page(client, synced).content.decode()
-    refused = client.post(url(synced), FORM)
+    refused = client.post(url(synced), signed(synced, FORM))
     assert refused.status_code == 400
-    assert client.post(url(synced), {**FORM, "consent": "on"}).status_code == 200
+    assert client.post(url(synced), signed(synced, {**FORM, "consent": "on"})).status_code == 200
 
 
-def test_csrf_is_checked(synced, zoom_sandbox):  # noqa: F811
+def _stale_token(connection):
+    webinar = ZoomWebinar.objects.get(connection=connection, zoom_webinar_id=UPCOMING_ID)
+    long_ago = time.time() - FORM_TOKEN_MAX_AGE - 60
+    with mock.patch("django.core.signing.time.time", return_value=long_ago):
+        return form_token(webinar)
+
+
+def _other_webinar_token(connection):
+    webinar = ZoomWebinar.objects.get(connection=connection, zoom_webinar_id=ENDED_ID)
+    return form_token(webinar)
+
+
+BAD_FORM_TOKENS = {
+    "missing": lambda c: None,
+    "forged": lambda c: signing.dumps({"w": [c.pk, UPCOMING_ID], "n": "x"}, salt="other"),
+    "tampered": lambda c: signed(c, {})["t"][:-3] + "abc",
+    "another webinar's": _other_webinar_token,
+    "stale": _stale_token,
+}
+
+
+@pytest.mark.parametrize("kind", BAD_FORM_TOKENS)
+def test_a_submission_needs_the_pages_own_form_token(synced, zoom_sandbox, kind):  # noqa: F811
+    # Rule E5's CSRF check without a cookie (a third-party iframe keeps none): the page's
+    # signed form token, bound to the webinar, valid for a day.
     strict = Client(enforce_csrf_checks=True)
-    assert strict.post(url(synced), FORM).status_code == 403
+    token = BAD_FORM_TOKENS[kind](synced)
+    body = {**FORM, **({"t": token} if token else {})}
+    before = len(sandbox_registrants(zoom_sandbox))
+    response = strict.post(url(synced), body)
+    html = response.content.decode()
+    assert response.status_code == 403
+    assert "This form has expired or was not sent by this page." in html
     assert not Contact.objects.filter(email="nia@example.com").exists()
+    assert len(sandbox_registrants(zoom_sandbox)) == before
+    # Shown again with the answers kept and a fresh token that works.
+    assert 'value="Globex"' in html
+    fresh = re.search(r'name="t" value="([^"]+)"', html).group(1)
+    assert strict.post(url(synced), {**FORM, "t": fresh}).status_code == 200
+    assert Contact.objects.filter(email="nia@example.com").exists()
+
+
+def test_the_page_works_without_cookies_and_sets_none(synced, zoom_sandbox):  # noqa: F811
+    strict = Client(enforce_csrf_checks=True)
+    page = strict.get(url(synced))
+    assert page.cookies == {}  # no CSRF cookie: nothing a third-party iframe would lose
+    token = re.search(r'name="t" value="([^"]+)"', page.content.decode()).group(1)
+    strict.cookies.clear()
+    response = strict.post(url(synced), {**FORM, "t": token})
+    assert response.status_code == 200
+    assert response.cookies == {}
+    assert Contact.objects.filter(email="nia@example.com").exists()
 
 
 def test_only_upcoming_synced_webinars_have_a_page(client, synced):  # noqa: F811

@@ -31,44 +31,27 @@ from crm.contact_filters import (
     FilterType,
     clean_bool,
     clean_comparison,
-    clean_id,
     comparison_json,
     describe_comparison,
     expect_keys,
     field_condition,
 )
 
-from ..filters import MEASURE_OPERATORS
+from ..filters import (
+    MEASURE_OPERATORS,
+    one_webinar,
+    sub_comparison,
+    webinar_details,
+    webinar_id_clean,
+    webinar_schema,
+    with_details,
+)
 from .kinds import POLL, QUESTION, SURVEY
 from .models import EngagementAnswer, ParticipationEngagement
 from .services import CONTACT_PROPERTY
 
-SOURCE = "zoom"
 ANSWER_KIND = {"zoom_poll_answer": POLL, "zoom_survey_answer": SURVEY}
 SCORE_OPERATORS = tuple(op for op in NUMBER_OPERATORS)
-
-
-def _webinar_id(node) -> str | None:
-    webinar_id = clean_id(node.get("webinar_id"), "webinar_id", required=False)
-    if webinar_id is not None and not webinar_id.isdigit():
-        raise FilterInvalid(
-            _("%(id)s is not a Zoom webinar id (digits only, no spaces or dashes)")
-            % {"id": repr(webinar_id)},
-            "webinar_id",
-        )
-    return webinar_id
-
-
-def _webinar(node: dict) -> Q:
-    if node.get("webinar_id"):
-        return Q(event__source=SOURCE, event__external_event_id=node["webinar_id"])
-    return Q()
-
-
-def _sub(node, key: str, kind: str, ctx: FilterContext, operators=None):
-    if node.get(key) is None:
-        return None
-    return clean_comparison(node[key], kind, ctx, prefix=key, operators=operators)
 
 
 def _answer_q(comparison, ctx: FilterContext) -> Q:
@@ -95,10 +78,10 @@ def answer_clean(node, ctx: FilterContext) -> dict:
     kind = node["type"]
     keys = {"webinar_id", "negate"} | ({"question", "answer"} if kind in ANSWER_KIND else set())
     expect_keys(node, keys)
-    cleaned: dict = {"type": kind, "webinar_id": _webinar_id(node)}
+    cleaned: dict = {"type": kind, "webinar_id": webinar_id_clean(node)}
     if kind in ANSWER_KIND:
         for key in ("question", "answer"):
-            comparison = _sub(node, key, "text", ctx)
+            comparison = sub_comparison(node, key, "text", ctx)
             if comparison is not None:
                 cleaned[key] = comparison_json(comparison)
     cleaned["negate"] = clean_bool(node, "negate")
@@ -107,11 +90,11 @@ def answer_clean(node, ctx: FilterContext) -> dict:
 
 def answer_condition(node: dict, ctx: FilterContext) -> Condition:
     kind = node["type"]
-    where = Q(kind=ANSWER_KIND.get(kind, QUESTION), participation__isnull=False) & _webinar(node)
-    question = _sub(node, "question", "text", ctx)
+    where = Q(kind=ANSWER_KIND.get(kind, QUESTION), participation__isnull=False) & one_webinar(node)
+    question = sub_comparison(node, "question", "text", ctx)
     if question is not None:
         where &= field_condition("question", question, "text", ctx)
-    answer = _sub(node, "answer", "text", ctx)
+    answer = sub_comparison(node, "answer", "text", ctx)
     if answer is not None:
         where &= _answer_q(answer, ctx)
     # The compiler reads a set as `contact_id` values (EXISTS or IN on it).
@@ -132,14 +115,12 @@ def answer_describe(node: dict, ctx: FilterContext) -> str:
             _("Did not ask a question"),
         ),
     }[node["type"]][1 if node.get("negate") else 0]
-    details = [_("webinar %(id)s") % {"id": node["webinar_id"]}] if node.get("webinar_id") else []
+    details = webinar_details(node)
     if node.get("question"):
         details.append(describe_comparison(_("question"), node["question"]))
     if node.get("answer"):
         details.append(describe_comparison(_("answer"), node["answer"]))
-    if not details:
-        return head
-    return _("%(filter)s: %(conditions)s") % {"filter": head, "conditions": ", ".join(details)}
+    return with_details(head, details)
 
 
 # -- recording viewed ------------------------------------------------------------------------
@@ -147,8 +128,8 @@ def answer_describe(node: dict, ctx: FilterContext) -> str:
 
 def viewed_clean(node, ctx: FilterContext) -> dict:
     expect_keys(node, {"webinar_id", "duration", "negate"})
-    cleaned: dict = {"type": node["type"], "webinar_id": _webinar_id(node)}
-    duration = _sub(node, "duration", "number", ctx, MEASURE_OPERATORS)
+    cleaned: dict = {"type": node["type"], "webinar_id": webinar_id_clean(node)}
+    duration = sub_comparison(node, "duration", "number", ctx, MEASURE_OPERATORS)
     if duration is not None:
         cleaned["duration"] = comparison_json(duration)
     cleaned["negate"] = clean_bool(node, "negate")
@@ -156,8 +137,8 @@ def viewed_clean(node, ctx: FilterContext) -> dict:
 
 
 def viewed_condition(node: dict, ctx: FilterContext) -> Condition:
-    where = Q(recording_seconds__gt=0) & _webinar(node)
-    duration = _sub(node, "duration", "number", ctx, MEASURE_OPERATORS)
+    where = Q(recording_seconds__gt=0) & one_webinar(node)
+    duration = sub_comparison(node, "duration", "number", ctx, MEASURE_OPERATORS)
     if duration is not None:
         where &= field_condition("recording_seconds", duration, "number", ctx)
     ids = ParticipationEngagement.objects.filter(where).values("contact_id")
@@ -170,7 +151,7 @@ def viewed_describe(node: dict, ctx: FilterContext) -> str:
         if node.get("negate")
         else _("Watched a Zoom webinar recording")
     )
-    details = [_("webinar %(id)s") % {"id": node["webinar_id"]}] if node.get("webinar_id") else []
+    details = webinar_details(node)
     if node.get("duration"):
         details.append(
             describe_comparison(
@@ -180,9 +161,7 @@ def viewed_describe(node: dict, ctx: FilterContext) -> str:
                 scale=60,
             )
         )
-    if not details:
-        return head
-    return _("%(filter)s: %(conditions)s") % {"filter": head, "conditions": ", ".join(details)}
+    return with_details(head, details)
 
 
 # -- engagement score ------------------------------------------------------------------------
@@ -201,7 +180,11 @@ def score_clean(node, ctx: FilterContext) -> dict:
     values = comparison.value if isinstance(comparison.value, list | tuple) else [comparison.value]
     if any(v is not None and not 0 <= v <= 100 for v in values):
         raise FilterInvalid(_("a score is between 0 and 100"), "value")
-    return {"type": node["type"], "webinar_id": _webinar_id(node), **comparison_json(comparison)}
+    return {
+        "type": node["type"],
+        "webinar_id": webinar_id_clean(node),
+        **comparison_json(comparison),
+    }
 
 
 def score_condition(node: dict, ctx: FilterContext) -> Condition:
@@ -210,7 +193,7 @@ def score_condition(node: dict, ctx: FilterContext) -> Condition:
         return REGISTRY["property"].condition(_property_node(node), ctx)
     comparison = clean_comparison(node, "number", ctx, operators=SCORE_OPERATORS)
     ids = ParticipationEngagement.objects.filter(
-        _webinar(node), field_condition("score", comparison, "number", ctx)
+        one_webinar(node), field_condition("score", comparison, "number", ctx)
     ).values("contact_id")
     return Condition(ids=ids, narrow=True)
 
@@ -227,17 +210,9 @@ def score_describe(node: dict, ctx: FilterContext) -> str:
 # -- schemas ---------------------------------------------------------------------------------
 
 
-def _webinar_schema(direction: str) -> dict:
-    return fs.reference_id(
-        direction,
-        response={"type": "string", "pattern": fs.DIGITS},
-        description="A Zoom webinar id; null: any webinar",
-    )
-
-
 def _answer_schema(kind: str):
     def schema(direction: str) -> dict:
-        properties = {"webinar_id": _webinar_schema(direction)}
+        properties = {"webinar_id": webinar_schema(direction)}
         if kind in ANSWER_KIND:
             properties["question"] = fs.sub_comparison("TextComparison", direction)
             properties["answer"] = fs.sub_comparison("TextComparison", direction)
@@ -249,7 +224,7 @@ def _answer_schema(kind: str):
 
 def _viewed_schema(direction: str) -> dict:
     properties = {
-        "webinar_id": _webinar_schema(direction),
+        "webinar_id": webinar_schema(direction),
         "duration": fs.sub_comparison("MeasureComparison", direction),
         "negate": fs.negate(),
     }
@@ -258,7 +233,7 @@ def _viewed_schema(direction: str) -> dict:
 
 def _score_schema(direction: str) -> dict:
     properties = {
-        "webinar_id": _webinar_schema(direction),
+        "webinar_id": webinar_schema(direction),
         "operator": fs.operator_enum(SCORE_OPERATORS),
         "value": fs.comparison_value(
             fs.number_item(direction, minimum=0, maximum=100), SCORE_OPERATORS, direction

@@ -44,56 +44,56 @@ class ViewRecord:
     seconds: int
 
 
+# Polls and surveys have one shape under different names: where a report keeps its rows, each
+# row its answers, and each answer its question's id.
+_CHOICE_REPORTS = {
+    REPORT_POLLS: (POLL, "questions", "question_details", "polling_id"),
+    REPORT_SURVEY: (SURVEY, "survey_answers", "answer_details", "question_id"),
+}
+
+
 def answer_records(report: str, body: dict | None) -> list[AnswerRecord]:
     """Zoom's `polls`, `qa` or `survey` report body → records (its empty shape → none)."""
     body = body or {}
+    if report == REPORT_QA:
+        return _question_records(body)
+    if report not in _CHOICE_REPORTS:
+        return []
+    kind, rows_key, details_key, id_key = _CHOICE_REPORTS[report]
+    return [
+        AnswerRecord(
+            kind=kind,
+            email=row.get("email") or "",
+            name=row.get("name") or "",
+            question_id=str(item.get(id_key) or ""),
+            question=item.get("question") or "",
+            answer=item.get("answer") or "",
+            answered_at=parse_time(item.get("date_time")),
+        )
+        for row in body.get(rows_key) or []
+        for item in row.get(details_key) or []
+    ]
+
+
+def _question_records(body: dict) -> list[AnswerRecord]:
     records = []
-    if report == REPORT_POLLS:
-        for row in body.get("questions") or []:
-            for item in row.get("question_details") or []:
-                records.append(
-                    AnswerRecord(
-                        kind=POLL,
-                        email=row.get("email") or "",
-                        name=row.get("name") or "",
-                        question_id=str(item.get("polling_id") or ""),
-                        question=item.get("question") or "",
-                        answer=item.get("answer") or "",
-                        answered_at=parse_time(item.get("date_time")),
-                    )
+    for row in body.get("questions") or []:
+        for item in row.get("question_details") or []:
+            answers = item.get("answer_details") or []
+            records.append(
+                AnswerRecord(
+                    kind=QUESTION,
+                    email=row.get("email") or "",
+                    name=row.get("name") or "",
+                    question_id=str(item.get("question_id") or ""),
+                    question=item.get("question") or "",
+                    answer="\n".join(a.get("content") or "" for a in answers)
+                    or (item.get("answer") or ""),
+                    status=item.get("question_status") or "",
+                    answered_by=(answers[0].get("name") or "") if answers else "",
+                    answered_at=parse_time(item.get("create_time")),
                 )
-    elif report == REPORT_QA:
-        for row in body.get("questions") or []:
-            for item in row.get("question_details") or []:
-                answers = item.get("answer_details") or []
-                records.append(
-                    AnswerRecord(
-                        kind=QUESTION,
-                        email=row.get("email") or "",
-                        name=row.get("name") or "",
-                        question_id=str(item.get("question_id") or ""),
-                        question=item.get("question") or "",
-                        answer="\n".join(a.get("content") or "" for a in answers)
-                        or (item.get("answer") or ""),
-                        status=item.get("question_status") or "",
-                        answered_by=(answers[0].get("name") or "") if answers else "",
-                        answered_at=parse_time(item.get("create_time")),
-                    )
-                )
-    elif report == REPORT_SURVEY:
-        for row in body.get("survey_answers") or []:
-            for item in row.get("answer_details") or []:
-                records.append(
-                    AnswerRecord(
-                        kind=SURVEY,
-                        email=row.get("email") or "",
-                        name=row.get("name") or "",
-                        question_id=str(item.get("question_id") or ""),
-                        question=item.get("question") or "",
-                        answer=item.get("answer") or "",
-                        answered_at=parse_time(item.get("date_time")),
-                    )
-                )
+            )
     return records
 
 
@@ -173,6 +173,25 @@ def _dedupe(skips: Iterable[Skip]) -> list[Skip]:
     return out
 
 
+def _people(records, snapshot: CrmSnapshot, settings: SyncSettings, webinar: WebinarInfo):
+    """Each record with its person as the rules resolve them (Z2-Z8; None for an anonymous
+    record, rule E6), and the skips (Z9, deduplicated) of the people the rules refuse: those
+    records are left out."""
+    people, skips = [], []
+    for record in records:
+        if is_anonymous(record):
+            people.append((record, None))
+            continue
+        resolution = resolve_person(
+            record.email, snapshot, contact_exclusion_domains=settings.contact_exclusion_domains
+        )
+        if resolution.skip is not None:
+            skips.append(_skip(resolution.skip, record.email, record.name, webinar))
+        else:
+            people.append((record, resolution))
+    return people, _dedupe(skips)
+
+
 def plan_answers(
     webinar: WebinarInfo,
     records: Iterable[AnswerRecord],
@@ -183,28 +202,20 @@ def plan_answers(
     """`participations`: the event's participation id by contact id, for the snapshot's
     contacts. Anonymous answers are kept (for the event's results) and attached to no one;
     people the person rules refuse are skips (Z2-Z9), never answers."""
+    records = list(records)
     plan = AnswerPlan()
-    skips = []
-    unmatched = 0
-    for record in records:
-        if is_anonymous(record):
+    people, plan.skips = _people(records, snapshot, settings, webinar)
+    for record, resolution in people:
+        if resolution is None:
             plan.answers.append(AnswerFact(record, None, None))
-            continue
-        resolution = resolve_person(
-            record.email, snapshot, contact_exclusion_domains=settings.contact_exclusion_domains
-        )
-        if resolution.skip is not None:
-            skips.append(_skip(resolution.skip, record.email, record.name, webinar))
             continue
         contact = resolution.contact
         participation_id = participations.get(contact.id) if contact is not None else None
         if participation_id is None:
-            unmatched += 1
+            plan.unmatched += 1
             continue
         plan.answers.append(AnswerFact(record, participation_id, contact.id))
     plan.anonymous_rows = _anonymous_rows(records)
-    plan.unmatched = unmatched
-    plan.skips = _dedupe(skips)
     return plan
 
 
@@ -232,16 +243,11 @@ def plan_views(
     """Rule E7: every viewer goes through the person rules; a viewer who may be created is, and
     one who never registered gets a state-less participation (the caller's write)."""
     plan = ViewPlan()
-    skips, new = [], {}
-    for record in records:
-        if is_anonymous(record):
+    new = {}
+    people, plan.skips = _people(records, snapshot, settings, webinar)
+    for record, resolution in people:
+        if resolution is None:
             plan.anonymous += 1
-            continue
-        resolution = resolve_person(
-            record.email, snapshot, contact_exclusion_domains=settings.contact_exclusion_domains
-        )
-        if resolution.skip is not None:
-            skips.append(_skip(resolution.skip, record.email, record.name, webinar))
             continue
         if resolution.contact is not None:
             plan.contact_ids[resolution.email] = resolution.contact.id
@@ -250,7 +256,6 @@ def plan_views(
             new[resolution.email] = NewContact(resolution.email, first, last)  # rule Z8
         plan.views.append((resolution.email, record))
     plan.new_contacts = list(new.values())
-    plan.skips = _dedupe(skips)
     return plan
 
 

@@ -75,7 +75,7 @@ def _count(sync: WebinarSync, records: int, **counts: int) -> tuple:
         updated["zoom_records"] += records
     # Engagement records are known only once read: the progress total grows with them.
     sync.row.records_total += records
-    sync._save_row(records=records, counts=updated)
+    sync.save_row(records=records, counts=updated)
     return updated, records
 
 
@@ -83,7 +83,7 @@ def _counted(sync: WebinarSync, written: tuple) -> None:
     updated, records = written
     sync.counts = updated
     sync.row.records_done += records
-    sync.row.pages_done += 1 if records else 0  # as `_save_row` wrote it
+    sync.row.pages_done += 1 if records else 0  # as `save_row` wrote it
 
 
 def _row_write(sync: WebinarSync, write):
@@ -115,7 +115,7 @@ def engagement_reports_pull(sync: WebinarSync, event: MarketingEvent) -> bool:
         for r in EngagementReport.objects.filter(occurrence__in=occurrences)
         if r.occurrence.ends_at and r.pulled_at >= r.occurrence.ends_at + SETTLING
     }
-    info = sync._info(event_id=event.pk)
+    info = sync.webinar_info(event_id=event.pk)
     data = _timeline_data(sync, event)
     changed = False
     for occurrence in occurrences:
@@ -129,7 +129,7 @@ def engagement_reports_pull(sync: WebinarSync, event: MarketingEvent) -> bool:
                     limiter=sync.limiter,
                     label=label,
                     what=report,
-                    **sync._sleep_kw(),
+                    **sync.sleep_kw(),
                 )
             except ZoomNotFound:
                 continue  # 3001: no report for this instance (yet)
@@ -168,7 +168,7 @@ def engagement_reports_pull(sync: WebinarSync, event: MarketingEvent) -> bool:
                         timeline_data=data,
                         now=now,
                     )
-                    sync._insert_skips(plan.skips)
+                    sync.insert_skips(plan.skips)
                     written = _count(
                         sync,
                         len(records),
@@ -198,7 +198,7 @@ def recording_views_pull(sync: WebinarSync, event: MarketingEvent) -> bool:
     now = sync.now
     today = now.date()
     backfill = settings.ZOOM_RECORDING_VIEWS_BACKFILL_DAYS
-    info = sync._info(event_id=event.pk)
+    info = sync.webinar_info(event_id=event.pk)
     data = _timeline_data(sync, event)
     changed = False
     for recording in ZoomRecording.objects.filter(webinar=sync.webinar).order_by("pk"):
@@ -226,7 +226,7 @@ def recording_views_pull(sync: WebinarSync, event: MarketingEvent) -> bool:
                             limiter=sync.limiter,
                             label="medium",
                             what="recording views",
-                            **sync._sleep_kw(),
+                            **sync.sleep_kw(),
                         )
                         or {}
                     )
@@ -241,7 +241,7 @@ def recording_views_pull(sync: WebinarSync, event: MarketingEvent) -> bool:
                         added, created = views_apply(
                             occurrence=occurrence, plan=plan, timeline_data=data, now=now
                         )
-                        sync._insert_skips(plan.skips)
+                        sync.insert_skips(plan.skips)
                         written = _count(
                             sync, len(records), recording_views=added, contacts_created=created
                         )

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Min, Sum
+from django.db.models import Count, Min, QuerySet, Sum
 
 from marketing_events.models import MarketingEvent
 
@@ -17,7 +17,7 @@ CHART_WIDTH = 480
 BAR_HEIGHT = 22
 BAR_GAP = 8
 LABEL_WIDTH = 170
-QA_LIMIT = 200
+QA_PAGE_SIZE = 25
 VIEWERS_LIMIT = 200
 
 
@@ -72,17 +72,12 @@ def _distribution(event: MarketingEvent, kind: str) -> list[QuestionChart]:
 
 
 def event_engagement(event: MarketingEvent) -> dict:
-    """The event page's engagement sections: polls (a chart per question), Q&A, survey
-    results, recording views, anonymous answers counted per report."""
+    """The event page's engagement sections: polls (a chart per question), survey results,
+    recording views, anonymous answers counted per report (the Q&A is paged: `event_questions`)."""
     anonymous = dict(
         EngagementReport.objects.filter(occurrence__event=event)
         .values_list("kind")
         .annotate(n=Sum("anonymous_count"))
-    )
-    questions = list(
-        EngagementAnswer.objects.filter(event=event, kind=QUESTION)
-        .select_related("participation__contact")
-        .order_by("answered_at", "pk")[:QA_LIMIT]
     )
     viewers = list(
         RecordingView.objects.filter(participation__event=event)
@@ -98,7 +93,6 @@ def event_engagement(event: MarketingEvent) -> dict:
     return {
         "polls": _distribution(event, POLL),
         "survey": _distribution(event, SURVEY),
-        "questions": questions,
         "viewers": [
             {
                 "contact_id": v["participation__contact_id"],
@@ -123,6 +117,16 @@ def event_engagement(event: MarketingEvent) -> dict:
             SURVEY: anonymous.get(REPORT_SURVEY, 0),
         },
     }
+
+
+def event_questions(event: MarketingEvent) -> QuerySet[EngagementAnswer]:
+    """The event's Q&A in the order asked, with the askers (a page of it is two queries: its
+    count and its rows)."""
+    return (
+        EngagementAnswer.objects.filter(event=event, kind=QUESTION)
+        .select_related("participation__contact")
+        .order_by("answered_at", "pk")
+    )
 
 
 SCORE_BUCKETS = ((0, 19), (20, 39), (40, 59), (60, 79), (80, 100))
@@ -176,6 +180,7 @@ def participation_engagement(participation_ids) -> dict[int, dict]:
 
 __all__ = [
     "event_engagement",
+    "event_questions",
     "participation_engagement",
     "score_distribution",
 ]

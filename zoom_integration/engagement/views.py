@@ -5,31 +5,62 @@ from __future__ import annotations
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from crm.paging import numbered_pager
 from crm.views.access import settings_admin_required
 from marketing_events.models import MarketingEvent
 
+from . import selectors
 from .models import DEFAULT_WEIGHTS
 from .score import PARTS, clean_weights
 from .selectors import event_engagement, score_distribution
 from .services import recompute_progress, weights_get, weights_set
 
 
-@login_required
-def event_sections(request, event_id: int):
+def _event(event_id: int) -> MarketingEvent:
     event = MarketingEvent.objects.filter(pk=event_id).first()
     if event is None:
         raise Http404
+    return event
+
+
+def _questions_context(request, event: MarketingEvent) -> dict:
+    """One page of the Q&A (a big webinar's questions are many), paged over htmx in place."""
+    page = Paginator(selectors.event_questions(event), selectors.QA_PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    url = reverse("zoom_engagement:event_questions", args=[event.pk])
+    return {
+        "event": event,
+        "questions_page": page,
+        "questions": list(page.object_list),
+        "questions_pager": numbered_pager(page, lambda number: f"{url}?page={number}"),
+    }
+
+
+@login_required
+def event_sections(request, event_id: int):
+    event = _event(event_id)
     context = {
         "event": event,
         **event_engagement(event),
+        **_questions_context(request, event),
         "scores": score_distribution(event),
         "weights": [(part, weights_get()[part]) for part in PARTS],
     }
     return render(request, "zoom_engagement/_event_sections.html", context)
+
+
+@login_required
+def event_questions(request, event_id: int):
+    """The Q&A section alone, at the page asked for (its pager's links)."""
+    event = _event(event_id)
+    return render(request, "zoom_engagement/_questions.html", _questions_context(request, event))
 
 
 class WeightsForm(forms.Form):

@@ -2,7 +2,9 @@
 
 - `{"type": "zoom_registration_answer", "webinar_id"?, "question": "Company size",
   "operator": OP, "value": V}`: a registration (of that webinar, or any Zoom webinar) whose
-  answer to the question compares; `question` is Zoom's field name or the custom title.
+  answer to the question compares; `question` is Zoom's field name or the custom title. A
+  multi-choice answer (a list) matches when one of its choices compares (`eq`/`in` on one
+  choice, `contains` within one…); a text answer is compared whole.
 - `{"type": "registration_source", "event_id"?, "field": "tracking_source|utm_source|…|referrer",
   "operator": OP, "value": V}`: a registration (for that marketing event, or any) whose source
   field compares; `tracking_source` compares the source's name.
@@ -12,15 +14,20 @@ comparisons ignore case."""
 
 from __future__ import annotations
 
-from django.db.models import CharField, F
+import json
+
+from django.db.models import CharField, F, Func, Q, TextField
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast, Lower
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from crm import filter_schema as fs
 from crm.contact_filters import (
+    NEGATIVE,
     TEXT_OPERATORS,
+    Comparison,
     Condition,
     FilterContext,
     FilterInvalid,
@@ -59,6 +66,9 @@ def clean(node, ctx: FilterContext) -> dict:
         if not isinstance(question, str) or not question.strip() or len(question) > 300:
             raise FilterInvalid(_("question: a question of 1 to 300 characters"), "question")
         head = {"type": kind, "webinar_id": webinar_id, "question": question.strip()}
+        values = node.get("value") if isinstance(node.get("value"), list) else [node.get("value")]
+        if any(isinstance(v, str) and MARK in v for v in values):
+            raise FilterInvalid(_("value: a control character an answer never holds"), "value")
     else:
         expect_keys(node, {"event_id", "field", "operator", "value"})
         field = node.get("field")
@@ -80,30 +90,94 @@ def _text(expression):
     return Lower(Cast(expression, output_field=CharField()))
 
 
+# Frames every choice of an answer in the text the filter compares (a character no answer
+# holds; a value that holds it is refused).
+MARK = "\x1f"
+
+
+class FramedAnswer(Func):
+    """One answer's text, lower-cased, each choice framed by MARK: `["AI", "Cloud"]` →
+    "␟ai␟cloud␟", `"11-100"` → "␟11-100␟"; NULL when the registration did not answer. A
+    choice then compares with LIKE on the framed text (`␟v␟`: equal to one choice), with
+    no set-returning function in the filter's WHERE."""
+
+    output_field = TextField()
+
+    def __init__(self, question: str):
+        super().__init__(F("answers"))
+        self.question = question
+
+    def as_postgresql(self, compiler, connection, **extra):
+        column, params = compiler.compile(self.source_expressions[0])
+        sql = (
+            f"lower(CASE jsonb_typeof({column} -> %s) WHEN 'array' THEN chr(31) || "
+            f"array_to_string(ARRAY(SELECT jsonb_array_elements_text({column} -> %s)), "
+            f"chr(31)) || chr(31) ELSE chr(31) || ({column} ->> %s) || chr(31) END)"
+        )
+        key = self.question
+        return sql, (*params, key, *params, key, *params, key)
+
+    def as_sql(self, compiler, connection, **extra):  # SQLite
+        column, params = compiler.compile(self.source_expressions[0])
+        sql = (
+            f"lower(CASE json_type({column}, %s) WHEN 'array' THEN char(31) || "
+            f"(SELECT group_concat(value, char(31)) FROM json_each({column}, %s)) || "
+            f"char(31) ELSE char(31) || json_extract({column}, %s) || char(31) END)"
+        )
+        path = "$." + json.dumps(self.question)  # a quoted key, whatever its characters
+        return sql, (*params, path, *params, path, *params, path)
+
+
+def _framed_condition(comparison: Comparison) -> Q:
+    """`field_condition`'s meaning on a framed answer ("compared"): a choice equal to / among
+    / containing / starting / ending with the value; negative operators match a registration
+    none of whose choices does, or that did not answer."""
+    op = comparison.operator
+    positive_op = NEGATIVE.get(op, op)
+    if positive_op == "is_known":
+        known = Q(compared__isnull=False) & ~Q(compared=MARK + MARK)
+        return ~known | Q(compared__isnull=True) if op in NEGATIVE else known
+    values = comparison.value if positive_op == "in" else [comparison.value]
+    frame = {
+        "eq": (MARK, MARK),
+        "in": (MARK, MARK),
+        "contains": ("", ""),
+        "starts_with": (MARK, ""),
+        "ends_with": ("", MARK),
+    }[positive_op]
+    positive = Q()
+    for value in values:
+        positive |= Q(compared__contains=frame[0] + str(value).lower() + frame[1])
+    if op in NEGATIVE:
+        return ~positive | Q(compared__isnull=True)
+    return positive
+
+
 def condition(node: dict, ctx: FilterContext) -> Condition:
     rows = RegistrationDetails.objects.all()
+    comparison = _comparison(node, ctx)
     if node["type"] == "zoom_registration_answer":
-        rows = rows.annotate(compared=_text(KT(f"answers__{node['question']}"))).filter(
+        rows = rows.annotate(compared=FramedAnswer(node["question"])).filter(
             participation__event__source="zoom"
         )
         if node.get("webinar_id"):
             rows = rows.filter(participation__event__external_event_id=node["webinar_id"])
-        narrow = bool(node.get("webinar_id"))
+        where = _framed_condition(comparison)
+        ids = rows.filter(where).annotate(contact_id=F("participation__contact_id"))
+        return Condition(ids=ids.values("contact_id"), narrow=bool(node.get("webinar_id")))
+    field = node["field"]
+    if field == "tracking_source":
+        column = Lower("source_name")
+    elif field == "referrer":
+        column = Lower("referrer")
     else:
-        field = node["field"]
-        if field == "tracking_source":
-            column = Lower("source_name")
-        elif field == "referrer":
-            column = Lower("referrer")
-        else:
-            column = _text(KT(f"utm__{field}"))
-        rows = rows.annotate(compared=column)
-        if node.get("event_id"):
-            rows = rows.filter(event_id=node["event_id"])
-        narrow = bool(node.get("event_id"))
-    where = field_condition("compared", _comparison(node, ctx), "text", ctx, lowered=True)
+        column = _text(KT(f"utm__{field}"))
+    rows = rows.annotate(compared=column)
+    if node.get("event_id"):
+        rows = rows.filter(event_id=node["event_id"])
+    where = field_condition("compared", comparison, "text", ctx, lowered=True)
     ids = rows.filter(where).annotate(contact_id=F("participation__contact_id"))
-    return Condition(ids=ids.values("contact_id"), narrow=narrow)
+    return Condition(ids=ids.values("contact_id"), narrow=bool(node.get("event_id")))
 
 
 def describe(node: dict, ctx: FilterContext) -> str:
@@ -157,6 +231,14 @@ def _schema(kind: str):
     return node_schema
 
 
+def _answer_pickers() -> dict[str, str]:
+    return {"questions": reverse("zoom_integration:pick_questions")}
+
+
+def _source_pickers() -> dict[str, str]:
+    return {"values": reverse("zoom_integration:pick_sources")}
+
+
 FILTER_TYPES = [
     FilterType(
         "zoom_registration_answer",
@@ -166,6 +248,7 @@ FILTER_TYPES = [
         condition,
         describe,
         _schema("zoom_registration_answer"),
+        pickers=_answer_pickers,
     ),
     FilterType(
         "registration_source",
@@ -175,5 +258,6 @@ FILTER_TYPES = [
         condition,
         describe,
         _schema("registration_source"),
+        pickers=_source_pickers,
     ),
 ]

@@ -9,12 +9,12 @@ is written for it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 
 from django.utils.translation import gettext
 
-from marketing_events.plan import PropertyWrite
+from marketing_events.plan import PropertyWrite, answer_text
 
 FILL_EMPTY = "fill_empty"
 OVERWRITE = "overwrite"
@@ -69,6 +69,25 @@ class AnswerMappings:
 
     rules: Mapping[str, MappingRule]
     targets: Mapping[str, PropertyTarget]
+    # The webinar's multi-choice questions (Zoom's type `multiple`): their answers are lists.
+    multi_choice: frozenset[str] = frozenset()
+
+
+# Zoom sends the choices of a multi-choice answer in one string, separated as in its reports.
+CHOICE_SEPARATOR = ";"
+
+
+def choice_answers(answers: Iterable[tuple[str, object]], multi_choice: Collection[str]):
+    """The answers with those of multi-choice questions as tuples of their choices (rule E1:
+    a multi-choice answer is a list): a string is split on `;`, its items trimmed, empty ones
+    dropped. Other answers are left as they are."""
+    out = []
+    for question, value in answers:
+        if question in multi_choice and isinstance(value, str):
+            items = tuple(p.strip() for p in value.split(CHOICE_SEPARATOR) if p.strip())
+            value = items or value
+        out.append((question, value))
+    return tuple(out)
 
 
 def effective_mappings(
@@ -94,13 +113,16 @@ def target_problem(name: str, targets: Mapping[str, PropertyTarget]) -> str | No
 
 def answer_writes(
     email: str,
-    answers: Iterable[tuple[str, str]],
+    answers: Iterable[tuple[str, object]],
     rules: Mapping[str, MappingRule],
     targets: Mapping[str, PropertyTarget],
 ) -> tuple[list[PropertyWrite], list[Refusal]]:
-    """The property writes of one registrant's answers, and the answers refused (rule E2)."""
+    """The property writes of one registrant's answers, and the answers refused (rule E2). A
+    multi-choice answer is written as its choices separated by `;`."""
     writes, refused = [], []
     for question, raw in answers:
+        # As HubSpot's checkbox properties hold several values: separated by ";".
+        raw = answer_text(raw, separator=CHOICE_SEPARATOR)
         rule = rules.get(question)
         if rule is None:
             continue

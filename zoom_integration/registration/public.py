@@ -9,9 +9,11 @@ the same join URL and registers nobody new.
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 
 from django import forms
+from django.core import signing
 from django.core.cache import cache
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -19,7 +21,7 @@ from django.utils.translation import gettext_lazy as _
 from crm.models import Account, normalize_email
 from marketing_events.models import Participation, ParticipationState
 from marketing_events.models_registration import UTM_FIELDS
-from marketing_events.plan import PropertyWrite, RegistrationFact
+from marketing_events.plan import PropertyWrite, RegistrationFact, answer_text
 from marketing_events.selectors import crm_snapshot
 from marketing_events.services import plan_apply
 
@@ -30,10 +32,18 @@ from ..models_registration import WebinarRegistrationInfo
 from ..sync.events import webinar_event_ensure
 from ..sync.planner import SyncSettings, plan_registrants
 from ..sync.records import Registrant, WebinarInfo
-from .sync import answer_mappings, tracking_source_names
+from .fill import CUSTOM_ANSWER_MAX
+from .mappings import CHOICE_SEPARATOR
+from .personal import TOKEN_MAX_LENGTH, known_answers
+from .sync import MULTI_CHOICE_TYPE, answer_mappings, tracking_source_names
 
 RATE_LIMIT = 10  # submissions per IP address per minute (DESIGN E5)
 RATE_WINDOW = 60
+# The form's own token (instead of the CSRF cookie, which a browser neither keeps nor sends in
+# a third-party iframe): signed for one webinar's page, valid this long after the page was shown.
+FORM_TOKEN_SALT = "zoom_integration.registration.public-form"
+FORM_TOKEN_MAX_AGE = 24 * 3600
+FORM_TOKEN_MAX_LENGTH = 300
 ZOOM_HOST_CODE = 3027
 STANDARD_LABELS = {
     "last_name": _("Last name"),
@@ -83,6 +93,30 @@ def rate_limited(ip: str) -> bool:
     return count > RATE_LIMIT
 
 
+def form_token(webinar: ZoomWebinar) -> str:
+    """A token for one rendering of the webinar's form: signed (salted for this use), bound to
+    the connection and the webinar, timestamped."""
+    return signing.dumps(
+        {"w": [webinar.connection_id, webinar.zoom_webinar_id], "n": secrets.token_hex(8)},
+        salt=FORM_TOKEN_SALT,
+    )
+
+
+def form_token_valid(token: str | None, webinar: ZoomWebinar) -> bool:
+    """True when `token` was made by `form_token` for this webinar less than
+    FORM_TOKEN_MAX_AGE ago. Never raises."""
+    if not isinstance(token, str) or not token or len(token) > FORM_TOKEN_MAX_LENGTH:
+        return False
+    try:
+        payload = signing.loads(token, salt=FORM_TOKEN_SALT, max_age=FORM_TOKEN_MAX_AGE)
+    except (signing.BadSignature, ValueError):
+        return False
+    return isinstance(payload, dict) and payload.get("w") == [
+        webinar.connection_id,
+        webinar.zoom_webinar_id,
+    ]
+
+
 class RegistrationForm(forms.Form):
     first_name = forms.CharField(label=_("First name"), max_length=64)
     last_name = forms.CharField(label=_("Last name"), max_length=64, required=False)
@@ -99,16 +133,32 @@ class RegistrationForm(forms.Form):
     utm_term = forms.CharField(required=False, widget=forms.HiddenInput, max_length=200)
     utm_content = forms.CharField(required=False, widget=forms.HiddenInput, max_length=200)
     referrer = forms.CharField(required=False, widget=forms.HiddenInput, max_length=1000)
+    # A personal link's token (`personal.py`), sent back so that the submission knows who
+    # registers; verified again on every request, never trusted as it comes.
+    c = forms.CharField(required=False, widget=forms.HiddenInput, max_length=TOKEN_MAX_LENGTH)
+    # The form token (`form_token`); the view checks it before reading anything else.
+    t = forms.CharField(required=False, widget=forms.HiddenInput, max_length=FORM_TOKEN_MAX_LENGTH)
 
-    def __init__(self, *args, questions=(), consent_text="", **kwargs):
+    def __init__(self, *args, questions=(), consent_text="", known=None, **kwargs):
+        """`known`: what a personal link's contact already told (`personal.known_answers`):
+        those fields and questions are not asked, their values are used."""
         super().__init__(*args, **kwargs)
+        self.known = dict(known or {})
         self.questions = []
+        self.known_questions = []
+        for own in ("first_name", "last_name", "email"):
+            if self.known.get(own):
+                del self.fields[own]
         for index, question in enumerate(questions):
             name = question["question"]
             if name in ("first_name", "email"):
                 continue
             if name == "last_name":
-                self.fields["last_name"].required = bool(question.get("required"))
+                if "last_name" in self.fields:
+                    self.fields["last_name"].required = bool(question.get("required"))
+                continue
+            if self.known.get(name):
+                self.known_questions.append((question, self.known[name]))
                 continue
             key = f"q{index}"
             label = STANDARD_LABELS.get(name, name) if question["type"] == "standard" else name
@@ -116,6 +166,13 @@ class RegistrationForm(forms.Form):
             if question["type"] in ("single_radio", "single_dropdown") and question.get("answers"):
                 choices = [("", "—")] + [(a, a) for a in question["answers"]]
                 field = forms.ChoiceField(label=label, required=required, choices=choices)
+            elif question["type"] == MULTI_CHOICE_TYPE and question.get("answers"):
+                field = forms.MultipleChoiceField(
+                    label=label,
+                    required=required,
+                    choices=[(a, a) for a in question["answers"]],
+                    widget=forms.CheckboxSelectMultiple,
+                )
             else:
                 field = forms.CharField(label=label, required=required, max_length=128)
             self.fields[key] = field
@@ -128,24 +185,56 @@ class RegistrationForm(forms.Form):
             raise forms.ValidationError(_("This field must stay empty."))
         return ""
 
-    def answers(self) -> list[tuple[str, str, str]]:
-        """(question, kind, value) of the answered questions."""
+    def clean(self):
+        cleaned = super().clean()
+        for own in ("first_name", "last_name", "email"):
+            if self.known.get(own):
+                cleaned[own] = self.known[own]
+        for key, _question in self.questions:
+            chosen = cleaned.get(key)
+            # Zoom takes the choices in one value of at most 128 characters.
+            if isinstance(chosen, list) and len(CHOICE_SEPARATOR.join(chosen)) > CUSTOM_ANSWER_MAX:
+                self.add_error(key, _("Choose fewer answers."))
+        return cleaned
+
+    def answers(self) -> list[tuple[str, str, str | tuple[str, ...]]]:
+        """(question, kind, value) of the answered questions; the choices of a multi-choice
+        question as a tuple (rule E1)."""
         out = []
         for key, question in self.questions:
-            value = str(self.cleaned_data.get(key) or "").strip()
+            raw = self.cleaned_data.get(key)
+            if isinstance(raw, list):
+                value = tuple(str(v) for v in raw if str(v).strip())
+            else:
+                value = str(raw or "").strip()
             if value:
                 out.append((question["question"], question["type"], value))
+        for question, value in self.known_questions:
+            value = tuple(value) if isinstance(value, list) else value
+            out.append((question["question"], question["type"], value))
         return out
 
+    def known_items(self) -> list[tuple[str, str]]:
+        """(label, value) of what is not asked because it is known, for the page to show."""
+        items = []
+        for question, value in self.known_questions:
+            name = question["question"]
+            label = STANDARD_LABELS.get(name, name) if question["type"] == "standard" else name
+            items.append((label, answer_text(value)))
+        return items
 
-def form_for(webinar: ZoomWebinar, data=None, initial=None) -> RegistrationForm:
+
+def form_for(webinar: ZoomWebinar, data=None, initial=None, contact=None) -> RegistrationForm:
+    """The page's form; with the contact of a personal link, what it knows is not asked."""
     info = WebinarRegistrationInfo.objects.filter(webinar=webinar).first()
     account = Account.objects.filter(pk=1).first()
+    questions = info.questions if info else []
     return RegistrationForm(
         data,
         initial=initial,
-        questions=info.questions if info else [],
+        questions=questions,
         consent_text=account.registration_consent_text if account else "",
+        known=known_answers(webinar, contact, questions) if contact is not None else None,
     )
 
 
@@ -194,8 +283,9 @@ def public_register(webinar: ZoomWebinar, form: RegistrationForm) -> Registered:
     for question, kind, value in form.answers():
         if kind == "standard":
             body[question] = value
-        else:
-            custom.append({"title": question, "value": value})
+        else:  # Zoom takes a multi-choice answer as one string
+            text = answer_text(value, separator=CHOICE_SEPARATOR)
+            custom.append({"title": question, "value": text})
     if custom:
         body["custom_questions"] = custom
     try:

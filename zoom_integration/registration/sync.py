@@ -12,11 +12,31 @@ from .mappings import AnswerMappings, Refusal
 from .services import property_targets, webinar_rules
 
 logger = logging.getLogger(__name__)
+MULTI_CHOICE_TYPE = "multiple"  # Zoom's custom question type with several choices
 
 
 def answer_mappings(webinar: ZoomWebinar) -> AnswerMappings:
-    """The mappings in force for the webinar and the properties they may write (two queries)."""
-    return AnswerMappings(rules=webinar_rules(webinar), targets=property_targets())
+    """The mappings in force for the webinar, the properties they may write and its
+    multi-choice questions (three queries)."""
+    questions = (
+        WebinarRegistrationInfo.objects.filter(webinar=webinar)
+        .values_list("questions", flat=True)
+        .first()
+    )
+    return AnswerMappings(
+        rules=webinar_rules(webinar),
+        targets=property_targets(),
+        multi_choice=multi_choice_questions(questions or []),
+    )
+
+
+def multi_choice_questions(questions: list) -> frozenset[str]:
+    """The titles of a stored form's multi-choice questions (Zoom's type `multiple`)."""
+    return frozenset(
+        str(q.get("question"))
+        for q in questions
+        if isinstance(q, dict) and q.get("type") == MULTI_CHOICE_TYPE and q.get("question")
+    )
 
 
 def tracking_source_names(webinar: ZoomWebinar) -> dict[str, str]:

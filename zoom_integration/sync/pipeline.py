@@ -157,14 +157,14 @@ class WebinarSync:
         """Syncs the webinar; returns "done", or "skipped" when a rule gates it (S3, S6, Z1).
         Zoom's errors are raised (the caller records them on the row)."""
         webinar = self.webinar
-        reason = webinar_gate(self._info(), self.settings)
+        reason = webinar_gate(self.webinar_info(), self.settings)
         if reason is not None:
             # Once per webinar per run (decisions on details).
             skip = Skip(reason=reason, name=webinar.topic, webinar_id=str(webinar.zoom_webinar_id))
             with transaction.atomic():
-                self._insert_skips([skip])
+                self.insert_skips([skip])
                 self.counts["webinars_skipped"] += 1
-                self._save_row(records=0)
+                self.save_row(records=0)
             return "skipped"
         threads = FetchThreads(workers=2, base_url=self.client.base_url)
         fetch = None
@@ -184,7 +184,7 @@ class WebinarSync:
         # Once its start has passed a webinar may have been held (early, or a recurring one
         # with occurrences still to come, B3): its report is asked for; 3001 = not yet.
         held = ended or (webinar.start_time is not None and webinar.start_time < self.now)
-        wid, kw = webinar.zoom_webinar_id, self._sleep_kw()
+        wid, kw = webinar.zoom_webinar_id, self.sleep_kw()
         if not ended or webinar.registrants_synced_at is None:
             fetch.registrants = self._fetch(
                 registrant_pages(wid, limiter=self.limiter, **kw), f"registrants {wid}", threads
@@ -208,7 +208,7 @@ class WebinarSync:
     def _sync(self, fetch: WebinarFetch) -> None:
         webinar = self.webinar
         event = webinar_event_ensure(self.connection, webinar)
-        info = self._info(event_id=event.pk)
+        info = self.webinar_info(event_id=event.pk)
         registrant_emails: dict[str, str] = {}
         if fetch.registrants is not None:
             self._sync_registration_form()
@@ -231,9 +231,10 @@ class WebinarSync:
         event_recompute_counters([event.pk])  # rule M3
         with transaction.atomic():
             self.counts["webinars_synced"] += 1
-            self._save_row(records=0)
+            self.save_row(records=0)
 
-    def _info(self, event_id: int = 0) -> WebinarInfo:
+    def webinar_info(self, event_id: int = 0) -> WebinarInfo:
+        """The webinar as the pure rules read it (`event_id`: its marketing event, if known)."""
         webinar = self.webinar
         return WebinarInfo(
             zoom_webinar_id=webinar.zoom_webinar_id,
@@ -245,7 +246,8 @@ class WebinarSync:
             join_url=webinar.join_url,
         )
 
-    def _sleep_kw(self) -> dict:
+    def sleep_kw(self) -> dict:
+        """The keyword that hands this sync's `sleep` (tests' fake clock) to the client."""
         return {"sleep": self.sleep} if self.sleep else {}
 
     def _participants_due(self) -> bool:
@@ -320,14 +322,14 @@ class WebinarSync:
                 limiter=self.limiter,
                 label="light",
                 what="questions",
-                **self._sleep_kw(),
+                **self.sleep_kw(),
             )
             sources = call_zoom(
                 lambda: self.client.tracking_sources(webinar_id),
                 limiter=self.limiter,
                 label="medium",
                 what="tracking_sources",
-                **self._sleep_kw(),
+                **self.sleep_kw(),
             )
         except (ZoomNotFound, ZoomValidationError):
             return  # no registration on this webinar (Zoom's 3000), or gone
@@ -340,7 +342,7 @@ class WebinarSync:
             limiter=self.limiter,
             label="light",
             what="instances",
-            **self._sleep_kw(),
+            **self.sleep_kw(),
         )
         for item in instances:
             uuid = item.get("uuid")
@@ -350,7 +352,7 @@ class WebinarSync:
                     limiter=self.limiter,
                     label="light",
                     what="recordings",
-                    **self._sleep_kw(),
+                    **self.sleep_kw(),
                 )
             except ZoomNotFound:
                 continue  # 3301: no recording for this instance
@@ -372,7 +374,7 @@ class WebinarSync:
                 # the same people, wait for that insert and not for this page.
                 contacts = plan_contacts_ensure(plan)
                 with transaction.atomic():
-                    self._insert_skips(plan.skips)
+                    self.insert_skips(plan.skips)
                     result = plan_apply(
                         plan,
                         timeline_data={
@@ -391,7 +393,7 @@ class WebinarSync:
                     if plan.property_refusals:  # rule E2: answers a property does not take
                         counts["answers_refused"] += len(plan.property_refusals)
                         log_refusals(plan.property_refusals, self.webinar)
-                    self._save_row(records=records, counts=counts)
+                    self.save_row(records=records, counts=counts)
                 self.counts = counts
                 self.row.pages_done += 1
                 self.row.records_done += records
@@ -414,7 +416,8 @@ class WebinarSync:
                     time.sleep(0.01 * attempt)
         self.on_progress()
 
-    def _insert_skips(self, skips: list[Skip]) -> None:
+    def insert_skips(self, skips: list[Skip]) -> None:
+        """Records skips on the run (rule Z9); one already recorded is left as it is."""
         if not skips:
             return
         SyncSkip.objects.bulk_create(
@@ -431,7 +434,7 @@ class WebinarSync:
             ignore_conflicts=True,
         )
 
-    def _save_row(self, *, records: int, counts: Counter | None = None) -> None:
+    def save_row(self, *, records: int, counts: Counter | None = None) -> None:
         """The row's pages, records, counts and heartbeat, in the page's transaction and only
         while this worker holds the claim (else `ClaimLost` rolls the page back)."""
         row = self.row

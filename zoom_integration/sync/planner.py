@@ -27,7 +27,7 @@ from marketing_events.rules import (
     resolve_person,
 )
 
-from ..registration.mappings import AnswerMappings, answer_writes
+from ..registration.mappings import AnswerMappings, answer_writes, choice_answers
 from .records import Instance, Participant, Registrant, WebinarInfo
 
 
@@ -104,6 +104,12 @@ def plan_registrants(
                 resolution.email, registrant.first_name, registrant.last_name
             )
         cancelled = registrant.status == "cancelled"
+        # Rule E1: a multi-choice answer is a list (the webinar's form says which are).
+        answers = (
+            choice_answers(registrant.answers, mappings.multi_choice)
+            if mappings is not None
+            else registrant.answers
+        )
         plan.registrations.append(
             RegistrationFact(
                 email=resolution.email,
@@ -111,14 +117,14 @@ def plan_registrants(
                 cancelled_at=registrant.create_time if cancelled else None,
                 external_registrant_id=registrant.id,
                 join_url=registrant.join_url or webinar.join_url,
-                answers=registrant.answers,
+                answers=answers,
                 source_id=registrant.source_id,
                 source_name=registrant.source_name or sources.get(registrant.source_id, ""),
             )
         )
-        if mappings is not None and registrant.answers and not cancelled:
+        if mappings is not None and answers and not cancelled:
             writes, refused = answer_writes(
-                resolution.email, registrant.answers, mappings.rules, mappings.targets
+                resolution.email, answers, mappings.rules, mappings.targets
             )
             plan.property_writes.extend(writes)
             plan.property_refusals.extend(refused)

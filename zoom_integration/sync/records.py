@@ -40,7 +40,7 @@ class Registrant:
     create_time: dt.datetime | None
     join_url: str = ""
     # Rule E1: (question, value) pairs; rule E4: the tracking source.
-    answers: tuple[tuple[str, str], ...] = ()
+    answers: tuple[tuple[str, str | tuple[str, ...]], ...] = ()
     source_id: str = ""
     source_name: str = ""
 
@@ -81,9 +81,27 @@ ANSWER_FIELDS = (
 )
 
 
-def registrant_answers(payload: dict) -> tuple[tuple[str, str], ...]:
-    """The non-empty standard fields, then the custom questions by title (rule E1)."""
-    answers = {}
+Answer = str | tuple[str, ...]
+
+
+def _answer(value) -> Answer | None:
+    """A scalar as its trimmed text; a list (a multi-choice answer, rule E1) as the tuple of
+    its non-empty items; None when nothing was answered."""
+    if isinstance(value, list | tuple):
+        items = tuple(
+            str(v).strip() for v in value if isinstance(v, str | int | float) and str(v).strip()
+        )
+        return items or None
+    if isinstance(value, str | int | float) and str(value).strip():
+        return str(value).strip()
+    return None
+
+
+def registrant_answers(payload: dict) -> tuple[tuple[str, Answer], ...]:
+    """The non-empty standard fields, then the custom questions by title (rule E1). Zoom
+    sends a multi-choice answer as one string (`registration.mappings.choice_answers` splits
+    it by the webinar's form); a list, if one comes, is kept as a list."""
+    answers: dict[str, Answer] = {}
     for name in ANSWER_FIELDS:
         value = payload.get(name)
         if isinstance(value, str | int | float) and str(value).strip():
@@ -91,9 +109,9 @@ def registrant_answers(payload: dict) -> tuple[tuple[str, str], ...]:
     for item in payload.get("custom_questions") or ():
         if not isinstance(item, dict):
             continue
-        title, value = str(item.get("title") or "").strip(), item.get("value")
-        if title and isinstance(value, str | int | float) and str(value).strip():
-            answers[title] = str(value).strip()
+        title, value = str(item.get("title") or "").strip(), _answer(item.get("value"))
+        if title and value is not None:
+            answers[title] = value
     return tuple(answers.items())
 
 
