@@ -73,15 +73,21 @@ def schedule_syncs() -> int:
 def resume_stale_runs() -> list[int]:
     """Celery beat (every 15 s): runs whose start died are started again; webinars whose worker
     stopped beating are queued again (`sync_webinars.runs_reclaim`). Returns the runs."""
+    from .engagement.services import contacts_engagement_flush
     from .models import SyncRun, SyncStatus
     from .services.sync import sync_run_is_stale
     from .services.sync_webinars import runs_reclaim
 
     resumed = []
-    for run in SyncRun.objects.filter(status=SyncStatus.RUNNING, finished_at__isnull=True):
+    running = SyncRun.objects.filter(status=SyncStatus.RUNNING, finished_at__isnull=True)
+    for run in running:
         if sync_run_is_stale(run):
             run_sync.delay(run.pk)
             resumed.append(run.pk)
+    if not running.exists():
+        # Engagement scores a run's end did not carry to their contacts (its worker died
+        # between the two): the next sweep does.
+        contacts_engagement_flush()
     return resumed + [pk for pk in runs_reclaim() if pk not in resumed]
 
 

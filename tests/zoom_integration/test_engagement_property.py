@@ -86,3 +86,60 @@ def test_a_constant_number_of_statements_whatever_the_contacts():
         contact.refresh_from_db()
         scores = [(e.starts_at, (n * 7 + k * 13) % 101) for k, e in enumerate(events)]
         assert contact.properties["zoom_engagement_score"] == _expected(scores)
+
+
+def test_scores_reach_their_contacts_at_the_flush_in_batches(monkeypatch):  # rule E8
+    from zoom_integration.engagement import services
+    from zoom_integration.tasks import resume_stale_runs
+
+    events = _events(2)
+    contacts = [Contact.objects.create(email=f"f{n}@example.com") for n in range(5)]
+    for n, contact in enumerate(contacts):
+        _participate(contact, events[0], 10 * n)
+    pending = ParticipationEngagement.objects.filter(contact_pending=True)
+    assert pending.count() == 5
+    # A worker dying in the second batch: the first batch's contacts are done and unmarked,
+    # the rest stay marked for the next call.
+    real = services.contacts_recompute_engagement
+    calls = []
+
+    def dying(ids):
+        calls.append(list(ids))
+        if len(calls) == 2:
+            raise RuntimeError("killed")
+        real(ids)
+
+    monkeypatch.setattr(services, "contacts_recompute_engagement", dying)
+    with pytest.raises(RuntimeError):
+        services.contacts_engagement_flush(batch=2)
+    assert sorted(pending.values_list("contact_id", flat=True)) == [c.pk for c in contacts[2:]]
+    monkeypatch.setattr(services, "contacts_recompute_engagement", real)
+    # The beat's sweep (no run active) carries the rest.
+    resume_stale_runs()
+    assert not pending.exists()
+    for n, contact in enumerate(contacts):
+        contact.refresh_from_db()
+        assert contact.properties["zoom_engagement_score"] == str(10 * n)
+
+
+def test_the_recompute_marks_rows_and_leaves_contacts_to_the_flush():  # rule E8
+    from zoom_integration.engagement.services import (
+        contacts_engagement_flush,
+        event_engagement_recompute,
+    )
+
+    event = _events(1)[0]
+    ana = Contact.objects.create(email="ana@example.com")
+    Participation.objects.create(
+        contact=ana, event=event, state=ParticipationState.ATTENDED, attendance_percent=80
+    )
+    assert event_engagement_recompute(event.pk) == 1
+    row = ParticipationEngagement.objects.get()
+    assert (row.score, row.contact_pending) == (40, True)  # 50 % weight × 80 % attendance
+    ana.refresh_from_db()
+    assert "zoom_engagement_score" not in ana.properties
+    assert contacts_engagement_flush() == 1
+    ana.refresh_from_db()
+    assert ana.properties["zoom_engagement_score"] == "40"
+    assert event_engagement_recompute(event.pk) == 0  # unchanged: not written, not marked
+    assert not ParticipationEngagement.objects.filter(contact_pending=True).exists()

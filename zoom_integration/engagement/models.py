@@ -130,11 +130,21 @@ class ParticipationEngagement(models.Model):
     score = models.SmallIntegerField(default=0)
     parts = models.JSONField(default=dict)
     updated_at = models.DateTimeField(default=timezone.now)
+    # Written with the row when its score changes; cleared once the contact's
+    # `zoom_engagement_score` was recomputed from it (`services.contacts_engagement_flush`).
+    contact_pending = models.BooleanField(default=True)
 
     class Meta:
         verbose_name = _("participation engagement")
         verbose_name_plural = _("participation engagements")
-        indexes = [models.Index(fields=["event", "score"], name="engagement_event_score_idx")]
+        indexes = [
+            models.Index(fields=["event", "score"], name="engagement_event_score_idx"),
+            models.Index(
+                fields=["contact_id"],
+                condition=models.Q(contact_pending=True),
+                name="engagement_pending_idx",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.participation_id}: {self.score}"

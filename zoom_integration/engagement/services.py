@@ -68,7 +68,7 @@ _FACT_FIELDS = (
     "parts",
 )
 LAST_EVENTS = 10  # rule E8: the mean over the contact's last 10 webinars
-CHUNK = 500  # participations written per transaction by the recompute
+CHUNK = 500  # contacts whose property is recomputed per transaction
 
 
 def _timeline_key(kind: str, occurrence_id: int, contact_id: int) -> str:
@@ -275,7 +275,8 @@ def weights_get() -> dict[str, int]:
 def event_engagement_recompute(event_id: int, *, weights: dict[str, int] | None = None) -> int:
     """Recomputes every participation's facts and score of one event from the stored facts
     (never incremented), then the contacts' `zoom_engagement_score`. A constant number of
-    statements per `CHUNK` changed participations. Returns the participations written."""
+    statements whatever the event's size; the contacts' property follows at the end of the run
+    (`contacts_engagement_flush`). Returns the participations written."""
     weights = weights or weights_get()
     event = MarketingEvent.objects.filter(pk=event_id).first()
     if event is None:
@@ -348,16 +349,54 @@ def event_engagement_recompute(event_id: int, *, weights: dict[str, int] | None 
     total = len(columns["participation_id"])
     if not total:
         return 0
-    # In chunks of contacts, each its own transaction (the rows of a chunk and its contacts'
-    # property together, so a crash between chunks leaves no property behind its rows): the
-    # contacts stay locked only while their chunk commits, not while the whole event does
-    # (workers syncing webinars with people in common wait on those locks).
-    order = sorted(range(total), key=columns["contact_id"].__getitem__)
-    for start in range(0, total, CHUNK):
-        picked = order[start : start + CHUNK]
-        chunk = {name: [values[i] for i in picked] for name, values in columns.items()}
-        retrying(lambda chunk=chunk: _engagement_write(event_id, chunk))
+
+    # The rows only, marked `contact_pending`: the contacts' property is recomputed from them
+    # later, once per contact for many events (`contacts_engagement_flush`, at the end of a
+    # sync run). Writing it here would lock and rewrite each contact once per webinar, and
+    # workers syncing webinars with people in common would wait on those locks.
+    def write():
+        with transaction.atomic():
+            bulk.rows_insert(
+                ParticipationEngagement,
+                columns,
+                {"event_id": event_id, "updated_at": timezone.now(), "contact_pending": True},
+                unique=("participation_id",),
+                update=("contact_id", "event_id", *_FACT_FIELDS, "updated_at", "contact_pending"),
+            )
+            contacts_changed(set(columns["contact_id"]))
+
+    retrying(write)  # a flush clearing marks of the same rows may deadlock with it
     return total
+
+
+def contacts_engagement_flush(*, batch: int = CHUNK) -> int:
+    """Recomputes `zoom_engagement_score` of the contacts with engagement rows written since
+    (`contact_pending`), `batch` contacts a transaction, and clears the mark with it: a crash
+    between batches leaves the rest marked for the next call (the end of the next run, or the
+    beat's sweep). Returns the contacts recomputed."""
+    pending = ParticipationEngagement.objects.filter(contact_pending=True)
+    done = 0
+    after = 0
+    while True:
+        ids = list(
+            pending.filter(contact_id__gt=after)
+            .order_by("contact_id")
+            .values_list("contact_id", flat=True)
+            .distinct()[:batch]
+        )
+        if not ids:
+            return done
+
+        def write(ids=ids):
+            with transaction.atomic():
+                # Cleared first: every row this clears was committed before it, so the
+                # recompute's later statement reads it; a row committed after it stays marked.
+                pending.filter(contact_id__in=ids).update(contact_pending=False)
+                contacts_recompute_engagement(ids)
+
+        retrying(write)
+        done += len(ids)
+        after = ids[-1]
 
 
 @lru_cache(maxsize=4096)
@@ -379,20 +418,6 @@ def retrying(write, attempts: int = 4):
                 raise
             time.sleep(0.02 * attempt)
     raise AssertionError("unreachable")
-
-
-def _engagement_write(event_id: int, columns: dict[str, list]) -> None:
-    with transaction.atomic():
-        bulk.rows_insert(
-            ParticipationEngagement,
-            columns,
-            {"event_id": event_id, "updated_at": timezone.now()},
-            unique=("participation_id",),
-            update=("contact_id", "event_id", *_FACT_FIELDS, "updated_at"),
-        )
-        contacts = set(columns["contact_id"])
-        contacts_recompute_engagement(contacts)
-        contacts_changed(contacts)
 
 
 def contacts_recompute_engagement(contact_ids: Iterable[int]) -> None:
@@ -500,6 +525,7 @@ def all_events_recompute() -> int:
         event_engagement_recompute(event_id, weights=weights)
         if progress is not None:
             progress.update(recompute_done=done)
+    contacts_engagement_flush()
     if progress is not None:
         progress.update(recompute_status="idle")
     return len(event_ids)
@@ -509,6 +535,7 @@ __all__ = [
     "CONTACT_PROPERTY",
     "all_events_recompute",
     "answers_apply",
+    "contacts_engagement_flush",
     "contacts_recompute_engagement",
     "recompute_progress",
     "retrying",

@@ -41,6 +41,7 @@ from crm.stored_text import stored_text
 
 from ..alerts import alerts_after_run
 from ..client import ZoomAuthError, ZoomError
+from ..engagement.services import contacts_engagement_flush
 from ..models import (
     FINAL_WEBINAR_STATES,
     SyncRun,
@@ -298,6 +299,10 @@ def sync_run_end_if_done(*, run_id: int) -> SyncRun | None:
     wait for its row lock, then find `finished_at` set). Returns the run when this call ended
     it. The run's totals are written on its row (`/metrics` reads them), then its alerts."""
     now = timezone.now()
+    if not SyncRunWebinar.objects.filter(_OPEN, run_id=run_id).exists():
+        # The contacts' engagement score, once for every webinar of the run (rule E8), before
+        # the run says it is done.
+        contacts_engagement_flush()
     with transaction.atomic():
         won = (
             SyncRun.objects.filter(pk=run_id, status=SyncStatus.RUNNING, finished_at__isnull=True)
