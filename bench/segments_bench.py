@@ -218,6 +218,83 @@ FROM (
 ORDER BY e  -- a sync writes an event's participations together
 """
 
+# Engagement facts (issue 19): one occurrence per event; per attended participation a poll
+# answer (half of them), a survey answer (three in ten), a question (one in twenty); a
+# recording view for one participation in ten, no-shows included; every one of those
+# participations gets its engagement row and score (0-100, from the same parts as rule E8's
+# default weights); a contact's `zoom_engagement_score` is the mean of its scores. One event
+# in four asks "When do you plan to buy?" (some answers multi-choice, "a;b"), the others "How
+# did you hear about us?"; twenty anonymous poll answers per event attach to no one.
+OCCURRENCE = "marketing_events_eventoccurrence"
+ENGAGEMENT = "zoom_engagement_participationengagement"
+ANSWER = "zoom_engagement_engagementanswer"
+OCCURRENCES_SQL = f"""
+INSERT INTO {OCCURRENCE} (id, event_id, external_id, starts_at, ends_at)
+SELECT id, id, 'occurrence-' || id, starts_at, ends_at FROM {EVENT}
+"""
+ENGAGEMENT_SQL = f"""
+INSERT INTO {ENGAGEMENT} (participation_id, contact_id, event_id, polls_answered,
+    questions_asked, survey_answered, recording_first_viewed_at, recording_seconds, score,
+    parts, updated_at)
+SELECT id, contact_id, event_id, polls, questions, survey,
+    CASE WHEN recording > 0 THEN ends + interval '2 days' END, recording,
+    least(100, round(50 * coalesce(percent, 0) / 100 + 15 * polls + 15 * questions
+        + 10 * survey::int + 10 * (recording > 0)::int)),
+    '{{}}', now()
+FROM (
+    SELECT p.id, p.contact_id, p.event_id, ev.ends_at AS ends, p.state,
+        p.attendance_percent AS percent,
+        (p.state = 'ATTENDED' AND abs(hashint8(p.id * 31 + 1)::bigint) % 1000 < 500)::int
+            AS polls,
+        (p.state = 'ATTENDED' AND abs(hashint8(p.id * 31 + 2)::bigint) % 1000 < 50)::int
+            AS questions,
+        p.state = 'ATTENDED' AND abs(hashint8(p.id * 31 + 3)::bigint) % 1000 < 300 AS survey,
+        CASE WHEN p.state <> 'CANCELLED' AND abs(hashint8(p.id * 31 + 4)::bigint) % 1000 < 100
+            THEN 60 + abs(hashint8(p.id * 31 + 5)::bigint) % 3600 ELSE 0 END AS recording
+    FROM {PARTICIPATION} p JOIN {EVENT} ev ON ev.id = p.event_id
+) AS facts
+WHERE state = 'ATTENDED' OR recording > 0
+ORDER BY event_id
+"""
+ANSWERS_SQL = f"""
+INSERT INTO {ANSWER} (kind, question_id, question, answer, status, answered_by, answered_at,
+    event_id, occurrence_id, participation_id)
+SELECT 'poll', CASE WHEN e.event_id % 4 = 0 THEN 'buy' ELSE 'heard' END,
+    CASE WHEN e.event_id % 4 = 0 THEN 'When do you plan to buy?'
+        ELSE 'How did you hear about us?' END,
+    CASE WHEN e.event_id % 4 = 0 THEN (ARRAY['This quarter', 'Next quarter', 'This year',
+        'Not planning', 'This quarter;Next quarter'])[1 + e.participation_id % 5]
+        ELSE (ARRAY['Search', 'A colleague', 'LinkedIn', 'Newsletter'])[1 + e.participation_id % 4]
+    END, '', '', NULL, e.event_id, e.event_id, e.participation_id
+FROM {ENGAGEMENT} e WHERE e.polls_answered > 0
+UNION ALL
+SELECT 'survey', 'rating', 'How would you rate this webinar?',
+    (1 + abs(hashint8(e.participation_id * 31 + 6)::bigint) % 5)::text, '', '', NULL,
+    e.event_id, e.event_id, e.participation_id
+FROM {ENGAGEMENT} e WHERE e.survey_answered
+UNION ALL
+SELECT 'question', '', (ARRAY['How much does it cost?', 'Is there a free trial?',
+        'Does it integrate with our CRM?', 'Where are the slides?'])[1 + e.participation_id % 4],
+    CASE WHEN e.participation_id % 3 = 0 THEN '' ELSE 'Answered live' END,
+    CASE WHEN e.participation_id % 3 = 0 THEN 'open' ELSE 'answered' END, '', NULL,
+    e.event_id, e.event_id, e.participation_id
+FROM {ENGAGEMENT} e WHERE e.questions_asked > 0
+UNION ALL
+SELECT 'poll', CASE WHEN ev.id % 4 = 0 THEN 'buy' ELSE 'heard' END,
+    CASE WHEN ev.id % 4 = 0 THEN 'When do you plan to buy?' ELSE 'How did you hear about us?' END,
+    CASE WHEN ev.id % 4 = 0 THEN 'This quarter' ELSE 'Search' END, '', '', NULL, ev.id, ev.id,
+    NULL
+FROM {EVENT} ev, generate_series(1, 20)
+"""
+SCORE_PROPERTY_SQL = f"""
+UPDATE {CONTACT} AS c SET properties = jsonb_build_object('zoom_engagement_score', s.score::text)
+FROM (
+    SELECT contact_id, round(avg(score))::int AS score FROM {ENGAGEMENT} GROUP BY contact_id
+) AS s
+WHERE c.id = s.contact_id
+"""
+
+
 COUNTERS_SQL = f"""
 UPDATE {EVENT} AS ev SET
     registered_count = s.registered, attended_count = s.attended,
@@ -257,7 +334,10 @@ def fill(url: str, params: dict) -> None:
         conn.execute("SET session_replication_role = replica")
         conn.execute("SET maintenance_work_mem = '512MB'")
         conn.execute("SET work_mem = '256MB'")
-        saved = {t: secondary_indexes(conn, t) for t in (CONTACT, PARTICIPATION, ACTIVITY)}
+        saved = {
+            t: secondary_indexes(conn, t)
+            for t in (CONTACT, PARTICIPATION, ACTIVITY, OCCURRENCE, ENGAGEMENT, ANSWER)
+        }
         for table, (constraints, indexes) in saved.items():
             for name, _definition in constraints:
                 conn.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
@@ -283,11 +363,31 @@ def fill(url: str, params: dict) -> None:
             f"{time.perf_counter() - started:.1f} s",
             flush=True,
         )
+        steps = [
+            ("occurrences", OCCURRENCES_SQL),
+            ("engagement rows", ENGAGEMENT_SQL),
+            ("answers and questions", ANSWERS_SQL),
+            ("contacts' engagement score property", SCORE_PROPERTY_SQL),
+        ]
+        for label, sql in steps:
+            started = time.perf_counter()
+            conn.execute(sql)
+            print(f"  {label}: {time.perf_counter() - started:.1f} s", flush=True)
         started = time.perf_counter()
+        for table in (OCCURRENCE, ENGAGEMENT, ANSWER):
+            restore_indexes(conn, table, saved[table])
+        print(f"  engagement indexes: {time.perf_counter() - started:.1f} s", flush=True)
+        # Rewritten compact, as a table filled over time is, not twice its size after the
+        # score property's update of freshly loaded rows.
+        conn.commit()
+        conn.autocommit = True
+        started = time.perf_counter()
+        conn.execute(f"VACUUM FULL {CONTACT}")
         restore_indexes(conn, CONTACT, saved[CONTACT])
+        conn.autocommit = False
         print(f"  contact indexes: {time.perf_counter() - started:.1f} s", flush=True)
         conn.execute(COUNTERS_SQL)
-        for table in (CONTACT, EVENT, PARTICIPATION):
+        for table in (CONTACT, EVENT, PARTICIPATION, OCCURRENCE, ANSWER):
             conn.execute(
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                 f"(SELECT max(id) FROM {table}))"
@@ -347,6 +447,10 @@ class Case:
     title: str
     tree: dict
     hand: dict[str, str]  # form name -> SQL returning one count
+    # Issue 21's bar for its counts; issue 19's engagement filters: within 1.5x of the best
+    # hand-written SQL (no bound on milliseconds).
+    ratio_target: float = RATIO_TARGET
+    ms_target: float | None = COUNT_TARGET_MS
 
 
 def node(filter_type: str, **fields) -> dict:
@@ -355,6 +459,116 @@ def node(filter_type: str, **fields) -> dict:
 
 def one_group(*nodes: dict) -> dict:
     return {"or": [{"and": list(nodes)}]}
+
+
+ENGAGEMENT_RATIO_TARGET = 1.5
+
+
+def engagement_cases(x: int) -> list[Case]:
+    """Issue 19's filters on the engagement facts (ENGAGEMENT_SQL, ANSWERS_SQL), against the
+    hand-written forms of the same sets."""
+    count = f"SELECT count(*) FROM {CONTACT} c WHERE c.archived_at IS NULL"
+    webinar = 81000000000 + x  # event x's Zoom id (EVENTS_SQL)
+
+    def answers(where: str) -> tuple[str, str]:
+        joined = (
+            f"SELECT p.contact_id FROM {ANSWER} a JOIN {PARTICIPATION} p "
+            f"ON p.id = a.participation_id WHERE {where}"
+        )
+        exists = (
+            f"EXISTS (SELECT 1 FROM {ANSWER} a JOIN {PARTICIPATION} p ON p.id = "
+            f"a.participation_id WHERE p.contact_id = c.id AND {where})"
+        )
+        return joined, exists
+
+    buy = (
+        "a.kind = 'poll' AND a.question ILIKE '%plan to buy%' AND (lower(a.answer) = "
+        "'this quarter' OR a.answer ~* '(^|;)\\s*this quarter\\s*(;|$)')"
+    )
+    rated_5 = "a.kind = 'survey' AND a.answer = '5'"
+    asked = "a.kind = 'question'"
+    forms = {key: answers(where) for key, where in (("i", buy), ("j", rated_5), ("k", asked))}
+    engaged = f"SELECT 1 FROM {ENGAGEMENT} e WHERE e.contact_id = c.id"
+    score = "(c.properties ->> 'zoom_engagement_score')"
+    at_x = f"e.event_id = {x}"
+    return [
+        Case(
+            "i",
+            '(i) answered a poll "… plan to buy" with "This quarter" (any webinar)',
+            one_group(
+                node(
+                    "zoom_poll_answer",
+                    question={"operator": "contains", "value": "plan to buy"},
+                    answer={"operator": "eq", "value": "This quarter"},
+                )
+            ),
+            {
+                "IN (JOIN)": f"{count} AND c.id IN ({forms['i'][0]})",
+                "EXISTS (JOIN)": f"{count} AND {forms['i'][1]}",
+            },
+            ENGAGEMENT_RATIO_TARGET,
+            None,
+        ),
+        Case(
+            "j",
+            '(j) answered a survey with "5" (any webinar)',
+            one_group(node("zoom_survey_answer", answer={"operator": "eq", "value": "5"})),
+            {
+                "IN (JOIN)": f"{count} AND c.id IN ({forms['j'][0]})",
+                "EXISTS (JOIN)": f"{count} AND {forms['j'][1]}",
+            },
+            ENGAGEMENT_RATIO_TARGET,
+            None,
+        ),
+        Case(
+            "k",
+            "(k) asked a question in any webinar",
+            one_group(node("zoom_asked_question")),
+            {
+                "IN (JOIN)": f"{count} AND c.id IN ({forms['k'][0]})",
+                "EXISTS (JOIN)": f"{count} AND {forms['k'][1]}",
+            },
+            ENGAGEMENT_RATIO_TARGET,
+            None,
+        ),
+        Case(
+            "l",
+            "(l) watched a recording for >= 10 min (any webinar)",
+            one_group(node("zoom_recording_viewed", duration={"operator": "gte", "value": 600})),
+            {
+                "IN": f"{count} AND c.id IN (SELECT e.contact_id FROM {ENGAGEMENT} e "
+                "WHERE e.recording_seconds >= 600)",
+                "EXISTS": f"{count} AND EXISTS ({engaged} AND e.recording_seconds >= 600)",
+            },
+            ENGAGEMENT_RATIO_TARGET,
+            None,
+        ),
+        Case(
+            "m",
+            "(m) engagement score >= 70 (the contact property)",
+            one_group(node("zoom_engagement_score", operator="gte", value=70)),
+            {
+                "numeric cast": f"{count} AND {score} ~ '^[0-9]+(\\.[0-9]+)?$' "
+                f"AND {score}::numeric >= 70",
+            },
+            ENGAGEMENT_RATIO_TARGET,
+            None,
+        ),
+        Case(
+            "n",
+            f"(n) engagement score >= 70 at webinar {webinar}",
+            one_group(
+                node("zoom_engagement_score", webinar_id=str(webinar), operator="gte", value=70)
+            ),
+            {
+                "IN": f"{count} AND c.id IN (SELECT e.contact_id FROM {ENGAGEMENT} e "
+                f"WHERE {at_x} AND e.score >= 70)",
+                "EXISTS": f"{count} AND EXISTS ({engaged} AND {at_x} AND e.score >= 70)",
+            },
+            ENGAGEMENT_RATIO_TARGET,
+            None,
+        ),
+    ]
 
 
 def cases(x: int, y: int, domain: str) -> list[Case]:
@@ -619,7 +833,7 @@ def main() -> int:
     ctx = FilterContext.build()
     failures: list[str] = []
     compiled: dict[str, tuple[str, tuple]] = {}
-    all_cases = cases(x, y, args.domain)
+    all_cases = cases(x, y, args.domain) + engagement_cases(x)
 
     def captured_sql(fn: Callable[[], object]) -> tuple[str, tuple]:
         seen = []
@@ -671,11 +885,11 @@ def main() -> int:
                 f"{ms / t.median_ms:>9.2f}x"
             )
         ratio = ms / best.median_ms
-        ok = ratio <= RATIO_TARGET and ms < COUNT_TARGET_MS
+        ok = ratio <= case.ratio_target and (case.ms_target is None or ms < case.ms_target)
+        bound = "no bound" if case.ms_target is None else f"target < {case.ms_target:.0f} ms"
         print(
-            f"  => ours/best = {ratio:.2f}x (target <= {RATIO_TARGET}x), "
-            f"{ms:.1f} ms (target < {COUNT_TARGET_MS:.0f} ms): "
-            f"{'met' if ok else 'MISSED'}\n"
+            f"  => ours/best = {ratio:.2f}x (target <= {case.ratio_target}x), "
+            f"{ms:.1f} ms ({bound}): {'met' if ok else 'MISSED'}\n"
         )
         if not ok:
             failures.append(f"{case.key}: {ratio:.2f}x, {ms:.1f} ms")

@@ -15,7 +15,7 @@ from django.utils import timezone
 from crm.contact_filters import FilterContext
 from crm.models import Contact, PropertyDefinition, SecondaryEmail, TimelineEvent
 from marketing_events.activity import activity_rebuild
-from marketing_events.models import MarketingEvent, Participation
+from marketing_events.models import ContactActivity, MarketingEvent, Participation
 from segments.compiler import choose_strategy, matching_contacts, tree_conditions
 from segments.tree import TreeInvalid, clean_tree
 
@@ -463,6 +463,33 @@ def test_event_count_filters(world, strategy, negate, op, value, kind, states):
     positive = {pk for pk, n in counts.items() if _number_match(n, op, value)}
     expected = everyone(world) - positive if negate else positive
     assert evaluate(tree, strategy) == expected
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("strategy", STRATEGIES)
+@pytest.mark.parametrize(
+    ("node", "matches_nobody_active"),
+    [
+        ({"type": "event_attended", "event_id": None, "negate": True}, True),
+        ({"type": "event_registered", "event_id": None, "negate": False}, False),
+        ({"type": "event_attended", "event_id": None, "negate": False,
+          "count": {"operator": "eq", "value": 0}}, True),
+        ({"type": "event_attendance_duration", "event_id": None, "total": True,
+          "operator": "lt", "value": 60, "negate": False}, True),
+        ({"type": "event_attendance_duration", "event_id": None, "total": True,
+          "operator": "gte", "value": 60, "negate": True}, True),
+    ],
+)  # fmt: skip
+def test_a_rollup_row_of_zeros_counts_as_no_activity(world, strategy, node, matches_nobody_active):
+    # issue 21: a contact whose participations all went keeps a rollup row of zeros
+    # (`ContactActivity`); every filter reads it as it reads a contact without a row, and as
+    # the oracle reads a contact without participations.
+    idle = everyone(world) - {p["contact"] for p in world.participations}
+    assert idle
+    ContactActivity.objects.bulk_create([ContactActivity(contact_id=pk) for pk in sorted(idle)])
+    matched = evaluate({"or": [{"and": [node]}]}, strategy)
+    assert (idle <= matched) is matches_nobody_active
+    assert not (idle & matched) or matches_nobody_active
 
 
 @pytest.mark.django_db
