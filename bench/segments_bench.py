@@ -265,25 +265,26 @@ SELECT 'poll', CASE WHEN e.event_id % 4 = 0 THEN 'buy' ELSE 'heard' END,
     CASE WHEN e.event_id % 4 = 0 THEN (ARRAY['This quarter', 'Next quarter', 'This year',
         'Not planning', 'This quarter;Next quarter'])[1 + e.participation_id % 5]
         ELSE (ARRAY['Search', 'A colleague', 'LinkedIn', 'Newsletter'])[1 + e.participation_id % 4]
-    END, '', '', NULL, e.event_id, e.event_id, e.participation_id
+    END, '', '', NULL::timestamptz, e.event_id, e.event_id, e.participation_id
 FROM {ENGAGEMENT} e WHERE e.polls_answered > 0
 UNION ALL
 SELECT 'survey', 'rating', 'How would you rate this webinar?',
-    (1 + abs(hashint8(e.participation_id * 31 + 6)::bigint) % 5)::text, '', '', NULL,
+    (1 + abs(hashint8(e.participation_id * 31 + 6)::bigint) % 5)::text, '', '', NULL::timestamptz,
     e.event_id, e.event_id, e.participation_id
 FROM {ENGAGEMENT} e WHERE e.survey_answered
 UNION ALL
 SELECT 'question', '', (ARRAY['How much does it cost?', 'Is there a free trial?',
         'Does it integrate with our CRM?', 'Where are the slides?'])[1 + e.participation_id % 4],
     CASE WHEN e.participation_id % 3 = 0 THEN '' ELSE 'Answered live' END,
-    CASE WHEN e.participation_id % 3 = 0 THEN 'open' ELSE 'answered' END, '', NULL,
+    CASE WHEN e.participation_id % 3 = 0 THEN 'open' ELSE 'answered' END, '',
+    NULL::timestamptz,
     e.event_id, e.event_id, e.participation_id
 FROM {ENGAGEMENT} e WHERE e.questions_asked > 0
 UNION ALL
 SELECT 'poll', CASE WHEN ev.id % 4 = 0 THEN 'buy' ELSE 'heard' END,
     CASE WHEN ev.id % 4 = 0 THEN 'When do you plan to buy?' ELSE 'How did you hear about us?' END,
-    CASE WHEN ev.id % 4 = 0 THEN 'This quarter' ELSE 'Search' END, '', '', NULL, ev.id, ev.id,
-    NULL
+    CASE WHEN ev.id % 4 = 0 THEN 'This quarter' ELSE 'Search' END, '', '', NULL::timestamptz, ev.id,
+    ev.id, NULL::bigint
 FROM {EVENT} ev, generate_series(1, 20)
 """
 SCORE_PROPERTY_SQL = f"""
@@ -810,7 +811,7 @@ def main() -> int:
         print(f"Re-using {database_name(URL)}: {params} (--rebuild to refill)")
 
     from crm.contact_filters import FilterContext
-    from segments.compiler import matching_contacts
+    from segments.compiler import count_query, matching_contacts
     from segments.selectors import members_page
     from segments.tree import clean_tree
 
@@ -852,7 +853,7 @@ def main() -> int:
     print("-" * len(header))
     for case in all_cases:
         tree = clean_tree(case.tree, ctx)
-        sql, params = captured_sql(lambda tree=tree: matching_contacts(tree, ctx).count())
+        sql, params = captured_sql(lambda tree=tree: count_query(tree, ctx).count())
         compiled[case.key] = (sql, params)
         with connection.cursor() as cursor:
 
@@ -862,7 +863,7 @@ def main() -> int:
 
             ms, ours = timed(run, runs=args.runs, warmups=args.warmups)
             end_ms, end_count = timed(
-                lambda tree=tree: matching_contacts(tree, ctx).count(),
+                lambda tree=tree: count_query(tree, ctx).count(),
                 runs=args.runs,
                 warmups=args.warmups,
             )

@@ -119,8 +119,9 @@ def _rollup_condition(field: str, comparison, negate: bool, ctx: FilterContext) 
     (a row holding 0 is among neither)."""
     zero_matches = _holds(comparison.operator, comparison.value, 0)
     matches = field_condition(field, comparison, "number", ctx)
-    rows = ContactActivity.objects.filter(~matches if zero_matches else matches)
-    return Condition(ids=rows.values("contact_id"), negate=negate != zero_matches)
+    where = ~matches if zero_matches else matches
+    rows = ContactActivity.objects.filter(where)
+    return Condition(ids=rows.values("contact_id"), negate=negate != zero_matches, keyed=where)
 
 
 def _count_condition(node: dict, comparison, ctx: FilterContext) -> Condition:
@@ -149,8 +150,11 @@ def _state_condition(node: dict, ctx: FilterContext) -> Condition:
         return _count_condition(node, count, ctx)
     if node.get("event_id") is None and ctx.rollups:
         # Any event: the contacts whose rollup counts one (a partial index of each).
-        rows = ContactActivity.objects.filter(**{f"{ROLLUPS[node['type']]}__gt": 0})
-        return Condition(ids=rows.values("contact_id"), negate=node.get("negate", False))
+        where = Q(**{f"{ROLLUPS[node['type']]}__gt": 0})
+        rows = ContactActivity.objects.filter(where)
+        return Condition(
+            ids=rows.values("contact_id"), negate=node.get("negate", False), keyed=where
+        )
     ids = Participation.objects.filter(_participations(node, STATES[node["type"]]))
     return Condition(
         ids=ids.values("contact_id"), negate=node.get("negate", False), narrow=_one_event(node)

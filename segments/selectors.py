@@ -15,7 +15,7 @@ from crm.counters import histogram_observe
 from crm.errors import NotFound
 from crm.models import Contact
 
-from .compiler import live_contacts, matching_contacts
+from .compiler import count_query, live_contacts, matching_contacts
 from .models import Segment, SegmentKind, SegmentMember
 
 COUNT_TTL_SECONDS = 30
@@ -67,7 +67,9 @@ def segment_count(*, segment: Segment, fresh: bool = False) -> int:
         cached = cache.get(key)
         if cached is not None:
             return cached
-    count = _timed_count(segment_contacts(segment=segment), "active")
+    count = _timed_count(
+        count_query(segment.filters, FilterContext.build(check_references=False)), "active"
+    )
     cache.set(key, count, COUNT_TTL_SECONDS)
     return count
 
@@ -130,4 +132,5 @@ def tree_preview(
 ) -> tuple[int, list[Contact]]:
     """The live count and first members of a tree being built (rule G3)."""
     queryset = matching_contacts(tree, ctx)
-    return _timed_count(queryset, "preview"), list(queryset.order_by("pk")[:limit])
+    count = _timed_count(count_query(tree, ctx), "preview")
+    return count, list(queryset.order_by("pk")[:limit])
