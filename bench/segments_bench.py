@@ -759,6 +759,9 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--warmups", type=int, default=2)
     parser.add_argument("--rebuild", action="store_true", help="refill even if the data fits")
+    parser.add_argument(
+        "--cases", default="", help="only these counts, by key (e.g. a,b,c); default: all"
+    )
     parser.add_argument("--explain", action="store_true", help="EXPLAIN ANALYZE our queries")
     args = parser.parse_args()
     global URL
@@ -835,6 +838,9 @@ def main() -> int:
     failures: list[str] = []
     compiled: dict[str, tuple[str, tuple]] = {}
     all_cases = cases(x, y, args.domain) + engagement_cases(x)
+    if args.cases:
+        wanted = set(args.cases.split(","))
+        all_cases = [case for case in all_cases if case.key in wanted]
 
     def captured_sql(fn: Callable[[], object]) -> tuple[str, tuple]:
         seen = []
