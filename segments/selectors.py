@@ -45,12 +45,15 @@ def segment_get(*, segment_id) -> Segment:
 
 
 def segment_contacts(*, segment: Segment, ctx: FilterContext | None = None) -> QuerySet[Contact]:
-    """The segment's live contacts as one lazy query (unordered)."""
+    """The segment's live contacts as one lazy query (unordered), shaped for reading by id
+    (pages, exports: `matching_contacts(per_contact=True)`); counts use `count_query`."""
     if segment.kind == SegmentKind.STATIC:
         return live_contacts().filter(
             pk__in=SegmentMember.objects.filter(segment=segment).values("contact_id")
         )
-    return matching_contacts(segment.filters, ctx or FilterContext.build(check_references=False))
+    return matching_contacts(
+        segment.filters, ctx or FilterContext.build(check_references=False), per_contact=True
+    )
 
 
 def _count_key(segment: Segment) -> str:
@@ -131,6 +134,6 @@ def tree_preview(
     *, tree: Mapping, ctx: FilterContext, limit: int = 10
 ) -> tuple[int, list[Contact]]:
     """The live count and first members of a tree being built (rule G3)."""
-    queryset = matching_contacts(tree, ctx)
+    queryset = matching_contacts(tree, ctx, per_contact=True)
     count = _timed_count(count_query(tree, ctx), "preview")
     return count, list(queryset.order_by("pk")[:limit])
