@@ -820,8 +820,10 @@ def main() -> int:
     else:
         print(f"Re-using {database_name(URL)}: {params} (--rebuild to refill)")
 
+    from django.conf import settings
+
     from crm.contact_filters import FilterContext
-    from segments.compiler import count_query, matching_contacts
+    from segments.compiler import count_query, counted, matching_contacts
     from segments.selectors import members_page
     from segments.tree import clean_tree
 
@@ -874,9 +876,16 @@ def main() -> int:
                 cursor.execute(sql, params)
                 return cursor.fetchone()[0]
 
+            # Ours with the parallel workers a segment count is given
+            # (SEGMENT_COUNT_PARALLEL_WORKERS, as `compiler.counted` sets them); the hand
+            # forms with the server's.
+            workers = settings.SEGMENT_COUNT_PARALLEL_WORKERS
+            if workers is not None:
+                cursor.execute(f"SET max_parallel_workers_per_gather = {int(workers)}")
             ms, ours = timed(run, runs=args.runs, warmups=args.warmups)
+            cursor.execute("RESET max_parallel_workers_per_gather")
             end_ms, end_count = timed(
-                lambda tree=tree: count_query(tree, ctx).count(),
+                lambda tree=tree: counted(count_query(tree, ctx)),
                 runs=args.runs,
                 warmups=args.warmups,
             )
@@ -963,6 +972,9 @@ def main() -> int:
             for case in all_cases:
                 sql, params = compiled[case.key]
                 print(f"\nEXPLAIN (ANALYZE, BUFFERS) ours {case.title}")
+                workers = settings.SEGMENT_COUNT_PARALLEL_WORKERS
+                if workers is not None:
+                    cursor.execute(f"SET max_parallel_workers_per_gather = {int(workers)}")
                 for line in explain(cursor, sql, params):
                     print(f"  {line}")
     print("\nall targets met" if not failures else "\nmissed: " + "; ".join(failures))

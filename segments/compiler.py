@@ -28,7 +28,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from django.db import connection
+from django.conf import settings
+from django.db import connection, transaction
 from django.db.models import (
     BigIntegerField,
     BooleanField,
@@ -115,7 +116,31 @@ def count_query(tree: Mapping, ctx: FilterContext) -> QuerySet:
 
 
 def matching_count(tree: Mapping, ctx: FilterContext) -> int:
-    return count_query(tree, ctx).count()
+    return counted(count_query(tree, ctx))
+
+
+_WORKERS = "max_parallel_workers_per_gather"
+
+
+def counted(queryset: QuerySet) -> int:
+    """`queryset.count()`, with as many parallel workers as settings allow a segment count
+    (`SEGMENT_COUNT_PARALLEL_WORKERS`), for that statement only: set in a transaction and set
+    back after it (within a caller's transaction a savepoint would not end a SET LOCAL)."""
+    workers = getattr(settings, "SEGMENT_COUNT_PARALLEL_WORKERS", None)
+    if connection.vendor != "postgresql" or workers is None:
+        return queryset.count()
+    nested = connection.in_atomic_block
+    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT current_setting('{_WORKERS}'), set_config('{_WORKERS}', %s, true)",
+            [str(int(workers))],
+        )
+        (before, _now) = cursor.fetchone()
+        try:
+            return queryset.count()
+        finally:
+            if nested:  # else the transaction's end sets it back
+                cursor.execute(f"SELECT set_config('{_WORKERS}', %s, true)", [before])
 
 
 def _keyed_rows(groups: list[list[Condition]]) -> QuerySet | None:

@@ -15,7 +15,7 @@ from crm.counters import histogram_observe
 from crm.errors import NotFound
 from crm.models import Contact
 
-from .compiler import count_query, live_contacts, matching_contacts
+from .compiler import count_query, counted, live_contacts, matching_contacts
 from .models import Segment, SegmentKind, SegmentMember
 
 COUNT_TTL_SECONDS = 30
@@ -28,7 +28,7 @@ COUNT_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 def _timed_count(queryset: QuerySet, kind: str) -> int:
     started = time.perf_counter()
-    count = queryset.count()
+    count = counted(queryset)
     histogram_observe(COUNT_LATENCY, kind, time.perf_counter() - started, COUNT_BUCKETS)
     return count
 

@@ -10,6 +10,7 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from crm.contact_filters import FilterContext
@@ -972,3 +973,31 @@ def test_pages_test_rollup_sets_contact_by_contact(world, nodes, keyed):
         contact_driven = choose_strategy(tree_conditions(tree, ctx)) == "exists"
         assert ("OFFSET 0" in str(paged.query)) is contact_driven
         assert contact_driven is not any(n.get("event_id") == ids["W1"] for n in nodes)
+
+
+@pytest.mark.django_db
+def test_a_count_runs_with_the_parallel_workers_settings_give_it(world, settings):
+    # issue 21: on a small machine a parallel plan waits for its workers; the segment count
+    # sets max_parallel_workers_per_gather for its own statement only (SET LOCAL).
+    ctx = FilterContext.build(now=NOW)
+    tree = clean_tree({"or": [{"and": [{"type": "event_attended", **ANY}]}]}, ctx)
+    expected = len(evaluate(tree, "exists-tables"))
+    settings.SEGMENT_COUNT_PARALLEL_WORKERS = 0
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET max_parallel_workers_per_gather = 3")
+    with CaptureQueriesContext(connection) as queries:
+        assert matching_count(tree, ctx) == expected
+    sets = [q["sql"] for q in queries if "max_parallel_workers_per_gather" in q["sql"]]
+    if connection.vendor == "postgresql":
+        assert len(sets) == 2  # set for the count, set back after it
+        assert "current_setting" in sets[0] and "'0'" in sets[0]
+        with connection.cursor() as cursor:  # for that statement only
+            cursor.execute("SHOW max_parallel_workers_per_gather")
+            assert cursor.fetchone()[0] == "3"
+    else:
+        assert sets == []
+    settings.SEGMENT_COUNT_PARALLEL_WORKERS = None
+    with CaptureQueriesContext(connection) as queries:
+        assert matching_count(tree, ctx) == expected
+    assert not [q for q in queries if "max_parallel_workers_per_gather" in q["sql"]]
