@@ -162,12 +162,15 @@ class Condition:
     """One compiled filter. Either `row` (a Q over Contact) or `ids` (a queryset of contact
     ids); `negate` turns "in the set" into "not in the set". `narrow` says that the set stays
     small however large the database grows (one event's participations, read by index), so
-    that the compiler may build it whole rather than test it contact by contact."""
+    that the compiler may build it whole rather than test it contact by contact. `keyed`: the
+    set is the rows of `ids`' table that match this Q, a table whose primary key is the
+    contact (one row per contact at most), so that a count may read that table alone."""
 
     row: Q | None = None
     ids: QuerySet | None = None
     negate: bool = False
     narrow: bool = False
+    keyed: Q | None = None
 
     @property
     def is_set(self) -> bool:

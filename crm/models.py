@@ -209,18 +209,7 @@ class Contact(models.Model):
     email_domain = models.GeneratedField(
         expression=EMAIL_DOMAIN, output_field=models.CharField(max_length=254), db_persist=True
     )
-    # Rollups of the contact's participations in marketing events, kept by marketing_events
-    # in the transaction of every write that changes them (`marketing_events.activity`;
-    # `manage.py contacts_rebuild_activity` checks them): events registered for (and not
-    # cancelled, attended ones included), attended, cancelled; seconds attended in all; the
-    # first and last time they joined an attended event; their last registration.
-    events_registered = models.IntegerField(default=0, db_default=0)
-    events_attended = models.IntegerField(default=0, db_default=0)
-    events_cancelled = models.IntegerField(default=0, db_default=0)
-    attended_seconds = models.BigIntegerField(default=0, db_default=0)
-    first_attended_at = models.DateTimeField(null=True, blank=True)
-    last_attended_at = models.DateTimeField(null=True, blank=True)
-    last_registered_at = models.DateTimeField(null=True, blank=True)
+    # The contact's event rollups are a row of its own: `marketing_events.ContactActivity`.
 
     class Meta:
         verbose_name = _("contact")
@@ -239,16 +228,13 @@ class Contact(models.Model):
         indexes = [
             models.Index(fields=["last_name", "first_name"], name="contact_name_idx"),
             models.Index(fields=["email"], name="contact_email_idx"),
-            # "E-mail ends with @domain" on live contacts. The rollups have no index on
-            # purpose: an index on a column that every participation write changes would turn
-            # those writes' heap-only updates of the contact row into updates of every index
-            # of the table (the sync: 2.6x slower). Segments read them as they scan contacts
-            # (crm migration 0009 also leaves room for heap-only updates, and adds a trigram
-            # index on the company for "contains").
+            # "E-mail ends with @domain" on live contacts, with the id: read index-only and
+            # in id order, to be merged with the ids of an activity set (crm migration 0009
+            # adds a trigram index on the company for "contains").
             models.Index(
-                fields=["email_domain"],
+                fields=["email_domain", "id"],
                 condition=Q(archived_at__isnull=True),
-                name="contact_live_email_domain_idx",
+                name="contact_live_domain_id_idx",
             ),
         ]
 

@@ -195,7 +195,7 @@ def _substring(target, op: str, value: str, ctx: FilterContext) -> Q:
         own = target.spec.name == "email"  # not a secondary e-mail's column
         if own and op == "ends_with" and ctx.rollups and domain and "@" not in domain:
             # "@gmail.com" ends an e-mail exactly when it is the part after the last "@": the
-            # stored domain column and its index (contact_live_email_domain_idx).
+            # stored domain column and its index (contact_live_domain_id_idx).
             return Q(email_domain=domain)
         if column == "email" and op == "ends_with" and connection.vendor == "postgresql":
             # A prefix of the reversed e-mail: served by contact_email_reversed_idx (crm

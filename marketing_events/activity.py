@@ -1,30 +1,34 @@
 """Contact rollups: per contact, what its participations add up to (events registered for,
 attended, cancelled; seconds attended in all; first and last attended; last registered), kept
-on the contact row (`crm.models.Contact`) so that segments on "attended any event" read one
-column instead of millions of participations.
+in a narrow table of their own (`models.ContactActivity`, one row per contact that has any)
+so that segments on "attended any event" read a small partial index instead of millions of
+participations, and keeping them never updates the contact row (whose indexes a rollup
+update would otherwise write: the contact stays a heap-only update's business).
 
 Two ways to keep them, both in the writer's own transaction:
 
 * `contacts_add_activity` (`plan_apply`, which the sync, webhooks, the attendance API and the
   workflow action all go through): each written participation's difference, old values to
-  new ones, added to its contact in one UPDATE per page, reading no participation. The
+  new ones, added to its contact's row in one upsert per page, reading no participation. The
   writer holds the participation's row lock (`bulk.participations_fetch`), so its old values
   are exact; sums of differences commute, and so do `greatest`/`least` of new values, and
-  PostgreSQL re-evaluates an UPDATE's assignments on the newest row version when another
-  transaction changed the row meanwhile: two writers of one contact stay exact without
-  reading each other's participations. A maximum (or minimum) can only fall (rise) when the
-  participation that held it moves away from it; only those contacts are recomputed, in a
-  second statement started once the first one holds their locks.
-* `contacts_recompute_activity` (deleting an event, a contact's delete and restore, the
-  rebuild): recomputed from the participations under the contacts' locks. Under READ
-  COMMITTED the statement that reads the participations, started once the locks are held,
-  sees whatever another writer of these contacts committed before it let its lock go; a
-  writer still holding a participation's lock adds its difference on top afterwards.
+  PostgreSQL applies an upsert's assignments to the newest committed version of the row;
+  the contacts are locked first, so two writers of one contact never race on its first
+  insert: two writers of one contact stay exact without reading each other's
+  participations. A maximum (or minimum) can only fall (rise) when the participation that
+  held it moves away from it; only those contacts are recomputed, in a second statement.
+* `contacts_recompute_activity` (deleting an event, the rebuild): recomputed from the
+  participations under the contacts' locks. Under READ COMMITTED the statement that reads
+  the participations, started once the locks are held, sees whatever another writer of
+  these contacts committed before it let its lock go; a writer still holding a
+  participation's lock adds its difference on top afterwards.
 
-Contacts are locked in id order, the order `zoom_integration.legacy` locks them in, so two
-pages touching the same people never deadlock on them. `activity_rebuild` recomputes
-everything in batches and reports drift (the management command `contacts_rebuild_activity`;
-the migration that fills the columns).
+A contact without a row has zeros and no moments; a row may hold zeros too (its
+participations deleted). Contacts are locked (their `crm_contact` rows, FOR NO KEY UPDATE) in
+id order, the order `zoom_integration.legacy` locks them in, so two pages touching the same
+people never deadlock on them. `activity_rebuild` recomputes everything in batches and
+reports drift (the management command `contacts_rebuild_activity`; the migration that fills
+the table).
 """
 
 from __future__ import annotations
@@ -37,7 +41,7 @@ from django.db.models import Count, Max, Min, Q, Sum
 
 from crm.models import Contact
 
-from .models import REGISTERED_STATES, Participation, ParticipationState
+from .models import REGISTERED_STATES, ContactActivity, Participation, ParticipationState
 
 ROLLUP_FIELDS = (
     "events_registered",
@@ -72,15 +76,34 @@ CROSS JOIN LATERAL (
 ) AS a
 """
 
-_STORED = ", ".join(f"c.{name}" for name in ROLLUP_FIELDS)
+TABLE = ContactActivity._meta.db_table
+_COLUMNS = ", ".join(ROLLUP_FIELDS)
+# A contact's stored rollups, read through a LEFT JOIN of its row `a` (zeros without one).
+_STORED = (
+    "coalesce(a.events_registered, 0), coalesce(a.events_attended, 0), "
+    "coalesce(a.events_cancelled, 0), coalesce(a.attended_seconds, 0), a.first_attended_at, "
+    "a.last_attended_at, a.last_registered_at"
+)
 _FRESH = "s.registered, s.attended, s.cancelled, s.seconds, s.first_at, s.last_at, s.registered_at"
-# `c.id = ANY(…)` too: the contacts are found by primary key, not by scanning the table.
-UPDATE_SQL = f"""
-UPDATE crm_contact AS c SET ({", ".join(ROLLUP_FIELDS)}) = ({_FRESH})
+_NOTHING = "0, 0, 0, 0, NULL::timestamptz, NULL::timestamptz, NULL::timestamptz"
+# The contacts' rows recomputed, written only where they changed; a contact without
+# participations gets no row (or its row zeros, when it has one).
+RECOMPUTE_SQL = f"""
+INSERT INTO {TABLE} AS a (contact_id, {_COLUMNS})
+SELECT s.id, {_FRESH}
 FROM ({AGGREGATE_SQL}) AS s(id, registered, attended, cancelled, seconds, first_at, last_at,
     registered_at)
-WHERE c.id = ANY(%s::bigint[]) AND c.id = s.id AND ({_STORED}) IS DISTINCT FROM ({_FRESH})
-"""
+WHERE ({_FRESH}) IS DISTINCT FROM ({_NOTHING})
+    OR EXISTS (SELECT 1 FROM {TABLE} x WHERE x.contact_id = s.id)
+ON CONFLICT (contact_id) DO UPDATE SET ({_COLUMNS}) = (
+    EXCLUDED.events_registered, EXCLUDED.events_attended, EXCLUDED.events_cancelled,
+    EXCLUDED.attended_seconds, EXCLUDED.first_attended_at, EXCLUDED.last_attended_at,
+    EXCLUDED.last_registered_at)
+WHERE ({", ".join(f"a.{name}" for name in ROLLUP_FIELDS)}) IS DISTINCT FROM (
+    EXCLUDED.events_registered, EXCLUDED.events_attended, EXCLUDED.events_cancelled,
+    EXCLUDED.attended_seconds, EXCLUDED.first_attended_at, EXCLUDED.last_attended_at,
+    EXCLUDED.last_registered_at)
+""".replace("%s::bigint[]", "%b::bigint[]")
 
 
 # What one participation adds to its contact's rollups, from its
@@ -187,30 +210,40 @@ def activity_deltas(changes: Iterable[ParticipationChange]) -> dict[int, Activit
     return deltas
 
 
-# Each changed contact's differences added (the contacts locked first, in id order, by
-# LOCK_SQL: a locking sub-select inside this statement would be run again for every row it
-# joins). `c.id = ANY(…)`: the contacts are found by primary key. Assignments are re-evaluated
-# on the newest version of a row another transaction updated meanwhile, so the sums and
-# extremes are exact. RETURNING: whether an extreme may have moved past a lost value, i.e.
-# needs a recomputation.
+# Each changed contact's differences added to its row, or its first row inserted (the contacts
+# locked first, in id order, by LOCK_SQL, so no other writer inserts or updates it meanwhile).
+# Assignments apply to the newest committed version of the row, so the sums and extremes are
+# exact. RETURNING: the extremes as they are now, to find those that may have moved past a
+# lost value (a recomputation).
 LOCK_SQL = "SELECT id FROM crm_contact WHERE id = ANY(%b::bigint[]) ORDER BY id FOR NO KEY UPDATE"
-ADD_SQL = """
-UPDATE crm_contact AS c SET
-    events_registered = c.events_registered + v.registered,
-    events_attended = c.events_attended + v.attended,
-    events_cancelled = c.events_cancelled + v.cancelled,
-    attended_seconds = c.attended_seconds + v.seconds,
-    first_attended_at = least(c.first_attended_at, v.first_at),
-    last_attended_at = greatest(c.last_attended_at, v.last_at),
-    last_registered_at = greatest(c.last_registered_at, v.registered_at)
-FROM unnest(%b::bigint[], %b::int[], %b::int[], %b::int[], %b::bigint[],
-    %b::timestamptz[], %b::timestamptz[], %b::timestamptz[], %b::timestamptz[],
-    %b::timestamptz[], %b::timestamptz[]) AS v(id, registered, attended, cancelled, seconds,
-    first_at, last_at, registered_at, lost_first, lost_last, lost_registered)
-WHERE c.id = ANY(%b::bigint[]) AND c.id = v.id
-RETURNING c.id, (c.first_attended_at >= v.lost_first OR c.last_attended_at <= v.lost_last
-    OR c.last_registered_at <= v.lost_registered)
+ADD_SQL = f"""
+INSERT INTO {TABLE} AS a (contact_id, {_COLUMNS})
+SELECT * FROM unnest(%b::bigint[], %b::int[], %b::int[], %b::int[], %b::bigint[],
+    %b::timestamptz[], %b::timestamptz[], %b::timestamptz[])
+ON CONFLICT (contact_id) DO UPDATE SET
+    events_registered = a.events_registered + EXCLUDED.events_registered,
+    events_attended = a.events_attended + EXCLUDED.events_attended,
+    events_cancelled = a.events_cancelled + EXCLUDED.events_cancelled,
+    attended_seconds = a.attended_seconds + EXCLUDED.attended_seconds,
+    first_attended_at = least(a.first_attended_at, EXCLUDED.first_attended_at),
+    last_attended_at = greatest(a.last_attended_at, EXCLUDED.last_attended_at),
+    last_registered_at = greatest(a.last_registered_at, EXCLUDED.last_registered_at)
+RETURNING a.contact_id, a.first_attended_at, a.last_attended_at, a.last_registered_at
 """
+
+
+def _may_have_moved(delta: ActivityDelta, first_at, last_at, registered_at) -> bool:
+    """Whether an extreme now stored may be one a participation moved away from (SQL's
+    comparisons: a missing value compares to nothing)."""
+
+    def holds(stored, lost, compare) -> bool:
+        return stored is not None and lost is not None and compare(stored, lost)
+
+    return (
+        holds(first_at, delta.lost_first, lambda a, b: a >= b)
+        or holds(last_at, delta.lost_last, lambda a, b: a <= b)
+        or holds(registered_at, delta.lost_registered, lambda a, b: a <= b)
+    )
 
 
 @transaction.atomic(savepoint=False)  # within a caller's transaction: theirs
@@ -220,7 +253,7 @@ def contacts_add_activity(
     """Adds what changed participations changed to their contacts' rollups; the caller holds
     the participations' row locks (their `before` values are what was stored). `locked`: more
     contacts to lock with them (a page's whole set, which `contacts_recompute_legacy` locks
-    next), all in id order. On PostgreSQL two statements (the lock, the update), reading no
+    next), all in id order. On PostgreSQL two statements (the lock, the upsert), reading no
     participation, plus one for the contacts whose first or last moment has to be recomputed;
     elsewhere the contacts are recomputed."""
     deltas = activity_deltas(changes)
@@ -232,22 +265,22 @@ def contacts_add_activity(
     from .bulk import pg_fetch
 
     ids = sorted(deltas)
-    rows = [deltas[pk].row(pk) for pk in ids]
+    rows = [deltas[pk].row(pk)[:8] for pk in ids]
     columns = [list(column) for column in zip(*rows, strict=True)]
     pg_fetch(LOCK_SQL, [sorted(set(locked) | set(ids))])
-    found = pg_fetch(ADD_SQL, [*columns, ids])
-    stale = sorted(pk for pk, may_move in found if may_move)
+    found = pg_fetch(ADD_SQL, columns)
+    stale = sorted(pk for pk, *extremes in found if _may_have_moved(deltas[pk], *extremes))
     if stale:
         # Locked by the statement above: this one's snapshot sees every other writer's
         # committed participations.
-        pg_fetch(UPDATE_SQL.replace("%s::bigint[]", "%b::bigint[]"), [stale, stale])
+        pg_fetch(RECOMPUTE_SQL, [stale])
 
 
 @transaction.atomic(savepoint=False)  # within a caller's transaction: theirs
 def contacts_recompute_activity(contact_ids: Iterable[int]) -> None:
     """Recomputes the rollups of these contacts from their participations; a contact whose
     values did not change is not written. Two statements on PostgreSQL (the lock, then the
-    update), whatever the number of contacts.
+    upsert), whatever the number of contacts.
 
     The contacts are locked in id order, as `zoom_integration.legacy` locks them, and `no_key`
     (foreign-key checks of rows referencing them go on meanwhile)."""
@@ -259,11 +292,8 @@ def contacts_recompute_activity(contact_ids: Iterable[int]) -> None:
         return
     from .bulk import pg_fetch
 
-    pg_fetch(
-        "SELECT id FROM crm_contact WHERE id = ANY(%b::bigint[]) ORDER BY id FOR NO KEY UPDATE",
-        [ids],
-    )
-    pg_fetch(UPDATE_SQL.replace("%s::bigint[]", "%b::bigint[]"), [ids, ids])
+    pg_fetch(LOCK_SQL, [ids])
+    pg_fetch(RECOMPUTE_SQL, [ids])
 
 
 def fresh_values(contact_ids: list[int]) -> dict[int, tuple]:
@@ -296,17 +326,41 @@ def fresh_values(contact_ids: list[int]) -> dict[int, tuple]:
     return values
 
 
+_NO_ACTIVITY = (0, 0, 0, 0, None, None, None)
+
+
+def stored_values(contact_ids: list[int]) -> dict[int, tuple]:
+    """{contact id: its stored rollups} (zeros without a row)."""
+    values = {pk: _NO_ACTIVITY for pk in contact_ids}
+    rows = ContactActivity.objects.filter(contact_id__in=contact_ids).values_list(
+        "contact_id", *ROLLUP_FIELDS
+    )
+    for row in rows:
+        values[row[0]] = tuple(row[1:])
+    return values
+
+
 def _recompute_orm(ids: list[int]) -> None:
     fresh = fresh_values(ids)
-    changed = []
-    for contact in Contact.objects.filter(pk__in=ids).only("id", *ROLLUP_FIELDS):
-        values = fresh[contact.pk]
-        if tuple(getattr(contact, name) for name in ROLLUP_FIELDS) != values:
+    existing = ContactActivity.objects.filter(contact_id__in=ids).in_bulk()
+    changed, created = [], []
+    for pk in ids:
+        row = existing.get(pk)
+        values = fresh[pk]
+        if row is None:
+            if values != _NO_ACTIVITY:
+                created.append(
+                    ContactActivity(contact_id=pk, **dict(zip(ROLLUP_FIELDS, values, strict=True)))
+                )
+            continue
+        if tuple(getattr(row, name) for name in ROLLUP_FIELDS) != values:
             for name, value in zip(ROLLUP_FIELDS, values, strict=True):
-                setattr(contact, name, value)
-            changed.append(contact)
+                setattr(row, name, value)
+            changed.append(row)
+    if created:
+        ContactActivity.objects.bulk_create(created)
     if changed:
-        Contact.objects.bulk_update(changed, list(ROLLUP_FIELDS))
+        ContactActivity.objects.bulk_update(changed, list(ROLLUP_FIELDS))
 
 
 @dataclass
@@ -346,30 +400,24 @@ def _rebuild_batch(ids: list[int], drift: Drift, *, fix: bool) -> None:
         from .bulk import pg_fetch
 
         if fix:
-            pg_fetch(
-                "SELECT id FROM crm_contact WHERE id = ANY(%b::bigint[]) ORDER BY id "
-                "FOR NO KEY UPDATE",
-                [ids],
-            )
+            pg_fetch(LOCK_SQL, [ids])
         rows = pg_fetch(
-            f"SELECT c.id, {_STORED}, s.* FROM crm_contact c JOIN "
+            f"SELECT s.id, {_STORED}, {_FRESH} FROM "
             f"({AGGREGATE_SQL.replace('%s::bigint[]', '%b::bigint[]')}) AS s(id, registered, "
-            "attended, cancelled, seconds, first_at, last_at, registered_at) ON s.id = c.id "
-            f"WHERE c.id = ANY(%b::bigint[]) AND ({_STORED}) IS DISTINCT FROM ({_FRESH})",
-            [ids, ids],
+            f"attended, cancelled, seconds, first_at, last_at, registered_at) LEFT JOIN {TABLE} "
+            f"a ON a.contact_id = s.id WHERE ({_STORED}) IS DISTINCT FROM ({_FRESH})",
+            [ids],
         )
-        found = {row[0]: (row[1:8], row[9:16]) for row in rows}
+        found = {row[0]: (row[1:8], row[8:15]) for row in rows}
     else:
         fresh = fresh_values(ids)
-        found = {}
-        for row in Contact.objects.filter(pk__in=ids).values_list("pk", *ROLLUP_FIELDS):
-            if tuple(row[1:]) != fresh[row[0]]:
-                found[row[0]] = (tuple(row[1:]), fresh[row[0]])
-    for pk, (stored_values, fresh_values_) in sorted(found.items()):
+        stored = stored_values(ids)
+        found = {pk: (stored[pk], fresh[pk]) for pk in ids if stored[pk] != fresh[pk]}
+    for pk, (stored_row, fresh_row) in sorted(found.items()):
         drift.drifted += 1
         if len(drift.examples) < 10:
             drift.examples.append(pk)
-        for name, before, after in zip(ROLLUP_FIELDS, stored_values, fresh_values_, strict=True):
+        for name, before, after in zip(ROLLUP_FIELDS, stored_row, fresh_row, strict=True):
             if before != after:
                 drift.by_field[name] = drift.by_field.get(name, 0) + 1
     if fix and found:
@@ -382,9 +430,11 @@ __all__ = [
     "Drift",
     "ParticipationChange",
     "ROLLUP_FIELDS",
+    "RECOMPUTE_SQL",
     "activity_deltas",
     "activity_rebuild",
     "contacts_add_activity",
     "contacts_recompute_activity",
     "fresh_values",
+    "stored_values",
 ]

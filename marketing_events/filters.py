@@ -12,8 +12,9 @@ registry by this app:
   (0 for someone who never attended).
 
 Each compiles to a set of contact ids read from participations (indexed by event and state);
-a negated filter is "not in" the positive set (rule G4). Where the contact's rollups answer a
-filter exactly (any event; the total) it reads them instead, one column of the contact row
+a negated filter is "not in" the positive set (rule G4). Where the contacts' rollups answer a
+filter exactly (any event; the number of events; the total) the set is read from them
+instead: the narrow `ContactActivity` table and its partial indexes
 (`marketing_events.activity`), unless the context turns rollups off."""
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from crm.contact_filters import (
     field_condition,
 )
 
-from .models import MarketingEvent, Participation, ParticipationState
+from .models import ContactActivity, MarketingEvent, Participation, ParticipationState
 
 STATES = {
     "event_registered": (ParticipationState.REGISTERED, ParticipationState.ATTENDED),
@@ -112,14 +113,24 @@ ROLLUPS = {
 }
 
 
+def _rollup_condition(field: str, comparison, negate: bool, ctx: FilterContext) -> Condition:
+    """A rollup compares: the contacts whose row matches. A contact without a row has 0 and
+    no row to match: when 0 matches, the set is that of the rows that do not match, negated
+    (a row holding 0 is among neither)."""
+    zero_matches = _holds(comparison.operator, comparison.value, 0)
+    matches = field_condition(field, comparison, "number", ctx)
+    where = ~matches if zero_matches else matches
+    rows = ContactActivity.objects.filter(where)
+    return Condition(ids=rows.values("contact_id"), negate=negate != zero_matches, keyed=where)
+
+
 def _count_condition(node: dict, comparison, ctx: FilterContext) -> Condition:
     """The number of events in that state compares: the rollup counting them, or the participations
     counted per contact (someone without any has 0 and no row to count: when 0 matches, the
     set is that of the contacts with some whose number does not match, as for totals)."""
     negate = node.get("negate", False)
     if ctx.rollups:
-        matches = field_condition(ROLLUPS[node["type"]], comparison, "number", ctx)
-        return Condition(row=~matches if negate else matches)
+        return _rollup_condition(ROLLUPS[node["type"]], comparison, negate, ctx)
     zero_matches = _holds(comparison.operator, comparison.value, 0)
     having = field_condition("events", comparison, "number", ctx)
     ids = (
@@ -138,10 +149,12 @@ def _state_condition(node: dict, ctx: FilterContext) -> Condition:
     if count is not None:
         return _count_condition(node, count, ctx)
     if node.get("event_id") is None and ctx.rollups:
-        rollup = ROLLUPS[node["type"]]
-        if node.get("negate", False):
-            return Condition(row=Q(**{rollup: 0}))
-        return Condition(row=Q(**{f"{rollup}__gt": 0}))
+        # Any event: the contacts whose rollup counts one (a partial index of each).
+        where = Q(**{f"{ROLLUPS[node['type']]}__gt": 0})
+        rows = ContactActivity.objects.filter(where)
+        return Condition(
+            ids=rows.values("contact_id"), negate=node.get("negate", False), keyed=where
+        )
     ids = Participation.objects.filter(_participations(node, STATES[node["type"]]))
     return Condition(
         ids=ids.values("contact_id"), negate=node.get("negate", False), narrow=_one_event(node)
@@ -214,8 +227,7 @@ def _holds(op: str, value, number) -> bool:
 def _total_condition(node: dict, comparison, ctx: FilterContext) -> Condition:
     negate = node.get("negate", False)
     if ctx.rollups:
-        matches = field_condition("attended_seconds", comparison, "number", ctx)
-        return Condition(row=~matches if negate else matches)
+        return _rollup_condition("attended_seconds", comparison, negate, ctx)
     # From the participations: a contact who never attended has a total of 0, and no row to
     # sum, so when 0 matches the set is that of the attendees whose total does not match.
     zero_matches = _holds(comparison.operator, comparison.value, 0)

@@ -159,6 +159,51 @@ class Participation(models.Model):
         return self.state
 
 
+class ContactActivity(models.Model):
+    """A contact's rollups (issue 21): what its participations add up to, one narrow row per
+    contact that has some (none: zeros), kept by `marketing_events.activity` in the
+    transaction of every write that changes them. Events registered for (and not cancelled,
+    attended ones included), attended, cancelled; seconds attended in all; the first and last
+    time it joined an attended event; its last registration.
+
+    A table of its own, not columns of the contact: segments count "attended any event" from
+    the small partial indexes below, and updating a rollup never touches the contact row,
+    whose many indexes (a trigram one among them) would otherwise be written on every
+    participation change that an index here covers."""
+
+    contact = models.OneToOneField(
+        Contact, on_delete=models.CASCADE, primary_key=True, related_name="activity"
+    )
+    events_registered = models.IntegerField(default=0)
+    events_attended = models.IntegerField(default=0)
+    events_cancelled = models.IntegerField(default=0)
+    attended_seconds = models.BigIntegerField(default=0)
+    first_attended_at = models.DateTimeField(null=True, blank=True)
+    last_attended_at = models.DateTimeField(null=True, blank=True)
+    last_registered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("contact activity")
+        verbose_name_plural = _("contact activities")
+        indexes = [
+            # "Attended any event" (and the contacts it leaves out), read index-only.
+            models.Index(
+                fields=["contact"], condition=Q(events_attended__gt=0), name="activity_attended_idx"
+            ),
+            # "Registered for any and never attended".
+            models.Index(
+                fields=["contact"],
+                condition=Q(events_registered__gt=0, events_attended=0),
+                name="activity_never_attended_idx",
+            ),
+            # "Attended for N minutes in total".
+            models.Index(fields=["attended_seconds", "contact"], name="activity_seconds_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.contact_id}: {self.events_registered}/{self.events_attended}"
+
+
 class OccurrenceAttendance(models.Model):
     """A participation's attendance of one occurrence: merged duration and percent of the
     occurrence's actual length (capped at 100)."""

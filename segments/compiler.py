@@ -15,6 +15,12 @@ Two shapes, same rows:
   page can be cut from it, so it is chosen only when every group is anchored by a narrow set
   (`Condition.narrow`: one event's participations); a broad set such as "attended any event"
   would be materialised whole (~600 ms per members page on 5M participations).
+Counts (`matching_count`) take a third shape when one table answers the whole tree: a single
+group of sets that are all rows of one table keyed by contact (`Condition.keyed`: the
+contacts' rollups), one of them positive, is counted on that table's rows, the archived
+contacts left out by an anti-join with the few of them. The contact-driven forms would join
+every live contact (a million) with as many rollup rows: "attended at least an hour in all"
+(38 % of the contacts) costs a scan of one index instead.
 Figures: bench/segments_bench.py.
 """
 
@@ -22,8 +28,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from django.db import connection
-from django.db.models import BigIntegerField, BooleanField, Exists, F, Func, OuterRef, Q, QuerySet
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import (
+    BigIntegerField,
+    BooleanField,
+    Exists,
+    F,
+    Func,
+    OuterRef,
+    Q,
+    QuerySet,
+)
 from django.db.models.expressions import RawSQL
 
 from crm.contact_filters import REGISTRY, Condition, FilterContext
@@ -68,9 +84,15 @@ def choose_strategy(groups: list[list[Condition]], vendor: str | None = None) ->
 
 
 def matching_contacts(
-    tree: Mapping, ctx: FilterContext, *, strategy: str = "auto"
+    tree: Mapping, ctx: FilterContext, *, strategy: str = "auto", per_contact: bool = False
 ) -> QuerySet[Contact]:
-    """Live contacts matching a clean tree, as one lazy queryset (not ordered)."""
+    """Live contacts matching a clean tree, as one lazy queryset (not ordered).
+
+    `per_contact`: for pages by id (members, exports); sets keyed by contact (the rollups) are
+    then tested contact by contact, one probe of the rollup row's primary key each, where
+    PostgreSQL would otherwise merge-join the rollup table from its first row however deep
+    the page starts (120 ms after id 900,000 on 1M contacts against 3 ms,
+    bench/segments_bench.py). Counts and whole-set readers want the join."""
     groups = tree_conditions(tree, ctx)
     if not groups:
         return live_contacts().none()
@@ -81,21 +103,88 @@ def matching_contacts(
         return live_contacts().filter(_id_in(sql, params))
     condition = NOBODY
     for group in groups:
-        condition |= _group_q(group)
+        condition |= _group_q(group, per_contact=per_contact)
     return live_contacts().filter(condition)
 
 
-def _as_q(condition: Condition) -> Q:
+def count_query(tree: Mapping, ctx: FilterContext) -> QuerySet:
+    """A lazy queryset whose `count()` is the number of live contacts matching a clean tree:
+    the keyed table's rows when one answers the whole tree (module docstring), else the
+    contacts themselves."""
+    keyed = _keyed_rows(tree_conditions(tree, ctx))
+    return keyed if keyed is not None else matching_contacts(tree, ctx)
+
+
+def matching_count(tree: Mapping, ctx: FilterContext) -> int:
+    return counted(count_query(tree, ctx))
+
+
+_WORKERS = "max_parallel_workers_per_gather"
+
+
+def counted(queryset: QuerySet) -> int:
+    """`queryset.count()`, with as many parallel workers as settings allow a segment count
+    (`SEGMENT_COUNT_PARALLEL_WORKERS`), for that statement only: set in a transaction and set
+    back after it (within a caller's transaction a savepoint would not end a SET LOCAL)."""
+    workers = getattr(settings, "SEGMENT_COUNT_PARALLEL_WORKERS", None)
+    if connection.vendor != "postgresql" or workers is None:
+        return queryset.count()
+    nested = connection.in_atomic_block
+    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT current_setting('{_WORKERS}'), set_config('{_WORKERS}', %s, true)",
+            [str(int(workers))],
+        )
+        (before, _now) = cursor.fetchone()
+        try:
+            return queryset.count()
+        finally:
+            if nested:  # else the transaction's end sets it back
+                cursor.execute(f"SELECT set_config('{_WORKERS}', %s, true)", [before])
+
+
+def _keyed_rows(groups: list[list[Condition]]) -> QuerySet | None:
+    if len(groups) != 1:
+        return None
+    (group,) = groups
+    if not all(c.keyed is not None for c in group) or all(c.negate for c in group):
+        return None
+    models = {c.ids.model for c in group}
+    if len(models) != 1:
+        return None
+    (model,) = models
+    key = model._meta.pk
+    if getattr(key, "related_model", None) is not Contact:
+        return None
+    # One row per contact: "in the set" is "its row matches", "not in it" is "its row does
+    # not" (the positive condition means the row is there).
+    where = Q()
+    for c in group:
+        where &= ~c.keyed if c.negate else c.keyed
+    archived = Contact.objects.filter(pk=OuterRef(key.attname), archived_at__isnull=False)
+    return model.objects.filter(where).filter(~Exists(archived))
+
+
+class _ProbedExists(Exists):
+    """EXISTS that PostgreSQL keeps a sub-plan run per outer row: an OFFSET makes it leave the
+    sub-query as it is instead of turning it into a join (a semi-join it may then merge)."""
+
+    template = "EXISTS(%(subquery)s OFFSET 0)"
+
+
+def _as_q(condition: Condition, *, per_contact: bool = False) -> Q:
     if condition.row is not None:
         return condition.row
-    exists = Exists(condition.ids.filter(contact_id=OuterRef("pk")))
+    probed = per_contact and condition.keyed is not None and connection.vendor == "postgresql"
+    kind = _ProbedExists if probed else Exists
+    exists = kind(condition.ids.filter(contact_id=OuterRef("pk")))
     return ~Q(exists) if condition.negate else Q(exists)
 
 
-def _group_q(group: list[Condition]) -> Q:
+def _group_q(group: list[Condition], *, per_contact: bool = False) -> Q:
     condition = Q()
     for item in group:
-        condition &= _as_q(item)
+        condition &= _as_q(item, per_contact=per_contact)
     return condition
 
 

@@ -15,7 +15,7 @@ from crm.counters import histogram_observe
 from crm.errors import NotFound
 from crm.models import Contact
 
-from .compiler import live_contacts, matching_contacts
+from .compiler import count_query, counted, live_contacts, matching_contacts
 from .models import Segment, SegmentKind, SegmentMember
 
 COUNT_TTL_SECONDS = 30
@@ -28,7 +28,7 @@ COUNT_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 def _timed_count(queryset: QuerySet, kind: str) -> int:
     started = time.perf_counter()
-    count = queryset.count()
+    count = counted(queryset)
     histogram_observe(COUNT_LATENCY, kind, time.perf_counter() - started, COUNT_BUCKETS)
     return count
 
@@ -45,12 +45,15 @@ def segment_get(*, segment_id) -> Segment:
 
 
 def segment_contacts(*, segment: Segment, ctx: FilterContext | None = None) -> QuerySet[Contact]:
-    """The segment's live contacts as one lazy query (unordered)."""
+    """The segment's live contacts as one lazy query (unordered), shaped for reading by id
+    (pages, exports: `matching_contacts(per_contact=True)`); counts use `count_query`."""
     if segment.kind == SegmentKind.STATIC:
         return live_contacts().filter(
             pk__in=SegmentMember.objects.filter(segment=segment).values("contact_id")
         )
-    return matching_contacts(segment.filters, ctx or FilterContext.build(check_references=False))
+    return matching_contacts(
+        segment.filters, ctx or FilterContext.build(check_references=False), per_contact=True
+    )
 
 
 def _count_key(segment: Segment) -> str:
@@ -67,7 +70,9 @@ def segment_count(*, segment: Segment, fresh: bool = False) -> int:
         cached = cache.get(key)
         if cached is not None:
             return cached
-    count = _timed_count(segment_contacts(segment=segment), "active")
+    count = _timed_count(
+        count_query(segment.filters, FilterContext.build(check_references=False)), "active"
+    )
     cache.set(key, count, COUNT_TTL_SECONDS)
     return count
 
@@ -129,5 +134,6 @@ def tree_preview(
     *, tree: Mapping, ctx: FilterContext, limit: int = 10
 ) -> tuple[int, list[Contact]]:
     """The live count and first members of a tree being built (rule G3)."""
-    queryset = matching_contacts(tree, ctx)
-    return _timed_count(queryset, "preview"), list(queryset.order_by("pk")[:limit])
+    queryset = matching_contacts(tree, ctx, per_contact=True)
+    count = _timed_count(count_query(tree, ctx), "preview")
+    return count, list(queryset.order_by("pk")[:limit])

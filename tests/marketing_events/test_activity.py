@@ -15,13 +15,13 @@ from django.test.utils import CaptureQueriesContext
 from crm.models import Contact
 from crm.services.contacts import contact_archive, contact_restore
 from marketing_events.activity import (
-    ROLLUP_FIELDS,
     ParticipationChange,
     activity_deltas,
     activity_rebuild,
     fresh_values,
+    stored_values,
 )
-from marketing_events.models import Participation
+from marketing_events.models import ContactActivity, Participation
 from marketing_events.plan import Plan, RegistrationFact
 from marketing_events.services import event_upsert, plan_apply
 from marketing_events.services_api import event_delete
@@ -41,7 +41,7 @@ def make_event(external_id: str, name: str = "Webinar"):
 
 
 def stored(contact_id: int) -> tuple:
-    return Contact.objects.values_list(*ROLLUP_FIELDS).get(pk=contact_id)
+    return stored_values([contact_id])[contact_id]
 
 
 def assert_exact() -> None:
@@ -78,7 +78,8 @@ def test_an_unchanged_page_writes_no_rollup():
     event = make_event("81")
     plan_apply(registration(event, registered_at=at(-60)))
     ana = Contact.objects.get(email="ana@example.com")
-    Contact.objects.filter(pk=ana.pk).update(events_registered=7)  # would be repaired if read
+    # Would be repaired if read.
+    ContactActivity.objects.filter(contact_id=ana.pk).update(events_registered=7)
     plan_apply(registration(event, registered_at=at(-60)))  # nothing new: nothing recomputed
     assert stored(ana.pk)[0] == 7
 
@@ -105,9 +106,11 @@ def test_a_page_adds_its_differences_without_reading_participations():
     later = make_event("82")
     with CaptureQueriesContext(connection) as queries:
         plan_apply(attendance(later, [("p1", at(5), at(35))]))
-    rollups = [q["sql"] for q in queries if "UPDATE crm_contact" in q["sql"]]
+    rollups = [q["sql"] for q in queries if "marketing_events_contactactivity" in q["sql"]]
     assert len(rollups) == 1
     assert "marketing_events_participation" not in rollups[0]
+    # The rollups are a row of their own: the contact row is locked, never rewritten for them.
+    assert not [q["sql"] for q in queries if q["sql"].startswith("UPDATE crm_contact")]
     ana = Contact.objects.get(email="ana@example.com")
     assert stored(ana.pk) == (2, 1, 0, 1800, at(5), at(5), at(-60))
     assert_exact()
@@ -160,7 +163,7 @@ def test_the_rebuild_command_reports_and_repairs_drift():
     ana = Contact.objects.get(email="ana@example.com")
     bo = Contact.objects.get(email="bo@example.com")
     # Written behind the services' back: drift.
-    Contact.objects.filter(pk=ana.pk).update(attended_seconds=1, events_attended=0)
+    ContactActivity.objects.filter(contact_id=ana.pk).update(attended_seconds=1, events_attended=0)
     Participation.objects.filter(contact=bo).update(state="CANCELLED")
 
     out = io.StringIO()
@@ -180,6 +183,27 @@ def test_the_rebuild_command_reports_and_repairs_drift():
     assert "2 drifted (repaired)" in out.getvalue()
     assert_exact()
     assert activity_rebuild(fix=False).drifted == 0
+
+
+def test_a_contact_without_a_row_has_no_activity_and_gets_one_when_needed():
+    # A row per contact with participations; none for the others (zeros); a contact whose
+    # participations all went keeps a row of zeros. The rebuild reports a missing row.
+    ContactActivity.objects.all().delete()
+    quiet = Contact.objects.create(email="quiet@example.com")
+    event = make_event("81")
+    plan_apply(attendance(event, [("p1", at(5), at(35))]))
+    ana = Contact.objects.get(email="ana@example.com")
+    assert set(ContactActivity.objects.values_list("contact_id", flat=True)) == {ana.pk}
+    assert stored(quiet.pk) == (0, 0, 0, 0, None, None, None)
+    ContactActivity.objects.filter(contact_id=ana.pk).delete()  # drift: the row lost
+    drift = activity_rebuild(fix=False)
+    assert (drift.checked, drift.drifted, drift.examples) == (2, 1, [ana.pk])
+    assert activity_rebuild().drifted == 1
+    assert stored(ana.pk) == (1, 1, 0, 1800, at(5), at(5), None)
+    assert not ContactActivity.objects.filter(contact_id=quiet.pk).exists()
+    event_delete(event=event)
+    assert stored(ana.pk) == (0, 0, 0, 0, None, None, None)
+    assert_exact()
 
 
 @pytest.mark.django_db(transaction=True)

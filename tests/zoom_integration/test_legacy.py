@@ -144,7 +144,7 @@ def test_two_pages_with_live_legacy_properties_do_not_deadlock(settings, monkeyp
 
     from crm.models import Contact
     from marketing_events import services
-    from marketing_events.activity import ROLLUP_FIELDS, fresh_values
+    from marketing_events.activity import fresh_values, stored_values
     from marketing_events.plan import Plan, RegistrationFact
     from marketing_events.services import event_upsert, plan_apply
     from zoom_integration.legacy import contacts_recompute_legacy
@@ -202,6 +202,6 @@ def test_two_pages_with_live_legacy_properties_do_not_deadlock(settings, monkeyp
     for contact in (ana, bo):
         contact.refresh_from_db()
         assert contact.properties[P3] == "2"
-    stored = {c.pk: tuple(getattr(c, f) for f in ROLLUP_FIELDS) for c in (ana, bo)}
+    stored = stored_values([ana.pk, bo.pk])
     assert stored == fresh_values([ana.pk, bo.pk])
     assert stored[ana.pk][0] == stored[bo.pk][0] == 2
