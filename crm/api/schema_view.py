@@ -15,6 +15,9 @@ class SchemaView(SpectacularAPIView):
 
     _generating = threading.Lock()
 
-    def get(self, request, *args, **kwargs):
+    # `dispatch`, not `get`: drf-spectacular documents this endpoint from the decorations of
+    # its own `get` (content types, the `format` and `lang` parameters), which an override of
+    # `get` would drop.
+    def dispatch(self, request, *args, **kwargs):
         with self._generating:
-            return super().get(request, *args, **kwargs)
+            return super().dispatch(request, *args, **kwargs)
