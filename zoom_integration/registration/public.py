@@ -22,6 +22,7 @@ from crm.models import Account, normalize_email
 from marketing_events.models import Participation, ParticipationState
 from marketing_events.models_registration import UTM_FIELDS
 from marketing_events.plan import PropertyWrite, RegistrationFact, answer_text
+from marketing_events.registration_answers import STANDARD_QUESTIONS
 from marketing_events.selectors import crm_snapshot
 from marketing_events.services import plan_apply
 
@@ -45,22 +46,7 @@ FORM_TOKEN_SALT = "zoom_integration.registration.public-form"
 FORM_TOKEN_MAX_AGE = 24 * 3600
 FORM_TOKEN_MAX_LENGTH = 300
 ZOOM_HOST_CODE = 3027
-STANDARD_LABELS = {
-    "last_name": _("Last name"),
-    "address": _("Address"),
-    "city": _("City"),
-    "state": _("State/Region"),
-    "zip": _("Postal code"),
-    "country": _("Country/Region"),
-    "phone": _("Phone"),
-    "industry": _("Industry"),
-    "org": _("Organization"),
-    "job_title": _("Job title"),
-    "purchasing_time_frame": _("Purchasing time frame"),
-    "role_in_purchase_process": _("Role in purchase process"),
-    "no_of_employees": _("Number of employees"),
-    "comments": _("Questions and comments"),
-}
+STANDARD_LABELS = {"last_name": _("Last name"), **STANDARD_QUESTIONS}
 
 
 def public_webinar(connection_id: int, zoom_webinar_id: int) -> ZoomWebinar | None:
