@@ -354,6 +354,10 @@ ZOOM_LEGACY_PROPERTIES_CUTOFF = env.str("ZOOM_LEGACY_PROPERTIES_CUTOFF", default
 # count of 106,474 took 125-139 ms in parallel, 50-67 ms serially on the benchmark database).
 _COUNT_WORKERS = env.str("SEGMENT_COUNT_PARALLEL_WORKERS", default="0").strip()
 SEGMENT_COUNT_PARALLEL_WORKERS = int(_COUNT_WORKERS) if _COUNT_WORKERS else None
+# A members page is first read by walking the contacts in id order, for at most this many
+# milliseconds, before the planner's own plan is let run (segments.compiler.walked_rows); 0: the
+# planner's plan alone.
+SEGMENT_PAGE_WALK_MS = env.int("SEGMENT_PAGE_WALK_MS", default=15)
 # Rule E7: how far back a recording's viewers are first read (days).
 ZOOM_RECORDING_VIEWS_BACKFILL_DAYS = env.int("ZOOM_RECORDING_VIEWS_BACKFILL_DAYS", default=90)
 

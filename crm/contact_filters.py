@@ -164,13 +164,16 @@ class Condition:
     small however large the database grows (one event's participations, read by index), so
     that the compiler may build it whole rather than test it contact by contact. `keyed`: the
     set is the rows of `ids`' table that match this Q, a table whose primary key is the
-    contact (one row per contact at most), so that a count may read that table alone."""
+    contact (one row per contact at most), so that a count may read that table alone.
+    `distinct`: `ids` names each contact at most once (one event's participations: one per
+    contact and event), so that a count of the set alone may count its rows."""
 
     row: Q | None = None
     ids: QuerySet | None = None
     negate: bool = False
     narrow: bool = False
     keyed: Q | None = None
+    distinct: bool = False
 
     @property
     def is_set(self) -> bool:

@@ -157,7 +157,10 @@ def _state_condition(node: dict, ctx: FilterContext) -> Condition:
         )
     ids = Participation.objects.filter(_participations(node, STATES[node["type"]]))
     return Condition(
-        ids=ids.values("contact_id"), negate=node.get("negate", False), narrow=_one_event(node)
+        ids=ids.values("contact_id"),
+        negate=node.get("negate", False),
+        narrow=_one_event(node),
+        distinct=_one_event(node),  # one participation per contact and event
     )
 
 
@@ -252,7 +255,10 @@ def _duration_condition(node: dict, ctx: FilterContext) -> Condition:
         field_condition("duration_seconds", comparison, "number", ctx),
     )
     return Condition(
-        ids=ids.values("contact_id"), negate=node.get("negate", False), narrow=_one_event(node)
+        ids=ids.values("contact_id"),
+        negate=node.get("negate", False),
+        narrow=_one_event(node),
+        distinct=_one_event(node),  # one participation per contact and event
     )
 
 

@@ -15,7 +15,7 @@ from crm.counters import histogram_observe
 from crm.errors import NotFound
 from crm.models import Contact
 
-from .compiler import count_query, counted, live_contacts, matching_contacts
+from .compiler import count_query, counted, live_contacts, matching_contacts, walked_rows
 from .models import Segment, SegmentKind, SegmentMember
 
 COUNT_TTL_SECONDS = 30
@@ -103,7 +103,10 @@ def members_page(
     the id to continue after, or None at the end."""
     if after is not None:
         queryset = queryset.filter(pk__gt=after)
-    rows = list(queryset.order_by("pk")[: limit + 1])
+    page = queryset.order_by("pk")[: limit + 1]
+    rows = walked_rows(page)
+    if rows is None:
+        rows = list(page)
     more = len(rows) > limit
     rows = rows[:limit]
     return rows, (rows[-1].pk if more and rows else None)
@@ -136,4 +139,6 @@ def tree_preview(
     """The live count and first members of a tree being built (rule G3)."""
     queryset = matching_contacts(tree, ctx, per_contact=True)
     count = _timed_count(count_query(tree, ctx), "preview")
-    return count, list(queryset.order_by("pk")[:limit])
+    first = queryset.order_by("pk")[:limit]
+    rows = walked_rows(first)
+    return count, rows if rows is not None else list(first)

@@ -1,0 +1,85 @@
+"""Members pages read by a walk in id order within a time budget, then by the planner's plan
+(`segments.compiler.walked_rows`, issue 21: pages under 20 ms at any depth)."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection, transaction
+from django.db.models import BooleanField
+from django.db.models.expressions import RawSQL
+
+from crm.models import Contact
+from segments.compiler import live_contacts, walked_rows
+from segments.selectors import members_page
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def people(db):
+    Contact.objects.bulk_create(
+        [
+            Contact(email=f"p{i}@bank.example", company="Bank" if i % 3 else "Shop")
+            for i in range(40)
+        ]
+    )
+    gone = Contact.objects.create(email="gone@bank.example", company="Bank")
+    Contact.objects.filter(pk=gone.pk).update(archived_at="2026-01-01T00:00:00Z")
+    return live_contacts().filter(company="Bank")
+
+
+def _settings() -> tuple[str, str, str]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT current_setting('enable_bitmapscan'), current_setting('jit'), "
+            "current_setting('statement_timeout')"
+        )
+        return cursor.fetchone()
+
+
+def test_a_walked_page_is_the_planners_page(people, settings):
+    expected = [c.pk for c in people.order_by("pk")]
+    settings.SEGMENT_PAGE_WALK_MS = 0
+    assert walked_rows(people.order_by("pk")) is None  # off
+    planned = members_page(people, after=None, limit=10)
+    settings.SEGMENT_PAGE_WALK_MS = 5000
+    walked = members_page(people, after=None, limit=10)
+    assert [c.pk for c in walked[0]] == [c.pk for c in planned[0]] == expected[:10]
+    assert walked[1] == planned[1] == expected[9]
+    deep = members_page(people, after=expected[20], limit=50)
+    assert [c.pk for c in deep[0]] == expected[21:] and deep[1] is None
+    if connection.vendor != "postgresql":
+        assert walked_rows(people.order_by("pk")) is None  # the planner's plan alone
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="a PostgreSQL statement timeout")
+def test_a_walk_out_of_time_gives_way_to_the_planners_plan(people, settings):
+    # A walk that cannot finish within its budget (each contact takes 5 ms to test here) is
+    # cancelled and rolled back, its settings with it; the page is then read as planned.
+    settings.SEGMENT_PAGE_WALK_MS = 20
+    slow = people.filter(
+        RawSQL(
+            'CAST(pg_sleep(0.005 + 0 * "crm_contact"."id") AS text) IS NOT NULL',
+            (),
+            output_field=BooleanField(),
+        )
+    )
+    before = _settings()
+    with transaction.atomic():
+        assert walked_rows(slow.order_by("pk")) is None
+        assert _settings() == before
+        rows, after = members_page(slow, after=None, limit=5)  # falls back, whole
+        assert [c.pk for c in rows] == [c.pk for c in people.order_by("pk")[:5]]
+        assert Contact.objects.count() == 41  # the transaction goes on
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL settings")
+def test_a_walk_sets_its_settings_back(people, settings):
+    # Within a caller's transaction the walk's SET LOCALs would outlive it: set back.
+    settings.SEGMENT_PAGE_WALK_MS = 5000
+    before = _settings()
+    with transaction.atomic():
+        assert len(walked_rows(people.order_by("pk"))) == people.count()
+        assert _settings() == before
+    assert len(walked_rows(people.order_by("pk"))) == people.count()
+    assert _settings() == before
