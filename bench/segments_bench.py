@@ -915,9 +915,9 @@ def main() -> int:
                 cursor.execute(sql, params)
                 return cursor.fetchone()[0]
 
-            # Ours with the parallel workers a segment count is given
-            # (SEGMENT_COUNT_PARALLEL_WORKERS, as `compiler.counted` sets them); the hand
-            # forms with the server's.
+            # Every form with the parallel workers a segment count is given
+            # (SEGMENT_COUNT_PARALLEL_WORKERS, as `compiler.counted` sets them): the same
+            # resources for the compiled SQL and the hand-written, which is what compares them.
             workers = settings.SEGMENT_COUNT_PARALLEL_WORKERS
 
             def ours_run(run=run, sql=sql, params=params, workers=workers, cursor=cursor):
@@ -933,7 +933,11 @@ def main() -> int:
                 "ours": ours_run,
                 "end to end": lambda tree=tree: counted(count_query(tree, ctx)),
                 **{
-                    form: (lambda hand_sql=hand_sql, run=run: run(hand_sql, None))
+                    form: (
+                        lambda hand_sql=hand_sql, in_turn=ours_run: in_turn(
+                            sql=hand_sql, params=None
+                        )
+                    )
                     for form, hand_sql in case.hand.items()
                 },
             }
@@ -944,9 +948,10 @@ def main() -> int:
             best = min(hand, key=lambda t: t.median_ms)
             if workers is not None:
                 cursor.execute(f"SET max_parallel_workers_per_gather = {int(workers)}")
-            our_shape = plan_shape(cursor, sql, params)
+            same_plan = plan_shape(cursor, sql, params) == plan_shape(
+                cursor, case.hand[best.label], None
+            )
             cursor.execute("RESET max_parallel_workers_per_gather")
-            same_plan = our_shape == plan_shape(cursor, case.hand[best.label], None)
         print(case.title)
         print(f"  {'ours: the compiled SQL':<56} {ours:>9,} {ms:>10.1f}")
         print(f"  {'ours: end to end (compile + count)':<56} {end_count:>9,} {end_ms:>10.1f}")
