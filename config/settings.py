@@ -354,6 +354,14 @@ ZOOM_LEGACY_PROPERTIES_CUTOFF = env.str("ZOOM_LEGACY_PROPERTIES_CUTOFF", default
 # count of 106,474 took 125-139 ms in parallel, 50-67 ms serially on the benchmark database).
 _COUNT_WORKERS = env.str("SEGMENT_COUNT_PARALLEL_WORKERS", default="0").strip()
 SEGMENT_COUNT_PARALLEL_WORKERS = int(_COUNT_WORKERS) if _COUNT_WORKERS else None
+# Memory a segment count's sorts and bitmaps may use on PostgreSQL (`work_mem` for that statement
+# only). A bitmap of the matching rows that outgrows it makes PostgreSQL test every row of the
+# pages involved again (issue 21: twice as slow on 5M contacts with the server's default 4MB).
+SEGMENT_COUNT_WORK_MEM = setting("SEGMENT_COUNT_WORK_MEM", "64MB")
+if not re.fullmatch(r"\d+(kB|MB|GB)", SEGMENT_COUNT_WORK_MEM):
+    raise ImproperlyConfigured(
+        f"SEGMENT_COUNT_WORK_MEM must be a size such as 64MB, not {SEGMENT_COUNT_WORK_MEM!r}"
+    )
 # A members page is first read by walking the contacts in id order, for at most this many
 # milliseconds, before the planner's own plan is let run (segments.compiler.walked_rows); 0: the
 # planner's plan alone.

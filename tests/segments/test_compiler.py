@@ -998,9 +998,42 @@ def test_a_count_runs_with_the_parallel_workers_settings_give_it(world, settings
     else:
         assert sets == []
     settings.SEGMENT_COUNT_PARALLEL_WORKERS = None
+    settings.SEGMENT_COUNT_WORK_MEM = None
     with CaptureQueriesContext(connection) as queries:
         assert matching_count(tree, ctx) == expected
     assert not [q for q in queries if "max_parallel_workers_per_gather" in q["sql"]]
+
+
+@pytest.mark.django_db
+def test_a_count_runs_with_the_memory_settings_give_it(world, settings):
+    # issue 21: a bitmap of the matches larger than work_mem turns lossy and every row of its
+    # pages is tested again; a segment count sets work_mem for its own statement only.
+    ctx = FilterContext.build(now=NOW)
+    tree = clean_tree({"or": [{"and": [{"type": "event_attended", **ANY}]}]}, ctx)
+    settings.SEGMENT_COUNT_PARALLEL_WORKERS = None
+    settings.SEGMENT_COUNT_WORK_MEM = "64MB"
+    if connection.vendor != "postgresql":
+        with CaptureQueriesContext(connection) as queries:
+            assert matching_count(tree, ctx) == len(evaluate(tree, "exists-tables"))
+        assert not [q for q in queries if "work_mem" in q["sql"]]
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SET work_mem = '4MB'")
+    seen = []
+
+    def spy(execute, sql, params, many, context):
+        if "count(" in sql.lower() and "work_mem" not in sql:
+            with connection.cursor() as cursor:
+                cursor.execute("SHOW work_mem")
+                seen.append(cursor.fetchone()[0])
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(spy):
+        assert matching_count(tree, ctx) == len(evaluate(tree, "exists-tables"))
+    assert seen == ["64MB"]  # during the count
+    with connection.cursor() as cursor:  # and set back after it
+        cursor.execute("SHOW work_mem")
+        assert cursor.fetchone()[0] == "4MB"
 
 
 ONE_EVENT_COUNTS = [
