@@ -859,10 +859,8 @@ def main() -> int:
     else:
         print(f"Re-using {database_name(URL)}: {params} (--rebuild to refill)")
 
-    from django.conf import settings
-
     from crm.contact_filters import FilterContext
-    from segments.compiler import count_query, counted, matching_contacts
+    from segments.compiler import count_query, counted, matching_contacts, segment_count_settings
     from segments.selectors import members_page
     from segments.tree import clean_tree
 
@@ -915,19 +913,26 @@ def main() -> int:
                 cursor.execute(sql, params)
                 return cursor.fetchone()[0]
 
-            # Every form with the parallel workers a segment count is given
-            # (SEGMENT_COUNT_PARALLEL_WORKERS, as `compiler.counted` sets them): the same
-            # resources for the compiled SQL and the hand-written, which is what compares them.
-            workers = settings.SEGMENT_COUNT_PARALLEL_WORKERS
+            # Every form with the parallel workers and memory a segment count is given
+            # (SEGMENT_COUNT_PARALLEL_WORKERS, SEGMENT_COUNT_WORK_MEM, as `compiler.counted`
+            # sets them): the same resources for the compiled SQL and the hand-written, which
+            # is what compares them.
+            count_settings = segment_count_settings()
 
-            def ours_run(run=run, sql=sql, params=params, workers=workers, cursor=cursor):
-                if workers is None:
-                    return run(sql, params)
-                cursor.execute(f"SET max_parallel_workers_per_gather = {int(workers)}")
+            def with_count_settings(cursor=cursor, count_settings=count_settings):
+                for name, value in count_settings.items():
+                    cursor.execute(f"SELECT set_config('{name}', %s, false)", [value])
+
+            def reset(cursor=cursor, count_settings=count_settings):
+                for name in count_settings:
+                    cursor.execute(f"RESET {name}")
+
+            def ours_run(run=run, sql=sql, params=params):
+                with_count_settings()
                 try:
                     return run(sql, params)
                 finally:
-                    cursor.execute("RESET max_parallel_workers_per_gather")
+                    reset()
 
             forms = {
                 "ours": ours_run,
@@ -946,12 +951,11 @@ def main() -> int:
             end_ms, end_count = timings["end to end"]
             hand = [Timing(form, *timings[form]) for form in case.hand]
             best = min(hand, key=lambda t: t.median_ms)
-            if workers is not None:
-                cursor.execute(f"SET max_parallel_workers_per_gather = {int(workers)}")
+            with_count_settings()
             same_plan = plan_shape(cursor, sql, params) == plan_shape(
                 cursor, case.hand[best.label], None
             )
-            cursor.execute("RESET max_parallel_workers_per_gather")
+            reset()
         print(case.title)
         print(f"  {'ours: the compiled SQL':<56} {ours:>9,} {ms:>10.1f}")
         print(f"  {'ours: end to end (compile + count)':<56} {end_count:>9,} {end_ms:>10.1f}")
@@ -1030,9 +1034,8 @@ def main() -> int:
             for case in all_cases:
                 sql, params = compiled[case.key]
                 print(f"\nEXPLAIN (ANALYZE, BUFFERS) ours {case.title}")
-                workers = settings.SEGMENT_COUNT_PARALLEL_WORKERS
-                if workers is not None:
-                    cursor.execute(f"SET max_parallel_workers_per_gather = {int(workers)}")
+                for name, value in segment_count_settings().items():
+                    cursor.execute(f"SELECT set_config('{name}', %s, false)", [value])
                 for line in explain(cursor, sql, params):
                     print(f"  {line}")
     print("\nall targets met" if not failures else "\nmissed: " + "; ".join(failures))

@@ -122,7 +122,7 @@ def matching_count(tree: Mapping, ctx: FilterContext) -> int:
     return counted(count_query(tree, ctx))
 
 
-def _count_settings() -> dict[str, str]:
+def segment_count_settings() -> dict[str, str]:
     """The server settings a segment count runs with, from settings (None: the server's)."""
     wanted = {
         "max_parallel_workers_per_gather": getattr(
@@ -143,7 +143,7 @@ def counted(queryset: QuerySet) -> int:
     hold some, and every row of those pages is tested again: on 5M contacts, "company contains
     'bank'" (170,590) rechecked 1.4M rows in 1,094 ms with the server's 4 MB against 550 ms
     with 32 MB (bench/segments_bench.py --scale 5)."""
-    wanted = _count_settings()
+    wanted = segment_count_settings()
     if connection.vendor != "postgresql" or not wanted:
         return queryset.count()
     names = list(wanted)
