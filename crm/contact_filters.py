@@ -77,9 +77,23 @@ OPERATOR_WORDS = {
 }
 
 
-def describe_comparison(label: str, part: Mapping, *, unit: str = "", scale: float = 1) -> str:
+# Comparisons of dates in words: "at least 365 days ago" would read as "a year old or more",
+# where the filter means "on or after the day 365 days ago".
+DATE_OPERATOR_WORDS = {
+    "eq": _("is on"),
+    "neq": _("is not on"),
+    "lt": _("is before"),
+    "lte": _("is on or before"),
+    "gt": _("is after"),
+    "gte": _("is on or after"),
+}
+
+
+def describe_comparison(
+    label: str, part: Mapping, *, unit: str = "", scale: float = 1, dates: bool = False
+) -> str:
     """`label operator value` in words; `scale` turns stored units into shown ones (seconds
-    into minutes)."""
+    into minutes); `dates`: the values are dates (before/after, not less/more)."""
 
     def shown(value):
         if isinstance(value, dict):
@@ -92,7 +106,8 @@ def describe_comparison(label: str, part: Mapping, *, unit: str = "", scale: flo
             value = int(value) if value == int(value) else value
         return f"{value}{unit}"
 
-    operator = str(OPERATOR_WORDS.get(part.get("operator"), part.get("operator")))
+    words = {**OPERATOR_WORDS, **DATE_OPERATOR_WORDS} if dates else OPERATOR_WORDS
+    operator = str(words.get(part.get("operator"), part.get("operator")))
     value = part.get("value")
     if value is None:
         # Translators: a filter in words, e.g. "City is known".

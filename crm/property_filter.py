@@ -215,7 +215,8 @@ def _substring(target, op: str, value: str, ctx: FilterContext) -> Q:
 
 def describe(node: dict, ctx: FilterContext) -> str:
     spec = ctx.specs.get(node["property"])
-    return describe_comparison(spec_label(spec) if spec else node["property"], node)
+    dates = spec is not None and spec.type in (PropertyType.DATE, PropertyType.DATETIME)
+    return describe_comparison(spec_label(spec) if spec else node["property"], node, dates=dates)
 
 
 PROPERTY_OPERATORS = tuple(dict.fromkeys(op for ops in OPERATORS_BY_KIND.values() for op in ops))

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from django.utils import translation
 from django.utils.functional import Promise
 
@@ -168,3 +169,28 @@ def test_skip_hints_in_the_api_stay_english(monkeypatch):
     with translation.override("fr"):
         assert str(FIX_HINTS[SkipReason.CRM_USER]) == "fr"
         assert SyncSkipOutput(Skip()).data["hint"] == "en"
+
+
+@pytest.mark.django_db
+def test_date_filters_read_as_dates():
+    """A relative date compared with "at least" read as "a year old or more"; a date filter
+    says on or after, before, and so on, in every language."""
+    from crm.contact_filters import FilterContext
+    from crm.property_filter import describe
+
+    ctx = FilterContext.build()
+    node = {
+        "type": "property",
+        "property": "createdate",
+        "operator": "gte",
+        "value": {"days_ago": 365},
+    }
+    with translation.override("en"):
+        assert describe(node, ctx) == "Create date is on or after 365 days ago"
+        assert describe({**node, "operator": "lt"}, ctx) == "Create date is before 365 days ago"
+        number = {"type": "property", "property": "num_employees", "operator": "gte", "value": 5}
+        assert "is at least 5" in describe(number, ctx)
+    for language in ("pt-br", "fr"):
+        with translation.override(language):
+            text = describe(node, ctx)
+        assert "365" in text and text != "Create date is on or after 365 days ago"
