@@ -1010,7 +1010,10 @@ def main() -> int:
     for label, tree, after in pages:
         ms, (rows, _next) = timed(
             lambda tree=tree, after=after: members_page(
-                matching_contacts(tree, ctx, per_contact=True), after=after, limit=50
+                matching_contacts(tree, ctx, per_contact=True),
+                after=after,
+                limit=50,
+                walk=matching_contacts(tree, ctx, walk=True),
             ),
             runs=args.runs,
             warmups=args.warmups,

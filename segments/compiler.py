@@ -87,7 +87,12 @@ def choose_strategy(groups: list[list[Condition]], vendor: str | None = None) ->
 
 
 def matching_contacts(
-    tree: Mapping, ctx: FilterContext, *, strategy: str = "auto", per_contact: bool = False
+    tree: Mapping,
+    ctx: FilterContext,
+    *,
+    strategy: str = "auto",
+    per_contact: bool = False,
+    walk: bool = False,
 ) -> QuerySet[Contact]:
     """Live contacts matching a clean tree, as one lazy queryset (not ordered).
 
@@ -95,7 +100,12 @@ def matching_contacts(
     then tested contact by contact, one probe of the rollup row's primary key each, where
     PostgreSQL would otherwise merge-join the rollup table from its first row however deep
     the page starts (120 ms after id 900,000 on 1M contacts against 3 ms,
-    bench/segments_bench.py). Counts and whole-set readers want the join."""
+    bench/segments_bench.py). Counts and whole-set readers want the join.
+    `walk`: the form a members page's walk reads (`walked_rows`), every set tested contact by
+    contact: a page of contacts who answered a poll so is found in 8-9 ms, where PostgreSQL,
+    taking the answers for a handful, joins all 120,097 of them first (0.9-1.4 s); for a set
+    that few contacts are in, that walk would test every contact, which its budget cuts short."""
+    per_contact = per_contact or walk
     groups = tree_conditions(tree, ctx)
     if not groups:
         return live_contacts().none()
@@ -106,7 +116,7 @@ def matching_contacts(
         return live_contacts().filter(_id_in(sql, params))
     condition = NOBODY
     for group in groups:
-        condition |= _group_q(group, per_contact=per_contact)
+        condition |= _group_q(group, per_contact=per_contact, walk=walk)
     return live_contacts().filter(condition)
 
 
@@ -235,19 +245,21 @@ class _ProbedExists(Exists):
     template = "EXISTS(%(subquery)s OFFSET 0)"
 
 
-def _as_q(condition: Condition, *, per_contact: bool = False) -> Q:
+def _as_q(condition: Condition, *, per_contact: bool = False, walk: bool = False) -> Q:
     if condition.row is not None:
         return condition.row
-    probed = per_contact and condition.keyed is not None and connection.vendor == "postgresql"
+    probed = (
+        per_contact and (condition.keyed is not None or walk) and connection.vendor == "postgresql"
+    )
     kind = _ProbedExists if probed else Exists
     exists = kind(condition.ids.filter(contact_id=OuterRef("pk")))
     return ~Q(exists) if condition.negate else Q(exists)
 
 
-def _group_q(group: list[Condition], *, per_contact: bool = False) -> Q:
+def _group_q(group: list[Condition], *, per_contact: bool = False, walk: bool = False) -> Q:
     condition = Q()
     for item in group:
-        condition &= _as_q(item, per_contact=per_contact)
+        condition &= _as_q(item, per_contact=per_contact, walk=walk)
     return condition
 
 

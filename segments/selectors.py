@@ -44,15 +44,21 @@ def segment_get(*, segment_id) -> Segment:
     return segment
 
 
-def segment_contacts(*, segment: Segment, ctx: FilterContext | None = None) -> QuerySet[Contact]:
+def segment_contacts(
+    *, segment: Segment, ctx: FilterContext | None = None, walk: bool = False
+) -> QuerySet[Contact]:
     """The segment's live contacts as one lazy query (unordered), shaped for reading by id
-    (pages, exports: `matching_contacts(per_contact=True)`); counts use `count_query`."""
+    (pages, exports: `matching_contacts(per_contact=True)`); counts use `count_query`. `walk`:
+    the form a members page's walk reads first (`members_page`)."""
     if segment.kind == SegmentKind.STATIC:
         return live_contacts().filter(
             pk__in=SegmentMember.objects.filter(segment=segment).values("contact_id")
         )
     return matching_contacts(
-        segment.filters, ctx or FilterContext.build(check_references=False), per_contact=True
+        segment.filters,
+        ctx or FilterContext.build(check_references=False),
+        per_contact=True,
+        walk=walk,
     )
 
 
@@ -97,16 +103,26 @@ def segment_counts(*, segments: Sequence[Segment]) -> dict[int, int]:
 
 
 def members_page(
-    queryset: QuerySet[Contact], *, after: int | None, limit: int
+    queryset: QuerySet[Contact],
+    *,
+    after: int | None,
+    limit: int,
+    walk: QuerySet[Contact] | None = None,
 ) -> tuple[list[Contact], int | None]:
     """One page of members by id (keyset: constant cost at any depth); returns the page and
-    the id to continue after, or None at the end."""
-    if after is not None:
-        queryset = queryset.filter(pk__gt=after)
-    page = queryset.order_by("pk")[: limit + 1]
-    rows = walked_rows(page)
+    the id to continue after, or None at the end. `walk`: the same members in the form read by
+    a walk in id order (`matching_contacts(walk=True)`), tried first within its budget
+    (`walked_rows`); the page is read from `queryset` as the planner chooses when the walk
+    runs out of time."""
+
+    def page_of(members: QuerySet[Contact]) -> QuerySet[Contact]:
+        if after is not None:
+            members = members.filter(pk__gt=after)
+        return members.order_by("pk")[: limit + 1]
+
+    rows = walked_rows(page_of(walk if walk is not None else queryset))
     if rows is None:
-        rows = list(page)
+        rows = list(page_of(queryset))
     more = len(rows) > limit
     rows = rows[:limit]
     return rows, (rows[-1].pk if more and rows else None)
@@ -137,8 +153,8 @@ def tree_preview(
     *, tree: Mapping, ctx: FilterContext, limit: int = 10
 ) -> tuple[int, list[Contact]]:
     """The live count and first members of a tree being built (rule G3)."""
-    queryset = matching_contacts(tree, ctx, per_contact=True)
     count = _timed_count(count_query(tree, ctx), "preview")
-    first = queryset.order_by("pk")[:limit]
-    rows = walked_rows(first)
-    return count, rows if rows is not None else list(first)
+    rows = walked_rows(matching_contacts(tree, ctx, walk=True).order_by("pk")[:limit])
+    if rows is None:
+        rows = list(matching_contacts(tree, ctx, per_contact=True).order_by("pk")[:limit])
+    return count, rows

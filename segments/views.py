@@ -183,10 +183,13 @@ def segment_detail(request, segment_id: int):
     segment = _segment_or_404(segment_id)
     after = request.GET.get("after", "")
     after_id = int(after) if is_id_text(after) else None
-    rows, next_after = selectors.members_page(
-        selectors.segment_contacts(segment=segment), after=after_id, limit=MEMBERS_PAGE_SIZE
-    )
     ctx = FilterContext.build(check_references=False)
+    rows, next_after = selectors.members_page(
+        selectors.segment_contacts(segment=segment, ctx=ctx),
+        after=after_id,
+        limit=MEMBERS_PAGE_SIZE,
+        walk=selectors.segment_contacts(segment=segment, ctx=ctx, walk=True),
+    )
     context = {
         "active_nav": "segments",
         "segment": segment,

@@ -122,10 +122,13 @@ class SegmentMembersView(APIView):
         names, specs = requested_properties(request.query_params.get("properties"))
         limit = _int_param(request, "limit", 50, low=1, high=200)
         after = _int_param(request, "after", None, low=0, high=None)
-        queryset = selectors.segment_contacts(segment=segment)
+        ctx = FilterContext.build(check_references=False)
+        queryset = selectors.segment_contacts(segment=segment, ctx=ctx)
+        walk = selectors.segment_contacts(segment=segment, ctx=ctx, walk=True)
         if prefetch_for(names):
             queryset = queryset.prefetch_related(*prefetch_for(names))
-        rows, next_after = selectors.members_page(queryset, after=after, limit=limit)
+            walk = walk.prefetch_related(*prefetch_for(names))
+        rows, next_after = selectors.members_page(queryset, after=after, limit=limit, walk=walk)
         next_url = None
         if next_after is not None:
             query = request.query_params.copy()

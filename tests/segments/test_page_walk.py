@@ -83,3 +83,45 @@ def test_a_walk_sets_its_settings_back(people, settings):
         assert _settings() == before
     assert len(walked_rows(people.order_by("pk"))) == people.count()
     assert _settings() == before
+
+
+@pytest.mark.parametrize(
+    "node",
+    [
+        {"type": "event_attended", "event_id": None},
+        {"type": "property", "property": "email", "operator": "ends_with", "value": "@x.example"},
+    ],
+)
+def test_the_walks_form_tests_every_set_contact_by_contact(node):
+    # issue 21: a members page's walk reads a form where every set is a sub-plan run per
+    # contact (OFFSET 0 keeps PostgreSQL from joining it whole); the planner's form, read when
+    # the walk runs out of time, leaves it to the planner. The same members either way.
+    from crm.contact_filters import FilterContext
+    from marketing_events.models import MarketingEvent, Participation
+    from segments.compiler import matching_contacts
+    from segments.tree import clean_tree
+
+    people = [Contact.objects.create(email=f"m{i}@x.example") for i in range(6)]
+    event = MarketingEvent.objects.create(
+        source="api", external_account_id="a", external_event_id="e", name="E"
+    )
+    for person in people[::2]:
+        Participation.objects.create(contact=person, event=event, state="ATTENDED")
+    ctx = FilterContext.build()
+    from marketing_events.activity import activity_rebuild
+
+    activity_rebuild()
+    # "attended any" without its rollup (a set no rollup answers) and as the rollup
+    for rollups in (False, True):
+        ctx = FilterContext.build(rollups=rollups)
+        tree = clean_tree({"or": [{"and": [node]}]}, ctx)
+        walk = matching_contacts(tree, ctx, walk=True)
+        planned = matching_contacts(tree, ctx, per_contact=True)
+        assert list(walk.order_by("pk")) == list(planned.order_by("pk"))
+        is_set = node["type"] == "event_attended"
+        if connection.vendor == "postgresql":
+            assert ("OFFSET 0" in str(walk.query)) is is_set
+            keyed = is_set and rollups
+            assert ("OFFSET 0" in str(planned.query)) is keyed
+        rows, _after = members_page(planned, after=None, limit=2, walk=walk)
+        assert rows == list(planned.order_by("pk")[:2])
