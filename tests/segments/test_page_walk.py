@@ -125,3 +125,25 @@ def test_the_walks_form_tests_every_set_contact_by_contact(node):
             assert ("OFFSET 0" in str(planned.query)) is keyed
         rows, _after = members_page(planned, after=None, limit=2, walk=walk)
         assert rows == list(planned.order_by("pk")[:2])
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="a PostgreSQL statement timeout")
+@pytest.mark.django_db(transaction=True)
+def test_a_walk_out_of_time_outside_a_transaction(settings):
+    # As a view runs it (autocommit): the walk's own transaction is rolled back whole, and the
+    # connection goes on with the server's settings.
+    Contact.objects.bulk_create([Contact(email=f"t{i}@bank.example") for i in range(10)])
+    settings.SEGMENT_PAGE_WALK_MS = 20
+    slow = live_contacts().filter(
+        RawSQL(
+            'CAST(pg_sleep(0.005 + 0 * "crm_contact"."id") AS text) IS NOT NULL',
+            (),
+            output_field=BooleanField(),
+        )
+    )
+    before = _settings()
+    assert not connection.in_atomic_block
+    assert walked_rows(slow.order_by("pk")) is None
+    assert _settings() == before
+    rows, _after = members_page(slow, after=None, limit=3)
+    assert len(rows) == 3
