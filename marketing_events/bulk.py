@@ -582,37 +582,12 @@ def attendance_upsert(rows: Sequence[AttendanceRow]) -> None:
     attendance_percent) rows by (participation, occurrence); unchanged rows are not written."""
     if not rows:
         return
-    if not on_postgresql():
-        OccurrenceAttendance.objects.bulk_create(
-            [
-                OccurrenceAttendance(
-                    participation_id=p,
-                    occurrence_id=o,
-                    **dict(zip(ATTENDANCE_FIELDS, values, strict=True)),
-                )
-                for p, o, *values in rows
-            ],
-            update_conflicts=True,
-            unique_fields=["participation", "occurrence"],
-            update_fields=list(ATTENDANCE_FIELDS),
-        )
-        return
     names = ("participation_id", "occurrence_id", *ATTENDANCE_FIELDS)
-    insert, params = _insert_select(
+    rows_insert(
         OccurrenceAttendance,
         dict(zip(names, map(list, zip(*rows, strict=True)), strict=True)),
-        {},
-    )
-    table = _table(OccurrenceAttendance)
-    _execute(
-        f"{insert} ON CONFLICT (participation_id, occurrence_id) DO UPDATE SET "
-        + ", ".join(f"{name} = EXCLUDED.{name}" for name in ATTENDANCE_FIELDS)
-        + " WHERE ("
-        + ", ".join(f"{table}.{name}" for name in ATTENDANCE_FIELDS)
-        + ") IS DISTINCT FROM ("
-        + ", ".join(f"EXCLUDED.{name}" for name in ATTENDANCE_FIELDS)
-        + ")",
-        params,
+        unique=("participation_id", "occurrence_id"),
+        update=ATTENDANCE_FIELDS,
     )
 
 

@@ -119,6 +119,56 @@ def test_participations_sessions_attendance_and_timeline_round_trip(path, event)
     assert AttendanceSession.objects.count() == 1
 
 
+def test_attendance_upsert_inserts_then_updates_only_what_changed(path, event):
+    # Rule M2: one attendance per (participation, occurrence), its merged values rewritten.
+    ana = Contact.objects.create(email="ana@example.com")
+    bea = Contact.objects.create(email="bea@example.com")
+    values = ("ATTENDED", at(-10), None, "", "", at(0), at(30), 0, None, False)
+    ids = bulk.participations_upsert(event.pk, [(c.pk, *values) for c in (ana, bea)], at(0))
+    u = EventOccurrence.objects.create(event=event, external_id="u", starts_at=at(0))
+    v = EventOccurrence.objects.create(event=event, external_id="v", starts_at=at(60))
+    first = [
+        (ids[ana.pk], u.pk, at(0), None, 600, Decimal("10.0")),
+        (ids[ana.pk], v.pk, at(60), at(90), 1800, Decimal("50.0")),
+        (ids[bea.pk], u.pk, at(5), at(35), 1800, Decimal("50.0")),
+    ]
+    bulk.attendance_upsert(first)
+    again = [
+        (ids[ana.pk], u.pk, at(0), at(40), 2400, Decimal("66.7")),  # the open session closed
+        *first[1:],
+    ]
+
+    def stored():
+        return sorted(
+            OccurrenceAttendance.objects.values_list(
+                "participation_id", "occurrence_id", *bulk.ATTENDANCE_FIELDS
+            )
+        )
+
+    def versions():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                # A written row is a new version, elsewhere in the table (a transaction's rows
+                # all have its xmin: the test's transaction wraps them all).
+                "SELECT participation_id, occurrence_id, ctid::text "
+                "FROM marketing_events_occurrenceattendance ORDER BY 1, 2"
+            )
+            return cursor.fetchall()
+
+    native = path == "native" and connection.vendor == "postgresql"
+    before = versions() if native else None
+    with CaptureQueriesContext(connection) as queries:
+        bulk.attendance_upsert(again)
+    assert stored() == sorted(again)
+    if native:
+        assert len(queries.captured_queries) == 1
+        after = versions()
+        # Only the changed row has a new version: unchanged ones are not written.
+        assert [row for row in after if row not in before] == [(ids[ana.pk], u.pk, after[0][2])]
+    bulk.attendance_upsert([])
+    assert stored() == sorted(again)
+
+
 def test_crm_snapshot_sees_contacts_secondary_emails_tombstones_and_users(path):
     from tests.factories import UserFactory
 
@@ -236,10 +286,11 @@ def test_rows_insert_inserts_then_updates_only_what_changed(path):
     if path == "native" and connection.vendor == "postgresql":
         assert len(queries.captured_queries) == 1
         with connection.cursor() as cursor:
-            cursor.execute("SELECT xmin::text FROM crm_timelineevent ORDER BY dedupe_key")
+            # ctid, not xmin: the test's transaction wrote every row, so they share its xmin.
+            cursor.execute("SELECT ctid::text FROM crm_timelineevent ORDER BY dedupe_key")
             before = cursor.fetchall()
             bulk.rows_insert(TimelineEvent, again, {}, unique=("dedupe_key",), update=update)
-            cursor.execute("SELECT xmin::text FROM crm_timelineevent ORDER BY dedupe_key")
+            cursor.execute("SELECT ctid::text FROM crm_timelineevent ORDER BY dedupe_key")
             assert cursor.fetchall() == before  # unchanged rows are not written
 
 
