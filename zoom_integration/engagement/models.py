@@ -130,24 +130,32 @@ class ParticipationEngagement(models.Model):
     score = models.SmallIntegerField(default=0)
     parts = models.JSONField(default=dict)
     updated_at = models.DateTimeField(default=timezone.now)
-    # Written with the row when its score changes; cleared once the contact's
-    # `zoom_engagement_score` was recomputed from it (`services.contacts_engagement_flush`).
-    contact_pending = models.BooleanField(default=True)
 
     class Meta:
         verbose_name = _("participation engagement")
         verbose_name_plural = _("participation engagements")
         indexes = [
             models.Index(fields=["event", "score"], name="engagement_event_score_idx"),
-            models.Index(
-                fields=["contact_id"],
-                condition=models.Q(contact_pending=True),
-                name="engagement_pending_idx",
-            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.participation_id}: {self.score}"
+
+
+class EngagementPendingContact(models.Model):
+    """A contact whose `zoom_engagement_score` waits to be recomputed (rule E8): marked with
+    the engagement rows whose score changed, once per contact whatever their number, and
+    removed when `services.contacts_engagement_flush` recomputes it. No foreign key: a deleted
+    contact's mark recomputes nothing."""
+
+    contact_id = models.BigIntegerField(primary_key=True)
+
+    class Meta:
+        verbose_name = _("contact pending an engagement score")
+        verbose_name_plural = _("contacts pending an engagement score")
+
+    def __str__(self) -> str:
+        return str(self.contact_id)
 
 
 class EngagementSettings(models.Model):
