@@ -353,3 +353,23 @@ def test_crm_snapshot_probes_each_email_whatever_the_statistics(statistics):
     snapshot = selectors.crm_snapshot(emails)
     assert sorted(snapshot.contacts) == emails[:-1]
     assert all(ref.first_name == "C" for ref in snapshot.contacts.values())
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's prepared statements")
+def test_a_bulk_statement_run_again_is_prepared():
+    # settings.DATABASES OPTIONS prepare_threshold: the sync's statements, bound server-side,
+    # repeat page after page; PostgreSQL parses them once per connection, not once per page.
+    def prepared() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_prepared_statements "
+                "WHERE NOT from_sql AND statement LIKE %s",
+                ["%CROSS JOIN LATERAL%"],
+            )
+            return cursor.fetchone()[0]
+
+    selectors.crm_snapshot(["a@example.com"])
+    assert prepared() == 0
+    for _ in range(3):
+        selectors.crm_snapshot(["a@example.com", "b@example.com"])
+    assert prepared() == 1  # one statement, whatever the e-mails
