@@ -203,3 +203,26 @@ def test_a_flush_meanwhile_leaves_no_new_score_behind():  # rule E8
     ana.refresh_from_db()
     assert ana.properties["zoom_engagement_score"] == "90"
     assert not EngagementPendingContact.objects.exists()
+
+
+def test_deleting_an_event_deletes_the_rows_that_copy_its_id():  # rules E1, E6, E8
+    # Registration details, answers and engagement rows copy their event's id without a
+    # foreign-key constraint of their own: the delete still takes them with the event.
+    from marketing_events.models import EventOccurrence
+    from marketing_events.models_registration import RegistrationDetails
+    from marketing_events.services_api import event_delete
+    from zoom_integration.engagement.models import EngagementAnswer
+
+    event, other = _events(2)
+    ana = Contact.objects.create(email="ana@example.com")
+    for e in (event, other):
+        _participate(ana, e, 50)
+        participation = Participation.objects.get(event=e)
+        RegistrationDetails.objects.create(participation=participation, event=e, answers={"a": "1"})
+        occurrence = EventOccurrence.objects.create(event=e, external_id=f"u{e.pk}")
+        EngagementAnswer.objects.create(
+            event=e, occurrence=occurrence, participation=participation, kind="poll", answer="1"
+        )
+    event_delete(event=event)
+    for model in (RegistrationDetails, EngagementAnswer, ParticipationEngagement):
+        assert list(model.objects.values_list("event_id", flat=True)) == [other.pk]

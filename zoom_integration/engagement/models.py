@@ -48,8 +48,14 @@ class EngagementAnswer(models.Model):
     """One answer of a poll or survey question, or one question asked in the Q&A (with its
     status and answers), of one occurrence. `participation` is empty for anonymous rows."""
 
+    # The occurrence's event, copied for per-event reads; the occurrence's constraint holds
+    # it (a database check per answer written costs more than the rest).
     event = models.ForeignKey(
-        MarketingEvent, on_delete=models.CASCADE, related_name="+", db_index=False
+        MarketingEvent,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
     occurrence = models.ForeignKey(
         EventOccurrence, on_delete=models.CASCADE, related_name="+", db_index=False
@@ -117,10 +123,15 @@ class ParticipationEngagement(models.Model):
     participation = models.OneToOneField(
         Participation, on_delete=models.CASCADE, primary_key=True, related_name="engagement"
     )
-    # Denormalised for the filters (EXISTS on the contact) and the contact property.
+    # Denormalised for the filters (EXISTS on the contact) and the contact property; the
+    # event too, its constraint held by the participation's.
     contact_id = models.BigIntegerField(db_index=True)
     event = models.ForeignKey(
-        MarketingEvent, on_delete=models.CASCADE, related_name="+", db_index=False
+        MarketingEvent,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
     polls_answered = models.IntegerField(default=0)
     questions_asked = models.IntegerField(default=0)
