@@ -171,6 +171,18 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     )
     DATABASES["default"]["OPTIONS"].setdefault("transaction_mode", "IMMEDIATE")
     DATABASES["default"]["OPTIONS"].setdefault("timeout", 20)
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # The statements bound server-side (`crm.db.bound_cursor`: the sync's set-based reads and
+    # upserts) repeat the same few texts page after page: psycopg prepares a text after this
+    # many runs on a connection, and PostgreSQL parses it, and once its plans settle plans it,
+    # once per connection instead of once per page. Queries bound client-side (the ORM's) are
+    # never prepared. -1: nothing prepared (behind a transaction-pooling proxy that does not
+    # keep prepared statements).
+    _prepare = number("DB_PREPARE_THRESHOLD", 2)
+    DATABASES["default"].setdefault("OPTIONS", {})
+    DATABASES["default"]["OPTIONS"].setdefault(
+        "prepare_threshold", _prepare if _prepare >= 0 else None
+    )
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=0))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

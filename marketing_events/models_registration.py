@@ -25,9 +25,13 @@ class RegistrationDetails(models.Model):
         Participation, on_delete=models.CASCADE, primary_key=True, related_name="registration"
     )
     # Denormalised from the participation: per-event reads (the event page's chart, filters
-    # with an event) use this index without a join.
+    # with an event) use this index without a join. No constraint of its own: the
+    # participation's holds it (a database check per row written costs more than the rest).
     event = models.ForeignKey(
-        MarketingEvent, on_delete=models.CASCADE, related_name="registration_details"
+        MarketingEvent,
+        on_delete=models.CASCADE,
+        related_name="registration_details",
+        db_constraint=False,
     )
     answers = models.JSONField(default=dict, blank=True)
     source_id = models.CharField(max_length=100, blank=True)

@@ -13,8 +13,11 @@ from django.test.utils import CaptureQueriesContext
 
 from crm.models import Contact
 from marketing_events.models import MarketingEvent, Participation, ParticipationState
-from zoom_integration.engagement.models import ParticipationEngagement
-from zoom_integration.engagement.services import contacts_recompute_engagement
+from zoom_integration.engagement.models import EngagementPendingContact, ParticipationEngagement
+from zoom_integration.engagement.services import (
+    contacts_mark_pending,
+    contacts_recompute_engagement,
+)
 
 pytestmark = pytest.mark.django_db
 T0 = dt.datetime(2026, 1, 5, 15, 0, tzinfo=dt.UTC)
@@ -40,6 +43,7 @@ def _participate(contact: Contact, event: MarketingEvent, score: int | None) -> 
         ParticipationEngagement.objects.create(
             participation=participation, contact_id=contact.pk, event=event, score=score
         )
+        contacts_mark_pending([contact.pk])  # as `event_engagement_recompute` marks it
 
 
 def _expected(scores_by_start: list[tuple[dt.datetime, int | None]]) -> str:
@@ -96,7 +100,7 @@ def test_scores_reach_their_contacts_at_the_flush_in_batches(monkeypatch):  # ru
     contacts = [Contact.objects.create(email=f"f{n}@example.com") for n in range(5)]
     for n, contact in enumerate(contacts):
         _participate(contact, events[0], 10 * n)
-    pending = ParticipationEngagement.objects.filter(contact_pending=True)
+    pending = EngagementPendingContact.objects.all()
     assert pending.count() == 5
     # A worker dying in the second batch: the first batch's contacts are done and unmarked,
     # the rest stay marked for the next call.
@@ -135,11 +139,90 @@ def test_the_recompute_marks_rows_and_leaves_contacts_to_the_flush():  # rule E8
     )
     assert event_engagement_recompute(event.pk) == 1
     row = ParticipationEngagement.objects.get()
-    assert (row.score, row.contact_pending) == (40, True)  # 50 % weight × 80 % attendance
+    assert row.score == 40  # 50 % weight × 80 % attendance
+    assert list(EngagementPendingContact.objects.values_list("contact_id", flat=True)) == [ana.pk]
     ana.refresh_from_db()
     assert "zoom_engagement_score" not in ana.properties
     assert contacts_engagement_flush() == 1
     ana.refresh_from_db()
     assert ana.properties["zoom_engagement_score"] == "40"
     assert event_engagement_recompute(event.pk) == 0  # unchanged: not written, not marked
-    assert not ParticipationEngagement.objects.filter(contact_pending=True).exists()
+    assert not EngagementPendingContact.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_flush_meanwhile_leaves_no_new_score_behind():  # rule E8
+    # A webinar's recompute writes a contact's new score and marks the contact, already marked
+    # by an earlier webinar, while a flush takes that mark: the flush waits for the writer and
+    # reads the new score (had the writer relied on the mark it found, the flush would have
+    # recomputed the old score and deleted the mark, and the new one would never reach the
+    # contact).
+    import threading
+
+    from django.db import connections, transaction
+
+    from zoom_integration.engagement import services
+
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks, two transactions at once")
+    event = _events(1)[0]
+    ana = Contact.objects.create(email="ana@example.com")
+    _participate(ana, event, 40)  # marked, committed
+    written, release = threading.Event(), threading.Event()
+    failures = []
+
+    def writer():
+        try:
+            with transaction.atomic():
+                ParticipationEngagement.objects.filter(contact_id=ana.pk).update(score=90)
+                services.contacts_mark_pending([ana.pk])
+                written.set()
+                release.wait(10)
+        except BaseException as exc:  # handed to the test
+            failures.append(exc)
+        finally:
+            connections.close_all()
+
+    def flusher():
+        try:
+            services.contacts_engagement_flush()
+        except BaseException as exc:
+            failures.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=writer), threading.Thread(target=flusher)]
+    threads[0].start()
+    assert written.wait(10)
+    threads[1].start()
+    threads[1].join(timeout=1)  # the flush, waiting on the writer's transaction
+    release.set()
+    for thread in threads:
+        thread.join(timeout=20)
+    assert not failures, failures
+    ana.refresh_from_db()
+    assert ana.properties["zoom_engagement_score"] == "90"
+    assert not EngagementPendingContact.objects.exists()
+
+
+def test_deleting_an_event_deletes_the_rows_that_copy_its_id():  # rules E1, E6, E8
+    # Registration details, answers and engagement rows copy their event's id without a
+    # foreign-key constraint of their own: the delete still takes them with the event.
+    from marketing_events.models import EventOccurrence
+    from marketing_events.models_registration import RegistrationDetails
+    from marketing_events.services_api import event_delete
+    from zoom_integration.engagement.models import EngagementAnswer
+
+    event, other = _events(2)
+    ana = Contact.objects.create(email="ana@example.com")
+    for e in (event, other):
+        _participate(ana, e, 50)
+        participation = Participation.objects.get(event=e)
+        RegistrationDetails.objects.create(participation=participation, event=e, answers={"a": "1"})
+        occurrence = EventOccurrence.objects.create(event=e, external_id=f"u{e.pk}")
+        EngagementAnswer.objects.create(
+            event=e, occurrence=occurrence, participation=participation, kind="poll", answer="1"
+        )
+    event_delete(event=event)
+    for model in (RegistrationDetails, EngagementAnswer, ParticipationEngagement):
+        assert list(model.objects.values_list("event_id", flat=True)) == [other.pk]

@@ -48,8 +48,14 @@ class EngagementAnswer(models.Model):
     """One answer of a poll or survey question, or one question asked in the Q&A (with its
     status and answers), of one occurrence. `participation` is empty for anonymous rows."""
 
+    # The occurrence's event, copied for per-event reads; the occurrence's constraint holds
+    # it (a database check per answer written costs more than the rest).
     event = models.ForeignKey(
-        MarketingEvent, on_delete=models.CASCADE, related_name="+", db_index=False
+        MarketingEvent,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
     occurrence = models.ForeignKey(
         EventOccurrence, on_delete=models.CASCADE, related_name="+", db_index=False
@@ -117,10 +123,15 @@ class ParticipationEngagement(models.Model):
     participation = models.OneToOneField(
         Participation, on_delete=models.CASCADE, primary_key=True, related_name="engagement"
     )
-    # Denormalised for the filters (EXISTS on the contact) and the contact property.
+    # Denormalised for the filters (EXISTS on the contact) and the contact property; the
+    # event too, its constraint held by the participation's.
     contact_id = models.BigIntegerField(db_index=True)
     event = models.ForeignKey(
-        MarketingEvent, on_delete=models.CASCADE, related_name="+", db_index=False
+        MarketingEvent,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
     polls_answered = models.IntegerField(default=0)
     questions_asked = models.IntegerField(default=0)
@@ -130,24 +141,32 @@ class ParticipationEngagement(models.Model):
     score = models.SmallIntegerField(default=0)
     parts = models.JSONField(default=dict)
     updated_at = models.DateTimeField(default=timezone.now)
-    # Written with the row when its score changes; cleared once the contact's
-    # `zoom_engagement_score` was recomputed from it (`services.contacts_engagement_flush`).
-    contact_pending = models.BooleanField(default=True)
 
     class Meta:
         verbose_name = _("participation engagement")
         verbose_name_plural = _("participation engagements")
         indexes = [
             models.Index(fields=["event", "score"], name="engagement_event_score_idx"),
-            models.Index(
-                fields=["contact_id"],
-                condition=models.Q(contact_pending=True),
-                name="engagement_pending_idx",
-            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.participation_id}: {self.score}"
+
+
+class EngagementPendingContact(models.Model):
+    """A contact whose `zoom_engagement_score` waits to be recomputed (rule E8): marked with
+    the engagement rows whose score changed, once per contact whatever their number, and
+    removed when `services.contacts_engagement_flush` recomputes it. No foreign key: a deleted
+    contact's mark recomputes nothing."""
+
+    contact_id = models.BigIntegerField(primary_key=True)
+
+    class Meta:
+        verbose_name = _("contact pending an engagement score")
+        verbose_name_plural = _("contacts pending an engagement score")
+
+    def __str__(self) -> str:
+        return str(self.contact_id)
 
 
 class EngagementSettings(models.Model):

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
 
 PARTS = ("attendance", "questions", "polls", "survey", "recording")
 # A part gives its whole weight at: 100 % attendance; this many questions asked; every poll
@@ -43,6 +44,10 @@ def clean_weights(value: object) -> dict[str, int]:
     return out
 
 
+# A webinar's participations share few values of each part's share (attendance percents have
+# one decimal; answers and questions are counted): the Decimal rounding, most of a score's
+# cost, runs once per value.
+@lru_cache(maxsize=16384)
 def _points(weight: int, share: float) -> int:
     share = min(1.0, max(0.0, share))
     return int(Decimal(str(weight * share)).quantize(Decimal(1), rounding=ROUND_HALF_UP))

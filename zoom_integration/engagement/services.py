@@ -37,6 +37,7 @@ from .kinds import (
 from .models import (
     DEFAULT_WEIGHTS,
     EngagementAnswer,
+    EngagementPendingContact,
     EngagementReport,
     EngagementSettings,
     ParticipationEngagement,
@@ -350,7 +351,7 @@ def event_engagement_recompute(event_id: int, *, weights: dict[str, int] | None 
     if not total:
         return 0
 
-    # The rows only, marked `contact_pending`: the contacts' property is recomputed from them
+    # The rows only, and their contacts marked pending: the contacts' property is recomputed
     # later, once per contact for many events (`contacts_engagement_flush`, at the end of a
     # sync run). Writing it here would lock and rewrite each contact once per webinar, and
     # workers syncing webinars with people in common would wait on those locks.
@@ -359,39 +360,67 @@ def event_engagement_recompute(event_id: int, *, weights: dict[str, int] | None 
             bulk.rows_insert(
                 ParticipationEngagement,
                 columns,
-                {"event_id": event_id, "updated_at": timezone.now(), "contact_pending": True},
+                {"event_id": event_id, "updated_at": timezone.now()},
                 unique=("participation_id",),
-                update=("contact_id", "event_id", *_FACT_FIELDS, "updated_at", "contact_pending"),
+                update=("contact_id", "event_id", *_FACT_FIELDS, "updated_at"),
             )
+            contacts_mark_pending(columns["contact_id"])
             contacts_changed(set(columns["contact_id"]))
 
-    retrying(write)  # a flush clearing marks of the same rows may deadlock with it
+    retrying(write)  # a flush taking marks of the same contacts may deadlock with it
     return total
 
 
+def contacts_mark_pending(contact_ids: Iterable[int]) -> None:
+    """Marks these contacts' `zoom_engagement_score` to be recomputed, in the caller's
+    transaction (with the engagement rows that changed it).
+
+    A contact already marked keeps its row, locked until the caller commits (PostgreSQL:
+    `DO UPDATE … WHERE false` writes nothing but locks the row it met): a flush deleting that
+    mark meanwhile waits for this transaction, and its recompute, a later statement, then
+    reads the rows written with it; a flush that deleted it first makes this insert wait, then
+    insert a mark of its own. Either way no change is left unmarked (`DO NOTHING` would rely
+    on a mark a flush is about to delete without reading this transaction's rows)."""
+    ids = sorted(set(contact_ids))  # in one order: writers wait for each other, never in a cycle
+    if not ids:
+        return
+    if not bulk.on_postgresql():  # SQLite: one writer at a time
+        EngagementPendingContact.objects.bulk_create(
+            [EngagementPendingContact(contact_id=pk) for pk in ids],
+            ignore_conflicts=True,
+            batch_size=1000,
+        )
+        return
+    table = connection.ops.quote_name(EngagementPendingContact._meta.db_table)
+    bulk.pg_fetch(
+        f"INSERT INTO {table} (contact_id) SELECT unnest(%b::bigint[]) "
+        "ON CONFLICT (contact_id) DO UPDATE SET contact_id = EXCLUDED.contact_id WHERE false",
+        [ids],
+    )
+
+
 def contacts_engagement_flush(*, batch: int = CHUNK) -> int:
-    """Recomputes `zoom_engagement_score` of the contacts with engagement rows written since
-    (`contact_pending`), `batch` contacts a transaction, and clears the mark with it: a crash
-    between batches leaves the rest marked for the next call (the end of the next run, or the
-    beat's sweep). Returns the contacts recomputed."""
-    pending = ParticipationEngagement.objects.filter(contact_pending=True)
+    """Recomputes `zoom_engagement_score` of the contacts marked pending
+    (`contacts_mark_pending`), `batch` contacts a transaction, and deletes their marks with it:
+    a crash between batches leaves the rest marked for the next call (the end of the next run,
+    or the beat's sweep). Returns the contacts recomputed."""
     done = 0
     after = 0
     while True:
         ids = list(
-            pending.filter(contact_id__gt=after)
+            EngagementPendingContact.objects.filter(contact_id__gt=after)
             .order_by("contact_id")
-            .values_list("contact_id", flat=True)
-            .distinct()[:batch]
+            .values_list("contact_id", flat=True)[:batch]
         )
         if not ids:
             return done
 
         def write(ids=ids):
             with transaction.atomic():
-                # Cleared first: every row this clears was committed before it, so the
-                # recompute's later statement reads it; a row committed after it stays marked.
-                pending.filter(contact_id__in=ids).update(contact_pending=False)
+                # Deleted first: every mark this deletes was committed (or its writer waited
+                # for) before it, so the recompute's later statement reads the rows written
+                # with it; a mark committed after it stays for the next flush.
+                EngagementPendingContact.objects.filter(contact_id__in=ids).delete()
                 contacts_recompute_engagement(ids)
 
         retrying(write)
@@ -536,6 +565,7 @@ __all__ = [
     "all_events_recompute",
     "answers_apply",
     "contacts_engagement_flush",
+    "contacts_mark_pending",
     "contacts_recompute_engagement",
     "recompute_progress",
     "retrying",
