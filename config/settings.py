@@ -377,7 +377,7 @@ if not re.fullmatch(r"\d+(kB|MB|GB)", SEGMENT_COUNT_WORK_MEM):
 # A members page is first read by walking the contacts in id order, for at most this many
 # milliseconds, before the planner's own plan is let run (segments.compiler.walked_rows); 0: the
 # planner's plan alone.
-SEGMENT_PAGE_WALK_MS = env.int("SEGMENT_PAGE_WALK_MS", default=15)
+SEGMENT_PAGE_WALK_MS = number("SEGMENT_PAGE_WALK_MS", 15)
 # Rule E7: how far back a recording's viewers are first read (days).
 ZOOM_RECORDING_VIEWS_BACKFILL_DAYS = env.int("ZOOM_RECORDING_VIEWS_BACKFILL_DAYS", default=90)
 
