@@ -100,6 +100,15 @@ class ParticipationState(models.TextChoices):
 REGISTERED_STATES = (ParticipationState.REGISTERED, ParticipationState.ATTENDED)
 
 
+# The rows that hang on a participation (its sessions and per-occurrence attendance, its
+# registration details, its engagement answers and summary) keep no database foreign key to it,
+# nor (sessions, attendance) to their occurrence; the participation keeps its own to the
+# contact and the event. Their writers hold the participation's row lock (read with
+# `bulk.participations_fetch`, or inserted in the same transaction) or, for the engagement
+# summary, a key-share lock on the event; deleting events (`services_api._delete_events`) first
+# locks the events, their occurrences and participations, so no row can be added under one
+# being deleted, and Django's cascade deletes the rows. The checks were 1.8 s of PostgreSQL CPU
+# in a first sync of bench/sync_bench.py (334,000 rows), measured alternately with them.
 class Participation(models.Model):
     """A contact's participation in an event (rule M2). `NO_SHOW` is derived when read:
     registered, never attended, event over. Durations are seconds; the event-level duration is
@@ -208,15 +217,17 @@ class OccurrenceAttendance(models.Model):
     """A participation's attendance of one occurrence: merged duration and percent of the
     occurrence's actual length (capped at 100)."""
 
-    # (participation, occurrence) is unique, so that index serves the participation too.
+    # (participation, occurrence) is unique, so that index serves the participation too. No
+    # database constraints on either: see the note above `Participation`.
     participation = models.ForeignKey(
         Participation,
         on_delete=models.CASCADE,
         related_name="occurrence_attendances",
         db_index=False,
+        db_constraint=False,
     )
     occurrence = models.ForeignKey(
-        EventOccurrence, on_delete=models.CASCADE, related_name="attendances"
+        EventOccurrence, on_delete=models.CASCADE, related_name="attendances", db_constraint=False
     )
     first_join_at = models.DateTimeField()
     last_leave_at = models.DateTimeField(null=True, blank=True)
@@ -240,12 +251,17 @@ class AttendanceSession(models.Model):
     """A raw join/leave row as Zoom reported it, kept as is (rule M2). `leave_at` is empty while
     the person is still in a live webinar."""
 
+    # No database constraints on either: see the note above `Participation`.
     participation = models.ForeignKey(
-        Participation, on_delete=models.CASCADE, related_name="sessions"
+        Participation, on_delete=models.CASCADE, related_name="sessions", db_constraint=False
     )
     # The unique (occurrence, participation, …) index serves the occurrence too.
     occurrence = models.ForeignKey(
-        EventOccurrence, on_delete=models.CASCADE, related_name="sessions", db_index=False
+        EventOccurrence,
+        on_delete=models.CASCADE,
+        related_name="sessions",
+        db_index=False,
+        db_constraint=False,
     )
     external_participant_id = models.CharField(max_length=200, blank=True)
     join_at = models.DateTimeField()

@@ -21,8 +21,14 @@ class RegistrationDetails(models.Model):
     title, rule E1); `source_id`/`source_name` the Zoom tracking source (E4); `utm` holds only
     the UTM keys that were captured, `referrer` the page's `Referer` (E5)."""
 
+    # No database constraint: see the note above
+    # `marketing_events.models.Participation`.
     participation = models.OneToOneField(
-        Participation, on_delete=models.CASCADE, primary_key=True, related_name="registration"
+        Participation,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="registration",
+        db_constraint=False,
     )
     # Denormalised from the participation: per-event reads (the event page's chart, filters
     # with an event) use this index without a join. No constraint of its own: the

@@ -19,7 +19,7 @@ from crm.errors import Conflict, NotFound, ValidationFailed
 from crm.models import Contact
 
 from .activity import contacts_recompute_activity
-from .models import AttendanceSession, MarketingEvent, Participation
+from .models import AttendanceSession, EventOccurrence, MarketingEvent, Participation
 from .plan import NewContact, OccurrenceFact, Plan, RegistrationFact, SessionFact, Skip
 from .rules import FIX_HINTS, CrmSnapshot, SkipReason, normalize, resolve_person
 from .selectors import crm_snapshot
@@ -231,8 +231,21 @@ def events_delete_batch(*, keys: Iterable[tuple[str, str]]) -> int:
 
 
 def _delete_events(events: list[MarketingEvent]) -> None:
+    # Locked first, in this order: a writer adding rows under them waits, then finds them gone
+    # (their children keep no foreign keys: see the note above `Participation`).
+    ids = sorted(event.pk for event in events)
+    list(MarketingEvent.objects.select_for_update().filter(pk__in=ids).order_by("pk").values("pk"))
+    list(
+        EventOccurrence.objects.select_for_update()
+        .filter(event_id__in=ids)
+        .order_by("pk")
+        .values("pk")
+    )
     contact_ids = set(
-        Participation.objects.filter(event__in=events).values_list("contact_id", flat=True)
+        Participation.objects.select_for_update()
+        .filter(event_id__in=ids)
+        .order_by("contact_id")
+        .values_list("contact_id", flat=True)
     )
     for event in events:
         event.delete()

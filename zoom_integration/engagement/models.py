@@ -60,6 +60,9 @@ class EngagementAnswer(models.Model):
     occurrence = models.ForeignKey(
         EventOccurrence, on_delete=models.CASCADE, related_name="+", db_index=False
     )
+    # No database constraint: see the note above
+    # `marketing_events.models.Participation` (the
+    # occurrence's, kept, also holds the anonymous rows).
     participation = models.ForeignKey(
         Participation,
         null=True,
@@ -67,6 +70,7 @@ class EngagementAnswer(models.Model):
         on_delete=models.CASCADE,
         related_name="engagement_answers",
         db_index=False,
+        db_constraint=False,
     )
     kind = models.CharField(max_length=10, choices=[(k, k) for k in ANSWER_KINDS])
     question_id = models.CharField(max_length=200, blank=True)
@@ -120,8 +124,14 @@ class ParticipationEngagement(models.Model):
     """A participation's engagement facts summed up, and its score with its parts (rule E8).
     Recomputed from the facts, never incremented."""
 
+    # No database constraint: see the note above
+    # `marketing_events.models.Participation`.
     participation = models.OneToOneField(
-        Participation, on_delete=models.CASCADE, primary_key=True, related_name="engagement"
+        Participation,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="engagement",
+        db_constraint=False,
     )
     # Denormalised for the filters (EXISTS on the contact) and the contact property; the
     # event too, its constraint held by the participation's.

@@ -357,6 +357,8 @@ def event_engagement_recompute(event_id: int, *, weights: dict[str, int] | None 
     # workers syncing webinars with people in common would wait on those locks.
     def write():
         with transaction.atomic():
+            if not event_key_share(event_id):
+                return  # deleted meanwhile, with its participations
             bulk.rows_insert(
                 ParticipationEngagement,
                 columns,
@@ -369,6 +371,17 @@ def event_engagement_recompute(event_id: int, *, weights: dict[str, int] | None 
 
     retrying(write)  # a flush taking marks of the same contacts may deadlock with it
     return total
+
+
+def event_key_share(event_id: int) -> bool:
+    """Whether the event still exists, holding it (PostgreSQL: `FOR KEY SHARE`) until the
+    caller's transaction ends: its deletion, which locks it first, waits for the rows written
+    under it, or has already happened (the summaries keep no foreign key to the
+    participation: see the note above `marketing_events.models.Participation`)."""
+    if not bulk.on_postgresql():  # SQLite: one writer at a time
+        return MarketingEvent.objects.filter(pk=event_id).exists()
+    table = connection.ops.quote_name(MarketingEvent._meta.db_table)
+    return bool(bulk.pg_fetch(f"SELECT 1 FROM {table} WHERE id = %s FOR KEY SHARE", [event_id]))
 
 
 def contacts_mark_pending(contact_ids: Iterable[int]) -> None:
