@@ -150,6 +150,54 @@ def test_the_recompute_marks_rows_and_leaves_contacts_to_the_flush():  # rule E8
     assert not EngagementPendingContact.objects.exists()
 
 
+def test_the_recompute_works_in_chunks_with_the_same_results():  # rule E8
+    # A large webinar is recomputed a chunk of participations at a time (the worker's memory
+    # stays flat): the scores are those of one pass, each chunk costs the same statements, and
+    # answers and views land on their own participation across chunk bounds.
+    from marketing_events.models import EventOccurrence
+    from zoom_integration.engagement.models import EngagementAnswer
+    from zoom_integration.engagement.services import event_engagement_recompute
+
+    event, other = _events(2)
+    occurrence = EventOccurrence.objects.create(event=event, external_id="u1")
+    people = [Contact.objects.create(email=f"p{i}@example.com") for i in range(7)]
+    for i, person in enumerate(people):
+        participation = Participation.objects.create(
+            contact=person,
+            event=event,
+            state=ParticipationState.ATTENDED,
+            attendance_percent=10 * (i + 1),
+        )
+        Participation.objects.create(contact=person, event=other, attendance_percent=100)
+        for _n in range(i % 3):  # 0, 1 or 2 questions asked
+            EngagementAnswer.objects.create(
+                event=event, occurrence=occurrence, participation=participation, kind="question"
+            )
+
+    def scores():
+        return sorted(
+            ParticipationEngagement.objects.filter(event=event).values_list(
+                "participation__contact__email", "score", "questions_asked", "parts"
+            )
+        )
+
+    statements = {}
+    results = {}
+    for chunk in (100, 4, 3):  # one chunk, two (4 + 3), three (3 + 3 + 1)
+        ParticipationEngagement.objects.all().delete()
+        with CaptureQueriesContext(connection) as queries:
+            assert event_engagement_recompute(event.pk, chunk=chunk) == 7
+        statements[chunk] = len(queries)
+        results[chunk] = scores()
+    assert results[3] == results[4] == results[100]
+    assert [row[2] for row in results[100]] == [0, 1, 2, 0, 1, 2, 0]
+    # Each further chunk costs the same statements: its participations, answers, views,
+    # stored rows, then its write.
+    per_chunk = statements[4] - statements[100]
+    assert per_chunk > 0 and statements[3] - statements[4] == per_chunk
+    assert not ParticipationEngagement.objects.filter(event=other).exists()
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_flush_meanwhile_leaves_no_new_score_behind():  # rule E8
     # A webinar's recompute writes a contact's new score and marks the contact, already marked

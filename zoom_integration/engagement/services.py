@@ -273,11 +273,19 @@ def weights_get() -> dict[str, int]:
     return dict(DEFAULT_WEIGHTS)
 
 
-def event_engagement_recompute(event_id: int, *, weights: dict[str, int] | None = None) -> int:
+RECOMPUTE_CHUNK = 2000  # participations recomputed per transaction (memory stays flat)
+
+
+def event_engagement_recompute(
+    event_id: int, *, weights: dict[str, int] | None = None, chunk: int = RECOMPUTE_CHUNK
+) -> int:
     """Recomputes every participation's facts and score of one event from the stored facts
-    (never incremented), then the contacts' `zoom_engagement_score`. A constant number of
-    statements whatever the event's size; the contacts' property follows at the end of the run
-    (`contacts_engagement_flush`). Returns the participations written."""
+    (never incremented), then marks their contacts for `zoom_engagement_score` (recomputed at
+    the end of the run: `contacts_engagement_flush`). The participations are taken `chunk` at
+    a time, in id order, each chunk read with a constant number of statements and written in a
+    transaction of its own, so the worker's memory does not grow with the webinar (a crash
+    between chunks leaves facts that the next recompute finds and finishes). Returns the
+    participations written."""
     weights = weights or weights_get()
     event = MarketingEvent.objects.filter(pk=event_id).first()
     if event is None:
@@ -288,38 +296,60 @@ def event_engagement_recompute(event_id: int, *, weights: dict[str, int] | None 
         if event.ends_at and event.starts_at
         else 0
     )
-    answers = defaultdict(dict)
-    for row in (
-        EngagementAnswer.objects.filter(event_id=event_id, participation__isnull=False)
-        .values("participation_id", "kind")
-        .annotate(n=Count("id"))
-    ):
-        answers[row["participation_id"]][row["kind"]] = row["n"]
     poll_questions = (
         EngagementAnswer.objects.filter(event_id=event_id, kind=POLL)
         .values("occurrence_id", "question_id", "question")
         .distinct()
         .count()
     )
-    occurrences = max(1, len(lengths))
+    context = (
+        event_id,
+        poll_questions,
+        length * max(1, len(lengths)),
+        tuple(sorted(weights.items())),
+    )
+    total, after = 0, 0
+    while True:
+        participations = list(
+            Participation.objects.filter(event_id=event_id, pk__gt=after)
+            .order_by("pk")
+            .values_list("pk", "contact_id", "attendance_percent")[:chunk]
+        )
+        if not participations:
+            return total
+        after = participations[-1][0]
+        total += _recompute_chunk(participations, *context)
+
+
+def _recompute_chunk(
+    participations: list[tuple], event_id: int, poll_questions: int, length: int, weights_key
+) -> int:
+    """The facts and scores of these participations (id order) of the event; only the rows
+    whose facts or score changed are written. Returns how many."""
+    first, last = participations[0][0], participations[-1][0]
+    span = {"participation_id__gte": first, "participation_id__lte": last}
+    answers = defaultdict(dict)
+    for row in (
+        EngagementAnswer.objects.filter(event_id=event_id, **span)
+        .values("participation_id", "kind")
+        .annotate(n=Count("id"))
+    ):
+        answers[row["participation_id"]][row["kind"]] = row["n"]
     views = {
         row["participation_id"]: row
-        for row in RecordingView.objects.filter(participation__event_id=event_id)
+        for row in RecordingView.objects.filter(participation__event_id=event_id, **span)
         .values("participation_id")
         .annotate(first=Min("viewed_at"), seconds=Sum("seconds"))
     }
     stored = {
         row[0]: row[1:]
-        for row in ParticipationEngagement.objects.filter(event_id=event_id).values_list(
+        for row in ParticipationEngagement.objects.filter(event_id=event_id, **span).values_list(
             "participation_id", *_FACT_FIELDS
         )
     }
-    weights_key = tuple(sorted(weights.items()))
     columns: dict[str, list] = {name: [] for name in ("participation_id", "contact_id")}
     columns.update((name, []) for name in _FACT_FIELDS)
-    for pk, contact_id, percent in Participation.objects.filter(event_id=event_id).values_list(
-        "pk", "contact_id", "attendance_percent"
-    ):
+    for pk, contact_id, percent in participations:
         counts = answers.get(pk, {})
         view = views.get(pk)
         facts = Facts(
@@ -329,7 +359,7 @@ def event_engagement_recompute(event_id: int, *, weights: dict[str, int] | None 
             poll_questions=poll_questions,
             survey_answered=counts.get(SURVEY, 0) > 0,
             recording_seconds=view["seconds"] if view else 0,
-            length_seconds=length * occurrences,
+            length_seconds=length,
         )
         score, parts = _score(facts, weights_key)
         values = (
@@ -347,8 +377,8 @@ def event_engagement_recompute(event_id: int, *, weights: dict[str, int] | None 
         columns["contact_id"].append(contact_id)
         for name, value in zip(_FACT_FIELDS, values, strict=True):
             columns[name].append(value)
-    total = len(columns["participation_id"])
-    if not total:
+    written = len(columns["participation_id"])
+    if not written:
         return 0
 
     # The rows only, and their contacts marked pending: the contacts' property is recomputed
@@ -370,7 +400,7 @@ def event_engagement_recompute(event_id: int, *, weights: dict[str, int] | None 
             contacts_changed(set(columns["contact_id"]))
 
     retrying(write)  # a flush taking marks of the same contacts may deadlock with it
-    return total
+    return written
 
 
 def event_key_share(event_id: int) -> bool:
