@@ -70,3 +70,41 @@ def test_writes_that_change_nothing_write_nothing(people):
     assert contacts_write_properties(writes, NOW + dt.timedelta(hours=2)) == {ana.pk}
     bob.refresh_from_db()
     assert bob.updated_at == before[1][0]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's planner settings")
+def test_the_update_probes_contacts_by_key_and_sets_the_planner_back(people, monkeypatch):
+    # The UPDATE runs with sequential scans and hash or merge joins off (a prepared statement
+    # keeps a plan made while the table was tiny: it would read every contact for every page),
+    # and the caller's transaction gets its settings back.
+    from django.db import transaction
+
+    from crm import bulk_properties
+
+    seen = []
+    real = bulk_properties.pg_fetch
+
+    def watching(sql, params):
+        if "UPDATE" in sql:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT current_setting('enable_seqscan'), "
+                    "current_setting('enable_hashjoin'), current_setting('enable_mergejoin')"
+                )
+                seen.append(cursor.fetchone())
+        return real(sql, params)
+
+    monkeypatch.setattr(bulk_properties, "pg_fetch", watching)
+    ana, _bob = people
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_hashjoin = on")
+        assert contacts_write_properties([W(ana, "size", "50")], NOW) == {ana.pk}
+        cursor.execute(
+            "SELECT current_setting('enable_seqscan'), current_setting('enable_hashjoin'), "
+            "current_setting('enable_mergejoin')"
+        )
+        after = cursor.fetchone()
+    assert seen == [("off", "off", "off")]
+    assert after == ("on", "on", "on")
+    ana.refresh_from_db()
+    assert ana.properties["size"] == "50"
