@@ -242,12 +242,12 @@ SELECT id, id, 'occurrence-' || id, starts_at, ends_at FROM {EVENT}
 ENGAGEMENT_SQL = f"""
 INSERT INTO {ENGAGEMENT} (participation_id, contact_id, event_id, polls_answered,
     questions_asked, survey_answered, recording_first_viewed_at, recording_seconds, score,
-    parts, updated_at, contact_pending)
+    parts, updated_at)
 SELECT id, contact_id, event_id, polls, questions, survey,
     CASE WHEN recording > 0 THEN ends + interval '2 days' END, recording,
     least(100, round(50 * coalesce(percent, 0) / 100 + 15 * polls + 15 * questions
         + 10 * survey::int + 10 * (recording > 0)::int)),
-    '{{}}', now(), false
+    '{{}}', now()
 FROM (
     SELECT p.id, p.contact_id, p.event_id, ev.ends_at AS ends, p.state,
         p.attendance_percent AS percent,
