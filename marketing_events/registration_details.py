@@ -17,6 +17,7 @@ from django.db import connection
 
 from crm.db import pg_fetch
 
+from .models import Participation
 from .models_registration import RegistrationDetails
 from .plan import RegistrationFact
 
@@ -96,6 +97,28 @@ def details_upsert(event_id: int, rows: list[DetailsRow], now: dt.datetime) -> N
         [r.referrer for r in rows],
     ]
     pg_fetch(sql, params)  # arrays bound server-side (see `crm.db.bound_cursor`)
+
+
+def sources_write(
+    event_id: int, registrant_ids: Iterable[str], source_id: str, source_name: str, now
+) -> int:
+    """Rule E4 from a source's list of registrants (Zoom's `tracking_source_id` filter): the
+    event's participations of these registrants get that source, their other details kept
+    (`details_upsert`'s merge). Returns the participations found; two statements."""
+    wanted = sorted({r for r in registrant_ids if r})
+    if not wanted:
+        return 0
+    participations = list(
+        Participation.objects.filter(event_id=event_id, external_registrant_id__in=wanted)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    details_upsert(
+        event_id,
+        [DetailsRow(pk, {}, source_id[:100], source_name[:200], {}, "") for pk in participations],
+        now,
+    )
+    return len(participations)
 
 
 def _details_upsert_orm(event_id: int, rows: list[DetailsRow], now: dt.datetime) -> None:

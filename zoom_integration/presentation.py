@@ -72,6 +72,12 @@ COUNT_PHRASES = {
         "%(n)s answers of people without a participation",
         n,
     ),
+    # Rule E4: registrations attributed to a tracking source through Zoom's per-source list.
+    "registration_sources": lambda n: ngettext(
+        "%(n)s registration attributed to its tracking source",
+        "%(n)s registrations attributed to their tracking source",
+        n,
+    ),
     # Rule E2: answers a mapped property could not take (too long, not an allowed option).
     "answers_refused": lambda n: ngettext(
         "%(n)s answer not written to its property", "%(n)s answers not written to their property", n

@@ -120,7 +120,11 @@ def absentees(call: Call) -> Answer:
     ]
     key = ("absentees", call.account.id, instance["uuid"])
     page = call.sandbox.page_tokens.page(call.query, key, len(missing))
-    fragments = [dumps(webinar.registrant_api(r)) for r in missing[page.offset : page.end]]
+    with_source = call.sandbox.registrant_source_ids
+    fragments = [
+        dumps(webinar.registrant_api(r, with_source=with_source))
+        for r in missing[page.offset : page.end]
+    ]
     return 200, paged_json(page.envelope(), "registrants", fragments)
 
 

@@ -138,7 +138,7 @@ def list_registrants(call: Call) -> Answer:
     status = call.query.get("status") or "approved"
     if status not in REGISTRANT_STATUSES:
         raise ZoomError(400, 300, "Invalid parameter: status.")
-    fragments = webinar.registrant_fragments(status)
+    fragments = webinar.registrant_fragments(status, with_source=call.sandbox.registrant_source_ids)
     source_id = call.query.get("tracking_source_id")
     if source_id:  # Zoom's filter by tracking source (spec)
         fragments = [
@@ -161,7 +161,7 @@ def get_registrant(call: Call) -> Answer:
     registrant = webinar.by_id.get(call.args[1])
     if registrant is None or registrant["status"] == "cancelled":
         raise ZoomError(400, 3079, f"This registrant does not exist: {call.args[1]}.")
-    out = webinar.registrant_api(registrant)
+    out = webinar.registrant_api(registrant, with_source=call.sandbox.registrant_source_ids)
     out["language"] = registrant.get("language", "en-US")
     return 200, out
 

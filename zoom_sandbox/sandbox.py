@@ -29,6 +29,9 @@ class Sandbox:
         self.requests: deque[dict[str, Any]] = deque(maxlen=REQUEST_LOG_SIZE)
         self.default_rate_limits = rate_limits
         self.rate_limits = rate_limits
+        # Registrants listed with their tracking source's id (this sandbox's contract), or
+        # without it, as Zoom's own API lists them (False).
+        self.registrant_source_ids = True
         # When set, every /_sandbox call must carry it (app.CONTROL_TOKEN_HEADER); a reset
         # keeps it: it belongs to the process, not to the state.
         self.control_token = control_token
@@ -50,6 +53,7 @@ class Sandbox:
         self.requests.clear()
         self.clock.reset()
         self.rate_limits = self.default_rate_limits
+        self.registrant_source_ids = True
 
     def load(self, scenario: dict[str, Any]) -> dict[str, int]:
         """Replace the state with a scenario; tokens and counters of the old state go with it."""
@@ -62,6 +66,7 @@ class Sandbox:
     def settings(self) -> dict[str, Any]:
         return {
             "rate_limits": self.rate_limits,
+            "registrant_source_ids": self.registrant_source_ids,
             "rate_limit_overrides": self.limiter.overrides,
             "webhook_retry_delays": self.webhooks.retry_delays,
             "webhook_timeout": self.webhooks.timeout,
@@ -70,6 +75,10 @@ class Sandbox:
     def update_settings(self, body: dict[str, Any]) -> dict[str, Any]:
         if "rate_limits" in body:
             self.rate_limits = bool(body["rate_limits"])
+        if "registrant_source_ids" in body:
+            if not isinstance(body["registrant_source_ids"], bool):
+                raise ScenarioError("'registrant_source_ids' must be true or false")
+            self.registrant_source_ids = body["registrant_source_ids"]
         if "rate_limit_overrides" in body:
             if not isinstance(body["rate_limit_overrides"], dict):
                 raise ScenarioError("'rate_limit_overrides' must be an object")

@@ -72,7 +72,7 @@ class Webinar:
         self.id: int = data["id"]
         self.by_id: dict[str, dict[str, Any]] = {}
         self.by_email: dict[str, dict[str, Any]] = {}
-        self._fragments: dict[str, list[bytes]] = {}
+        self._fragments: dict[tuple[str, bool], list[bytes]] = {}
         for registrant in data["registrants"]:
             self.index_registrant(registrant)
 
@@ -100,19 +100,24 @@ class Webinar:
             del self.by_email[key]
         self._fragments.clear()
 
-    def registrant_fragments(self, status: str) -> list[bytes]:
-        """Each visible registrant with ``status`` as ready JSON bytes (the hot path of paging)."""
-        cached = self._fragments.get(status)
+    def registrant_fragments(self, status: str, *, with_source: bool = True) -> list[bytes]:
+        """Each visible registrant with ``status`` as ready JSON bytes (the hot path of paging);
+        `with_source`: with the tracking source it registered through (see `registrant_api`)."""
+        cached = self._fragments.get((status, with_source))
         if cached is None:
             cached = [
-                dumps(self.registrant_api(r))
+                dumps(self.registrant_api(r, with_source=with_source))
                 for r in self.data["registrants"]
                 if r["status"] == status
             ]
-            self._fragments[status] = cached
+            self._fragments[(status, with_source)] = cached
         return cached
 
-    def registrant_api(self, registrant: dict[str, Any]) -> dict[str, Any]:
+    def registrant_api(
+        self, registrant: dict[str, Any], *, with_source: bool = True
+    ) -> dict[str, Any]:
+        """A registrant as the API shows it. `with_source` False lists it as Zoom's own API
+        does: without `source_id` (only the `tracking_source_id` filter tells the source)."""
         out: dict[str, Any] = {
             "id": registrant["id"],
             "email": registrant["email"],
@@ -121,7 +126,7 @@ class Webinar:
         for field in STANDARD_FIELDS:
             out[field] = registrant.get(field, "")
         out["custom_questions"] = registrant.get("custom_questions", [])
-        if registrant.get("source_id"):  # the tracking source it registered through
+        if with_source and registrant.get("source_id"):  # the source it registered through
             out["source_id"] = registrant["source_id"]
         out["status"] = registrant["status"]
         out["create_time"] = registrant.get("create_time", "")

@@ -111,16 +111,23 @@ def stored_answers():
     }
 
 
+@pytest.mark.parametrize("listed", [True, False], ids=["sources listed", "as Zoom lists"])
 def test_pull_sync_keeps_every_registrants_answers_and_source(
-    zoom_sandbox, django_capture_on_commit_callbacks
+    zoom_sandbox, django_capture_on_commit_callbacks, listed
 ):  # rules E1, E4
     connection, state = connect(zoom_sandbox, django_capture_on_commit_callbacks, answers=0.5)
+    # Zoom's own registrant list names no source: the sync asks each tracking source's list.
+    zoom_sandbox.post(
+        "/_sandbox/settings", json={"registrant_source_ids": listed}
+    ).raise_for_status()
     run = run_sync(connection)
     assert run.status == "succeeded", run.errors
     expected = expected_answers(state)
     assert len(expected) > 50
-    assert any(source for _a, source in expected.values())
+    with_source = sum(1 for _a, source in expected.values() if source)
+    assert with_source
     assert stored_answers() == expected
+    assert run.counts.get("registration_sources", 0) == (0 if listed else with_source)
     # Every stored row sits beside its participation in the same event.
     assert not RegistrationDetails.objects.exclude(event_id=db_field("participation__event_id"))
     before = list(RegistrationDetails.objects.values_list("pk", "updated_at").order_by("pk"))

@@ -80,6 +80,26 @@ def test_registrants_carry_answers_and_source(tracked: httpx.Client) -> None:
     assert by_source["total_records"] == 1
 
 
+def test_registrants_listed_as_zoom_lists_them_carry_no_source(tracked: httpx.Client) -> None:
+    # `registrant_source_ids` false: Zoom's own list has no `source_id` (its OpenAPI document
+    # names none); only the `tracking_source_id` filter tells a source's registrants.
+    settings = tracked.post("/_sandbox/settings", json={"registrant_source_ids": False})
+    assert settings.json()["registrant_source_ids"] is False
+    listed = tracked.get(f"/v2/webinars/{UPCOMING_ID}/registrants").json()["registrants"]
+    assert not any("source_id" in r for r in listed)
+    assert listed[0]["org"] == "Acme"  # the answers stay
+    one = tracked.get(f"/v2/webinars/{UPCOMING_ID}/registrants/{listed[0]['id']}").json()
+    assert "source_id" not in one
+    by_source = tracked.get(
+        f"/v2/webinars/{UPCOMING_ID}/registrants", params={"tracking_source_id": "ts_linkedin"}
+    ).json()
+    assert [r["id"] for r in by_source["registrants"]] == [listed[0]["id"]]
+    refused = tracked.post("/_sandbox/settings", json={"registrant_source_ids": "no"})
+    assert refused.status_code == 400
+    tracked.post("/_sandbox/reset").raise_for_status()
+    assert tracked.get("/_sandbox/settings").json()["registrant_source_ids"] is True
+
+
 def test_registering_keeps_answers_and_counts_the_source(tracked: httpx.Client) -> None:
     created = tracked.post(
         f"/v2/webinars/{STRICT_ID}/registrants",

@@ -124,4 +124,11 @@ def participant_pages(
     return produce
 
 
-__all__ = ["NO_REPORT", "PAGE_SIZE", "Page", "participant_pages", "registrant_pages"]
+__all__ = [
+    "NO_REPORT",
+    "PAGE_SIZE",
+    "Page",
+    "listing_pages",
+    "participant_pages",
+    "registrant_pages",
+]

@@ -30,6 +30,7 @@ from django.utils import timezone
 from marketing_events.bulk import on_postgresql
 from marketing_events.models import Participation
 from marketing_events.plan import Plan, Skip
+from marketing_events.registration_details import sources_write
 from marketing_events.selectors import crm_snapshot
 from marketing_events.services import event_recompute_counters, plan_apply, plan_contacts_ensure
 
@@ -45,7 +46,7 @@ from ..registration.sync import (
 )
 from ..services.recordings import recording_upsert
 from .events import recordings_wanted, webinar_event_ensure
-from .listings import NO_REPORT, participant_pages, registrant_pages
+from .listings import NO_REPORT, listing_pages, participant_pages, registrant_pages
 from .planner import SyncSettings, emails_of, plan_participants, plan_registrants, webinar_gate
 from .prefetch import FetchThreads, InlinePages, PrefetchedPages
 from .ratelimit import AccountRateLimiter, configured_limits
@@ -150,6 +151,8 @@ class WebinarSync:
         )
         self.now = timezone.now()
         self._beat_at = time.monotonic()
+        # Whether Zoom's registrant list named anyone's tracking source (rule E4).
+        self.sources_listed = False
 
     # -- the webinar -------------------------------------------------------------------------
 
@@ -213,6 +216,7 @@ class WebinarSync:
         if fetch.registrants is not None:
             self._sync_registration_form()
             registrant_emails = self._sync_registrants(info, fetch.registrants)
+            self._sync_registrant_sources(info)
             ZoomWebinar.objects.filter(pk=webinar.pk).update(registrants_synced_at=self.now)
         reported = False
         if fetch.participants is not None:
@@ -272,6 +276,7 @@ class WebinarSync:
                 first = False
             records = page.records
             emails.update({r.id: r.email for r in records if r.id})
+            self.sources_listed = self.sources_listed or any(r.source_id for r in records)
 
             def plan_page(records=records):
                 snapshot = crm_snapshot(emails_of(records))
@@ -281,6 +286,42 @@ class WebinarSync:
 
             self._apply(plan_page, records=len(records), kind="registrations")
         return emails
+
+    def _sync_registrant_sources(self, info: WebinarInfo) -> None:
+        """Rule E4 where the registrant list named no one's source, as Zoom's own API lists
+        them (only its `tracking_source_id` filter tells who came through a source): each of
+        the webinar's tracking sources, its registrants' participations get it; one medium
+        call per 300 of them, each page counted and applied in a transaction of its own (other
+        details kept, so a re-sync rewrites nothing)."""
+        if self.sources_listed:
+            return
+        path = f"/webinars/{self.webinar.zoom_webinar_id}/registrants"
+        for source_id, name in tracking_source_names(self.webinar).items():
+            first = True
+            for body in listing_pages(
+                self.client,
+                path,
+                limiter=self.limiter,
+                label="medium",
+                sleep_kw=self.sleep_kw(),
+                tracking_source_id=source_id,
+            ):
+                registrants = body.get("registrants") or []
+                if first:
+                    self.row.records_total += int(body.get("total_records") or 0)
+                    first = False
+                ids = [str(r.get("id") or "") for r in registrants if isinstance(r, dict)]
+                with transaction.atomic():
+                    found = sources_write(info.event_id, ids, source_id, name, self.now)
+                    counts = self.counts.copy()
+                    counts["zoom_records"] += len(registrants)
+                    if found:
+                        counts["registration_sources"] += found
+                    self.save_row(records=len(registrants), counts=counts)
+                self.counts = counts
+                self.row.pages_done += 1 if registrants else 0
+                self.row.records_done += len(registrants)
+                self.on_progress()
 
     def _sync_participants(self, info: WebinarInfo, registrant_emails, pages) -> bool:
         """Applies each past instance's report pages; False when Zoom has no report yet."""
