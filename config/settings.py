@@ -378,6 +378,11 @@ if not re.fullmatch(r"\d+(kB|MB|GB)", SEGMENT_COUNT_WORK_MEM):
 # milliseconds, before the planner's own plan is let run (segments.compiler.walked_rows); 0: the
 # planner's plan alone.
 SEGMENT_PAGE_WALK_MS = number("SEGMENT_PAGE_WALK_MS", 15)
+# When that walk ran out of time: the planner's plan for at most this many milliseconds, then
+# the walk again for at most the second (a walk over pages not in memory takes longer), then
+# the planner's plan to its end (segments.compiler.page_rows); 0: that step is left out.
+SEGMENT_PAGE_PLAN_MS = number("SEGMENT_PAGE_PLAN_MS", 30)
+SEGMENT_PAGE_LONG_WALK_MS = number("SEGMENT_PAGE_LONG_WALK_MS", 400)
 # Rule E7: how far back a recording's viewers are first read (days).
 ZOOM_RECORDING_VIEWS_BACKFILL_DAYS = env.int("ZOOM_RECORDING_VIEWS_BACKFILL_DAYS", default=90)
 

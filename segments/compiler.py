@@ -170,11 +170,11 @@ def counted(queryset: QuerySet) -> int:
                 cursor.execute(f"SELECT {write}", list(before))
 
 
-def walked_rows(queryset: QuerySet) -> list | None:
+def walked_rows(queryset: QuerySet, *, budget_ms: int | None = None) -> list | None:
     """The rows of a page query ordered by id (a members page), read by walking an index in
-    id order and testing each contact, within `SEGMENT_PAGE_WALK_MS`; None when the walk ran out
-    of time (or is off, or not on PostgreSQL): then the caller reads them as the planner
-    chooses.
+    id order and testing each contact, within `budget_ms` (default `SEGMENT_PAGE_WALK_MS`);
+    None when the walk ran out of time (or is off, or not on PostgreSQL): then the caller reads
+    them as the planner chooses (`page_rows`).
 
     Why: PostgreSQL estimates each condition alone, and a group of several (@gmail.com AND
     created this year AND company contains "bank" AND attended any) it takes for a handful of
@@ -182,29 +182,62 @@ def walked_rows(queryset: QuerySet) -> list | None:
     (26-36 ms for 877 matches on 1M contacts) where walking the domain index in id order finds
     a page in 5-7 ms (bench/segments_bench.py). A group that truly matches few contacts is the
     opposite case, so the walk is given a budget and the planner's plan follows it."""
-    budget = getattr(settings, "SEGMENT_PAGE_WALK_MS", 0)
-    if connection.vendor != "postgresql" or not budget:
-        return None
+    if budget_ms is None:
+        budget_ms = getattr(settings, "SEGMENT_PAGE_WALK_MS", 0)
     # No JIT either: the walk's cost, counted for every contact, passes its threshold, and
     # compiling takes longer than a page (~10 ms).
-    settings_sql = (
-        "SELECT current_setting('enable_bitmapscan'), current_setting('jit'), "
-        "current_setting('statement_timeout'), set_config('enable_bitmapscan', %s, true), "
-        "set_config('jit', %s, true), set_config('statement_timeout', %s, true)"
-    )
+    return _rows_within(queryset, budget_ms, walk=True)
+
+
+def planned_rows(queryset: QuerySet, *, budget_ms: int) -> list | None:
+    """The rows of a query as the planner's plan reads them, within `budget_ms`; None when it
+    ran out of time (or `budget_ms` is 0, or not on PostgreSQL)."""
+    return _rows_within(queryset, budget_ms, walk=False)
+
+
+def _rows_within(queryset: QuerySet, budget_ms: int, *, walk: bool) -> list | None:
+    if connection.vendor != "postgresql" or not budget_ms:
+        return None
+    wanted = {"statement_timeout": f"{int(budget_ms)}ms"}
+    if walk:
+        wanted.update(enable_bitmapscan="off", jit="off")
+    names = list(wanted)
+    read = ", ".join(f"current_setting('{name}')" for name in names)
+    write = ", ".join(f"set_config('{name}', %s, true)" for name in names)
     nested = connection.in_atomic_block
     try:
         with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(settings_sql, ["off", "off", f"{int(budget)}ms"])
-            before = cursor.fetchone()[:3]
+            cursor.execute(f"SELECT {read}, {write}", [wanted[name] for name in names])
+            before = list(cursor.fetchone()[: len(names)])
             rows = list(queryset)
             if nested:  # else the transaction's end sets them back
-                cursor.execute(settings_sql, before)
+                cursor.execute(f"SELECT {write}", before)
             return rows
     except OperationalError as error:
         if isinstance(error.__cause__, QueryCanceled):  # out of time: rolled back, settings too
             return None
         raise
+
+
+def page_rows(walk: QuerySet, planned: QuerySet) -> list:
+    """A page's rows (both querysets: the same page, in the walk's form and the planner's),
+    each way given a budget in turn, growing: the walk (`SEGMENT_PAGE_WALK_MS`), the planner's
+    plan (`SEGMENT_PAGE_PLAN_MS`), the walk again (`SEGMENT_PAGE_LONG_WALK_MS`), then the
+    planner's plan to its end.
+
+    Why the second walk: a walk that reads its contacts' rows from disk takes longer than
+    one over cached pages (a poll filter on 1M contacts: ~250 ms against 8-9 ms), and the
+    planner's plan that followed it there read every matching answer (0.7-1.3 s), evicting
+    those pages again, page after page (bench/segments_bench.py, count (i)); a planner's plan
+    that is quick (a rare property value) ends within its own budget first."""
+    rows = walked_rows(walk)
+    if rows is None:
+        rows = planned_rows(planned, budget_ms=getattr(settings, "SEGMENT_PAGE_PLAN_MS", 0))
+    if rows is None:
+        rows = walked_rows(walk, budget_ms=getattr(settings, "SEGMENT_PAGE_LONG_WALK_MS", 0))
+    if rows is None:
+        rows = list(planned)
+    return rows
 
 
 def _set_rows(groups: list[list[Condition]]) -> QuerySet | None:

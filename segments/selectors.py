@@ -15,7 +15,7 @@ from crm.counters import histogram_observe
 from crm.errors import NotFound
 from crm.models import Contact
 
-from .compiler import count_query, counted, live_contacts, matching_contacts, walked_rows
+from .compiler import count_query, counted, live_contacts, matching_contacts, page_rows
 from .models import Segment, SegmentKind, SegmentMember
 
 COUNT_TTL_SECONDS = 30
@@ -111,18 +111,15 @@ def members_page(
 ) -> tuple[list[Contact], int | None]:
     """One page of members by id (keyset: constant cost at any depth); returns the page and
     the id to continue after, or None at the end. `walk`: the same members in the form read by
-    a walk in id order (`matching_contacts(walk=True)`), tried first within its budget
-    (`walked_rows`); the page is read from `queryset` as the planner chooses when the walk
-    runs out of time."""
+    a walk in id order (`matching_contacts(walk=True)`), tried first within its budget, then
+    the planner's plan within its own, and so on (`compiler.page_rows`)."""
 
     def page_of(members: QuerySet[Contact]) -> QuerySet[Contact]:
         if after is not None:
             members = members.filter(pk__gt=after)
         return members.order_by("pk")[: limit + 1]
 
-    rows = walked_rows(page_of(walk if walk is not None else queryset))
-    if rows is None:
-        rows = list(page_of(queryset))
+    rows = page_rows(page_of(walk if walk is not None else queryset), page_of(queryset))
     more = len(rows) > limit
     rows = rows[:limit]
     return rows, (rows[-1].pk if more and rows else None)
@@ -154,7 +151,8 @@ def tree_preview(
 ) -> tuple[int, list[Contact]]:
     """The live count and first members of a tree being built (rule G3)."""
     count = _timed_count(count_query(tree, ctx), "preview")
-    rows = walked_rows(matching_contacts(tree, ctx, walk=True).order_by("pk")[:limit])
-    if rows is None:
-        rows = list(matching_contacts(tree, ctx, per_contact=True).order_by("pk")[:limit])
+    rows = page_rows(
+        matching_contacts(tree, ctx, walk=True).order_by("pk")[:limit],
+        matching_contacts(tree, ctx, per_contact=True).order_by("pk")[:limit],
+    )
     return count, rows

@@ -147,3 +147,47 @@ def test_a_walk_out_of_time_outside_a_transaction(settings):
     assert _settings() == before
     rows, _after = members_page(slow, after=None, limit=3)
     assert len(rows) == 3
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="a PostgreSQL statement timeout")
+def test_a_page_gives_each_way_a_growing_budget(people, settings, monkeypatch):
+    # issue 21: the walk (short), the planner's plan (short), the walk again (long), then the
+    # planner's plan to its end; the first that ends gives the page. A walk slow only on its
+    # first try (pages read from disk) ends on the long try; a planner's plan that is quick
+    # ends before any long walk.
+    from segments import compiler
+
+    calls = []
+    real = compiler._rows_within
+
+    def watching(queryset, budget_ms, *, walk):
+        calls.append(("walk" if walk else "plan", budget_ms))
+        return real(queryset, budget_ms, walk=walk)
+
+    monkeypatch.setattr(compiler, "_rows_within", watching)
+    settings.SEGMENT_PAGE_WALK_MS, settings.SEGMENT_PAGE_PLAN_MS = 20, 30
+    settings.SEGMENT_PAGE_LONG_WALK_MS = 5000
+    expected = [c.pk for c in people.order_by("pk")[:5]]
+    sleepy = people.filter(
+        RawSQL(
+            'CAST(pg_sleep(0.005 + 0 * "crm_contact"."id") AS text) IS NOT NULL',
+            (),
+            output_field=BooleanField(),
+        )
+    )
+    # Slow both ways within the short budgets: the long walk ends it.
+    rows, _after = members_page(sleepy, after=None, limit=5)
+    assert [c.pk for c in rows] == expected
+    assert calls == [("walk", 20), ("plan", 30), ("walk", 5000)]
+    # A walk that cannot end, a plan that is quick: the plan's short try gives the page.
+    calls.clear()
+    rows, _after = members_page(people, after=None, limit=5, walk=sleepy)
+    assert [c.pk for c in rows] == expected
+    assert calls == [("walk", 20), ("plan", 30)]
+    # Every step off: the planner's plan alone.
+    calls.clear()
+    settings.SEGMENT_PAGE_WALK_MS = settings.SEGMENT_PAGE_PLAN_MS = 0
+    settings.SEGMENT_PAGE_LONG_WALK_MS = 0
+    rows, _after = members_page(sleepy, after=None, limit=5)
+    assert [c.pk for c in rows] == expected
+    assert calls == [("walk", 0), ("plan", 0), ("walk", 0)]
