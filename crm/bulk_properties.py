@@ -12,13 +12,12 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable
-from contextlib import contextmanager
 from typing import NamedTuple
 
 import orjson
-from django.db import connection, transaction
+from django.db import connection
 
-from .db import pg_fetch
+from .db import local_settings, pg_fetch
 from .models import Contact
 from .properties import STANDARD_BY_NAME
 
@@ -101,28 +100,19 @@ def contacts_write_properties(writes: Iterable[ContactPropertyWrite], now: dt.da
         return {row[0] for row in pg_fetch(sql, [*params, now])}
 
 
-# The planner switches `index_probes` turns off, and what they are set to.
-_PROBES = (("enable_seqscan", "off"), ("enable_hashjoin", "off"), ("enable_mergejoin", "off"))
+# The planner switches `index_probes` turns off.
+_PROBES = {"enable_seqscan": "off", "enable_hashjoin": "off", "enable_mergejoin": "off"}
 
 
-@contextmanager
 def index_probes():
     """The statements within find their contacts one primary-key probe each, whatever the
-    statistics say (set for them only: within the caller's transaction, set back after).
+    statistics say (set for them only: `crm.db.local_settings`).
 
     Why: a prepared statement keeps the generic plan made for its first runs, and in a first
     sync those ran while `crm_contact` was a few pages without statistics: the plan read the
     whole table and hashed it for every page, 5-10 ms a page as the table grew
     (auto_explain on bench/sync_bench.py), against under 1 ms probing 300 ids."""
-    read = ", ".join(f"current_setting('{name}')" for name, _v in _PROBES)
-    write = ", ".join(f"set_config('{name}', %s, true)" for name, _v in _PROBES)
-    nested = connection.in_atomic_block
-    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
-        cursor.execute(f"SELECT {read}, {write}", [value for _n, value in _PROBES])
-        before = list(cursor.fetchone()[: len(_PROBES)])
-        yield  # a failure rolls the settings back with the caller's transaction
-        if nested:  # else the transaction's end sets them back
-            cursor.execute(f"SELECT {write}", before)
+    return local_settings(_PROBES)
 
 
 def _drop_unchanged(per_contact: dict[int, dict[str, ContactPropertyWrite]]) -> None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import TypeVar
 
 import orjson
@@ -93,6 +94,25 @@ def bound_cursor():
     # public `connection.cursor()` took 6.2-13.9 s of loop time against 0.7-2.4 s here;
     # whole process CPU, this cursor / the public one: median 0.41.
     return default_connection._prepare_cursor(cursor)
+
+
+@contextmanager
+def local_settings(values: Mapping[str, str], *, savepoint: bool = False) -> Iterator[None]:
+    """PostgreSQL settings (`set_config(…, true)`) for the statements within only. Within a
+    caller's transaction they are set back after those statements (a savepoint would not end
+    them); outside one, the transaction this opens ends them. A failure within rolls them
+    back with the transaction, or with the savepoint (`savepoint=True`: a caller may catch it,
+    a statement timeout say, and go on). PostgreSQL only."""
+    names = list(values)
+    read = ", ".join(f"current_setting('{name}')" for name in names)
+    write = ", ".join(f"set_config('{name}', %s, true)" for name in names)
+    nested = default_connection.in_atomic_block
+    with transaction.atomic(savepoint=savepoint), default_connection.cursor() as cursor:
+        cursor.execute(f"SELECT {read}, {write}", [values[name] for name in names])
+        before = list(cursor.fetchone()[: len(names)])
+        yield
+        if nested:  # else the transaction's end sets them back
+            cursor.execute(f"SELECT {write}", before)
 
 
 def pg_fetch(sql: str, params: Sequence | Mapping) -> list[tuple]:

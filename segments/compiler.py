@@ -31,7 +31,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from django.conf import settings
-from django.db import OperationalError, connection, transaction
+from django.db import OperationalError, connection
 from django.db.models import (
     BigIntegerField,
     BooleanField,
@@ -46,6 +46,7 @@ from django.db.models.expressions import RawSQL
 from psycopg.errors import QueryCanceled
 
 from crm.contact_filters import REGISTRY, Condition, FilterContext
+from crm.db import local_settings
 from crm.models import Contact
 
 NOBODY = Q(pk__in=[])
@@ -156,18 +157,8 @@ def counted(queryset: QuerySet) -> int:
     wanted = segment_count_settings()
     if connection.vendor != "postgresql" or not wanted:
         return queryset.count()
-    names = list(wanted)
-    read = ", ".join(f"current_setting('{name}')" for name in names)
-    write = ", ".join(f"set_config('{name}', %s, true)" for name in names)
-    nested = connection.in_atomic_block
-    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
-        cursor.execute(f"SELECT {read}, {write}", [wanted[name] for name in names])
-        before = cursor.fetchone()[: len(names)]
-        try:
-            return queryset.count()
-        finally:
-            if nested:  # else the transaction's end sets them back
-                cursor.execute(f"SELECT {write}", list(before))
+    with local_settings(wanted):
+        return queryset.count()
 
 
 def walked_rows(queryset: QuerySet, *, budget_ms: int | None = None) -> list | None:
@@ -201,18 +192,9 @@ def _rows_within(queryset: QuerySet, budget_ms: int, *, walk: bool) -> list | No
     wanted = {"statement_timeout": f"{int(budget_ms)}ms"}
     if walk:
         wanted.update(enable_bitmapscan="off", jit="off")
-    names = list(wanted)
-    read = ", ".join(f"current_setting('{name}')" for name in names)
-    write = ", ".join(f"set_config('{name}', %s, true)" for name in names)
-    nested = connection.in_atomic_block
     try:
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(f"SELECT {read}, {write}", [wanted[name] for name in names])
-            before = list(cursor.fetchone()[: len(names)])
-            rows = list(queryset)
-            if nested:  # else the transaction's end sets them back
-                cursor.execute(f"SELECT {write}", before)
-            return rows
+        with local_settings(wanted, savepoint=True):
+            return list(queryset)
     except OperationalError as error:
         if isinstance(error.__cause__, QueryCanceled):  # out of time: rolled back, settings too
             return None
