@@ -6,7 +6,7 @@ writer is another connection."""
 import threading
 
 import pytest
-from django.db import IntegrityError, connections, transaction
+from django.db import IntegrityError, transaction
 from django.db import connection as db_connection
 
 from marketing_events.models import (
@@ -23,6 +23,7 @@ from zoom_integration.engagement.services import event_engagement_recompute
 
 from . import test_plan_apply as applying
 from .test_plan_apply import at, attendance, registration
+from .test_plan_apply_race import in_thread
 
 event = applying.event  # the fixture, shared
 
@@ -57,20 +58,6 @@ def orphans() -> dict[str, int]:
             occurrence_id__in=occurrences
         ).count()
     return {name: n for name, n in found.items() if n}
-
-
-def in_thread(work, failures: list) -> threading.Thread:
-    def run():
-        try:
-            work()
-        except BaseException as exc:  # handed to the test
-            failures.append(exc)
-        finally:
-            connections.close_all()
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    return thread
 
 
 def test_deleting_an_event_waits_for_a_page_writing_under_it(event):

@@ -27,21 +27,32 @@ pytestmark = [
 ]
 
 
-def in_another_connection(work) -> None:
-    """Runs `work` in a thread of its own, so with its own connection, committed."""
-    failure = []
+def in_thread(work, failures: list) -> threading.Thread:
+    """Starts `work` in a thread of its own, so with its own connection; what it raises is
+    appended to `failures` (handed to the test)."""
 
     def run():
         try:
-            with transaction.atomic():
-                work()
+            work()
         except BaseException as exc:  # handed to the test
-            failure.append(exc)
+            failures.append(exc)
         finally:
             connections.close_all()
 
     thread = threading.Thread(target=run)
     thread.start()
+    return thread
+
+
+def in_another_connection(work) -> None:
+    """Runs `work` in a thread of its own, so with its own connection, committed."""
+    failure = []
+
+    def committed():
+        with transaction.atomic():
+            work()
+
+    thread = in_thread(committed, failure)
     thread.join(timeout=30)
     assert not thread.is_alive() and not failure, failure
 
