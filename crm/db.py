@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import logging
+import struct
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from functools import lru_cache
 from typing import TypeVar
 
 import orjson
 from django.db import OperationalError, models, transaction
 from django.db import connection as default_connection
+from psycopg.types.array import ListBinaryDumper
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -65,6 +68,50 @@ def bulk_update_values(
     return total
 
 
+# PostgreSQL's binary array: dimensions, has-nulls flag, element type, then (size, lower bound)
+# of its one dimension; each element is its length and its bytes.
+_ARRAY_HEAD = struct.Struct("!iIIii")
+_ELEMENT_LENGTH = struct.Struct("!i").pack
+# Element types whose values struct packs directly: bigint, integer, smallint.
+_INTEGER_CODES = {20: ("q", 8), 23: ("i", 4), 21: ("h", 2)}
+
+
+@lru_cache(maxsize=256)
+def _integer_array(code: str, count: int) -> struct.Struct:
+    return struct.Struct("!" + ("i" + code) * count)
+
+
+class ArrayDumper(ListBinaryDumper):
+    """psycopg's binary list dumper, with the one-dimensional arrays of integers and strings
+    without nulls (most of the sync's page parameters) packed in C loops: psycopg's own calls
+    its element dumper and appends twice per element in Python, 42-53 µs for 300 elements,
+    where integers take 8 µs here and strings 34 µs (2026-12-06). The bytes are the same
+    (tested against psycopg's); anything else (nulls, nested lists, other types) is psycopg's
+    own path."""
+
+    def dump(self, obj: list):
+        sub = self.sub_dumper
+        if sub is None or not obj or type(obj[0]) is list:
+            return super().dump(obj)
+        count, oid = len(obj), sub.oid
+        try:
+            if oid in _INTEGER_CODES and type(obj[0]) is int:
+                code, size = _INTEGER_CODES[oid]
+                values = [size] * (2 * count)
+                values[1::2] = obj
+                body = _integer_array(code, count).pack(*values)
+            else:
+                utf8 = type(obj[0]) is str and sub.dump("\u00e9") == b"\xc3\xa9"
+                items = list(map(str.encode, obj)) if utf8 else list(map(sub.dump, obj))
+                parts: list = [None] * (2 * count)
+                parts[0::2] = map(_ELEMENT_LENGTH, map(len, items))
+                parts[1::2] = items
+                body = b"".join(parts)
+        except Exception:  # a null among them, or a value the fast way does not take
+            return super().dump(obj)
+        return _ARRAY_HEAD.pack(1, 0, oid, count, 1) + body
+
+
 def bound_cursor():
     """A Django cursor (execute wrappers, query logging, error mapping) over a psycopg cursor
     that binds parameters on the server: an array parameter travels as one value instead of
@@ -84,6 +131,7 @@ def bound_cursor():
     # library's `json.loads`, which was a third of this cursor's result reading in a first sync
     # (contacts' properties, 45,000 rows; py-spy).
     set_json_loads(orjson.loads, cursor)
+    cursor.adapters.register_dumper(list, ArrayDumper)  # this cursor's only
     # A private API on purpose: Django's public switch (OPTIONS "server_side_binding") binds
     # every query of the site server-side, and the raw psycopg cursor would skip Django's
     # execute wrappers (query counts asserted by the tests, the bench's per-statement times).
