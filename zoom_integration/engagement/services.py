@@ -517,29 +517,48 @@ def contacts_recompute_engagement(contact_ids: Iterable[int]) -> None:
 def _engagement_property_update(ids: list[int]) -> tuple[str, list]:
     qn = connection.ops.quote_name
     contact = qn(Contact._meta.db_table)
-    means = (
-        "SELECT contact_id, CAST(ROUND(AVG(score)) AS integer) AS value FROM ("
-        "SELECT p.contact_id, COALESCE(pe.score, 0) AS score, ROW_NUMBER() OVER ("
-        "PARTITION BY p.contact_id ORDER BY e.starts_at DESC, e.id DESC) AS n "
-        f"FROM {qn(Participation._meta.db_table)} p "
-        f"JOIN {qn(MarketingEvent._meta.db_table)} e ON e.id = p.event_id "
-        f"LEFT JOIN {qn(ParticipationEngagement._meta.db_table)} pe "
-        "ON pe.participation_id = p.id WHERE p.contact_id {ids}) r "
-        f"WHERE n <= {LAST_EVENTS} GROUP BY contact_id"
-    )
+    participation = qn(Participation._meta.db_table)
+    event = qn(MarketingEvent._meta.db_table)
+    engagement = qn(ParticipationEngagement._meta.db_table)
     if connection.vendor == "postgresql":
+        # One probe per contact (LATERAL): its participations through the contact index, each
+        # one's event and score through their keys, whatever the planner believes of the
+        # tables' sizes (or of the number of events). A join of the ids with the whole tables,
+        # which it chose once they had grown, read every participation and every summary for
+        # each batch: 200 ms a batch of 500 contacts against 30 ms this way, 9 s of a first
+        # sync of 500,000 registrants (pg_stat_statements, 2026-12-06).
+        means = (
+            "SELECT i.id AS contact_id, m.value FROM unnest(%b::bigint[]) AS i(id) "
+            "CROSS JOIN LATERAL (SELECT CAST(ROUND(AVG(r.score)) AS integer) AS value FROM ("
+            "SELECT COALESCE(pe.score, 0) AS score FROM ("
+            f"SELECT p.id, p.event_id, (SELECT e.starts_at FROM {event} e "
+            "WHERE e.id = p.event_id) AS starts_at "
+            f"FROM {participation} p WHERE p.contact_id = i.id) p "
+            f"LEFT JOIN {engagement} pe ON pe.participation_id = p.id "
+            f"ORDER BY p.starts_at DESC, p.event_id DESC LIMIT {LAST_EVENTS}) r) m "
+            "WHERE m.value IS NOT NULL"
+        )
         return (
             f"UPDATE {contact} c SET properties = jsonb_set(COALESCE(c.properties, '{{}}'), "
             f"'{{{CONTACT_PROPERTY}}}', to_jsonb(m.value::text)) "
-            f"FROM ({means.format(ids='= ANY(%b::bigint[])')}) m WHERE c.id = m.contact_id "
+            f"FROM ({means}) m WHERE c.id = m.contact_id "
             f"AND (c.properties ->> '{CONTACT_PROPERTY}') IS DISTINCT FROM m.value::text",
             [ids],
         )
     marks = ", ".join(["%s"] * len(ids))
+    means = (
+        "SELECT contact_id, CAST(ROUND(AVG(score)) AS integer) AS value FROM ("
+        "SELECT p.contact_id, COALESCE(pe.score, 0) AS score, ROW_NUMBER() OVER ("
+        "PARTITION BY p.contact_id ORDER BY e.starts_at DESC, e.id DESC) AS n "
+        f"FROM {participation} p JOIN {event} e ON e.id = p.event_id "
+        f"LEFT JOIN {engagement} pe ON pe.participation_id = p.id "
+        f"WHERE p.contact_id IN ({marks})) r "
+        f"WHERE n <= {LAST_EVENTS} GROUP BY contact_id"
+    )
     return (
         f"UPDATE {contact} SET properties = json_set(COALESCE(properties, '{{}}'), "
         f"'$.{CONTACT_PROPERTY}', CAST(m.value AS text)) "
-        f"FROM ({means.format(ids=f'IN ({marks})')}) m WHERE {contact}.id = m.contact_id "
+        f"FROM ({means}) m WHERE {contact}.id = m.contact_id "
         f"AND json_extract({contact}.properties, '$.{CONTACT_PROPERTY}') "
         "IS NOT CAST(m.value AS text)",
         list(ids),
