@@ -100,8 +100,15 @@ def contacts_write_properties(writes: Iterable[ContactPropertyWrite], now: dt.da
         return {row[0] for row in pg_fetch(sql, [*params, now])}
 
 
-# The planner switches `index_probes` turns off.
-_PROBES = {"enable_seqscan": "off", "enable_hashjoin": "off", "enable_mergejoin": "off"}
+# The planner switches `index_probes` turns off. JIT too: a statement probing per contact is
+# estimated at the cost of all its probes (600,000 for 500 contacts), past `jit_above_cost`,
+# and compiling it took 200-260 ms where running it takes 25-40 ms (auto_explain, bench-sync).
+_PROBES = {
+    "enable_seqscan": "off",
+    "enable_hashjoin": "off",
+    "enable_mergejoin": "off",
+    "jit": "off",
+}
 
 
 def index_probes():

@@ -74,23 +74,25 @@ def test_writes_that_change_nothing_write_nothing(people):
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's planner settings")
 def test_the_update_probes_contacts_by_key_and_sets_the_planner_back(people, monkeypatch):
-    # The UPDATE runs with sequential scans and hash or merge joins off (a prepared statement
-    # keeps a plan made while the table was tiny: it would read every contact for every page),
-    # and the caller's transaction gets its settings back.
+    # The UPDATE runs with sequential scans, hash or merge joins and JIT off (a prepared
+    # statement keeps a plan made while the table was tiny: it would read every contact for
+    # every page; a per-contact probe's estimated cost would make it compile), and the
+    # caller's transaction gets its settings back.
     from django.db import transaction
 
     from crm import bulk_properties
 
+    settings = (
+        "SELECT current_setting('enable_seqscan'), current_setting('enable_hashjoin'), "
+        "current_setting('enable_mergejoin'), current_setting('jit')"
+    )
     seen = []
     real = bulk_properties.pg_fetch
 
     def watching(sql, params):
         if "UPDATE" in sql:
             with connection.cursor() as cursor:
-                cursor.execute(
-                    "SELECT current_setting('enable_seqscan'), "
-                    "current_setting('enable_hashjoin'), current_setting('enable_mergejoin')"
-                )
+                cursor.execute(settings)
                 seen.append(cursor.fetchone())
         return real(sql, params)
 
@@ -98,13 +100,14 @@ def test_the_update_probes_contacts_by_key_and_sets_the_planner_back(people, mon
     ana, _bob = people
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_hashjoin = on")
+        cursor.execute("SET LOCAL jit = on")
+        cursor.execute(settings)
+        before = cursor.fetchone()
         assert contacts_write_properties([W(ana, "size", "50")], NOW) == {ana.pk}
-        cursor.execute(
-            "SELECT current_setting('enable_seqscan'), current_setting('enable_hashjoin'), "
-            "current_setting('enable_mergejoin')"
-        )
+        cursor.execute(settings)
         after = cursor.fetchone()
-    assert seen == [("off", "off", "off")]
-    assert after == ("on", "on", "on")
+    assert seen == [("off", "off", "off", "off")]
+    assert before == ("on", "on", "on", "on")
+    assert after == before
     ana.refresh_from_db()
     assert ana.properties["size"] == "50"
