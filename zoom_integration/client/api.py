@@ -10,11 +10,12 @@ from __future__ import annotations
 import datetime as dt
 import email.utils
 import logging
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any, Protocol
+from typing import IO, Any, Protocol
 from urllib.parse import quote
 
 import orjson
@@ -123,6 +124,9 @@ def api_session(base_url: str) -> requests.Session:
     return session
 
 
+SPOOL_IN_MEMORY = 1024 * 1024  # a spooled body beyond this goes to a temporary file
+
+
 class ZoomClient:
     def __init__(
         self,
@@ -165,7 +169,9 @@ class ZoomClient:
             response = self._send(method, path, params=params, json=json)
         return self._handle(response, method, path)
 
-    def _send(self, method: str, path: str, *, params, json) -> requests.Response:
+    def _send(
+        self, method: str, path: str, *, params, json, stream: bool = False
+    ) -> requests.Response:
         url = self.base_url + path
         headers = {
             "Authorization": f"Bearer {self.tokens.access_token()}",
@@ -174,7 +180,13 @@ class ZoomClient:
         started = time.monotonic()
         try:
             response = self.session.request(
-                method, url, params=params, json=json, headers=headers, timeout=self.timeout
+                method,
+                url,
+                params=params,
+                json=json,
+                headers=headers,
+                timeout=self.timeout,
+                stream=stream,
             )
         except requests.Timeout as exc:
             logger.warning(
@@ -245,6 +257,31 @@ class ZoomClient:
 
     def get(self, path: str, **params) -> Any:
         return self.request("GET", path, params={k: v for k, v in params.items() if v is not None})
+
+    def get_spooled(self, path: str, **params) -> IO[bytes]:
+        """A GET whose body is written to a temporary file (kept in memory up to
+        `SPOOL_IN_MEMORY` bytes), rewound, instead of held and parsed whole: Zoom's poll, Q&A
+        and survey reports come unpaged, tens of megabytes for a large webinar. Refusals and
+        errors raise as `request`'s do; a transfer cut off raises `ZoomTransientError`."""
+        params = {k: v for k, v in params.items() if v is not None}
+        response = self._send("GET", path, params=params, json=None, stream=True)
+        if response.status_code == 401 and _zoom_code(response) in (124, None):
+            response.close()
+            self.tokens.invalidate()
+            response = self._send("GET", path, params=params, json=None, stream=True)
+        if not 200 <= response.status_code < 300:
+            self._handle(response, "GET", path)  # raises the typed error
+        spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)  # noqa: SIM115
+        try:
+            for chunk in response.iter_content(chunk_size=64 * 1024):
+                spool.write(chunk)
+        except requests.RequestException as exc:
+            spool.close()
+            raise ZoomTransientError(f"Zoom's answer to GET {path} was cut off: {exc}")
+        finally:
+            response.close()
+        spool.seek(0)
+        return spool
 
     def paginate(
         self, path: str, items_key: str, *, page_size: int = MAX_PAGE_SIZE, **params

@@ -52,14 +52,30 @@ _CHOICE_REPORTS = {
 }
 
 
+def report_rows_key(report: str) -> str | None:
+    """Where a `polls`, `qa` or `survey` report body keeps its rows (one person's answers
+    each); None for another report."""
+    if report == REPORT_QA:
+        return "questions"
+    choice = _CHOICE_REPORTS.get(report)
+    return choice[1] if choice else None
+
+
 def answer_records(report: str, body: dict | None) -> list[AnswerRecord]:
     """Zoom's `polls`, `qa` or `survey` report body → records (its empty shape → none)."""
-    body = body or {}
-    if report == REPORT_QA:
-        return _question_records(body)
-    if report not in _CHOICE_REPORTS:
+    key = report_rows_key(report)
+    rows = (body or {}).get(key) or [] if key else []
+    return [record for row in rows for record in row_records(report, row)]
+
+
+def row_records(report: str, row: dict) -> list[AnswerRecord]:
+    """One row of a `polls`, `qa` or `survey` report (a person's answers) → records; the
+    report can be read row by row (`engagement.pull` streams it)."""
+    if not isinstance(row, dict):
         return []
-    kind, rows_key, details_key, id_key = _CHOICE_REPORTS[report]
+    if report == REPORT_QA:
+        return _question_records(row)
+    kind, _rows_key, details_key, id_key = _CHOICE_REPORTS[report]
     return [
         AnswerRecord(
             kind=kind,
@@ -70,30 +86,28 @@ def answer_records(report: str, body: dict | None) -> list[AnswerRecord]:
             answer=item.get("answer") or "",
             answered_at=parse_time(item.get("date_time")),
         )
-        for row in body.get(rows_key) or []
         for item in row.get(details_key) or []
     ]
 
 
-def _question_records(body: dict) -> list[AnswerRecord]:
+def _question_records(row: dict) -> list[AnswerRecord]:
     records = []
-    for row in body.get("questions") or []:
-        for item in row.get("question_details") or []:
-            answers = item.get("answer_details") or []
-            records.append(
-                AnswerRecord(
-                    kind=QUESTION,
-                    email=row.get("email") or "",
-                    name=row.get("name") or "",
-                    question_id=str(item.get("question_id") or ""),
-                    question=item.get("question") or "",
-                    answer="\n".join(a.get("content") or "" for a in answers)
-                    or (item.get("answer") or ""),
-                    status=item.get("question_status") or "",
-                    answered_by=(answers[0].get("name") or "") if answers else "",
-                    answered_at=parse_time(item.get("create_time")),
-                )
+    for item in row.get("question_details") or []:
+        answers = item.get("answer_details") or []
+        records.append(
+            AnswerRecord(
+                kind=QUESTION,
+                email=row.get("email") or "",
+                name=row.get("name") or "",
+                question_id=str(item.get("question_id") or ""),
+                question=item.get("question") or "",
+                answer="\n".join(a.get("content") or "" for a in answers)
+                or (item.get("answer") or ""),
+                status=item.get("question_status") or "",
+                answered_by=(answers[0].get("name") or "") if answers else "",
+                answered_at=parse_time(item.get("create_time")),
             )
+        )
     return records
 
 
@@ -114,10 +128,17 @@ def view_records(rows: Iterable[dict]) -> list[ViewRecord]:
     return out
 
 
-def digest(records: Iterable[AnswerRecord]) -> str:
-    """What a report says, independent of row order: equal digests → nothing to write."""
-    items = sorted(
-        (
+class ReportDigest:
+    """What a report says, independent of row order, taken record by record (a report is read
+    as a stream): the sum of the records' SHA-256 modulo 2**256, a multiset hash (the same
+    records in any order give the same digest, a record twice counts twice). Equal digests →
+    nothing to write."""
+
+    def __init__(self) -> None:
+        self._sum = 0
+
+    def add(self, r: AnswerRecord) -> None:
+        item = (
             r.kind,
             normalize(r.email),
             r.name,
@@ -128,9 +149,18 @@ def digest(records: Iterable[AnswerRecord]) -> str:
             r.answered_by,
             r.answered_at.isoformat() if r.answered_at else "",
         )
-        for r in records
-    )
-    return hashlib.sha256(orjson.dumps(items)).hexdigest()
+        value = int.from_bytes(hashlib.sha256(orjson.dumps(item)).digest(), "big")
+        self._sum = (self._sum + value) % (1 << 256)
+
+    def hexdigest(self) -> str:
+        return f"{self._sum:064x}"
+
+
+def digest(records: Iterable[AnswerRecord]) -> str:
+    total = ReportDigest()
+    for record in records:
+        total.add(record)
+    return total.hexdigest()
 
 
 def is_anonymous(record: AnswerRecord | ViewRecord) -> bool:

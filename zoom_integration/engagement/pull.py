@@ -14,22 +14,38 @@ account's rate limiter (`zoom_integration.sync.pipeline.WebinarSync`).
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING
+from collections.abc import Iterator
+from dataclasses import dataclass
+from itertools import islice
+from typing import IO, TYPE_CHECKING
 
+import ijson
 from django.conf import settings
 from django.db import transaction
 
 from marketing_events.models import EventOccurrence, MarketingEvent, Participation
 from marketing_events.selectors import crm_snapshot
 
-from ..client import ZoomNotFound, encode_uuid
+from ..client import ZoomNotFound, ZoomTransientError, encode_uuid
 from ..models import ZoomRecording
 from ..sync.retry import call_zoom
 from .kinds import REPORT_POLLS, REPORT_QA, REPORT_SURVEY, REPORT_VIEWS
 from .models import EngagementReport
-from .planner import answer_records, digest, emails_of, plan_answers, plan_views, view_records
+from .planner import (
+    AnswerRecord,
+    ReportDigest,
+    emails_of,
+    is_anonymous,
+    plan_answers,
+    plan_views,
+    report_rows_key,
+    row_records,
+    view_records,
+)
 from .services import (
-    answers_apply,
+    answers_chunk_apply,
+    answers_clear,
+    answers_report_record,
     event_engagement_recompute,
     report_unchanged,
     retrying,
@@ -54,6 +70,62 @@ COUNT_OF_REPORT = {
 VIEWS_WINDOW_DAYS = 30  # Zoom: "Maximum duration: 1 month"
 VIEWS_OVERLAP_DAYS = 3  # late analytics rows of the days already read
 SETTLING = dt.timedelta(days=2)  # as the participants' report (sync.pipeline.REPORT_SETTLING)
+# Answers planned and written at a time: a report is read as a stream, so the worker's memory
+# holds one part of it whatever the webinar's size.
+REPORT_PART = 2000
+
+
+@dataclass
+class ReadReport:
+    """A report's body spooled (`ZoomClient.get_spooled`), what it says (its digest, records
+    and anonymous rows), read once to know whether anything changed."""
+
+    body: IO[bytes]
+    report: str
+    digest: str
+    records: int
+    anonymous_rows: int
+
+    def records_iter(self) -> Iterator[AnswerRecord]:
+        self.body.seek(0)
+        return _records(self.report, self.body)
+
+
+def _parts(records: Iterator[AnswerRecord], size: int) -> Iterator[list[AnswerRecord]]:
+    while part := list(islice(records, size)):
+        yield part
+
+
+def _records(report: str, body: IO[bytes]) -> Iterator[AnswerRecord]:
+    """The report's records, its rows parsed one at a time (Zoom's body is one JSON object
+    whose rows are in one array): a row is a person's answers."""
+    key = report_rows_key(report)
+    if key is None or not body.read(1):  # no body (204): no records, as an empty report
+        return
+    body.seek(0)
+    try:
+        for row in ijson.items(body, f"{key}.item", use_float=True):
+            yield from row_records(report, row)
+    except ijson.JSONError as exc:
+        raise ZoomTransientError(f"Zoom's {report} report is not JSON: {exc}")
+
+
+def _report_read(sync: WebinarSync, path: str, report: str) -> ReadReport:
+    """The report read through once (retried with the call: a body cut off or not JSON is
+    read again): its digest, records and anonymous rows (rule E6: a row is one person's set of
+    answers, told apart by its moment, as `planner._anonymous_rows` counts them)."""
+    body = sync.client.get_spooled(path)
+    try:
+        total, records, anonymous = ReportDigest(), 0, set()
+        for record in _records(report, body):
+            total.add(record)
+            records += 1
+            if is_anonymous(record):
+                anonymous.add((record.name, record.answered_at))
+    except BaseException:
+        body.close()
+        raise
+    return ReadReport(body, report, total.hexdigest(), records, len(anonymous))
 
 
 def _timeline_data(sync: WebinarSync, event: MarketingEvent) -> dict:
@@ -124,8 +196,8 @@ def engagement_reports_pull(sync: WebinarSync, event: MarketingEvent) -> bool:
                 continue
             path = template.format(encode_uuid(occurrence.external_id))
             try:
-                body = call_zoom(
-                    lambda path=path: sync.client.get(path),
+                read = call_zoom(
+                    lambda path=path, report=report: _report_read(sync, path, report),
                     limiter=sync.limiter,
                     label=label,
                     what=report,
@@ -133,54 +205,62 @@ def engagement_reports_pull(sync: WebinarSync, event: MarketingEvent) -> bool:
                 )
             except ZoomNotFound:
                 continue  # 3001: no report for this instance (yet)
-            records = answer_records(report, body)
-            fingerprint = digest(records)
-            if report_unchanged(occurrence, report, fingerprint):
-                with transaction.atomic():
-                    EngagementReport.objects.filter(occurrence=occurrence, kind=report).update(
-                        pulled_at=now
-                    )
-                    written = _count(sync, len(records), engagement_reports_unchanged=1)
-                _counted(sync, written)
-                sync.heartbeat()
-                continue
-            snapshot = crm_snapshot(emails_of(records))
-            participations = dict(
-                Participation.objects.filter(
-                    event=event, contact_id__in=[c.id for c in snapshot.contacts.values()]
-                ).values_list("contact_id", "pk")
-            )
-            plan = plan_answers(info, records, snapshot, sync.settings, participations)
+            with read.body:
+                if report_unchanged(occurrence, report, read.digest):
+                    with transaction.atomic():
+                        EngagementReport.objects.filter(occurrence=occurrence, kind=report).update(
+                            pulled_at=now
+                        )
+                        written = _count(sync, read.records, engagement_reports_unchanged=1)
+                    _counted(sync, written)
+                    sync.heartbeat()
+                    continue
 
-            def write(
-                occurrence=occurrence,
-                report=report,
-                plan=plan,
-                fingerprint=fingerprint,
-                records=records,
-            ):
-                with transaction.atomic():
-                    attached = answers_apply(
-                        occurrence=occurrence,
-                        report=report,
-                        plan=plan,
-                        digest=fingerprint,
-                        timeline_data=data,
-                        now=now,
-                    )
-                    sync.insert_skips(plan.skips)
-                    written = _count(
-                        sync,
-                        len(records),
-                        **{COUNT_OF_REPORT[report]: attached},
-                        anonymous_answers=plan.anonymous_rows,
-                        engagement_unmatched=plan.unmatched,
-                    )
-                return attached, written
+                def write(occurrence=occurrence, report=report, read=read):
+                    # One transaction: the report's answers are replaced all at once, part by
+                    # part (a retry after a deadlock reads the spooled body again).
+                    attached = unmatched = rows = 0
+                    with transaction.atomic():
+                        answers_clear(occurrence, report)
+                        for part in _parts(read.records_iter(), REPORT_PART):
+                            snapshot = crm_snapshot(emails_of(part))
+                            participations = dict(
+                                Participation.objects.filter(
+                                    event=event,
+                                    contact_id__in=[c.id for c in snapshot.contacts.values()],
+                                ).values_list("contact_id", "pk")
+                            )
+                            plan = plan_answers(info, part, snapshot, sync.settings, participations)
+                            attached += answers_chunk_apply(
+                                occurrence=occurrence,
+                                report=report,
+                                plan=plan,
+                                timeline_data=data,
+                                now=now,
+                            )
+                            sync.insert_skips(plan.skips)
+                            unmatched += plan.unmatched
+                            rows += len(plan.answers)
+                        answers_report_record(
+                            occurrence,
+                            report,
+                            read.digest,
+                            rows=rows,
+                            anonymous=read.anonymous_rows,
+                            now=now,
+                        )
+                        written = _count(
+                            sync,
+                            read.records,
+                            **{COUNT_OF_REPORT[report]: attached},
+                            anonymous_answers=read.anonymous_rows,
+                            engagement_unmatched=unmatched,
+                        )
+                    return attached, written
 
-            _row_write(sync, write)
-            changed = True
-            sync.on_progress()
+                _row_write(sync, write)
+                changed = True
+                sync.on_progress()
     return changed
 
 

@@ -90,15 +90,54 @@ def answers_apply(
     """Replaces the answers of one report of one occurrence by the plan's (idempotent: the
     same report gives the same rows), with one timeline entry per contact, occurrence and
     kind listing its items (rule E6); entries of people no longer in the report go. Returns
-    the number of answers attached to someone."""
+    the number of answers attached to someone. A report read as a stream is replaced the same
+    way in parts (`engagement.pull`): `answers_clear`, `answers_chunk_apply` for each part,
+    `answers_report_record`, in one transaction."""
     now = now or timezone.now()
+    answers_clear(occurrence, report)
+    attached = answers_chunk_apply(
+        occurrence=occurrence, report=report, plan=plan, timeline_data=timeline_data, now=now
+    )
+    answers_report_record(
+        occurrence, report, digest, rows=len(plan.answers), anonymous=plan.anonymous_rows, now=now
+    )
+    return attached
+
+
+@transaction.atomic(savepoint=False)  # within a caller's transaction: theirs
+def answers_clear(occurrence: EventOccurrence, report: str) -> None:
+    """Deletes one report's stored answers for one occurrence and the timeline entries they
+    gave their people: the first step of replacing them."""
     kind = ANSWER_KIND_OF_REPORT[report]
-    answered_before = set(
+    timeline_kind = TIMELINE_KIND_OF[kind]
+    answered = (
         EngagementAnswer.objects.filter(
             occurrence=occurrence, kind=kind, participation__isnull=False
-        ).values_list("participation__contact_id", flat=True)
+        )
+        .values_list("participation__contact_id", flat=True)
+        .distinct()
     )
+    # By their keys (the unique index; a prefix match would read the whole timeline).
+    keys = [_timeline_key(timeline_kind, occurrence.pk, c) for c in answered]
     EngagementAnswer.objects.filter(occurrence=occurrence, kind=kind).delete()
+    for start in range(0, len(keys), CHUNK):
+        TimelineEvent.objects.filter(dedupe_key__in=keys[start : start + CHUNK]).delete()
+
+
+@transaction.atomic(savepoint=False)  # within a caller's transaction: theirs
+def answers_chunk_apply(
+    *,
+    occurrence: EventOccurrence,
+    report: str,
+    plan: AnswerPlan,
+    timeline_data: dict,
+    now: dt.datetime,
+) -> int:
+    """Adds the plan's answers (a part of one report) after `answers_clear`; a person's
+    timeline entry gathers the items of every part (their rows may come in more than one).
+    A constant number of statements whatever the part's size. Returns the answers attached
+    to someone."""
+    kind = ANSWER_KIND_OF_REPORT[report]
     records = [fact.record for fact in plan.answers]
     bulk.rows_insert(
         EngagementAnswer,
@@ -113,21 +152,19 @@ def answers_apply(
         },
         {"event_id": occurrence.event_id, "occurrence_id": occurrence.pk, "kind": kind},
     )
-    EngagementReport.objects.update_or_create(
-        occurrence=occurrence,
-        kind=report,
-        defaults={
-            "digest": digest,
-            "rows": len(plan.answers),
-            "anonymous_count": plan.anonymous_rows,
-            "pulled_at": now,
-        },
-    )
     timeline_kind = TIMELINE_KIND_OF[kind]
     by_contact: dict[int, list] = defaultdict(list)
     for fact in plan.answers:
         if fact.contact_id is not None:
             by_contact[fact.contact_id].append(fact.record)
+    keys = {c: _timeline_key(timeline_kind, occurrence.pk, c) for c in by_contact}
+    # Entries an earlier part of this report wrote: their items come first.
+    earlier = {
+        key: (occurred_at, data.get("items") or [])
+        for key, occurred_at, data in TimelineEvent.objects.filter(
+            dedupe_key__in=list(keys.values())
+        ).values_list("dedupe_key", "occurred_at", "data")
+    }
     rows = []
     for contact_id, records in by_contact.items():
         items = []
@@ -137,26 +174,42 @@ def answers_apply(
                 item["status"] = record.status
             items.append(item)
         moments = [r.answered_at for r in records if r.answered_at is not None]
+        occurred_at = min(moments) if moments else (occurrence.ends_at or now)
+        key = keys[contact_id]
+        if key in earlier:
+            before_at, before_items = earlier[key]
+            occurred_at, items = min(occurred_at, before_at), [*before_items, *items]
         rows.append(
             bulk.TimelineRow(
                 contact_id,
                 timeline_kind,
-                min(moments) if moments else (occurrence.ends_at or now),
+                occurred_at,
                 {**timeline_data, "occurrence": occurrence.external_id, "items": items},
-                _timeline_key(timeline_kind, occurrence.pk, contact_id),
+                key,
             )
         )
     bulk.timeline_upsert(rows)
     # Filter workflows (poll answers as triggers) look at these contacts again.
     contacts_changed(set(by_contact))
-    # The entries of people who answered before and no longer do, by their keys (the unique
-    # index; a prefix match would read the whole timeline).
-    gone = answered_before - by_contact.keys()
-    if gone:
-        TimelineEvent.objects.filter(
-            dedupe_key__in=[_timeline_key(timeline_kind, occurrence.pk, c) for c in gone]
-        ).delete()
     return sum(1 for f in plan.answers if f.participation_id is not None)
+
+
+def answers_report_record(
+    occurrence: EventOccurrence,
+    report: str,
+    digest: str,
+    *,
+    rows: int,
+    anonymous: int,
+    now: dt.datetime,
+) -> None:
+    """What the report said, its digest and when it was read: the last step of replacing its
+    answers (the next read that gives the same digest writes nothing)."""
+    EngagementReport.objects.update_or_create(
+        occurrence=occurrence,
+        kind=report,
+        defaults={"digest": digest, "rows": rows, "anonymous_count": anonymous, "pulled_at": now},
+    )
 
 
 def report_unchanged(occurrence: EventOccurrence, report: str, digest: str) -> bool:
@@ -631,6 +684,9 @@ __all__ = [
     "CONTACT_PROPERTY",
     "all_events_recompute",
     "answers_apply",
+    "answers_chunk_apply",
+    "answers_clear",
+    "answers_report_record",
     "contacts_engagement_flush",
     "contacts_mark_pending",
     "contacts_recompute_engagement",
