@@ -261,8 +261,9 @@ def test_second_run_changes_nothing(connection):
 
 
 def test_reports_read_in_parts_store_what_one_part_stores(connection, monkeypatch):  # rule E6
-    # A report is read as a stream and written part by part (the worker's memory holds one
-    # part): parts of 3 answers, so people's rows and their timeline items span parts.
+    # A large report is read as a stream and written part by part (the worker's memory holds
+    # one part): every report here, in parts of 3 answers, so people's rows and their
+    # timeline items span parts.
     from zoom_integration.engagement import pull
 
     assert run_sync(connection).status == "succeeded"
@@ -271,6 +272,7 @@ def test_reports_read_in_parts_store_what_one_part_stores(connection, monkeypatc
     reset_crm()
     EngagementReport.objects.all().delete()
     monkeypatch.setattr(pull, "REPORT_PART", 3)
+    monkeypatch.setattr(pull, "REPORT_WHOLE_BYTES", 0)  # every report parsed row by row
     assert run_sync(connection).status == "succeeded"
     assert world() == whole
 
@@ -298,20 +300,27 @@ def test_a_report_whose_connection_drops_is_read_again(zoom_sandbox, connection)
     assert {e["fault"] for e in log if e.get("fault")} == {"drop_connection", "expire_token"}
 
 
-def test_a_report_that_is_not_json_is_a_transient_error():
+@pytest.mark.parametrize("whole_bytes", [0, 1 << 20], ids=["row by row", "whole"])
+def test_a_report_that_is_not_json_is_a_transient_error(whole_bytes, monkeypatch):
     import io
 
     from zoom_integration.client import ZoomTransientError
     from zoom_integration.engagement import pull
 
+    monkeypatch.setattr(pull, "REPORT_WHOLE_BYTES", whole_bytes)
+
+    def records(raw: bytes) -> list:
+        found, _streamed = pull._records("polls", io.BytesIO(raw))
+        return list(found)
+
     with pytest.raises(ZoomTransientError):
-        list(pull._records("polls", io.BytesIO(b'{"questions": [{"email": "a@x.io", "quest')))
-    assert list(pull._records("polls", io.BytesIO(b""))) == []  # no body: no records
+        records(b'{"questions": [{"email": "a@x.io", "quest')
+    assert records(b"") == []  # no body: no records
     rows = (
         b'{"questions": [{"email": "a@x.io", "name": "A", "question_details": '
         b'[{"question": "Q", "answer": "Yes", "polling_id": "p1"}]}]}'
     )
-    (record,) = pull._records("polls", io.BytesIO(rows))
+    (record,) = records(rows)
     assert (record.email, record.question, record.answer) == ("a@x.io", "Q", "Yes")
 
 
