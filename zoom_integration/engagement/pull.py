@@ -79,7 +79,7 @@ SETTLING = dt.timedelta(days=2)  # as the participants' report (sync.pipeline.RE
 REPORT_PART = 2000
 # A report body up to this size is parsed whole (orjson, several times faster than a parse row
 # by row); a larger one row by row, twice (its digest, then the write), never held whole.
-REPORT_WHOLE_BYTES = 2 * 1024 * 1024
+REPORT_WHOLE_BYTES = 512 * 1024
 
 
 @dataclass
