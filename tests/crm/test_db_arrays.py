@@ -70,22 +70,19 @@ def test_mixed_types_are_still_refused():
 @pytest.mark.django_db
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's arrays")
 def test_postgresql_reads_them_back():
+    sent = [
+        LISTS[name]
+        for name in (
+            "bigint",
+            "integer",
+            "text",
+            "unicode and empty",
+            "timestamps",
+            "nulls among integers",
+        )
+    ]
     rows = pg_fetch(
         "SELECT %b::bigint[], %b::int[], %b::text[], %b::text[], %b::timestamptz[], %b::bigint[]",
-        [
-            LISTS["bigint"],
-            LISTS["integer"],
-            LISTS["text"],
-            LISTS["unicode and empty"],
-            LISTS["timestamps"],
-            LISTS["nulls among integers"],
-        ],
+        sent,
     )
-    assert list(rows[0]) == [
-        LISTS["bigint"],
-        LISTS["integer"],
-        LISTS["text"],
-        LISTS["unicode and empty"],
-        LISTS["timestamps"],
-        LISTS["nulls among integers"],
-    ]
+    assert list(rows[0]) == sent
