@@ -348,3 +348,64 @@ def test_api_sessions_read_the_environment_once(monkeypatch):
     assert session.verify == "/etc/ssl/corporate.pem"
     # A host the environment exempts goes direct.
     assert "https" not in api_session("https://sandbox.internal/v2").proxies
+
+
+@responses.activate
+@pytest.mark.parametrize("size", [10, 3 * 1024 * 1024], ids=["in memory", "on disk"])
+def test_a_spooled_get_gives_the_body_as_a_file(size):
+    body = b'{"questions": [' + b" " * size + b"]}"
+    responses.get(f"{API}/past_webinars/abc/polls", body=body)
+    with client().get_spooled("/past_webinars/abc/polls") as spooled:
+        assert spooled.read() == body
+
+
+@responses.activate
+def test_a_spooled_get_renews_the_token_and_raises_as_other_calls():
+    issued = iter(["old", "new"])
+    source = RefreshingTokenSource(
+        renew=lambda _c: TokenSet(
+            access_token=next(issued), expires_at=dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)
+        )
+    )
+    responses.get(
+        f"{API}/report/webinars/u/qa",
+        status=401,
+        json={"code": 124, "message": "Invalid access token."},
+        match=[matchers.header_matcher({"Authorization": "Bearer old"})],
+    )
+    responses.get(
+        f"{API}/report/webinars/u/qa",
+        json={"questions": []},
+        match=[matchers.header_matcher({"Authorization": "Bearer new"})],
+    )
+    zc = ZoomClient(base_url=API, token_source=source)
+    with zc.get_spooled("/report/webinars/u/qa") as spooled:
+        assert json.loads(spooled.read()) == {"questions": []}
+    responses.get(
+        f"{API}/report/webinars/v/qa",
+        status=429,
+        headers={"Retry-After": "2"},
+        json={"code": 429, "message": "Too many requests"},
+    )
+    responses.get(
+        f"{API}/report/webinars/w/qa",
+        status=404,
+        json={"code": 3001, "message": "Meeting does not exist"},
+    )
+    with pytest.raises(ZoomRateLimited):
+        zc.get_spooled("/report/webinars/v/qa")
+    with pytest.raises(ZoomNotFound):
+        zc.get_spooled("/report/webinars/w/qa")
+
+
+@responses.activate
+def test_a_spooled_get_cut_off_is_transient(monkeypatch):
+    responses.get(f"{API}/past_webinars/abc/polls", body=b'{"questions": []}')
+
+    def cut(self, chunk_size=1, decode_unicode=False):
+        yield b'{"quest'
+        raise requests.exceptions.ChunkedEncodingError("connection broken")
+
+    monkeypatch.setattr(requests.Response, "iter_content", cut)
+    with pytest.raises(ZoomTransientError, match="cut off"):
+        client().get_spooled("/past_webinars/abc/polls")
