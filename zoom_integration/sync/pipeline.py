@@ -325,13 +325,16 @@ class WebinarSync:
 
     def _sync_participants(self, info: WebinarInfo, registrant_emails, pages) -> bool:
         """Applies each past instance's report pages; False when Zoom has no report yet."""
-        # Guests without e-mail are matched through registrations seen before (rule B1).
-        known = dict(
+        # Guests without e-mail are matched through registrations seen before (rule B1); this
+        # run's registrant list wins. Added in place, read in chunks, those already listed
+        # skipped: no second map of the webinar's registrants, nor a merged third.
+        for registrant_id, email in (
             Participation.objects.filter(event_id=info.event_id)
             .exclude(external_registrant_id="")
             .values_list("external_registrant_id", "contact__email")
-        )
-        registrant_emails = {**known, **registrant_emails}
+            .iterator(chunk_size=2000)
+        ):
+            registrant_emails.setdefault(registrant_id, email)
         instance, first = None, True
         for item in pages:
             if item is NO_REPORT:
