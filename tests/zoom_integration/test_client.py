@@ -107,8 +107,9 @@ def test_expired_page_token_is_its_own_error():
         list(client().registrant_pages(1))
 
 
-@responses.activate
-def test_401_code_124_renews_the_token_once_and_repeats_the_call():
+def client_whose_token_expires(path: str, answer: dict) -> ZoomClient:
+    """A client holding the token "old", which `path` refuses (401, code 124), then answers
+    `answer` to "new", the token renewal gives."""
     issued = iter(["old", "new"])
     source = RefreshingTokenSource(
         renew=lambda _c: TokenSet(
@@ -116,17 +117,22 @@ def test_401_code_124_renews_the_token_once_and_repeats_the_call():
         )
     )
     responses.get(
-        f"{API}/users/me",
+        f"{API}{path}",
         status=401,
         json={"code": 124, "message": "Invalid access token."},
         match=[matchers.header_matcher({"Authorization": "Bearer old"})],
     )
     responses.get(
-        f"{API}/users/me",
-        json={"id": "u1"},
+        f"{API}{path}",
+        json=answer,
         match=[matchers.header_matcher({"Authorization": "Bearer new"})],
     )
-    zc = ZoomClient(base_url=API, token_source=source)
+    return ZoomClient(base_url=API, token_source=source)
+
+
+@responses.activate
+def test_401_code_124_renews_the_token_once_and_repeats_the_call():
+    zc = client_whose_token_expires("/users/me", {"id": "u1"})
     assert zc.get_user()["id"] == "u1"
     assert len(responses.calls) == 2
 
@@ -361,24 +367,7 @@ def test_a_spooled_get_gives_the_body_as_a_file(size):
 
 @responses.activate
 def test_a_spooled_get_renews_the_token_and_raises_as_other_calls():
-    issued = iter(["old", "new"])
-    source = RefreshingTokenSource(
-        renew=lambda _c: TokenSet(
-            access_token=next(issued), expires_at=dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)
-        )
-    )
-    responses.get(
-        f"{API}/report/webinars/u/qa",
-        status=401,
-        json={"code": 124, "message": "Invalid access token."},
-        match=[matchers.header_matcher({"Authorization": "Bearer old"})],
-    )
-    responses.get(
-        f"{API}/report/webinars/u/qa",
-        json={"questions": []},
-        match=[matchers.header_matcher({"Authorization": "Bearer new"})],
-    )
-    zc = ZoomClient(base_url=API, token_source=source)
+    zc = client_whose_token_expires("/report/webinars/u/qa", {"questions": []})
     with zc.get_spooled("/report/webinars/u/qa") as spooled:
         assert json.loads(spooled.read()) == {"questions": []}
     responses.get(
