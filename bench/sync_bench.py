@@ -90,6 +90,21 @@ def postgresql_cpu() -> float:
     return total if seen else float("nan")
 
 
+def sandbox_pid(url: str) -> int | None:
+    """The pid of the sandbox serving `url` (its command line names its port)."""
+    port = url.rsplit(":", 1)[1].strip("/")
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            command = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"zoom_sandbox" in command and port.encode() in command:
+            return int(entry.name)
+    return None
+
+
 def tree_cpu(pid: int) -> float:
     """CPU seconds of a process, its live children and its ended ones (a Celery worker and
     its pool)."""
@@ -359,6 +374,7 @@ def main() -> int:
     plan = "pro" if args.client_limits == "pro" else "business"
     with running_sandbox("--no-rate-limits") as sandbox:
         http = httpx.Client(base_url=sandbox, timeout=300, trust_env=False)
+        zoom_pid = sandbox_pid(sandbox)
         info = http.post(
             "/_sandbox/generate",
             json={
@@ -407,12 +423,15 @@ def main() -> int:
                 for label in ("first sync", "unchanged re-sync"):
                     http.delete("/_sandbox/requests")
                     db_cpu, worker_cpu = postgresql_cpu(), tree_cpu(worker_pid)
+                    zoom_cpu = process_cpu(zoom_pid) if zoom_pid else float("nan")
                     busy = machine_busy()
                     wall, done = sync_all(connections)
                     db_cpu, worker_cpu = (
                         postgresql_cpu() - db_cpu,
                         tree_cpu(worker_pid) - worker_cpu,
                     )
+                    if zoom_pid:
+                        zoom_cpu = process_cpu(zoom_pid) - zoom_cpu
                     jiffies, idle = (a - b for a, b in zip(machine_busy(), busy, strict=True))
                     cores = os.cpu_count() * (1 - idle / jiffies) if jiffies else 0
                     # Every record of every page Zoom served counts, the ones the rules skip
@@ -438,7 +457,8 @@ def main() -> int:
                                     f" peak requests/s {peak_requests(log, account['id'])}"
                                 )
                     print(
-                        f"  CPU: worker {worker_cpu:.2f} s, PostgreSQL {db_cpu:.2f} s; the "
+                        f"  CPU: worker {worker_cpu:.2f} s, PostgreSQL {db_cpu:.2f} s, sandbox "
+                        f"{zoom_cpu:.2f} s; the "
                         f"machine's {os.cpu_count()} cores {cores:.2f} busy on average; worker "
                         f"peak memory {pool_peak_memory(worker_pid) / 1024:.0f} MB (largest "
                         "pool process)"
