@@ -137,21 +137,6 @@ def _share(values: tuple | None) -> tuple:
     )
 
 
-def _lost_max(before, after):
-    """The value a maximum loses when a contributor moves from `before` to `after` (None
-    when it cannot fall)."""
-    return before if before is not None and (after is None or after < before) else None
-
-
-def _lost_min(before, after):
-    return before if before is not None and (after is None or after > before) else None
-
-
-def _extreme(pick, *values):
-    present = [v for v in values if v is not None]
-    return pick(present) if present else None
-
-
 @dataclass
 class ActivityDelta:
     """What a page's changed participations add to one contact: differences of the counts
@@ -190,23 +175,51 @@ _DELTA_COLUMNS = (
 
 def activity_deltas(changes: Iterable[ParticipationChange]) -> dict[int, ActivityDelta]:
     """{contact id: what its changed participations add} (pure). Participations whose share
-    of the rollups did not change add nothing and are left out."""
+    of the rollups did not change add nothing and are left out.
+
+    The extremes are compared inline, not through helper calls: a first sync passes every
+    registration and attendance through here, and such calls were half of this function's
+    time (cProfile, bench scenario). tests/marketing_events/test_activity.py holds the
+    plain-spoken form it is checked against."""
     deltas: dict[int, ActivityDelta] = {}
     for change in changes:
         old, new = _share(change.before), _share(change.after)
         if old == new:
             continue
-        d = deltas.setdefault(change.contact_id, ActivityDelta())
+        d = deltas.get(change.contact_id)
+        if d is None:
+            d = deltas[change.contact_id] = ActivityDelta()
         d.registered += new[0] - old[0]
         d.attended += new[1] - old[1]
         d.cancelled += new[2] - old[2]
         d.seconds += new[3] - old[3]
-        d.first_at = _extreme(min, d.first_at, new[4])
-        d.last_at = _extreme(max, d.last_at, new[4])
-        d.registered_at = _extreme(max, d.registered_at, new[5])
-        d.lost_first = _extreme(min, d.lost_first, _lost_min(old[4], new[4]))
-        d.lost_last = _extreme(max, d.lost_last, _lost_max(old[4], new[4]))
-        d.lost_registered = _extreme(max, d.lost_registered, _lost_max(old[5], new[5]))
+        first, registered_at, was_first, was_registered = new[4], new[5], old[4], old[5]
+        if first is not None:
+            if d.first_at is None or first < d.first_at:
+                d.first_at = first
+            if d.last_at is None or first > d.last_at:
+                d.last_at = first
+        if registered_at is not None and (
+            d.registered_at is None or registered_at > d.registered_at
+        ):
+            d.registered_at = registered_at
+        if was_first is not None:
+            # A minimum loses the old moment when it moved later (or went), a maximum when
+            # it moved earlier (or went).
+            if (first is None or first > was_first) and (
+                d.lost_first is None or was_first < d.lost_first
+            ):
+                d.lost_first = was_first
+            if (first is None or first < was_first) and (
+                d.lost_last is None or was_first > d.lost_last
+            ):
+                d.lost_last = was_first
+        if (
+            was_registered is not None
+            and (registered_at is None or registered_at < was_registered)
+            and (d.lost_registered is None or was_registered > d.lost_registered)
+        ):
+            d.lost_registered = was_registered
     return deltas
 
 

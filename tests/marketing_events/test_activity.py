@@ -4,6 +4,7 @@ them exact (PostgreSQL, two transactions really at once); the rebuild command re
 repairs drift."""
 
 import io
+import random
 import threading
 import time
 
@@ -131,6 +132,72 @@ def test_activity_deltas_are_the_differences_of_each_share():
     # 30 → 10: a minimum can only fall (nothing lost), the maximum may have held at(30).
     assert deltas[2].row(2) == (2, 0, 0, 0, 300, at(10), at(10), at(0), None, at(30), None)
     assert deltas[4].row(4) == (4, 1, 1, 0, 60, at(5), at(5), None, None, None, None)
+
+
+def _spelled_out_deltas(changes) -> dict[int, tuple]:
+    """`activity_deltas` as its rules read, one helper per rule: the oracle it is held to."""
+
+    def extreme(pick, *values):
+        present = [v for v in values if v is not None]
+        return pick(present) if present else None
+
+    def lost_min(before, after):  # what a minimum loses when a value moves later or goes
+        return before if before is not None and (after is None or after > before) else None
+
+    def lost_max(before, after):
+        return before if before is not None and (after is None or after < before) else None
+
+    def share(values):
+        if values is None:
+            return (0, 0, 0, 0, None, None)
+        state, registered_at, first_join_at, duration = values
+        attended = state == "ATTENDED"
+        return (
+            int(state in ("REGISTERED", "ATTENDED")),
+            int(attended),
+            int(state == "CANCELLED"),
+            (duration or 0) if attended else 0,
+            first_join_at if attended else None,
+            registered_at,
+        )
+
+    found: dict[int, list] = {}
+    for change in changes:
+        old, new = share(change.before), share(change.after)
+        if old == new:
+            continue
+        d = found.setdefault(change.contact_id, [0, 0, 0, 0] + [None] * 6)
+        for i in range(4):
+            d[i] += new[i] - old[i]
+        d[4] = extreme(min, d[4], new[4])
+        d[5] = extreme(max, d[5], new[4])
+        d[6] = extreme(max, d[6], new[5])
+        d[7] = extreme(min, d[7], lost_min(old[4], new[4]))
+        d[8] = extreme(max, d[8], lost_max(old[4], new[4]))
+        d[9] = extreme(max, d[9], lost_max(old[5], new[5]))
+    return {pk: (pk, *values) for pk, values in found.items()}
+
+
+def test_activity_deltas_equal_their_rules_spelled_out():
+    # Random pages of changes, three contacts, moments drawn from a few so that ties happen.
+    rng = random.Random(21)
+    states = ["REGISTERED", "ATTENDED", "CANCELLED"]
+
+    def values():
+        if rng.random() < 0.15:
+            return None
+        moment = lambda: rng.choice([None, at(0), at(5), at(10), at(30)])  # noqa: E731
+        return (rng.choice(states), moment(), moment(), rng.choice([0, 60, 600, None]))
+
+    for _page in range(500):
+        changes = [
+            ParticipationChange(
+                rng.randint(1, 3), values(), values() or ("REGISTERED", None, None, 0)
+            )
+            for _ in range(rng.randint(1, 6))
+        ]
+        got = {pk: delta.row(pk) for pk, delta in activity_deltas(changes).items()}
+        assert got == _spelled_out_deltas(changes), changes
 
 
 def test_deleting_an_event_recomputes_its_participants():
