@@ -378,6 +378,39 @@ class TimelineEvent(models.Model):
         return f"{self.kind} @ {self.occurred_at:%Y-%m-%d}"
 
 
+class TimelineEntry(models.Model):
+    """What a contact's timeline shows (rule M4), read-only: the stored entries
+    (`TimelineEvent`) and the entries that a participation's own facts imply (registered,
+    cancelled, attended), which are derived where they are read rather than stored beside
+    it: a first sync would otherwise write an entry and its three index entries for each of
+    them (two in three of all its timeline rows), and keep them in step with every change.
+
+    A database view, `crm_timeline_entries`: crm's migration makes it list the stored entries;
+    marketing events' migration adds the derived ones (it owns their tables). A derived
+    entry's id is negative (-(participation id x 4 + n)), stable and distinct from every
+    stored one. A migration that changes a column the view reads must drop and recreate it.
+    """
+
+    id = models.BigIntegerField(primary_key=True)
+    contact = models.ForeignKey(
+        Contact, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False
+    )
+    kind = models.CharField(max_length=60)
+    occurred_at = models.DateTimeField()
+    data = models.JSONField(default=dict)
+    actor = models.ForeignKey(
+        User, null=True, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False
+    )
+
+    class Meta:
+        managed = False
+        db_table = "crm_timeline_entries"
+        ordering = ["-occurred_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} @ {self.occurred_at:%Y-%m-%d}"
+
+
 class ApiToken(models.Model):
     """A bearer token for the REST APIs. Only its SHA-256 is stored; the clear token is shown
     once, at creation. Scopes limit what it may do; the owner's role limits it further."""

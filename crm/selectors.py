@@ -6,7 +6,7 @@ from django.db.models import Prefetch, Q, QuerySet
 from django.utils.translation import gettext as _
 
 from .errors import NotFound
-from .models import ApiToken, Brand, Contact, Notification, SecondaryEmail, TimelineEvent, User
+from .models import ApiToken, Brand, Contact, Notification, SecondaryEmail, TimelineEntry, User
 
 
 def contact_list(
@@ -46,8 +46,10 @@ def contact_get(*, contact_id, include_archived: bool = True) -> Contact:
     return contact
 
 
-def timeline_for_contact(*, contact: Contact) -> QuerySet[TimelineEvent]:
-    return TimelineEvent.objects.filter(contact=contact).select_related("actor")
+def timeline_for_contact(*, contact: Contact) -> QuerySet[TimelineEntry]:
+    """The contact's timeline, newest first: stored entries and those its participations
+    imply (`TimelineEntry`)."""
+    return TimelineEntry.objects.filter(contact=contact).select_related("actor")
 
 
 def brand_list() -> QuerySet[Brand]:

@@ -111,8 +111,6 @@ def _insert_select(
     model: type[models.Model],
     rows: dict[str, list],
     constants: dict[str, object],
-    *,
-    keep: Collection[str] = (),
 ) -> tuple[str, list]:
     """`INSERT INTO t (…) SELECT … FROM unnest(…) AS v(…)` and its parameters: `rows` maps
     column attnames to equally long lists, `constants` maps attnames to one value for all rows;
@@ -120,10 +118,10 @@ def _insert_select(
 
     A list whose values are all equal travels as one parameter instead of an array (a page's
     rows share their state, occurrence, timeline kind…): less to encode here, less to unnest
-    there. Columns named in `keep` stay arrays (a WHERE clause reads them)."""
+    there."""
     varying, folded = [], {}
     for name, values in rows.items():
-        if name not in keep and len(values) > 1 and values.count(values[0]) == len(values):
+        if len(values) > 1 and values.count(values[0]) == len(values):
             folded[name] = values[0]
         else:
             varying.append(name)
@@ -404,20 +402,15 @@ def participations_upsert(
     rows: Sequence[ParticipationRow],
     now: dt.datetime,
     *,
-    timeline: Iterable[TimelineRow] = (),
     new: Collection[int] = (),
 ) -> dict[int, int]:
     """Writes (contact_id, *PARTICIPATION_FIELDS) rows of the event, by the (contact, event)
     key: new ones created (`created_at` = `now`), existing ones updated (`updated_at` = `now`).
-    Returns {contact_id: participation id} of the rows written. `timeline`: rows for
-    `timeline_upsert`, written in the same statement on PostgreSQL (one round trip for both).
+    Returns {contact_id: participation id} of the rows written.
 
     `new`: the contacts whose participation the caller found missing. On PostgreSQL one that
     another transaction created since is left alone (neither it nor its timeline rows are
     written, and it is missing from the result), for the caller to merge its facts into it."""
-    timeline = list({row[4]: row for row in timeline}.values())
-    if not rows or not on_postgresql():
-        timeline_upsert(timeline)
     if not rows:
         return {}
     if not on_postgresql():
@@ -464,14 +457,6 @@ def participations_upsert(
         )
         params += insert_params
     written = " UNION ALL ".join(f"SELECT contact_id, id FROM {p.split(' ', 1)[0]}" for p in parts)
-    if timeline:
-        # Only the entries of the participations written (none of one created meanwhile).
-        timeline_sql, timeline_params = _timeline_statement(
-            timeline, where="v.contact_id IN (SELECT contact_id FROM written)"
-        )
-        parts.append(f"written AS ({written}), entries AS ({timeline_sql})")
-        params += timeline_params
-        written = "SELECT contact_id, id FROM written"
     return dict(_fetch(f"WITH {', '.join(parts)} {written}", params))
 
 
@@ -717,9 +702,8 @@ def timeline_upsert(rows: Iterable[TimelineRow]) -> None:
     _execute(*_timeline_statement(rows))
 
 
-def _timeline_statement(rows: list[tuple], *, where: str = "") -> tuple[str, list]:
-    """The PostgreSQL upsert of `timeline_upsert` (rows deduplicated, not empty); `where`
-    filters the rows (`v.contact_id` stays a column for it)."""
+def _timeline_statement(rows: list[tuple]) -> tuple[str, list]:
+    """The PostgreSQL upsert of `timeline_upsert` (rows deduplicated, not empty)."""
     now = dt.datetime.now(dt.UTC)
     encoded: dict[int, str] = {}  # most rows of a page share one data dict: encoded once
     for row in rows:
@@ -735,10 +719,7 @@ def _timeline_statement(rows: list[tuple], *, where: str = "") -> tuple[str, lis
             "dedupe_key": [r[4] for r in rows],
         },
         {"created_at": now},
-        keep=("contact_id",) if where else (),
     )
-    if where:
-        insert += f" WHERE {where}"
     table = _table(TimelineEvent)
     return (
         f"{insert} ON CONFLICT (dedupe_key) DO UPDATE SET occurred_at = EXCLUDED.occurred_at, "

@@ -140,7 +140,6 @@ def plan_apply(
     plan: Plan,
     *,
     timeline_kind: str = "zoom_webinar",
-    timeline_data: dict | None = None,
     now: dt.datetime | None = None,
     recompute_counters: bool = True,
     contacts: PlanContacts | None = None,
@@ -153,7 +152,6 @@ def plan_apply(
     plain rows (`bulk`); rows whose values did not change are not written."""
     now = now or timezone.now()
     event_id = plan.event_id  # its rows' foreign keys check that it exists
-    base_data = {**(timeline_data or {}), "event_id": event_id}
     counts = {"contacts_created": 0, "participations_created": 0, "sessions": 0}
 
     # 1. Contacts; new ones where the planner decided they may be created (rules Z4-Z7).
@@ -163,7 +161,6 @@ def plan_apply(
     created_ids = contacts.created
     counts["contacts_created"] = len(created_ids)
     contacts = contacts.ids
-    timeline = []
 
     # 2. Occurrences.
     occurrences = bulk.occurrences_upsert(
@@ -242,16 +239,12 @@ def plan_apply(
         values = participation.values()
         if values != participation.original:
             changed.append(participation)
-    # 7. Timeline (rule M4), idempotent by dedupe key: the entries whose facts changed,
-    # written with the participations.
-    for participation in changed:
-        timeline.extend(_timeline_rows(event_id, participation, timeline_kind, base_data))
+    # (Their timeline entries, rule M4, are read from them: `crm.models.TimelineEntry`.)
     believed_new = {p.contact_id for p in changed if p.id is None}
     ids = bulk.participations_upsert(
         event_id,
         [bulk.ParticipationRow(p.contact_id, *p.values()) for p in changed],
         now,
-        timeline=timeline,
         new=believed_new,
     )
     # Participations another transaction created since they were read: left alone here, their
@@ -313,7 +306,7 @@ def plan_apply(
         now,
     )
     if raced:
-        again = _merge_raced(plan, contacts, raced, timeline_kind, timeline_data, now)
+        again = _merge_raced(plan, contacts, raced, timeline_kind, now)
         counts["participations_changed"] += again.participations_changed
         counts["sessions"] += again.sessions
     if recompute_counters:
@@ -323,7 +316,7 @@ def plan_apply(
     return PlanApplied(**counts, contact_ids=sorted(by_contact))
 
 
-def _merge_raced(plan, contacts, raced, timeline_kind, timeline_data, now) -> PlanApplied:
+def _merge_raced(plan, contacts, raced, timeline_kind, now) -> PlanApplied:
     """Applies the plan's facts about `raced` contacts again, now that their participations
     (created by another transaction after this one read them) can be read, and locked."""
     emails = {email for email, contact_id in contacts.items() if contact_id in raced}
@@ -337,7 +330,6 @@ def _merge_raced(plan, contacts, raced, timeline_kind, timeline_data, now) -> Pl
     applied = plan_apply(
         sub_plan,
         timeline_kind=timeline_kind,
-        timeline_data=timeline_data,
         now=now,
         recompute_counters=False,
         contacts=PlanContacts(ids={e: contacts[e] for e in emails}, created=[]),
@@ -397,62 +389,7 @@ def _rollup_share(original: tuple | None) -> tuple | None:
     return None if original is None else _ROLLUP_INDEXES(original)
 
 
-_NO_VALUES = (None,) * len(PARTICIPATION_FIELDS)
-_REGISTERED, _CANCELLED = (PARTICIPATION_FIELDS.index(n) for n in ("registered_at", "cancelled_at"))
 _FIRST_JOIN = PARTICIPATION_FIELDS.index("first_join_at")
-# What an "attended" entry shows: a change of any of them rewrites it.
-_ATTENDED = attrgetter("first_join_at", "last_leave_at", "duration_seconds", "provisional")
-_ATTENDED_BEFORE = itemgetter(
-    *(
-        PARTICIPATION_FIELDS.index(n)
-        for n in ("first_join_at", "last_leave_at", "duration_seconds", "provisional")
-    )
-)
-
-
-def _timeline_rows(event_id: int, participation: _Participation, kind: str, base: dict):
-    """Timeline rows (`bulk.TimelineRow`) of the entries whose facts changed:
-    registered, cancelled (a fact of history, whatever came after), attended."""
-    key = f"{kind}:{event_id}:{participation.contact_id}"
-    contact_id = participation.contact_id
-    before = participation.original or _NO_VALUES
-    if participation.registered_at is not None and (
-        participation.registered_at != before[_REGISTERED]
-    ):
-        yield bulk.TimelineRow(
-            contact_id,
-            f"{kind}_registered",
-            participation.registered_at,
-            base,
-            f"{key}:registered",
-        )
-    if participation.cancelled_at is not None and (
-        participation.cancelled_at != before[_CANCELLED]
-    ):
-        yield bulk.TimelineRow(
-            contact_id,
-            f"{kind}_cancelled",
-            participation.cancelled_at,
-            base,
-            f"{key}:cancelled",
-        )
-    if participation.first_join_at is not None and (
-        _ATTENDED(participation) != _ATTENDED_BEFORE(before)
-    ):
-        last = participation.last_leave_at
-        yield bulk.TimelineRow(
-            contact_id,
-            f"{kind}_attended",
-            participation.first_join_at,
-            {
-                **base,
-                "joined_at": participation.first_join_at.isoformat(),
-                "left_at": last.isoformat() if last else None,
-                "duration_seconds": participation.duration_seconds,
-                "provisional": participation.provisional,
-            },
-            f"{key}:attended",
-        )
 
 
 def event_recompute_counters(event_ids: Iterable[int]) -> None:

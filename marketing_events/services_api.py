@@ -297,7 +297,6 @@ def event_complete(
                 event_over=True,
             ),
             timeline_kind=TIMELINE_KIND,
-            timeline_data={"event_name": event.name},
         )
     return _recount(event)
 
@@ -436,7 +435,7 @@ def attendance_record(
     skipped = {skip.email: skip.reason for skip in plan.skips}
     if plan.records > len(plan.skips):
         try:
-            plan_apply(plan, timeline_kind=TIMELINE_KIND, timeline_data={"event_name": event.name})
+            plan_apply(plan, timeline_kind=TIMELINE_KIND)
         except IntegrityError:
             # The event was deleted by another request since it was read: nothing was
             # recorded (the page's transaction rolled back), and the event is gone.

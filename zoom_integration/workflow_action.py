@@ -372,14 +372,7 @@ def _record(connection: ZoomConnection, webinar: dict, contact, answer: dict) ->
             )
         ],
     )
-    result = plan_apply(
-        plan,
-        timeline_data={
-            "webinar_id": str(cached.zoom_webinar_id),
-            "webinar_name": cached.topic,
-            "source": "workflow",
-        },
-    )
+    result = plan_apply(plan)
     contacts_recompute_legacy(result.contact_ids or [contact.pk])
 
 

@@ -104,11 +104,6 @@ def run(ctx):
                 )
             ],
         ),
-        timeline_data={
-            "webinar_id": webinar_id,
-            "webinar_name": participation.event.name,
-            "source": "workflow",
-        },
     )
     contacts_recompute_legacy([contact.pk])
     return actions.ActionResult.succeeded(

@@ -101,7 +101,6 @@ def test_viewer_sees_every_webinar_timeline_kind(live_server, page: Page):
             event_id=event.pk,
             registrations=[RegistrationFact("ana@example.com", cancelled_at=at(100))],
         ),
-        timeline_data=WEBINAR,
         now=at(120),
     )
     live = make_event("live-1", "Live demo", start=at(60 * 24))
@@ -113,7 +112,6 @@ def test_viewer_sees_every_webinar_timeline_kind(live_server, page: Page):
             sessions=[SessionFact("ana@example.com", "u", "a", at(60 * 24 + 1), None)],
             event_over=False,
         ),
-        timeline_data={"webinar_id": "99", "webinar_name": "Live demo"},
         now=at(60 * 24 + 13),
     )
     timeline_event_add(

@@ -17,7 +17,7 @@ from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
 
 from crm.contact_filters import REGISTRY as FILTER_TYPES
-from crm.models import Account, Brand, Contact, Tier, TimelineEvent
+from crm.models import Account, Brand, Contact, Tier, TimelineEntry
 from marketing_events.models import MarketingEvent, Participation
 from tests.factories import ContactFactory
 from tests.zoom_integration.scenario import ACME, S2S, UPCOMING_ID
@@ -344,7 +344,7 @@ def test_zoom_answers_match_the_schema(
     assert call(schema, admin_api, "GET", skips, status=200)["results"]
 
     synced = Participation.objects.values_list("contact_id", flat=True).first()
-    assert TimelineEvent.objects.filter(contact_id=synced).exists()
+    assert TimelineEntry.objects.filter(contact_id=synced).exists()
     assert Contact.objects.filter(pk=synced).exists()
     call(schema, admin_api, "GET", f"/api/v1/contacts/{synced}/timeline/", status=200)
     call(schema, admin_api, "DELETE", base, status=200)

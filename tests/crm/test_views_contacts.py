@@ -4,7 +4,7 @@ inline errors, delete (tombstone) and restore (rule B6), secondary e-mails over 
 import pytest
 from django.urls import reverse
 
-from crm.models import Contact, PropertyDefinition, SecondaryEmail, TimelineEvent, Tombstone
+from crm.models import Contact, PropertyDefinition, SecondaryEmail, TimelineEntry, Tombstone
 from crm.services.contacts import contact_archive, contact_create
 from crm.services.timeline import timeline_event_add
 from tests.factories import ContactFactory, SecondaryEmailFactory
@@ -322,7 +322,7 @@ def test_create_contact(admin_client, admin_user):
         "Nia",
         "Acme",
     )
-    event = TimelineEvent.objects.get(contact=contact)
+    event = TimelineEntry.objects.get(contact=contact)
     assert (event.kind, event.actor) == ("contact_created", admin_user)
 
 

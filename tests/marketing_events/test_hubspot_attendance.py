@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from crm.models import Contact, TimelineEvent, Tombstone
+from crm.models import Contact, TimelineEntry, Tombstone
 from marketing_events.hubspot.selectors import BREAKDOWN_STATES
 from marketing_events.models import AttendanceSession, MarketingEvent, Participation
 from marketing_events.services import event_upsert
@@ -88,7 +88,7 @@ def world():
             )
         ),
         "sessions": AttendanceSession.objects.count(),
-        "timeline": sorted(TimelineEvent.objects.values_list("kind", "occurred_at")),
+        "timeline": sorted(TimelineEntry.objects.values_list("kind", "occurred_at")),
     }
 
 
@@ -114,7 +114,7 @@ def test_register_by_email_creates_the_contact_and_answers_the_batch_shape(admin
     participation = Participation.objects.get()
     assert participation.state == "REGISTERED"
     assert participation.registered_at == T0 - dt.timedelta(days=1)
-    assert TimelineEvent.objects.filter(
+    assert TimelineEntry.objects.filter(
         contact=contact, kind="marketing_event_registered", data__event_name="Q3 webinar"
     ).exists()
 
@@ -136,7 +136,7 @@ def test_attend_with_join_and_leave_records_duration_and_percent(admin_api, even
     assert participation.duration_seconds == 45 * 60
     assert str(participation.attendance_percent) == "75.0"
     assert participation.first_join_at == T0
-    assert TimelineEvent.objects.get(kind="marketing_event_attended").data["duration_seconds"] == (
+    assert TimelineEntry.objects.get(kind="marketing_event_attended").data["duration_seconds"] == (
         2700
     )
 
@@ -271,7 +271,7 @@ def test_people_the_rules_refuse_are_errors_and_nothing_is_recorded(
     assert list(Participation.objects.values_list("contact__email", flat=True)) == [
         "ok@example.com"
     ]
-    assert not TimelineEvent.objects.filter(contact__email="refused@example.com").exists()
+    assert not TimelineEntry.objects.filter(contact__email="refused@example.com").exists()
 
 
 def test_subscriber_state_is_case_insensitive_and_checked(admin_api, event):

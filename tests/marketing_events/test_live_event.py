@@ -15,7 +15,7 @@ from marketing_events.models import Participation
 from marketing_events.plan import NewContact, OccurrenceFact, Plan, RegistrationFact, SessionFact
 from marketing_events.services import plan_apply
 from tests.factories import UserFactory
-from tests.marketing_events.test_views import WEBINAR, email, make_event, populate
+from tests.marketing_events.test_views import email, make_event, populate
 
 pytestmark = pytest.mark.django_db
 
@@ -54,7 +54,6 @@ def join(event, *names: str, registered: tuple[str, ...] = ()) -> None:
             ],
             event_over=False,
         ),
-        timeline_data=WEBINAR,
         now=now,
     )
 

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from crm.models import Contact, TimelineEvent
+from crm.models import Contact, TimelineEntry, TimelineEvent
 from marketing_events.models import (
     AttendanceSession,
     MarketingEvent,
@@ -73,7 +73,7 @@ def state_of_the_world():
         ),
         "timeline": sorted(
             (kind, None if kind == "contact_created" else when)
-            for kind, when in TimelineEvent.objects.values_list("kind", "occurred_at")
+            for kind, when in TimelineEntry.objects.values_list("kind", "occurred_at")
         ),
         "counters": list(
             MarketingEvent.objects.values_list(
@@ -86,7 +86,6 @@ def state_of_the_world():
 def test_registration_creates_contact_participation_timeline_and_counters(event):  # M3, M4
     counts = plan_apply(
         registration(event, registered_at=at(-100), external_registrant_id="r1"),
-        timeline_data={"webinar_id": "81", "webinar_name": "Q3 roadmap"},
     )
     contact = Contact.objects.get()
     assert counts == PlanApplied(
@@ -98,9 +97,9 @@ def test_registration_creates_contact_participation_timeline_and_counters(event)
     )
     participation = Participation.objects.get()
     assert (participation.state, participation.external_registrant_id) == ("REGISTERED", "r1")
-    kinds = sorted(TimelineEvent.objects.values_list("kind", flat=True))
+    kinds = sorted(TimelineEntry.objects.values_list("kind", flat=True))
     assert kinds == ["contact_created", "zoom_webinar_registered"]
-    registered = TimelineEvent.objects.get(kind="zoom_webinar_registered")
+    registered = TimelineEntry.objects.get(kind="zoom_webinar_registered")
     assert registered.data["webinar_name"] == "Q3 roadmap"
     event.refresh_from_db()
     # The event is over and Ana never came: a no-show, still counted as registered.
@@ -116,7 +115,7 @@ def test_rejoins_merge_overlaps_and_percent_uses_the_actual_length(event):  # ru
     assert (participation.first_join_at, participation.last_leave_at) == (at(0), at(45))
     assert AttendanceSession.objects.count() == 2  # raw rows kept
     assert OccurrenceAttendance.objects.get().duration_seconds == 45 * 60
-    attended = TimelineEvent.objects.get(kind="zoom_webinar_attended")
+    attended = TimelineEntry.objects.get(kind="zoom_webinar_attended")
     assert attended.data["duration_seconds"] == 2700
 
 
@@ -168,7 +167,7 @@ def test_cancellation_after_registration_is_cancelled_and_counted(event):
     assert Participation.objects.get().state == "CANCELLED"
     event.refresh_from_db()
     assert (event.registered_count, event.cancelled_count, event.no_show_count) == (0, 1, 0)
-    assert TimelineEvent.objects.filter(kind="zoom_webinar_cancelled").count() == 1
+    assert TimelineEntry.objects.filter(kind="zoom_webinar_cancelled").count() == 1
 
 
 def test_a_live_session_is_provisional_until_it_has_a_leave(event):  # rule B4

@@ -8,7 +8,7 @@ import pytest
 from django.db import connection as db_connection
 from django.db import connections, transaction
 
-from crm.models import Contact, TimelineEvent
+from crm.models import Contact, TimelineEntry
 from marketing_events import bulk
 from marketing_events import services as services_module
 from marketing_events.models import Participation
@@ -87,7 +87,7 @@ def test_a_participation_created_by_another_writer_meanwhile_keeps_its_facts(eve
     assert (ana.state, ana.first_join_at, ana.duration_seconds) == ("ATTENDED", at(5), 1800)
     assert ana.sessions.count() == 1
     kinds = sorted(
-        TimelineEvent.objects.filter(contact=ana.contact)
+        TimelineEntry.objects.filter(contact=ana.contact)
         .exclude(kind="contact_created")
         .values_list("kind", "occurred_at")
     )

@@ -80,7 +80,7 @@ def populate(event, *, attendees=ATTENDEES, no_shows=NO_SHOWS, cancelled=CANCELL
             for join, leave in sessions
         ],
     )
-    plan_apply(plan, timeline_data=WEBINAR, now=at(120))
+    plan_apply(plan, now=at(120))
     event.refresh_from_db()
     return event
 
@@ -280,7 +280,6 @@ def test_occurrences_table_counts_attendees_per_occurrence(admin_client):
                 SessionFact(email("ana"), "occ-2", "a2", at(60 * 24 * 7), at(60 * 24 * 7 + 15)),
             ],
         ),
-        timeline_data=WEBINAR,
     )
     html = html_of(admin_client.get(reverse("marketing_events:detail", args=[event.pk])))
     rows = re.findall(r'data-occurrence="(occ-\d)".*?data-col="attendees">(\d+)<', html, re.S)
@@ -338,7 +337,6 @@ def test_provisional_badge_while_live(admin_client):
             sessions=[SessionFact(email("ana"), "uuid-1", "a", at(0), None)],
             event_over=False,
         ),
-        timeline_data=WEBINAR,
         now=at(10),
     )
     html = html_of(admin_client.get(reverse("marketing_events:detail", args=[event.pk])))
@@ -467,7 +465,6 @@ def test_contact_page_card_and_timeline_texts(admin_client, event):
             event_id=event.pk,
             registrations=[RegistrationFact(email("ana"), cancelled_at=at(100))],
         ),
-        timeline_data=WEBINAR,
         now=at(120),
     )
     from crm.services.timeline import timeline_event_add
@@ -508,7 +505,6 @@ def test_contact_page_no_show_and_provisional_timeline(admin_client, event):
             sessions=[SessionFact(email("gil"), "u", "g", at(0), None)],
             event_over=False,
         ),
-        timeline_data={"webinar_id": "99", "webinar_name": "Live demo"},
         now=at(12),
     )
     text = re.sub(

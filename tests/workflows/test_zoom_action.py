@@ -4,7 +4,7 @@ required fields, 429 then success, re-enrollment, tier."""
 
 import pytest
 
-from crm.models import Account, Contact, Tier, TimelineEvent
+from crm.models import Account, Contact, Tier, TimelineEntry
 from marketing_events.activity import activity_rebuild, stored_values
 from marketing_events.models import Participation
 from tests.factories import ContactFactory
@@ -76,7 +76,7 @@ def test_success_registers_records_and_updates_legacy_properties(
     assert participation.state == "REGISTERED"
     assert participation.external_registrant_id == registered[0]["id"]
     assert participation.event.external_event_id == str(UPCOMING_ID)
-    assert TimelineEvent.objects.filter(contact=ana, kind="zoom_webinar_registered").count() == 1
+    assert TimelineEntry.objects.filter(contact=ana, kind="zoom_webinar_registered").count() == 1
     ana.refresh_from_db()
     assert ana.properties["zoom_webinar_registration_count"] == "1"
     # issue 21: the registration is in Ana's rollups at once

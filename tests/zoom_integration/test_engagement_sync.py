@@ -13,7 +13,7 @@ import pytest
 from django.db import connection as db_connection
 from django.test.utils import CaptureQueriesContext
 
-from crm.models import Brand, Contact, TimelineEvent
+from crm.models import Brand, Contact, TimelineEntry, TimelineEvent
 from marketing_events.models import EventOccurrence, MarketingEvent, Participation
 from zoom_integration.engagement import services as engagement_services
 from zoom_integration.engagement.models import (
@@ -160,7 +160,7 @@ def world():
         ),
         "timeline": sorted(
             (email, kind, occurred_at, {k: v for k, v in data.items() if k != "event_id"})
-            for email, kind, occurred_at, data in TimelineEvent.objects.exclude(
+            for email, kind, occurred_at, data in TimelineEntry.objects.exclude(
                 kind="contact_created"
             ).values_list("contact__email", "kind", "occurred_at", "data")
         ),

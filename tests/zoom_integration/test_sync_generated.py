@@ -9,7 +9,7 @@ import pytest
 from django.db import connection as db_connection
 from django.test.utils import CaptureQueriesContext
 
-from crm.models import Brand, Contact, TimelineEvent
+from crm.models import Brand, Contact, TimelineEntry, TimelineEvent
 from marketing_events.activity import activity_rebuild
 from marketing_events.models import MarketingEvent, Participation
 from zoom_integration.models import SyncRun, ZoomConnection
@@ -142,7 +142,7 @@ def world():
             )
         ),
         "timeline": sorted(
-            TimelineEvent.objects.exclude(kind="contact_created").values_list(
+            TimelineEntry.objects.exclude(kind="contact_created").values_list(
                 "contact__email", "kind", "occurred_at"
             )
         ),

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from crm.models import Brand, Contact, TimelineEvent
+from crm.models import Brand, Contact, TimelineEntry, TimelineEvent
 from marketing_events.activity import activity_rebuild
 from marketing_events.models import AttendanceSession, MarketingEvent, Participation
 from tests.zoom_integration.scenario import ACME, S2S
@@ -216,7 +216,7 @@ def live_world():
             )
         ),
         "timeline": sorted(
-            TimelineEvent.objects.filter(contact__participations__event=event)
+            TimelineEntry.objects.filter(contact__participations__event=event)
             .exclude(kind="contact_created")
             .values_list("contact__email", "kind", "occurred_at")
         ),
@@ -284,7 +284,7 @@ def test_live_durations_are_provisional_until_the_end(
     deliver_all(client, acme, joined_only, django_capture_on_commit_callbacks)
     ana = Participation.objects.get(contact__email="ana@example.com")
     assert (ana.state, ana.provisional) == ("ATTENDED", True)
-    timeline = TimelineEvent.objects.get(contact=ana.contact, kind="zoom_webinar_attended")
+    timeline = TimelineEntry.objects.get(contact=ana.contact, kind="zoom_webinar_attended")
     assert timeline.data["provisional"] is True
     deliver_all(
         client,

@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from crm.models import Brand, TimelineEvent
+from crm.models import Brand, TimelineEntry
 from marketing_events.models import Participation
 from tests.support.worker import running_worker, wait_for
 from tests.zoom_integration.scenario import ACME, S2S
@@ -84,7 +84,7 @@ def test_live_simulation_reaches_the_crm_through_a_real_worker(
     joined = zoom_sandbox.post(f"{live}/join", json={"name": "Ana", "registrant_id": ana["id"]})
     wait_for(lambda: participation.filter(state="ATTENDED", provisional=True).exists(), log=worker)
     contact = participation.get().contact
-    assert TimelineEvent.objects.filter(contact=contact, kind="zoom_webinar_attended").exists()
+    assert TimelineEntry.objects.filter(contact=contact, kind="zoom_webinar_attended").exists()
 
     # The sandbox signs with its own clock: moving it more than five minutes ahead would make
     # its deliveries stale for the CRM (rejected, as they must be).

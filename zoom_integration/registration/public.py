@@ -345,12 +345,5 @@ def _record(webinar: ZoomWebinar, form: RegistrationForm, email: str, answer: di
             plan.property_writes.append(PropertyWrite(fact.email, f"first_{key}", value))
         if referrer:
             plan.property_writes.append(PropertyWrite(fact.email, "first_referrer", referrer))
-    result = plan_apply(
-        plan,
-        timeline_data={
-            "webinar_id": str(webinar.zoom_webinar_id),
-            "webinar_name": webinar.topic,
-            "source": "registration_page",
-        },
-    )
+    result = plan_apply(plan)
     contacts_recompute_legacy(result.contact_ids)

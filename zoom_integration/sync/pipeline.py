@@ -421,10 +421,6 @@ class WebinarSync:
                     self.insert_skips(plan.skips)
                     result = plan_apply(
                         plan,
-                        timeline_data={
-                            "webinar_id": str(self.webinar.zoom_webinar_id),
-                            "webinar_name": self.webinar.topic,
-                        },
                         recompute_counters=False,  # once per webinar, at its end
                         contacts=contacts,
                     )

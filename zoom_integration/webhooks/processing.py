@@ -130,10 +130,7 @@ def _context(delivery: WebhookDelivery):
 
 
 def _apply(plan: Plan, webinar: ZoomWebinar, delivery: WebhookDelivery) -> None:
-    result = plan_apply(
-        plan,
-        timeline_data={"webinar_id": str(webinar.zoom_webinar_id), "webinar_name": webinar.topic},
-    )
+    result = plan_apply(plan)
     contacts_recompute_legacy(result.contact_ids)
     if plan.skips:
         skip = plan.skips[0]
@@ -298,10 +295,7 @@ def on_ended(delivery: WebhookDelivery) -> None:
             for s in sessions
         ],
     )
-    plan_apply(
-        plan,
-        timeline_data={"webinar_id": str(webinar.zoom_webinar_id), "webinar_name": webinar.topic},
-    )
+    plan_apply(plan)
     if webinar.webinar_type not in (6, 9):
         event.ends_at = end
         event.save(update_fields=["ends_at"])
@@ -471,10 +465,7 @@ def _apply_registration_group(group: list[WebhookDelivery], tally: DeliveryTally
     plan = plan_registrants(
         info, registrants, snapshot, settings, mappings=_answer_mappings(webinar, registrants)
     )
-    result = plan_apply(
-        plan,
-        timeline_data={"webinar_id": str(webinar.zoom_webinar_id), "webinar_name": webinar.topic},
-    )
+    result = plan_apply(plan)
     contacts_recompute_legacy(result.contact_ids)
     skipped: dict[int, str] = {}
     for skip in plan.skips:
