@@ -58,7 +58,7 @@ def past_instances(call: Call) -> Answer:
 
 def _participants(call: Call, *, report: bool) -> Answer:
     webinar, instance = _report_instance(call) if report else _past_instance(call)
-    sessions = render.closed_sessions(instance)
+    sessions = webinar.closed_sessions(instance)
     key = ("participants", report, call.account.id, instance["uuid"])
     page = call.sandbox.page_tokens.page(call.query, key, len(sessions))
     body = page.envelope(with_page_number=False)

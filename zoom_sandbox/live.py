@@ -135,6 +135,7 @@ def _participant_event(
     *,
     ended: bool = False,
 ) -> None:
+    webinar.sessions_changed(instance)
     obj = render.webhook_webinar(webinar, instance["uuid"], string_id=True)
     index = instance["participants"].index(row)
     participant: dict[str, Any] = {

@@ -135,16 +135,10 @@ def webinar_detail(webinar: Webinar) -> dict[str, Any]:
     return out
 
 
-def closed_sessions(instance: dict[str, Any]) -> list[tuple[int, dict[str, Any]]]:
-    """The instance's sessions that a participants list shows (closed ones: it ended), with
-    their index among all its sessions (Zoom's ``user_id`` follows it)."""
-    return [(i, p) for i, p in enumerate(instance["participants"]) if p.get("leave_time")]
-
-
 def participant_rows(
     sessions: list[tuple[int, dict[str, Any]]], *, report: bool, include_registrant_id: bool
 ) -> list[dict[str, Any]]:
-    """One row per join of `sessions` (from `closed_sessions`, a page of them), ``duration``
+    """One row per join of `sessions` (from `Webinar.closed_sessions`, a page of them), ``duration``
     in seconds."""
     rows = []
     for index, p in sessions:

@@ -73,6 +73,8 @@ class Webinar:
         self.by_id: dict[str, dict[str, Any]] = {}
         self.by_email: dict[str, dict[str, Any]] = {}
         self._fragments: dict[tuple[str, bool], list[bytes]] = {}
+        # Instance uuid -> (its number of sessions, `closed_sessions`), until one changes.
+        self._closed: dict[str, tuple[int, list[tuple[int, dict[str, Any]]]]] = {}
         for registrant in data["registrants"]:
             self.index_registrant(registrant)
 
@@ -136,6 +138,24 @@ class Webinar:
     def join_url(self, registrant_id: str | None = None) -> str:
         url = f"{JOIN_HOST}/w/{self.id}"
         return f"{url}?tk={registrant_id}" if registrant_id else url
+
+    # -- sessions -------------------------------------------------------------------------------
+    def closed_sessions(self, instance: dict[str, Any]) -> list[tuple[int, dict[str, Any]]]:
+        """The instance's sessions that a participants list shows (closed ones: it ended),
+        with their index among all its sessions (Zoom's ``user_id`` follows it). Kept until
+        its sessions change (`sessions_changed`): every page of a listing walked them all, and
+        at 16,700 sessions a webinar (the sync benchmark's 10x scenario) that walk was 40 % of
+        the sandbox's time (py-spy)."""
+        count = len(instance["participants"])
+        cached = self._closed.get(instance["uuid"])
+        if cached is None or cached[0] != count:
+            closed = [(i, p) for i, p in enumerate(instance["participants"]) if p.get("leave_time")]
+            cached = self._closed[instance["uuid"]] = (count, closed)
+        return cached[1]
+
+    def sessions_changed(self, instance: dict[str, Any]) -> None:
+        """A session of the instance began or ended (`live`)."""
+        self._closed.pop(instance["uuid"], None)
 
     # -- time --------------------------------------------------------------------------------
     def live_instance(self) -> dict[str, Any] | None:

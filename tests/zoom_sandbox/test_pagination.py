@@ -79,3 +79,21 @@ def test_users_page_size_goes_to_2000(sandbox: httpx.Client) -> None:
     body = sandbox.get("/v2/users", params={"page_size": "2000"}).json()
     assert (body["page_size"], body["total_records"], len(body["users"])) == (2000, 402, 402)
     assert body["next_page_token"] == ""
+
+
+def test_a_webinars_closed_sessions_follow_its_sessions() -> None:
+    # The participants listings page through `Webinar.closed_sessions`, kept between pages:
+    # a session that begins or ends (zoom_sandbox.live) is seen at once.
+    from zoom_sandbox.store import Webinar
+
+    def session(name: str, leave: str | None) -> dict:
+        return {"name": name, "join_time": "2026-01-01T10:00:00Z", "leave_time": leave}
+
+    instance = {"uuid": "u1", "participants": [session("Ana", "2026-01-01T10:30:00Z")]}
+    webinar = Webinar({"id": 1, "registrants": [], "instances": [instance]}, account=None)
+    assert [p["name"] for _i, p in webinar.closed_sessions(instance)] == ["Ana"]
+    instance["participants"].append(session("Bo", None))  # joined: open, not listed
+    assert [p["name"] for _i, p in webinar.closed_sessions(instance)] == ["Ana"]
+    instance["participants"][1]["leave_time"] = "2026-01-01T10:40:00Z"
+    webinar.sessions_changed(instance)  # as `live.leave` says it
+    assert [(i, p["name"]) for i, p in webinar.closed_sessions(instance)] == [(0, "Ana"), (1, "Bo")]
