@@ -190,7 +190,10 @@ TIMELINE_DATA_LABELS = {
     "recording_url": _("Recording"),
     "registered_at": _("Registered at"),
     "start_time": _("Starts"),
+    "items": _("Answers"),
 }
+# Data keys kept for machines (the API shows them), not worth a line on the contact page.
+TIMELINE_HIDDEN_KEYS = frozenset({"event_id", "occurrence"})
 TIMELINE_SOURCES = {
     "crm": _("Added in the CRM"),
     "api": _("REST API"),
@@ -218,7 +221,7 @@ def _timeline_entry(event) -> dict:
     label = timeline_label(event.kind)
     details = []
     for key, value in (event.data or {}).items():
-        if value in (None, "", [], {}):
+        if value in (None, "", [], {}) or key in TIMELINE_HIDDEN_KEYS:
             continue
         entry = {
             "label": TIMELINE_DATA_LABELS.get(key) or key.replace("_", " ").capitalize(),
@@ -232,10 +235,30 @@ def _timeline_entry(event) -> dict:
         elif key.endswith("_at") or key.endswith("_time"):
             entry["value"] = parse_datetime_value(value) or value
             entry["is_datetime"] = entry["value"] is not value
+        elif key == "items" and _question_items(value):
+            # Poll, survey and Q&A entries list what was asked and answered: a line each.
+            entry["answers"] = _question_items(value)
         elif not isinstance(value, str | int | float):
             entry["value"] = str(value)
         details.append(entry)
     return {"event": event, "label": label, "details": details}
+
+
+def _question_items(value) -> list[dict] | None:
+    """`[{"question", "answer", "status"?}, ...]` as strings, or None when `value` is not such
+    a list."""
+    if not isinstance(value, list) or not all(
+        isinstance(item, dict) and "question" in item for item in value
+    ):
+        return None
+    return [
+        {
+            "question": str(item.get("question") or ""),
+            "answer": str(item.get("answer") or ""),
+            "status": str(item.get("status") or ""),
+        }
+        for item in value
+    ]
 
 
 @login_required

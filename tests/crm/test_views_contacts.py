@@ -302,6 +302,32 @@ def test_contact_page_timeline_newest_first_with_labels_and_generic_fallback(adm
     assert html.index("Registered for a Zoom webinar") < html.index("Contact created")
 
 
+def test_answer_entries_list_each_question_and_answer(admin_client):  # rule E6
+    contact = _contact(email="ana@example.com")
+    timeline_event_add(
+        contact=contact,
+        kind="zoom_webinar_question_asked",
+        occurred_at=contact.created_at.replace(year=2030),
+        data={
+            "event_id": 7,
+            "occurrence": "XqQ9Fu6zq99UPjH9mGtpmg==",
+            "webinar_name": "Launch",
+            "items": [
+                {"question": "Can we export <the> data?", "answer": "", "status": "open"},
+                {"question": "Pricing?", "answer": "Per seat", "status": "answered"},
+            ],
+        },
+    )
+    html = admin_client.get(reverse("crm:contact_detail", args=[contact.pk])).content.decode()
+    answers = html[html.index('class="timeline__answers"') :][:600]
+    assert "Can we export &lt;the&gt; data?</span> <span" in answers  # no answer yet: none shown
+    assert "(open)" in answers
+    assert "Pricing?</span> — Per seat" in answers and "(answered)" in answers
+    assert "{&#x27;question&#x27;" not in html and "{'question'" not in html  # no raw list
+    assert "XqQ9Fu6zq99UPjH9mGtpmg==" not in html  # machine keys are for the API
+    assert ">Answers<" in html and ">Launch<" in html
+
+
 def test_unknown_contact_is_404(admin_client):
     assert admin_client.get(reverse("crm:contact_detail", args=[999])).status_code == 404
 
