@@ -125,14 +125,34 @@ def plan_contacts_ensure(
     now = now or timezone.now()
     emails = {r.email for r in plan.registrations} | {s.email for s in plan.sessions}
     known = plan.contact_ids
+    initial = _initial_properties(plan)
     ids, created = bulk.contacts_ensure(
         {e for e in emails if e not in known},
-        [bulk.ContactRow(c.email, c.first_name, c.last_name) for c in plan.new_contacts],
+        [
+            bulk.ContactRow(c.email, c.first_name, c.last_name, *initial.get(c.email, ({}, {})))
+            for c in plan.new_contacts
+        ],
         now,
         created_entry=("contact_created", {"source": timeline_kind.split("_")[0]}),
     )
     ids = {**{e: known[e] for e in emails if e in known}, **ids}
     return PlanContacts(ids=ids, created=created)
+
+
+def _initial_properties(plan: Plan) -> dict[str, tuple[dict, dict]]:
+    """{e-mail: (columns, custom properties)} a new contact of the plan is created with: its
+    mapped answers (rule E2) as `contacts_write_properties` would leave them on an empty
+    contact, the last write of a property winning (and then finds nothing to change)."""
+    new = {c.email for c in plan.new_contacts}
+    initial: dict[str, tuple[dict, dict]] = {}
+    for write in plan.property_writes:
+        if write.email in new:
+            columns, properties = initial.setdefault(write.email, ({}, {}))
+            if write.column:
+                columns[write.column] = write.value
+            else:
+                properties[write.property] = write.value
+    return initial
 
 
 @transaction.atomic(savepoint=False)  # within a caller's transaction: theirs, whole

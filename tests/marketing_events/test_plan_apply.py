@@ -5,6 +5,8 @@ import itertools
 from decimal import Decimal
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from crm.models import Contact, TimelineEntry, TimelineEvent
 from marketing_events.models import (
@@ -13,7 +15,14 @@ from marketing_events.models import (
     OccurrenceAttendance,
     Participation,
 )
-from marketing_events.plan import NewContact, OccurrenceFact, Plan, RegistrationFact, SessionFact
+from marketing_events.plan import (
+    NewContact,
+    OccurrenceFact,
+    Plan,
+    PropertyWrite,
+    RegistrationFact,
+    SessionFact,
+)
 from marketing_events.services import PlanApplied, event_upsert, plan_apply
 
 pytestmark = pytest.mark.django_db
@@ -104,6 +113,36 @@ def test_registration_creates_contact_participation_timeline_and_counters(event)
     event.refresh_from_db()
     # The event is over and Ana never came: a no-show, still counted as registered.
     assert (event.registered_count, event.attended_count, event.no_show_count) == (1, 0, 1)
+
+
+def test_new_contacts_are_created_holding_their_mapped_answers(event):  # rule E2
+    plan = registration(event, registered_at=at(-100))
+    plan.property_writes = [
+        PropertyWrite("ana@example.com", "company", "Acme", column="company"),
+        PropertyWrite("ana@example.com", "jobtitle", "CTO", column="job_title"),
+        PropertyWrite("ana@example.com", "webinar_goal", "Pricing"),
+        PropertyWrite("ana@example.com", "webinar_goal", "Roadmap", overwrite=True),  # last wins
+    ]
+    with CaptureQueriesContext(connection) as queries:
+        counts = plan_apply(plan)
+    contact = Contact.objects.get()
+    assert (contact.company, contact.job_title, contact.properties) == (
+        "Acme",
+        "CTO",
+        {"webinar_goal": "Roadmap"},
+    )
+    # Created with them: no second write of the new contact to set them.
+    assert not [q for q in queries if 'UPDATE "crm_contact"' in q["sql"]]
+    assert counts.contact_ids == [contact.pk]
+    # A contact that exists already is written as before, its values by the write rules.
+    again = registration(event, email="ana@example.com", registered_at=at(-90))
+    again.property_writes = [
+        PropertyWrite("ana@example.com", "company", "Other", column="company"),  # fills only
+        PropertyWrite("ana@example.com", "jobtitle", "CEO", column="job_title", overwrite=True),
+    ]
+    plan_apply(again)
+    contact.refresh_from_db()
+    assert (contact.company, contact.job_title) == ("Acme", "CEO")
 
 
 def test_rejoins_merge_overlaps_and_percent_uses_the_actual_length(event):  # rule M2
