@@ -235,9 +235,9 @@ def _timeline_entry(event) -> dict:
         elif key.endswith("_at") or key.endswith("_time"):
             entry["value"] = parse_datetime_value(value) or value
             entry["is_datetime"] = entry["value"] is not value
-        elif key == "items" and _question_items(value):
+        elif key == "items" and (answers := _question_items(value)):
             # Poll, survey and Q&A entries list what was asked and answered: a line each.
-            entry["answers"] = _question_items(value)
+            entry["answers"] = answers
         elif not isinstance(value, str | int | float):
             entry["value"] = str(value)
         details.append(entry)
