@@ -379,16 +379,19 @@ class TimelineEvent(models.Model):
 
 
 class TimelineEntry(models.Model):
-    """What a contact's timeline shows (rule M4), read-only: the stored entries
+    """What a contact's timeline shows (rules M4, E6), read-only: the stored entries
     (`TimelineEvent`) and the entries that a participation's own facts imply (registered,
-    cancelled, attended), which are derived where they are read rather than stored beside
-    it: a first sync would otherwise write an entry and its three index entries for each of
-    them (two in three of all its timeline rows), and keep them in step with every change.
+    cancelled, attended) and its answers (one per occurrence and kind: poll, Q&A, survey,
+    listing the items), which are derived where they are read rather than stored beside them:
+    a first sync would otherwise write an entry and its three index entries for each of them
+    (nine in ten of all its timeline rows), and keep them in step with every change.
 
     A database view, `crm_timeline_entries`: crm's migration makes it list the stored entries;
-    marketing events' migration adds the derived ones (it owns their tables). A derived
-    entry's id is negative (-(participation id x 4 + n)), stable and distinct from every
-    stored one. A migration that changes a column the view reads must drop and recreate it.
+    marketing events' and engagement's migrations add the derived ones (they own their tables).
+    A derived entry's id is negative, stable and distinct from every stored one:
+    -(participation id x 4 + n) for a participation's, -(2^62 + (occurrence id x 10^10 +
+    participation id) x 4 + n) for its answers. A migration that changes a column the view
+    reads must drop and recreate it.
     """
 
     id = models.BigIntegerField(primary_key=True)

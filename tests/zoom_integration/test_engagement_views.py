@@ -95,7 +95,7 @@ def engaged_event(people: int = 3):
     for report, body in (("polls", polls), ("qa", qa)):
         records = answer_records(report, body)
         plan = plan_answers(info, records, snapshot, SyncSettings(), participations)
-        answers_apply(occurrence=occurrence, report=report, plan=plan, digest="d", timeline_data={})
+        answers_apply(occurrence=occurrence, report=report, plan=plan, digest="d")
     event_engagement_recompute(event.pk)
     return event
 
@@ -199,7 +199,7 @@ def asked(event, count: int) -> None:
     }
     info = WebinarInfo(zoom_webinar_id=81234567890, topic="Q1 roadmap", event_id=event.pk)
     plan = plan_answers(info, answer_records("qa", qa), snapshot, SyncSettings(), participations)
-    answers_apply(occurrence=occurrence, report="qa", plan=plan, digest="d", timeline_data={})
+    answers_apply(occurrence=occurrence, report="qa", plan=plan, digest="d")
 
 
 def questions_shown(html: str) -> list[str]:

@@ -229,11 +229,12 @@ def engagement_reports_pull(sync: WebinarSync, event: MarketingEvent) -> bool:
     )
     final = {
         (r.occurrence_id, r.kind)
-        for r in EngagementReport.objects.filter(occurrence__in=occurrences)
+        for r in EngagementReport.objects.filter(occurrence__in=occurrences).select_related(
+            "occurrence"
+        )
         if r.occurrence.ends_at and r.pulled_at >= r.occurrence.ends_at + SETTLING
     }
     info = sync.webinar_info(event_id=event.pk)
-    data = _timeline_data(sync, event)
     changed = False
     for occurrence in occurrences:
         for report, template, label in REPORTS:
@@ -277,11 +278,7 @@ def engagement_reports_pull(sync: WebinarSync, event: MarketingEvent) -> bool:
                             )
                             plan = plan_answers(info, part, snapshot, sync.settings, participations)
                             attached += answers_chunk_apply(
-                                occurrence=occurrence,
-                                report=report,
-                                plan=plan,
-                                timeline_data=data,
-                                now=now,
+                                occurrence=occurrence, report=report, plan=plan
                             )
                             sync.insert_skips(plan.skips)
                             unmatched += plan.unmatched

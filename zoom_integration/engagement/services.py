@@ -17,7 +17,7 @@ from django.utils.translation import gettext_noop
 
 from crm.bulk_properties import index_probes
 from crm.hooks import contacts_changed
-from crm.models import Contact, PropertyType, TimelineEvent
+from crm.models import Contact, PropertyType
 from crm.properties import PropertySpec
 from marketing_events import bulk
 from marketing_events.models import (
@@ -33,7 +33,6 @@ from .kinds import (
     QUESTION,
     RECORDING_VIEWED,
     SURVEY,
-    TIMELINE_KIND_OF,
 )
 from .models import (
     DEFAULT_WEIGHTS,
@@ -84,20 +83,18 @@ def answers_apply(
     report: str,
     plan: AnswerPlan,
     digest: str,
-    timeline_data: dict,
     now: dt.datetime | None = None,
 ) -> int:
     """Replaces the answers of one report of one occurrence by the plan's (idempotent: the
-    same report gives the same rows), with one timeline entry per contact, occurrence and
-    kind listing its items (rule E6); entries of people no longer in the report go. Returns
-    the number of answers attached to someone. A report read as a stream is replaced the same
-    way in parts (`engagement.pull`): `answers_clear`, `answers_chunk_apply` for each part,
-    `answers_report_record`, in one transaction."""
+    same report gives the same rows); their people's timeline entries (rule E6: one per
+    contact, occurrence and kind, listing its items) are read from them
+    (`crm.models.TimelineEntry`), so people no longer in the report lose theirs with their
+    answers. Returns the number of answers attached to someone. A report read as a stream is
+    replaced the same way in parts (`engagement.pull`): `answers_clear`, `answers_chunk_apply`
+    for each part, `answers_report_record`, in one transaction."""
     now = now or timezone.now()
     answers_clear(occurrence, report)
-    attached = answers_chunk_apply(
-        occurrence=occurrence, report=report, plan=plan, timeline_data=timeline_data, now=now
-    )
+    attached = answers_chunk_apply(occurrence=occurrence, report=report, plan=plan)
     answers_report_record(
         occurrence, report, digest, rows=len(plan.answers), anonymous=plan.anonymous_rows, now=now
     )
@@ -106,37 +103,16 @@ def answers_apply(
 
 @transaction.atomic(savepoint=False)  # within a caller's transaction: theirs
 def answers_clear(occurrence: EventOccurrence, report: str) -> None:
-    """Deletes one report's stored answers for one occurrence and the timeline entries they
-    gave their people: the first step of replacing them."""
+    """Deletes one report's stored answers for one occurrence (and so the timeline entries
+    read from them): the first step of replacing them."""
     kind = ANSWER_KIND_OF_REPORT[report]
-    timeline_kind = TIMELINE_KIND_OF[kind]
-    answered = (
-        EngagementAnswer.objects.filter(
-            occurrence=occurrence, kind=kind, participation__isnull=False
-        )
-        .values_list("participation__contact_id", flat=True)
-        .distinct()
-    )
-    # By their keys (the unique index; a prefix match would read the whole timeline).
-    keys = [_timeline_key(timeline_kind, occurrence.pk, c) for c in answered]
     EngagementAnswer.objects.filter(occurrence=occurrence, kind=kind).delete()
-    for start in range(0, len(keys), CHUNK):
-        TimelineEvent.objects.filter(dedupe_key__in=keys[start : start + CHUNK]).delete()
 
 
 @transaction.atomic(savepoint=False)  # within a caller's transaction: theirs
-def answers_chunk_apply(
-    *,
-    occurrence: EventOccurrence,
-    report: str,
-    plan: AnswerPlan,
-    timeline_data: dict,
-    now: dt.datetime,
-) -> int:
-    """Adds the plan's answers (a part of one report) after `answers_clear`; a person's
-    timeline entry gathers the items of every part (their rows may come in more than one).
-    A constant number of statements whatever the part's size. Returns the answers attached
-    to someone."""
+def answers_chunk_apply(*, occurrence: EventOccurrence, report: str, plan: AnswerPlan) -> int:
+    """Adds the plan's answers (a part of one report) after `answers_clear`, in one statement
+    whatever the part's size. Returns the answers attached to someone."""
     kind = ANSWER_KIND_OF_REPORT[report]
     records = [fact.record for fact in plan.answers]
     bulk.rows_insert(
@@ -152,45 +128,8 @@ def answers_chunk_apply(
         },
         {"event_id": occurrence.event_id, "occurrence_id": occurrence.pk, "kind": kind},
     )
-    timeline_kind = TIMELINE_KIND_OF[kind]
-    by_contact: dict[int, list] = defaultdict(list)
-    for fact in plan.answers:
-        if fact.contact_id is not None:
-            by_contact[fact.contact_id].append(fact.record)
-    keys = {c: _timeline_key(timeline_kind, occurrence.pk, c) for c in by_contact}
-    # Entries an earlier part of this report wrote: their items come first.
-    earlier = {
-        key: (occurred_at, data.get("items") or [])
-        for key, occurred_at, data in TimelineEvent.objects.filter(
-            dedupe_key__in=list(keys.values())
-        ).values_list("dedupe_key", "occurred_at", "data")
-    }
-    rows = []
-    for contact_id, records in by_contact.items():
-        items = []
-        for record in records:
-            item = {"question": record.question, "answer": record.answer}
-            if kind == QUESTION:
-                item["status"] = record.status
-            items.append(item)
-        moments = [r.answered_at for r in records if r.answered_at is not None]
-        occurred_at = min(moments) if moments else (occurrence.ends_at or now)
-        key = keys[contact_id]
-        if key in earlier:
-            before_at, before_items = earlier[key]
-            occurred_at, items = min(occurred_at, before_at), [*before_items, *items]
-        rows.append(
-            bulk.TimelineRow(
-                contact_id,
-                timeline_kind,
-                occurred_at,
-                {**timeline_data, "occurrence": occurrence.external_id, "items": items},
-                key,
-            )
-        )
-    bulk.timeline_upsert(rows)
     # Filter workflows (poll answers as triggers) look at these contacts again.
-    contacts_changed(set(by_contact))
+    contacts_changed({f.contact_id for f in plan.answers if f.contact_id is not None})
     return sum(1 for f in plan.answers if f.participation_id is not None)
 
 
