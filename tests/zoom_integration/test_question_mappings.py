@@ -10,8 +10,10 @@ from crm.errors import ValidationFailed
 from crm.models import Brand, Contact
 from crm.properties import STANDARD_BY_NAME, clean_value
 from marketing_events.models import RegistrationDetails
+from marketing_events.plan import PropertyWrite
 from zoom_integration.models import QuestionMapping, ZoomWebinar
 from zoom_integration.registration.mappings import (
+    AnswerWriter,
     MappingRule,
     PropertyTarget,
     answer_writes,
@@ -73,6 +75,44 @@ def test_answer_writes_follow_the_policy_and_refuse_what_does_not_fit():  # rule
     _writes, refused = answer_writes("a@example.com", [("org", "Far too long Inc")], rules, TARGETS)
     assert [(r.question, r.property) for r in refused] == [("org", "company")]
     assert "at most 10" in refused[0].reason
+
+
+def test_one_writer_for_many_registrants_checks_each_answer_once_and_stays_bounded(
+    monkeypatch,
+):  # rule E2, as the sync plans a webinar's registrants
+    rules = effective_mappings([MappingRule("Role", "jobtitle", "overwrite")])
+    checked = []
+    targets = {
+        name: PropertyTarget(
+            t.name,
+            t.column,
+            t.read_only,
+            t.max_length,
+            lambda raw, t=t: checked.append(raw) or t.clean(raw),
+        )
+        for name, t in TARGETS.items()
+    }
+    writer = AnswerWriter(rules, targets)
+    for email in ("a@example.com", "b@example.com"):
+        writes, refused = writer(
+            email, [("org", "Acme"), ("Role", "CTO"), ("org", "Far too long Inc")]
+        )
+        assert writes == [
+            PropertyWrite(email, "company", "Acme", False, "company"),
+            PropertyWrite(email, "jobtitle", "CTO", True, "job_title"),
+        ]
+        # The same refusal for each registrant, its reason from the first check.
+        assert [(r.email, r.question, "at most 10" in r.reason) for r in refused] == [
+            (email, "org", True)
+        ]
+    assert sorted(checked) == ["Acme", "CTO", "Far too long Inc"]  # each checked once
+    # The memo of checked answers is bounded: unique answers do not make it grow.
+    monkeypatch.setattr(AnswerWriter, "MEMO", 3)
+    bounded = AnswerWriter(rules, targets)
+    for n in range(10):
+        bounded("c@example.com", [("Role", f"Role {n}")])
+    assert len(bounded._checked) <= 3
+    assert bounded("c@example.com", [("Role", "Role 9")])[0][0].value == "Role 9"
 
 
 # -- mappings as stored --------------------------------------------------------------------------

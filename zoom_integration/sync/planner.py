@@ -27,7 +27,7 @@ from marketing_events.rules import (
     resolve_person,
 )
 
-from ..registration.mappings import AnswerMappings, answer_writes, choice_answers
+from ..registration.mappings import AnswerMappings, choice_answers
 from .records import Instance, Participant, Registrant, WebinarInfo
 
 
@@ -123,9 +123,7 @@ def plan_registrants(
             )
         )
         if mappings is not None and answers and not cancelled:
-            writes, refused = answer_writes(
-                resolution.email, answers, mappings.rules, mappings.targets
-            )
+            writes, refused = mappings.writer(resolution.email, answers)
             plan.property_writes.extend(writes)
             plan.property_refusals.extend(refused)
     plan.new_contacts = list(new.values())

