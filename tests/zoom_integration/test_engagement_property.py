@@ -254,6 +254,65 @@ def test_a_flush_meanwhile_leaves_no_new_score_behind():  # rule E8
     assert not EngagementPendingContact.objects.exists()
 
 
+@pytest.mark.django_db(transaction=True)  # each batch commits on a connection of its own
+def test_a_flush_in_parallel_batches_recomputes_every_marked_contact_once(
+    monkeypatch,
+):  # rule E8, the end of a sync run
+    from zoom_integration.engagement import services
+
+    if connection.vendor != "postgresql":
+        pytest.skip("batches on connections of their own")
+    events = _events(2)
+    contacts = [Contact.objects.create(email=f"p{n}@example.com") for n in range(23)]
+    for n, contact in enumerate(contacts):
+        _participate(contact, events[0], n)
+        _participate(contact, events[1], 2 * n)
+    real, seen, threads = services.contacts_recompute_engagement, [], set()
+
+    def recompute(ids):
+        import threading
+
+        seen.append(sorted(ids))
+        threads.add(threading.get_ident())
+        real(ids)
+
+    monkeypatch.setattr(services, "contacts_recompute_engagement", recompute)
+    def sessions():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+            )
+            return cursor.fetchone()[0]
+
+    before = sessions()
+    assert services.contacts_engagement_flush(batch=5, threads=2) == 23
+    # Disjoint batches of ids covering every marked contact, taken by more than one thread.
+    assert sorted(pk for ids in seen for pk in ids) == sorted(c.pk for c in contacts)
+    assert len(seen) == 5 and len(threads) == 2
+    assert not EngagementPendingContact.objects.exists()
+    for n, contact in enumerate(contacts):
+        contact.refresh_from_db()
+        assert contact.properties["zoom_engagement_score"] == _expected(
+            [(events[0].starts_at, n), (events[1].starts_at, 2 * n)]
+        )
+    # The threads' connections were closed with their batches.
+    assert sessions() == before
+
+
+def test_a_flush_within_a_transaction_stays_in_it():  # rule E8
+    from zoom_integration.engagement import services
+
+    events = _events(1)
+    contacts = [Contact.objects.create(email=f"q{n}@example.com") for n in range(3)]
+    for n, contact in enumerate(contacts):
+        _participate(contact, events[0], 10 * n)
+    # The test's transaction: its rows are invisible to other connections, so no thread.
+    with CaptureQueriesContext(connection) as queries:
+        assert services.contacts_engagement_flush(batch=2, threads=2) == 3
+    assert any("zoom_engagement_score" in q["sql"] for q in queries.captured_queries)
+    assert not EngagementPendingContact.objects.exists()
+
+
 def test_deleting_an_event_deletes_the_rows_that_copy_its_id():  # rules E1, E6, E8
     # Registration details, answers and engagement rows copy their event's id without a
     # foreign-key constraint of their own: the delete still takes them with the event.

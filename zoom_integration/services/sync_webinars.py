@@ -63,6 +63,9 @@ STALE = timedelta(seconds=30)
 PROGRESS_INTERVAL = timedelta(seconds=1)
 # At most this many of a failed run's errors are kept on the run (all are on the rows).
 RUN_ERRORS = 20
+# Batches of the run's end-of-run engagement flush recomputed at once (its statements are
+# PostgreSQL's work: two cores here).
+FLUSH_THREADS = 2
 
 _CAUSE_ORDER = {"auth": 0, "zoom": 1, "crash": 2}
 _OPEN = Q(state__in=[WebinarSyncState.PENDING, WebinarSyncState.RUNNING])
@@ -301,8 +304,8 @@ def sync_run_end_if_done(*, run_id: int) -> SyncRun | None:
     now = timezone.now()
     if not SyncRunWebinar.objects.filter(_OPEN, run_id=run_id).exists():
         # The contacts' engagement score, once for every webinar of the run (rule E8), before
-        # the run says it is done.
-        contacts_engagement_flush()
+        # the run says it is done; the rest of the pool is idle by now.
+        contacts_engagement_flush(threads=FLUSH_THREADS)
     with transaction.atomic():
         won = (
             SyncRun.objects.filter(pk=run_id, status=SyncStatus.RUNNING, finished_at__isnull=True)
