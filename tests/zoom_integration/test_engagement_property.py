@@ -277,6 +277,7 @@ def test_a_flush_in_parallel_batches_recomputes_every_marked_contact_once(
         real(ids)
 
     monkeypatch.setattr(services, "contacts_recompute_engagement", recompute)
+
     def sessions():
         with connection.cursor() as cursor:
             cursor.execute(
