@@ -156,6 +156,13 @@ class Participation(models.Model):
         ]
         indexes = [
             models.Index(fields=["contact"], name="participation_contact_idx"),
+            # Rule B1: a guest's hidden address found through their registrant id, a page's
+            # ids at a time (`selectors.registrant_emails`).
+            models.Index(
+                fields=["event", "external_registrant_id"],
+                condition=~Q(external_registrant_id=""),
+                name="participation_registrant_idx",
+            ),
         ]
 
     def __str__(self) -> str:

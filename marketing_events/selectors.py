@@ -14,6 +14,25 @@ from .models import MarketingEvent, Participation
 from .rules import ContactRef, CrmSnapshot, normalize
 
 
+def registrant_emails(event_id: int, registrant_ids: Iterable[str]) -> dict[str, str]:
+    """{registrant id: the e-mail of the contact whose participation in the event holds it},
+    for these ids only (rule B1: a guest whose address Zoom hides is matched through their
+    registration). One query through the (event, registrant id) index, whatever the event's
+    size; an id two participations hold (the registrant changed their address) gives the
+    one written last."""
+    ids = sorted({i for i in registrant_ids if i})
+    if not ids:
+        return {}
+    out: dict[str, str] = {}
+    for registrant_id, email in (
+        Participation.objects.filter(event_id=event_id, external_registrant_id__in=ids)
+        .order_by("external_registrant_id", "-updated_at", "-pk")
+        .values_list("external_registrant_id", "contact__email")
+    ):
+        out.setdefault(registrant_id, email)
+    return out
+
+
 def crm_snapshot(emails: Iterable[str]) -> CrmSnapshot:
     """The CRM as the rules see it, for these e-mails only: a constant number of queries
     whatever their number (one on PostgreSQL, four elsewhere)."""

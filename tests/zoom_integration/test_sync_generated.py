@@ -271,3 +271,53 @@ def test_fetching_pages_ahead_or_not_ends_in_the_same_state(connection, monkeypa
     monkeypatch.setattr(pipeline_module, "PrefetchedPages", InlinePages)
     assert run_sync(connection).status == "succeeded"
     assert world() == ahead
+
+
+def test_a_hidden_guest_is_found_through_their_registration_or_refused_as_it_was(
+    zoom_sandbox, generated, connection
+):  # rules B1, Z9: the page's registrant ids looked up, no map of the webinar's
+    state, _now = generated
+    webinar = next(
+        w
+        for w in state["accounts"][0]["webinars"]
+        if not w.get("zoom_events")
+        and any(i.get("end_time") and i["participants"] for i in w["instances"])
+    )
+    instance = next(i for i in webinar["instances"] if i.get("end_time") and i["participants"])
+    approved = [r for r in webinar["registrants"] if r["status"] == "approved"]
+    # Two registrants attend with their addresses hidden; one of them registered from a domain
+    # the connection excludes (rule Z7), so the registrant rules refused them.
+    kept, excluded = approved[0], approved[1]
+    excluded["email"] = "someone@excluded.example"
+    for registrant in (kept, excluded):
+        instance["participants"].append(
+            {
+                "participant_user_id": f"hidden-{registrant['id']}",
+                "registrant_id": registrant["id"],
+                "name": f"{registrant['first_name']} {registrant['last_name']}",
+                "user_email": "",
+                "join_time": instance["start_time"],
+                "leave_time": instance["end_time"],
+            }
+        )
+    zoom_sandbox.post("/_sandbox/scenario", json=state).raise_for_status()
+    zoom_sandbox.post("/_sandbox/settings", json={"rate_limits": False}).raise_for_status()
+    ZoomConnection.objects.filter(pk=connection.pk).update(
+        contact_exclusion_domains=["excluded.example"]
+    )
+    run = run_sync(connection)
+    assert run.status == "succeeded", run.errors
+    attended = Participation.objects.get(
+        contact__email=kept["email"].strip().lower(),
+        event__external_event_id=str(webinar["id"]),
+    )
+    assert attended.state == "ATTENDED"
+    assert attended.sessions.filter(external_participant_id=f"hidden-{kept['id']}").exists()
+    # The refused registrant's guest is refused for the same reason, not for a missing address.
+    assert not Contact.objects.filter(email="someone@excluded.example").exists()
+    skips = set(
+        run.skipped.filter(email="someone@excluded.example").values_list("reason", flat=True)
+    )
+    assert skips == {"contact_exclusion_domain"}
+    name = f"{excluded['first_name']} {excluded['last_name']}"
+    assert not run.skipped.filter(reason="no_email", name=name).exists()

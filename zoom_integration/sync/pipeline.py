@@ -28,10 +28,10 @@ from django.db import connection as db
 from django.utils import timezone
 
 from marketing_events.bulk import on_postgresql
-from marketing_events.models import Participation
 from marketing_events.plan import Plan, Skip
 from marketing_events.registration_details import sources_write
-from marketing_events.selectors import crm_snapshot
+from marketing_events.rules import normalize
+from marketing_events.selectors import crm_snapshot, registrant_emails
 from marketing_events.services import event_recompute_counters, plan_apply, plan_contacts_ensure
 
 from ..client import ZoomClient, ZoomNotFound, ZoomValidationError
@@ -212,15 +212,15 @@ class WebinarSync:
         webinar = self.webinar
         event = webinar_event_ensure(self.connection, webinar)
         info = self.webinar_info(event_id=event.pk)
-        registrant_emails: dict[str, str] = {}
+        refused: dict[str, str] = {}
         if fetch.registrants is not None:
             self._sync_registration_form()
-            registrant_emails = self._sync_registrants(info, fetch.registrants)
+            refused = self._sync_registrants(info, fetch.registrants)
             self._sync_registrant_sources(info)
             ZoomWebinar.objects.filter(pk=webinar.pk).update(registrants_synced_at=self.now)
         reported = False
         if fetch.participants is not None:
-            if self._sync_participants(info, registrant_emails, fetch.participants):
+            if self._sync_participants(info, refused, fetch.participants):
                 ZoomWebinar.objects.filter(pk=webinar.pk).update(participants_synced_at=self.now)
                 reported = True
             if recordings_wanted(self.connection, webinar):
@@ -265,7 +265,10 @@ class WebinarSync:
     # -- listings ----------------------------------------------------------------------------
 
     def _sync_registrants(self, info: WebinarInfo, pages) -> dict[str, str]:
-        emails: dict[str, str] = {}
+        """Applies the registrant pages; returns {registrant id: e-mail} of the registrants the
+        rules refused (rule B1 finds the others through their participations, which hold their
+        ids; these have none, and a guest of theirs is refused for the same reason)."""
+        refused: dict[str, str] = {}
         first = True
         # Rules E2, E4: read once per webinar, not per page.
         mappings = answer_mappings(self.webinar)
@@ -275,17 +278,21 @@ class WebinarSync:
                 self.row.records_total += page.total_records
                 first = False
             records = page.records
-            emails.update({r.id: r.email for r in records if r.id})
             self.sources_listed = self.sources_listed or any(r.source_id for r in records)
 
             def plan_page(records=records):
                 snapshot = crm_snapshot(emails_of(records))
-                return plan_registrants(
+                plan = plan_registrants(
                     info, records, snapshot, self.settings, sources=sources, mappings=mappings
                 )
+                skipped = {skip.email for skip in plan.skips}
+                refused.update(
+                    (r.id, r.email) for r in records if r.id and normalize(r.email) in skipped
+                )
+                return plan
 
             self._apply(plan_page, records=len(records), kind="registrations")
-        return emails
+        return refused
 
     def _sync_registrant_sources(self, info: WebinarInfo) -> None:
         """Rule E4 where the registrant list named no one's source, as Zoom's own API lists
@@ -323,18 +330,13 @@ class WebinarSync:
                 self.row.records_done += len(registrants)
                 self.on_progress()
 
-    def _sync_participants(self, info: WebinarInfo, registrant_emails, pages) -> bool:
-        """Applies each past instance's report pages; False when Zoom has no report yet."""
-        # Guests without e-mail are matched through registrations seen before (rule B1); this
-        # run's registrant list wins. Added in place, read in chunks, those already listed
-        # skipped: no second map of the webinar's registrants, nor a merged third.
-        for registrant_id, email in (
-            Participation.objects.filter(event_id=info.event_id)
-            .exclude(external_registrant_id="")
-            .values_list("external_registrant_id", "contact__email")
-            .iterator(chunk_size=2000)
-        ):
-            registrant_emails.setdefault(registrant_id, email)
+    def _sync_participants(self, info: WebinarInfo, refused: dict[str, str], pages) -> bool:
+        """Applies each past instance's report pages; False when Zoom has no report yet.
+
+        Rule B1: a guest whose address Zoom hides is matched through their registrant id, the
+        page's ids looked up in the event's participations (one query a page: the worker holds
+        no map of the webinar's registrants); this run's refused registrants (`refused`) are
+        not among those and keep their reason."""
         instance, first = None, True
         for item in pages:
             if item is NO_REPORT:
@@ -348,10 +350,13 @@ class WebinarSync:
             records = item.records
 
             def plan_page(records=records, instance=instance):
-                snapshot = crm_snapshot(emails_of(records, registrant_emails))
-                return plan_participants(
-                    info, instance, records, snapshot, self.settings, registrant_emails
-                )
+                hidden = {
+                    p.registrant_id for p in records if p.registrant_id and not normalize(p.email)
+                }
+                emails = registrant_emails(info.event_id, hidden - refused.keys())
+                emails.update((i, refused[i]) for i in hidden if i in refused)
+                snapshot = crm_snapshot(emails_of(records, emails))
+                return plan_participants(info, instance, records, snapshot, self.settings, emails)
 
             self._apply(plan_page, records=len(records), kind="attendance_rows")
         return True

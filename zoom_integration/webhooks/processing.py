@@ -11,9 +11,11 @@ import logging
 from django.utils import timezone
 
 from crm.db import atomic_retried
-from marketing_events.models import AttendanceSession, EventOccurrence, Participation
+from marketing_events.models import AttendanceSession, EventOccurrence
 from marketing_events.plan import OccurrenceFact, Plan, SessionFact
+from marketing_events.rules import normalize
 from marketing_events.selectors import crm_snapshot
+from marketing_events.selectors import registrant_emails as registrant_emails_of
 from marketing_events.services import plan_apply
 
 from ..legacy import contacts_recompute_legacy
@@ -178,14 +180,6 @@ def _fill_blank_names(email: str, registrant: Registrant) -> None:
         Contact.objects.filter(email=email, last_name="").update(last_name=registrant.last_name)
 
 
-def _registrant_emails(event) -> dict[str, str]:
-    return dict(
-        Participation.objects.filter(event=event)
-        .exclude(external_registrant_id="")
-        .values_list("external_registrant_id", "contact__email")
-    )
-
-
 def on_participant(delivery: WebhookDelivery) -> None:
     webinar, event, info, settings, obj = _context(delivery)
     uuid = str(obj.get("uuid") or "")
@@ -226,7 +220,9 @@ def on_participant(delivery: WebhookDelivery) -> None:
         start_time=(occurrence.starts_at if occurrence else None) or join,
         end_time=occurrence.ends_at if occurrence else None,
     )
-    registrant_emails = _registrant_emails(event)
+    # Rule B1: a hidden address through the registrant id (this participant's only).
+    hidden = participant.registrant_id if not normalize(participant.email) else ""
+    registrant_emails = registrant_emails_of(event.pk, [hidden])
     snapshot = crm_snapshot(emails_of([participant], registrant_emails))
     plan = plan_participants(
         info, instance, [participant], snapshot, settings, registrant_emails, event_over=ended
