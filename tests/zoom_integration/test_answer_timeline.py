@@ -12,6 +12,7 @@ import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 
 from crm import selectors
 from crm.models import Contact, TimelineEntry, TimelineEvent
@@ -247,3 +248,26 @@ def test_the_migration_stops_storing_them_and_going_back_stores_them_again():
         executor.migrate(executor.loader.graph.leaf_nodes())
     assert not TimelineEvent.objects.filter(kind__in=ANSWER_KINDS).exists()
     assert shown() == derived
+
+
+def test_the_contact_page_lists_the_derived_entries_questions_and_answers(client, marketer):
+    _event, occurrence, ids = webinar()
+    apply(
+        occurrence,
+        "qa",
+        ids,
+        [
+            (
+                "ana@example.com",
+                record(
+                    "question", "ana@example.com", "Is <SSO> included?", "In Pro", 20, "answered"
+                ),
+            )
+        ],
+    )
+    client.force_login(marketer)
+    contact_id = ids["ana@example.com"][0]
+    html = client.get(reverse("crm:contact_detail", args=[contact_id])).content.decode()
+    answers = html[html.index('class="timeline__answers"') :][:600]
+    assert "Is &lt;SSO&gt; included?</span> — In Pro" in answers and "(answered)" in answers
+    assert "uuid-81" not in html  # the occurrence's key is for the API
