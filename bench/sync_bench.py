@@ -129,18 +129,28 @@ def crm_reset(connection) -> None:
     """Empties what a sync writes (contacts and their timelines, events and their
     participations, runs) and forgets what the webinars had synced, keeping the webinars, so
     the next first sync starts from the same state as in a new database."""
+    from django.apps import apps
     from django.db import connection as db
 
-    from crm.models import Contact
-    from marketing_events.models import EventOccurrence, MarketingEvent
+    from crm.models import Contact, TimelineEvent
+    from marketing_events.models import (
+        AttendanceSession,
+        EventOccurrence,
+        MarketingEvent,
+        OccurrenceAttendance,
+    )
     from zoom_integration.models import SyncRun, ZoomWebinar
 
     ZoomWebinar.objects.filter(connection=connection).update(
         registrants_synced_at=None, participants_synced_at=None, event=None
     )
-    # CASCADE reaches only what hangs on these (timelines, participations, sessions, skips),
-    # not the webinars, which reference events.
-    tables = ", ".join(m._meta.db_table for m in (Contact, EventOccurrence, SyncRun))
+    # CASCADE reaches only what hangs on these through a database constraint (participations,
+    # their details, skips), not the webinars, which reference events; the tables whose
+    # foreign keys have no constraint (timelines, attendance, engagement) are named as well.
+    models = [Contact, TimelineEvent, EventOccurrence, OccurrenceAttendance, AttendanceSession]
+    engagement = apps.get_app_config("zoom_engagement").get_models()
+    models += [SyncRun, *(m for m in engagement if m.__name__ != "EngagementSettings")]
+    tables = ", ".join(m._meta.db_table for m in models)
     with db.cursor() as cursor:
         cursor.execute(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
         cursor.execute(f"DELETE FROM {MarketingEvent._meta.db_table}")
