@@ -3,13 +3,13 @@
     make bench-sync            # or: .venv/bin/python bench/sync_bench.py [options]
 
 Generates 20 webinars x 2,500 registrants (50,000), every one with registration answers and most
-through a tracking source (`--answers`), with 60% attendance and rejoins on a
-Business-plan account, the sandbox's own rate limits off; starts a Celery worker (prefork,
-`--concurrency` pool processes, Redis as broker and as the rate limiter's shared cache),
-requests the run as "Sync now" does and times it until it ended. Prints Zoom records/s for the
-first sync and for the unchanged re-sync, and the first sync's rate as a fraction of a bare
-`COPY` of the rows it wrote into empty copies of the same tables (their indexes included, no
-foreign keys): the figure that does not drift with the machine.
+through a tracking source (`--answers`), with 60% attendance and rejoins, polls, Q&A and surveys
+(`--engagement`) on a Business-plan account, the sandbox's own rate limits off; starts a Celery
+worker (prefork, `--concurrency` pool processes, Redis as broker and as the rate limiter's
+shared cache), requests the run as "Sync now" does and times it until it ended. Prints Zoom
+records/s for the first sync and for the unchanged re-sync, and the first sync's rate as a
+fraction of a bare `COPY` of the rows it wrote into empty copies of the same tables (their
+indexes included, no foreign keys): the figure that does not drift with the machine.
 
 `--connections 3` syncs three Zoom accounts at once (a run each) and prints the aggregate and
 each account's rate, and each account's peak requests per second by rate-limit label next to
@@ -339,6 +339,14 @@ def main() -> int:
         help="share of webinars whose registrants answer registration questions and come "
         "through tracking sources (rules E1, E4); 1: every registrant",
     )
+    parser.add_argument(
+        "--engagement",
+        type=int,
+        choices=[0, 1],
+        default=1,
+        help="1: the webinars' instances have polls, Q&A and surveys (rules E6-E8) whose "
+        "report rows count as records; 0: registrants and attendance only",
+    )
     parser.add_argument("--connections", type=int, default=1, help="Zoom accounts synced at once")
     parser.add_argument(
         "--concurrency", type=int, default=4, help="the Celery worker's pool processes"
@@ -394,6 +402,7 @@ def main() -> int:
                 "attendance": args.attendance,
                 "answers": args.answers,
                 "seed": 1,
+                "engagement": int(args.engagement),
             },
         ).json()
         http.post("/_sandbox/settings", json={"rate_limits": False}).raise_for_status()
