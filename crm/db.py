@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import struct
 import time
+import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
@@ -13,6 +14,9 @@ from typing import TypeVar
 import orjson
 from django.db import OperationalError, models, transaction
 from django.db import connection as default_connection
+from psycopg import DataError
+from psycopg.adapt import Loader
+from psycopg.pq import Format
 from psycopg.types.array import ListBinaryDumper
 
 logger = logging.getLogger(__name__)
@@ -112,26 +116,60 @@ class ArrayDumper(ListBinaryDumper):
         return _ARRAY_HEAD.pack(1, 0, oid, count, 1) + body
 
 
+class _JsonBinaryLoader(Loader):
+    """Binary `json` results parsed by orjson (the binary format is the text itself)."""
+
+    format = Format.BINARY
+
+    def load(self, data):
+        return orjson.loads(data)
+
+
+class _JsonbBinaryLoader(Loader):
+    """Binary `jsonb` results parsed by orjson: a version byte (1), then the text."""
+
+    format = Format.BINARY
+
+    def load(self, data):
+        if data[:1] != b"\x01":
+            raise DataError(f"unknown jsonb binary format: {bytes(data[:1])!r}")
+        return orjson.loads(data[1:])
+
+
+# The psycopg connections whose binary adapters are this module's (`_binary_adapters`).
+_configured: weakref.WeakSet = weakref.WeakSet()
+
+
+def _binary_adapters(conn) -> None:
+    """Registers on a psycopg connection, once, the binary adapters `bound_cursor` uses: the
+    array dumper above and orjson for binary JSON results. Django's own cursors bind and read
+    text, so they never meet these; registering them per cursor instead copied the
+    connection's adapter maps each time (about 3 % of the sync worker's CPU, py-spy)."""
+    if conn in _configured:
+        return
+    conn.adapters.register_dumper(list, ArrayDumper)
+    conn.adapters.register_loader("json", _JsonBinaryLoader)
+    conn.adapters.register_loader("jsonb", _JsonbBinaryLoader)
+    _configured.add(conn)
+
+
 def bound_cursor():
     """A Django cursor (execute wrappers, query logging, error mapping) over a psycopg cursor
     that binds parameters on the server: an array parameter travels as one value instead of
     being rendered into the SQL text element by element, as the default client-side binding
     cursor does (that quoting costs more than the statements themselves). Arrays go as `%b`
     (binary: no text escaping either), and results come back binary too: psycopg's C loaders
-    read them, where text timestamps go through a Python parser (Django's time-zone loader)."""
+    read them, where text timestamps go through a Python parser (Django's time-zone loader).
+    JSON results are parsed by orjson: psycopg's binary jsonb loader calls the standard
+    library's `json.loads`, which was a third of this cursor's result reading in a first sync
+    (contacts' properties, 45,000 rows; py-spy)."""
     from django.db.backends.postgresql.base import ServerBindingCursor
-    from psycopg.pq import Format
-    from psycopg.types.json import set_json_loads
 
     default_connection.close_if_health_check_failed()
     default_connection.ensure_connection()
+    _binary_adapters(default_connection.connection)
     cursor = ServerBindingCursor(default_connection.connection)
     cursor.format = Format.BINARY  # what `connection.cursor(binary=True)` sets
-    # JSON results parsed by orjson: psycopg's binary jsonb loader calls the standard
-    # library's `json.loads`, which was a third of this cursor's result reading in a first sync
-    # (contacts' properties, 45,000 rows; py-spy).
-    set_json_loads(orjson.loads, cursor)
-    cursor.adapters.register_dumper(list, ArrayDumper)  # this cursor's only
     # A private API on purpose: Django's public switch (OPTIONS "server_side_binding") binds
     # every query of the site server-side, and the raw psycopg cursor would skip Django's
     # execute wrappers (query counts asserted by the tests, the bench's per-statement times).

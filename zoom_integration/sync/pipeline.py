@@ -23,11 +23,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+import orjson
 from django.db import DatabaseError, IntegrityError, OperationalError, transaction
 from django.db import connection as db
 from django.utils import timezone
 
-from marketing_events.bulk import on_postgresql
+from marketing_events.bulk import on_postgresql, pg_fetch
 from marketing_events.plan import Plan, Skip
 from marketing_events.registration_details import sources_write
 from marketing_events.rules import normalize
@@ -67,6 +68,12 @@ _RETRYABLE_SQLSTATES = {"40P01", "40001", _FOREIGN_KEY_VIOLATION}
 # How often a worker waiting for Zoom (rate limiter, Retry-After) tells it is alive; the
 # reclaim sweep takes a webinar whose heartbeat is older than `services.sync_webinars.STALE`.
 HEARTBEAT_SECONDS = 5.0
+
+_SAVE_ROW_SQL = (
+    f"UPDATE {SyncRunWebinar._meta.db_table} SET pages_done = %s, records_done = %s, "
+    "records_total = %s, counts = %s::jsonb, heartbeat_at = %s WHERE id = %s AND claimed_by = %s "
+    "RETURNING id"
+)
 
 
 class ClaimLost(Exception):
@@ -484,13 +491,20 @@ class WebinarSync:
         while this worker holds the claim (else `ClaimLost` rolls the page back)."""
         row = self.row
         counts = self.counts if counts is None else counts
-        saved = SyncRunWebinar.objects.filter(pk=row.pk, claimed_by=self.claim).update(
-            pages_done=row.pages_done + (1 if records else 0),
-            records_done=row.records_done + records,
-            records_total=row.records_total,
-            counts=dict(counts),
-            heartbeat_at=timezone.now(),
-        )
+        values = {
+            "pages_done": row.pages_done + (1 if records else 0),
+            "records_done": row.records_done + records,
+            "records_total": row.records_total,
+            "counts": dict(counts),
+            "heartbeat_at": timezone.now(),
+        }
+        if on_postgresql():
+            # Once per page: one prepared statement, where the ORM's update compiled and
+            # quoted it anew each time (a third of a millisecond of the worker's CPU a page).
+            values["counts"] = orjson.dumps(values["counts"]).decode()
+            saved = bool(pg_fetch(_SAVE_ROW_SQL, [*values.values(), row.pk, self.claim]))
+        else:
+            saved = SyncRunWebinar.objects.filter(pk=row.pk, claimed_by=self.claim).update(**values)
         if not saved:
             raise ClaimLost(row.pk)
         self._beat_at = time.monotonic()
