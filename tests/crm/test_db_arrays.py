@@ -19,6 +19,10 @@ LISTS = {
     "bigint": [10**10 + i for i in range(300)],
     "integer": [10**9 + i for i in range(300)],
     "smallint": list(range(300)),
+    # Integers are packed a block (128) at a time: a whole block, one more, many blocks.
+    "one block": list(range(128)),
+    "a block and one": [10**10 + i for i in range(129)],
+    "many blocks": [10**9 + i for i in range(2000)],
     "negative": [-(2**63), -1, 0, 2**63 - 1],
     "numeric": [2**64, 1],
     "text": [f"person{i}@example.com" for i in range(300)],
