@@ -402,6 +402,56 @@ def test_a_report_that_changes_is_replaced(zoom_sandbox, connection, generated, 
     ).exists()
 
 
+def test_answers_of_someone_not_yet_a_participant_attach_once_they_are(
+    zoom_sandbox, connection, generated, monkeypatch
+):  # rule E6
+    """Zoom's participants report can lag behind its polls: an answer of a person with no
+    participation in the event is counted, not attached, and the same report read again once
+    the person is a participant attaches it (the report's digest is not kept meanwhile)."""
+    import copy
+
+    from zoom_integration.engagement import pull
+
+    monkeypatch.setattr(pull, "SETTLING", dt.timedelta(days=365))  # the reports still settle
+    state, _now = generated
+    webinar = next(
+        w
+        for w in state["accounts"][0]["webinars"]
+        if len(w["instances"]) == 1 and w["instances"][0].get("polls") and not w.get("zoom_events")
+    )
+    instance = webinar["instances"][0]
+    row = next(r for r in instance["polls"] if r["email"])
+    email = row["email"].strip().lower()
+    full = copy.deepcopy(state)
+
+    def other(entry, key):
+        return (entry.get(key) or "").strip().lower() != email
+
+    webinar["registrants"] = [r for r in webinar["registrants"] if other(r, "email")]
+    instance["participants"] = [p for p in instance["participants"] if other(p, "user_email")]
+    zoom_sandbox.post("/_sandbox/scenario", json=state).raise_for_status()
+    zoom_sandbox.post("/_sandbox/settings", json={"rate_limits": False}).raise_for_status()
+    run = run_sync(connection)
+    assert run.status == "succeeded"
+    assert run.counts.get("engagement_unmatched", 0) >= len(row["question_details"])
+    theirs = EngagementAnswer.objects.filter(
+        kind="poll", occurrence__external_id=instance["uuid"]
+    ).filter(participation__contact__email=email)
+    assert not theirs.exists()
+
+    # The participants report catches up; the polls report says the same as before.
+    zoom_sandbox.post("/_sandbox/scenario", json=full).raise_for_status()
+    zoom_sandbox.post("/_sandbox/settings", json={"rate_limits": False}).raise_for_status()
+    ZoomWebinar.objects.update(registrants_synced_at=None, participants_synced_at=None)
+    assert run_sync(connection).status == "succeeded"
+    assert theirs.count() == len(row["question_details"])
+    # Complete now: a third read of the same report writes nothing.
+    ZoomWebinar.objects.update(participants_synced_at=None)
+    third = run_sync(connection)
+    assert third.counts.get("engagement_reports_unchanged", 0) >= 1
+    assert theirs.count() == len(row["question_details"])
+
+
 @pytest.mark.parametrize("registrants", [10, 150])
 def test_queries_per_report_do_not_grow_with_its_rows(
     zoom_sandbox, registrants, monkeypatch, django_capture_on_commit_callbacks

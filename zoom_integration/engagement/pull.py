@@ -290,6 +290,7 @@ def engagement_reports_pull(sync: WebinarSync, event: MarketingEvent) -> bool:
                             rows=rows,
                             anonymous=read.anonymous_rows,
                             now=now,
+                            complete=not unmatched,
                         )
                         written = _count(
                             sync,

@@ -97,7 +97,13 @@ def answers_apply(
     answers_clear(occurrence, report)
     attached = answers_chunk_apply(occurrence=occurrence, report=report, plan=plan)
     answers_report_record(
-        occurrence, report, digest, rows=len(plan.answers), anonymous=plan.anonymous_rows, now=now
+        occurrence,
+        report,
+        digest,
+        rows=len(plan.answers),
+        anonymous=plan.anonymous_rows,
+        now=now,
+        complete=not plan.unmatched,
     )
     return attached
 
@@ -142,13 +148,22 @@ def answers_report_record(
     rows: int,
     anonymous: int,
     now: dt.datetime,
+    complete: bool = True,
 ) -> None:
     """What the report said, its digest and when it was read: the last step of replacing its
-    answers (the next read that gives the same digest writes nothing)."""
+    answers (the next read that gives the same digest writes nothing). `complete=False`: some
+    answers are of people with no participation in the event yet (Zoom's participants report
+    can lag behind its polls); the digest is not kept, so the next read, while the report still
+    settles, plans it again and attaches them once their participations exist."""
     EngagementReport.objects.update_or_create(
         occurrence=occurrence,
         kind=report,
-        defaults={"digest": digest, "rows": rows, "anonymous_count": anonymous, "pulled_at": now},
+        defaults={
+            "digest": digest if complete else "",
+            "rows": rows,
+            "anonymous_count": anonymous,
+            "pulled_at": now,
+        },
     )
 
 
