@@ -181,8 +181,9 @@ class ZoomWebinar(models.Model):
     )
     registrants_synced_at = models.DateTimeField(null=True, blank=True)
     participants_synced_at = models.DateTimeField(null=True, blank=True)
-    # Participants Zoom's report history counted for it, over the instances the last metadata
-    # refreshes saw: a run's rows are claimed largest first (`SyncRunWebinar.position`).
+    # Participants Zoom's report history counted for it, the most over its instances that a
+    # metadata refresh saw at once: a run's rows are claimed largest first
+    # (`SyncRunWebinar.position`).
     size_hint = models.PositiveIntegerField(default=0)
 
     class Meta:

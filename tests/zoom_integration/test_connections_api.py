@@ -483,6 +483,16 @@ def test_a_later_refresh_updates_the_size_of_a_known_webinar(acme):
     assert ZoomWebinar.objects.get(zoom_webinar_id=ENDED_ID).size_hint == 2
 
 
+def test_a_refresh_that_sees_fewer_instances_keeps_the_size_a_backfill_counted(acme):
+    # A later refresh reads the report history of its last days only: a recurring webinar's
+    # older instances are not in it, and its size must not shrink to the newest one's.
+    ZoomWebinar.objects.filter(zoom_webinar_id=ENDED_ID).update(size_hint=500)
+    ZoomConnection.objects.filter(pk=acme.pk).update(metadata_refreshed_at=None)
+    acme.refresh_from_db()
+    connection_metadata_refresh(connection=acme)  # its report counts 2 participants
+    assert ZoomWebinar.objects.get(zoom_webinar_id=ENDED_ID).size_hint == 500
+
+
 @pytest.fixture
 def stored(brands):
     """A connection and two webinars written directly (no Zoom needed to list them)."""

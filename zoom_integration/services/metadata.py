@@ -261,7 +261,11 @@ def _store(connection, me, users_payload, webinars, now, events_ids, hints) -> M
     hinted = ZoomWebinar.objects.filter(connection=connection, zoom_webinar_id__in=hints).exclude(
         zoom_webinar_id__in=[w.zoom_webinar_id for w in new]
     )
-    resized = [w for w in hinted if w.size_hint != hints[w.zoom_webinar_id]]
+    # A later refresh reads only the instances of its own window (the last days): their sum
+    # is a part of the total a full backfill counted, so a hint only ever grows. Replacing it
+    # made a recurring webinar's hint one instance's count the moment a run refreshed the
+    # metadata, and the run claimed the largest webinar a third of the way in.
+    resized = [w for w in hinted if w.size_hint < hints[w.zoom_webinar_id]]
     for webinar in resized:
         webinar.size_hint = hints[webinar.zoom_webinar_id]
     ZoomWebinar.objects.bulk_update(resized, ["size_hint"])
