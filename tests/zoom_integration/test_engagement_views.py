@@ -253,3 +253,15 @@ def test_a_qa_page_costs_the_same_queries_however_many_questions(client, markete
 def test_the_qa_of_an_unknown_event_is_a_404(client, marketer):
     client.force_login(marketer)
     assert client.get(reverse("zoom_engagement:event_questions", args=[999999])).status_code == 404
+
+
+def test_a_bar_chart_leaves_room_for_its_counts():
+    # Each bar's "count (share%)" is written right of the bar: the longest bar's must end
+    # within the drawing (about 7 units a character at its 12-unit font), or it is cut off.
+    from zoom_integration.engagement.selectors import _charts
+
+    charts = _charts([("Plan?", "This quarter", 1234), ("Plan?", "Later", 1)])
+    for chart in charts:
+        for bar in chart.bars:
+            text = f"{bar['count']:,} ({bar['percent']}%)"
+            assert bar["count_x"] + 7 * len(text) <= chart.width, text

@@ -17,6 +17,9 @@ CHART_WIDTH = 480
 BAR_HEIGHT = 22
 BAR_GAP = 8
 LABEL_WIDTH = 170
+# Room right of the longest bar for its count and share ("1,234 (100%)": 12 characters of the
+# 12-unit font, about 7 units each).
+COUNT_WIDTH = 96
 QA_PAGE_SIZE = 25
 VIEWERS_LIMIT = 200
 
@@ -38,7 +41,7 @@ def _charts(rows) -> list[QuestionChart]:
     for question, answer, n in rows:
         by_question[question][answer] += n
     charts = []
-    plot = CHART_WIDTH - LABEL_WIDTH - 40
+    plot = CHART_WIDTH - LABEL_WIDTH - COUNT_WIDTH
     for question, answers in by_question.items():
         total = sum(answers.values())
         top = max(answers.values())
