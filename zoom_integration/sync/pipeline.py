@@ -70,9 +70,10 @@ _RETRYABLE_SQLSTATES = {"40P01", "40001", _FOREIGN_KEY_VIOLATION}
 HEARTBEAT_SECONDS = 5.0
 
 _SAVE_ROW_SQL = (
-    f"UPDATE {SyncRunWebinar._meta.db_table} SET pages_done = %s, records_done = %s, "
-    "records_total = %s, counts = %s::jsonb, heartbeat_at = %s WHERE id = %s AND claimed_by = %s "
-    "RETURNING id"
+    f"UPDATE {SyncRunWebinar._meta.db_table} SET pages_done = %(pages_done)s, "
+    "records_done = %(records_done)s, records_total = %(records_total)s, "
+    "counts = %(counts)s::jsonb, heartbeat_at = %(heartbeat_at)s "
+    "WHERE id = %(id)s AND claimed_by = %(claim)s RETURNING id"
 )
 
 
@@ -501,8 +502,8 @@ class WebinarSync:
         if on_postgresql():
             # Once per page: one prepared statement, where the ORM's update compiled and
             # quoted it anew each time (a third of a millisecond of the worker's CPU a page).
-            values["counts"] = orjson.dumps(values["counts"]).decode()
-            saved = bool(pg_fetch(_SAVE_ROW_SQL, [*values.values(), row.pk, self.claim]))
+            params = {**values, "counts": orjson.dumps(values["counts"]).decode()}
+            saved = bool(pg_fetch(_SAVE_ROW_SQL, {**params, "id": row.pk, "claim": self.claim}))
         else:
             saved = SyncRunWebinar.objects.filter(pk=row.pk, claimed_by=self.claim).update(**values)
         if not saved:
